@@ -1,0 +1,2 @@
+export * from "./fraud/index";
+export * from "./recs/index";
