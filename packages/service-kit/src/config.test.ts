@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { BaseConfigSchema, ConfigError, loadConfig } from "./config";
+
+describe("loadConfig", () => {
+  const Schema = BaseConfigSchema.extend({ REDIS_URL: z.string().url(), MODEL_DIR: z.string().min(1) });
+
+  it("parses, applies defaults, coerces numbers and freezes", () => {
+    const config = loadConfig(Schema, { PORT: "8080", REDIS_URL: "redis://127.0.0.1:6379", MODEL_DIR: "/m" });
+    expect(config).toMatchObject({ PORT: 8080, HOST: "127.0.0.1", LOG_LEVEL: "info", SHUTDOWN_TIMEOUT_MS: 10_000 });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it("lists every problem, not only the first", () => {
+    try {
+      loadConfig(Schema, { PORT: "http", LOG_LEVEL: "loud", REDIS_URL: "nope" });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const fields = (error as ConfigError).problems.map((p) => p.split(":")[0]);
+      expect(fields.sort()).toEqual(["LOG_LEVEL", "MODEL_DIR", "PORT", "REDIS_URL"]);
+    }
+  });
+});
