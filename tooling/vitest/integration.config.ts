@@ -6,6 +6,9 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     root: process.cwd(),
+    // The JSON report feeds the one-line total that scripts/test prints at the end.
+    reporters: ["default", "json"],
+    outputFile: { json: ".test-reports/integration.json" },
     include: ["src/**/*.int.test.ts", "test/**/*.int.test.ts"],
     testTimeout: 120_000,
     hookTimeout: 180_000,

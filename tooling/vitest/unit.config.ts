@@ -5,6 +5,9 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     root: process.cwd(),
+    // The JSON report feeds the one-line total that scripts/test prints at the end.
+    reporters: ["default", "json"],
+    outputFile: { json: ".test-reports/unit.json" },
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
     exclude: ["**/*.int.test.ts", "**/node_modules/**"],
     testTimeout: 20_000,

@@ -1,0 +1,5 @@
+export * from "./definitions";
+export * from "./memory-store";
+export * from "./offline";
+export * from "./redis-store";
+export * from "./store";
