@@ -1,0 +1,88 @@
+import { Rng } from "@mlsd/random";
+import { describe, expect, it } from "vitest";
+import { UserItemMatrix } from "../matrix";
+import { Ease } from "./ease";
+import { ItemKnn } from "./item-knn";
+import { MostPopular, RandomRecommender } from "./simple";
+
+function matrix(numUsers: number, numItems: number, lists: number[][]): UserItemMatrix {
+  const rows = lists.flatMap((items, u) => items.map((i) => [u, i] as const));
+  return UserItemMatrix.fromRatings({
+    numUsers,
+    numItems,
+    users: Int32Array.from(rows, (r) => r[0]),
+    items: Int32Array.from(rows, (r) => r[1]),
+    values: new Float32Array(rows.length).fill(1),
+    timestamps: new Float64Array(rows.length),
+  });
+}
+
+// Item counts 2, 2, 2, 1; co-occurrences (0,1) = 2, (0,2) = (1,2) = (2,3) = 1.
+const toy = matrix(3, 4, [[0, 1], [0, 1, 2], [2, 3]]);
+
+describe("MostPopular and Random", () => {
+  it("MostPop scores are training counts for every user", () => {
+    const m = new MostPopular();
+    m.fit(toy);
+    expect(Array.from(m.scoreAll())).toEqual([2, 2, 2, 1]);
+  });
+
+  it("Random scores depend on seed and user only", () => {
+    const a = new RandomRecommender(3);
+    const b = new RandomRecommender(3);
+    a.fit(toy);
+    b.fit(toy);
+    const a1 = Array.from(a.scoreAll(1));
+    expect(Array.from(b.scoreAll(0))).not.toEqual(a1);
+    expect(Array.from(b.scoreAll(1))).toEqual(a1);
+  });
+});
+
+describe("ItemKnn", () => {
+  it("sums cosine similarities of the user's items", () => {
+    const knn = new ItemKnn({ neighbors: 10 });
+    knn.fit(toy);
+    // Rows 2 and 3: cos(2,0) = cos(2,1) = 1/2, cos(2,3) = 1/sqrt(2).
+    const s = Array.from(knn.scoreAll(2));
+    [0.5, 0.5, Math.SQRT1_2, Math.SQRT1_2].forEach((v, i) => expect(s[i]).toBeCloseTo(v, 6));
+  });
+
+  it("keeps only the most similar neighbours of each item", () => {
+    const knn = new ItemKnn({ neighbors: 1 });
+    knn.fit(toy);
+    // Row 0 keeps item 1, row 1 keeps item 0 (cosine 1), row 2 keeps item 3, row 3 keeps item 2.
+    expect(Array.from(knn.scoreAll(0))).toEqual([1, 1, 0, 0]);
+    expect(Array.from(knn.scoreAll(2)).map((v) => +v.toFixed(6))).toEqual([0, 0, 0.707107, 0.707107]);
+    expect(() => new ItemKnn({ neighbors: 0 })).toThrow(/^neighbors: /);
+  });
+});
+
+describe("Ease", () => {
+  it("satisfies the closed-form conditions: zero diagonal, (G + lambda I) B = G off the diagonal", () => {
+    const n = 6;
+    const lambda = 3;
+    const rng = new Rng(4);
+    // Users 0..5 hold one item each, so their scores are the rows of B; 40 random users add signal.
+    const lists = Array.from({ length: n }, (_, i) => [i]);
+    for (let u = 0; u < 40; u++) lists.push(Array.from({ length: n }, (_, i) => i).filter(() => rng.bernoulli(0.4)));
+    const train = matrix(lists.length, n, lists);
+    const ease = new Ease({ lambda });
+    ease.fit(train);
+    const B = Array.from({ length: n }, (_, i) => Array.from(ease.scoreAll(i)));
+    const G = Array.from({ length: n }, () => new Array<number>(n).fill(0));
+    for (const items of lists) for (const i of items) for (const j of items) (G[i] as number[])[j]! += 1;
+    for (let i = 0; i < n; i++) {
+      expect(B[i]?.[i]).toBe(0);
+      for (let j = 0; j < n; j++) {
+        if (i === j) continue;
+        let s = lambda * (B[i]?.[j] as number);
+        for (let m = 0; m < n; m++) s += (G[i]?.[m] as number) * (B[m]?.[j] as number);
+        expect(s).toBeCloseTo(G[i]?.[j] as number, 4);
+      }
+    }
+  });
+
+  it("rejects a non-positive lambda by name", () => {
+    expect(() => new Ease({ lambda: 0 })).toThrow(/^lambda: /);
+  });
+});

@@ -1,0 +1,14 @@
+export { UserItemMatrix, RecEvalError } from "./matrix";
+export type { Interactions } from "./matrix";
+export { stratifiedSplit, leaveLastOut, interactionsOf } from "./split";
+export type { EvalSplit, StratifiedSplitOptions } from "./split";
+export { topK } from "./top-k";
+export { evaluate } from "./evaluate";
+export type { Recommender, EvaluateOptions, EvaluationResult } from "./evaluate";
+export { spdInverse } from "./linalg";
+export { MostPopular, RandomRecommender } from "./baselines/simple";
+export { ItemKnn } from "./baselines/item-knn";
+export type { ItemKnnOptions } from "./baselines/item-knn";
+export { Ease } from "./baselines/ease";
+export type { EaseOptions } from "./baselines/ease";
+export { formatResultsTable } from "./report";
