@@ -43,8 +43,12 @@ command -v mvn > /dev/null || { echo "kafka-libs: Maven (mvn) is needed: apt-get
 parent="$(dirname "$libs")"
 mkdir -p "$parent"
 staging="$(mktemp -d "$parent/libs.staging.XXXXXX")"
-trap 'rm -rf "$staging"' EXIT
-mvn -q -B -Dstyle.color=never -f "$pom" -Dkafka.libs.dir="$staging" dependency:copy-dependencies
+trap 'rm -rf "$staging" "$staging.log"' EXIT
+echo "kafka-libs: resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION with Maven into $libs"
+if ! mvn -q -B -Dstyle.color=never -f "$pom" -Dkafka.libs.dir="$staging" dependency:copy-dependencies > "$staging.log" 2>&1; then
+  cat "$staging.log" >&2
+  exit 1
+fi
 compgen -G "$staging/kafka_2.13-$KAFKA_VERSION.jar" > /dev/null || { echo "kafka-libs: kafka_2.13-$KAFKA_VERSION.jar missing after Maven" >&2; exit 1; }
 touch "$staging/.complete"
 if libs_present "$libs"; then
@@ -52,5 +56,6 @@ if libs_present "$libs"; then
 fi
 rm -rf "$libs"
 mv "$staging" "$libs"
+rm -f "$staging.log"
 trap - EXIT
 echo "kafka-libs: $(find "$libs" -name '*.jar' | wc -l) jars in $libs"

@@ -1,0 +1,117 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { TestkitError } from "./errors";
+import { brokerJvmArgs, newClusterId, renderLog4jProperties, renderServerProperties } from "./kafka-config";
+import { tailFile } from "./log-tail";
+import { KAFKA_LIBS_SCRIPT } from "./paths";
+import { kafkaMetadataAnswers, waitUntil } from "./probes";
+import { spawnManaged, type Lifetime, type ManagedProcess } from "./process-guard";
+import { findExecutable } from "./binaries";
+
+export interface KafkaBrokerOptions {
+  javaBin: string;
+  libsDir: string;
+  host: string;
+  port: number;
+  controllerPort: number;
+  /** server.properties, log4j config, broker.log and the log dirs (data/) live here. */
+  dir: string;
+  lifetime: Lifetime;
+  maxHeapMb?: number;
+  readyTimeoutMs?: number;
+}
+
+/** Written by scripts/lib/kafka-libs.sh once every jar is in place. */
+const COMPLETE_MARKER = ".complete";
+
+export function kafkaLibsReady(libsDir: string): boolean {
+  return existsSync(join(libsDir, COMPLETE_MARKER)) && readdirSync(libsDir).some((f) => /^kafka_2\.13-.*\.jar$/.test(f));
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, output }));
+  });
+}
+
+/** Resolves the broker's jars with Maven on first use, the same way scripts/ensure-deps does. */
+export async function ensureKafkaLibs(libsDir: string, log: (line: string) => void): Promise<void> {
+  if (kafkaLibsReady(libsDir)) return;
+  if (!findExecutable("mvn", process.env.PATH)) {
+    throw new TestkitError(
+      "MISSING_DEPENDENCY",
+      `Kafka jars missing in ${libsDir} and Maven (mvn) is not installed: run bash scripts/ensure-deps`,
+      "MLSD_KAFKA_LIBS",
+    );
+  }
+  log(`kafka: resolving the broker's jars from Maven Central into ${libsDir} (once)`);
+  const { code, output } = await run("bash", [KAFKA_LIBS_SCRIPT], { ...process.env, MLSD_KAFKA_LIBS: libsDir });
+  if (code !== 0 || !kafkaLibsReady(libsDir)) {
+    throw new TestkitError("MISSING_DEPENDENCY", `resolving the Kafka jars failed (exit ${code}):\n${output.slice(-2000)}`);
+  }
+}
+
+function classpath(libsDir: string): string {
+  return `${libsDir}/*`;
+}
+
+/** Writes the config and formats the storage on first start; later starts reuse both. */
+async function prepare(options: KafkaBrokerOptions): Promise<{ propsFile: string; log4jFile: string; logFile: string }> {
+  const dataDir = join(options.dir, "data");
+  mkdirSync(dataDir, { recursive: true });
+  const propsFile = join(options.dir, "server.properties");
+  const log4jFile = join(options.dir, "log4j.properties");
+  const logFile = join(options.dir, "broker.log");
+  writeFileSync(
+    propsFile,
+    renderServerProperties({ host: options.host, port: options.port, controllerPort: options.controllerPort, logDir: dataDir }),
+  );
+  writeFileSync(log4jFile, renderLog4jProperties(logFile));
+  if (!existsSync(join(dataDir, "meta.properties"))) {
+    const { code, output } = await run(
+      options.javaBin,
+      [...brokerJvmArgs({ log4jFile, maxHeapMb: 256 }), "-cp", classpath(options.libsDir), "kafka.tools.StorageTool", "format", "-t", newClusterId(), "-c", propsFile],
+      process.env,
+    );
+    if (code !== 0) throw new TestkitError("START_FAILED", `kafka storage format failed (exit ${code}):\n${output.slice(-2000)}`);
+  }
+  return { propsFile, log4jFile, logFile };
+}
+
+export async function launchKafkaBroker(options: KafkaBrokerOptions): Promise<ManagedProcess> {
+  const { propsFile, log4jFile, logFile } = await prepare(options);
+  const proc = spawnManaged({
+    command: options.javaBin,
+    args: [
+      ...brokerJvmArgs({ log4jFile, maxHeapMb: options.maxHeapMb }),
+      `-Dkafka.logs.dir=${options.dir}`,
+      "-cp", classpath(options.libsDir),
+      "kafka.Kafka", propsFile,
+    ],
+    cwd: options.dir,
+    logFile: join(options.dir, "broker.stdout.log"),
+    lifetime: options.lifetime,
+  });
+  const brokers = [`${options.host}:${options.port}`];
+  try {
+    await waitUntil(() => kafkaMetadataAnswers(brokers), {
+      what: `kafka broker on ${brokers[0]}`,
+      timeoutMs: options.readyTimeoutMs ?? 120_000,
+      intervalMs: 250,
+      failure: () =>
+        proc.exit
+          ? `exited (${JSON.stringify(proc.exit)}):\n${tailFile(logFile)}\n${tailFile(join(options.dir, "broker.stdout.log"), 5)}`
+          : undefined,
+    });
+  } catch (error) {
+    await proc.stop(5_000);
+    throw new TestkitError("START_FAILED", (error as Error).message);
+  }
+  return proc;
+}
