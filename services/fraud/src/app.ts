@@ -1,5 +1,6 @@
 import { makeEvent, ScoreTransactionRequestSchema, SubmitLabelRequestSchema } from "@mlsd/contracts";
-import { createServiceApp, parseBody, Readiness, stageTimer, type Logger, type ServiceMetrics } from "@mlsd/service-kit";
+import type { Readiness} from "@mlsd/service-kit";
+import { createServiceApp, parseBody, stageTimer, type Logger, type ServiceMetrics } from "@mlsd/service-kit";
 import type { Express } from "express";
 import type { FraudModel } from "./model";
 import { scoreTransaction, type ScoringDeps } from "./scoring";

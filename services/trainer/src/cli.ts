@@ -1,6 +1,6 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { readTransactionsCsv } from "@mlsd/datasets";
+import { importTransactionsCsv } from "@mlsd/datasets";
 import { trainFraud, type FraudDataSource } from "./fraud/pipeline";
 
 const USAGE = `usage: trainer <fraud|recs> [options]
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
 
   let source: FraudDataSource;
   if (values.csv) {
-    const table = await readTransactionsCsv(values.csv);
+    const table = await importTransactionsCsv(values.csv);
     source = { kind: "table", table, name: path.basename(values.csv) };
   } else {
     const preset = values.preset ?? "handbook";

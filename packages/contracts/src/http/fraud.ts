@@ -52,5 +52,9 @@ export const SubmitLabelRequestSchema = z
     transactionTime: IsoTime,
     knownAt: IsoTime.optional(),
   })
-  .strict();
+  .strict()
+  .refine((l) => l.knownAt === undefined || Date.parse(l.knownAt) >= Date.parse(l.transactionTime), {
+    message: "must not be before transactionTime",
+    path: ["knownAt"],
+  });
 export type SubmitLabelRequest = z.infer<typeof SubmitLabelRequestSchema>;

@@ -129,7 +129,7 @@ export async function trainFraud(options: TrainFraudOptions): Promise<TrainFraud
   const atHalf = policyCost(testRows, { review: 0.5, decline: 0.5 }, costs);
 
   const evaluation = evaluateScores(table, split.rows.test, testScores, split);
-  const importance = featureImportance(result.model, "gain").slice(0, 10);
+  const importance = featureImportance(result.model, "gain");
 
   const reference = createDriftReference({
     features: matrix.names.map((name, f) => {

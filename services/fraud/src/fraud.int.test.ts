@@ -1,0 +1,137 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { TOPICS, type AnyEvent } from "@mlsd/contracts";
+import { fraudFeatureSchemaHash } from "@mlsd/feature-store";
+import { ModelRegistry } from "@mlsd/model-registry";
+import { createLogger } from "@mlsd/service-kit";
+import { createFraudWorld, iterateTransactions } from "@mlsd/synth";
+import { startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
+import { Kafka, logLevel, type Consumer } from "kafkajs";
+import request from "supertest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "./app";
+import { FraudConfigSchema } from "./config";
+import { createDeps, type FraudRuntime } from "./deps";
+import { FRAUD_MODEL_FILE, FRAUD_MODEL_NAME } from "./gbdt-model";
+import { TEST_THRESHOLDS, trainTestGbdt } from "./test-model";
+
+let redis: RedisHandle;
+let kafka: KafkaHandle;
+let runtime: FraudRuntime;
+let app: ReturnType<typeof createApp>;
+let consumer: Consumer;
+const decisions = new Map<string, AnyEvent>();
+const run = `${Date.now()}`;
+
+async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+beforeAll(async () => {
+  // A dedicated Redis: this file stops it on purpose.
+  [redis, kafka] = await Promise.all([startRedis({ dedicated: true }), startKafka()]);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fraud-int-"));
+  const registry = new ModelRegistry(path.join(dir, "registry"));
+  await registry.publish(
+    { model: FRAUD_MODEL_NAME, version: "int-1", dataWindow: { test: true }, featureSchemaHash: fraudFeatureSchemaHash(), metrics: {}, extra: { thresholds: TEST_THRESHOLDS } },
+    (d) => fs.writeFileSync(path.join(d, FRAUD_MODEL_FILE), JSON.stringify(trainTestGbdt().toJSON())),
+  );
+  const config = FraudConfigSchema.parse({
+    PORT: "0",
+    REDIS_URL: redis.url,
+    KAFKA_BROKERS: kafka.brokers.join(","),
+    MODEL_REGISTRY_DIR: path.join(dir, "registry"),
+    EVENT_JOURNAL_DIR: path.join(dir, "journal"),
+    FEATURE_DEADLINE_MS: "50",
+  });
+  runtime = await createDeps(config, createLogger({ service: "fraud", level: "warn" }));
+  app = createApp(runtime.deps);
+  await waitFor("redis ready", () => runtime.deps.readiness.report().checks.redis?.ready);
+
+  const client = new Kafka({ clientId: `fraud-int-${run}`, brokers: kafka.brokers, logLevel: logLevel.NOTHING });
+  consumer = client.consumer({ groupId: `fraud-int-${run}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic: TOPICS.fraudDecisions, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const event = JSON.parse(String(message.value)) as AnyEvent;
+      if (event.type === "fraud.decision" && event.payload.transactionId.startsWith(run)) decisions.set(event.payload.transactionId, event);
+    },
+  });
+});
+
+afterAll(async () => {
+  await consumer?.disconnect();
+  await runtime?.closers.closeAll(createLogger({ service: "fraud", level: "silent" }));
+  await redis?.stop();
+  await kafka?.stop();
+});
+
+const score = (body: object) => request(app).post("/v1/transactions/score").send(body);
+
+describe("fraud service on real Redis and Kafka", () => {
+  it("scores a stream of simulated transactions and publishes every decision with its features", async () => {
+    const world = createFraudWorld({ customers: 200, terminals: 400, days: 3, seed: 5 });
+    const sent: string[] = [];
+    for (const t of iterateTransactions(world)) {
+      if (sent.length === 300) break;
+      const id = `${run}-${t.transactionId}`;
+      const res = await score({ transactionId: id, customerId: `C${t.customerId}`, terminalId: `T${t.terminalId}`, amount: t.amount, time: new Date(t.epochSeconds * 1000).toISOString() });
+      expect(res.status).toBe(200);
+      expect(res.body.degraded).toBe(false);
+      sent.push(id);
+    }
+    await waitFor("every decision on Kafka", () => (sent.every((id) => decisions.has(id)) ? true : undefined), 60_000);
+    const withHistory = sent.map((id) => decisions.get(id)!).filter((e) => e.type === "fraud.decision" && (e.payload.features.CUSTOMER_ID_NB_TX_1DAY_WINDOW ?? 0) > 1);
+    expect(withHistory.length).toBeGreaterThan(10);
+  });
+
+  it("a chargeback raises the terminal's risk for its next transaction, through Kafka", async () => {
+    const first = `${run}-label-a`;
+    await score({ transactionId: first, customerId: "CL1", terminalId: "TL1", amount: 30, time: "2018-05-01T10:00:00Z" });
+    const label = await request(app)
+      .post("/v1/labels")
+      .send({ transactionId: first, customerId: "CL1", terminalId: "TL1", label: "chargeback", transactionTime: "2018-05-01T10:00:00Z", knownAt: "2018-05-03T00:00:00Z" });
+    expect(label.status).toBe(202);
+    // Eight days later the first transaction sits in the label-delayed 1-day window.
+    let risk = 0;
+    let n = 0;
+    await waitFor("the label to reach the terminal risk", async () => {
+      const id = `${run}-label-b${n++}`;
+      const res = await score({ transactionId: id, customerId: `CL${n + 1}`, terminalId: "TL1", amount: 30, time: "2018-05-09T09:00:00Z" });
+      const decision = await waitFor("decision", () => decisions.get(id));
+      if (decision.type === "fraud.decision") risk = decision.payload.features.TERMINAL_ID_RISK_1DAY_WINDOW ?? 0;
+      return risk > 0 ? res.body : undefined;
+    });
+    expect(risk).toBe(1);
+  });
+
+  it("keeps answering, degraded, while Redis is down, and recovers when it returns", async () => {
+    await redis.stop();
+    for (let i = 0; i < 5; i++) {
+      const res = await score({ transactionId: `${run}-down-${i}`, customerId: "CD", terminalId: "TD", amount: 25, time: "2018-05-10T10:00:00Z" });
+      expect(res.status).toBe(200);
+      expect(res.body.degraded).toBe(true);
+      expect(res.body.degradedReason).toMatch(/feature store/);
+      expect(["approve", "review", "decline"]).toContain(res.body.decision);
+    }
+    expect((await request(app).get("/readyz")).status).toBe(503);
+    await redis.start();
+    const back = await waitFor(
+      "non-degraded answers after Redis returns",
+      async () => {
+        const res = await score({ transactionId: `${run}-up-${Date.now()}`, customerId: "CD", terminalId: "TD", amount: 25, time: "2018-05-10T10:00:00Z" });
+        return res.body.degraded === false ? res.body : undefined;
+      },
+      30_000,
+    );
+    expect(back.decidedBy).toBe("model");
+  });
+});

@@ -1,0 +1,12 @@
+import { createRecWorld, simulateInteractions } from "@mlsd/synth";
+import { buildRankerFeaturesOffline } from "@mlsd/feature-store";
+import { noisyLatentScorer, worldCatalogue, worldSessions } from "./src/recs/ranker-data";
+const world = createRecWorld({ preset: "small", seed: 1, numUsers: 400, numItems: 1500 });
+let t = performance.now();
+const log = simulateInteractions(world, { seed: 2, sessionsPerUser: 12, slateSize: 20 });
+console.log("sim", performance.now() - t); t = performance.now();
+const sessions = worldSessions(world, log);
+console.log("sessions", performance.now() - t); t = performance.now();
+const scorer = noisyLatentScorer(world, { noise: 0.5 });
+const m = buildRankerFeaturesOffline(sessions, { catalogue: worldCatalogue(world), retrievalScore: (s, p) => scorer(Number(sessions[s]!.userId), Number(sessions[s]!.items[p])) });
+console.log("features", performance.now() - t, m.rows);

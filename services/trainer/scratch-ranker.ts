@@ -1,0 +1,12 @@
+import { createRecWorld, simulateInteractions } from "@mlsd/synth";
+import { noisyLatentScorer, popularityScorer } from "./src/recs/ranker-data";
+import { trainRanker, renderRankerReport } from "./src/recs/ranker";
+const [users, items, sessions, slate, noise, rounds] = process.argv.slice(2).map(Number);
+const world = createRecWorld({ preset: "small", seed: 1, numUsers: users, numItems: items });
+let t = performance.now();
+const log = simulateInteractions(world, { seed: 2, sessionsPerUser: sessions, slateSize: slate });
+console.log("sim", log.length, ((performance.now() - t) / 1000).toFixed(1), "s");
+t = performance.now();
+const r = await trainRanker({ world, impressions: log, scorer: noisyLatentScorer(world, { noise: noise! }), scorerName: `noisy dot ${noise}`, lambdarank: { numRounds: rounds }, pointwise: { numRounds: rounds } });
+console.log("total", ((performance.now() - t) / 1000).toFixed(1), "s");
+console.log(renderRankerReport(r.report));

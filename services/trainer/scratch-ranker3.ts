@@ -1,0 +1,10 @@
+import { createRecWorld, simulateInteractions } from "@mlsd/synth";
+import { noisyLatentScorer, popularityScorer } from "./src/recs/ranker-data";
+import { trainRanker } from "./src/recs/ranker";
+const [users, items, sessions, slate, noise, seed] = process.argv.slice(2, 8).map(Number);
+const world = createRecWorld({ preset: "small", seed: seed ?? 1, numUsers: users, numItems: items });
+const log = simulateInteractions(world, { seed: 2, sessionsPerUser: sessions, slateSize: slate });
+const t = performance.now();
+const r = await trainRanker({ world, impressions: log, scorer: noise! >= 0 ? noisyLatentScorer(world, { noise: noise! }) : popularityScorer(world), scorerName: "x", log: (l) => console.log(l) });
+const m = Object.fromEntries(r.report.methods.map((x) => [x.method, `${x.ndcgTrue.toFixed(4)}/${x.ndcgClicks.toFixed(4)}`]));
+console.log(((performance.now() - t) / 1000).toFixed(1) + "s", JSON.stringify(m));

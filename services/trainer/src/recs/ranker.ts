@@ -1,0 +1,320 @@
+import fs from "node:fs";
+import path from "node:path";
+import {
+  buildRankerFeaturesOffline,
+  DEFAULT_RECS_FEATURE_CONFIG,
+  RANKER_FEATURE_COUNT,
+  RANKER_FEATURE_NAMES,
+  rankerFeatureIndex,
+  rankerFeatureSchemaHash,
+  type RankerFeatureMatrix,
+  type RecsFeatureConfig,
+  type RecsSession,
+} from "@mlsd/feature-store";
+import { Dataset, featureImportance, Predictor, train, type GbdtModel, type TrainParamsInput, type TrainResult } from "@mlsd/gbdt";
+import { ModelRegistry, type RegisteredModel } from "@mlsd/model-registry";
+import { Rng } from "@mlsd/random";
+import type { ImpressionLog, RecWorld } from "@mlsd/synth";
+import { REC_WORLD_ORIGIN_MS, worldCatalogue, worldDayToMs, worldSessions, type RetrievalScorer } from "./ranker-data";
+import { ndcgOfScores, type RankingEvalSet } from "./ranker-eval";
+
+export const RANKER_MODEL_NAME = "ranker-gbdt";
+export const RANKER_MODEL_FILE = "model.json";
+
+// Shallow trees and a small step: the click signal is sparse (a few % of impressions) and the
+// validation NDCG on clicks is noisy, so deeper trees overfit and a short patience stops too early.
+const TREE_PARAMS = { numRounds: 400, learningRate: 0.05, maxDepth: 4, lambda: 1, subsample: 0.8, colsampleByTree: 0.8, earlyStoppingRounds: 50, seed: 7 };
+
+/** LambdaMART on clicks; early stopping on validation NDCG@k. Pair hessians are small, hence the low minChildWeight. */
+export const DEFAULT_LAMBDARANK_PARAMS: TrainParamsInput = { ...TREE_PARAMS, objective: "lambdarank", minChildWeight: 0.01, evalMetric: "ndcg", ndcgAt: 10 };
+/** The pointwise baseline (claim 9): the same trees on log-loss of click / no click. */
+export const DEFAULT_POINTWISE_PARAMS: TrainParamsInput = { ...TREE_PARAMS, objective: "binary", minChildWeight: 1, evalMetric: "logloss" };
+
+/**
+ * Time windows in world days: rows before `warmupDays` only build up counters; train runs up to
+ * the validation window, which ends where the held-out test window starts.
+ */
+export interface RankerSplit {
+  warmupDays: number;
+  validDays: number;
+  /** Default: the world's training cut-off day. */
+  testStartDay: number;
+}
+
+export interface TrainRankerOptions {
+  world: RecWorld;
+  /** Logged impressions with clicks (`simulateInteractions`); one slate becomes one query group. */
+  impressions: ImpressionLog;
+  scorer: RetrievalScorer;
+  /** Recorded in the manifest: serving must feed the ranker scores from the same retrieval model. */
+  scorerName: string;
+  split?: Partial<RankerSplit>;
+  k?: number;
+  lambdarank?: Partial<TrainParamsInput>;
+  pointwise?: Partial<TrainParamsInput>;
+  featureConfig?: RecsFeatureConfig;
+  /** Publish the LambdaRank model here (alias `current`) when given. */
+  registryDir?: string;
+  log?: (line: string) => void;
+}
+
+export type RankingMethod = "lambdarank" | "pointwise" | "retrieval" | "popularity" | "logged" | "random";
+
+export interface RankingMethodResult {
+  method: RankingMethod;
+  description: string;
+  /** NDCG@k against the world's true relevance (what position bias hides). */
+  ndcgTrue: number;
+  /** NDCG@k against the logged clicks (what an offline evaluation on logs sees). */
+  ndcgClicks: number;
+}
+
+export interface TrainedRankerSummary {
+  objective: "lambdarank" | "binary";
+  trees: number;
+  bestIteration: number;
+  validMetric: string;
+  bestValidScore: number | null;
+  trainSeconds: number;
+}
+
+export interface RankerTrainingReport {
+  k: number;
+  scorerName: string;
+  featureSchemaHash: string;
+  features: readonly string[];
+  split: RankerSplit & { endDay: number };
+  rows: { train: number; valid: number; test: number };
+  groups: { train: number; valid: number; test: number; testWithClicks: number };
+  trainClickRate: number;
+  methods: RankingMethodResult[];
+  models: { lambdarank: TrainedRankerSummary; pointwise: TrainedRankerSummary };
+  importance: { feature: string; gain: number }[];
+  registered: { version: string; dir: string } | null;
+}
+
+export interface TrainRankerResult {
+  report: RankerTrainingReport;
+  model: GbdtModel;
+  pointwiseModel: GbdtModel;
+  registered: RegisteredModel | null;
+}
+
+interface Window {
+  /** First and one-past-last group index in the feature matrix. */
+  groups: [number, number];
+  rows: [number, number];
+}
+
+function windowOf(matrix: RankerFeatureMatrix, sessions: readonly RecsSession[], fromMs: number, toMs: number, rowOffsets: Int32Array): Window {
+  let first = -1;
+  let last = -1;
+  for (let g = 0; g < matrix.groupSessions.length; g++) {
+    const t = (sessions[matrix.groupSessions[g] as number] as RecsSession).timeMs;
+    if (t >= fromMs && t < toMs) {
+      if (first < 0) first = g;
+      last = g + 1;
+    }
+  }
+  if (first < 0) return { groups: [0, 0], rows: [0, 0] };
+  return { groups: [first, last], rows: [rowOffsets[first] as number, rowOffsets[last] as number] };
+}
+
+function summary(result: TrainResult, objective: "lambdarank" | "binary", seconds: number): TrainedRankerSummary {
+  return {
+    objective,
+    trees: result.model.trees.length,
+    bestIteration: result.bestIteration,
+    validMetric: result.params.evalMetric,
+    bestValidScore: result.bestScore ?? null,
+    trainSeconds: seconds,
+  };
+}
+
+/**
+ * Trains the GBDT ranker on logged slates and judges it on a later window against the world's
+ * true relevance and against clicks, next to the retrieval order, observed popularity, the logged
+ * order and a random order. The pointwise model is the comparison of claim 9.
+ */
+export async function trainRanker(options: TrainRankerOptions): Promise<TrainRankerResult> {
+  const say = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
+  const { world, impressions: log } = options;
+  const k = options.k ?? 10;
+  const config = options.featureConfig ?? DEFAULT_RECS_FEATURE_CONFIG;
+  const testStartDay = options.split?.testStartDay ?? world.options.trainCutoffDay;
+  const split: RankerSplit = { warmupDays: options.split?.warmupDays ?? 2, validDays: options.split?.validDays ?? 4, testStartDay };
+  const validStartDay = testStartDay - split.validDays;
+  if (!(split.warmupDays < validStartDay)) {
+    throw new RangeError(`split: warm-up (${split.warmupDays} d) must end before validation starts (day ${validStartDay})`);
+  }
+
+  const sessions = worldSessions(world, log);
+  const warmupMs = worldDayToMs(split.warmupDays);
+  const matrix = buildRankerFeaturesOffline(sessions, {
+    catalogue: worldCatalogue(world),
+    config,
+    include: (s) => s.timeMs >= warmupMs,
+    retrievalScore: (s, p) => {
+      const session = sessions[s] as RecsSession;
+      return options.scorer(Number(session.userId), Number(session.items[p]));
+    },
+  });
+  const rowOffsets = new Int32Array(matrix.groups.length + 1);
+  for (let g = 0; g < matrix.groups.length; g++) rowOffsets[g + 1] = (rowOffsets[g] as number) + (matrix.groups[g] as number);
+  // Row r of the matrix is impression (first logged row of the session) + position.
+  const firstLogRow = new Int32Array(sessions.length);
+  for (let s = 1; s < sessions.length; s++) firstLogRow[s] = (firstLogRow[s - 1] as number) + (sessions[s - 1] as RecsSession).items.length;
+  const logRow = new Int32Array(matrix.rows);
+  for (let g = 0; g < matrix.groups.length; g++) {
+    const first = firstLogRow[matrix.groupSessions[g] as number] as number;
+    for (let p = 0; p < (matrix.groups[g] as number); p++) logRow[(rowOffsets[g] as number) + p] = first + p;
+  }
+
+  const trainW = windowOf(matrix, sessions, warmupMs, worldDayToMs(validStartDay), rowOffsets);
+  const validW = windowOf(matrix, sessions, worldDayToMs(validStartDay), worldDayToMs(testStartDay), rowOffsets);
+  const testW = windowOf(matrix, sessions, worldDayToMs(testStartDay), Infinity, rowOffsets);
+  for (const [name, w] of [["train", trainW], ["validation", validW], ["test", testW]] as const) {
+    if (w.groups[1] === w.groups[0]) throw new RangeError(`split: the ${name} window holds no sessions; the log covers too few days for this split`);
+  }
+
+  const width = RANKER_FEATURE_COUNT;
+  const rowsOf = (w: Window) => ({ data: matrix.values.subarray(w.rows[0] * width, w.rows[1] * width), numRows: w.rows[1] - w.rows[0], numColumns: width });
+  const labelsOf = (w: Window) => Float64Array.from({ length: w.rows[1] - w.rows[0] }, (_, r) => log.clicked[logRow[w.rows[0] + r] as number] as number);
+  const groupsOf = (w: Window) => matrix.groups.subarray(w.groups[0], w.groups[1]);
+  const trainLabels = labelsOf(trainW);
+
+  const names = [...RANKER_FEATURE_NAMES];
+  const fit = (params: TrainParamsInput, label: string) => {
+    const trainData = Dataset.fromRows(rowsOf(trainW), { labels: trainLabels, groups: groupsOf(trainW), featureNames: names, seed: 7 });
+    const validData = Dataset.fromRows(rowsOf(validW), { labels: labelsOf(validW), groups: groupsOf(validW), reference: trainData });
+    const t0 = performance.now();
+    const result = train(trainData, params, { validation: validData });
+    const seconds = (performance.now() - t0) / 1000;
+    say(`${label}: ${result.model.trees.length} trees (best round ${result.bestIteration}, validation ${result.params.evalMetric} ${result.bestScore?.toFixed(4)}), ${seconds.toFixed(1)} s`);
+    return { result, seconds };
+  };
+  say(
+    `ranker data: ${sessions.length} sessions; train ${trainW.rows[1] - trainW.rows[0]} rows in ${trainW.groups[1] - trainW.groups[0]} slates, ` +
+      `validation ${validW.rows[1] - validW.rows[0]}, test ${testW.rows[1] - testW.rows[0]} (days ${split.warmupDays}-${validStartDay}-${testStartDay}-end)`,
+  );
+  const ranker = fit({ ...DEFAULT_LAMBDARANK_PARAMS, ...options.lambdarank, objective: "lambdarank" } as TrainParamsInput, "lambdarank");
+  const pointwise = fit({ ...DEFAULT_POINTWISE_PARAMS, ...options.pointwise, objective: "binary" } as TrainParamsInput, "pointwise (binary log-loss)");
+
+  const test = rowsOf(testW);
+  const testRows = test.numRows;
+  const testLog = (r: number) => logRow[testW.rows[0] + r] as number;
+  const testGroupOffsets = new Int32Array(testW.groups[1] - testW.groups[0] + 1);
+  for (let g = 0; g < testGroupOffsets.length - 1; g++) testGroupOffsets[g + 1] = (testGroupOffsets[g] as number) + (matrix.groups[testW.groups[0] + g] as number);
+  const evalSet: RankingEvalSet = {
+    groupOffsets: testGroupOffsets,
+    items: Int32Array.from({ length: testRows }, (_, r) => log.item[testLog(r)] as number),
+    trueRelevance: Float64Array.from({ length: testRows }, (_, r) => log.trueRelevance[testLog(r)] as number),
+    clicked: Uint8Array.from({ length: testRows }, (_, r) => log.clicked[testLog(r)] as number),
+  };
+  const column = (name: (typeof RANKER_FEATURE_NAMES)[number]) => {
+    const j = rankerFeatureIndex(name);
+    return Float64Array.from({ length: testRows }, (_, r) => test.data[r * width + j] as number);
+  };
+  const rng = new Rng(99);
+  const candidates: [RankingMethod, string, ArrayLike<number>][] = [
+    ["lambdarank", "GBDT, LambdaRank objective", new Predictor(ranker.result.model).predictBatchRaw(test)],
+    ["pointwise", "GBDT, binary log-loss (pointwise)", new Predictor(pointwise.result.model).predictBatchRaw(test)],
+    ["retrieval", `retrieval score alone (${options.scorerName})`, column("retrieval_score")],
+    ["popularity", "observed popularity: clicks so far", column("item_log_clicks")],
+    ["logged", "the logging policy's order", Float64Array.from({ length: testRows }, (_, r) => -(log.position[testLog(r)] as number))],
+    ["random", "random order", Float64Array.from({ length: testRows }, () => rng.next())],
+  ];
+  const methods = candidates.map(([method, description, scores]) => {
+    const ndcg = ndcgOfScores(evalSet, scores, k);
+    return { method, description, ndcgTrue: ndcg.trueRelevance, ndcgClicks: ndcg.clicks, judged: ndcg.groupsWithClicks };
+  });
+  const testWithClicks = methods[0]?.judged ?? 0;
+
+  const featureSchemaHash = rankerFeatureSchemaHash(config);
+  const report: RankerTrainingReport = {
+    k,
+    scorerName: options.scorerName,
+    featureSchemaHash,
+    features: names,
+    split: { ...split, endDay: world.options.days },
+    rows: { train: trainW.rows[1] - trainW.rows[0], valid: validW.rows[1] - validW.rows[0], test: testRows },
+    groups: { train: trainW.groups[1] - trainW.groups[0], valid: validW.groups[1] - validW.groups[0], test: testGroupOffsets.length - 1, testWithClicks },
+    trainClickRate: trainLabels.reduce((a, b) => a + b, 0) / trainLabels.length,
+    methods: methods.map(({ method, description, ndcgTrue, ndcgClicks }) => ({ method, description, ndcgTrue, ndcgClicks })),
+    models: { lambdarank: summary(ranker.result, "lambdarank", ranker.seconds), pointwise: summary(pointwise.result, "binary", pointwise.seconds) },
+    importance: featureImportance(ranker.result.model, "gain")
+      .slice(0, 8)
+      .map((f) => ({ feature: f.name, gain: f.importance })),
+    registered: null,
+  };
+
+  let registered: RegisteredModel | null = null;
+  if (options.registryDir) {
+    const registry = new ModelRegistry(options.registryDir);
+    const day = (d: number) => new Date(worldDayToMs(d)).toISOString().slice(0, 10);
+    const model = ranker.result.model;
+    registered = await registry.publish(
+      {
+        model: RANKER_MODEL_NAME,
+        dataWindow: {
+          dataset: "synthetic recommendation world",
+          seed: world.options.seed,
+          users: world.numUsers,
+          items: world.numItems,
+          train: [day(split.warmupDays), day(validStartDay)],
+          valid: [day(validStartDay), day(testStartDay)],
+          test: [day(testStartDay), day(world.options.days)],
+          originMs: REC_WORLD_ORIGIN_MS,
+        },
+        featureSchemaHash,
+        metrics: {
+          [`ndcg@${k}`]: Object.fromEntries(report.methods.map((m) => [m.method, { trueRelevance: m.ndcgTrue, clicks: m.ndcgClicks }])),
+          trees: model.trees.length,
+          trainSeconds: ranker.seconds,
+        },
+        extra: { objective: "lambdarank", k, features: names, featureConfig: config, retrievalScorer: options.scorerName },
+      },
+      (dir) => {
+        fs.writeFileSync(path.join(dir, RANKER_MODEL_FILE), JSON.stringify(model.toJSON()));
+        fs.writeFileSync(path.join(dir, "report.md"), renderRankerReport(report));
+      },
+    );
+    report.registered = { version: registered.manifest.version, dir: registered.dir };
+    say(`ranker model ${registered.manifest.version} -> ${registered.dir}`);
+  }
+  return { report, model: ranker.result.model, pointwiseModel: pointwise.result.model, registered };
+}
+
+/** The report as markdown: the NDCG table first, then how it was obtained. */
+export function renderRankerReport(report: RankerTrainingReport): string {
+  const k = report.k;
+  const lines = [
+    `# Ranker: NDCG@${k} on the held-out window`,
+    "",
+    `Test: days ${report.split.testStartDay}-${report.split.endDay}, ${report.groups.test} slates (${report.rows.test} impressions), ` +
+      `${report.groups.testWithClicks} with at least one click. Retrieval score: ${report.scorerName}.`,
+    "",
+    `| ranking | NDCG@${k} vs true relevance | NDCG@${k} vs clicks |`,
+    "|---|---:|---:|",
+    ...report.methods.map((m) => `| ${m.description} | ${m.ndcgTrue.toFixed(4)} | ${m.ndcgClicks.toFixed(4)} |`),
+    "",
+    "True relevance is the world's P(click | examined), used as a linear gain over every slate; clicks are binary gains over",
+    "the slates that have one. Clicks carry the logging policy's position bias, true relevance does not.",
+    "",
+    "| model | trees | best round | validation metric | training time |",
+    "|---|---:|---:|---|---:|",
+    ...[report.models.lambdarank, report.models.pointwise].map(
+      (m) => `| ${m.objective} | ${m.trees} | ${m.bestIteration} | ${m.validMetric} ${m.bestValidScore?.toFixed(4) ?? "-"} | ${m.trainSeconds.toFixed(1)} s |`,
+    ),
+    "",
+    `Split (world days): warm-up 0-${report.split.warmupDays}, train ${report.split.warmupDays}-${report.split.testStartDay - report.split.validDays} ` +
+      `(${report.rows.train} rows, click rate ${(100 * report.trainClickRate).toFixed(2)} %), validation ` +
+      `${report.split.testStartDay - report.split.validDays}-${report.split.testStartDay} (${report.rows.valid} rows).`,
+    "",
+    `Top features by gain: ${report.importance.map((f) => `${f.feature} ${f.gain.toFixed(1)}`).join(", ")}.`,
+    "",
+    `Feature schema ${report.featureSchemaHash}: ${report.features.join(", ")}.`,
+    "",
+  ];
+  return lines.join("\n");
+}
