@@ -60,3 +60,4 @@ export type {
 
 // HTTP bodies of the services.
 export * from "./http/fraud";
+export * from "./http/recs";
