@@ -1,0 +1,96 @@
+import { describe, expect, it } from "vitest";
+import { Dataset } from "./dataset";
+import { GbdtInputError } from "./errors";
+
+function inputError(fn: () => unknown): GbdtInputError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof GbdtInputError) return err;
+    throw err;
+  }
+  throw new Error("expected a GbdtInputError");
+}
+
+describe("Dataset binning", () => {
+  it("gives each distinct value its own bin when there are few, and NaN bin 0", () => {
+    const rows = [[3], [1], [2], [NaN], [2], [1]];
+    const data = Dataset.fromRows(rows, { labels: [0, 1, 0, 1, 0, 1] });
+    expect(Array.from(data.binMapper.edges[0] as Float64Array)).toEqual([1.5, 2.5]);
+    expect(Array.from(data.bins)).toEqual([3, 1, 2, 0, 2, 1]);
+    expect(data.binMapper.numBins[0]).toBe(4);
+  });
+
+  it("caps value bins at maxBins with roughly equal counts", () => {
+    const rows = Array.from({ length: 1000 }, (_, i) => [i]);
+    const data = Dataset.fromRows(rows, { maxBins: 10 });
+    const edges = data.binMapper.edges[0] as Float64Array;
+    expect(edges.length).toBe(9);
+    const counts = new Array<number>(11).fill(0);
+    for (const b of data.bins) counts[b] = (counts[b] as number) + 1;
+    expect(counts[0]).toBe(0);
+    for (let b = 1; b <= 10; b++) expect(counts[b]).toBe(100);
+  });
+
+  it("keeps a heavy tied value in one bin and spreads the rest", () => {
+    const rows = [...Array.from({ length: 500 }, () => [0]), ...Array.from({ length: 500 }, (_, i) => [i + 1])];
+    const data = Dataset.fromRows(rows, { maxBins: 5 });
+    const zeroBin = data.bins[0] as number;
+    for (let i = 0; i < 500; i++) expect(data.bins[i]).toBe(zeroBin);
+    expect(data.bins[500]).not.toBe(zeroBin);
+    expect((data.binMapper.edges[0] as Float64Array).length).toBe(4);
+  });
+
+  it("bins validation rows with the reference edges, including values never seen in training", () => {
+    const train = Dataset.fromRows([[0], [10], [20]], { labels: [0, 1, 0] });
+    const valid = Dataset.fromRows([[-5], [5], [10], [15], [99], [NaN]], { reference: train, labels: [0, 0, 0, 0, 0, 1] });
+    expect(valid.binMapper).toBe(train.binMapper);
+    // Edges sit midway between training values (5, 15); a value equal to an edge goes to the lower bin.
+    expect(Array.from(valid.bins)).toEqual([1, 1, 2, 2, 3, 0]);
+    expect(valid.featureNames).toEqual(["f0"]);
+  });
+
+  it("accepts a dense row-major matrix and stores bins column-major", () => {
+    const data = Dataset.fromRows({ data: Float64Array.from([1, 10, 2, 20, 3, 30]), numRows: 3, numColumns: 2 });
+    expect(Array.from(data.bins)).toEqual([1, 2, 3, 1, 2, 3]);
+  });
+
+  it("turns group sizes into offsets", () => {
+    const data = Dataset.fromRows([[1], [2], [3], [4], [5]], { labels: [0, 1, 2, 0, 1], groups: [2, 3] });
+    expect(Array.from(data.groupOffsets as Int32Array)).toEqual([0, 2, 5]);
+    expect(data.numGroups).toBe(2);
+  });
+});
+
+describe("Dataset input errors", () => {
+  it("rejects empty data", () => {
+    expect(inputError(() => Dataset.fromRows([])).code).toBe("empty_data");
+    expect(inputError(() => Dataset.fromRows([[]])).code).toBe("empty_data");
+  });
+
+  it("rejects ragged rows and names the row", () => {
+    const err = inputError(() => Dataset.fromRows([[1, 2], [3]]));
+    expect(err.code).toBe("ragged_rows");
+    expect(err.field).toBe("rows[1]");
+  });
+
+  it("rejects NaN labels and mismatched label, weight and group lengths", () => {
+    const rows = [[1], [2], [3]];
+    const nanLabel = inputError(() => Dataset.fromRows(rows, { labels: [0, NaN, 1] }));
+    expect([nanLabel.code, nanLabel.field]).toEqual(["bad_label", "labels[1]"]);
+    expect(inputError(() => Dataset.fromRows(rows, { labels: [0, 1] })).field).toBe("labels");
+    expect(inputError(() => Dataset.fromRows(rows, { weights: [1, 1] })).field).toBe("weights");
+    const groups = inputError(() => Dataset.fromRows(rows, { groups: [1, 1] }));
+    expect([groups.code, groups.field]).toEqual(["length_mismatch", "groups"]);
+    expect(inputError(() => Dataset.fromRows(rows, { groups: [0, 3] })).field).toBe("groups[0]");
+  });
+
+  it("rejects negative weights, infinite features, bad maxBins and mismatched reference width", () => {
+    expect(inputError(() => Dataset.fromRows([[1], [2]], { weights: [1, -1] })).field).toBe("weights[1]");
+    expect(inputError(() => Dataset.fromRows([[1], [Infinity]])).field).toBe("rows[1][0]");
+    expect(inputError(() => Dataset.fromRows([[1]], { maxBins: 256 })).field).toBe("maxBins");
+    const train = Dataset.fromRows([[1, 2]]);
+    expect(inputError(() => Dataset.fromRows([[1]], { reference: train })).code).toBe("feature_mismatch");
+    expect(inputError(() => Dataset.fromRows([[1, 2]], { featureNames: ["a"] })).field).toBe("featureNames");
+  });
+});

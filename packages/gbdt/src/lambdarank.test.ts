@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import { Dataset } from "./dataset";
+import { GbdtInputError } from "./errors";
+import { meanNdcg } from "./eval-metrics";
+import { createObjective } from "./objectives";
+import { resolveParams } from "./params";
+import type { GbdtModel } from "./model";
+import { rankingData } from "./test-fixtures";
+import { train } from "./train";
+
+function ndcgAt10(model: GbdtModel, rows: number[][], labels: number[], groups: Int32Array): number {
+  return meanNdcg(
+    rows.map((r) => model.predictRaw(r)),
+    labels,
+    groups,
+    10,
+  );
+}
+
+describe("lambdarank", () => {
+  const fit = rankingData(150, 30, 21);
+  const test = rankingData(100, 30, 22);
+  const data = Dataset.fromRows(fit.rows, { labels: fit.labels, groups: fit.groups });
+  const testGroups = Dataset.fromRows(test.rows, { labels: test.labels, groups: test.groups, reference: data }).groupOffsets as Int32Array;
+  const common = { numRounds: 60, maxDepth: 3, learningRate: 0.2 } as const;
+
+  it("beats a pointwise model on NDCG@10 when queries carry offsets that do not order items", () => {
+    const ranker = train(data, { objective: "lambdarank", ...common }).model;
+    const pointwise = train(data, { objective: "regression", ...common }).model;
+    const rankerNdcg = ndcgAt10(ranker, test.rows, test.labels, testGroups);
+    const pointwiseNdcg = ndcgAt10(pointwise, test.rows, test.labels, testGroups);
+    // Measured: 0.858 vs 0.697; ranking by x1 alone gives 0.667.
+    expect(rankerNdcg).toBeGreaterThan(pointwiseNdcg + 0.1);
+    expect(rankerNdcg).toBeGreaterThan(0.82);
+  });
+
+  it("early-stops on validation NDCG@k", () => {
+    const valid = Dataset.fromRows(test.rows, { labels: test.labels, groups: test.groups, reference: data });
+    const result = train(data, { objective: "lambdarank", ...common, numRounds: 400, learningRate: 0.3, earlyStoppingRounds: 15 }, { validation: valid });
+    expect(result.history[0]?.metric).toBe("ndcg");
+    expect(result.history.length).toBe(result.bestIteration + 16);
+    expect(result.bestScore).toBe(Math.max(...result.history.map((h) => h.value)));
+    expect(result.bestScore).toBeCloseTo(ndcgAt10(result.model, test.rows, test.labels, testGroups), 12);
+  });
+
+  it("pushes the more relevant item up and leaves all-equal queries alone", () => {
+    const rows = [[1], [2], [3], [4], [5], [6]];
+    const data = Dataset.fromRows(rows, { labels: [0, 0, 0, 2, 1, 0], groups: [3, 3] });
+    const objective = createObjective(resolveParams({ objective: "lambdarank" }), data);
+    const grad = new Float64Array(6);
+    const hess = new Float64Array(6);
+    objective.computeGradients(new Float64Array(6), grad, hess);
+    expect(Array.from(grad.subarray(0, 3))).toEqual([0, 0, 0]);
+    expect(Array.from(hess.subarray(0, 3))).toEqual([0, 0, 0]);
+    expect(grad[3]).toBeLessThan(0);
+    expect(grad[5]).toBeGreaterThan(0);
+    expect((grad[3] as number) + (grad[4] as number) + (grad[5] as number)).toBeCloseTo(0, 15);
+    // Pair (3,5) at equal scores: rho = 1/2, |dNDCG| = (2^2 - 1) * (1 - 1/log2(4)) / idcg.
+    const idcg = 3 + 1 / Math.log2(3);
+    const pair35 = (0.5 * 3 * (1 - 0.5)) / idcg;
+    const pair34 = (0.5 * 2 * (1 - 1 / Math.log2(3))) / idcg;
+    expect(grad[3]).toBeCloseTo(-(pair35 + pair34), 12);
+    expect(objective.baseScore).toBe(0);
+  });
+
+  it("rejects missing groups, non-integer grades and row weights", () => {
+    const rows = [[1], [2], [3]];
+    const codes = (fn: () => unknown): [string, string] => {
+      try {
+        fn();
+      } catch (e) {
+        if (e instanceof GbdtInputError) return [e.code, e.field];
+        throw e;
+      }
+      throw new Error("expected a GbdtInputError");
+    };
+    expect(codes(() => train(Dataset.fromRows(rows, { labels: [0, 1, 2] }), { objective: "lambdarank" }))).toEqual(["bad_groups", "groups"]);
+    expect(codes(() => train(Dataset.fromRows(rows, { labels: [0, 1.5, 2], groups: [3] }), { objective: "lambdarank" }))).toEqual([
+      "bad_label",
+      "labels[1]",
+    ]);
+    expect(codes(() => train(Dataset.fromRows(rows, { labels: [0, 1, 2], groups: [3], weights: [1, 1, 1] }), { objective: "lambdarank" }))).toEqual([
+      "bad_param",
+      "weights",
+    ]);
+  });
+});

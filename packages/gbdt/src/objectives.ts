@@ -1,0 +1,166 @@
+import type { Dataset } from "./dataset";
+import { GbdtInputError } from "./errors";
+import type { ObjectiveName, TrainParams } from "./params";
+
+/** First and second derivatives of the loss with respect to the raw margin, written per row. */
+export interface Objective {
+  readonly name: ObjectiveName;
+  /** The raw margin boosting starts from (before any tree). */
+  readonly baseScore: number;
+  computeGradients(margins: Float64Array, grad: Float64Array, hess: Float64Array): void;
+}
+
+export function sigmoid(margin: number): number {
+  return 1 / (1 + Math.exp(-margin));
+}
+
+/** Margin to prediction: probability for binary, identity for regression and ranking scores. */
+export function transformMargin(objective: ObjectiveName, margin: number): number {
+  return objective === "binary" ? sigmoid(margin) : margin;
+}
+
+export function createObjective(params: TrainParams, data: Dataset): Objective {
+  const labels = data.labels;
+  if (!labels) throw new GbdtInputError("bad_label", "labels", "training data needs labels");
+  switch (params.objective) {
+    case "binary":
+      return binaryLogLoss(labels, data.weights, params);
+    case "regression":
+      return squaredError(labels, data.weights, params);
+    case "lambdarank":
+      if (!data.groupOffsets) throw new GbdtInputError("bad_groups", "groups", "lambdarank needs query group sizes");
+      if (data.weights) throw new GbdtInputError("bad_param", "weights", "row weights are not supported with lambdarank");
+      return lambdaRank(labels, data.groupOffsets, params);
+  }
+}
+
+function binaryLogLoss(labels: Float64Array, weights: Float64Array | undefined, params: TrainParams): Objective {
+  const n = labels.length;
+  let rowWeights: Float64Array | undefined;
+  if (weights || params.scalePosWeight !== 1) {
+    rowWeights = new Float64Array(n);
+    for (let i = 0; i < n; i++) rowWeights[i] = (weights ? (weights[i] as number) : 1) * (labels[i] === 1 ? params.scalePosWeight : 1);
+  }
+  let positive = 0;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const y = labels[i] as number;
+    if (y !== 0 && y !== 1) throw new GbdtInputError("bad_label", `labels[${i}]`, `is ${y}, binary labels must be 0 or 1`);
+    const w = rowWeights ? (rowWeights[i] as number) : 1;
+    positive += w * y;
+    total += w;
+  }
+  if (total <= 0) throw new GbdtInputError("bad_value", "weights", "all row weights are zero");
+  const p = Math.min(Math.max(positive / total, 1e-7), 1 - 1e-7);
+  return {
+    name: "binary",
+    baseScore: params.baseScore ?? Math.log(p / (1 - p)),
+    computeGradients(margins, grad, hess) {
+      for (let i = 0; i < n; i++) {
+        const prob = 1 / (1 + Math.exp(-(margins[i] as number)));
+        const w = rowWeights ? (rowWeights[i] as number) : 1;
+        grad[i] = (prob - (labels[i] as number)) * w;
+        hess[i] = Math.max(prob * (1 - prob), 1e-16) * w;
+      }
+    },
+  };
+}
+
+function squaredError(labels: Float64Array, weights: Float64Array | undefined, params: TrainParams): Objective {
+  const n = labels.length;
+  let sum = 0;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const w = weights ? (weights[i] as number) : 1;
+    sum += w * (labels[i] as number);
+    total += w;
+  }
+  if (total <= 0) throw new GbdtInputError("bad_value", "weights", "all row weights are zero");
+  return {
+    name: "regression",
+    baseScore: params.baseScore ?? sum / total,
+    computeGradients(margins, grad, hess) {
+      for (let i = 0; i < n; i++) {
+        const w = weights ? (weights[i] as number) : 1;
+        grad[i] = ((margins[i] as number) - (labels[i] as number)) * w;
+        hess[i] = w;
+      }
+    },
+  };
+}
+
+const MAX_RELEVANCE = 31;
+
+/**
+ * LambdaMART (Burges 2010): for each pair in a query group with different relevance, a RankNet
+ * gradient scaled by the |change in NDCG| of swapping the two. Gain 2^rel - 1, discount
+ * 1/log2(2 + position). Only pairs whose better-placed item is in the top `lambdarankTruncation`
+ * positions count, which focuses the model on the head of the list.
+ */
+function lambdaRank(labels: Float64Array, groupOffsets: Int32Array, params: TrainParams): Objective {
+  const n = labels.length;
+  const numGroups = groupOffsets.length - 1;
+  const truncation = params.lambdarankTruncation;
+  const gains = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const y = labels[i] as number;
+    if (!Number.isInteger(y) || y < 0 || y > MAX_RELEVANCE) {
+      throw new GbdtInputError("bad_label", `labels[${i}]`, `is ${y}, lambdarank labels must be integer grades in [0, ${MAX_RELEVANCE}]`);
+    }
+    gains[i] = 2 ** y - 1;
+  }
+  let maxGroup = 0;
+  for (let g = 0; g < numGroups; g++) maxGroup = Math.max(maxGroup, (groupOffsets[g + 1] as number) - (groupOffsets[g] as number));
+  const discount = new Float64Array(maxGroup);
+  for (let p = 0; p < maxGroup; p++) discount[p] = 1 / Math.log2(p + 2);
+  const inverseIdealDcg = new Float64Array(numGroups);
+  for (let g = 0; g < numGroups; g++) {
+    const ideal = Array.from(gains.subarray(groupOffsets[g], groupOffsets[g + 1])).sort((a, b) => b - a);
+    let dcg = 0;
+    for (let p = 0; p < Math.min(ideal.length, truncation); p++) dcg += (ideal[p] as number) * (discount[p] as number);
+    inverseIdealDcg[g] = dcg > 0 ? 1 / dcg : 0;
+  }
+  const order = new Int32Array(maxGroup);
+  let sortMargins: Float64Array = new Float64Array(0);
+  const byMarginDesc = (a: number, b: number): number => (sortMargins[b] as number) - (sortMargins[a] as number) || a - b;
+
+  return {
+    name: "lambdarank",
+    baseScore: params.baseScore ?? 0,
+    computeGradients(margins, grad, hess) {
+      grad.fill(0);
+      hess.fill(0);
+      sortMargins = margins;
+      for (let g = 0; g < numGroups; g++) {
+        const invIdcg = inverseIdealDcg[g] as number;
+        if (invIdcg === 0) continue;
+        const start = groupOffsets[g] as number;
+        const size = (groupOffsets[g + 1] as number) - start;
+        const ranked = order.subarray(0, size);
+        for (let k = 0; k < size; k++) ranked[k] = start + k;
+        ranked.sort(byMarginDesc);
+        const top = Math.min(size, truncation);
+        for (let p = 0; p < top; p++) {
+          const i = ranked[p] as number;
+          const yi = labels[i] as number;
+          for (let q = p + 1; q < size; q++) {
+            const j = ranked[q] as number;
+            const yj = labels[j] as number;
+            if (yi === yj) continue;
+            const hi = yi > yj ? i : j;
+            const lo = yi > yj ? j : i;
+            const delta =
+              Math.abs((gains[i] as number) - (gains[j] as number)) * ((discount[p] as number) - (discount[q] as number)) * invIdcg;
+            const rho = 1 / (1 + Math.exp((margins[hi] as number) - (margins[lo] as number)));
+            const lambda = rho * delta;
+            const h = rho * (1 - rho) * delta;
+            grad[hi] = (grad[hi] as number) - lambda;
+            grad[lo] = (grad[lo] as number) + lambda;
+            hess[hi] = (hess[hi] as number) + h;
+            hess[lo] = (hess[lo] as number) + h;
+          }
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,499 @@
+import type { Dataset } from "./dataset";
+import type { TrainParams } from "./params";
+import type { Tree } from "./tree";
+
+interface Split {
+  feature: number;
+  /** Rows with value bin in 1..bin go left; bin 0 (missing) follows defaultLeft. */
+  bin: number;
+  defaultLeft: boolean;
+  gain: number;
+  leftGrad: number;
+  leftHess: number;
+}
+
+interface Leaf {
+  node: number;
+  /** Rows of this leaf are indices[start..end). */
+  start: number;
+  end: number;
+  depth: number;
+  sumGrad: number;
+  sumHess: number;
+  /**
+   * (grad sum, hess sum) per bin while the leaf may still be split. No row counts: an empty child
+   * has zero gradient and hessian, so its split gains nothing and is never chosen.
+   */
+  hist: Float64Array | undefined;
+  split: Split | undefined;
+}
+
+/** A grown tree plus the per-node split bins, which route binned rows without raw values. */
+export interface BuiltTree {
+  tree: Tree;
+  splitBin: Uint8Array;
+}
+
+/**
+ * Grows one tree best-first (always splitting the leaf with the largest gain) on histograms of
+ * gradient statistics. Buffers live as long as the builder so that boosting allocates nothing per
+ * row: rows of each leaf are a contiguous range of `indices`, and only the smaller child's
+ * histogram is built, the sibling's being the parent's minus it.
+ */
+export class TreeBuilder {
+  private readonly indices: Int32Array;
+  private readonly scratch: Int32Array;
+  private readonly orderedGrad: Float64Array;
+  private readonly orderedHess: Float64Array;
+  /** 0..n-1, the row list of an unsampled root. */
+  private readonly identity: Int32Array;
+  private readonly goesLeft = new Uint8Array(256);
+  private readonly columns: Uint8Array[];
+  private readonly histSize: number;
+  private readonly freeHists: Float64Array[] = [];
+  private leaves: Leaf[] = [];
+
+  private nodeLeft: number[] = [];
+  private nodeRight: number[] = [];
+  private nodeFeature: number[] = [];
+  private nodeThreshold: number[] = [];
+  private nodeDefaultLeft: number[] = [];
+  private nodeValue: number[] = [];
+  private nodeGain: number[] = [];
+  private nodeCover: number[] = [];
+  private nodeCount: number[] = [];
+  private nodeSplitBin: number[] = [];
+
+  constructor(
+    private readonly data: Dataset,
+    private readonly params: TrainParams,
+  ) {
+    const n = data.numRows;
+    this.indices = new Int32Array(n);
+    this.scratch = new Int32Array(n);
+    this.orderedGrad = new Float64Array(n);
+    this.orderedHess = new Float64Array(n);
+    this.identity = Int32Array.from({ length: n }, (_, i) => i);
+    this.columns = [];
+    for (let f = 0; f < data.numFeatures; f++) this.columns.push(data.bins.subarray(f * n, (f + 1) * n));
+    this.histSize = data.binMapper.totalBins * 2;
+  }
+
+  /**
+   * @param rows sorted row ids to grow on (a per-tree sample), or undefined for all rows
+   * @param features feature ids allowed to split in this tree
+   */
+  build(grad: Float64Array, hess: Float64Array, rows: Int32Array | undefined, features: Int32Array): BuiltTree {
+    const { maxLeaves } = this.params;
+    this.resetNodes();
+    let numRows: number;
+    if (rows) {
+      this.indices.set(rows);
+      numRows = rows.length;
+    } else {
+      numRows = this.data.numRows;
+      for (let i = 0; i < numRows; i++) this.indices[i] = i;
+    }
+    let sumGrad = 0;
+    let sumHess = 0;
+    for (let k = 0; k < numRows; k++) {
+      const r = this.indices[k] as number;
+      sumGrad += grad[r] as number;
+      sumHess += hess[r] as number;
+    }
+    const root: Leaf = {
+      node: this.addNode(sumGrad, sumHess, numRows),
+      start: 0,
+      end: numRows,
+      depth: 0,
+      sumGrad,
+      sumHess,
+      hist: undefined,
+      split: undefined,
+    };
+    this.leaves = [root];
+    if (this.canSplit(root)) {
+      root.hist = this.acquireHist();
+      this.buildHist(root, grad, hess, features, rows === undefined);
+      root.split = this.findBestSplit(root, features);
+    }
+
+    let numLeaves = 1;
+    while (numLeaves < maxLeaves) {
+      let bestIndex = -1;
+      let bestGain = 0;
+      for (let i = 0; i < this.leaves.length; i++) {
+        const split = (this.leaves[i] as Leaf).split;
+        if (split && (bestIndex < 0 || split.gain > bestGain)) {
+          bestIndex = i;
+          bestGain = split.gain;
+        }
+      }
+      if (bestIndex < 0) break;
+      const parent = this.leaves[bestIndex] as Leaf;
+      const [left, right] = this.applySplit(parent);
+      numLeaves++;
+      this.leaves.splice(bestIndex, 1, left, right);
+
+      const parentHist = parent.hist as Float64Array;
+      parent.hist = undefined;
+      const leftCan = numLeaves < maxLeaves && this.canSplit(left);
+      const rightCan = numLeaves < maxLeaves && this.canSplit(right);
+      if (!leftCan && !rightCan) {
+        this.freeHists.push(parentHist);
+        continue;
+      }
+      const leftSmaller = left.end - left.start <= right.end - right.start;
+      const smaller = leftSmaller ? left : right;
+      const larger = leftSmaller ? right : left;
+      smaller.hist = this.acquireHist();
+      this.buildHist(smaller, grad, hess, features, false);
+      larger.hist = parentHist;
+      this.subtractHist(parentHist, smaller.hist, features);
+      for (const [child, can] of [
+        [left, leftCan],
+        [right, rightCan],
+      ] as const) {
+        if (can) child.split = this.findBestSplit(child, features);
+        if (!child.split && child.hist) {
+          this.freeHists.push(child.hist);
+          child.hist = undefined;
+        }
+      }
+    }
+    for (const leaf of this.leaves) {
+      if (leaf.hist) this.freeHists.push(leaf.hist);
+      leaf.hist = undefined;
+    }
+    return this.finishTree();
+  }
+
+  /** Adds each in-sample row's leaf value to `margins` (rows from the last build only). */
+  addLeafValues(margins: Float64Array): void {
+    const { indices, nodeValue } = this;
+    for (const leaf of this.leaves) {
+      const v = nodeValue[leaf.node] as number;
+      for (let k = leaf.start; k < leaf.end; k++) {
+        const r = indices[k] as number;
+        margins[r] = (margins[r] as number) + v;
+      }
+    }
+  }
+
+  private canSplit(leaf: Leaf): boolean {
+    const { maxDepth, minChildWeight } = this.params;
+    return leaf.depth < maxDepth && leaf.end - leaf.start >= 2 && leaf.sumHess >= 2 * minChildWeight;
+  }
+
+  private acquireHist(): Float64Array {
+    return this.freeHists.pop() ?? new Float64Array(this.histSize);
+  }
+
+  /**
+   * Histograms of this tree's features, three or four features per pass over the leaf's rows: a
+   * row's index and gradients are loaded once per several updates (about 1.5x faster than a pass
+   * per feature in V8, measured). The root of an unsampled tree reads rows in order, without a
+   * gather.
+   */
+  private buildHist(leaf: Leaf, grad: Float64Array, hess: Float64Array, features: Int32Array, allRows: boolean): void {
+    const hist = leaf.hist as Float64Array;
+    const { start, end } = leaf;
+    const m = end - start;
+    let g: Float64Array;
+    let h: Float64Array;
+    let rows: Int32Array;
+    if (allRows) {
+      g = grad;
+      h = hess;
+      rows = this.identity;
+    } else {
+      g = this.orderedGrad;
+      h = this.orderedHess;
+      rows = this.indices.subarray(start, end);
+      gather(rows, grad, hess, g, h);
+    }
+    const { binOffsets, numBins } = this.data.binMapper;
+    for (let fi = 0; fi < features.length; fi++) {
+      const f = features[fi] as number;
+      const base = (binOffsets[f] as number) * 2;
+      hist.fill(0, base, base + (numBins[f] as number) * 2);
+    }
+    // Packs of 3-4 features (18 features -> 4+4+4+3+3): a single-feature pass costs about twice
+    // as much per feature as a packed one.
+    const columns = this.columns;
+    const numPacks = Math.ceil(features.length / 4);
+    let fi = 0;
+    for (let pack = 0; pack < numPacks; pack++) {
+      const size = Math.ceil((features.length - fi) / (numPacks - pack));
+      const f0 = features[fi] as number;
+      const f1 = features[fi + 1] as number;
+      const f2 = features[fi + 2] as number;
+      const f3 = features[fi + 3] as number;
+      if (size === 4) {
+        accumulate4(hist, rows, g, h, m, columns[f0] as Uint8Array, (binOffsets[f0] as number) * 2, columns[f1] as Uint8Array, (binOffsets[f1] as number) * 2, columns[f2] as Uint8Array, (binOffsets[f2] as number) * 2, columns[f3] as Uint8Array, (binOffsets[f3] as number) * 2);
+      } else if (size === 3) {
+        accumulate3(hist, rows, g, h, m, columns[f0] as Uint8Array, (binOffsets[f0] as number) * 2, columns[f1] as Uint8Array, (binOffsets[f1] as number) * 2, columns[f2] as Uint8Array, (binOffsets[f2] as number) * 2);
+      } else if (size === 2) {
+        accumulate2(hist, rows, g, h, m, columns[f0] as Uint8Array, (binOffsets[f0] as number) * 2, columns[f1] as Uint8Array, (binOffsets[f1] as number) * 2);
+      } else {
+        accumulate1(hist, rows, g, h, m, columns[f0] as Uint8Array, (binOffsets[f0] as number) * 2);
+      }
+      fi += size;
+    }
+  }
+
+  private subtractHist(target: Float64Array, other: Float64Array, features: Int32Array): void {
+    const { binOffsets, numBins } = this.data.binMapper;
+    for (let fi = 0; fi < features.length; fi++) {
+      const f = features[fi] as number;
+      const base = (binOffsets[f] as number) * 2;
+      const stop = base + (numBins[f] as number) * 2;
+      for (let i = base; i < stop; i++) target[i] = (target[i] as number) - (other[i] as number);
+    }
+  }
+
+  private findBestSplit(leaf: Leaf, features: Int32Array): Split | undefined {
+    const { lambda, minChildWeight, minSplitGain } = this.params;
+    const hist = leaf.hist as Float64Array;
+    const { binOffsets, numBins } = this.data.binMapper;
+    const G = leaf.sumGrad;
+    const H = leaf.sumHess;
+    const parentScore = (G * G) / (H + lambda);
+    let best: Split | undefined;
+    let bestGain = minSplitGain;
+
+    for (let fi = 0; fi < features.length; fi++) {
+      const f = features[fi] as number;
+      const base = (binOffsets[f] as number) * 2;
+      const lastValueBin = (numBins[f] as number) - 1;
+      const missingHess = hist[base + 1] as number;
+      const hasMissing = missingHess > 0;
+      // Missing goes right; with missing rows present, "every value left" is a split too.
+      const lastT = hasMissing ? lastValueBin : lastValueBin - 1;
+      let lG = 0;
+      let lH = 0;
+      for (let t = 1; t <= lastT; t++) {
+        const b = base + t * 2;
+        lG += hist[b] as number;
+        lH += hist[b + 1] as number;
+        if (lH < minChildWeight) continue;
+        const rH = H - lH;
+        if (rH < minChildWeight) break;
+        const rG = G - lG;
+        const gain = (lG * lG) / (lH + lambda) + (rG * rG) / (rH + lambda) - parentScore;
+        if (gain > bestGain) {
+          bestGain = gain;
+          // Without missing rows here, unseen missing values follow the heavier child.
+          best = { feature: f, bin: t, defaultLeft: hasMissing ? false : lH >= rH, gain, leftGrad: lG, leftHess: lH };
+        }
+      }
+      if (!hasMissing) continue;
+      lG = hist[base] as number;
+      lH = missingHess;
+      for (let t = 1; t < lastValueBin; t++) {
+        const b = base + t * 2;
+        lG += hist[b] as number;
+        lH += hist[b + 1] as number;
+        if (lH < minChildWeight) continue;
+        const rH = H - lH;
+        if (rH < minChildWeight) break;
+        const rG = G - lG;
+        const gain = (lG * lG) / (lH + lambda) + (rG * rG) / (rH + lambda) - parentScore;
+        if (gain > bestGain) {
+          bestGain = gain;
+          best = { feature: f, bin: t, defaultLeft: true, gain, leftGrad: lG, leftHess: lH };
+        }
+      }
+    }
+    return best;
+  }
+
+  private applySplit(parent: Leaf): [Leaf, Leaf] {
+    const split = parent.split as Split;
+    const { indices, scratch } = this;
+    const col = this.columns[split.feature] as Uint8Array;
+    const t = split.bin;
+    const missingLeft = split.defaultLeft;
+    // A per-split table of "goes left" by bin, and writes to both sides with counted advances:
+    // no data-dependent branch in the loop (the direction of a row is unpredictable).
+    const goesLeft = this.goesLeft;
+    goesLeft[0] = missingLeft ? 1 : 0;
+    for (let b = 1; b < 256; b++) goesLeft[b] = b <= t ? 1 : 0;
+    const write = partitionRows(indices, scratch, parent.start, parent.end, col, goesLeft);
+
+    const node = parent.node;
+    const rightGrad = parent.sumGrad - split.leftGrad;
+    const rightHess = parent.sumHess - split.leftHess;
+    const leftNode = this.addNode(split.leftGrad, split.leftHess, write - parent.start);
+    const rightNode = this.addNode(rightGrad, rightHess, parent.end - write);
+    this.nodeLeft[node] = leftNode;
+    this.nodeRight[node] = rightNode;
+    this.nodeFeature[node] = split.feature;
+    this.nodeThreshold[node] = this.data.binMapper.thresholdFor(split.feature, t);
+    this.nodeDefaultLeft[node] = missingLeft ? 1 : 0;
+    this.nodeGain[node] = split.gain;
+    this.nodeSplitBin[node] = t;
+    const depth = parent.depth + 1;
+    return [
+      { node: leftNode, start: parent.start, end: write, depth, sumGrad: split.leftGrad, sumHess: split.leftHess, hist: undefined, split: undefined },
+      { node: rightNode, start: write, end: parent.end, depth, sumGrad: rightGrad, sumHess: rightHess, hist: undefined, split: undefined },
+    ];
+  }
+
+  private resetNodes(): void {
+    this.nodeLeft = [];
+    this.nodeRight = [];
+    this.nodeFeature = [];
+    this.nodeThreshold = [];
+    this.nodeDefaultLeft = [];
+    this.nodeValue = [];
+    this.nodeGain = [];
+    this.nodeCover = [];
+    this.nodeCount = [];
+    this.nodeSplitBin = [];
+  }
+
+  private addNode(sumGrad: number, sumHess: number, count: number): number {
+    const { lambda, learningRate } = this.params;
+    const denominator = sumHess + lambda;
+    this.nodeLeft.push(-1);
+    this.nodeRight.push(-1);
+    this.nodeFeature.push(-1);
+    this.nodeThreshold.push(0);
+    this.nodeDefaultLeft.push(0);
+    this.nodeValue.push(denominator > 0 ? (-sumGrad / denominator) * learningRate : 0);
+    this.nodeGain.push(0);
+    this.nodeCover.push(sumHess);
+    this.nodeCount.push(count);
+    this.nodeSplitBin.push(0);
+    return this.nodeLeft.length - 1;
+  }
+
+  private finishTree(): BuiltTree {
+    return {
+      tree: {
+        left: Int32Array.from(this.nodeLeft),
+        right: Int32Array.from(this.nodeRight),
+        feature: Int32Array.from(this.nodeFeature),
+        threshold: Float64Array.from(this.nodeThreshold),
+        defaultLeft: Uint8Array.from(this.nodeDefaultLeft),
+        value: Float64Array.from(this.nodeValue),
+        gain: Float64Array.from(this.nodeGain),
+        cover: Float64Array.from(this.nodeCover),
+        count: Float64Array.from(this.nodeCount),
+      },
+      splitBin: Uint8Array.from(this.nodeSplitBin),
+    };
+  }
+}
+
+/** Leaf value of a tree for one row of a dataset binned with the training edges. */
+export function predictBinnedRow(built: BuiltTree, data: Dataset, row: number): number {
+  const { left, right, feature, defaultLeft, value } = built.tree;
+  const { splitBin } = built;
+  const { bins, numRows } = data;
+  let node = 0;
+  while ((left[node] as number) >= 0) {
+    const b = bins[(feature[node] as number) * numRows + row] as number;
+    const goLeft = b === 0 ? defaultLeft[node] === 1 : b <= (splitBin[node] as number);
+    node = goLeft ? (left[node] as number) : (right[node] as number);
+  }
+  return value[node] as number;
+}
+
+function accumulate4(
+  hist: Float64Array, rows: Int32Array, g: Float64Array, h: Float64Array, m: number,
+  c0: Uint8Array, o0: number, c1: Uint8Array, o1: number, c2: Uint8Array, o2: number, c3: Uint8Array, o3: number,
+): void {
+  for (let k = 0; k < m; k++) {
+    const r = rows[k] as number;
+    const gk = g[k] as number;
+    const hk = h[k] as number;
+    let b = o0 + (c0[r] as number) * 2;
+    hist[b] = (hist[b] as number) + gk;
+    hist[b + 1] = (hist[b + 1] as number) + hk;
+    b = o1 + (c1[r] as number) * 2;
+    hist[b] = (hist[b] as number) + gk;
+    hist[b + 1] = (hist[b + 1] as number) + hk;
+    b = o2 + (c2[r] as number) * 2;
+    hist[b] = (hist[b] as number) + gk;
+    hist[b + 1] = (hist[b + 1] as number) + hk;
+    b = o3 + (c3[r] as number) * 2;
+    hist[b] = (hist[b] as number) + gk;
+    hist[b + 1] = (hist[b + 1] as number) + hk;
+  }
+}
+
+function accumulate3(
+  hist: Float64Array, rows: Int32Array, g: Float64Array, h: Float64Array, m: number,
+  c0: Uint8Array, o0: number, c1: Uint8Array, o1: number, c2: Uint8Array, o2: number,
+): void {
+  for (let k = 0; k < m; k++) {
+    const r = rows[k] as number;
+    const gk = g[k] as number;
+    const hk = h[k] as number;
+    let b = o0 + (c0[r] as number) * 2;
+    hist[b] = (hist[b] as number) + gk;
+    hist[b + 1] = (hist[b + 1] as number) + hk;
+    b = o1 + (c1[r] as number) * 2;
+    hist[b] = (hist[b] as number) + gk;
+    hist[b + 1] = (hist[b + 1] as number) + hk;
+    b = o2 + (c2[r] as number) * 2;
+    hist[b] = (hist[b] as number) + gk;
+    hist[b + 1] = (hist[b + 1] as number) + hk;
+  }
+}
+
+function accumulate2(
+  hist: Float64Array, rows: Int32Array, g: Float64Array, h: Float64Array, m: number,
+  c0: Uint8Array, o0: number, c1: Uint8Array, o1: number,
+): void {
+  for (let k = 0; k < m; k++) {
+    const r = rows[k] as number;
+    const gk = g[k] as number;
+    const hk = h[k] as number;
+    let b = o0 + (c0[r] as number) * 2;
+    hist[b] = (hist[b] as number) + gk;
+    hist[b + 1] = (hist[b + 1] as number) + hk;
+    b = o1 + (c1[r] as number) * 2;
+    hist[b] = (hist[b] as number) + gk;
+    hist[b + 1] = (hist[b + 1] as number) + hk;
+  }
+}
+
+function accumulate1(hist: Float64Array, rows: Int32Array, g: Float64Array, h: Float64Array, m: number, c0: Uint8Array, o0: number): void {
+  for (let k = 0; k < m; k++) {
+    const b = o0 + (c0[rows[k] as number] as number) * 2;
+    hist[b] = (hist[b] as number) + (g[k] as number);
+    hist[b + 1] = (hist[b + 1] as number) + (h[k] as number);
+  }
+}
+
+/**
+ * Stable partition of indices[start..end) by goesLeft[bin]; returns the first right position.
+ * Writes every row to both sides and advances one of them, so there is no data-dependent branch
+ * (a row's direction is unpredictable). Kept a standalone function so that V8 optimises the hot
+ * loop on its own instead of on-stack-replacing, then deoptimising, the code around it.
+ */
+function partitionRows(indices: Int32Array, scratch: Int32Array, start: number, end: number, col: Uint8Array, goesLeft: Uint8Array): number {
+  let write = start;
+  let spilled = 0;
+  for (let k = start; k < end; k++) {
+    const r = indices[k] as number;
+    const left = goesLeft[col[r] as number] as number;
+    indices[write] = r;
+    scratch[spilled] = r;
+    write += left;
+    spilled += 1 - left;
+  }
+  for (let i = 0; i < spilled; i++) indices[write + i] = scratch[i] as number;
+  return write;
+}
+
+function gather(rows: Int32Array, grad: Float64Array, hess: Float64Array, g: Float64Array, h: Float64Array): void {
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k] as number;
+    g[k] = grad[r] as number;
+    h[k] = hess[r] as number;
+  }
+}
