@@ -2,6 +2,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { importTransactionsCsv } from "@mlsd/datasets";
 import { trainFraud, type FraudDataSource } from "./fraud/pipeline";
+import { trainRecs, type RecsDataSource, type RecsPreset } from "./recs/pipeline";
 
 const USAGE = `usage: trainer <fraud|recs> [options]
 
@@ -14,6 +15,18 @@ fraud options:
   --registry DIR       model registry (default artifacts/registry)
   --reports DIR        where the report goes (default reports)
   --redis URL          after training, replay recent history into this Redis (warm features)
+
+recs options:
+  --dataset NAME       synthetic (default) | movielens
+  --preset NAME        synthetic world: small | demo (default; about 1-2 minutes) | benchmark (1M items)
+  --seed N             world seed (synthetic) or split seed (movielens, default 42)
+  --data DIR           MovieLens folder (default ../shared/datasets/ml-100k beside the repository)
+  --epochs N           two-tower epochs (default: the preset's; 3 for MovieLens)
+  --candidates N       retrieval candidates handed to the ranker (default 200)
+  --registry DIR       model registry (default artifacts/registry)
+  --reports DIR        where the report and charts go (default reports)
+  --alias NAME         registry alias to publish under (default current; movielens for MovieLens)
+  --redis URL          after training, materialise features and click histories into this Redis
 `;
 
 function int(value: string | undefined, name: string): number | undefined {
@@ -42,6 +55,11 @@ async function main(): Promise<void> {
       registry: { type: "string", default: "artifacts/registry" },
       reports: { type: "string", default: "reports" },
       redis: { type: "string" },
+      dataset: { type: "string" },
+      data: { type: "string" },
+      epochs: { type: "string" },
+      candidates: { type: "string" },
+      alias: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -49,6 +67,10 @@ async function main(): Promise<void> {
   if (values.help || !command) {
     process.stdout.write(USAGE);
     process.exit(command ? 0 : 2);
+  }
+  if (command === "recs") {
+    await recs(values);
+    return;
   }
   if (command !== "fraud") {
     process.stderr.write(`unknown command "${command}"\n${USAGE}`);
@@ -95,6 +117,45 @@ async function main(): Promise<void> {
       "",
     ].join("\n"),
   );
+}
+
+async function recs(values: Record<string, string | boolean | undefined>): Promise<void> {
+  const text = (name: string) => (typeof values[name] === "string" ? (values[name] as string) : undefined);
+  const dataset = text("dataset") ?? "synthetic";
+  const seed = text("seed") !== undefined ? int(text("seed"), "seed") : undefined;
+  const epochs = int(text("epochs"), "epochs");
+  const candidates = int(text("candidates"), "candidates");
+  let source: RecsDataSource;
+  if (dataset === "movielens") {
+    source = { kind: "movielens", dir: path.resolve(text("data") ?? "../shared/datasets/ml-100k"), ...(seed ? { seed } : {}), ...(epochs ? { epochs } : {}) };
+  } else if (dataset === "synthetic") {
+    const preset = text("preset") ?? "demo";
+    if (!["small", "demo", "benchmark"].includes(preset)) {
+      process.stderr.write(`--preset must be small, demo or benchmark, got "${preset}"\n`);
+      process.exit(2);
+    }
+    source = { kind: "synthetic", preset: preset as RecsPreset, ...(seed ? { seed } : {}) };
+  } else {
+    process.stderr.write(`--dataset must be synthetic or movielens, got "${dataset}"\n`);
+    process.exit(2);
+  }
+  const result = await trainRecs({
+    source,
+    registryDir: text("registry") ?? "artifacts/registry",
+    reportDir: text("reports") ?? "reports",
+    ...(text("redis") ? { redisUrl: text("redis") as string } : {}),
+    ...(text("alias") ? { alias: text("alias") as string } : {}),
+    ...(candidates ? { candidates } : {}),
+    ...(epochs && source.kind === "synthetic" ? { twoTower: { epochs } } : {}),
+  });
+  const lines = ["", `recs models ${result.version} (${result.seconds.toFixed(0)} s)`];
+  for (const r of result.indexSweep.filter((s) => s.ef === 200)) lines.push(`  HNSW recall@${r.k} vs exact at ef 200: ${r.recall.toFixed(4)}`);
+  for (const m of result.world?.evaluation.methods ?? []) {
+    lines.push(`  ${m.description.padEnd(40)} NDCG@10 true relevance ${m.ndcgTrue.toFixed(4)}   held-out clicks ${m.ndcgClicks.toFixed(4)}`);
+  }
+  for (const r of result.movielens?.results ?? []) lines.push(`  ${r.recommender.padEnd(40)} NDCG@10 ${r.ndcg.toFixed(4)}   P@10 ${r.precision.toFixed(4)}   R@10 ${r.recall.toFixed(4)}`);
+  lines.push(`  report: ${result.reportPath}`, "");
+  process.stdout.write(lines.join("\n"));
 }
 
 main().catch((error: unknown) => {

@@ -78,7 +78,7 @@ export function renderFraudReport(input: FraudReportInput): { markdown: string; 
   const { evaluation: e, split, days, chosen, atHalf, costs } = input;
   const prevalence = e.frauds / Math.max(1, e.rows);
   const svg = lineChart({
-    title: `Fraud model ${input.version}: precision-recall on the test window`,
+    title: "Fraud GBDT: precision-recall on the test window",
     xLabel: "recall",
     yLabel: "precision",
     series: [{ name: `GBDT (AP ${f4(e.averagePrecision)})`, points: e.pr.recall.map((r, j) => [r, e.pr.precision[j] as number] as const), markers: false }],

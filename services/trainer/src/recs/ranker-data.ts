@@ -1,4 +1,4 @@
-import type { ItemProfile, RecsCatalogue, RecsSession, UserProfile } from "@mlsd/feature-store";
+import type { ItemProfile, RecsCatalogue, RecsProfiles, RecsSession, UserProfile } from "@mlsd/feature-store";
 import type { ImpressionLog, RecWorld } from "@mlsd/synth";
 
 const DAY_MS = 86_400_000;
@@ -33,6 +33,18 @@ export function worldCatalogue(world: RecWorld, originMs = REC_WORLD_ORIGIN_MS):
       return { category: items.category[i] as number, tags: Array.from(items.tags.subarray(i * t, (i + 1) * t)), releaseMs: worldDayToMs(items.releaseDay[i] as number, originMs) };
     },
   };
+}
+
+/** Every profile of the world, generated lazily (the benchmark world has a million items), for materialisation. */
+export function worldProfiles(world: RecWorld, originMs = REC_WORLD_ORIGIN_MS): RecsProfiles {
+  const catalogue = worldCatalogue(world, originMs);
+  function* users(): Generator<readonly [string, UserProfile]> {
+    for (let u = 0; u < world.numUsers; u++) yield [String(u), catalogue.user(String(u)) as UserProfile];
+  }
+  function* items(): Generator<readonly [string, ItemProfile]> {
+    for (let i = 0; i < world.numItems; i++) yield [String(i), catalogue.item(String(i)) as ItemProfile];
+  }
+  return { users: users(), items: items() };
 }
 
 /** The impression log as one session per slate, in time order (the log already is). */

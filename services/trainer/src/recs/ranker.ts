@@ -120,6 +120,58 @@ function windowOf(matrix: RankerFeatureMatrix, sessions: readonly RecsSession[],
   return { groups: [first, last], rows: [rowOffsets[first] as number, rowOffsets[last] as number] };
 }
 
+/**
+ * Rows leave the log in slate order, which is the logging policy's ranking. GBDT breaks score ties
+ * by row order (in the NDCG metric and the LambdaRank pair order), so that order would leak the
+ * logged positions into training and early stopping: shuffle the rows within each slate. Returns
+ * the impression-log row of each matrix row.
+ */
+function shuffleWithinSlates(matrix: RankerFeatureMatrix, sessions: readonly RecsSession[], rowOffsets: Int32Array, rng: Rng): Int32Array {
+  const width = RANKER_FEATURE_COUNT;
+  // The log row of each session's top slot.
+  const firstLogRow = new Int32Array(sessions.length);
+  for (let s = 1; s < sessions.length; s++) firstLogRow[s] = (firstLogRow[s - 1] as number) + (sessions[s - 1] as RecsSession).items.length;
+  const logRow = new Int32Array(matrix.rows);
+  const shuffled = new Float64Array(matrix.values.length);
+  for (let g = 0; g < matrix.groups.length; g++) {
+    const first = firstLogRow[matrix.groupSessions[g] as number] as number;
+    const start = rowOffsets[g] as number;
+    const order = rng.shuffle(Array.from({ length: matrix.groups[g] as number }, (_, p) => p));
+    order.forEach((p, slot) => {
+      logRow[start + slot] = first + p;
+      shuffled.set(matrix.values.subarray((start + p) * width, (start + p + 1) * width), (start + slot) * width);
+    });
+  }
+  matrix.values.set(shuffled);
+  return logRow;
+}
+
+interface Part {
+  rows: { data: Float64Array; numRows: number; numColumns: number };
+  labels: Float64Array;
+  groups: Int32Array;
+}
+
+/** Slates without a click give LambdaRank no pair to learn from and NDCG nothing to judge: leave them out. */
+function clickedSlates(p: Part): Part {
+  const width = p.rows.numColumns;
+  const keep: number[] = [];
+  const groups: number[] = [];
+  let offset = 0;
+  for (const size of p.groups) {
+    let clicks = 0;
+    for (let r = offset; r < offset + size; r++) clicks += p.labels[r] as number;
+    if (clicks > 0) {
+      for (let r = offset; r < offset + size; r++) keep.push(r);
+      groups.push(size);
+    }
+    offset += size;
+  }
+  const data = new Float64Array(keep.length * width);
+  keep.forEach((r, i) => data.set(p.rows.data.subarray(r * width, (r + 1) * width), i * width));
+  return { rows: { data, numRows: keep.length, numColumns: width }, labels: Float64Array.from(keep, (r) => p.labels[r] as number), groups: Int32Array.from(groups) };
+}
+
 function summary(result: TrainResult, objective: "lambdarank" | "binary", seconds: number): TrainedRankerSummary {
   return {
     objective,
@@ -161,14 +213,7 @@ export async function trainRanker(options: TrainRankerOptions): Promise<TrainRan
   });
   const rowOffsets = new Int32Array(matrix.groups.length + 1);
   for (let g = 0; g < matrix.groups.length; g++) rowOffsets[g + 1] = (rowOffsets[g] as number) + (matrix.groups[g] as number);
-  // Row r of the matrix is impression (first logged row of the session) + position.
-  const firstLogRow = new Int32Array(sessions.length);
-  for (let s = 1; s < sessions.length; s++) firstLogRow[s] = (firstLogRow[s - 1] as number) + (sessions[s - 1] as RecsSession).items.length;
-  const logRow = new Int32Array(matrix.rows);
-  for (let g = 0; g < matrix.groups.length; g++) {
-    const first = firstLogRow[matrix.groupSessions[g] as number] as number;
-    for (let p = 0; p < (matrix.groups[g] as number); p++) logRow[(rowOffsets[g] as number) + p] = first + p;
-  }
+  const logRow = shuffleWithinSlates(matrix, sessions, rowOffsets, new Rng(17));
 
   const trainW = windowOf(matrix, sessions, warmupMs, worldDayToMs(validStartDay), rowOffsets);
   const validW = windowOf(matrix, sessions, worldDayToMs(validStartDay), worldDayToMs(testStartDay), rowOffsets);
@@ -181,12 +226,15 @@ export async function trainRanker(options: TrainRankerOptions): Promise<TrainRan
   const rowsOf = (w: Window) => ({ data: matrix.values.subarray(w.rows[0] * width, w.rows[1] * width), numRows: w.rows[1] - w.rows[0], numColumns: width });
   const labelsOf = (w: Window) => Float64Array.from({ length: w.rows[1] - w.rows[0] }, (_, r) => log.clicked[logRow[w.rows[0] + r] as number] as number);
   const groupsOf = (w: Window) => matrix.groups.subarray(w.groups[0], w.groups[1]);
-  const trainLabels = labelsOf(trainW);
+  const part = (w: Window): Part => ({ rows: rowsOf(w), labels: labelsOf(w), groups: groupsOf(w) });
+  const trainPart = part(trainW);
+  const validPart = part(validW);
+  const trainLabels = trainPart.labels;
 
   const names = [...RANKER_FEATURE_NAMES];
-  const fit = (params: TrainParamsInput, label: string) => {
-    const trainData = Dataset.fromRows(rowsOf(trainW), { labels: trainLabels, groups: groupsOf(trainW), featureNames: names, seed: 7 });
-    const validData = Dataset.fromRows(rowsOf(validW), { labels: labelsOf(validW), groups: groupsOf(validW), reference: trainData });
+  const fit = (params: TrainParamsInput, label: string, fitOn: Part, validOn: Part) => {
+    const trainData = Dataset.fromRows(fitOn.rows, { labels: fitOn.labels, groups: fitOn.groups, featureNames: names, seed: 7 });
+    const validData = Dataset.fromRows(validOn.rows, { labels: validOn.labels, groups: validOn.groups, reference: trainData });
     const t0 = performance.now();
     const result = train(trainData, params, { validation: validData });
     const seconds = (performance.now() - t0) / 1000;
@@ -197,8 +245,9 @@ export async function trainRanker(options: TrainRankerOptions): Promise<TrainRan
     `ranker data: ${sessions.length} sessions; train ${trainW.rows[1] - trainW.rows[0]} rows in ${trainW.groups[1] - trainW.groups[0]} slates, ` +
       `validation ${validW.rows[1] - validW.rows[0]}, test ${testW.rows[1] - testW.rows[0]} (days ${split.warmupDays}-${validStartDay}-${testStartDay}-end)`,
   );
-  const ranker = fit({ ...DEFAULT_LAMBDARANK_PARAMS, ...options.lambdarank, objective: "lambdarank" } as TrainParamsInput, "lambdarank");
-  const pointwise = fit({ ...DEFAULT_POINTWISE_PARAMS, ...options.pointwise, objective: "binary" } as TrainParamsInput, "pointwise (binary log-loss)");
+  const ranker = fit({ ...DEFAULT_LAMBDARANK_PARAMS, ...options.lambdarank, objective: "lambdarank" } as TrainParamsInput, "lambdarank", clickedSlates(trainPart), clickedSlates(validPart));
+  // Log-loss learns from every impression, the clickless slates' negatives included.
+  const pointwise = fit({ ...DEFAULT_POINTWISE_PARAMS, ...options.pointwise, objective: "binary" } as TrainParamsInput, "pointwise (binary log-loss)", trainPart, validPart);
 
   const test = rowsOf(testW);
   const testRows = test.numRows;

@@ -1,0 +1,54 @@
+import { materializeRecsFeatures, RedisRecsFeatureStore, type RecsProfiles, type RecsSession } from "@mlsd/feature-store";
+import { RedisUserHistory } from "@mlsd/recommender-service/history";
+import { Redis } from "ioredis";
+import type { ClickLog } from "./world-data";
+
+export interface MaterializeOptions {
+  redisUrl: string;
+  profiles: RecsProfiles;
+  sessions: readonly RecsSession[];
+  /** Counters and histories as of this time (sessions strictly before it). */
+  asOfMs: number;
+  clicks: ClickLog;
+  itemId?: (index: number) => string;
+  userId?: (index: number) => string;
+  featurePrefix?: string;
+  historyPrefix?: string;
+  log: (line: string) => void;
+}
+
+/** Each user's clicked items, most recent first (the log is in time order). */
+export function clickHistories(clicks: ClickLog, userId: (u: number) => string, itemId: (i: number) => string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (let r = clicks.user.length - 1; r >= 0; r--) {
+    const id = userId(clicks.user[r] as number);
+    let list = out.get(id);
+    if (!list) out.set(id, (list = []));
+    list.push(itemId(clicks.item[r] as number));
+  }
+  return out;
+}
+
+/**
+ * Loads what the recommendation services read from Redis: every profile, the counters and recent
+ * histories of the feature store as of `asOfMs`, and each user's clicked items (seen-item filter
+ * and the user tower's history).
+ */
+export async function materializeRecs(options: MaterializeOptions): Promise<{ users: number; items: number; histories: number }> {
+  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 2 });
+  try {
+    const t0 = performance.now();
+    const store = new RedisRecsFeatureStore(redis, { prefix: options.featurePrefix ?? "rx:" });
+    const size = await materializeRecsFeatures(store, { profiles: options.profiles, sessions: options.sessions, asOfMs: options.asOfMs });
+    const history = new RedisUserHistory(redis, options.historyPrefix !== undefined ? { prefix: options.historyPrefix } : {});
+    const histories = clickHistories(options.clicks, options.userId ?? String, options.itemId ?? String);
+    await history.replace(histories);
+    options.log(
+      `materialised into ${options.redisUrl}: ${size.users} users and ${size.items} items with counters, ${histories.size} click histories ` +
+        `(${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+    );
+    return { ...size, histories: histories.size };
+  } finally {
+    redis.disconnect();
+  }
+}

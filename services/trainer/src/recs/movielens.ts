@@ -1,0 +1,197 @@
+import type { ExactIndex, HnswIndex } from "@mlsd/ann";
+import type { RatingsDataset } from "@mlsd/datasets";
+import { Ease, evaluate, MostPopular, type EvalSplit, type EvaluationResult, type Recommender, type UserItemMatrix } from "@mlsd/rec-eval";
+import { buildHistories, type TrainingData, type UserEncoder, type UserQuery } from "@mlsd/two-tower";
+import type { UserTable } from "@mlsd/retrieval-service/artifact";
+import { HISTORY_LENGTH } from "./world-data";
+
+/** MovieLens 100K age groups (the 1M release's buckets): under 18, 18-24, 25-34, 35-44, 45-49, 50-55, 56+. */
+const AGE_EDGES = [18, 25, 35, 45, 50, 56];
+
+export function ageBucket(age: number): number {
+  let b = 0;
+  while (b < AGE_EDGES.length && age >= (AGE_EDGES[b] as number)) b++;
+  return b;
+}
+
+export const MOVIELENS_USER_NUMERIC = ["log_ratings"] as const;
+export const MOVIELENS_USER_CATEGORICAL = ["age_bucket", "gender", "occupation"] as const;
+
+/**
+ * Two-tower training data from the training half of a split: every training rating is a
+ * positive, in time order per user. Items: first genre as the category, all genres as tags,
+ * log of training ratings as the popularity scalar, release year as freshness.
+ */
+export function movieLensTrainingData(dataset: RatingsDataset, train: UserItemMatrix): TrainingData {
+  const nU = dataset.numUsers;
+  const nI = dataset.numItems;
+  const rows: { u: number; i: number; t: number }[] = [];
+  for (let u = 0; u < nU; u++) {
+    const items = train.itemsOf(u);
+    const times = train.timestamps.subarray(train.indptr[u] as number, train.indptr[u + 1] as number);
+    for (let j = 0; j < items.length; j++) rows.push({ u, i: items[j] as number, t: times[j] as number });
+  }
+  rows.sort((a, b) => a.t - b.t || a.u - b.u || a.i - b.i);
+  const user = Int32Array.from(rows, (r) => r.u);
+  const item = Int32Array.from(rows, (r) => r.i);
+  const time = Float64Array.from(rows, (r) => r.t);
+
+  const genres = dataset.items.genreNames.length;
+  const category = new Int32Array(nI).fill(-1);
+  const tags = new Uint8Array(nI * genres);
+  const counts = train.itemCounts();
+  const years = dataset.items.releaseYears;
+  let yearSum = 0;
+  let yearN = 0;
+  for (let i = 0; i < nI; i++) if ((years[i] as number) > 0) (yearSum += years[i] as number), yearN++;
+  const meanYear = yearN ? yearSum / yearN : 1990;
+  for (let i = 0; i < nI; i++) {
+    const g = dataset.items.genres[i] ?? [];
+    if (g.length > 0) category[i] = g[0] as number;
+    for (const t of g) tags[i * genres + t] = 1;
+  }
+
+  const occupations = [...new Set(dataset.users?.occupations ?? [])].sort();
+  const numeric = new Float32Array(nU);
+  const categorical = new Int32Array(nU * 3).fill(-1);
+  for (let u = 0; u < nU; u++) {
+    numeric[u] = Math.log1p(train.countOf(u));
+    if (dataset.users) {
+      categorical[u * 3] = ageBucket(dataset.users.ages[u] as number);
+      categorical[u * 3 + 1] = dataset.users.genders[u] === "F" ? 1 : 0;
+      categorical[u * 3 + 2] = occupations.indexOf(dataset.users.occupations[u] as string);
+    }
+  }
+  return {
+    numUsers: nU,
+    numItems: nI,
+    userFeatures: { numericDim: 1, numeric, categoricalCardinalities: [AGE_EDGES.length + 1, 2, Math.max(1, occupations.length)], categorical },
+    itemFeatures: {
+      numCategories: Math.max(1, genres),
+      category,
+      numTags: genres,
+      tags,
+      quality: Float32Array.from(counts, (c) => Math.log1p(c)),
+      freshness: Float32Array.from(years, (y) => (y > 0 ? y : meanYear) - 1900),
+    },
+    interactions: { user, item, time },
+    histories: buildHistories({ user, item, time }, HISTORY_LENGTH),
+  };
+}
+
+/** Each user's latest `length` training items by time, most recent first. */
+export function movieLensHistories(data: TrainingData, length = HISTORY_LENGTH): Int32Array {
+  const out = new Int32Array(data.numUsers * length).fill(-1);
+  const filled = new Int32Array(data.numUsers);
+  const { user, item } = data.interactions;
+  for (let r = user.length - 1; r >= 0; r--) {
+    const u = user[r] as number;
+    const f = filled[u] as number;
+    if (f < length) {
+      out[u * length + f] = item[r] as number;
+      filled[u] = f + 1;
+    }
+  }
+  return out;
+}
+
+export function movieLensUserTable(data: TrainingData): UserTable {
+  const known = new Uint8Array(data.numUsers);
+  for (const u of data.interactions.user) known[u] = 1;
+  return {
+    numeric: data.userFeatures.numeric,
+    numericNames: [...MOVIELENS_USER_NUMERIC],
+    categorical: data.userFeatures.categorical,
+    categoricalNames: [...MOVIELENS_USER_CATEGORICAL],
+    cardinalities: [...data.userFeatures.categoricalCardinalities],
+    history: movieLensHistories(data),
+    historyLength: HISTORY_LENGTH,
+    known,
+  };
+}
+
+function queryOf(table: UserTable, u: number): UserQuery {
+  const nNum = table.numericNames.length;
+  const nCat = table.categoricalNames.length;
+  return {
+    userId: table.known[u] ? u : -1,
+    numeric: table.numeric.subarray(u * nNum, (u + 1) * nNum),
+    categorical: table.categorical.subarray(u * nCat, (u + 1) * nCat),
+    history: table.history.subarray(u * table.historyLength, (u + 1) * table.historyLength),
+  };
+}
+
+/** rec-eval adapters: the two-tower model scored exactly, through HNSW, and HNSW candidates re-ranked by EASE. */
+export function twoTowerRecommenders(input: {
+  encoder: UserEncoder;
+  table: UserTable;
+  hnsw: HnswIndex<string>;
+  exact: ExactIndex<string>;
+  numItems: number;
+  /** Dense item index of an index label. */
+  itemIndex: (id: string) => number;
+  candidates: number;
+  /** The re-ranker of the two-stage variant; wrap it in fitOnce to share one fit with its baseline row. */
+  ease: Recommender;
+}): Recommender[] {
+  const { encoder, table, numItems } = input;
+  const q = new Float32Array(encoder.dim);
+  const scores = new Float32Array(numItems);
+  let trainRows: UserItemMatrix | undefined;
+  const fromSearch = (u: number, index: HnswIndex<string> | ExactIndex<string>, n: number, rescore?: Float32Array) => {
+    encoder.encode(queryOf(table, u), q);
+    const seen = trainRows ? trainRows.countOf(u) : 0;
+    const result = index.search(q, Math.min(numItems, n + seen));
+    scores.fill(Number.NEGATIVE_INFINITY);
+    result.ids.forEach((id, j) => {
+      const i = input.itemIndex(id);
+      scores[i] = rescore ? (rescore[i] as number) : (result.scores[j] as number);
+    });
+    return scores;
+  };
+  const remember = (train: UserItemMatrix) => {
+    trainRows = train;
+  };
+  return [
+    { name: "two-tower, exact", fit: remember, scoreAll: (u) => fromSearch(u, input.exact, numItems) },
+    { name: "two-tower, HNSW", fit: remember, scoreAll: (u) => fromSearch(u, input.hnsw, input.candidates) },
+    {
+      name: `two-stage: HNSW top-${input.candidates} -> EASE`,
+      fit: async (train) => {
+        remember(train);
+        await input.ease.fit(train);
+      },
+      scoreAll: (u) => fromSearch(u, input.hnsw, input.candidates, Float32Array.from(input.ease.scoreAll(u))),
+    },
+  ];
+}
+
+/** Fits the wrapped model only when handed a different training matrix, so two rows can share one fit. */
+export function fitOnce(model: Recommender): Recommender {
+  let fittedOn: UserItemMatrix | undefined;
+  return {
+    name: model.name,
+    fit: async (train) => {
+      if (fittedOn === train) return;
+      await model.fit(train);
+      fittedOn = train;
+    },
+    scoreAll: (u) => model.scoreAll(u),
+  };
+}
+
+export function easeBaseline(): Recommender {
+  return fitOnce(new Ease({ lambda: 500 }));
+}
+
+export interface MovieLensComparison {
+  results: EvaluationResult[];
+  protocol: string;
+}
+
+/** MostPop, EASE and the two-tower variants under one split, ranked by rec-eval's full-catalogue protocol. */
+export async function compareOnMovieLens(split: EvalSplit, ease: Recommender, twoTower: Recommender[], k = 10): Promise<MovieLensComparison> {
+  const results: EvaluationResult[] = [];
+  for (const model of [new MostPopular(), ease, ...twoTower]) results.push(await evaluate(model, split, { k }));
+  return { results, protocol: split.protocol };
+}

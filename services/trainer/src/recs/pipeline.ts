@@ -1,0 +1,321 @@
+import fs from "node:fs";
+import path from "node:path";
+import type { HnswParams } from "@mlsd/ann";
+import { loadMovieLens } from "@mlsd/datasets";
+import { recsFeaturesAsOf } from "@mlsd/feature-store";
+import { ModelRegistry, newVersion, type RegisteredModel } from "@mlsd/model-registry";
+import { Progress } from "@mlsd/progress";
+import { interactionsOf, stratifiedSplit } from "@mlsd/rec-eval";
+import { buildPopularityLists, publishPopularity, type PopularityLists } from "@mlsd/recommender-service/popularity";
+import { RETRIEVAL_FEATURE_SCHEMA, RETRIEVAL_MODEL_NAME, writeRetrievalArtifact, type RetrievalArtifactInput } from "@mlsd/retrieval-service/artifact";
+import { Rng } from "@mlsd/random";
+import { createRecWorld, simulateInteractions, type RecWorldInput, type RecWorldPreset } from "@mlsd/synth";
+import type { TwoTowerConfig } from "@mlsd/two-tower";
+import { evaluateWorld, type WorldEvaluation } from "./evaluate-world";
+import { materializeRecs } from "./materialize";
+import { compareOnMovieLens, easeBaseline, movieLensTrainingData, movieLensUserTable, twoTowerRecommenders, type MovieLensComparison } from "./movielens";
+import { trainRanker, type RankerTrainingReport } from "./ranker";
+import { REC_WORLD_ORIGIN_MS, worldCatalogue, worldDayToMs, worldProfiles, worldSessions } from "./ranker-data";
+import { renderMovieLensReport, renderWorldReport, type IndexSweep } from "./report";
+import { buildIndexes, measureIndexRecall, trainTwoTower, userQuery, type BuiltIndexes, type TrainedTwoTower } from "./retrieval-model";
+import { clicksOf, latestHistories, worldTrainingData, worldUserTable } from "./world-data";
+
+export type RecsPreset = RecWorldPreset;
+
+export interface RecsPresetSpec {
+  world: RecWorldInput;
+  sessionsPerUser: number;
+  slateSize: number;
+  twoTower: Partial<TwoTowerConfig>;
+  /** Users with held-out clicks the offline comparison ranks for (each scores the whole catalogue). */
+  evalUsers: number;
+  /** Ranker boosting rounds (early stopping usually ends sooner). */
+  rankerRounds: number;
+}
+
+/** Sizes chosen so `demo` trains in about 1-2 minutes on two shared cores (two-tower runs at ~1,000 examples/s there). */
+export const RECS_PRESETS: Readonly<Record<RecsPreset, RecsPresetSpec>> = Object.freeze({
+  small: { world: { preset: "small" }, sessionsPerUser: 8, slateSize: 10, twoTower: { epochs: 3, batchSize: 128 }, evalUsers: 500, rankerRounds: 200 },
+  demo: { world: { preset: "demo" }, sessionsPerUser: 4, slateSize: 10, twoTower: { epochs: 2, batchSize: 128 }, evalUsers: 1000, rankerRounds: 200 },
+  benchmark: { world: { preset: "benchmark" }, sessionsPerUser: 1, slateSize: 10, twoTower: { epochs: 1, batchSize: 128 }, evalUsers: 200, rankerRounds: 100 },
+});
+
+export type RecsDataSource =
+  | { kind: "synthetic"; preset: RecsPreset; world?: Partial<RecWorldInput>; sessionsPerUser?: number; seed?: number }
+  | { kind: "movielens"; dir: string; seed?: number; epochs?: number };
+
+export interface TrainRecsOptions {
+  source: RecsDataSource;
+  registryDir: string;
+  reportDir: string;
+  /** Materialise features and click histories into this Redis (synthetic worlds only). */
+  redisUrl?: string;
+  featurePrefix?: string;
+  historyPrefix?: string;
+  twoTower?: Partial<TwoTowerConfig>;
+  hnsw?: Partial<HnswParams>;
+  /** Candidates retrieval hands the ranker, offline as online. */
+  candidates?: number;
+  /** Registry alias to publish under (default: `current` for synthetic worlds, `movielens` for MovieLens). */
+  alias?: string;
+  /** No progress bars (tests). */
+  quiet?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface PublishedVersions {
+  retrieval: RegisteredModel;
+  popularity: RegisteredModel;
+  ranker: RegisteredModel | null;
+}
+
+export interface TrainRecsResult {
+  version: string;
+  published: PublishedVersions;
+  reportPath: string;
+  indexSweep: IndexSweep[];
+  world?: { evaluation: WorldEvaluation; ranker: RankerTrainingReport };
+  movielens?: MovieLensComparison;
+  seconds: number;
+}
+
+const EF_SWEEP = [50, 100, 200, 400];
+
+function sweepIndex(indexes: BuiltIndexes, queries: Float32Array[]): IndexSweep[] {
+  // ef below k means nothing to hnswlib (it searches with max(ef, k)), so those pairs are skipped.
+  return [10, 100].flatMap((k) => EF_SWEEP.filter((ef) => ef >= k).map((ef) => measureIndexRecall(indexes, queries, k, ef)));
+}
+
+/** Decayed clicks near the end of the log: what is popular now, not what was popular a month ago. */
+function trendingScores(numItems: number, items: Int32Array, days: Float64Array, endDay: number, windowDays = 14, halfLifeDays = 7): Float64Array {
+  const scores = new Float64Array(numItems);
+  for (let r = 0; r < items.length; r++) {
+    const age = endDay - (days[r] as number);
+    if (age <= windowDays) scores[items[r] as number]! += 0.5 ** (age / halfLifeDays);
+  }
+  return scores;
+}
+
+async function publishRetrieval(registry: ModelRegistry, input: RetrievalArtifactInput & { dataWindow: Record<string, unknown>; metrics: Record<string, unknown>; alias: string }): Promise<RegisteredModel> {
+  return registry.publish(
+    { model: RETRIEVAL_MODEL_NAME, version: input.version, dataWindow: input.dataWindow, featureSchemaHash: RETRIEVAL_FEATURE_SCHEMA, metrics: input.metrics, extra: { hnsw: input.index.params } },
+    (dir) => writeRetrievalArtifact(dir, input),
+    { alias: input.alias },
+  );
+}
+
+/**
+ * The recommendation training run: data -> two-tower -> item embeddings -> HNSW index (stamped
+ * with the model version) -> ranker -> offline comparison -> registry (retrieval, ranker-gbdt,
+ * recs-popularity) -> report -> optionally Redis.
+ */
+export async function trainRecs(options: TrainRecsOptions): Promise<TrainRecsResult> {
+  const t0 = performance.now();
+  const log = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
+  fs.mkdirSync(options.reportDir, { recursive: true });
+  const result = options.source.kind === "synthetic" ? await trainOnWorld(options, options.source, log) : await trainOnMovieLens(options, options.source, log);
+  return { ...result, seconds: (performance.now() - t0) / 1000 };
+}
+
+async function trainOnWorld(
+  options: TrainRecsOptions,
+  source: Extract<RecsDataSource, { kind: "synthetic" }>,
+  log: (line: string) => void,
+): Promise<Omit<TrainRecsResult, "seconds">> {
+  const spec = RECS_PRESETS[source.preset];
+  const seed = source.seed ?? 1;
+  const world = createRecWorld({ ...spec.world, ...source.world, seed });
+  const impressions = simulateInteractions(world, { seed: seed + 1, sessionsPerUser: source.sessionsPerUser ?? spec.sessionsPerUser, slateSize: spec.slateSize });
+  const clicks = clicksOf(impressions);
+  const cutoff = world.options.trainCutoffDay;
+  const { data, trainRows } = worldTrainingData(world, clicks, cutoff);
+  log(
+    `world (${source.preset}, seed ${seed}): ${world.numUsers} users, ${world.numItems} items, ${impressions.sessions} sessions, ${impressions.length} impressions, ` +
+      `${clicks.user.length} clicks (${trainRows} before day ${cutoff} train the two-tower model)`,
+  );
+
+  const version = newVersion();
+  const trained = await trainTwoTower(data, { ...spec.twoTower, ...options.twoTower }, { quiet: options.quiet ?? false });
+  log(`two-tower: ${trained.epochLoss.length} epochs, loss ${trained.epochLoss.map((l) => l.toFixed(3)).join(" -> ")}, ${trained.examplesPerSecond.toFixed(0)} examples/s`);
+  const dim = trained.encoder.dim;
+  const indexes = buildIndexes(trained.embeddings, dim, String, version, options.hnsw, { quiet: options.quiet ?? false });
+  log(`HNSW index: ${world.numItems} items, M=${indexes.hnsw.params.M} efConstruction=${indexes.hnsw.params.efConstruction}, ${indexes.buildSeconds.toFixed(1)} s`);
+
+  // The user tower as of the cut-off: training history and features only.
+  const known = new Uint8Array(world.numUsers);
+  for (let r = 0; r < trainRows; r++) known[clicks.user[r] as number] = 1;
+  const historyAtCutoff = latestHistories(world.numUsers, clicks, trainRows);
+  const H = historyAtCutoff.length / world.numUsers;
+  const queryAtCutoff = (u: number) => userQuery(data, u, known[u] === 1, historyAtCutoff.subarray(u * H, (u + 1) * H));
+  const userVectors = new Float32Array(world.numUsers * dim);
+  const encoded = new Uint8Array(world.numUsers);
+  const userVector = (u: number): Float32Array => {
+    const v = userVectors.subarray(u * dim, (u + 1) * dim);
+    if (!encoded[u]) {
+      trained.encoder.encode(queryAtCutoff(u), v);
+      encoded[u] = 1;
+    }
+    return v;
+  };
+
+  const rng = new Rng(seed + 7);
+  const sampleUsers = rng.sampleIndices(world.numUsers, Math.min(world.numUsers, 1000));
+  const indexSweep = sweepIndex(indexes, sampleUsers.map((u) => userVector(u).slice()));
+
+  const items = trained.embeddings;
+  const ranker = await trainRanker({
+    world,
+    impressions,
+    scorer: (u, i) => {
+      const v = userVector(u);
+      let dot = 0;
+      for (let j = 0; j < dim; j++) dot += (v[j] as number) * (items[i * dim + j] as number);
+      return dot;
+    },
+    scorerName: `two-tower ${version} (user tower as of day ${cutoff})`,
+    lambdarank: { numRounds: spec.rankerRounds },
+    pointwise: { numRounds: spec.rankerRounds },
+    registryDir: options.registryDir,
+    log,
+  });
+
+  const sessions = worldSessions(world, impressions);
+  const featuresAtCutoff = recsFeaturesAsOf(sessions, worldDayToMs(cutoff), { catalogue: worldCatalogue(world) });
+  const popularCounts = new Float64Array(world.numItems);
+  for (let r = 0; r < trainRows; r++) popularCounts[clicks.item[r] as number]! += 1;
+  const popularOrder = Int32Array.from({ length: world.numItems }, (_, i) => i).sort((a, b) => (popularCounts[b] as number) - (popularCounts[a] as number) || a - b);
+  let progress: Progress | null = null;
+  const evaluation = evaluateWorld({
+    world,
+    clicks,
+    trainRows,
+    cutoffDay: cutoff,
+    query: queryAtCutoff,
+    encoder: trained.encoder,
+    hnsw: indexes.hnsw,
+    exact: indexes.exact,
+    popularOrder,
+    ranker: ranker.model,
+    featuresAtCutoff,
+    ...(options.candidates ? { candidates: options.candidates } : {}),
+    maxUsers: spec.evalUsers,
+    seed,
+    onUser: (done, total) => {
+      if (options.quiet) return;
+      progress ??= new Progress({ total, label: "offline comparison", unit: "users" });
+      progress.update(done);
+    },
+  });
+  (progress as Progress | null)?.done();
+
+  const registry = new ModelRegistry(options.registryDir);
+  const alias = options.alias ?? "current";
+  const day = (d: number) => new Date(worldDayToMs(d)).toISOString().slice(0, 10);
+  const dataWindow = { dataset: "synthetic recommendation world", preset: source.preset, seed, users: world.numUsers, items: world.numItems, train: [day(0), day(cutoff)], servedAsOf: day(world.options.days), originMs: REC_WORLD_ORIGIN_MS };
+  const recallAt = (k: number) => indexSweep.find((s) => s.k === k && s.ef === Math.max(k, indexes.hnsw.params.ef))?.recall ?? null;
+  const retrieval = await publishRetrieval(registry, {
+    version,
+    saveTower: (dir) => trained.model.save(dir, { version }),
+    index: indexes.hnsw,
+    // Serving starts where the log ends: every click so far is in the histories and counts.
+    users: worldUserTable(world, clicks, clicks.user.length, trainRows),
+    dataWindow,
+    metrics: {
+      epochLoss: trained.epochLoss,
+      [`indexRecall@10`]: recallAt(10),
+      [`indexRecall@100`]: recallAt(100),
+      [`ndcg@${evaluation.k}`]: Object.fromEntries(evaluation.methods.map((m) => [m.method, { trueRelevance: m.ndcgTrue, clicks: m.ndcgClicks }])),
+    },
+    alias,
+  });
+  const trending = trendingScores(world.numItems, clicks.item, clicks.day, world.options.days);
+  const lists = buildPopularityLists({ scores: trending, categories: world.items.category, itemId: String, description: "clicks in the last 14 days of the log, half-life 7 days" });
+  const popularity = await publishPopularity(registry, lists, { version, dataWindow, alias });
+  log(`published retrieval@${version}, recs-popularity@${version}, ranker-gbdt@${ranker.registered?.manifest.version ?? "-"} into ${options.registryDir}`);
+
+  const reportPath = writeWorldReport(options.reportDir, { version, source, world: { users: world.numUsers, items: world.numItems, sessions: impressions.sessions, impressions: impressions.length, clicks: clicks.user.length, trainClicks: trainRows, cutoff, days: world.options.days }, trained, indexes, indexSweep, evaluation, ranker: ranker.report, lists });
+  log(`report: ${reportPath}`);
+
+  if (options.redisUrl) {
+    await materializeRecs({
+      redisUrl: options.redisUrl,
+      profiles: worldProfiles(world),
+      sessions,
+      asOfMs: worldDayToMs(world.options.days) + 1,
+      clicks,
+      ...(options.featurePrefix !== undefined ? { featurePrefix: options.featurePrefix } : {}),
+      ...(options.historyPrefix !== undefined ? { historyPrefix: options.historyPrefix } : {}),
+      log,
+    });
+  }
+  return { version, published: { retrieval, popularity, ranker: ranker.registered }, reportPath, indexSweep, world: { evaluation, ranker: ranker.report } };
+}
+
+function writeWorldReport(
+  dir: string,
+  input: Parameters<typeof renderWorldReport>[0] & { lists: PopularityLists },
+): string {
+  const report = renderWorldReport(input);
+  const reportPath = path.join(dir, "recs-report.md");
+  fs.writeFileSync(reportPath, report.markdown);
+  for (const [name, svg] of Object.entries(report.charts)) fs.writeFileSync(path.join(dir, name), svg);
+  return reportPath;
+}
+
+async function trainOnMovieLens(
+  options: TrainRecsOptions,
+  source: Extract<RecsDataSource, { kind: "movielens" }>,
+  log: (line: string) => void,
+): Promise<Omit<TrainRecsResult, "seconds">> {
+  const dataset = await loadMovieLens(source.dir);
+  const seed = source.seed ?? 42;
+  const split = stratifiedSplit(interactionsOf(dataset), { trainRatio: 0.75, seed });
+  const data = movieLensTrainingData(dataset, split.train);
+  log(`MovieLens ${source.dir}: ${dataset.numUsers} users, ${dataset.numItems} items, ${dataset.numRatings} ratings; ${split.protocol} split (seed ${seed}): ${split.train.nnz} train, ${split.test.nnz} test`);
+
+  const version = newVersion();
+  const trained: TrainedTwoTower = await trainTwoTower(data, { epochs: source.epochs ?? 3, batchSize: 128, ...options.twoTower }, { quiet: options.quiet ?? false });
+  log(`two-tower: ${trained.epochLoss.length} epochs, loss ${trained.epochLoss.map((l) => l.toFixed(3)).join(" -> ")}, ${trained.examplesPerSecond.toFixed(0)} examples/s`);
+  const itemIds = Array.from(dataset.itemIds, String);
+  const itemIndex = new Map(itemIds.map((id, i) => [id, i]));
+  const dim = trained.encoder.dim;
+  const indexes = buildIndexes(trained.embeddings, dim, (i) => itemIds[i] as string, version, options.hnsw, { quiet: true });
+  const table = movieLensUserTable(data);
+  const queries = Array.from({ length: dataset.numUsers }, (_, u) =>
+    trained.encoder.encode(userQuery(data, u, table.known[u] === 1, table.history.subarray(u * table.historyLength, (u + 1) * table.historyLength))),
+  );
+  const indexSweep = sweepIndex(indexes, queries);
+
+  const ease = easeBaseline();
+  const candidates = options.candidates ?? 200;
+  const comparison = await compareOnMovieLens(
+    split,
+    ease,
+    twoTowerRecommenders({ encoder: trained.encoder, table, hnsw: indexes.hnsw, exact: indexes.exact, numItems: dataset.numItems, itemIndex: (id) => itemIndex.get(id) ?? -1, candidates, ease }),
+  );
+
+  const registry = new ModelRegistry(options.registryDir);
+  const alias = options.alias ?? "movielens";
+  const dataWindow = { dataset: `MovieLens (${dataset.format})`, split: split.protocol, seed, users: dataset.numUsers, items: dataset.numItems, trainRatings: split.train.nnz };
+  const retrieval = await publishRetrieval(registry, {
+    version,
+    saveTower: (dir) => trained.model.save(dir, { version }),
+    index: indexes.hnsw,
+    users: table,
+    userIds: Array.from(dataset.userIds, String),
+    itemIds,
+    dataWindow,
+    metrics: { epochLoss: trained.epochLoss, ndcg10: Object.fromEntries(comparison.results.map((r) => [r.recommender, r.ndcg])) },
+    alias,
+  });
+  const lists = buildPopularityLists({ scores: split.train.itemCounts(), categories: data.itemFeatures.category, itemId: (i) => itemIds[i] as string, description: "training ratings per movie" });
+  const popularity = await publishPopularity(registry, lists, { version, dataWindow, alias });
+  log(`published retrieval@${version} and recs-popularity@${version} under alias "${alias}" (no ranker: MovieLens has no logged impressions to learn one from)`);
+
+  const report = renderMovieLensReport({ version, dir: source.dir, dataset: { users: dataset.numUsers, items: dataset.numItems, ratings: dataset.numRatings }, split: { protocol: split.protocol, seed, train: split.train.nnz, test: split.test.nnz }, trained, indexSweep, comparison, candidates });
+  const reportPath = path.join(options.reportDir, "recs-movielens-report.md");
+  fs.writeFileSync(reportPath, report.markdown);
+  for (const [name, svg] of Object.entries(report.charts)) fs.writeFileSync(path.join(options.reportDir, name), svg);
+  log(`report: ${reportPath}`);
+  return { version, published: { retrieval, popularity, ranker: null }, reportPath, indexSweep, movielens: comparison };
+}

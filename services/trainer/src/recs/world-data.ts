@@ -1,0 +1,142 @@
+import type { RecWorld, ImpressionLog } from "@mlsd/synth";
+import { USER_FEATURE_LEVELS } from "@mlsd/synth";
+import { buildHistories, type Histories, type TrainingData, type UserFeatures } from "@mlsd/two-tower";
+import type { UserTable } from "@mlsd/retrieval-service/artifact";
+
+/** Items per user history the user tower pools (most recent first). */
+export const HISTORY_LENGTH = 20;
+
+/** The user tower's inputs for the synthetic world, by name: what the retrieval service accepts in `features`. */
+export const WORLD_USER_NUMERIC = ["log_clicks"] as const;
+export const WORLD_USER_CATEGORICAL = ["age_bucket", "region", "device", "home_category"] as const;
+
+/** The clicks of an impression log, in log (time) order. */
+export interface ClickLog {
+  user: Int32Array;
+  item: Int32Array;
+  day: Float64Array;
+}
+
+export function clicksOf(log: ImpressionLog): ClickLog {
+  let n = 0;
+  for (let r = 0; r < log.length; r++) n += log.clicked[r] as number;
+  const out: ClickLog = { user: new Int32Array(n), item: new Int32Array(n), day: new Float64Array(n) };
+  let c = 0;
+  for (let r = 0; r < log.length; r++) {
+    if (!log.clicked[r]) continue;
+    out.user[c] = log.user[r] as number;
+    out.item[c] = log.item[r] as number;
+    out.day[c] = log.day[r] as number;
+    c++;
+  }
+  return out;
+}
+
+/** Rows of `clicks` before `day` (the log is in time order, so a prefix). */
+export function clicksBefore(clicks: ClickLog, day: number): number {
+  let lo = 0;
+  let hi = clicks.day.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((clicks.day[mid] as number) < day) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The world's users as the user tower sees them, with click counts from the first `rows` clicks. */
+export function worldUserFeatures(world: RecWorld, clicks: ClickLog, rows: number): UserFeatures {
+  const n = world.numUsers;
+  const counts = new Float64Array(n);
+  for (let r = 0; r < rows; r++) counts[clicks.user[r] as number]! += 1;
+  const numeric = Float32Array.from(counts, (c) => Math.log1p(c));
+  const categorical = new Int32Array(n * 4);
+  for (let u = 0; u < n; u++) {
+    categorical[u * 4] = world.users.ageBucket[u] as number;
+    categorical[u * 4 + 1] = world.users.region[u] as number;
+    categorical[u * 4 + 2] = world.users.device[u] as number;
+    categorical[u * 4 + 3] = world.users.homeCategory[u] as number;
+  }
+  return {
+    numericDim: 1,
+    numeric,
+    categoricalCardinalities: [USER_FEATURE_LEVELS.ageBucket, USER_FEATURE_LEVELS.region, USER_FEATURE_LEVELS.device, world.options.numCategories],
+    categorical,
+  };
+}
+
+/**
+ * Two-tower training data from the clicks before `cutoffDay`. Item content is what a catalogue
+ * knows: category, tags, clicks so far (log) and age in days at the cut-off; never the world's
+ * hidden quality or taste vectors.
+ */
+export function worldTrainingData(world: RecWorld, clicks: ClickLog, cutoffDay: number): { data: TrainingData; histories: Histories; trainRows: number } {
+  const trainRows = clicksBefore(clicks, cutoffDay);
+  if (trainRows < 2) throw new RangeError(`the world has ${trainRows} clicks before day ${cutoffDay}: simulate more sessions`);
+  const histories = buildHistories({ user: clicks.user, item: clicks.item, time: clicks.day }, HISTORY_LENGTH);
+  const n = world.numItems;
+  const t = world.options.tagsPerItem;
+  const numTags = world.options.numTags;
+  const tags = new Uint8Array(n * numTags);
+  for (let i = 0; i < n; i++) for (let j = 0; j < t; j++) tags[i * numTags + (world.items.tags[i * t + j] as number)] = 1;
+  const popularity = new Float64Array(n);
+  for (let r = 0; r < trainRows; r++) popularity[clicks.item[r] as number]! += 1;
+  const data: TrainingData = {
+    numUsers: world.numUsers,
+    numItems: n,
+    userFeatures: worldUserFeatures(world, clicks, trainRows),
+    itemFeatures: {
+      numCategories: world.options.numCategories,
+      category: Int32Array.from(world.items.category),
+      numTags,
+      tags,
+      quality: Float32Array.from(popularity, (c) => Math.log1p(c)),
+      freshness: Float32Array.from(world.items.releaseDay, (d) => cutoffDay - d),
+    },
+    interactions: { user: clicks.user.slice(0, trainRows), item: clicks.item.slice(0, trainRows), time: clicks.day.slice(0, trainRows) },
+    histories: { length: HISTORY_LENGTH, items: histories.items.slice(0, trainRows * HISTORY_LENGTH) },
+  };
+  return { data, histories, trainRows };
+}
+
+/** Each user's most recent `length` clicked items among the first `rows` clicks, most recent first, -1 padded. */
+export function latestHistories(numUsers: number, clicks: ClickLog, rows: number, length = HISTORY_LENGTH): Int32Array {
+  const out = new Int32Array(numUsers * length).fill(-1);
+  const filled = new Int32Array(numUsers);
+  for (let r = rows - 1; r >= 0; r--) {
+    const u = clicks.user[r] as number;
+    const f = filled[u] as number;
+    if (f < length) {
+      out[u * length + f] = clicks.item[r] as number;
+      filled[u] = f + 1;
+    }
+  }
+  return out;
+}
+
+/**
+ * The retrieval service's per-user table as of the first `rows` clicks: features, latest
+ * history, and whether the user tower was trained on the user (else the unknown-user row serves).
+ */
+export function worldUserTable(world: RecWorld, clicks: ClickLog, rows: number, trainRows: number): UserTable {
+  const features = worldUserFeatures(world, clicks, rows);
+  const known = new Uint8Array(world.numUsers);
+  for (let r = 0; r < trainRows; r++) known[clicks.user[r] as number] = 1;
+  return {
+    numeric: features.numeric,
+    numericNames: [...WORLD_USER_NUMERIC],
+    categorical: features.categorical,
+    categoricalNames: [...WORLD_USER_CATEGORICAL],
+    cardinalities: [...features.categoricalCardinalities],
+    history: latestHistories(world.numUsers, clicks, rows),
+    historyLength: HISTORY_LENGTH,
+    known,
+  };
+}
+
+/** Distinct items per user among the first `rows` clicks. */
+export function seenItems(numUsers: number, clicks: ClickLog, rows: number): Set<number>[] {
+  const sets = Array.from({ length: numUsers }, () => new Set<number>());
+  for (let r = 0; r < rows; r++) sets[clicks.user[r] as number]!.add(clicks.item[r] as number);
+  return sets;
+}
