@@ -1,1 +1,2 @@
 export * from "./fraud/index";
+export * from "./recs/index";

@@ -60,8 +60,9 @@ export const RankRequestSchema = z
     k: K(10),
   })
   .strict();
-export type RankRequest = z.input<typeof RankRequestSchema>;
-export type ParsedRankRequest = z.output<typeof RankRequestSchema>;
+export type RankRequest = z.infer<typeof RankRequestSchema>;
+/** What a client may send: `k` optional. */
+export type RankRequestInput = z.input<typeof RankRequestSchema>;
 
 export const RankedItemSchema = z.object({
   itemId: z.string(),
@@ -97,7 +98,8 @@ export const CandidatesRequestSchema = z
     excludeItemIds: z.array(Id).max(MAX_RANK_CANDIDATES).optional(),
   })
   .strict();
-export type CandidatesRequest = z.input<typeof CandidatesRequestSchema>;
+export type CandidatesRequest = z.infer<typeof CandidatesRequestSchema>;
+export type CandidatesRequestInput = z.input<typeof CandidatesRequestSchema>;
 
 export const CandidateSchema = z.object({ itemId: z.string(), score: z.number() });
 export const CandidatesResponseSchema = z.object({
@@ -121,7 +123,8 @@ export const RecommendationsRequestSchema = z
     excludeItemIds: z.array(Id).max(MAX_RANK_CANDIDATES).optional(),
   })
   .strict();
-export type RecommendationsRequest = z.input<typeof RecommendationsRequestSchema>;
+export type RecommendationsRequest = z.infer<typeof RecommendationsRequestSchema>;
+export type RecommendationsRequestInput = z.input<typeof RecommendationsRequestSchema>;
 
 export const RecommendedItemSchema = z.object({
   itemId: z.string(),

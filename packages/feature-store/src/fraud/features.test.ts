@@ -64,7 +64,7 @@ describe("fraud feature definitions", () => {
     expect(feature(names, before, "TERMINAL_ID_RISK_1DAY_WINDOW")).toBe(0);
     expect(await store.applyLabel({ transactionId: "x2", knownAtMs: T0 + 1 })).toBe(true);
     expect(await store.applyLabel({ transactionId: "never-seen", knownAtMs: T0 })).toBe(false);
-    const after = assembleFraudFeatures({ timeMs: T0 + 60_000, amount: 5 }, await store.observe(tx("y2", "c4", "t1", T0 + 60_000, 5)));
+    const after = assembleFraudFeatures({ timeMs: T0 + 30_000, amount: 5 }, await store.observe(tx("y2", "c4", "t1", T0 + 30_000, 5)));
     expect(feature(names, after, "TERMINAL_ID_RISK_1DAY_WINDOW")).toBe(0.5);
     expect(feature(names, after, "TERMINAL_ID_RISK_30DAY_WINDOW")).toBe(0.5);
     // The current transaction is far too recent to be in any delayed window.

@@ -1,0 +1,16 @@
+import { z } from "zod";
+
+export const EntityIdSchema = z.string().min(1).max(256);
+
+/**
+ * Feature values exactly as the model saw them; `null` marks a missing value (JSON has no NaN), which
+ * is what tree models branch on, so it must survive the trip to the offline store.
+ */
+export const FeatureVectorSchema = z.record(z.string().min(1), z.number().finite().nullable());
+export type FeatureVector = z.infer<typeof FeatureVectorSchema>;
+
+/** Which model version produced each stage's output, e.g. `{ retrieval: "two-tower@3", ranker: "gbdt@7" }`. */
+export const ModelVersionsSchema = z
+  .record(z.string().min(1), z.string().min(1))
+  .refine((versions) => Object.keys(versions).length > 0, { message: "must name at least one model" });
+export type ModelVersions = z.infer<typeof ModelVersionsSchema>;

@@ -1,0 +1,41 @@
+import { z } from "zod";
+import { EntityIdSchema, FeatureVectorSchema, ModelVersionsSchema } from "./common";
+
+/** One item shown to one user in one response; `position` is 0-based (position-bias studies need it). */
+export const ImpressionPayloadSchema = z.object({
+  requestId: EntityIdSchema,
+  userId: EntityIdSchema,
+  itemId: EntityIdSchema,
+  position: z.number().int().nonnegative(),
+  modelVersions: ModelVersionsSchema,
+});
+export type ImpressionPayload = z.infer<typeof ImpressionPayloadSchema>;
+
+export const ClickPayloadSchema = z.object({
+  requestId: EntityIdSchema,
+  userId: EntityIdSchema,
+  itemId: EntityIdSchema,
+  position: z.number().int().nonnegative(),
+});
+export type ClickPayload = z.infer<typeof ClickPayloadSchema>;
+
+export const ServedItemSchema = z.object({
+  itemId: EntityIdSchema,
+  position: z.number().int().nonnegative(),
+  score: z.number().finite(),
+  /** The ranker's input row for this item, as served: the offline store trains on exactly this. */
+  features: FeatureVectorSchema,
+});
+export type ServedItem = z.infer<typeof ServedItemSchema>;
+
+/** A whole response: what was ranked, with which features and models, and whether a fallback answered. */
+export const ServedPayloadSchema = z.object({
+  requestId: EntityIdSchema,
+  userId: EntityIdSchema,
+  modelVersions: ModelVersionsSchema,
+  /** The reason a fallback answered (e.g. "retrieval_timeout"), or null when the models did. */
+  fallback: z.string().min(1).nullable(),
+  userFeatures: FeatureVectorSchema,
+  items: z.array(ServedItemSchema),
+});
+export type ServedPayload = z.infer<typeof ServedPayloadSchema>;

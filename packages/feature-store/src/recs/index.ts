@@ -1,0 +1,6 @@
+export * from "./cached-store";
+export * from "./definitions";
+export * from "./memory-store";
+export * from "./offline";
+export * from "./redis-store";
+export * from "./store";

@@ -1,0 +1,158 @@
+import { startRedis, type RedisHandle } from "@mlsd/testkit";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CachedRecsFeatureStore } from "./cached-store";
+import { assembleRankerRows, RANKER_FEATURE_COUNT, RANKER_FEATURE_NAMES, rankerContext } from "./definitions";
+import { MemoryRecsFeatureStore } from "./memory-store";
+import { buildRankerFeaturesOffline, materializeRecsFeatures, sessionEvents, type RecsSession } from "./offline";
+import { itemBucket, recsKeys, RedisRecsFeatureStore } from "./redis-store";
+import type { RecsFeatureStore } from "./store";
+import { recsTestHistory, T0 } from "./test-fixtures";
+
+let handle: RedisHandle;
+let redis: Redis;
+
+beforeAll(async () => {
+  handle = await startRedis();
+  redis = new Redis(handle.url, { maxRetriesPerRequest: 1 });
+});
+
+afterAll(async () => {
+  redis?.disconnect();
+  await handle?.stop();
+});
+
+const retrievalScore = (s: number, p: number) => Math.sin(31 * s + p);
+
+/** Serves the sessions the way the ranker sees them: fetch, assemble, then the session's events arrive. */
+async function serve(store: RecsFeatureStore, sessions: readonly RecsSession[], firstIndex: number): Promise<Float64Array[]> {
+  const rows: Float64Array[] = [];
+  for (let k = 0; k < sessions.length; k++) {
+    const session = sessions[k] as RecsSession;
+    const s = firstIndex + k;
+    const { user, items } = await store.fetch(session.userId, session.items);
+    const scores = session.items.map((_, p) => retrievalScore(s, p));
+    rows.push(assembleRankerRows(user, items, scores, rankerContext({ timeMs: session.timeMs, device: session.device }), store.config));
+    await store.apply(sessionEvents(session));
+  }
+  return rows;
+}
+
+function mismatches(served: Float64Array[], offline: Float64Array, firstRow: number): number {
+  let bad = 0;
+  let row = firstRow;
+  for (const block of served) {
+    const expected = offline.subarray(row * RANKER_FEATURE_COUNT, row * RANKER_FEATURE_COUNT + block.length);
+    if (!block.every((v, j) => Object.is(v, expected[j]))) bad++;
+    row += block.length / RANKER_FEATURE_COUNT;
+  }
+  return bad;
+}
+
+describe("recs features: Redis, the in-memory twin and the offline replay give identical ranker rows", () => {
+  const history = recsTestHistory(17, { sessions: 600 });
+  const offline = buildRankerFeaturesOffline(history.sessions, { catalogue: history.catalogue, retrievalScore });
+
+  it("streams every session through Redis and the twin and matches the offline rows bit for bit", async () => {
+    const online = new RedisRecsFeatureStore(redis, { prefix: `rx-stream-${Date.now()}:` });
+    await online.writeProfiles({ users: history.users, items: history.items });
+    const twin = new MemoryRecsFeatureStore({ catalogue: history.catalogue });
+    const fromRedis = await serve(online, history.sessions, 0);
+    const fromTwin = await serve(twin, history.sessions, 0);
+    expect(mismatches(fromRedis, offline.values, 0)).toBe(0);
+    expect(mismatches(fromTwin, offline.values, 0)).toBe(0);
+
+    // The comparison means something only if histories, counters and unknown items all showed up.
+    const col = (name: (typeof RANKER_FEATURE_NAMES)[number]) => RANKER_FEATURE_NAMES.indexOf(name);
+    let affinity = 0;
+    let clicked = 0;
+    let unknownItems = 0;
+    for (let r = 0; r < offline.rows; r++) {
+      const v = (name: (typeof RANKER_FEATURE_NAMES)[number]) => offline.values[r * RANKER_FEATURE_COUNT + col(name)] as number;
+      if (v("user_item_category_affinity") > 0) affinity++;
+      if (v("item_log_clicks") > 0) clicked++;
+      if (Number.isNaN(v("item_category"))) unknownItems++;
+    }
+    expect(affinity).toBeGreaterThan(500);
+    expect(clicked).toBeGreaterThan(2000);
+    expect(unknownItems).toBeGreaterThan(50);
+  });
+
+  it("materialises the offline state as of a time, then streams the rest, matching offline", async () => {
+    const cutIndex = 350;
+    const cut = history.sessions[cutIndex]!.timeMs;
+    const online = new RedisRecsFeatureStore(redis, { prefix: `rx-mat-${Date.now()}:` });
+    // Profiles as one-shot generators and no catalogue, the way a trainer streams a big world.
+    const profiles = { users: (function* () { yield* history.users; })(), items: (function* () { yield* history.items; })() };
+    const written = await materializeRecsFeatures(online, { profiles, sessions: history.sessions, asOfMs: cut });
+    expect(written.users).toBeGreaterThan(30);
+    const rest = history.sessions.slice(cutIndex);
+    const served = await serve(online, rest, cutIndex);
+    expect(mismatches(served, offline.values, cutIndex * 8)).toBe(0);
+  });
+
+  it("ignores redelivered events and keeps counters when profiles are rewritten", async () => {
+    const online = new RedisRecsFeatureStore(redis, { prefix: `rx-idem-${Date.now()}:` });
+    await online.writeProfiles({ items: [["a", { category: 3, tags: [1, 2], releaseMs: T0 }]] });
+    const batch = sessionEvents({ sessionId: "s", userId: "u", timeMs: T0, device: 0, items: ["a", "b"], clicked: [1, 0] });
+    await online.apply(batch);
+    await online.apply(batch);
+    await online.writeProfiles({ items: [["a", { category: 4, tags: [5], releaseMs: T0 }]], users: [["u", { signupMs: T0, homeCategory: null, ageBucket: 1 }]] });
+    const { user, items } = await online.fetch("u", ["a", "b", "never"]);
+    expect(user).toEqual({ profile: { signupMs: T0, homeCategory: null, ageBucket: 1 }, impressions: 2, clicks: 1, recent: [{ category: 3, tags: [1, 2] }] });
+    expect(items).toEqual([
+      { profile: { category: 4, tags: [5], releaseMs: T0 }, impressions: 1, clicks: 1, examinedMicros: 1_000_000 },
+      { profile: null, impressions: 1, clicks: 0, examinedMicros: 500_000 },
+      null,
+    ]);
+    const ttl = await redis.pttl(recsKeys.itemEvent(online.prefix, itemBucket("a", online.itemBuckets), "a", "s:0:i"));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(10 * 60_000);
+  });
+
+  it("keeps a stored profile when a snapshot state has none, and replaces counters and history", async () => {
+    const online = new RedisRecsFeatureStore(redis, { prefix: `rx-snap-${Date.now()}:` });
+    const item = { category: 2, tags: [4], releaseMs: T0 };
+    const user = { signupMs: T0, homeCategory: 1, ageBucket: null };
+    await online.writeProfiles({ users: [["u", user]], items: [["a", item]] });
+    await online.apply(sessionEvents({ sessionId: "s", userId: "u", timeMs: T0, device: 0, items: ["a"], clicked: [1] }));
+    await online.writeSnapshot({
+      users: [["u", { profile: null, impressions: 7, clicks: 2, recent: [{ category: 9, tags: [] }] }]],
+      items: [["a", { profile: null, impressions: 5, clicks: 1, examinedMicros: 42 }]],
+    });
+    const { user: u, items } = await online.fetch("u", ["a"]);
+    expect(u).toEqual({ profile: user, impressions: 7, clicks: 2, recent: [{ category: 9, tags: [] }] });
+    expect(items[0]).toEqual({ profile: item, impressions: 5, clicks: 1, examinedMicros: 42 });
+    const twin = new MemoryRecsFeatureStore();
+    await twin.writeProfiles({ users: [["u", user]], items: [["a", item]] });
+    await twin.writeSnapshot({
+      users: [["u", { profile: null, impressions: 7, clicks: 2, recent: [{ category: 9, tags: [] }] }]],
+      items: [["a", { profile: null, impressions: 5, clicks: 1, examinedMicros: 42 }]],
+    });
+    expect(await twin.fetch("u", ["a"])).toEqual(await online.fetch("u", ["a"]));
+  });
+
+  it("records its layout, and a reader with other item buckets finds out instead of reading nothing", async () => {
+    const prefix = `rx-layout-${Date.now()}:`;
+    const writer = new RedisRecsFeatureStore(redis, { prefix, itemBuckets: 8 });
+    expect(await writer.checkLayout()).toBeNull();
+    await writer.writeProfiles({ items: [["a", { category: 1, tags: [], releaseMs: T0 }]] });
+    expect(await writer.checkLayout()).toBeNull();
+    expect((await writer.fetch("u", ["a"])).items[0]?.profile?.category).toBe(1);
+    const reader = new RedisRecsFeatureStore(redis, { prefix });
+    expect(await reader.checkLayout()).toMatch(/written with layout \{"version":1,"itemBuckets":8\}, this reader expects \{"version":1,"itemBuckets":32\}/);
+    expect(() => new RedisRecsFeatureStore(redis, { itemBuckets: 0 })).toThrow(/^itemBuckets: /);
+  });
+
+  it("serves the same rows through the local item cache, with one round trip for the misses", async () => {
+    const online = new RedisRecsFeatureStore(redis, { prefix: `rx-cache-${Date.now()}:` });
+    await online.writeProfiles({ users: history.users, items: history.items });
+    const cached = new CachedRecsFeatureStore(online, { maxItems: 1000, ttlMs: 60_000 });
+    const ids = [...history.items.keys()];
+    const first = await cached.fetch("u3", ids);
+    const second = await cached.fetch("u3", ids);
+    expect(second).toEqual(first);
+    expect(second).toEqual(await online.fetch("u3", ids));
+    expect(cached.hits).toBe(ids.length);
+  });
+});
