@@ -1,5 +1,6 @@
 export { Dataset, BinMapper, type DatasetOptions, type DenseMatrix, type FeatureRows } from "./dataset";
 export { GbdtInputError, GbdtModelFormatError, type GbdtInputErrorCode, type GbdtModelFormatErrorCode } from "./errors";
+export { PathExplainer } from "./path-explainer";
 export { contributions, featureImportance, topReasons, type FeatureImportance, type ImportanceKind, type Reason } from "./explain";
 export { GbdtModel, MODEL_FORMAT, MODEL_FORMAT_VERSION, type GbdtModelInit, type GbdtModelJson, type TreeJson } from "./model";
 export { sigmoid, transformMargin } from "./objectives";

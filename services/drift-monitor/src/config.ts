@@ -1,0 +1,60 @@
+import { BaseConfigSchema } from "@mlsd/service-kit";
+import { z } from "zod";
+
+const csv = z
+  .string()
+  .default("")
+  .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
+
+const HOUR_MS = 3_600_000;
+
+export const DriftMonitorConfigSchema = BaseConfigSchema.extend({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8086),
+  KAFKA_BROKERS: csv.pipe(z.array(z.string().regex(/^[^:]+:\d+$/, "host:port")).min(1, "at least one broker")),
+  KAFKA_CLIENT_ID: z.string().min(1).default("drift-monitor"),
+  CONSUMER_GROUP: z.string().min(1).default("drift-monitor"),
+  MODEL_REGISTRY_DIR: z.string().min(1).default("artifacts/registry"),
+  MODEL_NAME: z.string().min(1).default("fraud-gbdt"),
+  MODEL_ALIAS: z.string().min(1).default("current"),
+  /** Where the retrain-request producer keeps events while Kafka is unreachable. */
+  EVENT_JOURNAL_DIR: z.string().min(1).default(".data/journal/drift-monitor"),
+  /** Last N decisions. */
+  COUNT_WINDOW_SIZE: z.coerce.number().int().min(100).default(5_000),
+  COUNT_EVALUATE_EVERY: z.coerce.number().int().positive().default(500),
+  /** Last T seconds of decisions by event time. */
+  TIME_WINDOW_SECONDS: z.coerce.number().positive().default(3_600),
+  TIME_EVALUATE_EVERY: z.coerce.number().int().positive().default(500),
+  /** Effect size (PSI) a feature needs to alert, on top of significance. */
+  PSI_THRESHOLD: z.coerce.number().positive().default(0.1),
+  /** Family-wise false-alarm rate per evaluation across features. */
+  ALPHA: z.coerce.number().gt(0).lt(1).default(0.05),
+  /** Consecutive evaluations before an alert starts / stops. */
+  SUSTAIN: z.coerce.number().int().positive().default(3),
+  CLEAR_AFTER: z.coerce.number().int().positive().default(3),
+  /** Labels arriving later than this after the decision are not joined; unlabelled decisions count as legitimate then. */
+  LABEL_HORIZON_MS: z.coerce.number().int().positive().default(7 * 24 * HOUR_MS),
+  /** Delayed-label metrics are reported per bucket of decision time. */
+  PERFORMANCE_BUCKET_MS: z.coerce.number().int().positive().default(24 * HOUR_MS),
+  PERFORMANCE_MAX_BUCKETS: z.coerce.number().int().positive().default(30),
+  /** Decisions kept for the label join; beyond it the oldest are dropped (counted). */
+  PERFORMANCE_MAX_PENDING: z.coerce.number().int().positive().default(1_000_000),
+  /**
+   * Per-partition fetch size. Small fetches keep the partitions' event times in step while the
+   * group catches up on a backlog; large ones let one partition run ahead by more than the time
+   * window, and the time window then drops the other partitions' events as late.
+   */
+  CONSUMER_MAX_BYTES_PER_PARTITION: z.coerce.number().int().positive().default(256 * 1024),
+  ALERT_WEBHOOK_URL: z.string().url().optional(),
+  ALERT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(2_000),
+  ALERT_WEBHOOK_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  ENSURE_TOPICS: z
+    .enum(["true", "false"])
+    .default("true")
+    .transform((v) => v === "true"),
+});
+export type DriftMonitorConfig = z.infer<typeof DriftMonitorConfigSchema>;
+
+/** The skew command's settings from the environment (its range comes from flags). */
+export const SkewConfigSchema = z.object({
+  OFFLINE_STORE_DIR: z.string().min(1).default(".data/offline-store"),
+});

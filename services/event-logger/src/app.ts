@@ -1,0 +1,67 @@
+import type { PartitionLag } from "@mlsd/events";
+import type { WriterStats } from "@mlsd/offline-store";
+import { createServiceApp, route } from "@mlsd/service-kit";
+import type { Logger, Readiness, ServiceMetrics } from "@mlsd/service-kit";
+import type { Express } from "express";
+
+export interface EventLoggerAppDeps {
+  logger: Logger;
+  metrics: ServiceMetrics;
+  readiness: Readiness;
+  writer: { stats(): WriterStats };
+  lag(): Promise<PartitionLag[]>;
+}
+
+export interface StatsResponse {
+  written: number;
+  duplicatesSkipped: number;
+  topics: Record<string, { written: number; duplicatesSkipped: number; lag: number | null }>;
+  store: { partitionsScanned: number; cachedPartitions: number; tornBytesRepaired: number; unreadableLines: number };
+  /** Null when the broker did not answer within the deadline. */
+  lag: { total: number; partitions: PartitionLag[] } | null;
+}
+
+const LAG_DEADLINE_MS = 2_000;
+
+export function createApp(deps: EventLoggerAppDeps): Express {
+  return createServiceApp({
+    logger: deps.logger,
+    metrics: deps.metrics,
+    readiness: deps.readiness,
+    routes: (app) => {
+      app.get(
+        "/v1/stats",
+        route(async (_req, res) => {
+          const stats = deps.writer.stats();
+          let timer: NodeJS.Timeout | undefined;
+          const lag = await Promise.race([
+            deps.lag().catch(() => null),
+            new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), LAG_DEADLINE_MS))),
+          ]);
+          clearTimeout(timer);
+          const topics: StatsResponse["topics"] = {};
+          for (const [topic, counts] of Object.entries(stats.byTopic)) {
+            topics[topic] = { written: counts.written, duplicatesSkipped: counts.duplicates, lag: null };
+          }
+          for (const p of lag ?? []) {
+            const entry = (topics[p.topic] ??= { written: 0, duplicatesSkipped: 0, lag: 0 });
+            entry.lag = (entry.lag ?? 0) + p.lag;
+          }
+          const body: StatsResponse = {
+            written: stats.written,
+            duplicatesSkipped: stats.duplicates,
+            topics,
+            store: {
+              partitionsScanned: stats.partitionsScanned,
+              cachedPartitions: stats.cachedPartitions,
+              tornBytesRepaired: stats.tornBytesRepaired,
+              unreadableLines: stats.unreadableLines,
+            },
+            lag: lag === null ? null : { total: lag.reduce((s, p) => s + p.lag, 0), partitions: lag },
+          };
+          res.json(body);
+        }),
+      );
+    },
+  });
+}

@@ -1,0 +1,186 @@
+import { readFile } from "node:fs/promises";
+import { LoadgenInputError } from "./errors";
+import { PERCENTILE_KEYS, type LatencySummary, type PercentileKey } from "./latency";
+import type { RunResult } from "./open-loop";
+import type { RampResult } from "./ramp";
+
+/** Latency targets in milliseconds, any of p50, p90, p95, p99, p999. */
+export type LatencyTargets = Partial<Record<PercentileKey, number>>;
+
+export interface EndpointBudget {
+  /** The offered rate (requests/s) the budget is stated at; a run at less load cannot pass it. */
+  rate: number;
+  latency: LatencyTargets;
+  stages: Record<string, LatencyTargets>;
+  /** Share of scheduled requests that may fail (bad status, timeout, transport error, dropped). */
+  maxErrorRate: number;
+  /** Share of OK answers that may be degraded or served by a fallback. */
+  maxFallbackRate: number;
+}
+
+export interface Budgets {
+  endpoints: Record<string, EndpointBudget>;
+}
+
+export type CheckStatus = "pass" | "fail" | "no-data";
+
+export interface BudgetCheck {
+  endpoint: string;
+  /** "end to end", "stage features", "error rate", "fallback rate", "offered rate". */
+  subject: string;
+  metric: string;
+  measured: number | null;
+  target: number;
+  comparison: "<=" | ">=";
+  unit: "ms" | "share" | "req/s";
+  status: CheckStatus;
+  note?: string;
+}
+
+export interface BudgetEvaluation {
+  /** True when every check passed; a check without data fails the gate. */
+  passed: boolean;
+  checks: BudgetCheck[];
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+function positiveNumber(field: string, v: unknown): number {
+  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) throw new LoadgenInputError(field, `must be a positive number, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function share(field: string, v: unknown): number {
+  if (typeof v !== "number" || !(v >= 0 && v <= 1)) throw new LoadgenInputError(field, `must be a share in [0, 1], got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function latencyTargets(field: string, v: unknown): LatencyTargets {
+  if (!isRecord(v)) throw new LoadgenInputError(field, "must be an object of percentile targets in ms, e.g. { \"p99\": 5 }");
+  const out: LatencyTargets = {};
+  for (const [key, value] of Object.entries(v)) {
+    if (!(PERCENTILE_KEYS as readonly string[]).includes(key)) throw new LoadgenInputError(`${field}.${key}`, `unknown percentile (known: ${PERCENTILE_KEYS.join(", ")})`);
+    out[key as PercentileKey] = positiveNumber(`${field}.${key}`, value);
+  }
+  if (Object.keys(out).length === 0) throw new LoadgenInputError(field, "needs at least one percentile target");
+  return out;
+}
+
+/** Checks a budget file's shape; errors name the field, e.g. `endpoints.fraud.latency.p99`. */
+export function parseBudgets(raw: unknown): Budgets {
+  if (!isRecord(raw) || !isRecord(raw.endpoints)) throw new LoadgenInputError("endpoints", "must be an object keyed by endpoint name");
+  const endpoints: Record<string, EndpointBudget> = {};
+  for (const [name, value] of Object.entries(raw.endpoints)) {
+    const at = `endpoints.${name}`;
+    if (!isRecord(value)) throw new LoadgenInputError(at, "must be an object");
+    const stagesRaw = value.stages ?? {};
+    if (!isRecord(stagesRaw)) throw new LoadgenInputError(`${at}.stages`, "must be an object keyed by stage name");
+    endpoints[name] = {
+      rate: positiveNumber(`${at}.rate`, value.rate),
+      latency: latencyTargets(`${at}.latency`, value.latency),
+      stages: Object.fromEntries(Object.entries(stagesRaw).map(([stage, t]) => [stage, latencyTargets(`${at}.stages.${stage}`, t)])),
+      maxErrorRate: share(`${at}.maxErrorRate`, value.maxErrorRate ?? 0),
+      maxFallbackRate: share(`${at}.maxFallbackRate`, value.maxFallbackRate ?? 1),
+    };
+  }
+  if (Object.keys(endpoints).length === 0) throw new LoadgenInputError("endpoints", "needs at least one endpoint");
+  return { endpoints };
+}
+
+export async function loadBudgets(path: string): Promise<Budgets> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new LoadgenInputError("budgets", `cannot read ${path}: ${(error as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new LoadgenInputError("budgets", `${path} is not JSON: ${(error as Error).message}`);
+  }
+  return parseBudgets(raw);
+}
+
+export function budgetFor(budgets: Budgets, endpoint: string): EndpointBudget {
+  const budget = budgets.endpoints[endpoint];
+  if (!budget) throw new LoadgenInputError("endpoint", `no budget for "${endpoint}" (budgets cover: ${Object.keys(budgets.endpoints).join(", ")})`);
+  return budget;
+}
+
+function latencyChecks(endpoint: string, subject: string, summary: LatencySummary | undefined, targets: LatencyTargets, missingNote: string): BudgetCheck[] {
+  return Object.entries(targets).map(([key, target]) => {
+    const value = summary && summary.count > 0 ? summary[key as PercentileKey] : null;
+    return {
+      endpoint,
+      subject,
+      metric: key,
+      measured: value,
+      target,
+      comparison: "<=",
+      unit: "ms",
+      status: value === null ? "no-data" : value <= target ? "pass" : "fail",
+      ...(value === null ? { note: missingNote } : {}),
+    };
+  });
+}
+
+/** Every target of the run's endpoint against what the run measured. */
+export function evaluateRun(result: RunResult, budget: EndpointBudget): BudgetCheck[] {
+  const e = result.endpoint;
+  const checks: BudgetCheck[] = [];
+  checks.push({
+    endpoint: e,
+    subject: "offered rate",
+    metric: "rate",
+    measured: result.offeredRate,
+    target: budget.rate,
+    comparison: ">=",
+    unit: "req/s",
+    status: result.offeredRate >= budget.rate ? "pass" : "fail",
+    ...(result.offeredRate >= budget.rate ? {} : { note: "the run offered less load than the budget is stated at" }),
+  });
+  checks.push(...latencyChecks(e, "end to end", result.latency, budget.latency, "no answer was measured"));
+  for (const [stage, targets] of Object.entries(budget.stages)) {
+    checks.push(...latencyChecks(e, `stage ${stage}`, result.stages[stage], targets, `the answers carried no "${stage}" timing`));
+  }
+  const rateCheck = (subject: string, measured: number, target: number): BudgetCheck => ({
+    endpoint: e,
+    subject,
+    metric: "share",
+    measured,
+    target,
+    comparison: "<=",
+    unit: "share",
+    status: result.counts.scheduled === 0 ? "no-data" : measured <= target ? "pass" : "fail",
+  });
+  checks.push(rateCheck("error rate", result.errorRate, budget.maxErrorRate));
+  checks.push(rateCheck("fallback rate", result.fallbackRate, budget.maxFallbackRate));
+  return checks;
+}
+
+/** Checks each run against its endpoint's budget. */
+export function evaluateBudgets(results: RunResult | readonly RunResult[], budgets: Budgets): BudgetEvaluation {
+  const runs = Array.isArray(results) ? (results as readonly RunResult[]) : [results as RunResult];
+  const checks = runs.flatMap((run) => evaluateRun(run, budgetFor(budgets, run.endpoint)));
+  return { passed: checks.length > 0 && checks.every((c) => c.status === "pass"), checks };
+}
+
+/** Whether a ramp step met the endpoint's latency targets and error budget (load itself aside). */
+export function stepWithinBudget(step: RunResult, budget: EndpointBudget): boolean {
+  return evaluateRun(step, budget).every((c) => c.subject === "offered rate" || c.status === "pass");
+}
+
+/**
+ * The highest offered rate at which the ramp still met the budget, counting only steps below the
+ * first that missed it (the knee); null if even the first step missed.
+ */
+export function sustainableRate(ramp: RampResult, budget: EndpointBudget): number | null {
+  let best: number | null = null;
+  for (const step of ramp.steps) {
+    if (!stepWithinBudget(step, budget)) break;
+    best = step.offeredRate;
+  }
+  return best;
+}

@@ -1,0 +1,79 @@
+import http from "node:http";
+import { LoadgenInputError, requirePositiveInt } from "./errors";
+
+export interface HttpResponse {
+  status: number;
+  /** The parsed JSON body, or undefined when the answer was not JSON. */
+  body: unknown;
+}
+
+export interface HttpClientOptions {
+  /** e.g. http://127.0.0.1:8081 */
+  baseUrl: string;
+  /** Sockets kept open to the target; at least the in-flight cap, so no request waits for one. */
+  maxSockets?: number;
+}
+
+/**
+ * A keep-alive HTTP/1.1 client for POSTing JSON: connections are reused (no handshake per request)
+ * and the socket pool is as large as the in-flight cap, so the pool never becomes a hidden queue.
+ */
+export class HttpClient {
+  private readonly agent: http.Agent;
+  private readonly url: URL;
+
+  constructor(options: HttpClientOptions) {
+    let url: URL;
+    try {
+      url = new URL(options.baseUrl);
+    } catch {
+      throw new LoadgenInputError("url", `must be an http:// URL, got "${options.baseUrl}"`);
+    }
+    if (url.protocol !== "http:") throw new LoadgenInputError("url", `must be an http:// URL, got "${options.baseUrl}"`);
+    const maxSockets = options.maxSockets ?? 1000;
+    requirePositiveInt("maxSockets", maxSockets);
+    this.url = url;
+    // LIFO hands out the most recently used socket: fewer cold sockets under light load.
+    this.agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: "lifo" });
+  }
+
+  postJson(path: string, json: string, signal?: AbortSignal): Promise<HttpResponse> {
+    return new Promise((resolve, reject) => {
+      const request = http.request(
+        {
+          agent: this.agent,
+          protocol: this.url.protocol,
+          hostname: this.url.hostname,
+          port: this.url.port,
+          path,
+          method: "POST",
+          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(json) },
+          ...(signal ? { signal } : {}),
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on("data", (chunk: Buffer) => chunks.push(chunk));
+          response.on("error", reject);
+          response.on("end", () => {
+            const text = Buffer.concat(chunks).toString("utf8");
+            let body: unknown;
+            if ((response.headers["content-type"] ?? "").includes("json")) {
+              try {
+                body = JSON.parse(text);
+              } catch {
+                body = undefined;
+              }
+            }
+            resolve({ status: response.statusCode ?? 0, body });
+          });
+        },
+      );
+      request.on("error", reject);
+      request.end(json);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}

@@ -1,0 +1,249 @@
+import { systemClock, type Clock } from "./clock";
+import { requireNonNegative, requirePositive, requirePositiveInt } from "./errors";
+import { LatencyRecorder, type LatencySummary } from "./latency";
+import { scheduleArrivals, type ArrivalProcess } from "./schedule";
+
+/** What one request came back with, as far as the load test cares. */
+export interface Answer {
+  /** HTTP status. */
+  status: number;
+  /** Milliseconds per stage as the service reported them (`timings` in its answer). */
+  timings?: Record<string, number>;
+  /** The service answered, but degraded or from a fallback. */
+  fallback?: boolean;
+  /** The request was built to be refused (an invalid transaction): a 4xx is the right answer. */
+  expectRejection?: boolean;
+}
+
+export interface SendContext {
+  /** Position in the schedule, warm-up included: 0, 1, 2, ... */
+  index: number;
+  /** When the request was due, on the run's clock. */
+  scheduledAt: number;
+  /** Aborted when the request times out; pass it to the HTTP client. */
+  signal: AbortSignal;
+}
+
+export interface OpenLoopOptions {
+  /** Requests per second offered, whatever the target does. */
+  rate: number;
+  /** The measured window, after the warm-up. */
+  durationMs: number;
+  /** Requests due in this first stretch are sent but left out of every statistic. */
+  warmupMs?: number;
+  send: (context: SendContext) => Promise<Answer>;
+  /** Called once with the number of requests the schedule holds, before the first is due (build bodies here). */
+  prepare?: (count: number) => void | Promise<void>;
+  /** The name budgets are looked up by, e.g. "fraud". */
+  endpoint?: string;
+  arrivals?: ArrivalProcess;
+  seed?: number;
+  /** A request due while this many are unanswered is not sent and counts as dropped. */
+  maxInFlight?: number;
+  /** A request unanswered this long after it was sent is aborted and counts as a timeout. */
+  timeoutMs?: number;
+  clock?: Clock;
+}
+
+export interface RunCounts {
+  /** Requests due in the measured window. */
+  scheduled: number;
+  sent: number;
+  /** 2xx to a valid request. */
+  ok: number;
+  /** A 4xx to a request built to be refused, as expected. */
+  rejected: number;
+  /** Any other status: 5xx, a 4xx to a valid request, a 2xx to an invalid one. */
+  badStatus: number;
+  timeouts: number;
+  transportErrors: number;
+  /** Not sent because the in-flight cap was reached: load the target never saw, counted, not hidden. */
+  dropped: number;
+  /** OK answers served degraded or by a fallback. */
+  fallbacks: number;
+}
+
+export interface RunResult {
+  endpoint: string;
+  /** Requests per second asked for. */
+  offeredRate: number;
+  arrivals: ArrivalProcess;
+  warmupMs: number;
+  durationMs: number;
+  counts: RunCounts;
+  /** Answers by HTTP status, measured window only. */
+  statusCounts: Record<string, number>;
+  /** (bad status + timeouts + transport errors + dropped) / scheduled. */
+  errorRate: number;
+  /** fallbacks / ok. */
+  fallbackRate: number;
+  /** OK answers per second over the measured window (longer if answers came late). */
+  throughput: number;
+  /**
+   * From the SCHEDULED send time to the answer: queueing in the target and in the generator
+   * included. Timeouts count at the moment they were given up (a lower bound); expected
+   * rejections, transport errors and dropped requests are counted, not timed.
+   */
+  latency: LatencySummary;
+  /** Per stage, from the answers' `timings` (the service's own clock). */
+  stages: Record<string, LatencySummary>;
+  /** How late the generator itself sent, against the schedule: its share of `latency`. */
+  sendLag: LatencySummary;
+  maxInFlightSeen: number;
+  /** Wall time of the whole run, warm-up and draining included. */
+  elapsedMs: number;
+}
+
+export const DEFAULT_MAX_IN_FLIGHT = 1000;
+export const DEFAULT_TIMEOUT_MS = 2000;
+
+/**
+ * Open-loop load: every send time is fixed before the run, each request goes out when it is due
+ * whether or not earlier ones were answered, and latency runs from the scheduled time. A target
+ * that stalls therefore shows the queue it built in its percentiles, instead of slowing the
+ * generator down and hiding it (coordinated omission).
+ */
+export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> {
+  const warmupMs = options.warmupMs ?? 0;
+  const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const arrivals = options.arrivals ?? "constant";
+  const clock = options.clock ?? systemClock;
+  requirePositive("rate", options.rate);
+  requirePositive("durationMs", options.durationMs);
+  requireNonNegative("warmupMs", warmupMs);
+  requirePositiveInt("maxInFlight", maxInFlight);
+  requirePositive("timeoutMs", timeoutMs);
+
+  const offsets = scheduleArrivals({ rate: options.rate, spanMs: warmupMs + options.durationMs, arrivals, seed: options.seed });
+  await options.prepare?.(offsets.length);
+
+  const counts: RunCounts = { scheduled: 0, sent: 0, ok: 0, rejected: 0, badStatus: 0, timeouts: 0, transportErrors: 0, dropped: 0, fallbacks: 0 };
+  const statusCounts: Record<string, number> = {};
+  const latency = new LatencyRecorder();
+  const sendLag = new LatencyRecorder();
+  const stages = new Map<string, LatencyRecorder>();
+  for (const offset of offsets) if (offset >= warmupMs) counts.scheduled++;
+
+  let inFlight = 0;
+  let maxInFlightSeen = 0;
+  let lastMeasuredAnswer = Number.NEGATIVE_INFINITY;
+  let onIdle: (() => void) | null = null;
+  const start = clock.now();
+
+  const record = (answer: Answer, scheduledAt: number): void => {
+    const now = clock.now();
+    lastMeasuredAnswer = Math.max(lastMeasuredAnswer, now);
+    statusCounts[answer.status] = (statusCounts[answer.status] ?? 0) + 1;
+    const is2xx = answer.status >= 200 && answer.status < 300;
+    const is4xx = answer.status >= 400 && answer.status < 500;
+    if (answer.expectRejection && is4xx) {
+      counts.rejected++;
+      return;
+    }
+    latency.record(now - scheduledAt);
+    if (!is2xx || answer.expectRejection) {
+      counts.badStatus++;
+      return;
+    }
+    counts.ok++;
+    if (answer.fallback) counts.fallbacks++;
+    for (const [stage, ms] of Object.entries(answer.timings ?? {})) {
+      if (typeof ms !== "number") continue;
+      let recorder = stages.get(stage);
+      if (!recorder) stages.set(stage, (recorder = new LatencyRecorder()));
+      recorder.record(ms);
+    }
+  };
+
+  const fire = (index: number): void => {
+    const scheduledAt = start + (offsets[index] as number);
+    const measured = (offsets[index] as number) >= warmupMs;
+    if (inFlight >= maxInFlight) {
+      if (measured) counts.dropped++;
+      return;
+    }
+    inFlight++;
+    maxInFlightSeen = Math.max(maxInFlightSeen, inFlight);
+    if (measured) {
+      counts.sent++;
+      sendLag.record(clock.now() - scheduledAt);
+    }
+    const controller = new AbortController();
+    let done = false;
+    const finish = (): void => {
+      done = true;
+      inFlight--;
+      if (inFlight === 0) onIdle?.();
+    };
+    const cancelTimeout = clock.setTimer(timeoutMs, () => {
+      if (done) return;
+      finish();
+      controller.abort();
+      if (measured) {
+        counts.timeouts++;
+        const now = clock.now();
+        lastMeasuredAnswer = Math.max(lastMeasuredAnswer, now);
+        // Its true latency is unknown but at least this: leaving it out would flatter the tail.
+        latency.record(now - scheduledAt);
+      }
+    });
+    let pending: Promise<Answer>;
+    try {
+      pending = Promise.resolve(options.send({ index, scheduledAt, signal: controller.signal }));
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    pending.then(
+      (answer) => {
+        if (done) return;
+        cancelTimeout();
+        finish();
+        if (measured) record(answer, scheduledAt);
+      },
+      () => {
+        if (done) return;
+        cancelTimeout();
+        finish();
+        if (measured) {
+          counts.transportErrors++;
+          lastMeasuredAnswer = Math.max(lastMeasuredAnswer, clock.now());
+        }
+      },
+    );
+  };
+
+  await new Promise<void>((resolve) => {
+    let next = 0;
+    const tick = (): void => {
+      const elapsed = clock.now() - start;
+      // Everything already due goes out now: a late timer sends a burst, never skips a request.
+      while (next < offsets.length && (offsets[next] as number) <= elapsed) fire(next++);
+      if (next >= offsets.length) resolve();
+      else clock.setTimer((offsets[next] as number) - (clock.now() - start), tick);
+    };
+    tick();
+  });
+  if (inFlight > 0) await new Promise<void>((resolve) => (onIdle = resolve));
+
+  const measureStart = start + warmupMs;
+  const windowMs = Math.max(options.durationMs, lastMeasuredAnswer - measureStart);
+  const failures = counts.badStatus + counts.timeouts + counts.transportErrors + counts.dropped;
+  return {
+    endpoint: options.endpoint ?? "endpoint",
+    offeredRate: options.rate,
+    arrivals,
+    warmupMs,
+    durationMs: options.durationMs,
+    counts,
+    statusCounts,
+    errorRate: counts.scheduled > 0 ? failures / counts.scheduled : 0,
+    fallbackRate: counts.ok > 0 ? counts.fallbacks / counts.ok : 0,
+    throughput: counts.ok / (windowMs / 1000),
+    latency: latency.summary(),
+    stages: Object.fromEntries([...stages].sort(([a], [b]) => a.localeCompare(b)).map(([stage, r]) => [stage, r.summary()])),
+    sendLag: sendLag.summary(),
+    maxInFlightSeen,
+    elapsedMs: clock.now() - start,
+  };
+}
