@@ -19,7 +19,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["**/config.ts", "**/*.test.ts", "**/testkit/src/**", "**/bench/**", "**/scripts/**", "**/cli/**", "**/*-cli.ts"],
+    files: ["**/config.ts", "**/*.test.ts", "**/testkit/src/**", "**/bench/**", "**/scripts/**", "**/cli/**", "**/*-cli.ts", "tooling/demo/src/**"],
     rules: { "no-restricted-properties": "off" },
   },
 );
