@@ -1,0 +1,12 @@
+export { AnnError } from "./errors";
+export type { AnnErrorCode } from "./errors";
+export type { ItemId, SearchResult, Vector, VectorIndex } from "./vector-index";
+export { ExactIndex } from "./exact-index";
+export type { ExactIndexOptions } from "./exact-index";
+export { Int8ExactIndex, fitInt8Scales } from "./int8-index";
+export type { Int8IndexOptions } from "./int8-index";
+export { DEFAULT_HNSW_PARAMS, HnswIndex } from "./hnsw-index";
+export type { HnswIndexOptions, IndexExpectation } from "./hnsw-index";
+export type { HnswParams, IndexManifest } from "./manifest";
+export { INDEX_FILE, MANIFEST_FILE } from "./manifest";
+export { queryRows, recallAtK, recallOfIds } from "./recall";

@@ -1,0 +1,119 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { AnnError } from "./errors";
+import type { ItemId } from "./vector-index";
+
+export const MANIFEST_FILE = "manifest.json";
+export const INDEX_FILE = "index.hnsw";
+export const MANIFEST_FORMAT = "mlsd-ann-hnsw/1";
+
+export interface HnswParams {
+  /** Graph out-degree (hnswlib's M); the bottom layer keeps 2M links. */
+  M: number;
+  /** Candidate-list size while inserting: higher builds slower and a better graph. */
+  efConstruction: number;
+  /** Default candidate-list size while searching; a search always uses at least k. */
+  ef: number;
+  /** hnswlib's level-assignment seed, so a build is reproducible. */
+  seed: number;
+  /**
+   * Share of the MIPS-to-nearest-neighbour lift stored as one extra coordinate per item:
+   * liftFraction * sqrt(maxNorm^2 - |x|^2). Queries get 0 there, so scores stay exact inner
+   * products; only the graph changes. 0 builds the plain inner-product graph, whose links favour
+   * long (popular) vectors and strand short ones, so recall@100 stalls; 1 is the full transform
+   * (Bachrach et al., 2014), which flattens angular differences and hurts recall@10.
+   */
+  liftFraction: number;
+}
+
+export interface IndexManifest {
+  format: typeof MANIFEST_FORMAT;
+  modelVersion: string;
+  dim: number;
+  space: "ip";
+  params: HnswParams;
+  /** Norm the lift is measured against; null while liftFraction is 0 or before the first item. */
+  maxNorm: number | null;
+  /** Live items. */
+  count: number;
+  /** `labels[label]` is the item id stored under hnswlib label `label`. */
+  labels: ItemId[];
+  /** Labels marked deleted (kept in the graph, never returned). */
+  deletedLabels: number[];
+  createdAt: string;
+  indexFile: string;
+  checksum: { algorithm: "sha256"; value: string };
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+function fail(field: string, message: string): never {
+  throw new AnnError("corrupt_index", `manifest.${field}`, message);
+}
+
+function positiveInt(value: unknown, field: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) fail(field, `must be a positive integer, got ${String(value)}`);
+  return value;
+}
+
+/** Checks the shape of a parsed manifest; every field is named when it is wrong. */
+export function parseManifest(raw: unknown): IndexManifest {
+  if (typeof raw !== "object" || raw === null) fail("", "is not a JSON object");
+  const m = raw as Record<string, unknown>;
+  if (m.format !== MANIFEST_FORMAT) fail("format", `expected ${MANIFEST_FORMAT}, got ${String(m.format)}`);
+  if (typeof m.modelVersion !== "string" || m.modelVersion === "") fail("modelVersion", "must be a non-empty string");
+  const dim = positiveInt(m.dim, "dim");
+  if (m.space !== "ip") fail("space", `only "ip" is supported, got ${String(m.space)}`);
+  const p = m.params as Record<string, unknown> | undefined;
+  if (typeof p !== "object" || p === null) fail("params", "is missing");
+  const params: HnswParams = {
+    M: positiveInt(p.M, "params.M"),
+    efConstruction: positiveInt(p.efConstruction, "params.efConstruction"),
+    ef: positiveInt(p.ef, "params.ef"),
+    seed: typeof p.seed === "number" && Number.isInteger(p.seed) ? p.seed : fail("params.seed", "must be an integer"),
+    liftFraction:
+      typeof p.liftFraction === "number" && p.liftFraction >= 0 && p.liftFraction <= 1
+        ? p.liftFraction
+        : fail("params.liftFraction", "must be a number in [0, 1]"),
+  };
+  if (m.maxNorm !== null && !(typeof m.maxNorm === "number" && m.maxNorm > 0 && Number.isFinite(m.maxNorm))) {
+    fail("maxNorm", "must be a positive number or null");
+  }
+  if (!Array.isArray(m.labels) || !m.labels.every((id) => typeof id === "string" || (typeof id === "number" && Number.isFinite(id)))) {
+    fail("labels", "must be an array of string or number ids");
+  }
+  const labels = m.labels as ItemId[];
+  if (!Array.isArray(m.deletedLabels) || !m.deletedLabels.every((l) => Number.isInteger(l) && l >= 0 && l < labels.length)) {
+    fail("deletedLabels", "must be an array of label numbers below labels.length");
+  }
+  const deletedLabels = m.deletedLabels as number[];
+  if (typeof m.count !== "number" || m.count !== labels.length - new Set(deletedLabels).size) {
+    fail("count", `must equal labels minus deleted labels (${labels.length - new Set(deletedLabels).size}), got ${String(m.count)}`);
+  }
+  if (typeof m.createdAt !== "string" || Number.isNaN(Date.parse(m.createdAt))) fail("createdAt", "must be an ISO timestamp");
+  if (typeof m.indexFile !== "string" || m.indexFile === "" || /[\\/]/.test(m.indexFile)) {
+    fail("indexFile", "must be a plain file name inside the index folder");
+  }
+  const c = m.checksum as Record<string, unknown> | undefined;
+  if (typeof c !== "object" || c === null || c.algorithm !== "sha256" || typeof c.value !== "string" || !/^[0-9a-f]{64}$/.test(c.value)) {
+    fail("checksum", "must be { algorithm: 'sha256', value: <64 hex digits> }");
+  }
+  return {
+    format: MANIFEST_FORMAT,
+    modelVersion: m.modelVersion,
+    dim,
+    space: "ip",
+    params,
+    maxNorm: m.maxNorm,
+    count: m.count,
+    labels,
+    deletedLabels,
+    createdAt: m.createdAt,
+    indexFile: m.indexFile,
+    checksum: { algorithm: "sha256", value: c.value },
+  };
+}

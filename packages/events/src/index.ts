@@ -1,0 +1,17 @@
+export { EventProducer, ProducerOptionsError } from "./producer";
+export type { EventProducerOptions, EventProducerSettings, FlushResult, ProducerStats } from "./producer";
+export { DROP_REASONS } from "./producer-metrics";
+export type { DropReason } from "./producer-metrics";
+export { Journal, JournalLockedError } from "./journal";
+export type { JournalOptions, JournalRecovery, JournalBatch, JournalPosition } from "./journal";
+export { KafkaRecordSender, InMemoryRecordSender } from "./sender";
+export type { RecordSender, KafkaRecordSenderOptions } from "./sender";
+export type { OutgoingRecord } from "./record";
+export { runConsumer } from "./consumer";
+export type { RunConsumerOptions, RunningConsumer, PartitionLag } from "./consumer";
+export { decodeMessages } from "./dead-letter";
+export type { ConsumedEvent, RawMessage } from "./dead-letter";
+export { ensureTopics } from "./topics-admin";
+export type { EnsureTopicsOptions } from "./topics-admin";
+export { silentEventLogger } from "./logger";
+export type { EventLogger } from "./logger";

@@ -1,0 +1,167 @@
+import { CompressionTypes, Partitioners } from "kafkajs";
+import type { Kafka, Message, Producer, RetryOptions, TopicMessages } from "kafkajs";
+import type { OutgoingRecord } from "./record";
+
+/**
+ * Where the producer's batches go. `send` resolves once every record is acknowledged and rejects
+ * when they may not have been; records sharing a topic and key must be stored in array order.
+ */
+export interface RecordSender {
+  send(records: readonly OutgoingRecord[]): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+export interface KafkaRecordSenderOptions {
+  compression?: CompressionTypes;
+  /**
+   * kafkajs' own retries inside one send. Kept short: after them the EventProducer spills to its
+   * journal and retries from there, so a long outage never holds a batch in memory.
+   */
+  retry?: RetryOptions;
+  /** Broker-side wait for the in-sync replicas' acknowledgement, per produce request. */
+  ackTimeoutMs?: number;
+  allowAutoTopicCreation?: boolean;
+}
+
+/**
+ * kafkajs idempotent producer: acks from all in-sync replicas, one request in flight per broker
+ * (which kafkajs requires for idempotence and which keeps a partition's batches in order across
+ * retries). After a failed send the producer is replaced, so a replay starts from a clean producer id
+ * instead of sequence numbers left uncertain by the failure.
+ */
+export class KafkaRecordSender implements RecordSender {
+  private producer: Producer | null = null;
+  private connecting: Promise<Producer> | null = null;
+  private readonly compression: CompressionTypes;
+  private readonly retry: RetryOptions;
+  private readonly ackTimeoutMs: number;
+  private readonly allowAutoTopicCreation: boolean;
+
+  constructor(
+    private readonly kafka: Kafka,
+    options: KafkaRecordSenderOptions = {},
+  ) {
+    this.compression = options.compression ?? CompressionTypes.None;
+    this.retry = options.retry ?? { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 };
+    this.ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
+    this.allowAutoTopicCreation = options.allowAutoTopicCreation ?? true;
+  }
+
+  async send(records: readonly OutgoingRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const producer = await this.connected();
+    try {
+      await producer.sendBatch({
+        topicMessages: groupByTopic(records),
+        acks: -1,
+        timeout: this.ackTimeoutMs,
+        compression: this.compression,
+      });
+    } catch (error) {
+      this.discard(producer);
+      throw error;
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    const producer = this.producer;
+    this.producer = null;
+    this.connecting = null;
+    if (producer !== null) await producer.disconnect();
+  }
+
+  private connected(): Promise<Producer> {
+    if (this.producer !== null) return Promise.resolve(this.producer);
+    if (this.connecting === null) {
+      const producer = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        retry: this.retry,
+        allowAutoTopicCreation: this.allowAutoTopicCreation,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+      this.connecting = producer.connect().then(
+        () => {
+          this.producer = producer;
+          this.connecting = null;
+          return producer;
+        },
+        (error: unknown) => {
+          this.connecting = null;
+          void producer.disconnect().catch(() => undefined);
+          throw error;
+        },
+      );
+    }
+    return this.connecting;
+  }
+
+  private discard(producer: Producer): void {
+    if (this.producer === producer) this.producer = null;
+    void producer.disconnect().catch(() => undefined);
+  }
+}
+
+function groupByTopic(records: readonly OutgoingRecord[]): TopicMessages[] {
+  const byTopic = new Map<string, Message[]>();
+  for (const record of records) {
+    let messages = byTopic.get(record.topic);
+    if (messages === undefined) {
+      messages = [];
+      byTopic.set(record.topic, messages);
+    }
+    messages.push({ key: record.key, value: record.value });
+  }
+  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+}
+
+type Pending = { records: readonly OutgoingRecord[]; resolve: () => void; reject: (error: Error) => void };
+
+/**
+ * The in-memory twin of a Kafka sender, for unit tests and the embedded mode: it stores what it is
+ * sent, and can be switched down (sends fail) or made to hold sends until released (a slow broker).
+ */
+export class InMemoryRecordSender implements RecordSender {
+  readonly delivered: OutgoingRecord[] = [];
+  sendCalls = 0;
+  private state: "up" | "down" | "hold" = "up";
+  private held: Pending[] = [];
+
+  /** Up: sends succeed at once. Down: sends fail at once. Hold: sends wait for `release`. */
+  setState(state: "up" | "down" | "hold"): void {
+    this.state = state;
+  }
+
+  get heldSends(): number {
+    return this.held.length;
+  }
+
+  /** Settles every held send: delivered (acknowledged) or failed. */
+  release(outcome: "deliver" | "fail"): void {
+    const held = this.held;
+    this.held = [];
+    for (const pending of held) {
+      if (outcome === "deliver") {
+        this.delivered.push(...pending.records);
+        pending.resolve();
+      } else {
+        pending.reject(new Error("broker unavailable"));
+      }
+    }
+  }
+
+  send(records: readonly OutgoingRecord[]): Promise<void> {
+    this.sendCalls++;
+    const copy = records.map(({ topic, key, value }) => ({ topic, key, value }));
+    if (this.state === "down") return Promise.reject(new Error("broker unavailable"));
+    if (this.state === "hold") {
+      return new Promise((resolve, reject) => this.held.push({ records: copy, resolve, reject }));
+    }
+    this.delivered.push(...copy);
+    return Promise.resolve();
+  }
+
+  async disconnect(): Promise<void> {
+    this.release("fail");
+  }
+}
