@@ -82,7 +82,9 @@ export async function runService(options: RunOptions): Promise<RunningService> {
   server.on("request", (req, res) => {
     const socket = req.socket;
     busy.set(socket, (busy.get(socket) ?? 0) + 1);
-    res.on("finish", () => {
+    // "close" fires after the response is sent and also when the client gave up first; "finish"
+    // alone would leave an aborted request's socket counted busy and hold shutdown open.
+    res.on("close", () => {
       const left = (busy.get(socket) ?? 1) - 1;
       busy.set(socket, left);
       if (left === 0 && shuttingDown) socket.end();
