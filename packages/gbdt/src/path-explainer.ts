@@ -25,7 +25,7 @@ export class PathExplainer {
   }
 
   /** numFeatures + 1 values, the last being the bias; they sum to the raw margin. */
-  contributions(row: ArrayLike<number>, out = new Float64Array(this.model.numFeatures + 1)): Float64Array {
+  contributions(row: ArrayLike<number>, out: Float64Array = new Float64Array(this.model.numFeatures + 1)): Float64Array {
     const numFeatures = this.model.numFeatures;
     if (row.length !== numFeatures) {
       throw new GbdtInputError("feature_mismatch", "row", `has ${row.length} values, the model has ${numFeatures} features`);
