@@ -18,7 +18,10 @@ interface Healthcheck {
   start_period?: string;
 }
 interface Service {
-  image: string;
+  /** Absent for the services built from infra/docker/service.Dockerfile. */
+  image?: string;
+  build?: unknown;
+  restart?: string;
   command?: string[];
   ports?: string[];
   volumes?: string[];
@@ -88,9 +91,13 @@ describe("our invariants", () => {
     expect(service("redis").image).toBe(REDIS_IMAGE);
     expect(service("kafka").image).toBe(KAFKA_IMAGE);
     expect(KAFKA_IMAGE).toBe("apache/kafka:3.9.1");
-    for (const { image } of Object.values(compose.services)) {
+    for (const [name, { image, build }] of Object.entries(compose.services)) {
+      // Every service either pulls a pinned image or is built from this repository.
+      expect(image === undefined, name).toBe(build !== undefined);
+      if (image === undefined) continue;
       const tag = image.split(":")[1];
-      expect(tag, image).toMatch(/^\d+(\.\d+)*$/);
+      // Prometheus tags its releases with a leading "v".
+      expect(tag, image).toMatch(/^v?\d+(\.\d+)*$/);
     }
     expect(REDIS_IMAGE).toMatch(/^redis:7(\.|$)/);
   });
@@ -100,8 +107,11 @@ describe("our invariants", () => {
     expect(service("kafka").ports).toEqual(["127.0.0.1:9092:9092"]);
   });
 
-  it("gives every service a healthcheck with a real probe", () => {
-    for (const [name, svc] of Object.entries(compose.services)) {
+  it("gives every long-running service a healthcheck with a real probe", () => {
+    // One-shot jobs (restart: "no") are awaited with service_completed_successfully instead.
+    const longRunning = Object.entries(compose.services).filter(([, svc]) => svc.restart !== "no");
+    expect(longRunning.length).toBeGreaterThan(2);
+    for (const [name, svc] of longRunning) {
       expect(svc.healthcheck, name).toBeDefined();
       expect(svc.healthcheck?.retries ?? 0, name).toBeGreaterThan(0);
     }
@@ -111,7 +121,11 @@ describe("our invariants", () => {
 
   it("keeps data in named volumes declared at the top level", () => {
     const declared = Object.keys(compose.volumes ?? {});
-    expect(declared.sort()).toEqual(["kafka-data", "redis-data"]);
+    expect(declared.sort()).toEqual(
+      ["kafka-data", "redis-data", "models", "fraud-data", "recommender-data", "offline-store", "drift-monitor-data", "prometheus-data", "grafana-data", "loadgen-reports"].sort(),
+    );
+    const used = Object.values(compose.services).flatMap((svc) => (svc.volumes ?? []).map((v) => v.split(":")[0] ?? "").filter((s) => !s.startsWith(".")));
+    expect([...new Set(used)].sort()).toEqual(declared.sort());
     expect(service("redis").volumes).toContain("redis-data:/data");
     expect(service("kafka").volumes).toContain("kafka-data:/var/lib/kafka/data");
     expect(service("kafka").environment?.KAFKA_LOG_DIRS).toBe("/var/lib/kafka/data");
@@ -151,7 +165,7 @@ describe("compose file paths", () => {
       .flatMap((svc) => svc.volumes ?? [])
       .map((volume) => volume.split(":")[0] ?? "")
       .filter((source) => source.startsWith("./"));
-    expect(sources).toEqual(["./infra/redis/redis.conf"]);
+    expect(sources).toEqual(["./infra/redis/redis.conf", "./infra/prometheus/prometheus.yml", "./infra/grafana/provisioning", "./infra/grafana/dashboards"]);
     for (const source of sources) expect(existsSync(join(REPO, source)), source).toBe(true);
   });
 });

@@ -42,7 +42,7 @@ node_major() {
 tsx_bin() {
   local bin="$REPO_ROOT/node_modules/.bin/tsx"
   if [[ ! -x "$bin" ]]; then
-    echo "node_modules is missing: run npm ci in $REPO_ROOT first" >&2
+    echo "node_modules is missing: run npm install in $REPO_ROOT first" >&2
     return 1
   fi
   printf '%s\n' "$bin"

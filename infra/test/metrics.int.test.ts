@@ -1,0 +1,280 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createApp as createDriftMonitorApp } from "@mlsd/drift-monitor/src/app";
+import { DriftMonitorConfigSchema } from "@mlsd/drift-monitor/src/config";
+import { createDeps as createDriftMonitorDeps } from "@mlsd/drift-monitor/src/deps";
+import { createApp as createEventLoggerApp } from "@mlsd/event-logger/src/app";
+import { EventLoggerConfigSchema } from "@mlsd/event-logger/src/config";
+import { createDeps as createEventLoggerDeps } from "@mlsd/event-logger/src/deps";
+import { createApp as createFraudApp } from "@mlsd/fraud-service/src/app";
+import { FraudConfigSchema } from "@mlsd/fraud-service/src/config";
+import { createDeps as createFraudDeps } from "@mlsd/fraud-service/src/deps";
+import { createApp as createRankerApp } from "@mlsd/ranker-service/src/app";
+import { RankerConfigSchema } from "@mlsd/ranker-service/src/config";
+import { createRuntime as createRankerRuntime } from "@mlsd/ranker-service/src/deps";
+import { startRecommenderService } from "@mlsd/recommender-service/service";
+import { startRetrievalService } from "@mlsd/retrieval-service/service";
+import { loadConfig, runService, silentLogger, type RunningService } from "@mlsd/service-kit";
+import { startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
+import { trainFraud } from "@mlsd/trainer/src/fraud/pipeline";
+import { trainRecs } from "@mlsd/trainer/src/recs/pipeline";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dashboardQueries } from "./dashboard-files";
+import { mergeFamilies, parseExposition, resolveSeries, type Family } from "./exposition";
+import { groupingLabels, selectors } from "./promql";
+import { readCompose } from "./stack";
+
+/**
+ * Every series the Grafana dashboards query, checked against what the services really export:
+ * the real trainer writes small models into a registry and features into Redis, each service is
+ * wired as its main.ts wires it (createDeps / createRuntime + createApp + runService) from its
+ * docker-compose.yml environment with the addresses pointed at the testkit's Redis and Kafka,
+ * traffic goes through the HTTP APIs, and /metrics is scraped over HTTP as Prometheus does.
+ */
+
+/** Series only a fault produces; they must be exported (declared), samples are not expected here. */
+const FAULT_ONLY = new Map<string, string>([
+  ["fraud_degraded_total", "answers computed without the feature store (Redis down, deadline passed)"],
+  ["ranker_degraded_total", "rank answers ordered by retrieval score after a feature-store failure"],
+  ["recommender_dependency_failures_total", "dependency calls that time out, fail or meet an open breaker"],
+  ["fraud_labels_consumer_dead_letters_total", "undecodable messages on fraud.labels.v1"],
+  ["event_logger_consumer_dead_letters_total", "undecodable messages on the logged topics"],
+  ["drift_monitor_consumer_dead_letters_total", "undecodable messages on the monitored topics"],
+  ["event_logger_store_duplicates_skipped_total", "redelivered events (a crash or rebalance before a commit)"],
+  ["drift_monitor_alerts_total", "sustained drift of a feature"],
+  ["drift_monitor_retrain_requests_total", "a drift alert"],
+]);
+/** Label values only a fault produces. */
+const FAULT_ONLY_VALUES = new Map<string, string>([["retrieval_answers_total degraded=true", "an HNSW index the service refused (exact search instead)"]]);
+/** Series Prometheus itself adds to every scrape. */
+const PROMETHEUS_SERIES = new Set(["up"]);
+
+const compose = readCompose();
+const run = Date.now().toString(36);
+const tmp = mkdtempSync(join(tmpdir(), "mlsd-metrics-"));
+let redis: RedisHandle;
+let kafka: KafkaHandle;
+const services = new Map<string, RunningService>();
+let families: Map<string, Family>;
+const pages = new Map<string, Map<string, Family>>();
+
+const url = (name: string, path: string): string => `http://127.0.0.1:${services.get(name)?.port}${path}`;
+
+/**
+ * The compose environment of a service with its addresses pointed at this test's components:
+ * a value naming a compose host this function does not know fails the test (a new dependency).
+ */
+function composeEnv(name: string, overrides: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(compose.services[name]?.environment ?? {})) {
+    let mapped = value
+      .replace("redis://redis:6379", redis.url)
+      .replace("kafka:19092", kafka.brokers.join(","))
+      .replace(/^\/models\//, `${tmp}/models/`)
+      .replace(/^\/data\//, `${tmp}/${name}/`);
+    const http = /^http:\/\/([^:/]+):\d+$/.exec(mapped);
+    if (http) {
+      if (!services.has(http[1] as string)) throw new Error(`${name}: ${key}=${value} names ${http[1]}, which is not running yet`);
+      mapped = url(http[1] as string, "");
+    }
+    if (/^[a-z]+:\/\/(redis|kafka)\b|^kafka:/.test(mapped)) throw new Error(`${name}: ${key}=${value} was not mapped`);
+    env[key] = mapped;
+  }
+  return { ...env, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", ...overrides };
+}
+
+async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+async function post(name: string, path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url(name, path), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+async function scrapeAll(): Promise<void> {
+  for (const name of services.keys()) {
+    const res = await fetch(url(name, "/metrics"));
+    expect(res.status, name).toBe(200);
+    pages.set(name, parseExposition(await res.text()));
+  }
+  families = mergeFamilies(pages.values());
+}
+
+function hasSamples(series: string): boolean {
+  const resolved = resolveSeries(series, families ?? new Map());
+  return "family" in resolved && resolved.family.samples.some((s) => s.name === series);
+}
+
+/** Every queried series that should have samples once the traffic has gone through. */
+function expectedSeries(): string[] {
+  const names = dashboardQueries().flatMap((q) => selectors(q.expr).map((s) => s.metric));
+  return [...new Set(names)].filter((n) => !PROMETHEUS_SERIES.has(n) && !FAULT_ONLY.has(n)).sort();
+}
+
+/** `file "panel": metric{label="value"}` for every = matcher no sample satisfies. */
+function missingLabelValues(): string[] {
+  const missing: string[] = [];
+  for (const q of dashboardQueries()) {
+    for (const { metric, matchers } of selectors(q.expr)) {
+      if (PROMETHEUS_SERIES.has(metric) || FAULT_ONLY.has(metric)) continue;
+      const resolved = resolveSeries(metric, families ?? new Map());
+      for (const m of matchers.filter((x) => x.op === "=")) {
+        if (FAULT_ONLY_VALUES.has(`${metric.replace(/_(bucket|sum|count)$/, "")} ${m.label}=${m.value}`)) continue;
+        const found = "family" in resolved && resolved.family.samples.some((s) => s.name === metric && s.labels[m.label] === m.value);
+        if (!found) missing.push(`${q.file} "${q.panel}": ${metric}{${m.label}="${m.value}"}`);
+      }
+    }
+  }
+  return missing;
+}
+
+beforeAll(async () => {
+  // A dedicated broker: the drift monitor and the fraud label consumer read their topics from the beginning.
+  [redis, kafka] = await Promise.all([startRedis({ dedicated: true }), startKafka({ dedicated: true })]);
+  const registryDir = `${tmp}/models/registry`;
+  expect(compose.services["trainer-fraud"]?.command).toContain("/models/registry");
+  await trainFraud({
+    source: { kind: "synthetic", world: { customers: 300, terminals: 600, days: 50, seed: 3 } },
+    gbdt: { numRounds: 20 },
+    registryDir,
+    reportDir: `${tmp}/reports`,
+    materializeRedisUrl: redis.url,
+    log: () => {},
+  });
+  await trainRecs({
+    source: { kind: "synthetic", preset: "small", world: { numUsers: 300, numItems: 1000 }, sessionsPerUser: 4 },
+    twoTower: { epochs: 1 },
+    registryDir,
+    reportDir: `${tmp}/reports`,
+    redisUrl: redis.url,
+    quiet: true,
+    log: () => {},
+  });
+
+  const fraud = await createFraudDeps(loadConfig(FraudConfigSchema, composeEnv("fraud")), silentLogger);
+  services.set(
+    "fraud",
+    await runService({ app: createFraudApp(fraud.deps), port: 0, logger: silentLogger, readiness: fraud.deps.readiness, closers: fraud.closers, beforeDrain: fraud.beforeDrain }),
+  );
+  const retrieval = await startRetrievalService(composeEnv("retrieval"));
+  services.set("retrieval", retrieval);
+  const ranker = createRankerRuntime(loadConfig(RankerConfigSchema, composeEnv("ranker")));
+  services.set("ranker", await runService({ app: createRankerApp(ranker.deps), port: 0, logger: silentLogger, readiness: ranker.readiness, closers: ranker.closers }));
+  services.set("recommender", await startRecommenderService(composeEnv("recommender")));
+  const eventLogger = await createEventLoggerDeps(
+    loadConfig(EventLoggerConfigSchema, composeEnv("event-logger", { CONSUMER_GROUP: `event-logger-${run}`, LAG_INTERVAL_MS: "500" })),
+    silentLogger,
+  );
+  services.set(
+    "event-logger",
+    await runService({ app: createEventLoggerApp(eventLogger), port: 0, logger: silentLogger, readiness: eventLogger.readiness, closers: eventLogger.closers, beforeDrain: () => eventLogger.stopConsuming() }),
+  );
+  const driftMonitor = await createDriftMonitorDeps(
+    loadConfig(DriftMonitorConfigSchema, composeEnv("drift-monitor", { CONSUMER_GROUP: `drift-monitor-${run}`, COUNT_WINDOW_SIZE: "100", COUNT_EVALUATE_EVERY: "25", TIME_EVALUATE_EVERY: "25" })),
+    silentLogger,
+  );
+  services.set(
+    "drift-monitor",
+    await runService({ app: createDriftMonitorApp(driftMonitor), port: 0, logger: silentLogger, readiness: driftMonitor.readiness, closers: driftMonitor.closers, beforeDrain: () => driftMonitor.stopConsuming() }),
+  );
+  for (const name of services.keys()) await waitFor(`${name} ready`, async () => (await fetch(url(name, "/readyz"))).status === 200);
+
+  // Fraud: a stream of transactions (10 s apart, so the drift monitor's 1-hour time window holds its
+  // minimum of 100), one a hard rule declines, one invalid; labels of both classes.
+  const t0 = Date.UTC(2024, 4, 1);
+  for (let i = 0; i < 150; i++) {
+    const tx = { transactionId: `${run}-${i}`, customerId: `C${i % 40}`, terminalId: `T${i % 60}`, amount: 5 + ((i * 37) % 240), time: new Date(t0 + i * 10_000).toISOString() };
+    expect((await post("fraud", "/v1/transactions/score", tx)).status).toBe(200);
+    if (i < 20) {
+      const label = { transactionId: tx.transactionId, customerId: tx.customerId, terminalId: tx.terminalId, label: i % 2 === 0 ? "fraud_confirmed" : "legitimate", transactionTime: tx.time };
+      expect((await post("fraud", "/v1/labels", label)).status).toBe(202);
+    }
+  }
+  const ruled = await post("fraud", "/v1/transactions/score", { transactionId: `${run}-big`, customerId: "C1", terminalId: "T1", amount: 50_000, time: new Date(t0).toISOString() });
+  expect(ruled.body.decision).toBe("decline");
+  expect((await post("fraud", "/v1/transactions/score", { transactionId: `${run}-bad` })).status).toBe(400);
+
+  // Recommendations: known users, users no model has seen (cold start), and clicks.
+  for (let u = 0; u < 20; u++) {
+    const answer = await post("recommender", "/v1/recommendations", { userId: String(u), k: 10 });
+    expect(answer.status).toBe(200);
+    const first = (answer.body.items as { itemId: string }[])[0];
+    if (u < 5 && first) {
+      const click = await post("recommender", "/v1/events/click", { requestId: String(answer.body.requestId), userId: String(u), itemId: first.itemId, position: 0 });
+      expect(click.status).toBe(202);
+    }
+  }
+  for (let u = 0; u < 3; u++) expect((await post("recommender", "/v1/recommendations", { userId: `new-${run}-${u}`, k: 10 })).body.fallback).toBe("cold-start");
+
+  // Consumers and the drift monitor's windows catch up asynchronously.
+  await waitFor(
+    "every dashboard series to have samples",
+    async () => {
+      await scrapeAll();
+      return expectedSeries().every(hasSamples) && missingLabelValues().length === 0;
+    },
+    90_000,
+  ).catch(() => undefined);
+}, 300_000);
+
+afterAll(async () => {
+  for (const service of [...services.values()].reverse()) await service.shutdown("test done");
+  await redis?.stop();
+  await kafka?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("what the dashboards query is what the services export", () => {
+  it("every queried series is exported, histograms through _bucket/_sum/_count", () => {
+    const problems: string[] = [];
+    for (const q of dashboardQueries()) {
+      for (const { metric } of selectors(q.expr)) {
+        if (PROMETHEUS_SERIES.has(metric)) continue;
+        const resolved = resolveSeries(metric, families);
+        if ("problem" in resolved) problems.push(`${q.file} "${q.panel}": ${resolved.problem}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it("every queried series has samples after the traffic, except those only a fault produces", () => {
+    const expected = expectedSeries();
+    expect(expected.length).toBeGreaterThan(40);
+    expect(expected.filter((s) => !hasSamples(s))).toEqual([]);
+    for (const [series, fault] of FAULT_ONLY) expect("family" in resolveSeries(series, families), `${series} (${fault}) is declared`).toBe(true);
+  });
+
+  it("every label value a query selects with = occurs in the samples", () => {
+    expect(missingLabelValues()).toEqual([]);
+  });
+
+  it("every label a query groups by is on the series it reads", () => {
+    const missing: string[] = [];
+    for (const q of dashboardQueries()) {
+      const read = selectors(q.expr).filter((s) => !PROMETHEUS_SERIES.has(s.metric) && !FAULT_ONLY.has(s.metric));
+      if (read.length === 0) continue;
+      for (const label of groupingLabels(q.expr)) {
+        const carried = read.some(({ metric }) => {
+          const resolved = resolveSeries(metric, families);
+          return "family" in resolved && resolved.family.samples.some((s) => s.name === metric && label in s.labels);
+        });
+        if (!carried) missing.push(`${q.file} "${q.panel}": by (${label})`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it("labels every sample with the compose service name, which the platform dashboard groups by", () => {
+    expect([...pages.keys()].sort()).toEqual(["drift-monitor", "event-logger", "fraud", "ranker", "recommender", "retrieval"]);
+    for (const [name, page] of pages) {
+      const services = new Set([...page.values()].flatMap((f) => f.samples.map((s) => s.labels.service)));
+      expect([...services], name).toEqual([name]);
+    }
+  });
+});
