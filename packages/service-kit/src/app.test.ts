@@ -144,3 +144,18 @@ describe("health, readiness and metrics", () => {
     expect(sample("test_svc_stage_duration_seconds_count", { stage: "model", service: "test_svc" })).toBe(1);
   });
 });
+
+describe("model version metric", () => {
+  it("exports one series per model with the version in service", async () => {
+    const { app, metrics } = makeApp();
+    const { setModelVersion } = await import("./metrics");
+    setModelVersion(metrics, "fraud-gbdt", "v1");
+    setModelVersion(metrics, "fraud-gbdt", "v2");
+    setModelVersion(metrics, "ranker", "r1");
+    const text = (await request(app).get("/metrics")).text;
+    const lines = text.split("\n").filter((l) => l.startsWith("test_svc_model_info{"));
+    expect(lines).toHaveLength(2);
+    expect(lines.some((l) => l.includes('model="fraud-gbdt"') && l.includes('version="v2"'))).toBe(true);
+    expect(lines.some((l) => l.includes('version="v1"'))).toBe(false);
+  });
+});

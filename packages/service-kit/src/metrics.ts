@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 /**
  * Latency buckets in seconds, dense below 25 ms where the budgets live (fraud p99 5 ms,
@@ -14,6 +14,8 @@ export interface ServiceMetrics {
   readonly registry: Registry;
   readonly httpDuration: Histogram<"method" | "route" | "status">;
   readonly stageDuration: Histogram<"stage">;
+  /** `<service>_model_info{model,version} 1` for each model in service; see `setModelVersion`. */
+  readonly modelInfo: Gauge<"model" | "version">;
 }
 
 /** Metric names follow `<service>_<subsystem>_<name>_<unit>`; a service name may not hold dashes. */
@@ -40,5 +42,23 @@ export function createMetrics(service: string, options: { defaultMetrics?: boole
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
-  return { service, registry, httpDuration, stageDuration };
+  const modelInfo = new Gauge({
+    name: `${prefix}_model_info`,
+    help: "The model version in service (value 1), one series per model",
+    labelNames: ["model", "version"] as const,
+    registers: [registry],
+  });
+  return { service, registry, httpDuration, stageDuration, modelInfo };
+}
+
+const servedVersions = new WeakMap<ServiceMetrics, Map<string, string>>();
+
+/** Records which version of a model serves now, replacing the series of the version before. */
+export function setModelVersion(metrics: ServiceMetrics, model: string, version: string): void {
+  let versions = servedVersions.get(metrics);
+  if (!versions) servedVersions.set(metrics, (versions = new Map()));
+  const previous = versions.get(model);
+  if (previous !== undefined) metrics.modelInfo.remove({ model, version: previous });
+  versions.set(model, version);
+  metrics.modelInfo.set({ model, version }, 1);
 }

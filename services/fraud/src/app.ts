@@ -12,7 +12,7 @@ export interface FraudAppDeps extends ScoringDeps {
   bodyLimitBytes?: number;
   /** Loads the version the registry alias points at now (switch or roll back without a restart). */
   reloadModel?: () => FraudModel;
-  onDecision?: (decision: string, decidedBy: string) => void;
+  onDecision?: (decision: string, decidedBy: string, score: number | null) => void;
 }
 
 export function createApp(deps: FraudAppDeps): Express {
@@ -26,7 +26,7 @@ export function createApp(deps: FraudAppDeps): Express {
         const timer = stageTimer(deps.metrics);
         const request = timer.timeSync("validate", () => parseBody(ScoreTransactionRequestSchema, req));
         const answer = await scoreTransaction(deps, request, timer);
-        deps.onDecision?.(answer.decision, answer.decidedBy);
+        deps.onDecision?.(answer.decision, answer.decidedBy, answer.score);
         res.json(answer);
       });
 

@@ -2,13 +2,13 @@ import { TOPICS } from "@mlsd/contracts";
 import { ensureTopics, EventProducer, KafkaRecordSender, runConsumer, type RunningConsumer } from "@mlsd/events";
 import { RedisFraudFeatureStore } from "@mlsd/feature-store";
 import { ModelRegistry } from "@mlsd/model-registry";
-import { CircuitBreaker, Closers, createLogger, createMetrics, Readiness, type Logger, type ServiceMetrics } from "@mlsd/service-kit";
+import { CircuitBreaker, Closers, createLogger, createMetrics, Readiness, setModelVersion, type Logger, type ServiceMetrics } from "@mlsd/service-kit";
 import { Redis } from "ioredis";
 import { Kafka, logLevel } from "kafkajs";
-import { Counter } from "prom-client";
+import { Counter, Histogram } from "prom-client";
 import type { FraudAppDeps } from "./app";
 import type { FraudConfig } from "./config";
-import { loadFraudModel } from "./gbdt-model";
+import { FRAUD_MODEL_NAME, loadFraudModel } from "./gbdt-model";
 import { labelApplier } from "./labels";
 import type { FraudModel } from "./model";
 
@@ -31,6 +31,7 @@ export async function createDeps(config: FraudConfig, logger: Logger = createLog
   const registry = new ModelRegistry(config.MODEL_REGISTRY_DIR);
   let model: FraudModel = loadFraudModel(registry, config.MODEL_ALIAS);
   readiness.set("model", true, model.version);
+  setModelVersion(metrics, FRAUD_MODEL_NAME, model.version);
   logger.info({ version: model.version, thresholds: model.thresholds }, "fraud model loaded");
 
   // No offline queue and no retries: while Redis is down a command fails at once and the request
@@ -88,6 +89,13 @@ export async function createDeps(config: FraudConfig, logger: Logger = createLog
     registers: [metrics.registry],
   });
 
+  const scores = new Histogram({
+    name: "fraud_score",
+    help: "Model scores served (rule decisions carry no score)",
+    buckets: [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1],
+    registers: [metrics.registry],
+  });
+
   const deps: FraudAppDeps = {
     logger,
     metrics,
@@ -100,13 +108,17 @@ export async function createDeps(config: FraudConfig, logger: Logger = createLog
     reloadModel: () => {
       model = loadFraudModel(registry, config.MODEL_ALIAS);
       readiness.set("model", true, model.version);
+      setModelVersion(metrics, FRAUD_MODEL_NAME, model.version);
       return model;
     },
     rules: { maxAmount: config.RULE_MAX_AMOUNT, blockedTerminals: new Set(config.BLOCKED_TERMINALS) },
     events: producer,
     reasonCount: config.REASON_CODES,
     onDegraded: (reason) => degraded.inc({ reason }),
-    onDecision: (decision, decidedBy) => decisions.inc({ decision, decided_by: decidedBy }),
+    onDecision: (decision, decidedBy, score) => {
+      decisions.inc({ decision, decided_by: decidedBy });
+      if (score !== null) scores.observe(score);
+    },
   };
   return { deps, closers, labels, beforeDrain: () => labels.stop() };
 }
