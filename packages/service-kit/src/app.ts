@@ -49,7 +49,8 @@ export function createServiceApp(options: ServiceAppOptions): Express {
       const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : "unmatched";
       const seconds = (performance.now() - t0) / 1000;
       metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
-      if (res.statusCode >= 500) req.log.error({ method: req.method, route, status: res.statusCode }, "request failed");
+      // /readyz answers 503 by design while a dependency is missing: not a failure worth an error line.
+      if (res.statusCode >= 500 && route !== "/readyz") req.log.error({ method: req.method, route, status: res.statusCode }, "request failed");
     });
     next();
   });
