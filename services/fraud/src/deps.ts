@@ -102,7 +102,7 @@ export async function createDeps(config: FraudConfig, logger: Logger = createLog
     readiness,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     store,
-    storeBreaker: new CircuitBreaker("redis", { failureThreshold: 5, cooldownMs: 1000 }),
+    storeBreaker: new CircuitBreaker("redis", { failureThreshold: config.FEATURE_BREAKER_FAILURES, cooldownMs: config.FEATURE_BREAKER_COOLDOWN_MS }),
     featureDeadlineMs: config.FEATURE_DEADLINE_MS,
     model: () => model,
     reloadModel: () => {
