@@ -2,7 +2,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { importTransactionsCsv } from "@mlsd/datasets";
 import { trainFraud, type FraudDataSource } from "./fraud/pipeline";
-import { trainRecs, type RecsDataSource, type RecsPreset } from "./recs/pipeline";
+import { materializeWorld, trainRecs, type RecsDataSource, type RecsPreset } from "./recs/pipeline";
 
 const USAGE = `usage: trainer <fraud|recs> [options]
 
@@ -19,6 +19,7 @@ fraud options:
 recs options:
   --dataset NAME       synthetic (default) | movielens
   --preset NAME        synthetic world: small | demo (default; about 1-2 minutes) | benchmark (1M items)
+  --users N --items N --sessions N    override the preset's world size and sessions per user
   --seed N             world seed (synthetic) or split seed (movielens, default 42)
   --data DIR           MovieLens folder (default ../shared/datasets/ml-100k beside the repository)
   --epochs N           two-tower epochs (default: the preset's; 3 for MovieLens)
@@ -27,6 +28,9 @@ recs options:
   --reports DIR        where the report and charts go (default reports)
   --alias NAME         registry alias to publish under (default current; movielens for MovieLens)
   --redis URL          after training, materialise features and click histories into this Redis
+  --feature-prefix P --history-prefix P    Redis key namespaces (default rx: and rh:)
+  --quiet              no progress bars
+  --materialize-only   skip training: only load the world's features and click histories into --redis
 `;
 
 function int(value: string | undefined, name: string): number | undefined {
@@ -60,6 +64,13 @@ async function main(): Promise<void> {
       epochs: { type: "string" },
       candidates: { type: "string" },
       alias: { type: "string" },
+      users: { type: "string" },
+      items: { type: "string" },
+      sessions: { type: "string" },
+      "feature-prefix": { type: "string" },
+      "history-prefix": { type: "string" },
+      quiet: { type: "boolean" },
+      "materialize-only": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -134,10 +145,30 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
       process.stderr.write(`--preset must be small, demo or benchmark, got "${preset}"\n`);
       process.exit(2);
     }
-    source = { kind: "synthetic", preset: preset as RecsPreset, ...(seed ? { seed } : {}) };
+    const users = int(text("users"), "users");
+    const items = int(text("items"), "items");
+    const sessions = int(text("sessions"), "sessions");
+    source = {
+      kind: "synthetic",
+      preset: preset as RecsPreset,
+      ...(seed ? { seed } : {}),
+      ...(users || items ? { world: { ...(users ? { numUsers: users } : {}), ...(items ? { numItems: items } : {}) } } : {}),
+      ...(sessions ? { sessionsPerUser: sessions } : {}),
+    };
   } else {
     process.stderr.write(`--dataset must be synthetic or movielens, got "${dataset}"\n`);
     process.exit(2);
+  }
+  if (values["materialize-only"]) {
+    if (source.kind !== "synthetic" || !text("redis")) {
+      process.stderr.write("--materialize-only needs a synthetic world and --redis URL\n");
+      process.exit(2);
+    }
+    await materializeWorld(source, text("redis") as string, {
+      ...(text("feature-prefix") ? { featurePrefix: text("feature-prefix") as string } : {}),
+      ...(text("history-prefix") ? { historyPrefix: text("history-prefix") as string } : {}),
+    });
+    return;
   }
   const result = await trainRecs({
     source,
@@ -145,6 +176,9 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
     reportDir: text("reports") ?? "reports",
     ...(text("redis") ? { redisUrl: text("redis") as string } : {}),
     ...(text("alias") ? { alias: text("alias") as string } : {}),
+    ...(text("feature-prefix") ? { featurePrefix: text("feature-prefix") as string } : {}),
+    ...(text("history-prefix") ? { historyPrefix: text("history-prefix") as string } : {}),
+    ...(values.quiet ? { quiet: true } : {}),
     ...(candidates ? { candidates } : {}),
     ...(epochs && source.kind === "synthetic" ? { twoTower: { epochs } } : {}),
   });

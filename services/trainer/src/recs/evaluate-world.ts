@@ -1,4 +1,4 @@
-import type { ExactIndex, HnswIndex, SearchResult } from "@mlsd/ann";
+import type { SearchResult } from "@mlsd/ann";
 import { assembleRankerRows, RANKER_FEATURE_COUNT, rankerContext, type MemoryRecsFeatureStore } from "@mlsd/feature-store";
 import { Predictor, type GbdtModel } from "@mlsd/gbdt";
 import { ndcgAtK } from "@mlsd/ml-metrics";
@@ -45,8 +45,9 @@ export interface WorldEvalInput {
   /** User-tower query of a user as of the cut-off. */
   query: (user: number) => UserQuery;
   encoder: UserEncoder;
-  hnsw: HnswIndex<string>;
-  exact: ExactIndex<string>;
+  /** Top k by the index and by exact search, scores on the same (inner product) scale. */
+  hnsw: (q: Float32Array, k: number) => SearchResult<string>;
+  exact: (q: Float32Array, k: number) => SearchResult<string>;
   /** Items by training popularity, most popular first. */
   popularOrder: Int32Array;
   ranker: GbdtModel;
@@ -61,8 +62,8 @@ export interface WorldEvalInput {
 }
 
 /** Top `n` item indices of a search, skipping excluded ones (the index is asked for enough extra). */
-function topOf(index: { search(q: Float32Array, k: number): SearchResult<string> }, q: Float32Array, n: number, exclude: ReadonlySet<number>, numItems: number): { items: number[]; scores: number[] } {
-  const result = index.search(q, Math.min(numItems, n + exclude.size));
+function topOf(search: (q: Float32Array, k: number) => SearchResult<string>, q: Float32Array, n: number, exclude: ReadonlySet<number>, numItems: number): { items: number[]; scores: number[] } {
+  const result = search(q, Math.min(numItems, n + exclude.size));
   const items: number[] = [];
   const scores: number[] = [];
   for (let j = 0; j < result.ids.length && items.length < n; j++) {

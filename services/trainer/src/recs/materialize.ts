@@ -1,4 +1,4 @@
-import { materializeRecsFeatures, RedisRecsFeatureStore, type RecsProfiles, type RecsSession } from "@mlsd/feature-store";
+import { materializeRecsFeatures, RedisRecsFeatureStore, type RecsCatalogue, type RecsProfiles, type RecsSession } from "@mlsd/feature-store";
 import { RedisUserHistory } from "@mlsd/recommender-service/history";
 import { Redis } from "ioredis";
 import type { ClickLog } from "./world-data";
@@ -6,6 +6,8 @@ import type { ClickLog } from "./world-data";
 export interface MaterializeOptions {
   redisUrl: string;
   profiles: RecsProfiles;
+  /** Profiles for the replayed states: without it a snapshot would overwrite profiles with none. */
+  catalogue: RecsCatalogue;
   sessions: readonly RecsSession[];
   /** Counters and histories as of this time (sessions strictly before it). */
   asOfMs: number;
@@ -39,7 +41,7 @@ export async function materializeRecs(options: MaterializeOptions): Promise<{ us
   try {
     const t0 = performance.now();
     const store = new RedisRecsFeatureStore(redis, { prefix: options.featurePrefix ?? "rx:" });
-    const size = await materializeRecsFeatures(store, { profiles: options.profiles, sessions: options.sessions, asOfMs: options.asOfMs });
+    const size = await materializeRecsFeatures(store, { profiles: options.profiles, catalogue: options.catalogue, sessions: options.sessions, asOfMs: options.asOfMs });
     const history = new RedisUserHistory(redis, options.historyPrefix !== undefined ? { prefix: options.historyPrefix } : {});
     const histories = clickHistories(options.clicks, options.userId ?? String, options.itemId ?? String);
     await history.replace(histories);

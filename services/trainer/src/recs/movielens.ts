@@ -1,8 +1,9 @@
-import type { ExactIndex, HnswIndex } from "@mlsd/ann";
+import type { SearchResult } from "@mlsd/ann";
 import type { RatingsDataset } from "@mlsd/datasets";
-import { Ease, evaluate, MostPopular, type EvalSplit, type EvaluationResult, type Recommender, type UserItemMatrix } from "@mlsd/rec-eval";
+import { Ease, evaluate, MostPopular, type EvalSplit, type EvaluationResult, type Interactions, type Recommender, type UserItemMatrix } from "@mlsd/rec-eval";
 import { buildHistories, type TrainingData, type UserEncoder, type UserQuery } from "@mlsd/two-tower";
 import type { UserTable } from "@mlsd/retrieval-service/artifact";
+import { searchHnsw, type BuiltIndexes } from "./retrieval-model";
 import { HISTORY_LENGTH } from "./world-data";
 
 /** MovieLens 100K age groups (the 1M release's buckets): under 18, 18-24, 25-34, 35-44, 45-49, 50-55, 56+. */
@@ -43,7 +44,12 @@ export function movieLensTrainingData(dataset: RatingsDataset, train: UserItemMa
   const years = dataset.items.releaseYears;
   let yearSum = 0;
   let yearN = 0;
-  for (let i = 0; i < nI; i++) if ((years[i] as number) > 0) (yearSum += years[i] as number), yearN++;
+  for (let i = 0; i < nI; i++) {
+    if ((years[i] as number) > 0) {
+      yearSum += years[i] as number;
+      yearN++;
+    }
+  }
   const meanYear = yearN ? yearSum / yearN : 1990;
   for (let i = 0; i < nI; i++) {
     const g = dataset.items.genres[i] ?? [];
@@ -110,6 +116,34 @@ export function movieLensUserTable(data: TrainingData): UserTable {
   };
 }
 
+/** A matrix back to the rating log the split functions take (to split a training half again). */
+export function matrixInteractions(m: UserItemMatrix): Interactions {
+  const users = new Int32Array(m.nnz);
+  for (let u = 0; u < m.numUsers; u++) users.fill(u, m.indptr[u] as number, m.indptr[u + 1] as number);
+  return { numUsers: m.numUsers, numItems: m.numItems, users, items: m.indices, values: m.values, timestamps: m.timestamps };
+}
+
+/** The two-tower model scored exactly by dot products: what validation early-stops on. */
+export function dotRecommender(encoder: UserEncoder, table: UserTable, embeddings: Float32Array): Recommender {
+  const d = encoder.dim;
+  const n = embeddings.length / d;
+  const q = new Float32Array(d);
+  const scores = new Float32Array(n);
+  return {
+    name: "two-tower (dot products)",
+    fit: () => undefined,
+    scoreAll: (u) => {
+      encoder.encode(queryOf(table, u), q);
+      for (let i = 0; i < n; i++) {
+        let s = 0;
+        for (let j = 0; j < d; j++) s += (q[j] as number) * (embeddings[i * d + j] as number);
+        scores[i] = s;
+      }
+      return scores;
+    },
+  };
+}
+
 function queryOf(table: UserTable, u: number): UserQuery {
   const nNum = table.numericNames.length;
   const nCat = table.categoricalNames.length;
@@ -125,8 +159,7 @@ function queryOf(table: UserTable, u: number): UserQuery {
 export function twoTowerRecommenders(input: {
   encoder: UserEncoder;
   table: UserTable;
-  hnsw: HnswIndex<string>;
-  exact: ExactIndex<string>;
+  indexes: BuiltIndexes;
   numItems: number;
   /** Dense item index of an index label. */
   itemIndex: (id: string) => number;
@@ -138,10 +171,12 @@ export function twoTowerRecommenders(input: {
   const q = new Float32Array(encoder.dim);
   const scores = new Float32Array(numItems);
   let trainRows: UserItemMatrix | undefined;
-  const fromSearch = (u: number, index: HnswIndex<string> | ExactIndex<string>, n: number, rescore?: Float32Array) => {
+  const hnsw = (k: number) => searchHnsw(input.indexes, q, k);
+  const exact = (k: number) => input.indexes.exact.search(q, k);
+  const fromSearch = (u: number, search: (k: number) => SearchResult<string>, n: number, rescore?: Float32Array) => {
     encoder.encode(queryOf(table, u), q);
     const seen = trainRows ? trainRows.countOf(u) : 0;
-    const result = index.search(q, Math.min(numItems, n + seen));
+    const result = search(Math.min(numItems, n + seen));
     scores.fill(Number.NEGATIVE_INFINITY);
     result.ids.forEach((id, j) => {
       const i = input.itemIndex(id);
@@ -153,15 +188,15 @@ export function twoTowerRecommenders(input: {
     trainRows = train;
   };
   return [
-    { name: "two-tower, exact", fit: remember, scoreAll: (u) => fromSearch(u, input.exact, numItems) },
-    { name: "two-tower, HNSW", fit: remember, scoreAll: (u) => fromSearch(u, input.hnsw, input.candidates) },
+    { name: "two-tower, exact", fit: remember, scoreAll: (u) => fromSearch(u, exact, numItems) },
+    { name: "two-tower, HNSW", fit: remember, scoreAll: (u) => fromSearch(u, hnsw, input.candidates) },
     {
       name: `two-stage: HNSW top-${input.candidates} -> EASE`,
       fit: async (train) => {
         remember(train);
         await input.ease.fit(train);
       },
-      scoreAll: (u) => fromSearch(u, input.hnsw, input.candidates, Float32Array.from(input.ease.scoreAll(u))),
+      scoreAll: (u) => fromSearch(u, hnsw, input.candidates, Float32Array.from(input.ease.scoreAll(u))),
     },
   ];
 }

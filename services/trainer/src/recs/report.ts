@@ -21,7 +21,10 @@ function twoTowerLines(trained: TrainedTwoTower, examples: number): string[] {
   return [
     `Two-tower: id dim ${c.idDim}, hidden [${c.hiddenDims.join(", ")}], output ${c.outputDim}, temperature ${c.temperature}, batch ${c.batchSize}, ` +
       `${trained.epochLoss.length} epochs over ${examples} interactions; in-batch softmax loss ${trained.epochLoss.map((l) => l.toFixed(3)).join(" -> ")}; ` +
-      `${trained.examplesPerSecond.toFixed(0)} examples/s (${trained.seconds.toFixed(1)} s).`,
+      `${trained.examplesPerSecond.toFixed(0)} examples/s (${trained.seconds.toFixed(1)} s).` +
+      (trained.validation.length
+        ? ` Early stopping on a validation split: NDCG@10 ${trained.validation.map((v) => v.toFixed(4)).join(" -> ")}, weights of epoch ${trained.keptEpoch} kept.`
+        : ""),
   ];
 }
 

@@ -1,4 +1,8 @@
-import { ExactIndex, HnswIndex, recallOfIds, type HnswParams } from "@mlsd/ann";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { ExactIndex, HnswIndex, recallOfIds, type HnswParams, type SearchResult, type Vector } from "@mlsd/ann";
+import { centeredEmbeddings, embeddingCenter } from "@mlsd/retrieval-service/artifact";
 import { Progress } from "@mlsd/progress";
 import { TwoTowerModel, UserEncoder, type FitReport, type TrainingData, type TwoTowerConfig, type UserQuery } from "@mlsd/two-tower";
 
@@ -8,55 +12,101 @@ export interface TrainedTwoTower {
   /** numItems x dim item-tower outputs, row i = item i. */
   embeddings: Float32Array;
   epochLoss: number[];
+  /** The validation score after each epoch, when early stopping ran. */
+  validation: number[];
+  /** 1-based epoch whose weights were kept. */
+  keptEpoch: number;
   examplesPerSecond: number;
   seconds: number;
 }
 
-/** Fits the two-tower model one epoch at a time so the progress bar moves per epoch. */
-export async function trainTwoTower(data: TrainingData, config: Partial<TwoTowerConfig>, options: { quiet?: boolean } = {}): Promise<TrainedTwoTower> {
-  const model = await TwoTowerModel.fromData(data, config);
+export interface TrainTwoTowerOptions {
+  quiet?: boolean;
+  /**
+   * Early stopping: a score of the model after each epoch (higher is better, e.g. NDCG on a
+   * validation split). Training stops at the first epoch that does not improve it, and the best
+   * epoch's weights are kept.
+   */
+  validate?: (encoder: UserEncoder, embeddings: Float32Array) => number | Promise<number>;
+}
+
+/** Fits the two-tower model one epoch at a time (the progress bar moves per epoch), optionally with early stopping. */
+export async function trainTwoTower(data: TrainingData, config: Partial<TwoTowerConfig>, options: TrainTwoTowerOptions = {}): Promise<TrainedTwoTower> {
+  let model = await TwoTowerModel.fromData(data, config);
   const epochs = model.config.epochs;
   const rows = data.interactions.user.length;
   const progress = options.quiet ? null : new Progress({ total: epochs * rows, label: "train two-tower", unit: "examples" });
   const reports: FitReport[] = [];
-  for (let e = 0; e < epochs; e++) {
-    reports.push(await model.fit(data, { epochs: 1 }));
-    progress?.update((e + 1) * rows);
+  const validation: number[] = [];
+  const snapshot = options.validate ? fs.mkdtempSync(path.join(os.tmpdir(), "two-tower-best-")) : null;
+  let kept = epochs;
+  try {
+    for (let e = 0; e < epochs; e++) {
+      reports.push(await model.fit(data, { epochs: 1 }));
+      progress?.update((e + 1) * rows);
+      if (!options.validate || !snapshot) continue;
+      const score = await options.validate(new UserEncoder(model.exportUserTower()), model.exportItemEmbeddings());
+      const best = Math.max(...validation);
+      validation.push(score);
+      if (score > best || validation.length === 1) {
+        kept = e + 1;
+        await model.save(snapshot);
+      } else {
+        break;
+      }
+    }
+    progress?.done();
+    if (snapshot && kept < reports.length) model = await TwoTowerModel.load(snapshot);
+  } finally {
+    if (snapshot) fs.rmSync(snapshot, { recursive: true, force: true });
   }
-  progress?.done();
   const seconds = reports.reduce((s, r) => s + r.seconds, 0);
   return {
     model,
     encoder: new UserEncoder(model.exportUserTower()),
     embeddings: model.exportItemEmbeddings(),
     epochLoss: reports.map((r) => r.epochLoss[0] as number),
-    examplesPerSecond: (epochs * rows) / seconds,
+    validation,
+    keptEpoch: kept,
+    examplesPerSecond: (reports.length * rows) / seconds,
     seconds,
   };
 }
 
 export interface BuiltIndexes {
+  /** Over the embeddings minus `center` (see embeddingCenter): search it through `searchHnsw`. */
   hnsw: HnswIndex<string>;
+  center: Float32Array;
   exact: ExactIndex<string>;
   buildSeconds: number;
+}
+
+/** HNSW results on the scale of exact inner products: the centring shift added back. */
+export function searchHnsw(indexes: BuiltIndexes, q: Vector, k: number, ef?: number): SearchResult<string> {
+  const result = indexes.hnsw.search(q, k, ef);
+  let shift = 0;
+  for (let j = 0; j < indexes.center.length; j++) shift += (q[j] as number) * (indexes.center[j] as number);
+  return { ids: result.ids, scores: result.scores.map((s) => s + shift) };
 }
 
 /** The HNSW index (stamped with the model version) and the exact baseline over the same item embeddings. */
 export function buildIndexes(embeddings: Float32Array, dim: number, itemId: (i: number) => string, version: string, params: Partial<HnswParams> = {}, options: { quiet?: boolean } = {}): BuiltIndexes {
   const n = embeddings.length / dim;
   const ids = Array.from({ length: n }, (_, i) => itemId(i));
+  const center = embeddingCenter(embeddings, dim);
+  const centred = centeredEmbeddings(embeddings, center);
   const t0 = performance.now();
   const hnsw = HnswIndex.create<string>({ dim, modelVersion: version, params, initialCapacity: n });
   const progress = options.quiet ? null : new Progress({ total: n, label: "build HNSW index", unit: "items" });
   const batch = 10_000;
   for (let start = 0; start < n; start += batch) {
     const end = Math.min(n, start + batch);
-    hnsw.addItems(embeddings.subarray(start * dim, end * dim), ids.slice(start, end));
+    hnsw.addItems(centred.subarray(start * dim, end * dim), ids.slice(start, end));
     progress?.update(end);
   }
   progress?.done();
   const buildSeconds = (performance.now() - t0) / 1000;
-  return { hnsw, exact: ExactIndex.build(embeddings, ids, { dim }), buildSeconds };
+  return { hnsw, center, exact: ExactIndex.build(embeddings, ids, { dim }), buildSeconds };
 }
 
 export interface IndexRecall {
@@ -73,28 +123,35 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
-/** Recall@k of HNSW against exact search on real user-tower queries, with the median search time of each. */
-export function measureIndexRecall(indexes: BuiltIndexes, queries: readonly Float32Array[], k: number, ef?: number): IndexRecall {
-  let total = 0;
-  const hnswUs: number[] = [];
+/**
+ * Recall@k of HNSW against exact search on real user-tower queries, for every (k, ef) pair with
+ * ef >= k (hnswlib searches with max(ef, k)), with the median time of each search. The exact top
+ * list is computed once per query: on a million items it is the expensive part.
+ */
+export function sweepIndexRecall(indexes: BuiltIndexes, queries: readonly Float32Array[], ks: readonly number[], efs: readonly number[]): IndexRecall[] {
+  const maxK = Math.max(...ks);
   const exactUs: number[] = [];
-  for (const q of queries) {
-    let t0 = performance.now();
-    const approx = indexes.hnsw.search(q, k, ef);
-    hnswUs.push((performance.now() - t0) * 1000);
-    t0 = performance.now();
-    const exact = indexes.exact.search(q, k);
+  const exact = queries.map((q) => {
+    const t0 = performance.now();
+    const ids = indexes.exact.search(q, maxK).ids;
     exactUs.push((performance.now() - t0) * 1000);
-    total += recallOfIds(approx.ids, exact.ids);
+    return ids;
+  });
+  const out: IndexRecall[] = [];
+  for (const k of ks) {
+    for (const ef of efs.filter((e) => e >= k)) {
+      let total = 0;
+      const hnswUs: number[] = [];
+      queries.forEach((q, j) => {
+        const t0 = performance.now();
+        const approx = indexes.hnsw.search(q, k, ef);
+        hnswUs.push((performance.now() - t0) * 1000);
+        total += recallOfIds(approx.ids, (exact[j] as string[]).slice(0, k));
+      });
+      out.push({ k, ef, recall: queries.length ? total / queries.length : 0, queries: queries.length, hnswMedianUs: median(hnswUs), exactMedianUs: median(exactUs) });
+    }
   }
-  return {
-    k,
-    ef: Math.max(ef ?? indexes.hnsw.params.ef, k),
-    recall: queries.length ? total / queries.length : 0,
-    queries: queries.length,
-    hnswMedianUs: median(hnswUs),
-    exactMedianUs: median(exactUs),
-  };
+  return out;
 }
 
 /** A user-tower query for a user index of the training data (unknown users go through the unknown row). */

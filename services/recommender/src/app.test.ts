@@ -1,0 +1,244 @@
+import type { RecsFeatureStore } from "@mlsd/feature-store";
+import request from "supertest";
+import { describe, expect, it } from "vitest";
+import { createApp, type RecommenderAppDeps } from "./app";
+import { categoryOf, testDeps } from "./test-fixtures";
+
+async function setup(overrides: Partial<RecommenderAppDeps> = {}) {
+  const t = await testDeps(overrides);
+  return { ...t, app: createApp(t.deps) };
+}
+
+const recommend = (app: ReturnType<typeof createApp>, body: object) => request(app).post("/v1/recommendations").send(body);
+const ids = (body: { items: { itemId: string }[] }) => body.items.map((i) => i.itemId);
+const itemNumber = (id: string) => Number(id.slice(1));
+
+/** The store with its reads failing: all of them, or only those for items. */
+function failingStore(store: RecsFeatureStore, only: "all" | "items"): RecsFeatureStore {
+  return {
+    config: store.config,
+    fetch: async (userId, itemIds) => {
+      if (only === "all" || itemIds.length > 0) throw new Error("Connection is closed.");
+      return store.fetch(userId, itemIds);
+    },
+    apply: (e) => store.apply(e),
+    writeSnapshot: (s) => store.writeSnapshot(s),
+    writeProfiles: (p) => store.writeProfiles(p),
+  };
+}
+
+describe("POST /v1/recommendations: the two-stage path", () => {
+  it("ranks retrieval's candidates with the ranker, leaves out what the user clicked, and logs impressions with positions", async () => {
+    const { app, events, retrieval, ranker } = await setup();
+    const res = await recommend(app, { userId: "u1", k: 10, context: { device: "mobile", hour: 9 } });
+    expect(res.status).toBe(200);
+    // The fake ranker reverses retrieval's 40 candidates (i0..i41 without the clicked i3, i7).
+    expect(ids(res.body)).toEqual(["i41", "i40", "i39", "i38", "i37", "i36", "i35", "i34", "i33", "i32"]);
+    expect(res.body.items.map((i: { position: number }) => i.position)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(res.body.items[0]).toMatchObject({ score: 100, category: categoryOf(41) });
+    expect(res.body).toMatchObject({ userId: "u1", fallback: null, fallbackReason: null, modelVersions: { retrieval: "retrieval@tt-1", ranker: "ranker-gbdt@gbdt-7" } });
+    expect(Object.keys(res.body.timings)).toEqual(expect.arrayContaining(["validate", "user", "retrieval", "rank", "items", "filter", "diversify", "publish", "total"]));
+    // The dependencies' own stages ride along, prefixed.
+    expect(res.body.timings).toMatchObject({ "retrieval.total": 0.1, "ranker.total": 0.1 });
+
+    const call = retrieval.calls[0]!;
+    expect(call.excludeItemIds).toEqual(["i7", "i3"]);
+    expect(call.history).toEqual(["i7", "i3"]);
+    expect(call.features).toEqual({ log_clicks: Math.log1p(2), home_category: 2, age_bucket: 3 });
+    expect(call.context).toEqual({ device: "mobile", hour: 9 });
+    expect(ranker.calls[0]!.candidates).toHaveLength(40);
+    expect(ranker.calls[0]!.candidates[0]).toEqual({ itemId: "i0", retrievalScore: 1 });
+
+    expect(events).toHaveLength(10);
+    expect(events.map((e) => e.type)).toEqual(Array(10).fill("recs.impression"));
+    const first = events[0]!;
+    if (first.type !== "recs.impression") throw new Error("expected an impression");
+    expect(first.payload).toEqual({ requestId: res.body.requestId, userId: "u1", itemId: "i41", position: 0, modelVersions: res.body.modelVersions });
+    expect(res.body.requestId).toBe(res.headers["x-request-id"]);
+    expect(first.key).toBe("u1");
+  });
+
+  it("honours the request's exclusions on top of the seen items", async () => {
+    const { app, retrieval } = await setup();
+    const res = await recommend(app, { userId: "u1", k: 3, excludeItemIds: ["i41", "i40"] });
+    expect(retrieval.calls[0]!.excludeItemIds).toEqual(["i41", "i40", "i7", "i3"]);
+    expect(ids(res.body)).toEqual(["i43", "i42", "i39"]);
+  });
+
+  it("puts at most maxPerCategory items of one category in the answer, keeping the ranker's best on top", async () => {
+    const { app, ranker } = await setup();
+    // The "model" likes category 0 best: all of it first, then the rest.
+    ranker.reorder = (c) => [...c.filter((x) => categoryOf(itemNumber(x.itemId)) === 0), ...c.filter((x) => categoryOf(itemNumber(x.itemId)) !== 0)];
+    const res = await recommend(app, { userId: "u1", k: 10 });
+    expect(ids(res.body).slice(0, 3)).toEqual(["i0", "i4", "i8"]);
+    const categories = res.body.items.map((i: { category: number }) => i.category);
+    expect(categories.filter((c: number) => c === 0)).toHaveLength(3);
+    expect(res.body.items).toHaveLength(10);
+    for (const c of [1, 2, 3]) expect(categories.filter((x: number) => x === c).length).toBeLessThanOrEqual(3);
+  });
+});
+
+describe("POST /v1/recommendations: cold start", () => {
+  it("answers a user without clicks from popularity blended with their home category, without calling retrieval", async () => {
+    const { app, retrieval, events } = await setup();
+    const res = await recommend(app, { userId: "u-new", k: 5 });
+    expect(res.status).toBe(200);
+    expect(res.body.fallback).toBe("cold-start");
+    expect(res.body.fallbackReason).toBe("user without clicks: popularity in category 3 blended with overall popularity");
+    // Category 3's best (i3) first, then the overall head.
+    expect(ids(res.body)[0]).toBe("i3");
+    expect(res.body.items.filter((i: { category: number }) => i.category === 3).length).toBeGreaterThanOrEqual(2);
+    expect(res.body.modelVersions).toEqual({ popularity: "recs-popularity@pop-1" });
+    expect(retrieval.calls).toHaveLength(0);
+    expect(events).toHaveLength(5);
+  });
+
+  it("uses the context's category for a user nobody knows, and overall popularity without one", async () => {
+    const { app } = await setup();
+    const withCategory = await recommend(app, { userId: "stranger", k: 4, context: { category: 1 } });
+    expect(withCategory.body.fallback).toBe("cold-start");
+    expect(withCategory.body.fallbackReason).toBe("unknown user: popularity in category 1 blended with overall popularity");
+    expect(ids(withCategory.body)[0]).toBe("i1");
+    const without = await recommend(app, { userId: "stranger", k: 4 });
+    expect(without.body.fallbackReason).toBe("unknown user: overall popularity");
+    expect(ids(without.body)).toEqual(["i0", "i1", "i2", "i3"]);
+  });
+});
+
+describe("POST /v1/recommendations: fallbacks when a dependency fails", () => {
+  it("Redis down: popularity, with the reason, and no seen-item filter", async () => {
+    const t = await testDeps();
+    const app = createApp({ ...t.deps, features: failingStore(t.features, "all") });
+    const res = await recommend(app, { userId: "u1", k: 5 });
+    expect(res.status).toBe(200);
+    expect(res.body.fallback).toBe("popularity");
+    expect(res.body.fallbackReason).toBe("redis: Connection is closed.; the seen-item filter is off");
+    expect(ids(res.body)).toEqual(["i0", "i1", "i2", "i3", "i4"]);
+    expect(t.retrieval.calls).toHaveLength(0);
+    const inCategory = await recommend(app, { userId: "u1", k: 5, context: { category: 2 } });
+    expect(inCategory.body.fallback).toBe("popularity-category");
+    expect(ids(inCategory.body).slice(0, 3)).toEqual(["i2", "i6", "i10"]);
+  });
+
+  it("retrieval down: popularity in the user's home category, seen items still filtered", async () => {
+    const { app, retrieval, ranker } = await setup();
+    retrieval.behaviour = "fail";
+    const res = await recommend(app, { userId: "u1", k: 10 });
+    expect(res.body.fallback).toBe("popularity-category");
+    expect(res.body.fallbackReason).toBe("retrieval: connect ECONNREFUSED 127.0.0.1:8082");
+    expect(ids(res.body).slice(0, 3)).toEqual(["i2", "i6", "i10"]);
+    expect(ids(res.body)).not.toContain("i3");
+    expect(ids(res.body)).not.toContain("i7");
+    expect(ranker.calls).toHaveLength(0);
+  });
+
+  it("retrieval hanging: answers at its deadline, then stops calling once the breaker opens", async () => {
+    const { app, retrieval } = await setup();
+    retrieval.behaviour = "hang";
+    for (let i = 0; i < 3; i++) {
+      const res = await recommend(app, { userId: "u1", k: 5 });
+      expect(res.body.fallback).toBe("popularity-category");
+      expect(res.body.fallbackReason).toMatch(/^retrieval: no answer within \d+ ms$/);
+      expect(res.body.timings.retrieval).toBeGreaterThanOrEqual(45);
+      expect(res.body.timings.retrieval).toBeLessThan(400);
+    }
+    const open = await recommend(app, { userId: "u1", k: 5 });
+    expect(open.body.fallbackReason).toBe("retrieval: circuit open after repeated failures");
+    expect(retrieval.calls).toHaveLength(3);
+  });
+
+  it("ranker down: retrieval order, with the reason and without a ranker version", async () => {
+    const { app, ranker } = await setup();
+    ranker.behaviour = "fail";
+    const res = await recommend(app, { userId: "u1", k: 5 });
+    expect(res.body.fallback).toBe("retrieval-order");
+    expect(res.body.fallbackReason).toBe("ranker: answered 503 UNAVAILABLE no ranker model loaded");
+    expect(ids(res.body)).toEqual(["i0", "i1", "i2", "i4", "i5"]);
+    expect(res.body.modelVersions).toEqual({ retrieval: "retrieval@tt-1" });
+  });
+
+  it("ranker degraded (its own Redis failed): retrieval order, with the ranker's reason", async () => {
+    const { app, ranker } = await setup();
+    ranker.behaviour = "degraded";
+    const res = await recommend(app, { userId: "u1", k: 3 });
+    expect(res.body.fallback).toBe("retrieval-order");
+    expect(res.body.fallbackReason).toBe("ranker: feature store did not answer within 5 ms; ranked by retrieval score");
+    expect(res.body.modelVersions.ranker).toBe("ranker-gbdt@gbdt-7");
+  });
+
+  it("item features failing only switches diversity off: the ranker's order stands", async () => {
+    const t = await testDeps();
+    t.ranker.reorder = (c) => [...c.filter((x) => categoryOf(itemNumber(x.itemId)) === 0), ...c.filter((x) => categoryOf(itemNumber(x.itemId)) !== 0)];
+    const app = createApp({ ...t.deps, features: failingStore(t.features, "items") });
+    const res = await recommend(app, { userId: "u1", k: 5 });
+    expect(res.body.fallback).toBeNull();
+    expect(ids(res.body)).toEqual(["i0", "i4", "i8", "i12", "i16"]);
+    expect(res.body.items.every((i: { category: number | null }) => i.category === null)).toBe(true);
+  });
+});
+
+describe("POST /v1/recommendations: bad input", () => {
+  it.each([
+    ["an unknown field", { userId: "u1", k: 5, debug: true }, "debug"],
+    ["k of 0", { userId: "u1", k: 0 }, "k"],
+    ["k of 101", { userId: "u1", k: 101 }, "k"],
+    ["k as a string", { userId: "u1", k: "10" }, "k"],
+    ["a missing user id", { k: 5 }, "userId"],
+    ["a negative category", { userId: "u1", context: { category: -1 } }, "context.category"],
+    ["an unknown context field", { userId: "u1", context: { page: "home" } }, "context.page"],
+    ["an unknown device", { userId: "u1", context: { device: "tv" } }, "context.device"],
+    ["exclusions that are not ids", { userId: "u1", excludeItemIds: [1, 2] }, "excludeItemIds.0"],
+  ])("refuses %s with a 400 naming the field", async (_name, body, field) => {
+    const { app, events, retrieval } = await setup();
+    const res = await recommend(app, body);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("VALIDATION_FAILED");
+    expect(res.body.error.details.map((d: { field: string }) => d.field)).toContain(field);
+    expect(events).toHaveLength(0);
+    expect(retrieval.calls).toHaveLength(0);
+  });
+});
+
+describe("POST /v1/events/click", () => {
+  it("publishes the click and adds the item to the user's history, so the next answer leaves it out", async () => {
+    const { app, events, retrieval, history } = await setup();
+    const first = await recommend(app, { userId: "u1", k: 3 });
+    const clicked = first.body.items[1];
+    const res = await request(app)
+      .post("/v1/events/click")
+      .send({ requestId: first.body.requestId, userId: "u1", itemId: clicked.itemId, position: clicked.position, time: "2024-01-20T10:00:00Z" });
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ accepted: true, historyUpdated: true });
+    const click = events.at(-1)!;
+    expect(click).toMatchObject({ type: "recs.click", eventTime: "2024-01-20T10:00:00Z", payload: { requestId: first.body.requestId, userId: "u1", itemId: "i40", position: 1 } });
+    expect(res.body.eventId).toBe(click.eventId);
+    expect(await history.read("u1", 3)).toEqual(["i40", "i7", "i3"]);
+    await recommend(app, { userId: "u1", k: 3 });
+    expect(retrieval.calls[1]!.excludeItemIds).toEqual(["i40", "i7", "i3"]);
+  });
+
+  it("refuses a position outside the response and unknown fields, naming them", async () => {
+    const { app, events } = await setup();
+    const res = await request(app).post("/v1/events/click").send({ requestId: "r1", userId: "u1", itemId: "i1", position: 100, extra: 1 });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details.map((d: { field: string }) => d.field).sort()).toEqual(["extra", "position"]);
+    expect(events).toHaveLength(0);
+  });
+
+  it("still accepts the click when Redis is down: the event carries it", async () => {
+    const t = await testDeps();
+    const app = createApp({ ...t.deps, history: { ...t.history, read: t.history.read.bind(t.history), replace: t.history.replace.bind(t.history), append: async () => Promise.reject(new Error("Connection is closed.")) } });
+    const res = await request(app).post("/v1/events/click").send({ requestId: "r1", userId: "u1", itemId: "i1", position: 0 });
+    expect(res.status).toBe(202);
+    expect(res.body.historyUpdated).toBe(false);
+    expect(t.events.map((e) => e.type)).toEqual(["recs.click"]);
+  });
+});
+
+describe("GET /v1/model", () => {
+  it("names the popularity lists in service", async () => {
+    const { app } = await setup();
+    const res = await request(app).get("/v1/model");
+    expect(res.body.popularity).toMatchObject({ version: "pop-1", items: 60, description: "test popularity" });
+  });
+});

@@ -1,0 +1,4 @@
+import { MemoryUserHistory } from "./history";
+import { userHistoryContract } from "./history.contract";
+
+userHistoryContract("MemoryUserHistory", (maxLength) => new MemoryUserHistory(maxLength));

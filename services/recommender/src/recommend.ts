@@ -1,0 +1,247 @@
+import { makeEvent, type AnyEvent, type CandidatesResponse, type RankResponse } from "@mlsd/contracts";
+import type { ItemState, RecsFeatureStore, UserState } from "@mlsd/feature-store";
+import { Deadline, type CircuitBreaker, type DeadlineResult, type StageTimer } from "@mlsd/service-kit";
+import type { RankerClient, RetrievalClient } from "./clients";
+import type { RecommendationsRequest } from "./contract";
+import { capPerCategory, type Scored } from "./diversity";
+import type { UserHistoryStore } from "./history";
+import type { Popularity, PopularItem } from "./popularity";
+
+export type FallbackKind = "popularity" | "popularity-category" | "retrieval-order" | "cold-start";
+export type Dependency = "redis" | "retrieval" | "ranker";
+export type FailureReason = "timeout" | "error" | "circuit-open";
+
+/** Where events go: the Kafka producer in production, an array in unit tests. Never blocks. */
+export interface EventSink {
+  publish(event: AnyEvent): void;
+}
+
+export interface StageDeadlines {
+  /** The whole request; each stage gets the smaller of its cap and what is left. */
+  budgetMs: number;
+  redisMs: number;
+  retrievalMs: number;
+  rankerMs: number;
+}
+
+export interface RecommendDeps {
+  features: RecsFeatureStore;
+  history: UserHistoryStore;
+  retrieval: RetrievalClient;
+  ranker: RankerClient;
+  popularity: () => Popularity;
+  breakers: Record<Dependency, CircuitBreaker>;
+  deadlines: StageDeadlines;
+  /** Candidates asked of retrieval and handed to the ranker. */
+  candidates: number;
+  /** Latest clicked items sent to retrieval as the user's history. */
+  historyLength: number;
+  /** Clicked items read per request to filter out what the user has seen. */
+  seenLimit: number;
+  /** Diversity: at most this many items of one category in a response. */
+  maxPerCategory: number;
+  /** Cold start: weight of the category's popularity against overall popularity. */
+  coldStartCategoryWeight: number;
+  events: EventSink;
+  onFallback?: (kind: FallbackKind) => void;
+  onDependencyFailure?: (dependency: Dependency, reason: FailureReason) => void;
+}
+
+export interface RecommendedItem {
+  itemId: string;
+  position: number;
+  score: number;
+  category: number | null;
+}
+
+export interface RecommendationAnswer {
+  requestId: string;
+  userId: string;
+  items: RecommendedItem[];
+  modelVersions: Record<string, string>;
+  fallback: FallbackKind | null;
+  fallbackReason: string | null;
+  timings: Record<string, number>;
+}
+
+const PRODUCER = "recommender";
+/** The ranker returns at most this many (the contract's MAX_K); diversity picks the top k from them. */
+const RANKED_POOL = 100;
+
+type Outcome<T> = { ok: true; value: T } | { ok: false; reason: FailureReason; message: string };
+
+/**
+ * One dependency call under its breaker and the request's deadline. Failures and timeouts come
+ * back as values naming the dependency: they select a fallback, they do not fail the request.
+ */
+async function call<T>(deps: RecommendDeps, dependency: Dependency, deadline: Deadline, capMs: number, fn: (signal: AbortSignal) => Promise<T>): Promise<Outcome<T>> {
+  const breaker = deps.breakers[dependency];
+  if (!breaker.allow()) {
+    deps.onDependencyFailure?.(dependency, "circuit-open");
+    return { ok: false, reason: "circuit-open", message: `${dependency}: circuit open after repeated failures` };
+  }
+  const result: DeadlineResult<T> = await deadline.run(fn, capMs);
+  if (result.ok) {
+    breaker.success();
+    return { ok: true, value: result.value };
+  }
+  breaker.failure();
+  deps.onDependencyFailure?.(dependency, result.reason);
+  if (result.reason === "timeout") return { ok: false, reason: "timeout", message: `${dependency}: no answer within ${Math.round(result.ms)} ms` };
+  const error = result.error as Error;
+  const message = error?.message ?? String(result.error);
+  return { ok: false, reason: "error", message: message.startsWith(`${dependency}:`) ? message : `${dependency}: ${message}` };
+}
+
+/** The request context as the ranker and retrieval contracts take it (they know no category). */
+function sharedContext(context: RecommendationsRequest["context"]): { device?: "mobile" | "desktop" | "tablet"; hour?: number; time?: string } | undefined {
+  if (!context) return undefined;
+  const { category: _category, ...rest } = context;
+  return Object.keys(rest).length ? rest : undefined;
+}
+
+/** Popularity blended with a category: w * (share of the category list's best) + (1 - w) * (share of the overall best). */
+export function blendPopularity(popularity: Popularity, category: number | null, weight: number): Scored[] {
+  const overall = popularity.lists.overall;
+  const inCategory = category === null ? [] : (popularity.lists.byCategory[String(category)] ?? []);
+  if (inCategory.length === 0) return overall.map(({ itemId, score, category: c }) => ({ itemId, score, category: c }));
+  const topOverall = overall[0]?.score ?? 1;
+  const topCategory = inCategory[0]?.score ?? 1;
+  const blended = new Map<string, Scored>();
+  const add = (item: PopularItem, share: number) => {
+    const entry = blended.get(item.itemId) ?? { itemId: item.itemId, score: 0, category: item.category };
+    entry.score += share;
+    blended.set(item.itemId, entry);
+  };
+  for (const item of inCategory) add(item, (weight * item.score) / topCategory);
+  for (const item of overall) add(item, ((1 - weight) * item.score) / topOverall);
+  return [...blended.values()].sort((a, b) => b.score - a.score);
+}
+
+/**
+ * The two-stage path with a fallback at every step. Order: user state and clicked items from Redis
+ * -> candidates from retrieval (seen items excluded there) -> ranker, with the candidates' item
+ * features read from Redis alongside for diversity -> seen/excluded filter -> at most
+ * `maxPerCategory` per category -> top k. Redis down: popularity. Unknown user: popularity
+ * blended with their category (cold start). Retrieval down: popularity (in the user's category
+ * when known). Ranker down or degraded: retrieval order.
+ */
+export async function recommend(deps: RecommendDeps, request: RecommendationsRequest, requestId: string, timer: StageTimer): Promise<RecommendationAnswer> {
+  const deadline = new Deadline(deps.deadlines.budgetMs);
+  const popularity = deps.popularity();
+  const versions: Record<string, string> = {};
+  const excluded = new Set(request.excludeItemIds ?? []);
+  const k = request.k;
+  // The dependencies' own stage timings, prefixed (`retrieval.ann`, `ranker.model`), so one answer
+  // shows the whole path. Not observed in this service's histogram: those services observe them.
+  const downstream: Record<string, number> = {};
+  const addDownstream = (dependency: Dependency, timings: Record<string, number>) => {
+    for (const [stage, ms] of Object.entries(timings)) downstream[`${dependency}.${stage}`] = ms;
+  };
+
+  const finish = (ranked: readonly Scored[], fallback: FallbackKind | null, reason: string | null, seen: readonly string[]): RecommendationAnswer => {
+    const seenSet = new Set(seen);
+    const fresh = timer.timeSync("filter", () => ranked.filter((i) => !excluded.has(i.itemId) && !seenSet.has(i.itemId)));
+    const top = timer.timeSync("diversify", () => capPerCategory(fresh, k, deps.maxPerCategory));
+    if (fallback) deps.onFallback?.(fallback);
+    const items = top.map((item, position) => ({ itemId: item.itemId, position, score: item.score, category: item.category }));
+    timer.timeSync("publish", () => {
+      for (const item of items) {
+        deps.events.publish(makeEvent("recs.impression", { requestId, userId: request.userId, itemId: item.itemId, position: item.position, modelVersions: versions }, { producer: PRODUCER }));
+      }
+    });
+    return { requestId, userId: request.userId, items, modelVersions: versions, fallback, fallbackReason: reason, timings: { ...timer.snapshot(), ...downstream } };
+  };
+  const popular = (category: number | null, kind: "popularity" | "cold-start", reason: string, seen: readonly string[]): RecommendationAnswer => {
+    versions.popularity = `recs-popularity@${popularity.version}`;
+    const weight = kind === "cold-start" ? deps.coldStartCategoryWeight : 1;
+    const list = timer.timeSync("popularity", () => blendPopularity(popularity, category, weight));
+    const hasCategory = category !== null && (popularity.lists.byCategory[String(category)]?.length ?? 0) > 0;
+    const fallback: FallbackKind = kind === "cold-start" ? "cold-start" : hasCategory ? "popularity-category" : "popularity";
+    return finish(list, fallback, reason, seen);
+  };
+
+  const userRead = await timer.time("user", () =>
+    call(deps, "redis", deadline, deps.deadlines.redisMs, async () => {
+      const [features, clicked] = await Promise.all([deps.features.fetch(request.userId, []), deps.history.read(request.userId, deps.seenLimit)]);
+      return { user: features.user, clicked };
+    }),
+  );
+  const contextCategory = request.context?.category ?? null;
+  if (!userRead.ok) {
+    return popular(contextCategory, "popularity", `${userRead.message}; the seen-item filter is off`, []);
+  }
+  const { user, clicked } = userRead.value;
+  const category = contextCategory ?? user?.profile?.homeCategory ?? null;
+  if (isColdStart(user, clicked)) {
+    const why = user === null ? "unknown user" : "user without clicks";
+    const what = category === null ? "overall popularity" : `popularity in category ${category} blended with overall popularity`;
+    return popular(category, "cold-start", `${why}: ${what}`, clicked);
+  }
+
+  const exclude = [...excluded, ...clicked.filter((id) => !excluded.has(id))].slice(0, 1000);
+  const features: Record<string, number> = { log_clicks: Math.log1p(user?.clicks ?? 0) };
+  if (user?.profile?.homeCategory != null) features.home_category = user.profile.homeCategory;
+  if (user?.profile?.ageBucket != null) features.age_bucket = user.profile.ageBucket;
+  const context = sharedContext(request.context);
+  const retrieved = await timer.time("retrieval", () =>
+    call(deps, "retrieval", deadline, deps.deadlines.retrievalMs, (signal) =>
+      deps.retrieval.candidates(
+        { userId: request.userId, k: deps.candidates, history: clicked.slice(0, deps.historyLength), features, excludeItemIds: exclude, ...(context ? { context } : {}) },
+        signal,
+        requestId,
+      ),
+    ),
+  );
+  if (!retrieved.ok) return popular(category, "popularity", retrieved.message, clicked);
+  const candidates: CandidatesResponse = retrieved.value;
+  versions.retrieval = `retrieval@${candidates.modelVersion}`;
+  addDownstream("retrieval", candidates.timings);
+  if (candidates.candidates.length === 0) return popular(category, "popularity", "retrieval: no candidates left after exclusions", clicked);
+  const itemIds = candidates.candidates.map((c) => c.itemId);
+
+  const [ranked, itemRead] = await Promise.all([
+    timer.time("rank", () =>
+      call(deps, "ranker", deadline, deps.deadlines.rankerMs, (signal) =>
+        deps.ranker.rank(
+          { userId: request.userId, candidates: candidates.candidates.map((c) => ({ itemId: c.itemId, retrievalScore: c.score })), k: Math.min(RANKED_POOL, itemIds.length), ...(context ? { context } : {}) },
+          signal,
+          requestId,
+        ),
+      ),
+    ),
+    timer.time("items", () => call(deps, "redis", deadline, deps.deadlines.redisMs, () => deps.features.fetch(request.userId, itemIds))),
+  ]);
+  const categoryOf = new Map<string, number | null>();
+  if (itemRead.ok) itemIds.forEach((id, j) => categoryOf.set(id, categoryOfItem(itemRead.value.items[j] ?? null)));
+  const withCategory = (itemId: string, score: number): Scored => ({ itemId, score, category: categoryOf.get(itemId) ?? null });
+
+  if (!ranked.ok || ranked.value.rankedBy !== "model") {
+    if (ranked.ok) versions.ranker = `ranker-gbdt@${ranked.value.modelVersion}`;
+    const reason = ranked.ok ? `ranker: ${ranked.value.degradedReason ?? "ranked by retrieval score"}` : ranked.message;
+    return finish(
+      candidates.candidates.map((c) => withCategory(c.itemId, c.score)),
+      "retrieval-order",
+      reason,
+      clicked,
+    );
+  }
+  const rank: RankResponse = ranked.value;
+  versions.ranker = `ranker-gbdt@${rank.modelVersion}`;
+  addDownstream("ranker", rank.timings);
+  return finish(
+    rank.items.map((i) => withCategory(i.itemId, i.score)),
+    null,
+    null,
+    clicked,
+  );
+}
+
+/** No state in the store, or a user who has never clicked: nothing personal to retrieve from. */
+function isColdStart(user: UserState | null, clicked: readonly string[]): boolean {
+  return user === null || (user.clicks === 0 && user.recent.length === 0 && clicked.length === 0);
+}
+
+function categoryOfItem(item: ItemState | null): number | null {
+  return item?.profile?.category ?? null;
+}

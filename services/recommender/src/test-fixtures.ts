@@ -1,0 +1,129 @@
+import type { AnyEvent, CandidatesResponse, RankRequestInput, RankResponse } from "@mlsd/contracts";
+import { MemoryRecsFeatureStore, type RecsFeatureStore } from "@mlsd/feature-store";
+import type { CandidatesRequestInput } from "@mlsd/retrieval-service/service";
+import { CircuitBreaker, createLogger, createMetrics, Readiness } from "@mlsd/service-kit";
+import type { RecommenderAppDeps } from "./app";
+import type { RankerClient, RetrievalClient } from "./clients";
+import { MemoryUserHistory } from "./history";
+import { buildPopularityLists, type Popularity } from "./popularity";
+
+/** Items i0..i59; item i is in category i % 4 and scores 60 - i with retrieval. */
+export const CATALOGUE_SIZE = 60;
+export const categoryOf = (i: number) => i % 4;
+const T0 = Date.UTC(2024, 0, 20);
+
+/** A retrieval twin: every item by its fixed score, exclusions honoured, calls recorded. */
+export class FakeRetrieval implements RetrievalClient {
+  calls: CandidatesRequestInput[] = [];
+  behaviour: "ok" | "fail" | "hang" = "ok";
+
+  async candidates(body: CandidatesRequestInput, signal: AbortSignal): Promise<CandidatesResponse> {
+    this.calls.push(body);
+    if (this.behaviour === "fail") throw new Error("connect ECONNREFUSED 127.0.0.1:8082");
+    if (this.behaviour === "hang") await new Promise((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
+    const exclude = new Set(body.excludeItemIds ?? []);
+    const candidates = Array.from({ length: CATALOGUE_SIZE }, (_, i) => ({ itemId: `i${i}`, score: (CATALOGUE_SIZE - i) / CATALOGUE_SIZE }))
+      .filter((c) => !exclude.has(c.itemId))
+      .slice(0, body.k ?? 200);
+    return { userId: body.userId, candidates, modelVersion: "tt-1", source: "hnsw", degraded: false, degradedReason: null, timings: { total: 0.1 } };
+  }
+}
+
+/** A ranker twin: reverses the retrieval order (so its hand is visible), or fails, or degrades. */
+export class FakeRanker implements RankerClient {
+  calls: RankRequestInput[] = [];
+  behaviour: "ok" | "fail" | "degraded" = "ok";
+  /** Replaces the reversal: the order the "model" puts the candidates in. */
+  reorder: ((candidates: RankRequestInput["candidates"]) => RankRequestInput["candidates"]) | null = null;
+
+  async rank(body: RankRequestInput): Promise<RankResponse> {
+    this.calls.push(body);
+    if (this.behaviour === "fail") throw new Error("ranker: answered 503 UNAVAILABLE no ranker model loaded");
+    const degraded = this.behaviour === "degraded";
+    const order = degraded ? body.candidates : this.reorder ? this.reorder(body.candidates) : [...body.candidates].reverse();
+    const items = order.slice(0, body.k ?? 10).map((c, j) => ({ itemId: c.itemId, score: degraded ? c.retrievalScore : 100 - j, retrievalScore: c.retrievalScore }));
+    return {
+      userId: body.userId,
+      items,
+      rankedBy: degraded ? "retrieval-score" : "model",
+      modelVersion: "gbdt-7",
+      degraded,
+      degradedReason: degraded ? "feature store did not answer within 5 ms; ranked by retrieval score" : null,
+      unknownItems: 0,
+      unknownUser: false,
+      timings: { total: 0.1 },
+    };
+  }
+}
+
+/** Popularity: item i scores 100 - i, so i0 is the most popular overall and i0, i4, ... lead category 0. */
+export function testPopularity(): Popularity {
+  return {
+    version: "pop-1",
+    lists: buildPopularityLists({
+      scores: Array.from({ length: CATALOGUE_SIZE }, (_, i) => 100 - i),
+      categories: Array.from({ length: CATALOGUE_SIZE }, (_, i) => categoryOf(i)),
+      itemId: (i) => `i${i}`,
+      description: "test popularity",
+    }),
+  };
+}
+
+/** Profiles for every item and for u1 (home category 2) and u-new (home category 3, never clicked); u1 clicked i3 and i7. */
+export async function seededStores(): Promise<{ features: MemoryRecsFeatureStore; history: MemoryUserHistory }> {
+  const features = new MemoryRecsFeatureStore();
+  await features.writeProfiles({
+    users: [
+      ["u1", { signupMs: T0 - 90 * 86_400_000, homeCategory: 2, ageBucket: 3 }],
+      ["u-new", { signupMs: T0, homeCategory: 3, ageBucket: 1 }],
+    ],
+    items: Array.from({ length: CATALOGUE_SIZE }, (_, i) => [`i${i}`, { category: categoryOf(i), tags: [i % 5], releaseMs: T0 - i * 86_400_000 }] as const),
+  });
+  const history = new MemoryUserHistory();
+  for (const itemId of ["i3", "i7"]) {
+    await features.apply([
+      { kind: "impression", eventId: `${itemId}-imp`, userId: "u1", itemId, position: 0, timeMs: T0 },
+      { kind: "click", eventId: `${itemId}-clk`, userId: "u1", itemId, position: 0, timeMs: T0 },
+    ]);
+    await history.append("u1", itemId);
+  }
+  return { features, history };
+}
+
+export interface TestSetup {
+  deps: RecommenderAppDeps;
+  events: AnyEvent[];
+  retrieval: FakeRetrieval;
+  ranker: FakeRanker;
+  features: RecsFeatureStore;
+  history: MemoryUserHistory;
+}
+
+export async function testDeps(overrides: Partial<RecommenderAppDeps> = {}): Promise<TestSetup> {
+  const { features, history } = await seededStores();
+  const events: AnyEvent[] = [];
+  const retrieval = new FakeRetrieval();
+  const ranker = new FakeRanker();
+  const popularity = testPopularity();
+  const breaker = (name: string) => new CircuitBreaker(name, { failureThreshold: 3, cooldownMs: 60_000 });
+  const deps: RecommenderAppDeps = {
+    logger: createLogger({ service: "recommender", level: "silent" }),
+    metrics: createMetrics("recommender", { defaultMetrics: false }),
+    readiness: new Readiness(),
+    features,
+    history,
+    retrieval,
+    ranker,
+    popularity: () => popularity,
+    breakers: { redis: breaker("redis"), retrieval: breaker("retrieval"), ranker: breaker("ranker") },
+    deadlines: { budgetMs: 500, redisMs: 50, retrievalMs: 50, rankerMs: 50 },
+    candidates: 40,
+    historyLength: 20,
+    seenLimit: 500,
+    maxPerCategory: 3,
+    coldStartCategoryWeight: 0.7,
+    events: { publish: (e) => events.push(e) },
+    ...overrides,
+  };
+  return { deps, events, retrieval, ranker, features: deps.features, history };
+}

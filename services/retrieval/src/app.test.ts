@@ -1,0 +1,174 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { ModelRegistry } from "@mlsd/model-registry";
+import { loadConfig } from "@mlsd/service-kit";
+import type { TrainingData, TwoTowerModel } from "@mlsd/two-tower";
+import request from "supertest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "./app";
+import { centeredEmbeddings, embeddingCenter, loadRetrievalArtifact, RETRIEVAL_FILES, RETRIEVAL_MODEL_NAME } from "./artifact";
+import { RetrievalConfigSchema } from "./config";
+import { createRuntime, type RetrievalRuntime } from "./deps";
+import { CLUSTERS, ITEMS, publishTinyRetrieval, tinyTrainingData, tinyUserTable, trainTinyModel, USERS } from "./test-fixtures";
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "retrieval-test-"));
+const registryDir = path.join(tmp, "registry");
+let data: TrainingData;
+let model: TwoTowerModel;
+let runtime: RetrievalRuntime;
+let app: ReturnType<typeof createApp>;
+
+beforeAll(async () => {
+  data = tinyTrainingData();
+  model = await trainTinyModel(data);
+  await publishTinyRetrieval(registryDir, model, data, "v1");
+  runtime = await createRuntime(loadConfig(RetrievalConfigSchema, { PORT: "0", LOG_LEVEL: "silent", MODEL_REGISTRY_DIR: registryDir }));
+  app = createApp(runtime.deps);
+}, 60_000);
+
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const candidates = (body: object, query = "") => request(app).post(`/v1/candidates${query}`).send(body);
+const cluster = (itemId: string) => Number(itemId.slice(1)) % CLUSTERS;
+
+describe("retrieval artifact", () => {
+  it("stores tower, index and user table flat in one registry folder and loads them back without tfjs", async () => {
+    const entry = new ModelRegistry(registryDir).open(RETRIEVAL_MODEL_NAME, "current");
+    expect(Object.keys(entry.manifest.files).sort()).toEqual(Object.values(RETRIEVAL_FILES).sort());
+    const artifact = await loadRetrievalArtifact(entry.dir);
+    expect(artifact.version).toBe("v1");
+    expect(artifact.indexError).toBeNull();
+    expect(artifact.index?.size).toBe(ITEMS);
+    expect(Array.from(artifact.embeddings)).toEqual(Array.from(model.exportItemEmbeddings()));
+    const table = tinyUserTable(data);
+    expect(Array.from(artifact.users.history)).toEqual(Array.from(table.history));
+    expect(Array.from(artifact.users.categorical)).toEqual(Array.from(table.categorical));
+    expect(Array.from(artifact.users.known)).toEqual(Array.from(table.known));
+    expect([artifact.userIds.indexOf("u7"), artifact.userIds.indexOf("7"), artifact.itemIds.idOf(12), artifact.itemIds.indexOf("m39")]).toEqual([7, -1, "m12", 39]);
+    // The user tower in plain loops matches tfjs on the same query.
+    const query = { userId: 5, numeric: [table.numeric[5]!], categorical: [table.categorical[10]!, table.categorical[11]!], history: Array.from(table.history.subarray(25, 30)) };
+    const js = artifact.encoder.encode(query);
+    const tf = model.embedUsers([query]);
+    js.forEach((v, j) => expect(v).toBeCloseTo(tf[j]!, 5));
+  });
+
+  it("serves exact search, marked degraded, when the index belongs to another model version", async () => {
+    const dir = path.join(tmp, "tampered");
+    fs.cpSync(new ModelRegistry(registryDir).open(RETRIEVAL_MODEL_NAME, "current").dir, dir, { recursive: true });
+    const indexManifest = path.join(dir, RETRIEVAL_FILES.indexManifest);
+    fs.writeFileSync(indexManifest, fs.readFileSync(indexManifest, "utf8").replace('"modelVersion":"v1"', '"modelVersion":"v0"'));
+    const artifact = await loadRetrievalArtifact(dir);
+    expect(artifact.index).toBeNull();
+    expect(artifact.indexError).toContain("built for model v0, expected v1");
+  });
+});
+
+describe("centring the embeddings", () => {
+  it("moves every score of a query by the same amount, so no ranking changes", () => {
+    const dim = 3;
+    const items = Float32Array.of(1, 0.9, 0.8, 0.9, 1, 0.7, 0.95, 0.85, 1, 0.5, 0.6, 0.9);
+    const center = embeddingCenter(items, dim);
+    expect(Array.from(center)).toEqual([0.8375, 0.8375, 0.85].map((x) => Math.fround(x)));
+    const shifted = centeredEmbeddings(items, center);
+    const dot = (v: Float32Array, i: number, q: number[]) => q.reduce((s, x, j) => s + x * v[i * dim + j]!, 0);
+    for (const q of [[1, 0, 0], [0.2, -1, 0.4], [-0.3, 0.3, 0.9]]) {
+      const shift = q.reduce((s, x, j) => s + x * center[j]!, 0);
+      for (let i = 0; i < 4; i++) expect(dot(shifted, i, q) + shift).toBeCloseTo(dot(items, i, q), 6);
+    }
+  });
+});
+
+describe("POST /v1/candidates", () => {
+  it("returns a known user's own cluster first, with scores, the model version and stage timings", async () => {
+    let own = 0;
+    for (let u = 0; u < 8; u++) {
+      const res = await candidates({ userId: `u${u}`, k: 5 });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ userId: `u${u}`, modelVersion: "v1", source: "hnsw", degraded: false, degradedReason: null, userKnown: true, historyUsed: 5 });
+      expect(res.body.candidates).toHaveLength(5);
+      const scores = res.body.candidates.map((c: { score: number }) => c.score);
+      expect(scores).toEqual([...scores].sort((a, b) => b - a));
+      own += res.body.candidates.filter((c: { itemId: string }) => cluster(c.itemId) === u % CLUSTERS).length;
+      expect(Object.keys(res.body.timings)).toEqual(expect.arrayContaining(["validate", "encode", "ann", "total"]));
+    }
+    // 40 slots, 10 items per cluster: chance would put about 10 in the user's own cluster.
+    expect(own).toBeGreaterThanOrEqual(32);
+  });
+
+  it("leaves out excluded items and still returns k, and exact search agrees with HNSW on a small catalogue", async () => {
+    const first = await candidates({ userId: "u2", k: 6 });
+    const top = first.body.candidates.map((c: { itemId: string }) => c.itemId);
+    const res = await candidates({ userId: "u2", k: 6, excludeItemIds: top.slice(0, 3) });
+    const ids = res.body.candidates.map((c: { itemId: string }) => c.itemId);
+    expect(ids).toHaveLength(6);
+    expect(ids.slice(0, 3)).toEqual(top.slice(3));
+    for (const id of top.slice(0, 3)) expect(ids).not.toContain(id);
+    const exact = await candidates({ userId: "u2", k: 6 }, "?search=exact");
+    expect(exact.body.source).toBe("exact");
+    expect(exact.body.candidates.map((c: { itemId: string }) => c.itemId)).toEqual(top);
+    // The graph holds centred embeddings; the service adds the query's shift back, so scores agree too.
+    exact.body.candidates.forEach((c: { score: number }, j: number) => expect(first.body.candidates[j].score).toBeCloseTo(c.score, 5));
+    expect(Object.keys(exact.body.timings)).toContain("exact");
+  });
+
+  it("follows the history the request brings, and serves users it does not know through the unknown row", async () => {
+    const stranger = await candidates({ userId: "someone-new", k: 5 });
+    expect(stranger.body).toMatchObject({ userKnown: false, historyUsed: 0 });
+    const history = ["m2", "m6", "m10", "m14", "m18"];
+    const res = await candidates({ userId: "someone-new", k: 5, history, features: { cluster_hint: 2 } });
+    expect(res.body.historyUsed).toBe(5);
+    expect(res.body.candidates.filter((c: { itemId: string }) => cluster(c.itemId) === 2).length).toBeGreaterThanOrEqual(4);
+    // The last user is in the table but was not trained on: the unknown row, with the stored history.
+    const untrained = await candidates({ userId: `u${USERS - 1}`, k: 3 });
+    expect(untrained.body).toMatchObject({ userKnown: false, historyUsed: 5 });
+  });
+
+  it("reports feature names the model does not have, and refuses values it cannot take", async () => {
+    const ignored = await candidates({ userId: "u1", k: 3, features: { device: 1, favourite_colour: 3 } });
+    expect(ignored.status).toBe(200);
+    expect(ignored.body.ignoredFeatures).toEqual(["favourite_colour"]);
+    const bad = await candidates({ userId: "u1", k: 3, features: { cluster_hint: 9 } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details).toEqual([{ field: "features.cluster_hint", message: "must be an integer in [-1, 4), got 9" }]);
+  });
+
+  it.each([
+    ["k above 1000", { userId: "u1", k: 1001 }, "k"],
+    ["k of 0", { userId: "u1", k: 0 }, "k"],
+    ["an unknown field", { userId: "u1", k: 3, ef: 10 }, "ef"],
+    ["a history too long", { userId: "u1", history: Array.from({ length: 201 }, (_, i) => `m${i % ITEMS}`) }, "history"],
+    ["a feature that is not a number", { userId: "u1", features: { device: "1" } }, "features.device"],
+    ["a missing user id", { k: 3 }, "userId"],
+  ])("refuses %s with a 400 naming the field", async (_name, body, field) => {
+    const res = await candidates(body);
+    expect(res.status).toBe(400);
+    expect(res.body.error.details.map((d: { field: string }) => d.field)).toContain(field);
+  });
+
+  it("refuses an unknown search method in the query string", async () => {
+    const res = await candidates({ userId: "u1", k: 3 }, "?search=faiss");
+    expect(res.status).toBe(400);
+    expect(res.body.error.details).toEqual([{ field: "search", message: "must be hnsw or exact" }]);
+  });
+});
+
+describe("model in service", () => {
+  it("describes the model and switches to a newly published version on reload", async () => {
+    const described = await request(app).get("/v1/model");
+    expect(described.body).toMatchObject({ name: "retrieval", version: "v1", items: ITEMS, users: USERS, index: { size: ITEMS }, userFeatures: { numeric: ["log_clicks"], categorical: ["cluster_hint", "device"] } });
+    await publishTinyRetrieval(registryDir, model, data, "v2");
+    const reloaded = await request(app).post("/v1/model/reload");
+    expect(reloaded.body).toEqual({ version: "v2" });
+    expect((await candidates({ userId: "u1", k: 2 })).body.modelVersion).toBe("v2");
+  });
+
+  it("stays unready and answers 503 while no model has been published", async () => {
+    const empty = await createRuntime(loadConfig(RetrievalConfigSchema, { PORT: "0", LOG_LEVEL: "silent", MODEL_REGISTRY_DIR: path.join(tmp, "empty") }));
+    const emptyApp = createApp(empty.deps);
+    expect((await request(emptyApp).get("/readyz")).status).toBe(503);
+    const res = await request(emptyApp).post("/v1/candidates").send({ userId: "u1" });
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe("UNAVAILABLE");
+  });
+});
