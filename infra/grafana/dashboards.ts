@@ -148,6 +148,18 @@ function fraud(inputs: DashboardInputs): DashboardSpec {
               { expr: `sum(rate(fraud_decisions_total{decision="decline"}[1m])) / sum(rate(fraud_decisions_total[1m]))`, legend: "decline" },
             ],
           },
+          {
+            title: "Score distribution (served)",
+            description: "Share of model scores per bucket over the last 5 minutes; a shift here shows before labels do.",
+            unit: "ops",
+            queries: [{ expr: `sum by (le) (rate(fraud_score_bucket[5m]))`, legend: "<= {{le}}" }],
+          },
+          {
+            title: "Model version in service",
+            description: "One series per version: a change marks a deploy or a rollback.",
+            unit: "none",
+            queries: [{ expr: `max by (model, version) (fraud_model_info)`, legend: "{{model}} {{version}}" }],
+          },
         ],
       },
       {
