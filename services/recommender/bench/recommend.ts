@@ -11,6 +11,10 @@
  *
  * Options: --preset small|demo|benchmark (default demo) --registry DIR --rate 300 --duration 30
  * --warmup 5 --candidates 200 --new-user-share 0.1 --recall-queries 200 --ef N --skip-materialize
+ * --users active|loadgen: who asks. `active` (default) draws uniformly from the users with a click
+ * history in Redis, so the requests take the two-stage path; `loadgen` is @mlsd/loadgen's mix
+ * (users signed up by the cut-off, by activity), where in a sparse world most are cold starts.
+ * --redis-deadline / --retrieval-deadline / --ranker-deadline / --budget MS: the recommender's deadlines.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -19,6 +23,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { HttpClient, httpSender, recsTarget, runOpenLoop, type LatencySummary, type LoadTarget } from "@mlsd/loadgen";
 import { ModelRegistry } from "@mlsd/model-registry";
+import { Redis } from "ioredis";
 import { Rng } from "@mlsd/random";
 import { loadRetriever } from "@mlsd/retrieval-service/service";
 import { StageTimer } from "@mlsd/service-kit";
@@ -37,6 +42,13 @@ const { values } = parseArgs({
     ef: { type: "string" },
     seed: { type: "string", default: "1" },
     "skip-materialize": { type: "boolean", default: false },
+    users: { type: "string", default: "active" },
+    "redis-deadline": { type: "string" },
+    "retrieval-deadline": { type: "string" },
+    "ranker-deadline": { type: "string" },
+    budget: { type: "string" },
+    /** Write V8 CPU profiles of the three services into this folder (inspect with Chrome DevTools). */
+    profile: { type: "string" },
   },
 });
 
@@ -77,7 +89,8 @@ function run(command: string, args: string[], cwd: string): Promise<void> {
 
 const children: ChildProcess[] = [];
 function startService(name: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(tsx, ["src/main.ts"], { cwd: path.join(repo, "services", name), env: { ...process.env, LOG_LEVEL: "warn", ...env }, stdio: ["ignore", "inherit", "inherit"] });
+  const profile = values.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(values.profile, name)}` } : {};
+  const child = spawn(tsx, ["src/main.ts"], { cwd: path.join(repo, "services", name), env: { ...process.env, LOG_LEVEL: "warn", ...profile, ...env }, stdio: ["ignore", "inherit", "inherit"] });
   children.push(child);
   return child;
 }
@@ -132,6 +145,10 @@ startService("recommender", {
   RETRIEVAL_URL: `http://127.0.0.1:${retrievalPort}`,
   RANKER_URL: `http://127.0.0.1:${rankerPort}`,
   CANDIDATES: values.candidates as string,
+  ...(values["redis-deadline"] ? { REDIS_DEADLINE_MS: values["redis-deadline"] } : {}),
+  ...(values["retrieval-deadline"] ? { RETRIEVAL_DEADLINE_MS: values["retrieval-deadline"] } : {}),
+  ...(values["ranker-deadline"] ? { RANKER_DEADLINE_MS: values["ranker-deadline"] } : {}),
+  ...(values.budget ? { REQUEST_BUDGET_MS: values.budget } : {}),
 });
 const t0 = performance.now();
 await Promise.all([ready("retrieval", retrievalPort), ready("ranker", rankerPort), ready("recommender", recommenderPort)]);
@@ -140,7 +157,47 @@ log(`services ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 // Fallbacks by kind: the loadgen counts any fallback; the table says which.
 const fallbackKinds = new Map<string, number>();
 const fallbackReasons = new Map<string, number>();
-const inner = recsTarget({ world: worldInput, newUserShare: num("new-user-share"), seed: 7 });
+/** Users with a click history: the recommender's own Redis lists (`rh:{u:<id>}`). */
+async function activeUsers(): Promise<string[]> {
+  const redis = new Redis(redisUrl as string);
+  const ids: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", "rh:{u:*}", "COUNT", 5000);
+    cursor = next;
+    for (const key of keys) ids.push(key.slice("rh:{u:".length, -1));
+  } while (cursor !== "0");
+  redis.disconnect();
+  return ids.sort();
+}
+
+function activeTarget(users: readonly string[], newUserShare: number): LoadTarget {
+  const rng = new Rng(7);
+  const devices = ["mobile", "desktop", "tablet"] as const;
+  let fresh = 0;
+  return {
+    endpoint: "recommendations",
+    path: "/v1/recommendations",
+    next: () => {
+      const userId = rng.bernoulli(newUserShare) ? `new-${fresh++}` : (users[rng.int(users.length)] as string);
+      return { body: JSON.stringify({ userId, k: 10, context: { device: rng.pick(devices), hour: rng.int(24) } }), expectRejection: false };
+    },
+    interpret: (_status, body) => {
+      const answer = (body ?? {}) as { timings?: Record<string, unknown>; fallback?: unknown };
+      const timings = Object.fromEntries(Object.entries(answer.timings ?? {}).filter((e): e is [string, number] => typeof e[1] === "number"));
+      return { timings, fallback: typeof answer.fallback === "string" };
+    },
+  };
+}
+
+let inner: LoadTarget;
+if (values.users === "loadgen") {
+  inner = recsTarget({ world: worldInput, newUserShare: num("new-user-share"), seed: 7 });
+} else {
+  const users = await activeUsers();
+  log(`request mix: ${users.length} users with a click history, ${values["new-user-share"]} new users`);
+  inner = activeTarget(users, num("new-user-share"));
+}
 const target: LoadTarget = {
   ...inner,
   interpret(status, body) {
@@ -188,7 +245,7 @@ const lines = [
   "",
   `## Recommendations end to end: ${worldInput.numItems.toLocaleString("en")} items, ${worldInput.numUsers.toLocaleString("en")} users, ${rate} rps open loop`,
   "",
-  `retrieval@${retrievalVersion}, ${values.candidates} candidates, new-user share ${values["new-user-share"]}; ${values.duration} s measured after ${values.warmup} s warm-up.`,
+  `retrieval@${retrievalVersion}, ${values.candidates} candidates, users: ${values.users}, new-user share ${values["new-user-share"]}; ${values.duration} s measured after ${values.warmup} s warm-up.`,
   "",
   "| measure | p50 ms | p95 ms | p99 ms | max ms | n |",
   "|---|---:|---:|---:|---:|---:|",
