@@ -63,9 +63,10 @@ describe("properties text", () => {
 
 describe("cluster ids, env names and JVM flags", () => {
   it("makes 22-character URL-safe cluster ids, different each time", () => {
-    const ids = new Set(Array.from({ length: 20 }, () => newClusterId()));
-    expect(ids.size).toBe(20);
-    for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    const ids = new Set(Array.from({ length: 2000 }, () => newClusterId()));
+    expect(ids.size).toBe(2000);
+    // Never a leading "-": StorageTool would take it for an option (1 in 64 ids would).
+    for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
   });
 
   it("maps broker keys to the apache/kafka image's variables", () => {

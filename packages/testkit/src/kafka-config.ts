@@ -99,9 +99,16 @@ export function parseProperties(text: string): Record<string, string> {
   return out;
 }
 
-/** A KRaft cluster id: 16 random bytes as URL-safe base64 without padding (22 characters). */
+/**
+ * A KRaft cluster id: 16 random bytes as URL-safe base64 without padding (22 characters). One that
+ * starts with "-" would be read by StorageTool's argument parser as an option ("--cluster-id
+ * expected one argument"), so those are drawn again.
+ */
 export function newClusterId(): string {
-  return randomBytes(16).toString("base64url");
+  for (;;) {
+    const id = randomBytes(16).toString("base64url");
+    if (!id.startsWith("-")) return id;
+  }
 }
 
 export interface JvmOptions {

@@ -88,9 +88,21 @@ function run(command: string, args: string[], cwd: string): Promise<void> {
 }
 
 const children: ChildProcess[] = [];
+// Set by stopAll(); a service that exits before it is a failed run.
+let stopping = false;
 function startService(name: string, env: Record<string, string>): ChildProcess {
-  const profile = values.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(values.profile, name)}` } : {};
-  const child = spawn(tsx, ["src/main.ts"], { cwd: path.join(repo, "services", name), env: { ...process.env, LOG_LEVEL: "warn", ...profile, ...env }, stdio: ["ignore", "inherit", "inherit"] });
+  const profile = values.profile ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(values.profile, name)}`] : [];
+  const child = spawn(process.execPath, [...profile, "--import", "tsx", "src/main.ts"], {
+    cwd: path.join(repo, "services", name),
+    env: { ...process.env, LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  child.once("exit", (code) => {
+    if (!stopping) {
+      log(`${name} exited with ${code} before the run ended`);
+      process.exit(1);
+    }
+  });
   children.push(child);
   return child;
 }
@@ -110,6 +122,7 @@ async function ready(name: string, port: number, timeoutMs = 300_000): Promise<v
 }
 
 function stopAll(): void {
+  stopping = true;
   for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
 }
 process.on("exit", stopAll);
@@ -265,5 +278,7 @@ const lines = [
   "",
 ];
 process.stdout.write(lines.join("\n"));
+// Let the services finish their shutdown (and write their CPU profiles) before leaving.
+await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((resolve) => c.once("exit", resolve)) : null)));
 fs.rmSync(journal, { recursive: true, force: true });
 process.exit(0);

@@ -13,13 +13,12 @@ const recommend = (app: ReturnType<typeof createApp>, body: object) => request(a
 const ids = (body: { items: { itemId: string }[] }) => body.items.map((i) => i.itemId);
 const itemNumber = (id: string) => Number(id.slice(1));
 
-/** The store with its reads failing: all of them, or only those for items. */
-function failingStore(store: RecsFeatureStore, only: "all" | "items"): RecsFeatureStore {
+/** The store with every read failing, as while Redis is down. */
+function failingStore(store: RecsFeatureStore): RecsFeatureStore {
   return {
     config: store.config,
-    fetch: async (userId, itemIds) => {
-      if (only === "all" || itemIds.length > 0) throw new Error("Connection is closed.");
-      return store.fetch(userId, itemIds);
+    fetch: async () => {
+      throw new Error("Connection is closed.");
     },
     apply: (e) => store.apply(e),
     writeSnapshot: (s) => store.writeSnapshot(s),
@@ -37,7 +36,7 @@ describe("POST /v1/recommendations: the two-stage path", () => {
     expect(res.body.items.map((i: { position: number }) => i.position)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(res.body.items[0]).toMatchObject({ score: 100, category: categoryOf(41) });
     expect(res.body).toMatchObject({ userId: "u1", fallback: null, fallbackReason: null, modelVersions: { retrieval: "retrieval@tt-1", ranker: "ranker-gbdt@gbdt-7" } });
-    expect(Object.keys(res.body.timings)).toEqual(expect.arrayContaining(["validate", "user", "retrieval", "rank", "items", "filter", "diversify", "publish", "total"]));
+    expect(Object.keys(res.body.timings)).toEqual(expect.arrayContaining(["validate", "user", "retrieval", "rank", "filter", "diversify", "publish", "total"]));
     // The dependencies' own stages ride along, prefixed.
     expect(res.body.timings).toMatchObject({ "retrieval.total": 0.1, "ranker.total": 0.1 });
 
@@ -108,7 +107,7 @@ describe("POST /v1/recommendations: cold start", () => {
 describe("POST /v1/recommendations: fallbacks when a dependency fails", () => {
   it("Redis down: popularity, with the reason, and no seen-item filter", async () => {
     const t = await testDeps();
-    const app = createApp({ ...t.deps, features: failingStore(t.features, "all") });
+    const app = createApp({ ...t.deps, features: failingStore(t.features) });
     const res = await recommend(app, { userId: "u1", k: 5 });
     expect(res.status).toBe(200);
     expect(res.body.fallback).toBe("popularity");
@@ -166,10 +165,10 @@ describe("POST /v1/recommendations: fallbacks when a dependency fails", () => {
     expect(res.body.modelVersions.ranker).toBe("ranker-gbdt@gbdt-7");
   });
 
-  it("item features failing only switches diversity off: the ranker's order stands", async () => {
-    const t = await testDeps();
-    t.ranker.reorder = (c) => [...c.filter((x) => categoryOf(itemNumber(x.itemId)) === 0), ...c.filter((x) => categoryOf(itemNumber(x.itemId)) !== 0)];
-    const app = createApp({ ...t.deps, features: failingStore(t.features, "items") });
+  it("candidates without categories only switch diversity off: the ranker's order stands", async () => {
+    const { app, ranker, retrieval } = await setup();
+    retrieval.withCategories = false;
+    ranker.reorder = (c) => [...c.filter((x) => categoryOf(itemNumber(x.itemId)) === 0), ...c.filter((x) => categoryOf(itemNumber(x.itemId)) !== 0)];
     const res = await recommend(app, { userId: "u1", k: 5 });
     expect(res.body.fallback).toBeNull();
     expect(ids(res.body)).toEqual(["i0", "i4", "i8", "i12", "i16"]);

@@ -1,6 +1,6 @@
 import http from "node:http";
-import { CandidatesResponseSchema, RankResponseSchema, type CandidatesResponse, type RankRequestInput, type RankResponse } from "@mlsd/contracts";
-import type { CandidatesRequestInput } from "@mlsd/retrieval-service/service";
+import { RankResponseSchema, type RankRequestInput, type RankResponse } from "@mlsd/contracts";
+import { CandidatesResponseSchema, type CandidatesRequestInput, type CandidatesResponse } from "@mlsd/retrieval-service/service";
 import type { z } from "zod";
 
 /** What the recommender needs from the retrieval service. */

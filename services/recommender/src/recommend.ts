@@ -1,5 +1,6 @@
-import { makeEvent, type AnyEvent, type CandidatesResponse, type RankResponse } from "@mlsd/contracts";
-import type { ItemState, RecsFeatureStore, UserState } from "@mlsd/feature-store";
+import { makeEvent, type AnyEvent, type RankResponse } from "@mlsd/contracts";
+import type { CandidatesResponse } from "@mlsd/retrieval-service/service";
+import type { RecsFeatureStore, UserState } from "@mlsd/feature-store";
 import { Deadline, type CircuitBreaker, type DeadlineResult, type StageTimer } from "@mlsd/service-kit";
 import type { RankerClient, RetrievalClient } from "./clients";
 import type { RecommendationsRequest } from "./contract";
@@ -120,9 +121,9 @@ export function blendPopularity(popularity: Popularity, category: number | null,
 
 /**
  * The two-stage path with a fallback at every step. Order: user state and clicked items from Redis
- * -> candidates from retrieval (seen items excluded there) -> ranker, with the candidates' item
- * features read from Redis alongside for diversity -> seen/excluded filter -> at most
- * `maxPerCategory` per category -> top k. Redis down: popularity. Unknown user: popularity
+ * (one round trip) -> candidates from retrieval, seen items excluded there, each with its category
+ * -> ranker (which reads the candidates' features from Redis in one pipelined read) -> seen and
+ * excluded filter -> at most `maxPerCategory` per category -> top k. Redis down: popularity. Unknown user: popularity
  * blended with their category (cold start). Retrieval down: popularity (in the user's category
  * when known). Ranker down or degraded: retrieval order.
  */
@@ -200,24 +201,25 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
   if (candidates.candidates.length === 0) return popular(category, "popularity", "retrieval: no candidates left after exclusions", clicked);
   const itemIds = candidates.candidates.map((c) => c.itemId);
 
-  const [ranked, itemRead] = await Promise.all([
-    timer.time("rank", () =>
-      call(deps, "ranker", deadline, deps.deadlines.rankerMs, (signal) =>
-        deps.ranker.rank(
-          { userId: request.userId, candidates: candidates.candidates.map((c) => ({ itemId: c.itemId, retrievalScore: c.score })), k: Math.min(RANKED_POOL, itemIds.length), ...(context ? { context } : {}) },
-          signal,
-          requestId,
-        ),
+  const ranked = await timer.time("rank", () =>
+    call(deps, "ranker", deadline, deps.deadlines.rankerMs, (signal) =>
+      deps.ranker.rank(
+        { userId: request.userId, candidates: candidates.candidates.map((c) => ({ itemId: c.itemId, retrievalScore: c.score })), k: Math.min(RANKED_POOL, itemIds.length), ...(context ? { context } : {}) },
+        signal,
+        requestId,
       ),
     ),
-    timer.time("items", () => call(deps, "redis", deadline, deps.deadlines.redisMs, () => deps.features.fetch(request.userId, itemIds))),
-  ]);
-  const categoryOf = new Map<string, number | null>();
-  if (itemRead.ok) itemIds.forEach((id, j) => categoryOf.set(id, categoryOfItem(itemRead.value.items[j] ?? null)));
+  );
+  // Categories come with the candidates (retrieval holds the catalogue); the ranker reads the
+  // candidates' features from Redis itself, so nothing here reads them a second time.
+  const categoryOf = new Map(candidates.candidates.map((c) => [c.itemId, c.category ?? null]));
   const withCategory = (itemId: string, score: number): Scored => ({ itemId, score, category: categoryOf.get(itemId) ?? null });
 
+  if (ranked.ok) {
+    versions.ranker = `ranker-gbdt@${ranked.value.modelVersion}`;
+    addDownstream("ranker", ranked.value.timings);
+  }
   if (!ranked.ok || ranked.value.rankedBy !== "model") {
-    if (ranked.ok) versions.ranker = `ranker-gbdt@${ranked.value.modelVersion}`;
     const reason = ranked.ok ? `ranker: ${ranked.value.degradedReason ?? "ranked by retrieval score"}` : ranked.message;
     return finish(
       candidates.candidates.map((c) => withCategory(c.itemId, c.score)),
@@ -227,8 +229,6 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
     );
   }
   const rank: RankResponse = ranked.value;
-  versions.ranker = `ranker-gbdt@${rank.modelVersion}`;
-  addDownstream("ranker", rank.timings);
   return finish(
     rank.items.map((i) => withCategory(i.itemId, i.score)),
     null,
@@ -242,6 +242,3 @@ function isColdStart(user: UserState | null, clicked: readonly string[]): boolea
   return user === null || (user.clicks === 0 && user.recent.length === 0 && clicked.length === 0);
 }
 
-function categoryOfItem(item: ItemState | null): number | null {
-  return item?.profile?.category ?? null;
-}

@@ -1,6 +1,6 @@
-import type { AnyEvent, CandidatesResponse, RankRequestInput, RankResponse } from "@mlsd/contracts";
+import type { AnyEvent, RankRequestInput, RankResponse } from "@mlsd/contracts";
 import { MemoryRecsFeatureStore, type RecsFeatureStore } from "@mlsd/feature-store";
-import type { CandidatesRequestInput } from "@mlsd/retrieval-service/service";
+import type { CandidatesRequestInput, CandidatesResponse } from "@mlsd/retrieval-service/service";
 import { CircuitBreaker, createLogger, createMetrics, Readiness } from "@mlsd/service-kit";
 import type { RecommenderAppDeps } from "./app";
 import type { RankerClient, RetrievalClient } from "./clients";
@@ -16,16 +16,18 @@ const T0 = Date.UTC(2024, 0, 20);
 export class FakeRetrieval implements RetrievalClient {
   calls: CandidatesRequestInput[] = [];
   behaviour: "ok" | "fail" | "hang" = "ok";
+  /** Whether answers carry each item's category (a model trained without a catalogue would not). */
+  withCategories = true;
 
   async candidates(body: CandidatesRequestInput, signal: AbortSignal): Promise<CandidatesResponse> {
     this.calls.push(body);
     if (this.behaviour === "fail") throw new Error("connect ECONNREFUSED 127.0.0.1:8082");
     if (this.behaviour === "hang") await new Promise((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
     const exclude = new Set(body.excludeItemIds ?? []);
-    const candidates = Array.from({ length: CATALOGUE_SIZE }, (_, i) => ({ itemId: `i${i}`, score: (CATALOGUE_SIZE - i) / CATALOGUE_SIZE }))
+    const candidates = Array.from({ length: CATALOGUE_SIZE }, (_, i) => ({ itemId: `i${i}`, score: (CATALOGUE_SIZE - i) / CATALOGUE_SIZE, category: this.withCategories ? categoryOf(i) : null }))
       .filter((c) => !exclude.has(c.itemId))
       .slice(0, body.k ?? 200);
-    return { userId: body.userId, candidates, modelVersion: "tt-1", source: "hnsw", degraded: false, degradedReason: null, timings: { total: 0.1 } };
+    return { userId: body.userId, candidates, modelVersion: "tt-1", source: "hnsw", degraded: false, degradedReason: null, userKnown: true, historyUsed: 2, ignoredFeatures: [], timings: { total: 0.1 } };
   }
 }
 

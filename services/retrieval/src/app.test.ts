@@ -88,6 +88,7 @@ describe("POST /v1/candidates", () => {
       expect(res.body).toMatchObject({ userId: `u${u}`, modelVersion: "v1", source: "hnsw", degraded: false, degradedReason: null, userKnown: true, historyUsed: 5 });
       expect(res.body.candidates).toHaveLength(5);
       const scores = res.body.candidates.map((c: { score: number }) => c.score);
+      for (const c of res.body.candidates) expect(c.category).toBe(cluster(c.itemId));
       expect(scores).toEqual([...scores].sort((a, b) => b - a));
       own += res.body.candidates.filter((c: { itemId: string }) => cluster(c.itemId) === u % CLUSTERS).length;
       expect(Object.keys(res.body.timings)).toEqual(expect.arrayContaining(["validate", "encode", "ann", "total"]));

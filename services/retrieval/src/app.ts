@@ -56,7 +56,7 @@ export function createApp(deps: RetrievalAppDeps): Express {
         deps.onAnswer?.(found.source, found.degradedReason !== null);
         const answer: CandidatesResponse = {
           userId: request.userId,
-          candidates: found.itemIds.map((itemId, j) => ({ itemId, score: found.scores[j] as number })),
+          candidates: found.itemIds.map((itemId, j) => ({ itemId, score: found.scores[j] as number, category: found.categories[j] ?? null })),
           modelVersion: retriever.version,
           source: found.source,
           degraded: found.degradedReason !== null,

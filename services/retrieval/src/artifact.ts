@@ -13,6 +13,7 @@ import { z } from "zod";
  *   tower.json  weights.bin    the two-tower artifact (its manifest, renamed)
  *   index.json  index.hnsw     the HNSW graph and its manifest (renamed)
  *   users.bin                  numeric f32 | categorical i32 | history i32 | known u8, user-major
+ *   items.bin                  category i32 per item (-1 unknown): answers carry it, for diversity
  *   retrieval.json             format, version, sizes, feature names, external ids
  *
  * The registry hashes a flat folder, and both libraries name their manifest `manifest.json`, so
@@ -30,6 +31,7 @@ export const RETRIEVAL_FILES = {
   indexManifest: "index.json",
   index: "index.hnsw",
   users: "users.bin",
+  items: "items.bin",
   description: "retrieval.json",
 } as const;
 
@@ -106,6 +108,8 @@ export interface RetrievalArtifactInput {
   index: HnswIndex<string>;
   center: Float32Array;
   users: UserTable;
+  /** Category of each item (-1 unknown), returned with the candidates. */
+  itemCategories: Int32Array;
   userIds?: readonly string[];
   itemIds?: readonly string[];
 }
@@ -145,6 +149,10 @@ export async function writeRetrievalArtifact(dir: string, input: RetrievalArtifa
   } finally {
     fs.closeSync(fd);
   }
+  if (input.itemCategories.length !== tower.schema.numItems) {
+    throw new RetrievalArtifactError("items", `has ${input.itemCategories.length} categories for ${tower.schema.numItems} items`);
+  }
+  fs.writeFileSync(path.join(dir, RETRIEVAL_FILES.items), new Uint8Array(input.itemCategories.buffer, input.itemCategories.byteOffset, input.itemCategories.byteLength));
   const description: Description = {
     format: RETRIEVAL_FORMAT,
     modelVersion: input.version,
@@ -199,6 +207,8 @@ export interface RetrievalArtifact {
   center: Float32Array;
   indexError: string | null;
   users: UserTable;
+  /** Category of each item, -1 when unknown. */
+  itemCategories: Int32Array;
   userIds: IdMap;
   itemIds: IdMap;
 }
@@ -268,6 +278,8 @@ export async function loadRetrievalArtifact(dir: string): Promise<RetrievalArtif
     }
     if (description.center.length !== dim) throw new RetrievalArtifactError(RETRIEVAL_FILES.description, `center has ${description.center.length} values, the embeddings ${dim}`);
     const users = readUsers(path.join(dir, RETRIEVAL_FILES.users), description);
+    const itemBytes = fs.readFileSync(path.join(dir, RETRIEVAL_FILES.items));
+    if (itemBytes.length !== 4 * numItems) throw new RetrievalArtifactError(RETRIEVAL_FILES.items, `has ${itemBytes.length} bytes, expected ${4 * numItems}`);
     if (users.historyLength !== encoder.weights.schema.historyLength) {
       throw new RetrievalArtifactError(RETRIEVAL_FILES.description, `historyLength ${users.historyLength} differs from the tower's ${encoder.weights.schema.historyLength}`);
     }
@@ -280,6 +292,7 @@ export async function loadRetrievalArtifact(dir: string): Promise<RetrievalArtif
       indexError,
       center: Float32Array.from(description.center),
       users,
+      itemCategories: new Int32Array(new Uint8Array(itemBytes).buffer),
       userIds: description.userIds ? listedIds(description.userIds) : denseIds(description.numUsers),
       itemIds: description.itemIds ? listedIds(description.itemIds) : denseIds(description.numItems),
     };

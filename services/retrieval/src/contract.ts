@@ -1,4 +1,4 @@
-import { CandidatesRequestSchema as SharedCandidatesRequestSchema, RecsContextSchema, type CandidatesResponse as SharedCandidatesResponse } from "@mlsd/contracts";
+import { CandidatesRequestSchema as SharedCandidatesRequestSchema, CandidatesResponseSchema as SharedCandidatesResponseSchema, RecsContextSchema } from "@mlsd/contracts";
 import { z } from "zod";
 
 const ItemId = SharedCandidatesRequestSchema.shape.userId;
@@ -20,8 +20,11 @@ export const CandidatesRequestSchema = SharedCandidatesRequestSchema.extend({
 export type CandidatesRequest = z.infer<typeof CandidatesRequestSchema>;
 export type CandidatesRequestInput = z.input<typeof CandidatesRequestSchema>;
 
-export type CandidatesResponse = SharedCandidatesResponse & {
-  userKnown: boolean;
-  historyUsed: number;
-  ignoredFeatures: string[];
-};
+/** The shared answer plus each candidate's category (from the catalogue the model was trained with) and how the user was encoded. */
+export const CandidatesResponseSchema = SharedCandidatesResponseSchema.extend({
+  candidates: z.array(z.object({ itemId: z.string(), score: z.number(), category: z.number().int().nullable() })),
+  userKnown: z.boolean(),
+  historyUsed: z.number().int().nonnegative(),
+  ignoredFeatures: z.array(z.string()),
+});
+export type CandidatesResponse = z.infer<typeof CandidatesResponseSchema>;

@@ -19,6 +19,8 @@ export interface CandidateQuery {
 export interface Candidates {
   itemIds: string[];
   scores: number[];
+  /** Each candidate's category from the catalogue, null when unknown. */
+  categories: (number | null)[];
   source: SearchMode;
   /** Why the answer came from exact search although HNSW was asked for, or null. */
   degradedReason: string | null;
@@ -98,13 +100,16 @@ export class Retriever {
       const shift = source === "hnsw" ? this.centerShift() : 0;
       const itemIds: string[] = [];
       const scores: number[] = [];
+      const categories: (number | null)[] = [];
       for (let j = 0; j < result.ids.length && itemIds.length < query.k; j++) {
         const id = result.ids[j] as string;
         if (exclude.has(id)) continue;
         itemIds.push(id);
         scores.push((result.scores[j] as number) + shift);
+        const category = this.artifact.itemCategories[this.artifact.itemIds.indexOf(id)] ?? -1;
+        categories.push(category >= 0 ? category : null);
       }
-      return { itemIds, scores };
+      return { itemIds, scores, categories };
     });
     return { ...found, source, degradedReason, ...encoded };
   }

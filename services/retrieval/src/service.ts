@@ -7,7 +7,7 @@ export { createApp } from "./app";
 export { RetrievalConfigSchema, type RetrievalConfig } from "./config";
 export { createRuntime, loadRetriever, type RetrievalRuntime } from "./deps";
 export { Retriever, type CandidateQuery, type Candidates, type SearchMode } from "./retriever";
-export type { CandidatesRequest, CandidatesRequestInput, CandidatesResponse } from "./contract";
+export { CandidatesRequestSchema, CandidatesResponseSchema, type CandidatesRequest, type CandidatesRequestInput, type CandidatesResponse } from "./contract";
 
 /** Starts the service in this process (tests, benchmarks): listen, ready, and a shutdown that does not exit. */
 export async function startRetrievalService(env: Record<string, string | undefined>): Promise<RunningService & { runtime: RetrievalRuntime }> {

@@ -91,6 +91,7 @@ export async function publishTinyRetrieval(registryDir: string, model: TwoTowerM
         index,
         center,
         users: tinyUserTable(data),
+        itemCategories: Int32Array.from(data.itemFeatures.category),
         userIds: Array.from({ length: USERS }, (_, u) => `u${u}`),
         itemIds,
       }),

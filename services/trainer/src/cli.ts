@@ -22,7 +22,7 @@ recs options:
   --users N --items N --sessions N    override the preset's world size and sessions per user
   --seed N             world seed (synthetic) or split seed (movielens, default 42)
   --data DIR           MovieLens folder (default ../shared/datasets/ml-100k beside the repository)
-  --epochs N           two-tower epochs (default: the preset's; 3 for MovieLens)
+  --epochs N           two-tower epochs (default: the preset's; for MovieLens at most 4, early-stopped on validation)
   --candidates N       retrieval candidates handed to the ranker (default 200)
   --registry DIR       model registry (default artifacts/registry)
   --reports DIR        where the report and charts go (default reports)
@@ -130,6 +130,14 @@ async function main(): Promise<void> {
   );
 }
 
+/** Default: beside the repository; a relative --data is taken from where npm was started (INIT_CWD), not the package folder. */
+function movieLensDir(arg: string | undefined): string {
+  if (arg === undefined) return path.resolve(import.meta.dirname, "../../../../shared/datasets/ml-100k");
+  // `npm run -w` runs in the package folder; INIT_CWD is where the command was typed.
+  // eslint-disable-next-line no-restricted-properties
+  return path.resolve(process.env.INIT_CWD ?? process.cwd(), arg);
+}
+
 async function recs(values: Record<string, string | boolean | undefined>): Promise<void> {
   const text = (name: string) => (typeof values[name] === "string" ? (values[name] as string) : undefined);
   const dataset = text("dataset") ?? "synthetic";
@@ -138,7 +146,7 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
   const candidates = int(text("candidates"), "candidates");
   let source: RecsDataSource;
   if (dataset === "movielens") {
-    source = { kind: "movielens", dir: path.resolve(text("data") ?? "../shared/datasets/ml-100k"), ...(seed ? { seed } : {}), ...(epochs ? { epochs } : {}) };
+    source = { kind: "movielens", dir: movieLensDir(text("data")), ...(seed ? { seed } : {}), ...(epochs ? { epochs } : {}) };
   } else if (dataset === "synthetic") {
     const preset = text("preset") ?? "demo";
     if (!["small", "demo", "benchmark"].includes(preset)) {

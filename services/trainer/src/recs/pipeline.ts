@@ -250,6 +250,7 @@ async function trainOnWorld(
     saveTower: (dir) => trained.model.save(dir, { version }),
     index: indexes.hnsw,
     center: indexes.center,
+    itemCategories: Int32Array.from(world.items.category),
     // Serving starts where the log ends: every click so far is in the histories and counts.
     users: worldUserTable(world, clicks, clicks.user.length, trainRows),
     dataWindow,
@@ -350,6 +351,7 @@ async function trainOnMovieLens(
     saveTower: (dir) => trained.model.save(dir, { version }),
     index: indexes.hnsw,
     center: indexes.center,
+    itemCategories: data.itemFeatures.category,
     users: table,
     userIds: Array.from(dataset.userIds, String),
     itemIds,
@@ -361,7 +363,7 @@ async function trainOnMovieLens(
   const popularity = await publishPopularity(registry, lists, { version, dataWindow, alias });
   log(`published retrieval@${version} and recs-popularity@${version} under alias "${alias}" (no ranker: MovieLens has no logged impressions to learn one from)`);
 
-  const report = renderMovieLensReport({ version, dir: source.dir, dataset: { users: dataset.numUsers, items: dataset.numItems, ratings: dataset.numRatings }, split: { protocol: split.protocol, seed, train: split.train.nnz, test: split.test.nnz }, trained, indexSweep, comparison, candidates });
+  const report = renderMovieLensReport({ version, dir: source.dir, dataset: { users: dataset.numUsers, items: dataset.numItems, ratings: dataset.numRatings }, split: { protocol: split.protocol, seed, train: split.train.nnz, fit: inner.train.nnz, test: split.test.nnz }, trained, indexSweep, comparison, candidates });
   const reportPath = path.join(options.reportDir, "recs-movielens-report.md");
   fs.writeFileSync(reportPath, report.markdown);
   for (const [name, svg] of Object.entries(report.charts)) fs.writeFileSync(path.join(options.reportDir, name), svg);

@@ -140,7 +140,8 @@ export interface MovieLensReportInput {
   version: string;
   dir: string;
   dataset: { users: number; items: number; ratings: number };
-  split: { protocol: string; seed: number; train: number; test: number };
+  /** `fit` of the `train` ratings fit the model; the rest is its early-stopping validation. */
+  split: { protocol: string; seed: number; train: number; fit: number; test: number };
   trained: TrainedTwoTower;
   indexSweep: readonly IndexSweep[];
   comparison: MovieLensComparison;
@@ -164,7 +165,7 @@ export function renderMovieLensReport(input: MovieLensReportInput): RenderedRepo
       "its distance to the EASE row is what the candidate stage costs. There is no GBDT ranker for MovieLens: it learns from " +
       "logged impressions with positions, which MovieLens does not have.",
     "",
-    ...twoTowerLines(input.trained, input.split.train),
+    ...twoTowerLines(input.trained, input.split.fit),
     "",
     ...sweepTable(input.indexSweep),
     "",
