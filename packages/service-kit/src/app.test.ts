@@ -159,3 +159,27 @@ describe("model version metric", () => {
     expect(lines.some((l) => l.includes('version="v1"'))).toBe(false);
   });
 });
+
+describe("model reload handler", () => {
+  it("answers the new version, and a 409 with the reason when loading fails", async () => {
+    const { modelReloadHandler } = await import("./app");
+    let fail = false;
+    const metrics = createMetrics("reload_svc", { defaultMetrics: false });
+    const logger = createLogger({ service: "reload", level: "silent" });
+    const app = createServiceApp({
+      logger,
+      metrics,
+      routes: (a) => {
+        a.post("/v1/model/reload", modelReloadHandler(() => {
+          if (fail) throw new Error("no such version");
+          return { version: "v2" };
+        }, logger, (m) => ({ version: m.version })));
+      },
+    });
+    expect((await request(app).post("/v1/model/reload")).body).toEqual({ version: "v2" });
+    fail = true;
+    const res = await request(app).post("/v1/model/reload");
+    expect(res.status).toBe(409);
+    expect(res.body.error.message).toBe("reload failed: no such version");
+  });
+});

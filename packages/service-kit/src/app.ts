@@ -141,3 +141,25 @@ export function stageTimer(metrics: ServiceMetrics): StageTimer {
 export function route(handler: (req: Request, res: express.Response) => Promise<void> | void): RequestHandler {
   return handler as RequestHandler;
 }
+
+/**
+ * `POST /v1/model/reload`: switches to what the registry alias points at now. When loading fails
+ * the old model keeps serving and the caller gets a 409 saying why.
+ */
+export function modelReloadHandler<T>(
+  reload: () => T | Promise<T>,
+  logger: Logger,
+  answer: (loaded: T) => object,
+): RequestHandler {
+  return async (_req, res) => {
+    let loaded: T;
+    try {
+      loaded = await reload();
+    } catch (error) {
+      throw new AppError("CONFLICT", `reload failed: ${(error as Error).message}`);
+    }
+    const body = answer(loaded);
+    logger.info(body, "model reloaded");
+    res.json(body);
+  };
+}

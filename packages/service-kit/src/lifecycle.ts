@@ -136,3 +136,21 @@ export async function runService(options: RunOptions): Promise<RunningService> {
   logger.info({ port }, "listening");
   return { server, port, shutdown };
 }
+
+/**
+ * What every service's main.ts does: listen on the configured host and port, and shut down on
+ * SIGINT/SIGTERM within the configured timeout, exiting the process at the end.
+ */
+export function runServiceMain(
+  config: { PORT: number; HOST: string; SHUTDOWN_TIMEOUT_MS: number },
+  options: Pick<RunOptions, "app" | "logger" | "readiness" | "closers" | "beforeDrain">,
+): Promise<RunningService> {
+  return runService({
+    ...options,
+    port: config.PORT,
+    host: config.HOST,
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    exitProcess: true,
+    handleSignals: true,
+  });
+}

@@ -1,4 +1,4 @@
-import { createLogger, loadConfigOrExit, runService } from "@mlsd/service-kit";
+import { createLogger, loadConfigOrExit, runServiceMain } from "@mlsd/service-kit";
 import { createApp } from "./app";
 import { DriftMonitorConfigSchema } from "./config";
 import { createDeps } from "./deps";
@@ -7,15 +7,10 @@ const config = loadConfigOrExit("drift-monitor", DriftMonitorConfigSchema);
 const logger = createLogger({ service: "drift-monitor", level: config.LOG_LEVEL });
 const deps = await createDeps(config, logger);
 logger.info({ reference: deps.monitor.referenceId, webhook: config.ALERT_WEBHOOK_URL ?? null }, "monitoring served decisions for drift");
-await runService({
+await runServiceMain(config, {
   app: createApp(deps),
-  port: config.PORT,
-  host: config.HOST,
   logger,
   readiness: deps.readiness,
   closers: deps.closers,
-  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   beforeDrain: () => deps.stopConsuming(),
-  exitProcess: true,
-  handleSignals: true,
 });

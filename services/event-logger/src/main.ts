@@ -1,4 +1,4 @@
-import { createLogger, loadConfigOrExit, runService } from "@mlsd/service-kit";
+import { createLogger, loadConfigOrExit, runServiceMain } from "@mlsd/service-kit";
 import { createApp } from "./app";
 import { EventLoggerConfigSchema } from "./config";
 import { createDeps } from "./deps";
@@ -7,16 +7,11 @@ const config = loadConfigOrExit("event-logger", EventLoggerConfigSchema);
 const logger = createLogger({ service: "event-logger", level: config.LOG_LEVEL });
 const deps = await createDeps(config, logger);
 logger.info({ topics: config.TOPICS, group: config.CONSUMER_GROUP, store: config.OFFLINE_STORE_DIR }, "logging events to the offline store");
-await runService({
+await runServiceMain(config, {
   app: createApp(deps),
-  port: config.PORT,
-  host: config.HOST,
   logger,
   readiness: deps.readiness,
   closers: deps.closers,
-  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   // Stop consuming first: the batch in flight is fsynced and committed before HTTP drains.
   beforeDrain: () => deps.stopConsuming(),
-  exitProcess: true,
-  handleSignals: true,
 });

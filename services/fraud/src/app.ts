@@ -1,6 +1,5 @@
 import { makeEvent, ScoreTransactionRequestSchema, SubmitLabelRequestSchema } from "@mlsd/contracts";
-import type { Readiness} from "@mlsd/service-kit";
-import { createServiceApp, parseBody, stageTimer, type Logger, type ServiceMetrics } from "@mlsd/service-kit";
+import { createServiceApp, modelReloadHandler, parseBody, stageTimer, type Logger, type Readiness, type ServiceMetrics } from "@mlsd/service-kit";
 import type { Express } from "express";
 import type { FraudModel } from "./model";
 import { scoreTransaction, type ScoringDeps } from "./scoring";
@@ -51,11 +50,7 @@ export function createApp(deps: FraudAppDeps): Express {
 
       if (deps.reloadModel) {
         const reload = deps.reloadModel;
-        app.post("/v1/model/reload", (_req, res) => {
-          const model = reload();
-          deps.logger.info({ version: model.version }, "model reloaded");
-          res.json({ version: model.version });
-        });
+        app.post("/v1/model/reload", modelReloadHandler(reload, deps.logger, (m) => ({ version: m.version })));
       }
     },
   });

@@ -1,5 +1,5 @@
 import { RankRequestSchema } from "@mlsd/contracts";
-import { AppError, createServiceApp, parseBody, stageTimer, type Logger, type Readiness, type ServiceMetrics } from "@mlsd/service-kit";
+import { createServiceApp, modelReloadHandler, parseBody, stageTimer, type Logger, type Readiness, type ServiceMetrics } from "@mlsd/service-kit";
 import type { Express } from "express";
 import { RANKER_MODEL_NAME, type RankerModel } from "./model";
 import { rankCandidates, type RankingDeps } from "./ranking";
@@ -40,17 +40,7 @@ export function createApp(deps: RankerAppDeps): Express {
 
       if (deps.reloadModel) {
         const reload = deps.reloadModel;
-        app.post("/v1/model/reload", (_req, res) => {
-          let model: RankerModel;
-          try {
-            model = reload();
-          } catch (error) {
-            // The old model keeps serving; the caller learns why the new one did not load.
-            throw new AppError("CONFLICT", `reload failed: ${(error as Error).message}`);
-          }
-          deps.logger.info({ version: model.version }, "model reloaded");
-          res.json({ version: model.version });
-        });
+        app.post("/v1/model/reload", modelReloadHandler(reload, deps.logger, (m) => ({ version: m.version })));
       }
     },
   });

@@ -1,5 +1,5 @@
 import { ClickRequestSchema, makeEvent } from "@mlsd/contracts";
-import { AppError, createServiceApp, parseBody, stageTimer, withDeadline, type Logger, type Readiness, type ServiceMetrics } from "@mlsd/service-kit";
+import { createServiceApp, modelReloadHandler, parseBody, stageTimer, withDeadline, type Logger, type Readiness, type ServiceMetrics } from "@mlsd/service-kit";
 import type { Express } from "express";
 import { RecommendationsRequestSchema, type RecommendationsResponse } from "./contract";
 import type { Popularity } from "./popularity";
@@ -57,15 +57,7 @@ export function createApp(deps: RecommenderAppDeps): Express {
 
       if (deps.reloadPopularity) {
         const reload = deps.reloadPopularity;
-        app.post("/v1/model/reload", (_req, res) => {
-          let popularity: Popularity;
-          try {
-            popularity = reload();
-          } catch (error) {
-            throw new AppError("CONFLICT", `reload failed: ${(error as Error).message}`);
-          }
-          res.json({ popularity: popularity.version });
-        });
+        app.post("/v1/model/reload", modelReloadHandler(reload, deps.logger, (p) => ({ popularity: p.version })));
       }
     },
   });

@@ -1,5 +1,5 @@
 import { CandidatesRequestSchema, RECS_DEVICE_NAMES_FOR_RETRIEVAL, type CandidatesResponse } from "./contract";
-import { AppError, createServiceApp, parseBody, stageTimer, type Logger, type Readiness, type ServiceMetrics } from "@mlsd/service-kit";
+import { AppError, createServiceApp, modelReloadHandler, parseBody, stageTimer, type Logger, type Readiness, type ServiceMetrics } from "@mlsd/service-kit";
 import type { Express } from "express";
 import { RETRIEVAL_MODEL_NAME } from "./artifact";
 import { FeatureValueError, type Retriever, type SearchMode } from "./retriever";
@@ -87,17 +87,7 @@ export function createApp(deps: RetrievalAppDeps): Express {
 
       if (deps.reloadModel) {
         const reload = deps.reloadModel;
-        app.post("/v1/model/reload", async (_req, res) => {
-          let retriever: Retriever;
-          try {
-            retriever = await reload();
-          } catch (error) {
-            // The old model keeps serving; the caller learns why the new one did not load.
-            throw new AppError("CONFLICT", `reload failed: ${(error as Error).message}`);
-          }
-          deps.logger.info({ version: retriever.version }, "model reloaded");
-          res.json({ version: retriever.version });
-        });
+        app.post("/v1/model/reload", modelReloadHandler(reload, deps.logger, (r) => ({ version: r.version })));
       }
     },
   });
