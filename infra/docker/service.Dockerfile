@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1.7
-# One recipe for every process in services/, chosen with a build argument:
+# One recipe for every process in services/ and every job in jobs/, chosen with a build argument
+# naming its folder:
 #
-#   docker build -f infra/docker/service.Dockerfile --build-arg SERVICE=fraud --build-arg PORT=8081 .
-#   docker build -f infra/docker/service.Dockerfile --target cli --build-arg SERVICE=trainer .
+#   docker build -f infra/docker/service.Dockerfile --build-arg APP=services/fraud --build-arg PORT=8081 .
+#   docker build -f infra/docker/service.Dockerfile --target cli --build-arg APP=jobs/trainer .
 #
 # The default target (`service`) runs `tsx src/main.ts` from the service's folder: the `start`
 # script of its package.json, the same command as on a developer machine. The `cli` target runs
@@ -18,9 +19,9 @@ ENV TURBO_TELEMETRY_DISABLED=1
 RUN npm install --global --no-audit --no-fund turbo@${TURBO_VERSION}
 WORKDIR /repo
 COPY . .
-ARG SERVICE
-RUN test -n "${SERVICE}" && test -f "services/${SERVICE}/package.json" \
-  && turbo prune "$(node -p "require('./services/${SERVICE}/package.json').name")" --docker --out-dir /out
+ARG APP
+RUN test -n "${APP}" && test -f "${APP}/package.json" \
+  && turbo prune "$(node -p "require('./${APP}/package.json').name")" --docker --out-dir /out
 
 # The full image has the compilers node-gyp needs (hnswlib-node builds from source).
 FROM node:${NODE_VERSION}-bookworm AS installer
@@ -47,8 +48,8 @@ COPY infra/docker/healthcheck.mjs /usr/local/lib/mlsd/healthcheck.mjs
 # the folder it is mounted on, so the services can write their journals, stores and models.
 RUN install -d -o node -g node /data /models /reports
 USER node
-ARG SERVICE
-WORKDIR /app/services/${SERVICE}
+ARG APP
+WORKDIR /app/${APP}
 
 FROM runtime AS cli
 ENTRYPOINT ["tsx", "src/cli.ts"]

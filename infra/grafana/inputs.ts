@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { DriftMonitorConfigSchema } from "@mlsd/drift-monitor/src/config";
+import { DriftMonitorConfigSchema } from "@mlsd/drift-monitor-service/src/config";
 import type { DashboardInputs, EndpointBudget } from "./dashboards";
 
-export const BUDGETS_FILE = fileURLToPath(new URL("../../services/loadgen/budgets.json", import.meta.url));
+export const BUDGETS_FILE = fileURLToPath(new URL("../../jobs/loadgen/budgets.json", import.meta.url));
 export const DASHBOARDS_DIR = fileURLToPath(new URL("./dashboards/", import.meta.url));
 
 function numberAt(value: unknown, field: string): number {

@@ -121,7 +121,7 @@ describe("budget lines", () => {
     expect(budgetLine(p99Panel("recommender.json", "ranker_stage_duration_seconds", `stage="features"`))).toBe(0.002);
   });
 
-  it("follow services/loadgen/budgets.json, which the load generator gates on", () => {
+  it("follow jobs/loadgen/budgets.json, which the load generator gates on", () => {
     expect(inputs.budgets.fraud.latency.p99 / 1000).toBe(0.005);
     expect(inputs.budgets.recommendations.latency.p99 / 1000).toBe(0.025);
     const changed = buildDashboards({ ...inputs, budgets: { ...inputs.budgets, fraud: { ...inputs.budgets.fraud, latency: { p50: 1, p95: 3, p99: 7 } } } });

@@ -29,8 +29,8 @@ describe("the Dockerfile reader", () => {
       "USER node",
       "CMD [\"a\", \"b\"]",
       "FROM one AS two",
-      "ARG SERVICE",
-      "WORKDIR sub/${SERVICE}",
+      "ARG APP",
+      "WORKDIR sub/${APP}",
       "ENTRYPOINT [\"run\"]",
       "HEALTHCHECK --interval=5s --retries=2 CMD [\"probe\", \"/healthz\"]",
       "FROM other:9 AS three",
@@ -45,10 +45,10 @@ describe("the Dockerfile reader", () => {
   });
 
   it("inherits USER, WORKDIR and ENV through FROM <stage>, and a new ENTRYPOINT clears CMD", () => {
-    const two = resolveStage(sample, "two", { SERVICE: "fraud" });
+    const two = resolveStage(sample, "two", { APP: "services/fraud" });
     expect(two.baseImage).toBe("img:1.2.3");
     expect(two.user).toBe("node");
-    expect(two.workdir).toBe("/app/sub/fraud");
+    expect(two.workdir).toBe("/app/sub/services/fraud");
     expect(two.env.get("B")).toBe("y z");
     expect(containerArgv(two)).toEqual(["run"]);
     expect(containerArgv(two, ["x"])).toEqual(["run", "x"]);
@@ -70,7 +70,7 @@ describe("the Dockerfile reader", () => {
 describe("infra/docker/service.Dockerfile", () => {
   it("prunes, installs and runs in separate stages, ending in a service and a cli target", () => {
     expect(dockerfile.stages.map((s) => s.name)).toEqual(["pruner", "installer", "runtime", "cli", "service"]);
-    const pruner = resolveFor("pruner", { SERVICE: "fraud" });
+    const pruner = resolveFor("pruner", { APP: "services/fraud" });
     expect(pruner.runs.some((r) => /\bturbo prune\b.*--docker/.test(r))).toBe(true);
     const installer = resolveFor("installer", {});
     // The manifests and lockfile come before `npm install` and the sources after, so a source change keeps the install layer.
@@ -105,7 +105,7 @@ describe("infra/docker/service.Dockerfile", () => {
 
   it("runs both targets as the non-root node user on the slim image, listening on all interfaces", () => {
     for (const target of ["service", "cli"]) {
-      const stage = resolveFor(target, { SERVICE: "fraud", PORT: "8081" });
+      const stage = resolveFor(target, { APP: "services/fraud", PORT: "8081" });
       expect(stage.baseImage, target).toMatch(/-bookworm-slim$/);
       expect(stage.user, target).toBe("node");
       expect(stage.env.get("HOST"), target).toBe("0.0.0.0");
@@ -115,14 +115,14 @@ describe("infra/docker/service.Dockerfile", () => {
   });
 
   it("checks health with node, not curl or wget, and ships the probe it names", () => {
-    const stage = resolveFor("service", { SERVICE: "fraud", PORT: "8081" });
+    const stage = resolveFor("service", { APP: "services/fraud", PORT: "8081" });
     expect(stage.healthcheck?.command).toEqual(["node", HEALTHCHECK_SCRIPT, "/healthz"]);
     expect(stage.env.get("PORT")).toBe("8081");
     expect(stage.exposed).toEqual(["8081"]);
     const copied = stage.copies.find((c) => c.dest === HEALTHCHECK_SCRIPT);
     expect(copied?.from).toBeNull();
     expect(existsSync(join(REPO, copied?.sources[0] ?? "missing"))).toBe(true);
-    expect(resolveFor("cli", { SERVICE: "trainer" }).healthcheck).toBeNull();
+    expect(resolveFor("cli", { APP: "jobs/trainer" }).healthcheck).toBeNull();
   });
 
   it("starts each compose service with its package.json script", () => {
@@ -130,7 +130,7 @@ describe("infra/docker/service.Dockerfile", () => {
       const args = svc.build?.args ?? {};
       const stage = resolveFor(svc.build?.target, args);
       const argv = containerArgv(stage, svc.command);
-      const scripts = packageJson(args.SERVICE ?? "").scripts ?? {};
+      const scripts = packageJson(args.APP ?? "").scripts ?? {};
       if ((svc.build?.target ?? "service") === "service") {
         expect(svc.command, name).toBeUndefined();
         expect(argv, name).toEqual(words(scripts.start ?? ""));
@@ -143,7 +143,7 @@ describe("infra/docker/service.Dockerfile", () => {
   });
 
   it("creates every named-volume mount point of a built service, owned by the runtime user", () => {
-    const runtime = resolveFor("service", { SERVICE: "fraud", PORT: "8081" });
+    const runtime = resolveFor("service", { APP: "services/fraud", PORT: "8081" });
     const owned = runtime.runs.flatMap((r) => {
       const m = /\binstall -d -o (\S+) -g (\S+) (.+)$/.exec(r);
       return m && m[1] === runtime.user && m[2] === runtime.user ? (m[3] as string).split(" ") : [];
@@ -199,7 +199,7 @@ describe(".dockerignore", () => {
 describe("turbo prune output (what the installer stage copies)", () => {
   const out = mkdtempSync(join(tmpdir(), "mlsd-prune-"));
   afterAll(() => rmSync(out, { recursive: true, force: true }));
-  const dirs = [...new Set(built.map(([, svc]) => svc.build?.args?.SERVICE ?? ""))].sort();
+  const dirs = [...new Set(built.map(([, svc]) => svc.build?.args?.APP ?? ""))].sort();
   const turbo = join(REPO, "node_modules/.bin/turbo");
 
   beforeAll(async () => {
@@ -222,13 +222,13 @@ describe("turbo prune output (what the installer stage copies)", () => {
   }, 60_000);
 
   it("has the manifests with the lockfile, and the service's sources", () => {
-    expect(dirs).toEqual(["drift-monitor", "event-logger", "fraud", "loadgen", "ranker", "recommender", "retrieval", "trainer"]);
+    expect(dirs).toEqual(["jobs/loadgen", "jobs/trainer", "services/drift-monitor", "services/event-logger", "services/fraud", "services/ranker", "services/recommender", "services/retrieval"]);
     for (const dir of dirs) {
-      for (const file of ["json/package.json", "json/package-lock.json", `json/services/${dir}/package.json`, `full/services/${dir}/package.json`]) {
+      for (const file of ["json/package.json", "json/package-lock.json", `json/${dir}/package.json`, `full/${dir}/package.json`]) {
         expect(existsSync(join(out, dir, file)), `${dir}: ${file}`).toBe(true);
       }
       const entry = packageJson(dir).scripts?.start ?? "tsx src/cli.ts";
-      expect(existsSync(join(out, dir, "full/services", dir, words(entry)[1] ?? "")), `${dir}: ${entry}`).toBe(true);
+      expect(existsSync(join(out, dir, "full", dir, words(entry)[1] ?? "")), `${dir}: ${entry}`).toBe(true);
     }
   });
 

@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createApp as createDriftMonitorApp } from "@mlsd/drift-monitor/src/app";
-import { DriftMonitorConfigSchema } from "@mlsd/drift-monitor/src/config";
-import { createDeps as createDriftMonitorDeps } from "@mlsd/drift-monitor/src/deps";
-import { createApp as createEventLoggerApp } from "@mlsd/event-logger/src/app";
-import { EventLoggerConfigSchema } from "@mlsd/event-logger/src/config";
-import { createDeps as createEventLoggerDeps } from "@mlsd/event-logger/src/deps";
+import { createApp as createDriftMonitorApp } from "@mlsd/drift-monitor-service/src/app";
+import { DriftMonitorConfigSchema } from "@mlsd/drift-monitor-service/src/config";
+import { createDeps as createDriftMonitorDeps } from "@mlsd/drift-monitor-service/src/deps";
+import { createApp as createEventLoggerApp } from "@mlsd/event-logger-service/src/app";
+import { EventLoggerConfigSchema } from "@mlsd/event-logger-service/src/config";
+import { createDeps as createEventLoggerDeps } from "@mlsd/event-logger-service/src/deps";
 import { createApp as createFraudApp } from "@mlsd/fraud-service/src/app";
 import { FraudConfigSchema } from "@mlsd/fraud-service/src/config";
 import { createDeps as createFraudDeps } from "@mlsd/fraud-service/src/deps";

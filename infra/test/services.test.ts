@@ -8,7 +8,7 @@ import {
   mounts,
   packageJson,
   readCompose,
-  serviceFolders,
+  appFolders,
   type ComposeService,
   type ConfigSchemaLike,
 } from "./stack";
@@ -21,7 +21,7 @@ const oneShots = entries.filter(([, svc]) => svc.restart === "no");
 const schemas = new Map<string, ConfigSchemaLike>();
 
 beforeAll(async () => {
-  for (const [name, svc] of servers) schemas.set(name, await configSchema(svc.build?.args?.SERVICE ?? ""));
+  for (const [name, svc] of servers) schemas.set(name, await configSchema(svc.build?.args?.APP ?? ""));
 });
 
 function service(name: string): ComposeService {
@@ -56,13 +56,13 @@ function addresses(svc: ComposeService): { text: string; host: string; port: num
   return out;
 }
 
-describe("every process in services/ is in docker-compose.yml", () => {
+describe("every process in services/ and job in jobs/ is in docker-compose.yml", () => {
   it("builds each server (src/main.ts) with the service target and each command (src/cli.ts) with the cli target", () => {
-    const folders = serviceFolders();
-    expect(folders.map((f) => f.dir)).toEqual(expect.arrayContaining(["fraud", "ranker", "retrieval", "recommender", "event-logger", "drift-monitor", "trainer", "loadgen"]));
+    const folders = appFolders();
+    expect(folders.map((f) => f.dir)).toEqual(expect.arrayContaining(["services/fraud", "services/ranker", "services/retrieval", "services/recommender", "services/event-logger", "services/drift-monitor", "jobs/trainer", "jobs/loadgen"]));
     for (const { dir, kind } of folders) {
-      const using = built.filter(([, svc]) => svc.build?.args?.SERVICE === dir);
-      expect(using.length, `services/${dir} is built by some compose service`).toBeGreaterThan(0);
+      const using = built.filter(([, svc]) => svc.build?.args?.APP === dir);
+      expect(using.length, `${dir} is built by some compose service`).toBeGreaterThan(0);
       for (const [name, svc] of using) {
         expect(svc.build?.dockerfile, name).toBe(DOCKERFILE);
         expect(svc.build?.context, name).toBe(".");
@@ -138,7 +138,7 @@ describe("servers", () => {
   });
 
   it("read models from the registry a trainer wrote, after it finished", () => {
-    const trainers = oneShots.filter(([, svc]) => svc.build?.args?.SERVICE === "trainer");
+    const trainers = oneShots.filter(([, svc]) => svc.build?.args?.APP === "jobs/trainer");
     let readers = 0;
     for (const [name, svc] of servers) {
       const registry = svc.environment?.MODEL_REGISTRY_DIR;
@@ -167,8 +167,8 @@ describe("one-shot jobs", () => {
   });
 
   it("train both model families and materialise their features into the compose Redis", () => {
-    const scripts = packageJson("trainer").scripts ?? {};
-    const commands = oneShots.filter(([, svc]) => svc.build?.args?.SERVICE === "trainer").map(([, svc]) => (svc.command ?? [])[0]);
+    const scripts = packageJson("jobs/trainer").scripts ?? {};
+    const commands = oneShots.filter(([, svc]) => svc.build?.args?.APP === "jobs/trainer").map(([, svc]) => (svc.command ?? [])[0]);
     expect(commands.sort()).toEqual(["fraud", "recs"]);
     for (const command of commands) expect(scripts[`train:${command}`]).toBe(`tsx src/cli.ts ${command}`);
   });
@@ -185,7 +185,7 @@ describe("one-shot jobs", () => {
   });
 
   it("put the load generators under the load profile, each waiting for its target", () => {
-    for (const [name, svc] of oneShots.filter(([, s]) => s.build?.args?.SERVICE === "loadgen")) {
+    for (const [name, svc] of oneShots.filter(([, s]) => s.build?.args?.APP === "jobs/loadgen")) {
       expect(svc.profiles, name).toEqual(["load"]);
       const args = svc.command ?? [];
       const url = new URL(args[args.indexOf("--url") + 1] ?? "");

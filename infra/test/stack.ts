@@ -63,15 +63,21 @@ export function mountOf(service: ComposeService, path: string): Mount | undefine
     .sort((a, b) => b.target.length - a.target.length)[0];
 }
 
-/** The folders of services/ and what they run: a server (src/main.ts) or a command (src/cli.ts). */
-export function serviceFolders(): { dir: string; kind: "server" | "cli" }[] {
-  return readdirSync(join(REPO, "services"), { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .map((d) => d.name)
+/**
+ * The folders of services/ (long-running processes) and jobs/ (one-shot jobs and tools), as
+ * repository-relative paths, and what they run: a server (src/main.ts) or a command (src/cli.ts).
+ */
+export function appFolders(): { dir: string; kind: "server" | "cli" }[] {
+  return ["services", "jobs"]
+    .flatMap((top) =>
+      readdirSync(join(REPO, top), { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => `${top}/${d.name}`),
+    )
     .sort()
     .flatMap((dir): { dir: string; kind: "server" | "cli" }[] => {
-      if (existsSync(join(REPO, "services", dir, "src/main.ts"))) return [{ dir, kind: "server" as const }];
-      if (existsSync(join(REPO, "services", dir, "src/cli.ts"))) return [{ dir, kind: "cli" as const }];
+      if (existsSync(join(REPO, dir, "src/main.ts"))) return [{ dir, kind: "server" as const }];
+      if (existsSync(join(REPO, dir, "src/cli.ts"))) return [{ dir, kind: "cli" as const }];
       return [];
     });
 }
@@ -82,7 +88,7 @@ export interface PackageJson {
 }
 
 export function packageJson(dir: string): PackageJson {
-  return JSON.parse(readRepoFile(`services/${dir}/package.json`)) as PackageJson;
+  return JSON.parse(readRepoFile(`${dir}/package.json`)) as PackageJson;
 }
 
 /** What the checks need of a service's zod config schema. */
@@ -93,9 +99,9 @@ export interface ConfigSchemaLike {
 
 /** The service's config schema: the export of src/config.ts named `*ConfigSchema` that has a PORT. */
 export async function configSchema(dir: string): Promise<ConfigSchemaLike> {
-  const module = (await import(/* @vite-ignore */ join(REPO, "services", dir, "src/config.ts"))) as Record<string, unknown>;
+  const module = (await import(/* @vite-ignore */ join(REPO, dir, "src/config.ts"))) as Record<string, unknown>;
   const found = Object.entries(module).filter(([name, value]) => name.endsWith("ConfigSchema") && (value as ConfigSchemaLike | null)?.shape?.PORT !== undefined);
-  if (found.length !== 1) throw new Error(`services/${dir}/src/config.ts: expected one *ConfigSchema with a PORT, found ${found.map(([n]) => n).join(", ") || "none"}`);
+  if (found.length !== 1) throw new Error(`${dir}/src/config.ts: expected one *ConfigSchema with a PORT, found ${found.map(([n]) => n).join(", ") || "none"}`);
   return (found[0] as [string, ConfigSchemaLike])[1];
 }
 

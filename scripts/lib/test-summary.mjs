@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 
-const roots = ["packages", "services", "infra", "tooling"];
+const roots = ["packages", "services", "jobs", "infra", "tooling"];
 let passed = 0;
 let failed = 0;
 let skipped = 0;

@@ -3,7 +3,7 @@ import { parseDriftReference } from "@mlsd/drift";
 import { ModelRegistry } from "@mlsd/model-registry";
 import type { LoadedReference } from "./monitor";
 
-/** The file the trainer writes next to the model (services/trainer/src/fraud/pipeline.ts). */
+/** The file the trainer writes next to the model (jobs/trainer/src/fraud/pipeline.ts). */
 export const DRIFT_REFERENCE_FILE = "drift-reference.json";
 
 export class ReferenceLoadError extends Error {

@@ -140,7 +140,7 @@ if (!values["skip-materialize"]) {
   const t0 = performance.now();
   const args = ["src/cli.ts", "recs", "--preset", preset, "--users", String(worldInput.numUsers), "--items", String(worldInput.numItems), "--seed", String(worldInput.seed)];
   if (world.sessionsPerUser) args.push("--sessions", String(world.sessionsPerUser));
-  await run(tsx, [...args, "--redis", redisUrl, "--materialize-only"], path.join(repo, "services/trainer"));
+  await run(tsx, [...args, "--redis", redisUrl, "--materialize-only"], path.join(repo, "jobs/trainer"));
   log(`materialised in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
 

@@ -89,9 +89,9 @@ async function main(): Promise<void> {
 
   if (!values["skip-train"]) {
     step("training the fraud model (synthetic transaction world, small preset)");
-    await run(tsx, ["src/cli.ts", "fraud", "--preset", "small", "--registry", registryDir, "--reports", reportDir, "--redis", redisUrl], { cwd: path.join(ROOT, "services/trainer") });
+    await run(tsx, ["src/cli.ts", "fraud", "--preset", "small", "--registry", registryDir, "--reports", reportDir, "--redis", redisUrl], { cwd: path.join(ROOT, "jobs/trainer") });
     step("training the recommender (synthetic world: two-tower, HNSW index, GBDT ranker)");
-    await run(tsx, ["src/cli.ts", "recs", "--dataset", "synthetic", "--preset", "small", "--registry", registryDir, "--reports", reportDir, "--redis", redisUrl], { cwd: path.join(ROOT, "services/trainer") });
+    await run(tsx, ["src/cli.ts", "recs", "--dataset", "synthetic", "--preset", "small", "--registry", registryDir, "--reports", reportDir, "--redis", redisUrl], { cwd: path.join(ROOT, "jobs/trainer") });
   }
 
   step("starting the services");
@@ -108,9 +108,9 @@ async function main(): Promise<void> {
   const url = (name: string) => `http://127.0.0.1:${(plan.find((s) => s.name === name) as ServiceSpec).port}`;
   const load = values.short ? { fraud: ["--rate", "50", "--duration", "5", "--warmup", "2"], recs: ["--rate", "20", "--duration", "5", "--warmup", "2"] } : { fraud: ["--rate", "200", "--duration", "20", "--warmup", "5"], recs: ["--rate", "50", "--duration", "20", "--warmup", "5"] };
   step("open-loop load: fraud scoring");
-  await run(tsx, ["src/cli.ts", "--target", "fraud", "--url", url("fraud"), "--world", "small", ...load.fraud, "--report", path.join(reportDir, "load-fraud")], { cwd: path.join(ROOT, "services/loadgen") });
+  await run(tsx, ["src/cli.ts", "--target", "fraud", "--url", url("fraud"), "--world", "small", ...load.fraud, "--report", path.join(reportDir, "load-fraud")], { cwd: path.join(ROOT, "jobs/loadgen") });
   step("open-loop load: recommendations");
-  await run(tsx, ["src/cli.ts", "--target", "recommendations", "--url", url("recommender"), "--rec-world", "small", ...load.recs, "--report", path.join(reportDir, "load-recs")], { cwd: path.join(ROOT, "services/loadgen") });
+  await run(tsx, ["src/cli.ts", "--target", "recommendations", "--url", url("recommender"), "--rec-world", "small", ...load.recs, "--report", path.join(reportDir, "load-recs")], { cwd: path.join(ROOT, "jobs/loadgen") });
 
   step("drift report (fraud decisions against the training reference)");
   say(await driftSummary(url("drift-monitor")));

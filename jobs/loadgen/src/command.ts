@@ -32,7 +32,7 @@ Open-loop load at a fixed arrival rate; latency from each request's scheduled se
   --seed N              seed of the arrivals and the request mix (default 1)
   --max-in-flight N     requests due beyond this many unanswered are dropped and counted (default ${DEFAULT_MAX_IN_FLIGHT})
   --timeout MS          a request unanswered this long counts as a timeout (default ${DEFAULT_TIMEOUT_MS})
-  --budgets FILE        budget file (default services/loadgen/budgets.json)
+  --budgets FILE        budget file (default jobs/loadgen/budgets.json)
   --report DIR          write report.md, results.json and the latency-vs-load SVG here
   --gate                exit 1 when a budget is missed
   --note TEXT           a line for the report's header (repeatable), e.g. the machine's state

@@ -116,9 +116,9 @@ async function main(): Promise<number> {
     log(`Redis ${redis.url} (${redis.source}), Kafka ${kafka.brokers.join(",")} (${kafka.source})`);
     const registry = path.join(work, "registry");
     if (!values["skip-train"] || !existsSync(registry)) {
-      log("training the small fraud model and warming Redis (services/trainer)");
+      log("training the small fraud model and warming Redis (jobs/trainer)");
       await run(process.execPath, ["--import", "tsx", "src/cli.ts", "fraud", "--preset", "small", "--registry", registry, "--reports", path.join(work, "trainer-reports"), "--redis", redis.url], {
-        cwd: path.join(REPO, "services/trainer"),
+        cwd: path.join(REPO, "jobs/trainer"),
         env: process.env,
       });
     }
