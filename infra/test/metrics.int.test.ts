@@ -152,7 +152,10 @@ beforeAll(async () => {
     log: () => {},
   });
 
-  services.set("fraud", await startService(fraudService, composeEnv("fraud", { LABEL_WRITER_TOKEN: WRITER_TOKEN }), { logger: silentLogger }));
+  // The transactions below are dated from 2024-05-01, 10 s apart: the service clock starts there and
+  // allows them to run an hour ahead of it.
+  const clock = { CLOCK_START: "2024-05-01T00:00:00Z", MAX_CLOCK_SKEW_MS: "3600000" };
+  services.set("fraud", await startService(fraudService, composeEnv("fraud", { LABEL_WRITER_TOKEN: WRITER_TOKEN, ...clock }), { logger: silentLogger }));
   services.set("retrieval", await startService(retrievalService, composeEnv("retrieval"), { logger: silentLogger }));
   services.set("ranker", await startService(rankerService, composeEnv("ranker"), { logger: silentLogger }));
   services.set("recommender", await startService(recommenderService, composeEnv("recommender", { CLICK_WRITER_TOKEN: WRITER_TOKEN }), { logger: silentLogger }));

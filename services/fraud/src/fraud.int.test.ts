@@ -58,6 +58,11 @@ beforeAll(async () => {
     // a first Lua call past a tight deadline); the deadline itself is covered by the unit tests.
     FEATURE_DEADLINE_MS: "2000",
     LABEL_WRITER_TOKEN: LABEL_TOKEN,
+    // A clock standing in May 2018 (the simulated world's months); the tests jump days ahead, so
+    // they allow a wide skew here (the bounds themselves are unit-tested).
+    CLOCK_START: "2018-05-01T00:00:00Z",
+    MAX_CLOCK_SKEW_MS: String(30 * 86_400_000),
+    MAX_EVENT_AGE_DAYS: "3650",
   };
   service = await startService(fraudService, env, { logger: createLogger({ service: "fraud", level: "warn" }) });
   app = service.app;
