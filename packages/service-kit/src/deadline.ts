@@ -17,18 +17,31 @@ export async function withDeadline<T>(
   const t0 = performance.now();
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
+  let settled = false;
   const timeout = new Promise<"timeout">((resolve) => {
     timer = setTimeout(() => {
-      controller.abort(new Error(`deadline of ${ms} ms exceeded`));
-      resolve("timeout");
+      // Timers run before I/O in each turn of the event loop: on a busy process the answer may
+      // already be waiting in the socket when the timer fires. Decide after this turn's I/O.
+      setImmediate(() => {
+        if (settled) return;
+        controller.abort(new Error(`deadline of ${ms} ms exceeded`));
+        resolve("timeout");
+      });
     }, ms);
   });
   try {
-    const outcome = await Promise.race([fn(controller.signal).then((value) => ({ value })), timeout]);
+    const outcome = await Promise.race([
+      fn(controller.signal).then((value) => {
+        settled = true;
+        return { value };
+      }),
+      timeout,
+    ]);
     const elapsed = performance.now() - t0;
     if (outcome === "timeout") return { ok: false, reason: "timeout", ms: elapsed };
     return { ok: true, value: outcome.value, ms: elapsed };
   } catch (error) {
+    settled = true;
     return { ok: false, reason: "error", error, ms: performance.now() - t0 };
   } finally {
     clearTimeout(timer);

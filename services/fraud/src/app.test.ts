@@ -45,7 +45,7 @@ describe("POST /v1/transactions/score", () => {
     const { app, store } = setup();
     await request(app).post("/v1/transactions/score").send(tx({ transactionId: "old", terminalId: "T9", time: "2018-05-24T09:00:00Z" }));
     const before = await request(app).post("/v1/transactions/score").send(tx({ transactionId: "a", terminalId: "T9" }));
-    await store.applyLabel({ transactionId: "old", knownAtMs: Date.parse(T0) - DAY_MS });
+    await store.applyKnownLabel({ transactionId: "old", terminalId: "T9", transactionTimeMs: Date.parse("2018-05-24T09:00:00Z"), knownAtMs: Date.parse(T0) - DAY_MS });
     const after = await request(app).post("/v1/transactions/score").send(tx({ transactionId: "b", terminalId: "T9", time: "2018-06-01T10:00:50Z" }));
     expect(after.body.score).toBeGreaterThan(before.body.score);
     expect(after.body.decision).not.toBe("approve");
@@ -78,7 +78,6 @@ describe("degraded answers when Redis fails", () => {
     saveAnswer: closed,
     lookup: closed,
     observe: closed,
-    applyLabel: async () => false,
     applyKnownLabel: async () => undefined,
   };
 
@@ -224,7 +223,7 @@ describe("trust boundaries of scoring", () => {
     const closed = async (): Promise<never> => {
       throw new Error("Connection is closed.");
     };
-    const down: FraudFeatureStore = { config: new MemoryFraudFeatureStore().config, claim: closed, saveAnswer: closed, lookup: closed, observe: closed, applyLabel: async () => false, applyKnownLabel: async () => undefined };
+    const down: FraudFeatureStore = { config: new MemoryFraudFeatureStore().config, claim: closed, saveAnswer: closed, lookup: closed, observe: closed, applyKnownLabel: async () => undefined };
     const { app, events } = setup({ store: down, model: () => withFallback });
     const res = await score(app, tx({ amount: 280 }));
     expect(res.body).toMatchObject({ degraded: true, decidedBy: "fallback", modelVersion: "test-model-1/fallback", decision: "decline" });

@@ -33,7 +33,7 @@ export async function createDeps(ctx: ServiceContext<FraudConfig>): Promise<Frau
 
   const kafka = createKafka("fraud", config.KAFKA_BROKERS);
   const events = await startEventPublisher(ctx, { kafka, journalDir: config.EVENT_JOURNAL_DIR });
-  const labels = startBackgroundConsumer(ctx, { kafka, groupId: "fraud-online-labels", topics: [TOPICS.fraudLabels], handleBatch: labelApplier(store), metricsPrefix: "fraud_labels" });
+  const labels = startBackgroundConsumer(ctx, { kafka, groupId: config.LABEL_CONSUMER_GROUP, topics: [TOPICS.fraudLabels], handleBatch: labelApplier(store), metricsPrefix: "fraud_labels" });
 
   const fraudMetrics = createFraudMetrics(metrics.registry);
   return {

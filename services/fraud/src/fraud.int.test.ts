@@ -8,6 +8,7 @@ import { ModelRegistry } from "@mlsd/model-registry";
 import { createLogger, startService, type StartedService } from "@mlsd/service-kit";
 import { createFraudWorld, iterateTransactions } from "@mlsd/synth";
 import { startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
+import { ensureTopics } from "@mlsd/events";
 import { Kafka, logLevel, type Consumer } from "kafkajs";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -69,6 +70,8 @@ beforeAll(async () => {
   await waitFor("redis ready", () => service.ctx.readiness.report().checks.redis?.ready);
 
   const client = new Kafka({ clientId: `fraud-int-${run}`, brokers: kafka.brokers, logLevel: logLevel.NOTHING });
+  // The services create their topics in the background; this test subscribes at once.
+  await ensureTopics(client, { topics: [TOPICS.fraudDecisions, TOPICS.fraudLabels, TOPICS.fraudTransactions] });
   consumer = client.consumer({ groupId: `fraud-int-${run}` });
   await consumer.connect();
   await consumer.subscribe({ topic: TOPICS.fraudDecisions, fromBeginning: true });

@@ -11,6 +11,7 @@ import { retrievalService } from "@mlsd/retrieval-service";
 import { startService, type StartedServiceOf } from "@mlsd/service-kit";
 import { startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
 import { Redis } from "ioredis";
+import { ensureTopics } from "@mlsd/events";
 import { Kafka, logLevel, type Consumer } from "kafkajs";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -94,6 +95,8 @@ beforeAll(async () => {
   await waitFor("ranker ready", () => ranker.ctx.readiness.isReady);
 
   const kafkaClient = new Kafka({ clientId: `recommender-int-${run}`, brokers: kafka.brokers, logLevel: logLevel.NOTHING });
+  // The services create their topics in the background; this test subscribes at once.
+  await ensureTopics(kafkaClient, { topics: [TOPICS.recsImpressions, TOPICS.recsClicks] });
   consumer = kafkaClient.consumer({ groupId: `recommender-int-${run}` });
   await consumer.connect();
   await consumer.subscribe({ topics: [TOPICS.recsImpressions, TOPICS.recsClicks], fromBeginning: true });

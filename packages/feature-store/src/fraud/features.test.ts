@@ -63,8 +63,7 @@ describe("fraud feature definitions", () => {
     const before = assembleFraudFeatures({ timeMs: T0, amount: 5 }, await store.observe(tx("y1", "c3", "t1", T0, 5)));
     expect(feature(names, before, "TERMINAL_ID_NB_TX_1DAY_WINDOW")).toBe(2);
     expect(feature(names, before, "TERMINAL_ID_RISK_1DAY_WINDOW")).toBe(0);
-    expect(await store.applyLabel({ transactionId: "x2", knownAtMs: T0 + 1 })).toBe(true);
-    expect(await store.applyLabel({ transactionId: "never-seen", knownAtMs: T0 })).toBe(false);
+    await store.applyKnownLabel({ transactionId: "x2", terminalId: "t1", transactionTimeMs: T0 - 8 * DAY_MS + 3_600_000, knownAtMs: T0 + 1 });
     const after = assembleFraudFeatures({ timeMs: T0 + 30_000, amount: 5 }, await store.observe(tx("y2", "c4", "t1", T0 + 30_000, 5)));
     expect(feature(names, after, "TERMINAL_ID_RISK_1DAY_WINDOW")).toBe(0.5);
     expect(feature(names, after, "TERMINAL_ID_RISK_30DAY_WINDOW")).toBe(0.5);

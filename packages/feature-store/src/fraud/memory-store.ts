@@ -1,5 +1,5 @@
 import { DAY_MS, DEFAULT_FRAUD_FEATURE_CONFIG, toCents, type FraudAggregates, type FraudFeatureConfig, type LabelInput, type TransactionInput } from "./definitions";
-import type { ClaimResult, FraudFeatureStore, LabelByIdInput, TransactionRecord } from "./store";
+import type { ClaimResult, FraudFeatureStore, TransactionRecord } from "./store";
 
 /** Times kept sorted, with values alongside; appends are the common case (time order). */
 class TimeSeries {
@@ -44,7 +44,7 @@ export class MemoryFraudFeatureStore implements FraudFeatureStore {
   private readonly customers = new Map<string, TimeSeries>();
   private readonly terminals = new Map<string, TimeSeries>();
   private readonly terminalFrauds = new Map<string, TimeSeries>();
-  private readonly seen = new Map<string, { terminalId: string; timeMs: number }>();
+  private readonly seen = new Set<string>();
   private readonly labelled = new Set<string>();
   private readonly records = new Map<string, { record: TransactionRecord; answer: string | null }>();
 
@@ -81,7 +81,7 @@ export class MemoryFraudFeatureStore implements FraudFeatureStore {
     if (!this.seen.has(tx.transactionId)) {
       customer.insert(t, toCents(tx.amount));
       terminal.insert(t, 0);
-      this.seen.set(tx.transactionId, { terminalId: tx.terminalId, timeMs: t });
+      this.seen.add(tx.transactionId);
     }
     const frauds = series(this.terminalFrauds, tx.terminalId);
     const delay = this.config.labelDelayDays * DAY_MS;
@@ -107,13 +107,6 @@ export class MemoryFraudFeatureStore implements FraudFeatureStore {
       aggregates.terminalVelocity.push(terminal.window(t - ms, t).count);
     }
     return aggregates;
-  }
-
-  async applyLabel(label: LabelByIdInput): Promise<boolean> {
-    const tx = this.seen.get(label.transactionId);
-    if (!tx) return false;
-    this.applyKnownLabelSync({ ...label, terminalId: tx.terminalId, transactionTimeMs: tx.timeMs });
-    return true;
   }
 
   async applyKnownLabel(label: LabelInput): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { DAY_MS, DEFAULT_FRAUD_FEATURE_CONFIG, retentionMs, toCents, type FraudAggregates, type FraudFeatureConfig, type LabelInput, type TransactionInput } from "./definitions";
-import type { ClaimResult, FraudFeatureStore, LabelByIdInput, TransactionRecord } from "./store";
+import type { ClaimResult, FraudFeatureStore, TransactionRecord } from "./store";
 
 /*
  * Each entity's events live in a sorted set scored by event time; a Lua script adds the new event
@@ -192,13 +192,6 @@ export class RedisFraudFeatureStore implements FraudFeatureStore {
     const [c, t, ms, cents] = await this.redis.hmget(fraudKeys.record(this.prefix, transactionId), "c", "t", "ms", "cents");
     if (c === null || c === undefined || t === null || t === undefined) return null;
     return { customerId: c, terminalId: t, timeMs: Number(ms), cents: Number(cents) };
-  }
-
-  async applyLabel(label: LabelByIdInput): Promise<boolean> {
-    const record = await this.lookup(label.transactionId);
-    if (!record) return false;
-    await this.applyKnownLabel({ transactionId: label.transactionId, knownAtMs: label.knownAtMs, terminalId: record.terminalId, transactionTimeMs: record.timeMs });
-    return true;
   }
 
   async applyKnownLabel(label: LabelInput): Promise<void> {

@@ -16,11 +16,6 @@ export interface TransactionRecord {
  */
 export type ClaimResult = { kind: "new" } | { kind: "retry"; answer: string | null } | { kind: "conflict"; recorded: TransactionRecord };
 
-export interface LabelByIdInput {
-  transactionId: string;
-  knownAtMs: number;
-}
-
 /**
  * The online side of the fraud features. `observe` records a transaction and returns the
  * aggregates as of its time (the transaction itself included) in one atomic step per entity, so
@@ -40,8 +35,9 @@ export interface FraudFeatureStore {
   /** The recorded identity of a transaction this store has seen, or null. */
   lookup(transactionId: string): Promise<TransactionRecord | null>;
   observe(tx: TransactionInput): Promise<FraudAggregates>;
-  /** Applies a fraud label to a transaction this store has seen; false when it never saw it. */
-  applyLabel(label: LabelByIdInput): Promise<boolean>;
-  /** Applies a label whose terminal and time the caller already knows (offline replay). */
+  /**
+   * Applies a fraud label: its terminal and transaction time come with it (the label API checks
+   * them against the transaction's record before a label is accepted).
+   */
   applyKnownLabel(label: LabelInput): Promise<void>;
 }
