@@ -1,7 +1,17 @@
 import { systemClock, type Clock } from "./clock";
-import { requireNonNegative, requirePositive, requirePositiveInt } from "./errors";
+import { LoadgenInputError, requireNonNegative, requirePositive, requirePositiveInt } from "./errors";
 import { LatencyRecorder, type LatencySummary } from "./latency";
+import { PreciseTicker } from "./precise-ticker";
 import { scheduleArrivals, type ArrivalProcess } from "./schedule";
+import { runSchedule, type Wake } from "./scheduler";
+
+/**
+ * How the scheduler waits for the next send on the system clock: `precise` sleeps in a worker
+ * thread on a high-resolution timer (tens of microseconds late); `coarse` uses Node's millisecond
+ * timers, as this generator did before (late by up to a millisecond or two, in bursts).
+ */
+export type TimerKind = "precise" | "coarse";
+export const TIMER_KINDS: readonly TimerKind[] = ["precise", "coarse"];
 
 /** What one request came back with, as far as the load test cares. */
 export interface Answer {
@@ -42,6 +52,8 @@ export interface OpenLoopOptions {
   maxInFlight?: number;
   /** A request unanswered this long after it was sent is aborted and counts as a timeout. */
   timeoutMs?: number;
+  /** Default `precise`; ignored with a clock of one's own, whose timers are used as they are. */
+  timer?: TimerKind;
   clock?: Clock;
 }
 
@@ -87,11 +99,22 @@ export interface RunResult {
   latency: LatencySummary;
   /** Per stage, from the answers' `timings` (the service's own clock). */
   stages: Record<string, LatencySummary>;
-  /** How late the generator itself sent, against the schedule: its share of `latency`. */
+  /**
+   * From the actual send to the answer, the same answers as `latency`: what a tool that times from
+   * its own send reports. `latency` minus this is the generator's lateness, request by request.
+   */
+  latencyFromSend: LatencySummary;
+  /** Actual send minus scheduled send, measured window: the generator's own share of `latency`. */
   sendLag: LatencySummary;
+  /** How the scheduler waited between sends. */
+  timer: TimerKind;
   maxInFlightSeen: number;
   /** Wall time of the whole run, warm-up and draining included. */
   elapsedMs: number;
+  /** CPU time (user + system, all threads) of the generator's process over the whole run. */
+  generatorCpuMs: number;
+  /** Requests sent, warm-up included: what `generatorCpuMs` was spent on. */
+  sentTotal: number;
 }
 
 export const DEFAULT_MAX_IN_FLIGHT = 1000;
@@ -109,6 +132,8 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const arrivals = options.arrivals ?? "constant";
   const clock = options.clock ?? systemClock;
+  const timer = options.timer ?? "precise";
+  if (!TIMER_KINDS.includes(timer)) throw new LoadgenInputError("timer", `must be precise or coarse, got "${String(timer)}"`);
   requirePositive("rate", options.rate);
   requirePositive("durationMs", options.durationMs);
   requireNonNegative("warmupMs", warmupMs);
@@ -121,17 +146,24 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
   const counts: RunCounts = { scheduled: 0, sent: 0, ok: 0, rejected: 0, badStatus: 0, timeouts: 0, transportErrors: 0, dropped: 0, fallbacks: 0 };
   const statusCounts: Record<string, number> = {};
   const latency = new LatencyRecorder();
+  const latencyFromSend = new LatencyRecorder();
   const sendLag = new LatencyRecorder();
   const stages = new Map<string, LatencyRecorder>();
   for (const offset of offsets) if (offset >= warmupMs) counts.scheduled++;
 
   let inFlight = 0;
   let maxInFlightSeen = 0;
+  let sentTotal = 0;
   let lastMeasuredAnswer = Number.NEGATIVE_INFINITY;
   let onIdle: (() => void) | null = null;
+  // The precise ticker only makes sense on the real clock; a clock of one's own keeps its timers.
+  const precise = clock === systemClock && timer === "precise" ? await PreciseTicker.start(offsets) : null;
+  const wake: Wake = precise ? precise.wake : (ms, fn) => void clock.setTimer(ms, fn);
+  const cpuBefore = process.cpuUsage();
   const start = clock.now();
+  precise?.begin(start);
 
-  const record = (answer: Answer, scheduledAt: number): void => {
+  const record = (answer: Answer, scheduledAt: number, sentAt: number): void => {
     const now = clock.now();
     lastMeasuredAnswer = Math.max(lastMeasuredAnswer, now);
     statusCounts[answer.status] = (statusCounts[answer.status] ?? 0) + 1;
@@ -142,6 +174,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
       return;
     }
     latency.record(now - scheduledAt);
+    latencyFromSend.record(now - sentAt);
     if (!is2xx || answer.expectRejection) {
       counts.badStatus++;
       return;
@@ -164,10 +197,12 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
       return;
     }
     inFlight++;
+    sentTotal++;
     maxInFlightSeen = Math.max(maxInFlightSeen, inFlight);
+    const sentAt = clock.now();
     if (measured) {
       counts.sent++;
-      sendLag.record(clock.now() - scheduledAt);
+      sendLag.record(sentAt - scheduledAt);
     }
     const controller = new AbortController();
     let done = false;
@@ -186,6 +221,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
         lastMeasuredAnswer = Math.max(lastMeasuredAnswer, now);
         // Its true latency is unknown but at least this: leaving it out would flatter the tail.
         latency.record(now - scheduledAt);
+        latencyFromSend.record(now - sentAt);
       }
     });
     let pending: Promise<Answer>;
@@ -199,7 +235,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
         if (done) return;
         cancelTimeout();
         finish();
-        if (measured) record(answer, scheduledAt);
+        if (measured) record(answer, scheduledAt, sentAt);
       },
       () => {
         if (done) return;
@@ -213,18 +249,13 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
     );
   };
 
-  await new Promise<void>((resolve) => {
-    let next = 0;
-    const tick = (): void => {
-      const elapsed = clock.now() - start;
-      // Everything already due goes out now: a late timer sends a burst, never skips a request.
-      while (next < offsets.length && (offsets[next] as number) <= elapsed) fire(next++);
-      if (next >= offsets.length) resolve();
-      else clock.setTimer((offsets[next] as number) - (clock.now() - start), tick);
-    };
-    tick();
-  });
+  try {
+    await runSchedule({ offsets, start, clock, wake, fire });
+  } finally {
+    await precise?.close();
+  }
   if (inFlight > 0) await new Promise<void>((resolve) => (onIdle = resolve));
+  const cpu = process.cpuUsage(cpuBefore);
 
   const measureStart = start + warmupMs;
   const windowMs = Math.max(options.durationMs, lastMeasuredAnswer - measureStart);
@@ -242,8 +273,12 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
     throughput: counts.ok / (windowMs / 1000),
     latency: latency.summary(),
     stages: Object.fromEntries([...stages].sort(([a], [b]) => a.localeCompare(b)).map(([stage, r]) => [stage, r.summary()])),
+    latencyFromSend: latencyFromSend.summary(),
     sendLag: sendLag.summary(),
+    timer: precise ? "precise" : "coarse",
     maxInFlightSeen,
     elapsedMs: clock.now() - start,
+    generatorCpuMs: (cpu.user + cpu.system) / 1000,
+    sentTotal,
   };
 }
