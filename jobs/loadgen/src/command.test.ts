@@ -23,7 +23,7 @@ describe("parseCommand", () => {
   });
 
   it("names the flag that is wrong", () => {
-    expect(() => parseCommand(["--url", "http://x:1"])).toThrow(/^--target: must be fraud or recommendations/);
+    expect(() => parseCommand(["--url", "http://x:1"])).toThrow(/^--target: must be fraud, recommendations or null/);
     expect(() => parseCommand(["--target", "fraud"])).toThrow(/^--url: is required/);
     expect(() => parseCommand(["--target", "fraud", "--url", "http://x:1", "--rate", "fast"])).toThrow(/^--rate: must be a number, got "fast"/);
     expect(() => parseCommand(["--target", "fraud", "--url", "http://x:1", "--ramp", "100,,300"])).toThrow(/^--ramp\[1\]: must be a number/);

@@ -1,6 +1,6 @@
 import net from "node:net";
 import { LoadgenInputError, requirePositiveInt } from "./errors";
-import { keepAliveTimeoutSeconds, ResponseParser, type ParsedResponse } from "./http-response-parser";
+import { jsonBody, keepAliveTimeoutSeconds, postRequest, ResponseParser, type ParsedResponse } from "./http-wire";
 
 export interface HttpResponse {
   status: number;
@@ -84,7 +84,7 @@ class Connection {
     if (seconds !== null) this.staleAfter = performance.now() + seconds * 1000 - IDLE_MARGIN_MS;
     if (response.close) this.destroy();
     else this.onFree(this);
-    exchange.resolve({ status: response.status, body: parseBody(response) });
+    exchange.resolve({ status: response.status, body: jsonBody(response) });
   }
 
   private onClose(): void {
@@ -130,15 +130,6 @@ function detach(exchange: Exchange): void {
   exchange.onAbort = null;
 }
 
-function parseBody(response: ParsedResponse): unknown {
-  if (!(response.headers["content-type"] ?? "").includes("json")) return undefined;
-  try {
-    return JSON.parse(response.body.toString("utf8"));
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * A keep-alive HTTP/1.1 client for POSTing JSON: connections are reused (no handshake per request),
  * each carries one request at a time, and the pool is as large as the in-flight cap, so the pool
@@ -149,7 +140,9 @@ function parseBody(response: ParsedResponse): unknown {
 export class HttpClient {
   private readonly host: string;
   private readonly port: number;
-  private readonly hostHeader: string;
+  readonly baseUrl: string;
+  /** The Host header requests carry: host and port. */
+  readonly hostHeader: string;
   private readonly maxSockets: number;
   /** Idle connections, the most recently used last (LIFO: fewer cold connections under light load). */
   private readonly idle: Connection[] = [];
@@ -171,6 +164,7 @@ export class HttpClient {
     this.host = url.hostname.replace(/^\[|\]$/g, "");
     this.port = url.port === "" ? 80 : Number(url.port);
     this.hostHeader = url.host;
+    this.baseUrl = options.baseUrl;
   }
 
   /** Connections open now (busy and idle). */
@@ -182,7 +176,7 @@ export class HttpClient {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new HttpRequestError("the client is closed", "ECLOSED"));
       if (signal?.aborted) return reject(new HttpRequestError("aborted before it was sent", "ABORT_ERR"));
-      const bytes = `POST ${path} HTTP/1.1\r\nhost: ${this.hostHeader}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(json)}\r\n\r\n${json}`;
+      const bytes = postRequest(path, this.hostHeader, json);
       const exchange: Exchange = { bytes, signal, resolve, reject, onAbort: null };
       if (signal) {
         exchange.onAbort = () => this.abort(exchange);

@@ -1,4 +1,5 @@
 import { systemClock, type Clock } from "./clock";
+import { runDirectHttp, type DirectHttpTarget } from "./direct-http";
 import { LoadgenInputError, requireNonNegative, requirePositive, requirePositiveInt } from "./errors";
 import { LatencyRecorder, type LatencySummary } from "./latency";
 import { PreciseTicker } from "./precise-ticker";
@@ -42,6 +43,11 @@ export interface OpenLoopOptions {
   /** Requests due in this first stretch are sent but left out of every statistic. */
   warmupMs?: number;
   send: (context: SendContext) => Promise<Answer>;
+  /**
+   * The same requests as HTTP bytes: with the precise timer on the system clock they are written
+   * by the sender thread at their times and `send` is not called (see `runDirectHttp`).
+   */
+  http?: DirectHttpTarget;
   /** Called once with the number of requests the schedule holds, before the first is due (build bodies here). */
   prepare?: (count: number) => void | Promise<void>;
   /** The name budgets are looked up by, e.g. "fraud". */
@@ -108,6 +114,8 @@ export interface RunResult {
   sendLag: LatencySummary;
   /** How the scheduler waited between sends. */
   timer: TimerKind;
+  /** Who sent: the sender thread (precise timer, HTTP) or the main thread's event loop. */
+  sender: "sender thread" | "event loop";
   maxInFlightSeen: number;
   /** Wall time of the whole run, warm-up and draining included. */
   elapsedMs: number;
@@ -156,15 +164,8 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
   let sentTotal = 0;
   let lastMeasuredAnswer = Number.NEGATIVE_INFINITY;
   let onIdle: (() => void) | null = null;
-  // The precise ticker only makes sense on the real clock; a clock of one's own keeps its timers.
-  const precise = clock === systemClock && timer === "precise" ? await PreciseTicker.start(offsets) : null;
-  const wake: Wake = precise ? precise.wake : (ms, fn) => void clock.setTimer(ms, fn);
-  const cpuBefore = process.cpuUsage();
-  const start = clock.now();
-  precise?.begin(start);
 
-  const record = (answer: Answer, scheduledAt: number, sentAt: number): void => {
-    const now = clock.now();
+  const record = (answer: Answer, scheduledAt: number, sentAt: number, now: number): void => {
     lastMeasuredAnswer = Math.max(lastMeasuredAnswer, now);
     statusCounts[answer.status] = (statusCounts[answer.status] ?? 0) + 1;
     const is2xx = answer.status >= 200 && answer.status < 300;
@@ -189,18 +190,66 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
     }
   };
 
+  const recordTimeout = (scheduledAt: number, sentAt: number, now: number): void => {
+    counts.timeouts++;
+    lastMeasuredAnswer = Math.max(lastMeasuredAnswer, now);
+    // Its true latency is unknown but at least this: leaving it out would flatter the tail.
+    latency.record(now - scheduledAt);
+    latencyFromSend.record(now - sentAt);
+  };
+  const recordFailure = (now: number): void => {
+    counts.transportErrors++;
+    lastMeasuredAnswer = Math.max(lastMeasuredAnswer, now);
+  };
+  const measured = (index: number): boolean => (offsets[index] as number) >= warmupMs;
+
+  // The precise timer only makes sense on the real clock; a clock of one's own keeps its timers.
+  const precise = clock === systemClock && timer === "precise";
+  const cpuBefore = process.cpuUsage();
+  if (precise && options.http) {
+    const run = await runDirectHttp({
+      offsets,
+      target: options.http,
+      maxInFlight,
+      timeoutMs,
+      events: {
+        answered: (index, answer, scheduledAt, sentAt, now) => measured(index) && record(answer, scheduledAt, sentAt, now),
+        timedOut: (index, scheduledAt, sentAt, now) => measured(index) && recordTimeout(scheduledAt, sentAt, now),
+        failed: (index, now) => measured(index) && recordFailure(now),
+      },
+    });
+    for (let i = 0; i < offsets.length; i++) {
+      const sentAt = run.sentAt[i] as number;
+      if (!(sentAt >= 0)) {
+        if (measured(i)) counts.dropped++;
+        continue;
+      }
+      sentTotal++;
+      if (!measured(i)) continue;
+      counts.sent++;
+      sendLag.record(sentAt - (offsets[i] as number));
+    }
+    maxInFlightSeen = run.maxInFlightSeen;
+    return summarize(run.start, "sender thread");
+  }
+
+  const ticker = precise ? await PreciseTicker.start(offsets) : null;
+  const wake: Wake = ticker ? ticker.wake : (ms, fn) => void clock.setTimer(ms, fn);
+  const start = clock.now();
+  ticker?.begin(start);
+
   const fire = (index: number): void => {
     const scheduledAt = start + (offsets[index] as number);
-    const measured = (offsets[index] as number) >= warmupMs;
+    const isMeasured = measured(index);
     if (inFlight >= maxInFlight) {
-      if (measured) counts.dropped++;
+      if (isMeasured) counts.dropped++;
       return;
     }
     inFlight++;
     sentTotal++;
     maxInFlightSeen = Math.max(maxInFlightSeen, inFlight);
     const sentAt = clock.now();
-    if (measured) {
+    if (isMeasured) {
       counts.sent++;
       sendLag.record(sentAt - scheduledAt);
     }
@@ -215,14 +264,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
       if (done) return;
       finish();
       controller.abort();
-      if (measured) {
-        counts.timeouts++;
-        const now = clock.now();
-        lastMeasuredAnswer = Math.max(lastMeasuredAnswer, now);
-        // Its true latency is unknown but at least this: leaving it out would flatter the tail.
-        latency.record(now - scheduledAt);
-        latencyFromSend.record(now - sentAt);
-      }
+      if (isMeasured) recordTimeout(scheduledAt, sentAt, clock.now());
     });
     let pending: Promise<Answer>;
     try {
@@ -235,16 +277,13 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
         if (done) return;
         cancelTimeout();
         finish();
-        if (measured) record(answer, scheduledAt, sentAt);
+        if (isMeasured) record(answer, scheduledAt, sentAt, clock.now());
       },
       () => {
         if (done) return;
         cancelTimeout();
         finish();
-        if (measured) {
-          counts.transportErrors++;
-          lastMeasuredAnswer = Math.max(lastMeasuredAnswer, clock.now());
-        }
+        if (isMeasured) recordFailure(clock.now());
       },
     );
   };
@@ -252,33 +291,37 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
   try {
     await runSchedule({ offsets, start, clock, wake, fire });
   } finally {
-    await precise?.close();
+    await ticker?.close();
   }
   if (inFlight > 0) await new Promise<void>((resolve) => (onIdle = resolve));
-  const cpu = process.cpuUsage(cpuBefore);
+  return summarize(start, "event loop");
 
-  const measureStart = start + warmupMs;
-  const windowMs = Math.max(options.durationMs, lastMeasuredAnswer - measureStart);
-  const failures = counts.badStatus + counts.timeouts + counts.transportErrors + counts.dropped;
-  return {
-    endpoint: options.endpoint ?? "endpoint",
-    offeredRate: options.rate,
-    arrivals,
-    warmupMs,
-    durationMs: options.durationMs,
-    counts,
-    statusCounts,
-    errorRate: counts.scheduled > 0 ? failures / counts.scheduled : 0,
-    fallbackRate: counts.ok > 0 ? counts.fallbacks / counts.ok : 0,
-    throughput: counts.ok / (windowMs / 1000),
-    latency: latency.summary(),
-    stages: Object.fromEntries([...stages].sort(([a], [b]) => a.localeCompare(b)).map(([stage, r]) => [stage, r.summary()])),
-    latencyFromSend: latencyFromSend.summary(),
-    sendLag: sendLag.summary(),
-    timer: precise ? "precise" : "coarse",
-    maxInFlightSeen,
-    elapsedMs: clock.now() - start,
-    generatorCpuMs: (cpu.user + cpu.system) / 1000,
-    sentTotal,
-  };
+  function summarize(start: number, sender: RunResult["sender"]): RunResult {
+    const cpu = process.cpuUsage(cpuBefore);
+    const measureStart = start + warmupMs;
+    const windowMs = Math.max(options.durationMs, lastMeasuredAnswer - measureStart);
+    const failures = counts.badStatus + counts.timeouts + counts.transportErrors + counts.dropped;
+    return {
+      endpoint: options.endpoint ?? "endpoint",
+      offeredRate: options.rate,
+      arrivals,
+      warmupMs,
+      durationMs: options.durationMs,
+      counts,
+      statusCounts,
+      errorRate: counts.scheduled > 0 ? failures / counts.scheduled : 0,
+      fallbackRate: counts.ok > 0 ? counts.fallbacks / counts.ok : 0,
+      throughput: counts.ok / (windowMs / 1000),
+      latency: latency.summary(),
+      stages: Object.fromEntries([...stages].sort(([a], [b]) => a.localeCompare(b)).map(([stage, r]) => [stage, r.summary()])),
+      latencyFromSend: latencyFromSend.summary(),
+      sendLag: sendLag.summary(),
+      timer: precise ? "precise" : "coarse",
+      sender,
+      maxInFlightSeen,
+      elapsedMs: clock.now() - start,
+      generatorCpuMs: (cpu.user + cpu.system) / 1000,
+      sentTotal,
+    };
+  }
 }

@@ -23,6 +23,7 @@ export function fraudRun(overrides: Partial<RunResult> = {}): RunResult {
     latencyFromSend: latency(1.1, 2.3, 3.8, 30_000),
     sendLag: latency(0.03, 0.08, 0.11, 30_000),
     timer: "precise",
+    sender: "sender thread",
     maxInFlightSeen: 12,
     elapsedMs: 35_010,
     generatorCpuMs: 5250,

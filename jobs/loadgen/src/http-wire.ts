@@ -183,3 +183,18 @@ export function keepAliveTimeoutSeconds(headers: Record<string, string>): number
   const match = /(?:^|[,\s])timeout=(\d+)/i.exec(headers["keep-alive"] ?? "");
   return match ? Number(match[1]) : null;
 }
+
+/** A POST of a JSON body as one HTTP/1.1 request on a keep-alive connection. */
+export function postRequest(path: string, host: string, json: string): string {
+  return `POST ${path} HTTP/1.1\r\nhost: ${host}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(json)}\r\n\r\n${json}`;
+}
+
+/** The answer's body parsed as JSON when it says it is JSON, else undefined. */
+export function jsonBody(response: ParsedResponse): unknown {
+  if (!(response.headers["content-type"] ?? "").includes("json")) return undefined;
+  try {
+    return JSON.parse(response.body.toString("utf8"));
+  } catch {
+    return undefined;
+  }
+}
