@@ -7,7 +7,7 @@
  * per request and the ratios the goals are stated in, and writes them to --out.
  *
  *   flock /tmp/mlsd-bench.lock npx tsx bench/instrument.ts [--rates 1000,5000] [--duration 10]
- *     [--warmup 2] [--rounds 3] [--pin auto|none] [--out ../../.cache/loadgen-bench/instrument]
+ *     [--warmup 2] [--rounds 3] [--pin none|auto|G:T] [--out ../../.cache/loadgen-bench/instrument]
  *
  * vegeta is installed on first use with `go install` into .cache/loadgen-bench/bin (git-ignored).
  */
@@ -37,7 +37,7 @@ const { values } = parseArgs({
     duration: { type: "string", default: "10" },
     warmup: { type: "string", default: "2" },
     rounds: { type: "string", default: "3" },
-    pin: { type: "string", default: "auto" },
+    pin: { type: "string", default: "none" },
     out: { type: "string", default: path.join(CACHE, "instrument") },
   },
 });
