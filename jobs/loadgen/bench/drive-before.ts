@@ -8,12 +8,14 @@
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { CALIBRATION_BODY } from "../src/calibrate";
+import type * as HttpClientModule from "../src/http-client";
+import type * as OpenLoopModule from "../src/open-loop";
 
 const [dir, url, rate, duration, warmup] = process.argv.slice(2);
 if (!dir || !url || !rate || !duration || !warmup) throw new Error("usage: drive-before.ts DIR URL RATE DURATION_S WARMUP_S");
 const src = path.join(dir, "jobs/loadgen/src");
-const { runOpenLoop } = (await import(pathToFileURL(path.join(src, "open-loop.ts")).href)) as typeof import("../src/open-loop");
-const { HttpClient } = (await import(pathToFileURL(path.join(src, "http-client.ts")).href)) as typeof import("../src/http-client");
+const { runOpenLoop } = (await import(pathToFileURL(path.join(src, "open-loop.ts")).href)) as typeof OpenLoopModule;
+const { HttpClient } = (await import(pathToFileURL(path.join(src, "http-client.ts")).href)) as typeof HttpClientModule;
 
 const client = new HttpClient({ baseUrl: url, maxSockets: 1000 });
 const before = process.cpuUsage();
