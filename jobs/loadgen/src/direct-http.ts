@@ -35,6 +35,8 @@ export interface DirectHttpResult {
   /** Per request, when it was written, in ms from `start`; -1 dropped (in-flight cap). */
   sentAt: Float64Array;
   maxInFlightSeen: number;
+  /** Requests the sender found no free connection for: the main thread sent them on a new one. */
+  handedToMain: number;
 }
 
 // Shared control words (Int32 indices) and connection slot states.
@@ -48,8 +50,16 @@ const STOPPING = 2;
 const FREE = 1;
 const TAKEN = 2;
 const DEAD = 3;
+/** Being opened as a spare: carries no request yet. */
+const CONNECTING = 4;
 /** Connections opened before the schedule starts, so the first requests do not wait for a handshake. */
 const INITIAL_CONNECTIONS = 8;
+/**
+ * When the sender runs out of free connections (the target or this process stalled and answers
+ * piled up), this many spare ones are opened beside the one that carries the request, so a stall
+ * costs a few hops to the main thread rather than one per request.
+ */
+const SPARE_CONNECTIONS = 8;
 /** An idle connection is closed this long before the server's `Keep-Alive: timeout` says the server would. */
 const IDLE_MARGIN_MS = 1000;
 
@@ -210,6 +220,8 @@ export async function runDirectHttp(run: DirectHttpRun): Promise<DirectHttpResul
   let scheduleDone = false;
   let finish: (() => void) | null = null;
   let used = 0;
+  /** The last connection attempt failed: no spares are opened until one succeeds. */
+  let connectsFailing = false;
 
   const pushFree = (slot: number): void => {
     Atomics.store(slotState, slot, FREE);
@@ -241,6 +253,7 @@ export async function runDirectHttp(run: DirectHttpRun): Promise<DirectHttpResul
   };
   const gone = (slot: number): void => {
     if (Atomics.compareExchange(slotState, slot, FREE, DEAD) === FREE) return kill(slot);
+    if (Atomics.load(slotState, slot) === CONNECTING) return kill(slot);
     if (Atomics.load(slotState, slot) !== TAKEN) return;
     // The sender is still writing to it: close it only once it is done.
     if (Atomics.load(writing, slot) === 1) return void setImmediate(() => gone(slot));
@@ -269,8 +282,13 @@ export async function runDirectHttp(run: DirectHttpRun): Promise<DirectHttpResul
     const parser = new ResponseParser();
     slots[slot] = { socket, parser, staleAfter: Number.POSITIVE_INFINITY };
     socket.on("connect", () => {
+      connectsFailing = false;
       slotFd[slot] = socketFd(socket);
       onConnect();
+    });
+    socket.once("error", () => {
+      if (!socket.connecting) return;
+      connectsFailing = true;
     });
     socket.on("data", (chunk: Buffer) => {
       if (Atomics.load(slotState, slot) !== TAKEN) return void gone(slot);
@@ -290,8 +308,40 @@ export async function runDirectHttp(run: DirectHttpRun): Promise<DirectHttpResul
     socket.on("close", onGone);
     return socket;
   };
+  let sparesConnecting = 0;
+  /** Opens idle connections for the sender until `n` are on their way (never more than the in-flight cap in all). */
+  const openSpare = (n: number): Promise<void>[] => {
+    const opened: Promise<void>[] = [];
+    const open_ = slots.filter((x) => x !== null).length;
+    for (let k = 0; sparesConnecting < n && open_ + k < maxInFlight; k++) {
+      const slot = allocate();
+      if (slot < 0) break;
+      Atomics.store(slotState, slot, CONNECTING);
+      sparesConnecting++;
+      opened.push(
+        new Promise<void>((resolve) => {
+          let done = false;
+          const settle = () => {
+            if (done) return;
+            done = true;
+            sparesConnecting--;
+            resolve();
+          };
+          const socket = open(slot, () => {
+            if ((slotFd[slot] as number) >= 0) pushFree(slot);
+            else kill(slot);
+            settle();
+          });
+          socket.once("close", settle);
+        }),
+      );
+    }
+    return opened;
+  };
   // A request the sender found no free connection for: a new connection carries it, sent from here.
+  let handedToMain = 0;
   const overflow = (index: number): void => {
+    handedToMain++;
     const slot = allocate();
     if (slot < 0) {
       events.failed(index, performance.now());
@@ -302,23 +352,12 @@ export async function runDirectHttp(run: DirectHttpRun): Promise<DirectHttpResul
     sentAt[index] = performance.now() - start;
     const socket = open(slot, () => {});
     socket.write(bytes.subarray(starts[index] as number, starts[index + 1] as number));
+    if (!connectsFailing) void openSpare(SPARE_CONNECTIONS);
   };
 
   try {
     // Warm connections, handed to the sender once connected; a refused one just goes.
-    const initial = Math.min(maxInFlight, INITIAL_CONNECTIONS);
-    await Promise.all(
-      Array.from({ length: initial }, () => {
-        const slot = allocate();
-        return new Promise<void>((resolve) => {
-          const socket = open(slot, () => {
-            if ((slotFd[slot] as number) >= 0) pushFree(slot);
-            resolve();
-          });
-          socket.once("close", () => resolve());
-        });
-      }),
-    );
+    await Promise.all(openSpare(INITIAL_CONNECTIONS));
     const done = new Promise<void>((resolve) => (finish = resolve));
     worker.on("message", (message: unknown) => {
       if (typeof message === "number") overflow(message);
@@ -357,7 +396,7 @@ export async function runDirectHttp(run: DirectHttpRun): Promise<DirectHttpResul
     } finally {
       clearInterval(sweep);
     }
-    return { start, sentAt: Float64Array.from(sentAt), maxInFlightSeen: Atomics.load(control, MAX_SEEN) };
+    return { start, sentAt: Float64Array.from(sentAt), maxInFlightSeen: Atomics.load(control, MAX_SEEN), handedToMain };
   } finally {
     Atomics.store(control, STATE, STOPPING);
     Atomics.notify(control, STATE);

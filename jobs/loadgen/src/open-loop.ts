@@ -116,6 +116,8 @@ export interface RunResult {
   timer: TimerKind;
   /** Who sent: the sender thread (precise timer, HTTP) or the main thread's event loop. */
   sender: "sender thread" | "event loop";
+  /** Sender thread only: requests it found no free connection for, sent by the main thread on a new one (their lag includes that hop). */
+  handedToMain: number;
   maxInFlightSeen: number;
   /** Wall time of the whole run, warm-up and draining included. */
   elapsedMs: number;
@@ -230,7 +232,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
       sendLag.record(sentAt - (offsets[i] as number));
     }
     maxInFlightSeen = run.maxInFlightSeen;
-    return summarize(run.start, "sender thread");
+    return summarize(run.start, "sender thread", run.handedToMain);
   }
 
   const ticker = precise ? await PreciseTicker.start(offsets) : null;
@@ -294,9 +296,9 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
     await ticker?.close();
   }
   if (inFlight > 0) await new Promise<void>((resolve) => (onIdle = resolve));
-  return summarize(start, "event loop");
+  return summarize(start, "event loop", 0);
 
-  function summarize(start: number, sender: RunResult["sender"]): RunResult {
+  function summarize(start: number, sender: RunResult["sender"], handedToMain: number): RunResult {
     const cpu = process.cpuUsage(cpuBefore);
     const measureStart = start + warmupMs;
     const windowMs = Math.max(options.durationMs, lastMeasuredAnswer - measureStart);
@@ -318,6 +320,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
       sendLag: sendLag.summary(),
       timer: precise ? "precise" : "coarse",
       sender,
+      handedToMain,
       maxInFlightSeen,
       elapsedMs: clock.now() - start,
       generatorCpuMs: (cpu.user + cpu.system) / 1000,

@@ -24,6 +24,7 @@ export function fraudRun(overrides: Partial<RunResult> = {}): RunResult {
     sendLag: latency(0.03, 0.08, 0.11, 30_000),
     timer: "precise",
     sender: "sender thread",
+    handedToMain: 0,
     maxInFlightSeen: 12,
     elapsedMs: 35_010,
     generatorCpuMs: 5250,
