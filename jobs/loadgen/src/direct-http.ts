@@ -1,7 +1,6 @@
 import net from "node:net";
 import { Worker } from "node:worker_threads";
-import { LoadgenInputError } from "./errors";
-import { jsonBody, keepAliveTimeoutSeconds, ResponseParser, type ParsedResponse } from "./http-wire";
+import { jsonBody, keepAliveTimeoutSeconds, parseHttpOrigin, ResponseParser, type ParsedResponse } from "./http-wire";
 import type { Answer } from "./open-loop";
 import { followSchedule } from "./sender-loop";
 
@@ -160,15 +159,7 @@ function socketFd(socket: net.Socket): number {
  */
 export async function runDirectHttp(run: DirectHttpRun): Promise<DirectHttpResult> {
   const { offsets, target, maxInFlight, timeoutMs, events } = run;
-  let url: URL;
-  try {
-    url = new URL(target.url);
-  } catch {
-    throw new LoadgenInputError("url", `must be an http:// URL, got "${target.url}"`);
-  }
-  if (url.protocol !== "http:") throw new LoadgenInputError("url", `must be an http:// URL, got "${target.url}"`);
-  const host = url.hostname.replace(/^\[|\]$/g, "");
-  const port = url.port === "" ? 80 : Number(url.port);
+  const { host, port } = parseHttpOrigin(target.url);
 
   const n = offsets.length;
   const requests = Array.from({ length: n }, (_, i) => Buffer.from(target.request(i)));

@@ -1,6 +1,6 @@
 import net from "node:net";
-import { LoadgenInputError, requirePositiveInt } from "./errors";
-import { jsonBody, keepAliveTimeoutSeconds, postRequest, ResponseParser, type ParsedResponse } from "./http-wire";
+import { requirePositiveInt } from "./errors";
+import { jsonBody, keepAliveTimeoutSeconds, parseHttpOrigin, postRequest, ResponseParser, type ParsedResponse } from "./http-wire";
 
 export interface HttpResponse {
   status: number;
@@ -151,19 +151,13 @@ export class HttpClient {
   private closed = false;
 
   constructor(options: HttpClientOptions) {
-    let url: URL;
-    try {
-      url = new URL(options.baseUrl);
-    } catch {
-      throw new LoadgenInputError("url", `must be an http:// URL, got "${options.baseUrl}"`);
-    }
-    if (url.protocol !== "http:") throw new LoadgenInputError("url", `must be an http:// URL, got "${options.baseUrl}"`);
+    const origin = parseHttpOrigin(options.baseUrl);
     const maxSockets = options.maxSockets ?? 1000;
     requirePositiveInt("maxSockets", maxSockets);
     this.maxSockets = maxSockets;
-    this.host = url.hostname.replace(/^\[|\]$/g, "");
-    this.port = url.port === "" ? 80 : Number(url.port);
-    this.hostHeader = url.host;
+    this.host = origin.host;
+    this.port = origin.port;
+    this.hostHeader = origin.hostHeader;
     this.baseUrl = options.baseUrl;
   }
 

@@ -1,3 +1,5 @@
+import { LoadgenInputError } from "./errors";
+
 /** One HTTP/1.1 answer as the load generator needs it. */
 export interface ParsedResponse {
   status: number;
@@ -197,4 +199,23 @@ export function jsonBody(response: ParsedResponse): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** Where an http:// base URL points: the socket address and the Host header. */
+export interface HttpOrigin {
+  host: string;
+  port: number;
+  /** host:port as the Host header carries it. */
+  hostHeader: string;
+}
+
+export function parseHttpOrigin(text: string): HttpOrigin {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new LoadgenInputError("url", `must be an http:// URL, got "${text}"`);
+  }
+  if (url.protocol !== "http:") throw new LoadgenInputError("url", `must be an http:// URL, got "${text}"`);
+  return { host: url.hostname.replace(/^\[|\]$/g, ""), port: url.port === "" ? 80 : Number(url.port), hostHeader: url.host };
 }
