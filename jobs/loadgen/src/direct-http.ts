@@ -26,6 +26,8 @@ export interface DirectHttpRun {
   maxInFlight: number;
   timeoutMs: number;
   events: DirectHttpEvents;
+  /** Called just before the first request is due, after the requests and connections are ready. */
+  onStart?: () => void;
 }
 
 export interface DirectHttpResult {
@@ -378,6 +380,7 @@ export async function runDirectHttp(run: DirectHttpRun): Promise<DirectHttpResul
       Math.min(100, Math.max(5, timeoutMs / 20)),
     );
     try {
+      run.onStart?.();
       start = performance.now();
       const sinceStart = performance.now() - start;
       Atomics.store(startNs, 0, process.hrtime.bigint() - BigInt(Math.floor(sinceStart * 1e6)));

@@ -207,13 +207,15 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
 
   // The precise timer only makes sense on the real clock; a clock of one's own keeps its timers.
   const precise = clock === systemClock && timer === "precise";
-  const cpuBefore = process.cpuUsage();
+  // CPU is counted from the first send to the last answer: preparing requests and connections is not the instrument's running cost.
+  let cpuBefore = process.cpuUsage();
   if (precise && options.http) {
     const run = await runDirectHttp({
       offsets,
       target: options.http,
       maxInFlight,
       timeoutMs,
+      onStart: () => (cpuBefore = process.cpuUsage()),
       events: {
         answered: (index, answer, scheduledAt, sentAt, now) => measured(index) && record(answer, scheduledAt, sentAt, now),
         timedOut: (index, scheduledAt, sentAt, now) => measured(index) && recordTimeout(scheduledAt, sentAt, now),
@@ -237,6 +239,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
 
   const ticker = precise ? await PreciseTicker.start(offsets) : null;
   const wake: Wake = ticker ? ticker.wake : (ms, fn) => void clock.setTimer(ms, fn);
+  cpuBefore = process.cpuUsage();
   const start = clock.now();
   ticker?.begin(start);
 
