@@ -227,10 +227,16 @@ export async function runDirectHttp(run: DirectHttpRun): Promise<DirectHttpResul
     Atomics.sub(control, IN_FLIGHT, 1);
     if (scheduleDone && Atomics.load(control, IN_FLIGHT) === 0) finish?.();
   };
+  // A closed socket's file descriptor may be reused at once: never close one the sender may still write to.
+  const destroyWhenWritten = (slot: number, socket: net.Socket): void => {
+    if (Atomics.load(writing, slot) === 1) setImmediate(() => destroyWhenWritten(slot, socket));
+    else socket.destroy();
+  };
   const kill = (slot: number): void => {
     Atomics.store(slotState, slot, DEAD);
-    slots[slot]?.socket.destroy();
+    const socket = slots[slot]?.socket;
     slots[slot] = null;
+    if (socket) destroyWhenWritten(slot, socket);
   };
   const onResponse = (slot: number, response: ParsedResponse): void => {
     const now = performance.now();
@@ -394,7 +400,8 @@ export async function runDirectHttp(run: DirectHttpRun): Promise<DirectHttpResul
   } finally {
     Atomics.store(control, STATE, STOPPING);
     Atomics.notify(control, STATE);
-    for (let s = 0; s < maxSlots; s++) if (slots[s]) kill(s);
     await worker.terminate();
+    writing.fill(0);
+    for (let s = 0; s < maxSlots; s++) if (slots[s]) kill(s);
   }
 }
