@@ -59,6 +59,8 @@ interface Measurement {
   round: number;
   /** As the tool reports it: ours from the scheduled send, vegeta from its actual send. */
   latency: LatencySummary;
+  /** From the scheduled send for every tool (vegeta: its latency plus its send lag, request by request). */
+  fromSchedule: LatencySummary;
   /** From the actual send (what vegeta reports; the generator before did not record it). */
   latencyFromSend: LatencySummary | null;
   /** Actual minus scheduled send (vegeta: against its first send plus i / rate). */
@@ -102,6 +104,16 @@ async function extractBefore(): Promise<string> {
   return dir;
 }
 
+/** Share of time some task waited for a CPU over the last minute (Linux PSI), or null. */
+async function cpuPressure(): Promise<number | null> {
+  try {
+    const m = /^some avg10=[\d.]+ avg60=([\d.]+)/m.exec(await readFile("/proc/pressure/cpu", "utf8"));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** User + system CPU ms of a process so far (/proc; 100 ticks per second). */
 async function processCpuMs(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, "utf8");
@@ -122,6 +134,7 @@ async function runOurs(timer: "precise" | "coarse", url: string, rate: number, p
   const r = results.calibration.run;
   return {
     latency: r.latency as LatencySummary,
+    fromSchedule: r.latency as LatencySummary,
     latencyFromSend: r.latencyFromSend as LatencySummary,
     sendLag: r.sendLag as LatencySummary,
     ok: r.counts.ok as number,
@@ -135,7 +148,7 @@ async function runBefore(dir: string, url: string, rate: number, plan: PinPlan |
   const { stdout, code } = await run(command as string, args);
   if (code !== 0) throw new Error(`drive-before exited with ${code}`);
   const r = JSON.parse(stdout.trim().split("\n").pop() as string);
-  return { latency: r.latency as LatencySummary, latencyFromSend: null, sendLag: r.sendLag as LatencySummary, ok: r.counts.ok as number, measured: r.counts.scheduled as number, cpuMsPerRequest: r.cpuMs / r.sentTotal };
+  return { latency: r.latency as LatencySummary, fromSchedule: r.latency as LatencySummary, latencyFromSend: null, sendLag: r.sendLag as LatencySummary, ok: r.counts.ok as number, measured: r.counts.scheduled as number, cpuMsPerRequest: r.cpuMs / r.sentTotal };
 }
 
 /** Seconds from the shell's `times` (children's user and system time, its second line). */
@@ -176,6 +189,7 @@ async function runVegeta(vegeta: string, url: string, rate: number, plan: PinPla
   if (!first) throw new Error("vegeta recorded no hit 0");
   const t0 = rfc3339Ns(first.timestamp);
   const latency = new LatencyRecorder();
+  const fromSchedule = new LatencyRecorder();
   const lag = new LatencyRecorder();
   let ok = 0;
   let measured = 0;
@@ -184,14 +198,16 @@ async function runVegeta(vegeta: string, url: string, rate: number, plan: PinPla
     const due = t0 + BigInt(Math.round((h.seq * 1e9) / rate));
     if (Number(due - t0) / 1e9 < warmupS) continue;
     measured++;
-    lag.record(Number(began - due) / 1e6);
+    const lagMs = Number(began - due) / 1e6;
+    lag.record(lagMs);
     if (h.code >= 200 && h.code < 300) {
       ok++;
       latency.record(h.latency / 1e6);
+      fromSchedule.record(h.latency / 1e6 + Math.max(0, lagMs));
     }
   }
   const summary = latency.summary();
-  return { latency: summary, latencyFromSend: summary, sendLag: lag.summary(), ok, measured, cpuMsPerRequest: cpuMs / hits.length };
+  return { latency: summary, fromSchedule: fromSchedule.summary(), latencyFromSend: summary, sendLag: lag.summary(), ok, measured, cpuMsPerRequest: cpuMs / hits.length };
 }
 
 function median(xs: number[]): number {
@@ -208,6 +224,7 @@ async function main(): Promise<void> {
   const scratch = await mkdtemp(path.join(os.tmpdir(), "loadgen-instrument-"));
   const measurements: Measurement[] = [];
   const [l1, l5, l15] = os.loadavg().map((l) => l.toFixed(2));
+  const pressureBefore = await cpuPressure();
   log(`${os.cpus().length} CPUs, load average ${l1} / ${l5} / ${l15}; ${plan ? `generators on CPU ${plan.generator}, null server on CPU ${plan.target}` : "not pinned"}`);
   try {
     for (const rate of rates) {
@@ -238,12 +255,13 @@ async function main(): Promise<void> {
     await rm(scratch, { recursive: true, force: true });
   }
 
+  const pressureAfter = await cpuPressure();
   const rows: string[] = [];
   const goals: string[] = [];
   const cell = (xs: Measurement[], pick: (m: Measurement) => number) => formatMs(median(xs.map(pick)));
   rows.push(
-    "| rate/s | tool | latency p50 | p90 | p99 | p99.9 | max | from actual send p50 | p99 | send lag p50 | p99 | p99.9 | CPU ms/req | null server CPU ms/req | OK / measured |",
-    "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| rate/s | tool | latency as reported p50 | p90 | p99 | p99.9 | max | from the schedule p99 | from actual send p50 | p99 | send lag p50 | p99 | p99.9 | CPU ms/req | null server CPU ms/req | OK / measured |",
+    "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   );
   for (const rate of rates) {
     const of = (tool: Tool) => measurements.filter((m) => m.rate === rate && m.tool === tool);
@@ -251,23 +269,25 @@ async function main(): Promise<void> {
       const ms = of(tool);
       const okShare = `${ms.reduce((n, m) => n + m.ok, 0)} / ${ms.reduce((n, m) => n + m.measured, 0)}`;
       rows.push(
-        `| ${rate} | ${tool} | ${cell(ms, (m) => m.latency.p50)} | ${cell(ms, (m) => m.latency.p90)} | ${cell(ms, (m) => m.latency.p99)} | ${cell(ms, (m) => m.latency.p999)} | ${cell(ms, (m) => m.latency.max)} | ${cell(ms, (m) => m.latencyFromSend?.p50 ?? Number.NaN)} | ${cell(ms, (m) => m.latencyFromSend?.p99 ?? Number.NaN)} | ${cell(ms, (m) => m.sendLag.p50)} | ${cell(ms, (m) => m.sendLag.p99)} | ${cell(ms, (m) => m.sendLag.p999)} | ${cell(ms, (m) => m.cpuMsPerRequest)} | ${cell(ms, (m) => m.serverCpuMsPerRequest)} | ${okShare} |`,
+        `| ${rate} | ${tool} | ${cell(ms, (m) => m.latency.p50)} | ${cell(ms, (m) => m.latency.p90)} | ${cell(ms, (m) => m.latency.p99)} | ${cell(ms, (m) => m.latency.p999)} | ${cell(ms, (m) => m.latency.max)} | ${cell(ms, (m) => m.fromSchedule.p99)} | ${cell(ms, (m) => m.latencyFromSend?.p50 ?? Number.NaN)} | ${cell(ms, (m) => m.latencyFromSend?.p99 ?? Number.NaN)} | ${cell(ms, (m) => m.sendLag.p50)} | ${cell(ms, (m) => m.sendLag.p99)} | ${cell(ms, (m) => m.sendLag.p999)} | ${cell(ms, (m) => m.cpuMsPerRequest)} | ${cell(ms, (m) => m.serverCpuMsPerRequest)} | ${okShare} |`,
       );
     }
     // Ratios per round (tools side by side in the same minute), then the median of the rounds.
     const ratio = (a: Tool, b: Tool, pick: (m: Measurement) => number) =>
       median(of(a).map((m) => { const peer = of(b).find((p) => p.round === m.round); return peer ? pick(m) / pick(peer) : Number.NaN; }));
     const p99Ratio = ratio("ours (precise)", "vegeta", (m) => m.latency.p99);
+    const p99Same = ratio("ours (precise)", "vegeta", (m) => m.fromSchedule.p99);
+    const p99Send = ratio("ours (precise)", "vegeta", (m) => m.latencyFromSend?.p99 ?? Number.NaN);
     const cpuRatio = ratio("ours (precise)", "vegeta", (m) => m.cpuMsPerRequest);
     const cpuBefore = ratio("ours (precise)", "before (f872f67)", (m) => m.cpuMsPerRequest);
     const p99Before = ratio("before (f872f67)", "vegeta", (m) => m.latency.p99);
     const lag = median(of("ours (precise)").map((m) => m.sendLag.p99));
     goals.push(
-      `- ${rate}/s: our p99 (from the scheduled send) / vegeta's p99 (from its own send) = **${p99Ratio.toFixed(2)}** (goal <= 1.5; before: ${p99Before.toFixed(2)}); our send lag p99 ${formatMs(lag)} ms${rate === 1000 ? " (goal < 0.5 ms)" : ""}; CPU per request ours / vegeta = ${cpuRatio.toFixed(2)}, ours / before = ${cpuBefore.toFixed(2)} (goal <= 1).`,
+      `- ${rate}/s: our p99 (from the scheduled send) / vegeta's p99 (from its own send) = **${p99Ratio.toFixed(2)}** (goal <= 1.5; before: ${p99Before.toFixed(2)}); both from the schedule ${p99Same.toFixed(2)}, both from the actual send ${p99Send.toFixed(2)}; our send lag p99 ${formatMs(lag)} ms${rate === 1000 ? " (goal < 0.5 ms)" : ""}; CPU per request ours / vegeta = ${cpuRatio.toFixed(2)}, ours / before = ${cpuBefore.toFixed(2)} (goal <= 1).`,
     );
   }
   const header = [
-    `Null server: node:http answering at once, its own process; ${plan ? `generators pinned to CPU ${plan.generator}, null server to CPU ${plan.target} (taskset)` : "not pinned"}; ${durationS} s measured after ${warmupS} s of warm-up; medians of ${rounds} rounds in alternating order; ${os.cpus().length} CPUs, load average ${l1} / ${l5} / ${l15} at start.`,
+    `Null server: node:http answering at once, its own process; ${plan ? `generators pinned to CPU ${plan.generator}, null server to CPU ${plan.target} (taskset)` : "not pinned"}; ${durationS} s measured after ${warmupS} s of warm-up; medians of ${rounds} rounds in alternating order; ${os.cpus().length} CPUs, load average ${l1} / ${l5} / ${l15} at start; CPU pressure (share of time some task waited for a CPU, last minute) ${pressureBefore ?? "n/a"} % at start, ${pressureAfter ?? "n/a"} % at the end.`,
     "Ours and before time latency from each request's scheduled send; vegeta from its actual send (its send lag is against its first send plus i / rate). CPU: ours and before from process.cpuUsage over the run (every thread), vegeta from the shell's `times` over its whole process.",
   ];
   const text = [...header, "", ...rows, "", ...goals].join("\n");
