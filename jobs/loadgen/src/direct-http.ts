@@ -38,6 +38,9 @@ export interface DirectHttpResult {
   maxInFlightSeen: number;
   /** Requests the sender found no free connection for: the main thread sent them on a new one. */
   handedToMain: number;
+  /** Idle connections kept ready for the sender (`RESERVE_MS` of requests), and how many were opened in all. */
+  reserve: number;
+  connectionsOpened: number;
 }
 
 // Shared control words (Int32 indices) and connection slot states.
@@ -53,14 +56,15 @@ const TAKEN = 2;
 const DEAD = 3;
 /** Being opened as a spare: carries no request yet. */
 const CONNECTING = 4;
-/** Connections opened before the schedule starts, so the first requests do not wait for a handshake. */
-const INITIAL_CONNECTIONS = 8;
 /**
- * When the sender runs out of free connections (the target or this process stalled and answers
- * piled up), this many spare ones are opened beside the one that carries the request, so a stall
- * costs a few hops to the main thread rather than one per request.
+ * Idle connections kept ready for the sender: enough for this many milliseconds of requests (at
+ * least MIN_RESERVE). Connections are freed only when the main thread reads their answers, so if it
+ * stalls (a busy shared machine deschedules it for tens of milliseconds) the sender goes on sending
+ * on the reserve instead of handing every request to the stalled main thread. Topped up on every
+ * sweep and whenever the sender runs out.
  */
-const SPARE_CONNECTIONS = 8;
+const RESERVE_MS = 50;
+const MIN_RESERVE = 8;
 /** An idle connection is closed this long before the server's `Keep-Alive: timeout` says the server would. */
 const IDLE_MARGIN_MS = 1000;
 
@@ -172,7 +176,10 @@ export async function runDirectHttp(run: DirectHttpRun): Promise<DirectHttpResul
   requests.length = 0;
 
   // More slots than the cap: a connection closed while in the sender's queue is reused only once it left it.
-  const maxSlots = maxInFlight * 2 + INITIAL_CONNECTIONS;
+  const span = n > 1 ? (offsets[n - 1] as number) - (offsets[0] as number) : 0;
+  const perMs = span > 0 ? (n - 1) / span : 0;
+  const reserve = Math.min(maxInFlight, Math.max(MIN_RESERVE, Math.ceil(perMs * RESERVE_MS)));
+  const maxSlots = maxInFlight * 2 + MIN_RESERVE;
   const shared = (length: number) => new Int32Array(new SharedArrayBuffer(length * 4));
   const control = new Int32Array(new SharedArrayBuffer(40), 0, 8);
   const startNs = new BigInt64Array(control.buffer, 32, 1);
@@ -213,6 +220,7 @@ export async function runDirectHttp(run: DirectHttpRun): Promise<DirectHttpResul
   let scheduleDone = false;
   let finish: (() => void) | null = null;
   let used = 0;
+  let connectionsOpened = 0;
   /** The last connection attempt failed: no spares are opened until one succeeds. */
   let connectsFailing = false;
 
@@ -277,6 +285,7 @@ export async function runDirectHttp(run: DirectHttpRun): Promise<DirectHttpResul
     return -1;
   };
   const open = (slot: number, onConnect: () => void): net.Socket => {
+    connectionsOpened++;
     const socket = net.connect({ host, port, noDelay: true, allowHalfOpen: true });
     const parser = new ResponseParser();
     slots[slot] = { socket, parser, staleAfter: Number.POSITIVE_INFINITY };
@@ -337,6 +346,12 @@ export async function runDirectHttp(run: DirectHttpRun): Promise<DirectHttpResul
     }
     return opened;
   };
+  /** Opens connections until `reserve` are free or on their way. */
+  const topUp = (): void => {
+    if (connectsFailing) return;
+    const free = Atomics.load(control, RING_TAIL) - Atomics.load(control, RING_HEAD);
+    if (free + sparesConnecting < reserve) void openSpare(reserve - free);
+  };
   // A request the sender found no free connection for: a new connection carries it, sent from here.
   let handedToMain = 0;
   const overflow = (index: number): void => {
@@ -351,12 +366,12 @@ export async function runDirectHttp(run: DirectHttpRun): Promise<DirectHttpResul
     sentAt[index] = performance.now() - start;
     const socket = open(slot, () => {});
     socket.write(bytes.subarray(starts[index] as number, starts[index + 1] as number));
-    if (!connectsFailing) void openSpare(SPARE_CONNECTIONS);
+    topUp();
   };
 
   try {
     // Warm connections, handed to the sender once connected; a refused one just goes.
-    await Promise.all(openSpare(INITIAL_CONNECTIONS));
+    await Promise.all(openSpare(reserve));
     const done = new Promise<void>((resolve) => (finish = resolve));
     worker.on("message", (message: unknown) => {
       if (typeof message === "number") overflow(message);
@@ -367,6 +382,7 @@ export async function runDirectHttp(run: DirectHttpRun): Promise<DirectHttpResul
     });
     const sweep = setInterval(
       () => {
+        topUp();
         const now = performance.now();
         for (let s = 0; s < used; s++) {
           // Idle too long: the server may close it just as the sender writes to it.
@@ -383,7 +399,7 @@ export async function runDirectHttp(run: DirectHttpRun): Promise<DirectHttpResul
           settled();
         }
       },
-      Math.min(100, Math.max(5, timeoutMs / 20)),
+      Math.min(25, Math.max(5, timeoutMs / 20)),
     );
     try {
       run.onStart?.();
@@ -396,7 +412,7 @@ export async function runDirectHttp(run: DirectHttpRun): Promise<DirectHttpResul
     } finally {
       clearInterval(sweep);
     }
-    return { start, sentAt: Float64Array.from(sentAt), maxInFlightSeen: Atomics.load(control, MAX_SEEN), handedToMain };
+    return { start, sentAt: Float64Array.from(sentAt), maxInFlightSeen: Atomics.load(control, MAX_SEEN), handedToMain, reserve, connectionsOpened };
   } finally {
     Atomics.store(control, STATE, STOPPING);
     Atomics.notify(control, STATE);
