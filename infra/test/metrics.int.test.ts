@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { driftMonitorService } from "@mlsd/drift-monitor-service";
 import { eventLoggerService } from "@mlsd/event-logger-service";
+import { featureStreamerService } from "@mlsd/feature-streamer-service";
 import { fraudService } from "@mlsd/fraud-service";
 import { rankerService } from "@mlsd/ranker-service";
 import { recommenderService } from "@mlsd/recommender-service";
@@ -30,7 +31,7 @@ const FAULT_ONLY = new Map<string, string>([
   ["fraud_degraded_total", "answers computed without the feature store (Redis down, deadline passed)"],
   ["ranker_degraded_total", "rank answers ordered by retrieval score after a feature-store failure"],
   ["recommender_dependency_failures_total", "dependency calls that time out, fail or meet an open breaker"],
-  ["fraud_labels_consumer_dead_letters_total", "undecodable messages on fraud.labels.v1"],
+  ["feature_streamer_consumer_dead_letters_total", "undecodable messages on the streamed topics"],
   ["event_logger_consumer_dead_letters_total", "undecodable messages on the logged topics"],
   ["drift_monitor_consumer_dead_letters_total", "undecodable messages on the monitored topics"],
   ["event_logger_store_duplicates_skipped_total", "redelivered events (a crash or rebalance before a commit)"],
@@ -152,10 +153,16 @@ beforeAll(async () => {
     log: () => {},
   });
 
-  services.set("fraud", await startService(fraudService, composeEnv("fraud", { LABEL_WRITER_TOKEN: WRITER_TOKEN }), { logger: silentLogger }));
+  // The transactions below are dated from 2024-05-01, 10 s apart: the service clock starts there and
+  // allows them to run an hour ahead of it.
+  // Generous feature deadline: this file checks what the services export, not how fast they answer
+  // on a loaded machine (a late Redis answer is a degraded decision, which the drift monitor skips).
+  const clock = { CLOCK_START: "2024-05-01T00:00:00Z", MAX_CLOCK_SKEW_MS: "3600000", FEATURE_DEADLINE_MS: "500" };
+  services.set("fraud", await startService(fraudService, composeEnv("fraud", { LABEL_WRITER_TOKEN: WRITER_TOKEN, ...clock }), { logger: silentLogger }));
   services.set("retrieval", await startService(retrievalService, composeEnv("retrieval"), { logger: silentLogger }));
   services.set("ranker", await startService(rankerService, composeEnv("ranker"), { logger: silentLogger }));
   services.set("recommender", await startService(recommenderService, composeEnv("recommender", { CLICK_WRITER_TOKEN: WRITER_TOKEN }), { logger: silentLogger }));
+  services.set("feature-streamer", await startService(featureStreamerService, composeEnv("feature-streamer", { CONSUMER_GROUP: `feature-streamer-${run}` }), { logger: silentLogger }));
   services.set("event-logger", await startService(eventLoggerService, composeEnv("event-logger", { CONSUMER_GROUP: `event-logger-${run}`, LAG_INTERVAL_MS: "500" }), { logger: silentLogger }));
   services.set(
     "drift-monitor",
@@ -170,7 +177,7 @@ beforeAll(async () => {
     const tx = { transactionId: `${run}-${i}`, customerId: `C${i % 40}`, terminalId: `T${i % 60}`, amount: 5 + ((i * 37) % 240), time: new Date(t0 + i * 10_000).toISOString() };
     expect((await post("fraud", "/v1/transactions/score", tx)).status).toBe(200);
     if (i < 20) {
-      const label = { transactionId: tx.transactionId, customerId: tx.customerId, terminalId: tx.terminalId, label: i % 2 === 0 ? "fraud_confirmed" : "legitimate", transactionTime: tx.time };
+      const label = { transactionId: tx.transactionId, customerId: tx.customerId, terminalId: tx.terminalId, label: i % 2 === 0 ? "fraud_confirmed" : "legitimate", transactionTime: tx.time, knownAt: tx.time };
       expect((await post("fraud", "/v1/labels", label)).status).toBe(202);
     }
   }
@@ -249,7 +256,7 @@ describe("what the dashboards query is what the services export", () => {
   });
 
   it("labels every sample with the compose service name, which the platform dashboard groups by", () => {
-    expect([...pages.keys()].sort()).toEqual(["drift-monitor", "event-logger", "fraud", "ranker", "recommender", "retrieval"]);
+    expect([...pages.keys()].sort()).toEqual(["drift-monitor", "event-logger", "feature-streamer", "fraud", "ranker", "recommender", "retrieval"]);
     for (const [name, page] of pages) {
       const services = new Set([...page.values()].flatMap((f) => f.samples.map((s) => s.labels.service)));
       expect([...services], name).toEqual([name]);
