@@ -92,7 +92,14 @@ export class Predictor {
       throw new GbdtInputError("feature_mismatch", "rows", `matrix is ${numRows}x${numColumns}, the model has ${this.numFeatures} features`);
     }
     const result = this.output(numRows, out);
-    for (let r = 0; r < numRows; r++) result[r] = this.walk(data, r * numColumns);
+    // Row blocks: each group of four trees is walked for a whole block of rows before the next
+    // group, so a group's nodes stay in cache instead of the whole model streaming through it for
+    // every row. Sums still add tree by tree in model order: the same bits as walk().
+    for (let start = 0; start < numRows; start += BATCH_BLOCK_ROWS) {
+      const end = Math.min(numRows, start + BATCH_BLOCK_ROWS);
+      result.fill(this.baseScore, start, end);
+      this.walkBlock(data, numColumns, start, end, result);
+    }
     return result;
   }
 
@@ -106,6 +113,59 @@ export class Predictor {
     if (!out) return new Float64Array(numRows);
     if (out.length < numRows) throw new GbdtInputError("length_mismatch", "out", `has room for ${out.length} rows, need ${numRows}`);
     return out;
+  }
+
+  private walkBlock(x: Float64Array, width: number, start: number, end: number, result: Float64Array): void {
+    const { roots, groupDepth, nodes, thresholds, leafValues } = this;
+    const numTrees = roots.length;
+    let t = 0;
+    for (; t + 4 <= numTrees; t += 4) {
+      const ra = roots[t] as number;
+      const rb = roots[t + 1] as number;
+      const rc = roots[t + 2] as number;
+      const rd = roots[t + 3] as number;
+      const depth = groupDepth[t >> 2] as number;
+      for (let r = start, offset = start * width; r < end; r++, offset += width) {
+        let a = ra;
+        let b = rb;
+        let c = rc;
+        let d = rd;
+        for (let step = 0; step < depth; step++) {
+          const oa = a << 2;
+          const ob = b << 2;
+          const oc = c << 2;
+          const od = d << 2;
+          const va = x[offset + (nodes[oa] as number)] as number;
+          const vb = x[offset + (nodes[ob] as number)] as number;
+          const vc = x[offset + (nodes[oc] as number)] as number;
+          const vd = x[offset + (nodes[od] as number)] as number;
+          a = (nodes[oa + 1] as number) + (+(va > (thresholds[a] as number)) | (+(va !== va) & (nodes[oa + 2] as number)));
+          b = (nodes[ob + 1] as number) + (+(vb > (thresholds[b] as number)) | (+(vb !== vb) & (nodes[ob + 2] as number)));
+          c = (nodes[oc + 1] as number) + (+(vc > (thresholds[c] as number)) | (+(vc !== vc) & (nodes[oc + 2] as number)));
+          d = (nodes[od + 1] as number) + (+(vd > (thresholds[d] as number)) | (+(vd !== vd) & (nodes[od + 2] as number)));
+        }
+        let sum = result[r] as number;
+        sum += leafValues[a] as number;
+        sum += leafValues[b] as number;
+        sum += leafValues[c] as number;
+        sum += leafValues[d] as number;
+        result[r] = sum;
+      }
+    }
+    for (; t < numTrees; t++) {
+      const root = roots[t] as number;
+      for (let r = start, offset = start * width; r < end; r++, offset += width) {
+        let node = root;
+        for (;;) {
+          const o = node << 2;
+          const v = x[offset + (nodes[o] as number)] as number;
+          const next = (nodes[o + 1] as number) + (+(v > (thresholds[node] as number)) | (+(v !== v) & (nodes[o + 2] as number)));
+          if (next === node) break;
+          node = next;
+        }
+        result[r] = (result[r] as number) + (leafValues[node] as number);
+      }
+    }
   }
 
   private walk(x: Float64Array, offset: number): number {
@@ -154,6 +214,9 @@ export class Predictor {
     return sum;
   }
 }
+
+/** Rows per block in batch prediction: their feature values stay in L1 while a tree group passes over them. */
+const BATCH_BLOCK_ROWS = 64;
 
 /** New ids for a tree's nodes, breadth first from `offset`, with each node's children adjacent. */
 function breadthFirstIds(tree: Tree, offset: number): Int32Array {
