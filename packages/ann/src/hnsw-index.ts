@@ -1,9 +1,9 @@
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AnnError } from "./errors";
 import { HierarchicalNSW } from "./hnswlib";
 import type { HnswParams, IndexManifest } from "./manifest";
-import { INDEX_FILE, MANIFEST_FILE, MANIFEST_FORMAT, parseManifest, sha256File } from "./manifest";
+import { INDEX_FILE, MANIFEST_FILE, MANIFEST_FORMAT, parseManifest, readManifestJson, sha256File } from "./manifest";
 import type { ItemId, SearchResult, Vector, VectorIndex } from "./vector-index";
 import { checkBatch, checkDim, checkK, checkKnown, checkQuery } from "./vector-index";
 
@@ -119,13 +119,7 @@ export class HnswIndex<Id extends ItemId = ItemId> implements VectorIndex<Id> {
    * graph file is the one the manifest describes.
    */
   static async load<Id extends ItemId = ItemId>(dir: string, expected: IndexExpectation): Promise<HnswIndex<Id>> {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(await readFile(join(dir, MANIFEST_FILE), "utf8"));
-    } catch (error) {
-      throw new AnnError("corrupt_index", MANIFEST_FILE, `cannot read ${join(dir, MANIFEST_FILE)}: ${(error as Error).message}`);
-    }
-    const manifest = parseManifest(raw);
+    const manifest = parseManifest(await readManifestJson(dir));
     if (manifest.modelVersion !== expected.modelVersion) {
       throw new AnnError(
         "model_version_mismatch",
