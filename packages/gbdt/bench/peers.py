@@ -9,7 +9,11 @@ import json
 import os
 import time
 
-import numpy as np
+# One thread, waiting passively (set before the libraries load their OpenMP runtime).
+os.environ["OMP_NUM_THREADS"] = "1"
+os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+
+import numpy as np  # noqa: E402
 
 
 def load(prefix, width):

@@ -65,15 +65,12 @@ export function ensurePythonEnv(options: PythonEnvOptions): string {
 }
 
 /**
- * Runs `script` with `args` and returns the JSON object printed on its last stdout line. Python
- * peers run with OMP_WAIT_POLICY=PASSIVE: spinning OpenMP threads on a shared machine burn the
- * time slices of the process they wait for.
+ * Runs `script` with `args` and returns the JSON object printed on its last stdout line. Scripts
+ * pin their own thread counts (and OMP_WAIT_POLICY=PASSIVE: spinning OpenMP threads on a shared
+ * machine burn the time slices of the process they wait for) before importing their library.
  */
-export function runPythonJson<T>(python: string, script: string, args: string[], env: Record<string, string> = {}): T {
-  const stdout = run(python, [script, ...args], {
-    env: { ...process.env, OMP_WAIT_POLICY: "PASSIVE", OMP_NUM_THREADS: "1", ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+export function runPythonJson<T>(python: string, script: string, args: string[]): T {
+  const stdout = run(python, [script, ...args], { stdio: ["ignore", "pipe", "inherit"] });
   const last = stdout.trim().split("\n").pop() ?? "";
   try {
     return JSON.parse(last) as T;
