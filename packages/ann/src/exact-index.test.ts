@@ -26,6 +26,20 @@ describe("ExactIndex scan kernel", () => {
     }
   });
 
+  it("orders rows exactly where float32 scores tie (the float32 pass only filters)", () => {
+    const dim = 8;
+    const rows = 300;
+    // Row i differs from the others by i float32 steps in one coordinate: with a query of 1000s the
+    // score differences (~1e-4) are below float32 resolution at 8000 (~5e-4), not below float64's.
+    const items = new Float32Array(rows * dim).fill(1);
+    const order = Array.from({ length: rows }, (_, i) => (i * 7919) % rows);
+    order.forEach((step, i) => (items[i * dim + 3] = 1 + step * 2 ** -23));
+    const query = new Float32Array(dim).fill(1000);
+    const index = ExactIndex.build(items, Array.from({ length: rows }, (_, i) => i), { dim });
+    const truth = naiveTopK(items, dim, query, 20);
+    expect(index.search(query, 20).ids).toEqual(truth.rows);
+  });
+
   it("keeps scoring correctly after deletions move rows and the storage grows", () => {
     const dim = 6;
     const items = randomRows(3000, dim, 5);
