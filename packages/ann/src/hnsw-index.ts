@@ -186,8 +186,15 @@ export class HnswIndex<Id extends ItemId = ItemId> implements VectorIndex<Id> {
       this.currentEf = effectiveEf;
     }
     const { neighbors, distances } = this.native.searchKnn(this.queryRow(query), wanted);
-    // The 'ip' space returns 1 - <q, x>.
-    return { ids: neighbors.map((label) => this.labels[label] as Id), scores: distances.map((d) => 1 - d) };
+    const n = neighbors.length;
+    const ids = new Array<Id>(n);
+    const scores = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      ids[i] = this.labels[neighbors[i] as number] as Id;
+      // The 'ip' space returns 1 - <q, x>.
+      scores[i] = 1 - (distances[i] as number);
+    }
+    return { ids, scores };
   }
 
   addItems(vectors: Float32Array, ids: readonly Id[]): void {
