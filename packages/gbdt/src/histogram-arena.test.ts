@@ -45,4 +45,18 @@ describe("HistogramArena", () => {
     arena.release(child);
     expect(arena.acquire()).toBe(child);
   });
+
+  it("partitions a leaf's rows stably by a per-bin table", () => {
+    const arena = new HistogramArena(bins, 5, 12);
+    const goesLeft = new Uint8Array(256);
+    goesLeft[1] = 1;
+    goesLeft[3] = 1;
+    // Feature 1's bins for rows 0..4 are 3, 3, 0, 1, 2: rows 0, 1, 3 go left, in order.
+    const rows = Int32Array.from([4, 0, 2, 1, 3]);
+    expect(arena.partition(rows, 1, goesLeft)).toBe(3);
+    expect(Array.from(rows)).toEqual([0, 1, 3, 4, 2]);
+    const none = Int32Array.from([2, 4]);
+    expect(arena.partition(none, 1, goesLeft)).toBe(0);
+    expect(Array.from(none)).toEqual([2, 4]);
+  });
 });

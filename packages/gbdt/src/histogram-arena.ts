@@ -6,6 +6,7 @@ interface HistogramExports {
   histCol4(rows: number, gh: number, m: number, c0: number, h0: number, c1: number, h1: number, c2: number, h2: number, c3: number, h3: number): void;
   histCol1(rows: number, gh: number, m: number, c0: number, h0: number): void;
   subtract(target: number, other: number, bins: number): void;
+  partition(rows: number, m: number, col: number, table: number, scratch: number): number;
 }
 
 const align16 = (bytes: number): number => (bytes + 15) & ~15;
@@ -20,6 +21,8 @@ export class HistogramArena {
   private readonly exports: HistogramExports;
   private readonly binsPtr: number;
   private readonly rowsPtr: number;
+  private readonly scratchPtr: number;
+  private readonly tablePtr: number;
   private readonly ghPtr: number;
   private readonly slotBytes: number;
   private readonly slotPtrs: number[] = [];
@@ -38,7 +41,9 @@ export class HistogramArena {
     this.exports = instantiateBase64<HistogramExports>(WASM_BASE64);
     this.binsPtr = 0;
     this.rowsPtr = align16(bins.length);
-    this.ghPtr = this.rowsPtr + align16(numRows * 4);
+    this.scratchPtr = this.rowsPtr + align16(numRows * 4);
+    this.tablePtr = this.scratchPtr + align16(numRows * 4);
+    this.ghPtr = this.tablePtr + 256;
     this.end = this.ghPtr + numRows * 16;
     this.slotBytes = histBins * 16;
     this.reserve(this.end + 4 * this.slotBytes);
@@ -95,6 +100,19 @@ export class HistogramArena {
       const f = features[fi] as number;
       histCol1(this.rowsPtr, this.ghPtr, m, col(f), at(f));
     }
+  }
+
+  /**
+   * Stable partition of `rows` (a leaf's row ids, rewritten in place) by `goesLeft[bin]` of
+   * feature `feature`'s bins; returns how many went left.
+   */
+  partition(rows: Int32Array, feature: number, goesLeft: Uint8Array): number {
+    const u8 = new Uint8Array(this.f64.buffer);
+    u8.set(goesLeft, this.tablePtr);
+    this.i32.set(rows, this.rowsPtr >> 2);
+    const left = this.exports.partition(this.rowsPtr, rows.length, this.binsPtr + feature * this.numRows, this.tablePtr, this.scratchPtr);
+    rows.set(this.i32.subarray(this.rowsPtr >> 2, (this.rowsPtr >> 2) + rows.length));
+    return left;
   }
 
   /** target -= other over `count` bins starting at bin `from` (one feature's range). */

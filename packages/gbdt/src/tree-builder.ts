@@ -44,9 +44,7 @@ export interface BuiltTree {
  */
 export class TreeBuilder {
   private readonly indices: Int32Array;
-  private readonly scratch: Int32Array;
   private readonly goesLeft = new Uint8Array(256);
-  private readonly columns: Uint8Array[];
   private readonly arena: HistogramArena;
   private leaves: Leaf[] = [];
 
@@ -67,9 +65,6 @@ export class TreeBuilder {
   ) {
     const n = data.numRows;
     this.indices = new Int32Array(n);
-    this.scratch = new Int32Array(n);
-    this.columns = [];
-    for (let f = 0; f < data.numFeatures; f++) this.columns.push(data.bins.subarray(f * n, (f + 1) * n));
     this.arena = new HistogramArena(data.bins, n, data.binMapper.totalBins);
   }
 
@@ -264,16 +259,13 @@ export class TreeBuilder {
 
   private applySplit(parent: Leaf): [Leaf, Leaf] {
     const split = parent.split as Split;
-    const { indices, scratch } = this;
-    const col = this.columns[split.feature] as Uint8Array;
     const t = split.bin;
     const missingLeft = split.defaultLeft;
-    // A per-split table of "goes left" by bin, and writes to both sides with counted advances:
-    // no data-dependent branch in the loop (the direction of a row is unpredictable).
+    // A per-split table of "goes left" by bin for the branch-free partition kernel.
     const goesLeft = this.goesLeft;
     goesLeft[0] = missingLeft ? 1 : 0;
     for (let b = 1; b < 256; b++) goesLeft[b] = b <= t ? 1 : 0;
-    const write = partitionRows(indices, scratch, parent.start, parent.end, col, goesLeft);
+    const write = parent.start + this.arena.partition(this.indices.subarray(parent.start, parent.end), split.feature, goesLeft);
 
     const node = parent.node;
     const rightGrad = parent.sumGrad - split.leftGrad;
@@ -353,25 +345,4 @@ export function predictBinnedRow(built: BuiltTree, data: Dataset, row: number): 
     node = goLeft ? (left[node] as number) : (right[node] as number);
   }
   return value[node] as number;
-}
-
-/**
- * Stable partition of indices[start..end) by goesLeft[bin]; returns the first right position.
- * Writes every row to both sides and advances one of them, so there is no data-dependent branch
- * (a row's direction is unpredictable). Kept a standalone function so that V8 optimises the hot
- * loop on its own instead of on-stack-replacing, then deoptimising, the code around it.
- */
-function partitionRows(indices: Int32Array, scratch: Int32Array, start: number, end: number, col: Uint8Array, goesLeft: Uint8Array): number {
-  let write = start;
-  let spilled = 0;
-  for (let k = start; k < end; k++) {
-    const r = indices[k] as number;
-    const left = goesLeft[col[r] as number] as number;
-    indices[write] = r;
-    scratch[spilled] = r;
-    write += left;
-    spilled += 1 - left;
-  }
-  for (let i = 0; i < spilled; i++) indices[write + i] = scratch[i] as number;
-  return write;
 }

@@ -54,4 +54,26 @@
         (local.set $target (i32.add (local.get $target) (i32.const 16)))
         (local.set $other (i32.add (local.get $other) (i32.const 16)))
         (br $next))))
+
+  ;; Stable in-place partition of rows[0..m) by table[col[row]] (1 = left); returns the left count.
+  ;; Every row is written to both sides and one side advances, so there is no data-dependent branch
+  ;; (a row's direction is unpredictable); the right side is copied back after the left.
+  (func (export "partition") (param $rows i32) (param $m i32) (param $col i32) (param $table i32) (param $scratch i32) (result i32)
+    (local $k i32) (local $r i32) (local $left i32) (local $write i32) (local $spilled i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $k) (local.get $m)))
+        (local.set $r (i32.load (i32.add (local.get $rows) (i32.shl (local.get $k) (i32.const 2)))))
+        (local.set $left (i32.load8_u (i32.add (local.get $table) (i32.load8_u (i32.add (local.get $col) (local.get $r))))))
+        (i32.store (i32.add (local.get $rows) (i32.shl (local.get $write) (i32.const 2))) (local.get $r))
+        (i32.store (i32.add (local.get $scratch) (i32.shl (local.get $spilled) (i32.const 2))) (local.get $r))
+        (local.set $write (i32.add (local.get $write) (local.get $left)))
+        (local.set $spilled (i32.sub (i32.add (local.get $spilled) (i32.const 1)) (local.get $left)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $next)))
+    (memory.copy
+      (i32.add (local.get $rows) (i32.shl (local.get $write) (i32.const 2)))
+      (local.get $scratch)
+      (i32.shl (local.get $spilled) (i32.const 2)))
+    (local.get $write))
 )
