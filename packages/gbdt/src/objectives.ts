@@ -121,8 +121,7 @@ function lambdaRank(labels: Float64Array, groupOffsets: Int32Array, params: Trai
     inverseIdealDcg[g] = dcg > 0 ? 1 / dcg : 0;
   }
   const order = new Int32Array(maxGroup);
-  let sortMargins: Float64Array = new Float64Array(0);
-  const byMarginDesc = (a: number, b: number): number => (sortMargins[b] as number) - (sortMargins[a] as number) || a - b;
+  const expScore = new Float64Array(maxGroup);
 
   return {
     name: "lambdarank",
@@ -130,28 +129,35 @@ function lambdaRank(labels: Float64Array, groupOffsets: Int32Array, params: Trai
     computeGradients(margins, grad, hess) {
       grad.fill(0);
       hess.fill(0);
-      sortMargins = margins;
       for (let g = 0; g < numGroups; g++) {
         const invIdcg = inverseIdealDcg[g] as number;
         if (invIdcg === 0) continue;
         const start = groupOffsets[g] as number;
         const size = (groupOffsets[g + 1] as number) - start;
-        const ranked = order.subarray(0, size);
-        for (let k = 0; k < size; k++) ranked[k] = start + k;
-        ranked.sort(byMarginDesc);
+        rankByMargin(order, margins, start, size);
+        // rho = 1 / (1 + e^(s_hi - s_lo)) = e^(s_lo - m) / (e^(s_lo - m) + e^(s_hi - m)) with m the
+        // group's top margin: one exp per item instead of one per pair (the pair loop's main cost).
+        const topMargin = margins[order[0] as number] as number;
+        for (let p = 0; p < size; p++) expScore[p] = Math.exp((margins[order[p] as number] as number) - topMargin);
         const top = Math.min(size, truncation);
         for (let p = 0; p < top; p++) {
-          const i = ranked[p] as number;
+          const i = order[p] as number;
           const yi = labels[i] as number;
+          const ei = expScore[p] as number;
           for (let q = p + 1; q < size; q++) {
-            const j = ranked[q] as number;
+            const j = order[q] as number;
             const yj = labels[j] as number;
             if (yi === yj) continue;
             const hi = yi > yj ? i : j;
             const lo = yi > yj ? j : i;
             const delta =
               Math.abs((gains[i] as number) - (gains[j] as number)) * ((discount[p] as number) - (discount[q] as number)) * invIdcg;
-            const rho = 1 / (1 + Math.exp((margins[hi] as number) - (margins[lo] as number)));
+            const ej = expScore[q] as number;
+            const eHi = yi > yj ? ei : ej;
+            const eLo = yi > yj ? ej : ei;
+            const sum = eHi + eLo;
+            // Both underflow only for margins ~745 below the top; fall back to the direct form.
+            const rho = sum > 0 ? eLo / sum : 1 / (1 + Math.exp((margins[hi] as number) - (margins[lo] as number)));
             const lambda = rho * delta;
             const h = rho * (1 - rho) * delta;
             grad[hi] = (grad[hi] as number) - lambda;
@@ -163,4 +169,29 @@ function lambdaRank(labels: Float64Array, groupOffsets: Int32Array, params: Trai
       }
     },
   };
+}
+
+/**
+ * order[0..size) = start..start+size-1 sorted by margin descending, ties by row id. Insertion sort
+ * for the short lists of ranking queries (a comparator sort on a typed array costs more there).
+ */
+function rankByMargin(order: Int32Array, margins: Float64Array, start: number, size: number): void {
+  if (size > 64) {
+    const ranked = Array.from({ length: size }, (_, k) => start + k).sort(
+      (a, b) => (margins[b] as number) - (margins[a] as number) || a - b,
+    );
+    for (let k = 0; k < size; k++) order[k] = ranked[k] as number;
+    return;
+  }
+  for (let k = 0; k < size; k++) {
+    const row = start + k;
+    const m = margins[row] as number;
+    let p = k;
+    // Rows arrive in increasing id, so a row only moves past strictly smaller margins.
+    while (p > 0 && (margins[order[p - 1] as number] as number) < m) {
+      order[p] = order[p - 1] as number;
+      p--;
+    }
+    order[p] = row;
+  }
 }
