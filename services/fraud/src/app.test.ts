@@ -1,12 +1,14 @@
 import type { AnyEvent } from "@mlsd/contracts";
 import { DAY_MS, MemoryFraudFeatureStore, type FraudFeatureStore } from "@mlsd/feature-store";
-import { CircuitBreaker, createLogger, createMetrics, Readiness } from "@mlsd/service-kit";
+import { CircuitBreaker, createLogger, createMetrics, Readiness, TokenAuthenticator } from "@mlsd/service-kit";
 import request from "supertest";
 import { describe, expect, it } from "vitest";
 import { createApp, type FraudAppDeps } from "./app";
-import { trainTestModel } from "./test-model";
+import { trainTestModel } from "./test-fixtures";
 
 const model = trainTestModel();
+const LABEL_TOKEN = "label-writer-token-0123";
+const ADMIN_TOKEN = "admin-token-0123456789";
 
 function setup(overrides: Partial<FraudAppDeps> = {}) {
   const events: AnyEvent[] = [];
@@ -15,6 +17,7 @@ function setup(overrides: Partial<FraudAppDeps> = {}) {
     logger: createLogger({ service: "fraud", level: "silent" }),
     metrics: createMetrics("fraud", { defaultMetrics: false }),
     readiness: new Readiness(),
+    auth: new TokenAuthenticator({ admin: ADMIN_TOKEN, labels: LABEL_TOKEN }),
     store,
     storeBreaker: new CircuitBreaker("redis", { failureThreshold: 3, cooldownMs: 60_000 }),
     featureDeadlineMs: 20,
@@ -131,9 +134,10 @@ describe("degraded answers when Redis fails", () => {
 describe("labels and model", () => {
   it("publishes a label event and answers 202", async () => {
     const { app, events } = setup();
-    const res = await request(app)
-      .post("/v1/labels")
-      .send({ transactionId: "tx-1", customerId: "C1", terminalId: "T1", label: "chargeback", transactionTime: T0, knownAt: "2018-06-05T00:00:00Z" });
+    const label = { transactionId: "tx-1", customerId: "C1", terminalId: "T1", label: "chargeback", transactionTime: T0, knownAt: "2018-06-05T00:00:00Z" };
+    expect((await request(app).post("/v1/labels").send(label)).status).toBe(401);
+    expect(events).toHaveLength(0);
+    const res = await request(app).post("/v1/labels").set("authorization", `Bearer ${LABEL_TOKEN}`).send(label);
     expect(res.status).toBe(202);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ type: "fraud.label", payload: { label: "chargeback", terminalId: "T1" } });
@@ -143,6 +147,7 @@ describe("labels and model", () => {
     const { app } = setup();
     const res = await request(app)
       .post("/v1/labels")
+      .set("authorization", `Bearer ${LABEL_TOKEN}`)
       .send({ transactionId: "tx-1", customerId: "C1", terminalId: "T1", label: "chargeback", transactionTime: T0, knownAt: "2018-05-01T00:00:00Z" });
     expect(res.status).toBe(400);
     expect(res.body.error.details).toEqual([{ field: "knownAt", message: "must not be before transactionTime" }]);

@@ -1,13 +1,9 @@
-import { makeEvent, type AnyEvent, type FeatureVector, type ScoreTransactionRequest, type ScoreTransactionResponse } from "@mlsd/contracts";
+import { makeEvent, type FeatureVector, type ScoreTransactionRequest, type ScoreTransactionResponse } from "@mlsd/contracts";
+import type { EventPublisher } from "@mlsd/events";
 import { assembleFraudFeatures, type FraudAggregates, type FraudFeatureStore, type TransactionInput } from "@mlsd/feature-store";
 import { withDeadline, type CircuitBreaker, type StageTimer } from "@mlsd/service-kit";
 import { decide, type FraudModel } from "./model";
 import { applyRules, type RuleSet } from "./rules";
-
-/** Where events go: the Kafka producer in production, an array in unit tests. Never blocks. */
-export interface EventSink {
-  publish(event: AnyEvent): void;
-}
 
 export interface ScoringDeps {
   store: FraudFeatureStore;
@@ -16,7 +12,7 @@ export interface ScoringDeps {
   featureDeadlineMs: number;
   model: () => FraudModel;
   rules: RuleSet;
-  events: EventSink;
+  events: EventPublisher;
   reasonCount: number;
   /** Counts degraded answers by reason, for the dashboards. */
   onDegraded?: (reason: "timeout" | "error" | "circuit-open") => void;

@@ -1,17 +1,16 @@
-import { BaseConfigSchema } from "@mlsd/service-kit";
+import { BaseConfigSchema, modelRegistryConfig, redisConfig } from "@mlsd/service-kit";
 import { z } from "zod";
 
 export const RankerConfigSchema = BaseConfigSchema.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8083),
   /** A rank request with 1,000 candidates is about 50 KB. */
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(256 * 1024),
-  REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
+  ...redisConfig,
   /** Key namespace of the recommendation features (what the trainer materialised into). */
   REDIS_PREFIX: z.string().default("rx:"),
   /** Item buckets of the Redis layout; must match what was materialised (checked at connect). */
   ITEM_BUCKETS: z.coerce.number().int().positive().default(32),
-  MODEL_REGISTRY_DIR: z.string().min(1).default("artifacts/registry"),
-  MODEL_ALIAS: z.string().min(1).default("current"),
+  ...modelRegistryConfig,
   /** Redis gets this long per request before the candidates are ranked by their retrieval scores. */
   FEATURE_DEADLINE_MS: z.coerce.number().positive().default(5),
   /** Local item-feature cache: entries kept, and how stale their counters may get (0 turns it off). */

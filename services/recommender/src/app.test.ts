@@ -2,7 +2,7 @@ import type { RecsFeatureStore } from "@mlsd/feature-store";
 import request from "supertest";
 import { describe, expect, it } from "vitest";
 import { createApp, type RecommenderAppDeps } from "./app";
-import { categoryOf, testDeps } from "./test-fixtures";
+import { categoryOf, CLICK_TOKEN, testDeps } from "./test-fixtures";
 
 async function setup(overrides: Partial<RecommenderAppDeps> = {}) {
   const t = await testDeps(overrides);
@@ -203,9 +203,9 @@ describe("POST /v1/events/click", () => {
     const { app, events, retrieval, history } = await setup();
     const first = await recommend(app, { userId: "u1", k: 3 });
     const clicked = first.body.items[1];
-    const res = await request(app)
-      .post("/v1/events/click")
-      .send({ requestId: first.body.requestId, userId: "u1", itemId: clicked.itemId, position: clicked.position, time: "2024-01-20T10:00:00Z" });
+    const click0 = { requestId: first.body.requestId, userId: "u1", itemId: clicked.itemId, position: clicked.position, time: "2024-01-20T10:00:00Z" };
+    expect((await request(app).post("/v1/events/click").send(click0)).status).toBe(401);
+    const res = await request(app).post("/v1/events/click").set("authorization", `Bearer ${CLICK_TOKEN}`).send(click0);
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ accepted: true, historyUpdated: true });
     const click = events.at(-1)!;
@@ -218,7 +218,7 @@ describe("POST /v1/events/click", () => {
 
   it("refuses a position outside the response and unknown fields, naming them", async () => {
     const { app, events } = await setup();
-    const res = await request(app).post("/v1/events/click").send({ requestId: "r1", userId: "u1", itemId: "i1", position: 100, extra: 1 });
+    const res = await request(app).post("/v1/events/click").set("authorization", `Bearer ${CLICK_TOKEN}`).send({ requestId: "r1", userId: "u1", itemId: "i1", position: 100, extra: 1 });
     expect(res.status).toBe(400);
     expect(res.body.error.details.map((d: { field: string }) => d.field).sort()).toEqual(["extra", "position"]);
     expect(events).toHaveLength(0);
@@ -227,7 +227,7 @@ describe("POST /v1/events/click", () => {
   it("still accepts the click when Redis is down: the event carries it", async () => {
     const t = await testDeps();
     const app = createApp({ ...t.deps, history: { ...t.history, read: t.history.read.bind(t.history), replace: t.history.replace.bind(t.history), append: async () => Promise.reject(new Error("Connection is closed.")) } });
-    const res = await request(app).post("/v1/events/click").send({ requestId: "r1", userId: "u1", itemId: "i1", position: 0 });
+    const res = await request(app).post("/v1/events/click").set("authorization", `Bearer ${CLICK_TOKEN}`).send({ requestId: "r1", userId: "u1", itemId: "i1", position: 0 });
     expect(res.status).toBe(202);
     expect(res.body.historyUpdated).toBe(false);
     expect(t.events.map((e) => e.type)).toEqual(["recs.click"]);

@@ -1,11 +1,12 @@
-import type { AnyEvent, RankRequestInput, RankResponse } from "@mlsd/contracts";
-import { MemoryRecsFeatureStore, type RecsFeatureStore } from "@mlsd/feature-store";
-import type { CandidatesRequestInput, CandidatesResponse } from "@mlsd/retrieval-service/service";
-import { CircuitBreaker, createLogger, createMetrics, Readiness } from "@mlsd/service-kit";
+import type { AnyEvent, CandidatesRequestInput, CandidatesResponse, RankRequestInput, RankResponse } from "@mlsd/contracts";
+import { MemoryRecsFeatureStore, MemoryUserHistory, type RecsFeatureStore } from "@mlsd/feature-store";
+import { buildPopularityLists, type Popularity } from "@mlsd/model-formats/popularity";
+import { CircuitBreaker, createLogger, createMetrics, Readiness, TokenAuthenticator } from "@mlsd/service-kit";
 import type { RecommenderAppDeps } from "./app";
 import type { RankerClient, RetrievalClient } from "./clients";
-import { MemoryUserHistory } from "./history";
-import { buildPopularityLists, type Popularity } from "./popularity";
+
+/** The click writer's token in the unit tests. */
+export const CLICK_TOKEN = "click-writer-token-0123";
 
 /** Items i0..i59; item i is in category i % 4 and scores 60 - i with retrieval. */
 export const CATALOGUE_SIZE = 60;
@@ -112,6 +113,7 @@ export async function testDeps(overrides: Partial<RecommenderAppDeps> = {}): Pro
     logger: createLogger({ service: "recommender", level: "silent" }),
     metrics: createMetrics("recommender", { defaultMetrics: false }),
     readiness: new Readiness(),
+    auth: new TokenAuthenticator({ clicks: CLICK_TOKEN }),
     features,
     history,
     retrieval,

@@ -1,6 +1,6 @@
 import { buildFraudFeaturesOffline, DAY_MS, type FraudFeatureMatrix, type LabelInput, type TransactionInput } from "@mlsd/feature-store";
 import { Progress } from "@mlsd/progress";
-import type { TransactionTable } from "@mlsd/synth";
+import type { TransactionTable } from "@mlsd/datasets";
 
 /** Row i of the table as the feature store sees a transaction. */
 export function transactionInputs(table: TransactionTable): TransactionInput[] {

@@ -1,7 +1,7 @@
 import type { FeatureImportance } from "@mlsd/gbdt";
 import { averagePrecision, cardPrecisionAtK, expectedCalibrationError, prCurve, reliabilityTable, rocAuc, type ReliabilityBin } from "@mlsd/ml-metrics";
 import { lineChart } from "@mlsd/plot";
-import type { TransactionTable } from "@mlsd/synth";
+import type { TransactionTable } from "@mlsd/datasets";
 import type { DecisionCosts, PolicyCost } from "./costs";
 import type { TimeSplit } from "./data";
 

@@ -20,14 +20,6 @@ export type {
   TerminalProfiles,
 } from "./world";
 export {
-  TRANSACTION_COLUMNS,
-  TransactionTableBuilder,
-  emptyTransactionTable,
-  sliceTransactionTable,
-  transactionAt,
-} from "./table";
-export type { Transaction, TransactionTable } from "./table";
-export {
   FRAUD_SCENARIO,
   SECONDS_PER_DAY,
   iterateTransactions,
@@ -35,13 +27,5 @@ export {
   streamTransactionDays,
 } from "./simulate";
 export type { SimulateOptions } from "./simulate";
-export {
-  TRANSACTION_CSV_COLUMNS,
-  formatUtcDateTime,
-  transactionCsvBytes,
-  transactionCsvLines,
-  writeTransactionsCsv,
-} from "./csv";
-export type { CsvSink, TransactionCsvColumn } from "./csv";
 export { TransactionSummaryBuilder, summarizeTransactions } from "./summary";
 export type { TransactionSummary } from "./summary";

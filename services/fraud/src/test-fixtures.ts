@@ -1,7 +1,7 @@
 import { fraudFeatureNames, fraudFeatureSchemaHash } from "@mlsd/feature-store";
 import { Dataset, train, type GbdtModel } from "@mlsd/gbdt";
 import { Rng } from "@mlsd/random";
-import { GbdtFraudModel } from "./gbdt-model";
+import { GbdtFraudModel } from "./model";
 
 /**
  * A small real GBDT for tests: fraud is likely when the amount is high or the terminal's 7-day
