@@ -1,38 +1,22 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { AnnError } from "./errors";
 import { ExactIndex } from "./exact-index";
 import { HnswIndex } from "./hnsw-index";
 import { IvfIndex } from "./ivf-index";
 import { IVF_INDEX_FILE, MANIFEST_FILE } from "./manifest";
 import { indexKind, openIndex } from "./open-index";
 import { recallAtK } from "./recall";
+import { rejection, tempFolders } from "./testing/folders";
 import { clusteredWorld } from "./testing/synthetic-catalogue";
 
 const DIM = 16;
 const N = 3000;
 const world = clusteredWorld({ items: N, queries: 40, dim: DIM, seed: 21, clusters: 30 });
 const ids = world.ids.map((i) => `sku-${i}`);
-const dirs: string[] = [];
-const tempDir = async (): Promise<string> => {
-  const dir = await mkdtemp(join(tmpdir(), "ann-ivf-"));
-  dirs.push(dir);
-  return dir;
-};
-afterAll(async () => {
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
-
-async function rejection(promise: Promise<unknown>): Promise<AnnError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AnnError);
-  return error as AnnError;
-}
+const folders = tempFolders("ann-ivf-");
+const tempDir = folders.make;
+afterAll(folders.cleanup);
 
 describe("IvfIndex", () => {
   const index = IvfIndex.build(world.items, ids, { dim: DIM, modelVersion: "tt@1", params: { nlist: 32, nprobe: 4 } });

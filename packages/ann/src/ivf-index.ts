@@ -1,10 +1,18 @@
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { readFile, writeFile } from "node:fs/promises";
 import { Rng } from "@mlsd/random";
 import { AnnError } from "./errors";
 import { FloatRows } from "./float-rows";
-import type { IndexExpectation } from "./hnsw-index";
-import { IVF_INDEX_FILE, IVF_MANIFEST_FORMAT, MANIFEST_FILE, parseIvfManifest, readManifestJson, sha256File, type IvfManifest, type IvfParams } from "./manifest";
+import {
+  IVF_INDEX_FILE,
+  IVF_MANIFEST_FORMAT,
+  checkIndexFolder,
+  parseIvfManifest,
+  readManifestJson,
+  writeIndexFolder,
+  type IndexExpectation,
+  type IvfManifest,
+  type IvfParams,
+} from "./manifest";
 import { TopK } from "./top-k";
 import type { ItemId, SearchResult, Vector, VectorIndex } from "./vector-index";
 import { checkBatch, checkDim, checkK, checkKnown, checkQuery } from "./vector-index";
@@ -154,15 +162,11 @@ export class IvfIndex<Id extends ItemId = ItemId> implements VectorIndex<Id> {
     }
   }
 
-  /**
-   * Writes the centroids and the live vectors in list order into one file, then the manifest
-   * (with that file's checksum) last, as HnswIndex.save does.
-   */
+  /** Writes the centroids and the live vectors in list order into one file, then the manifest. */
   async save(dir: string): Promise<IvfManifest> {
     this.assertNotSaving();
     this.saving = true;
     try {
-      await mkdir(dir, { recursive: true });
       const floats = new Float32Array((this.nlist + this.size) * this.dim);
       const ids: Id[] = [];
       for (let c = 0; c < this.nlist; c++) floats.set((this.centroids as FloatRows).row(c), c * this.dim);
@@ -173,28 +177,25 @@ export class IvfIndex<Id extends ItemId = ItemId> implements VectorIndex<Id> {
           ids.push(this.slotIds[s] as Id);
         }
       }
-      const indexPath = join(dir, IVF_INDEX_FILE);
-      await writeFile(`${indexPath}.tmp`, new Uint8Array(floats.buffer));
-      const checksum = await sha256File(`${indexPath}.tmp`);
-      await rename(`${indexPath}.tmp`, indexPath);
-      const manifest: IvfManifest = {
-        format: IVF_MANIFEST_FORMAT,
-        modelVersion: this.modelVersion,
-        dim: this.dim,
-        space: "ip",
-        params: { ...this.params },
-        nlist: this.nlist,
-        listSizes: Array.from(this.listSize),
-        count: this.size,
-        ids,
-        createdAt: new Date().toISOString(),
-        indexFile: IVF_INDEX_FILE,
-        checksum: { algorithm: "sha256", value: checksum },
-      };
-      const manifestPath = join(dir, MANIFEST_FILE);
-      await writeFile(`${manifestPath}.tmp`, JSON.stringify(manifest));
-      await rename(`${manifestPath}.tmp`, manifestPath);
-      return manifest;
+      return await writeIndexFolder(
+        dir,
+        IVF_INDEX_FILE,
+        (path) => writeFile(path, new Uint8Array(floats.buffer)),
+        (checksum): IvfManifest => ({
+          format: IVF_MANIFEST_FORMAT,
+          modelVersion: this.modelVersion,
+          dim: this.dim,
+          space: "ip",
+          params: { ...this.params },
+          nlist: this.nlist,
+          listSizes: Array.from(this.listSize),
+          count: this.size,
+          ids,
+          createdAt: new Date().toISOString(),
+          indexFile: IVF_INDEX_FILE,
+          checksum: { algorithm: "sha256", value: checksum },
+        }),
+      );
     } finally {
       this.saving = false;
     }
@@ -202,21 +203,8 @@ export class IvfIndex<Id extends ItemId = ItemId> implements VectorIndex<Id> {
 
   static async load<Id extends ItemId = ItemId>(dir: string, expected: IndexExpectation): Promise<IvfIndex<Id>> {
     const manifest = parseIvfManifest(await readManifestJson(dir));
-    if (manifest.modelVersion !== expected.modelVersion) {
-      throw new AnnError("model_version_mismatch", "modelVersion", `index in ${dir} was built for model ${manifest.modelVersion}, expected ${expected.modelVersion}`);
-    }
-    if (manifest.dim !== expected.dim) throw new AnnError("dimension_mismatch", "dim", `index in ${dir} has dim ${manifest.dim}, expected ${expected.dim}`);
-    const indexPath = join(dir, manifest.indexFile);
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(indexPath);
-    } catch (error) {
-      throw new AnnError("corrupt_index", "indexFile", `cannot read ${indexPath}: ${(error as Error).message}`);
-    }
-    const checksum = await sha256File(indexPath);
-    if (checksum !== manifest.checksum.value) {
-      throw new AnnError("corrupt_index", "checksum", `${indexPath} has sha256 ${checksum}, manifest says ${manifest.checksum.value}`);
-    }
+    const indexPath = await checkIndexFolder(dir, manifest, expected);
+    const bytes = await readFile(indexPath);
     const expectedBytes = (manifest.nlist + manifest.count) * manifest.dim * 4;
     if (bytes.byteLength !== expectedBytes) throw new AnnError("corrupt_index", "indexFile", `has ${bytes.byteLength} bytes, manifest implies ${expectedBytes}`);
     const floats = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));

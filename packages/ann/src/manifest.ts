@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AnnError } from "./errors";
 import type { ItemId } from "./vector-index";
@@ -183,4 +183,60 @@ export function parseIvfManifest(raw: unknown): IvfManifest {
     fail("ids", `must be an array of ${count} string or number ids`);
   }
   return { format: IVF_MANIFEST_FORMAT, ...common, space: "ip", params, nlist, listSizes, count, ids: m.ids as ItemId[] };
+}
+
+/** What a loading service believes it is serving; a saved index that disagrees is refused. */
+export interface IndexExpectation {
+  modelVersion: string;
+  dim: number;
+}
+
+/**
+ * Writes an index folder: the data file first (via `writeData` to a temporary name), then the
+ * manifest carrying its checksum, last, so a reader never trusts a half-written pair.
+ */
+export async function writeIndexFolder<M>(
+  dir: string,
+  indexFile: string,
+  writeData: (path: string) => Promise<unknown>,
+  manifestFor: (checksum: string) => M,
+): Promise<M> {
+  await mkdir(dir, { recursive: true });
+  const indexPath = join(dir, indexFile);
+  await writeData(`${indexPath}.tmp`);
+  const checksum = await sha256File(`${indexPath}.tmp`);
+  await rename(`${indexPath}.tmp`, indexPath);
+  const manifest = manifestFor(checksum);
+  const manifestPath = join(dir, MANIFEST_FILE);
+  await writeFile(`${manifestPath}.tmp`, JSON.stringify(manifest));
+  await rename(`${manifestPath}.tmp`, manifestPath);
+  return manifest;
+}
+
+/**
+ * Refuses a manifest built for another model version or dimension, and a data file whose checksum
+ * differs from the manifest's; returns the data file's path.
+ */
+export async function checkIndexFolder(
+  dir: string,
+  manifest: Pick<IndexManifest, "modelVersion" | "dim" | "indexFile" | "checksum">,
+  expected: IndexExpectation,
+): Promise<string> {
+  if (manifest.modelVersion !== expected.modelVersion) {
+    throw new AnnError("model_version_mismatch", "modelVersion", `index in ${dir} was built for model ${manifest.modelVersion}, expected ${expected.modelVersion}`);
+  }
+  if (manifest.dim !== expected.dim) {
+    throw new AnnError("dimension_mismatch", "dim", `index in ${dir} has dim ${manifest.dim}, expected ${expected.dim}`);
+  }
+  const indexPath = join(dir, manifest.indexFile);
+  let checksum: string;
+  try {
+    checksum = await sha256File(indexPath);
+  } catch (error) {
+    throw new AnnError("corrupt_index", "indexFile", `cannot read ${indexPath}: ${(error as Error).message}`);
+  }
+  if (checksum !== manifest.checksum.value) {
+    throw new AnnError("corrupt_index", "checksum", `${indexPath} has sha256 ${checksum}, manifest says ${manifest.checksum.value}`);
+  }
+  return indexPath;
 }

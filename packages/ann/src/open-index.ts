@@ -1,8 +1,7 @@
 import { AnnError } from "./errors";
-import type { IndexExpectation } from "./hnsw-index";
 import { HnswIndex } from "./hnsw-index";
 import { IvfIndex } from "./ivf-index";
-import { IVF_MANIFEST_FORMAT, MANIFEST_FORMAT, readManifestJson } from "./manifest";
+import { IVF_MANIFEST_FORMAT, MANIFEST_FORMAT, readManifestJson, type IndexExpectation } from "./manifest";
 import type { ItemId } from "./vector-index";
 
 export type IndexKind = "hnsw" | "ivf";
