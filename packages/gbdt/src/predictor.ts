@@ -27,6 +27,7 @@ export class Predictor {
   private readonly thresholds: Float64Array;
   private readonly leafValues: Float64Array;
   private readonly scratch: Float64Array;
+  private readonly single = new Float64Array(1);
 
   constructor(model: GbdtModel) {
     this.objective = model.objective;
@@ -69,10 +70,16 @@ export class Predictor {
     if (row.length !== this.numFeatures) {
       throw new GbdtInputError("feature_mismatch", "row", `has ${row.length} values, the model has ${this.numFeatures} features`);
     }
-    if (row instanceof Float64Array) return this.walk(row, 0);
-    const x = this.scratch;
-    for (let i = 0; i < x.length; i++) x[i] = row[i] as number;
-    return this.walk(x, 0);
+    let x: Float64Array;
+    if (row instanceof Float64Array) x = row;
+    else {
+      x = this.scratch;
+      for (let i = 0; i < x.length; i++) x[i] = row[i] as number;
+    }
+    const out = this.single;
+    out[0] = this.baseScore;
+    this.walkBlock(x, x.length, 0, 1, out);
+    return out[0] as number;
   }
 
   /** Probability for binary, the raw score otherwise. */
@@ -115,6 +122,10 @@ export class Predictor {
     return out;
   }
 
+  /**
+   * Adds every tree's leaf value to result[r] for rows [start, end) of the row-major `x`, four
+   * trees in lockstep, in model order (so a sum equals the tree walk's bit for bit).
+   */
   private walkBlock(x: Float64Array, width: number, start: number, end: number, result: Float64Array): void {
     const { roots, groupDepth, nodes, thresholds, leafValues } = this;
     const numTrees = roots.length;
@@ -166,52 +177,6 @@ export class Predictor {
         result[r] = (result[r] as number) + (leafValues[node] as number);
       }
     }
-  }
-
-  private walk(x: Float64Array, offset: number): number {
-    const { roots, groupDepth, nodes, thresholds, leafValues } = this;
-    let sum = this.baseScore;
-    const numTrees = roots.length;
-    let t = 0;
-    // The sum is accumulated tree by tree in model order, so it equals the tree walk bit for bit.
-    for (; t + 4 <= numTrees; t += 4) {
-      let a = roots[t] as number;
-      let b = roots[t + 1] as number;
-      let c = roots[t + 2] as number;
-      let d = roots[t + 3] as number;
-      const depth = groupDepth[t >> 2] as number;
-      for (let step = 0; step < depth; step++) {
-        const oa = a << 2;
-        const ob = b << 2;
-        const oc = c << 2;
-        const od = d << 2;
-        const va = x[offset + (nodes[oa] as number)] as number;
-        const vb = x[offset + (nodes[ob] as number)] as number;
-        const vc = x[offset + (nodes[oc] as number)] as number;
-        const vd = x[offset + (nodes[od] as number)] as number;
-        // goes right: x > threshold, or x is NaN and missing values go right.
-        a = (nodes[oa + 1] as number) + (+(va > (thresholds[a] as number)) | (+(va !== va) & (nodes[oa + 2] as number)));
-        b = (nodes[ob + 1] as number) + (+(vb > (thresholds[b] as number)) | (+(vb !== vb) & (nodes[ob + 2] as number)));
-        c = (nodes[oc + 1] as number) + (+(vc > (thresholds[c] as number)) | (+(vc !== vc) & (nodes[oc + 2] as number)));
-        d = (nodes[od + 1] as number) + (+(vd > (thresholds[d] as number)) | (+(vd !== vd) & (nodes[od + 2] as number)));
-      }
-      sum += leafValues[a] as number;
-      sum += leafValues[b] as number;
-      sum += leafValues[c] as number;
-      sum += leafValues[d] as number;
-    }
-    for (; t < numTrees; t++) {
-      let node = roots[t] as number;
-      for (;;) {
-        const o = node << 2;
-        const v = x[offset + (nodes[o] as number)] as number;
-        const next = (nodes[o + 1] as number) + (+(v > (thresholds[node] as number)) | (+(v !== v) & (nodes[o + 2] as number)));
-        if (next === node) break;
-        node = next;
-      }
-      sum += leafValues[node] as number;
-    }
-    return sum;
   }
 }
 
