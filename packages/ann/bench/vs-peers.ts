@@ -7,6 +7,7 @@
  *
  *   npm run bench:peers -w @mlsd/ann                       # 200k x 64, k = 100
  *   npm run bench:peers -w @mlsd/ann -- --items 50000 --skip-peers
+ *   npm run bench:peers -w @mlsd/ann -- --skip-hnsw        # exact and IVF only (minutes, not a quarter hour)
  *
  * Prints markdown tables and writes the recall-vs-QPS curve as SVG (--svg).
  */
@@ -35,6 +36,7 @@ const { values: args } = parseArgs({
     m: { type: "string", default: "32" },
     "ef-construction": { type: "string", default: "200" },
     "skip-peers": { type: "boolean", default: false },
+    "skip-hnsw": { type: "boolean", default: false },
     svg: { type: "string", default: join(here, "..", "docs", "recall-vs-qps.svg") },
   },
 });
@@ -93,60 +95,65 @@ const truth = exactRun.answers;
 rows.push({ method: "exact (ours)", param: "", recall: 1, medianUs: exactRun.medianUs, buildSeconds: exactBuild, memoryBytes: exact.vectorBytes });
 log(`exact: ${exactRun.medianUs.toFixed(0)} us per query`);
 
-log("building HnswIndex (default parameters)");
-t0 = performance.now();
-const hnsw = HnswIndex.build(world.items, world.ids, { dim, modelVersion: "bench", params: { M: Number(args.m), efConstruction: Number(args["ef-construction"]) } });
-const hnswBuild = (performance.now() - t0) / 1000;
 const dir = mkdtempSync(join(tmpdir(), "ann-peers-"));
 try {
-  await hnsw.save(dir);
-  const graphFile = join(dir, INDEX_FILE);
-  const graphBytes = statSync(graphFile).size;
-  const raw = new HierarchicalNSW("ip", dim + 1);
-  await raw.readIndex(graphFile);
-  // Raw hnswlib-node gets its queries as ready plain arrays (the lifted coordinate is 0): the
-  // wrapper's checks and copy are what the ratio measures.
-  const rawQueries = queries.map((q) => [...Array.from(q), 0]);
+  let graphFile: string | undefined;
   const wrapperVsRaw: { ef: number; wrapperUs: number; rawUs: number; recall: number; rawRecall: number }[] = [];
-  for (const ef of efs) {
-    // Query by query, wrapper and raw back to back (alternating which goes first), three passes:
-    // the machine's load drifts over seconds, so only adjacent timings compare fairly.
-    const wrapper: number[] = [];
-    const native: number[] = [];
-    const wrapperAnswers: number[][] = [];
-    const rawAnswers: number[][] = [];
-    raw.setEf(Math.max(ef, k));
-    for (let i = 0; i < Math.min(50, queryCount); i++) {
-      hnsw.search(queries[i] as Float32Array, k, ef);
-      raw.searchKnn(rawQueries[i] as number[], k);
+  if (!args["skip-hnsw"]) {
+    log("building HnswIndex (default parameters)");
+    t0 = performance.now();
+    const hnsw = HnswIndex.build(world.items, world.ids, { dim, modelVersion: "bench", params: { M: Number(args.m), efConstruction: Number(args["ef-construction"]) } });
+    const hnswBuild = (performance.now() - t0) / 1000;
+    await hnsw.save(dir);
+    graphFile = join(dir, INDEX_FILE);
+    const graphBytes = statSync(graphFile).size;
+    const raw = new HierarchicalNSW("ip", dim + 1);
+    await raw.readIndex(graphFile);
+    // Raw hnswlib-node gets its queries as ready plain arrays (the lifted coordinate is 0): the
+    // wrapper's checks and copy are what the ratio measures.
+    const rawQueries = queries.map((q) => [...Array.from(q), 0]);
+    for (const ef of efs) {
+      // Query by query, wrapper and raw back to back (alternating which goes first), three passes:
+      // the machine's load drifts over seconds, so only adjacent timings compare fairly.
+      const wrapper: number[] = [];
+      const native: number[] = [];
+      const wrapperAnswers: number[][] = [];
+      const rawAnswers: number[][] = [];
+      raw.setEf(Math.max(ef, k));
+      for (let i = 0; i < Math.min(50, queryCount); i++) {
+        hnsw.search(queries[i] as Float32Array, k, ef);
+        raw.searchKnn(rawQueries[i] as number[], k);
+      }
+      for (let pass = 0; pass < 3; pass++) {
+        queries.forEach((q, i) => {
+          const runWrapper = (): void => {
+            const start = process.hrtime.bigint();
+            const found = hnsw.search(q, k, ef).ids;
+            wrapper.push(Number(process.hrtime.bigint() - start) / 1000);
+            if (pass === 0) wrapperAnswers[i] = found;
+          };
+          const runRaw = (): void => {
+            const start = process.hrtime.bigint();
+            const found = raw.searchKnn(rawQueries[i] as number[], k).neighbors;
+            native.push(Number(process.hrtime.bigint() - start) / 1000);
+            if (pass === 0) rawAnswers[i] = found;
+          };
+          if ((i + pass) % 2 === 0) {
+            runWrapper();
+            runRaw();
+          } else {
+            runRaw();
+            runWrapper();
+          }
+        });
+      }
+      const recall = meanRecall(wrapperAnswers, truth);
+      wrapperVsRaw.push({ ef, wrapperUs: median(wrapper), rawUs: median(native), recall, rawRecall: meanRecall(rawAnswers, truth) });
+      // The recall-vs-speed table compares CPU time per query, like every other row.
+      const cpu = timeQueries((q) => hnsw.search(q, k, ef).ids);
+      rows.push({ method: "hnsw (ours)", param: `ef ${ef}`, recall, medianUs: cpu.medianUs, buildSeconds: hnswBuild, memoryBytes: graphBytes });
+      log(`hnsw ef ${ef}: recall@${k} ${recall.toFixed(4)}, wrapper ${median(wrapper).toFixed(0)} us, raw ${median(native).toFixed(0)} us`);
     }
-    for (let pass = 0; pass < 3; pass++) {
-      queries.forEach((q, i) => {
-        const runWrapper = (): void => {
-          const start = process.hrtime.bigint();
-          const found = hnsw.search(q, k, ef).ids;
-          wrapper.push(Number(process.hrtime.bigint() - start) / 1000);
-          if (pass === 0) wrapperAnswers[i] = found;
-        };
-        const runRaw = (): void => {
-          const start = process.hrtime.bigint();
-          const found = raw.searchKnn(rawQueries[i] as number[], k).neighbors;
-          native.push(Number(process.hrtime.bigint() - start) / 1000);
-          if (pass === 0) rawAnswers[i] = found;
-        };
-        if ((i + pass) % 2 === 0) {
-          runWrapper();
-          runRaw();
-        } else {
-          runRaw();
-          runWrapper();
-        }
-      });
-    }
-    const recall = meanRecall(wrapperAnswers, truth);
-    wrapperVsRaw.push({ ef, wrapperUs: median(wrapper), rawUs: median(native), recall, rawRecall: meanRecall(rawAnswers, truth) });
-    rows.push({ method: "hnsw (ours)", param: `ef ${ef}`, recall, medianUs: median(wrapper), buildSeconds: hnswBuild, memoryBytes: graphBytes });
-    log(`hnsw ef ${ef}: recall@${k} ${recall.toFixed(4)}, wrapper ${median(wrapper).toFixed(0)} us, raw ${median(native).toFixed(0)} us`);
   }
 
   log(`building IvfIndex (nlist ${args.nlist})`);
@@ -167,17 +174,19 @@ try {
     writeRaw(join(dir, "items.f32"), world.items);
     writeRaw(join(dir, "queries.f32"), world.queries);
     log("running faiss and Python hnswlib (bench/peers.py)");
+    const methods = args["skip-hnsw"] ? "flat,ivf,ivf-l2q" : "flat,ivf,ivf-l2q,hnsw,hnswlib";
     const report = runPythonJson<{ versions: Record<string, string>; rows: { method: string; param: number; medianUs: number; buildSeconds: number; memoryBytes: number; file: string }[] }>(
       python,
       join(here, "peers.py"),
       ["--dir", dir, "--dim", String(dim), "--k", String(k), "--nlist", args.nlist, "--nprobe", args.nprobe, "--ef", args.ef,
-        "--hnsw-m", args.m, "--ef-construction", args["ef-construction"], "--hnswlib-index", graphFile, "--hnswlib-dim", String(dim + 1)],
+        "--hnsw-m", args.m, "--ef-construction", args["ef-construction"], "--methods", methods,
+        ...(graphFile ? ["--hnswlib-index", graphFile, "--hnswlib-dim", String(dim + 1)] : [])],
     );
     versions = report.versions;
     for (const r of report.rows) {
       const found = readInt32(join(dir, r.file));
       const answers = Array.from({ length: queryCount }, (_, q) => found.subarray(q * k, (q + 1) * k));
-      const param = r.method === "faiss-flat" ? "" : r.method === "faiss-ivf" ? `nprobe ${r.param}` : `ef ${r.param}`;
+      const param = r.method === "faiss-flat" ? "" : r.method.startsWith("faiss-ivf") ? `nprobe ${r.param}` : `ef ${r.param}`;
       const row = { method: r.method, param, recall: meanRecall(answers, truth), medianUs: r.medianUs, buildSeconds: r.buildSeconds, memoryBytes: r.memoryBytes };
       if (r.method === "hnswlib-python") pythonHnswlib.push(row);
       else rows.push(row);
@@ -200,7 +209,7 @@ try {
   }
   out.push(
     "",
-    "### HnswIndex wrapper vs raw hnswlib on the same graph file",
+    "### HnswIndex wrapper vs raw hnswlib on the same graph file" + (wrapperVsRaw.length === 0 ? " (skipped)" : ""),
     "",
     `| ef | recall@${k} wrapper | recall@${k} raw | wrapper us (median wall) | raw hnswlib-node us (median wall) | wrapper QPS / raw QPS | Python hnswlib CPU us | recall@${k} Python |`,
     "|---|---|---|---|---|---|---|---|",
@@ -215,7 +224,7 @@ try {
   for (const r of rows) {
     out.push(`| ${r.method} | ${r.param} | ${r.recall.toFixed(4)} | ${r.medianUs.toFixed(0)} | ${(1e6 / r.medianUs).toFixed(0)} | ${r.buildSeconds.toFixed(1)} | ${mb(r.memoryBytes).toFixed(1)} |`);
   }
-  const families = ["ivf (ours)", "hnsw (ours)", "faiss-ivf", "faiss-hnsw"].filter((m) => rows.some((r) => r.method === m));
+  const families = ["ivf (ours)", "hnsw (ours)", "faiss-ivf", "faiss-ivf-l2q", "faiss-hnsw"].filter((m) => rows.some((r) => r.method === m));
   out.push("", `### At equal recall: QPS of the fastest setting reaching recall@${k} >= target`, "", `| target | ${families.join(" | ")} |`, `|---|${families.map(() => "---").join("|")}|`);
   for (const target of [0.9, 0.95, 0.98]) {
     const cells = families.map((m) => {
