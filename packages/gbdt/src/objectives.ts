@@ -121,7 +121,14 @@ function lambdaRank(labels: Float64Array, groupOffsets: Int32Array, params: Trai
     inverseIdealDcg[g] = dcg > 0 ? 1 / dcg : 0;
   }
   const order = new Int32Array(maxGroup);
-  const expScore = new Float64Array(maxGroup);
+  // Per-position copies of the ranked list: the pair loop reads and accumulates in these small
+  // contiguous arrays instead of scattering over the whole table.
+  const posLabel = new Float64Array(maxGroup);
+  const posGain = new Float64Array(maxGroup);
+  const posMargin = new Float64Array(maxGroup);
+  const posExp = new Float64Array(maxGroup);
+  const posGrad = new Float64Array(maxGroup);
+  const posHess = new Float64Array(maxGroup);
 
   return {
     name: "lambdarank",
@@ -138,33 +145,45 @@ function lambdaRank(labels: Float64Array, groupOffsets: Int32Array, params: Trai
         // rho = 1 / (1 + e^(s_hi - s_lo)) = e^(s_lo - m) / (e^(s_lo - m) + e^(s_hi - m)) with m the
         // group's top margin: one exp per item instead of one per pair (the pair loop's main cost).
         const topMargin = margins[order[0] as number] as number;
-        for (let p = 0; p < size; p++) expScore[p] = Math.exp((margins[order[p] as number] as number) - topMargin);
+        for (let p = 0; p < size; p++) {
+          const r = order[p] as number;
+          posLabel[p] = labels[r] as number;
+          posGain[p] = gains[r] as number;
+          posMargin[p] = margins[r] as number;
+          posExp[p] = Math.exp((margins[r] as number) - topMargin);
+          posGrad[p] = 0;
+          posHess[p] = 0;
+        }
         const top = Math.min(size, truncation);
         for (let p = 0; p < top; p++) {
-          const i = order[p] as number;
-          const yi = labels[i] as number;
-          const ei = expScore[p] as number;
+          const yi = posLabel[p] as number;
+          const gi = posGain[p] as number;
+          const di = discount[p] as number;
+          const ei = posExp[p] as number;
           for (let q = p + 1; q < size; q++) {
-            const j = order[q] as number;
-            const yj = labels[j] as number;
+            const yj = posLabel[q] as number;
             if (yi === yj) continue;
-            const hi = yi > yj ? i : j;
-            const lo = yi > yj ? j : i;
-            const delta =
-              Math.abs((gains[i] as number) - (gains[j] as number)) * ((discount[p] as number) - (discount[q] as number)) * invIdcg;
-            const ej = expScore[q] as number;
-            const eHi = yi > yj ? ei : ej;
-            const eLo = yi > yj ? ej : ei;
-            const sum = eHi + eLo;
+            const delta = Math.abs(gi - (posGain[q] as number)) * (di - (discount[q] as number)) * invIdcg;
+            const ej = posExp[q] as number;
+            const iHigher = yi > yj;
+            const sum = ei + ej;
             // Both underflow only for margins ~745 below the top; fall back to the direct form.
-            const rho = sum > 0 ? eLo / sum : 1 / (1 + Math.exp((margins[hi] as number) - (margins[lo] as number)));
-            const lambda = rho * delta;
+            const rho =
+              sum > 0
+                ? (iHigher ? ej : ei) / sum
+                : 1 / (1 + Math.exp(iHigher ? (posMargin[p] as number) - (posMargin[q] as number) : (posMargin[q] as number) - (posMargin[p] as number)));
+            const lambda = iHigher ? rho * delta : -rho * delta;
             const h = rho * (1 - rho) * delta;
-            grad[hi] = (grad[hi] as number) - lambda;
-            grad[lo] = (grad[lo] as number) + lambda;
-            hess[hi] = (hess[hi] as number) + h;
-            hess[lo] = (hess[lo] as number) + h;
+            posGrad[p] = (posGrad[p] as number) - lambda;
+            posGrad[q] = (posGrad[q] as number) + lambda;
+            posHess[p] = (posHess[p] as number) + h;
+            posHess[q] = (posHess[q] as number) + h;
           }
+        }
+        for (let p = 0; p < size; p++) {
+          const r = order[p] as number;
+          grad[r] = posGrad[p] as number;
+          hess[r] = posHess[p] as number;
         }
       }
     },
