@@ -20,7 +20,7 @@ import { checkBatch, checkDim, checkK, checkKnown, checkQuery } from "./vector-i
 /**
  * From `npm run bench:peers` (packages/ann/README.md): on 200k x 64 with 1024 lists, nprobe 16 is
  * the fastest setting with recall@100 >= 0.95 and 32 reaches 0.99; the default keeps that margin
- * for larger catalogues (recall at a given nprobe falls as lists mix more topics).
+ * for catalogues larger than the benchmark's.
  */
 export const DEFAULT_IVF_PARAMS: Readonly<IvfParams> = Object.freeze({
   nlist: 1024,
