@@ -7,6 +7,7 @@ interface HistogramExports {
   histCol1(rows: number, gh: number, m: number, c0: number, h0: number): void;
   subtract(target: number, other: number, bins: number): void;
   partition(rows: number, m: number, col: number, table: number, scratch: number): number;
+  gather(rows: number, m: number, gh: number, ordered: number): void;
 }
 
 const align16 = (bytes: number): number => (bytes + 15) & ~15;
@@ -24,6 +25,7 @@ export class HistogramArena {
   private readonly scratchPtr: number;
   private readonly tablePtr: number;
   private readonly ghPtr: number;
+  private readonly orderedPtr: number;
   private readonly slotBytes: number;
   private readonly slotPtrs: number[] = [];
   private readonly freeSlots: number[] = [];
@@ -44,7 +46,8 @@ export class HistogramArena {
     this.scratchPtr = this.rowsPtr + align16(numRows * 4);
     this.tablePtr = this.scratchPtr + align16(numRows * 4);
     this.ghPtr = this.tablePtr + 256;
-    this.end = this.ghPtr + numRows * 16;
+    this.orderedPtr = this.ghPtr + numRows * 16;
+    this.end = this.orderedPtr + numRows * 16;
     this.slotBytes = histBins * 16;
     this.reserve(this.end + 4 * this.slotBytes);
     new Uint8Array(this.exports.memory.buffer).set(bins, this.binsPtr);
@@ -84,6 +87,7 @@ export class HistogramArena {
     const m = rows.length;
     const numRows = this.numRows;
     this.i32.set(rows, this.rowsPtr >> 2);
+    this.exports.gather(this.rowsPtr, m, this.ghPtr, this.orderedPtr);
     const hist = this.slotPtrs[slot] as number;
     const { histCol4, histCol1 } = this.exports;
     const col = (f: number): number => this.binsPtr + f * numRows;
@@ -94,11 +98,11 @@ export class HistogramArena {
       const f1 = features[fi + 1] as number;
       const f2 = features[fi + 2] as number;
       const f3 = features[fi + 3] as number;
-      histCol4(this.rowsPtr, this.ghPtr, m, col(f0), at(f0), col(f1), at(f1), col(f2), at(f2), col(f3), at(f3));
+      histCol4(this.rowsPtr, this.orderedPtr, m, col(f0), at(f0), col(f1), at(f1), col(f2), at(f2), col(f3), at(f3));
     }
     for (; fi < features.length; fi++) {
       const f = features[fi] as number;
-      histCol1(this.rowsPtr, this.ghPtr, m, col(f), at(f));
+      histCol1(this.rowsPtr, this.orderedPtr, m, col(f), at(f));
     }
   }
 

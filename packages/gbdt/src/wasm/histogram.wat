@@ -1,13 +1,14 @@
 ;; Histogram accumulation for @mlsd/gbdt (see histogram-arena.ts for the memory layout).
 ;; A histogram bin is an f64x2 (gradient sum, hessian sum); row r's (g, h) is one f64x2 at
-;; gh + 16r (written once per tree, so leaves need no gather),
+;; gh + 16r (written once per tree), gathered once per leaf into leaf order (`gather`) so that the
+;; feature passes read them sequentially;
 ;; so each update is one 128-bit load, add and store. WebAssembly's memory accesses carry no
 ;; per-access bounds check (guard pages do it), which is what makes this 3-4x faster than the
 ;; same loop over JS typed arrays.
 (module
   (memory (export "memory") 1)
 
-  ;; For k < m: row = rows[k]; hist_f[col_f[row]] += gh[row], for four feature columns in one pass
+  ;; For k < m: row = rows[k]; hist_f[col_f[row]] += gh[k] (gh in leaf order), for four feature columns in one pass
   ;; (the row index and its gradients are loaded once per four updates).
   (func (export "histCol4")
     (param $rows i32) (param $gh i32) (param $m i32)
@@ -18,7 +19,7 @@
       (loop $next
         (br_if $done (i32.ge_u (local.get $k) (local.get $m)))
         (local.set $r (i32.load (i32.add (local.get $rows) (i32.shl (local.get $k) (i32.const 2)))))
-        (local.set $v (v128.load (i32.add (local.get $gh) (i32.shl (local.get $r) (i32.const 4)))))
+        (local.set $v (v128.load (i32.add (local.get $gh) (i32.shl (local.get $k) (i32.const 4)))))
         (local.set $a (i32.add (local.get $h0) (i32.shl (i32.load8_u (i32.add (local.get $c0) (local.get $r))) (i32.const 4))))
         (v128.store (local.get $a) (f64x2.add (v128.load (local.get $a)) (local.get $v)))
         (local.set $a (i32.add (local.get $h1) (i32.shl (i32.load8_u (i32.add (local.get $c1) (local.get $r))) (i32.const 4))))
@@ -39,7 +40,7 @@
         (local.set $r (i32.load (i32.add (local.get $rows) (i32.shl (local.get $k) (i32.const 2)))))
         (local.set $a (i32.add (local.get $h0) (i32.shl (i32.load8_u (i32.add (local.get $c0) (local.get $r))) (i32.const 4))))
         (v128.store (local.get $a)
-          (f64x2.add (v128.load (local.get $a)) (v128.load (i32.add (local.get $gh) (i32.shl (local.get $r) (i32.const 4))))))
+          (f64x2.add (v128.load (local.get $a)) (v128.load (i32.add (local.get $gh) (i32.shl (local.get $k) (i32.const 4))))))
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $next))))
 
@@ -76,4 +77,16 @@
       (local.get $scratch)
       (i32.shl (local.get $spilled) (i32.const 2)))
     (local.get $write))
+
+  ;; ordered[k] = gh[rows[k]] for k < m: one random read per row instead of one per feature pass.
+  (func (export "gather") (param $rows i32) (param $m i32) (param $gh i32) (param $ordered i32)
+    (local $k i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $k) (local.get $m)))
+        (v128.store
+          (i32.add (local.get $ordered) (i32.shl (local.get $k) (i32.const 4)))
+          (v128.load (i32.add (local.get $gh) (i32.shl (i32.load (i32.add (local.get $rows) (i32.shl (local.get $k) (i32.const 2)))) (i32.const 4)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $next))))
 )
