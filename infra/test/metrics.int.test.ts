@@ -152,7 +152,12 @@ beforeAll(async () => {
     log: () => {},
   });
 
-  services.set("fraud", await startService(fraudService, composeEnv("fraud", { LABEL_WRITER_TOKEN: WRITER_TOKEN }), { logger: silentLogger }));
+  // The transactions below are dated from 2024-05-01, 10 s apart: the service clock starts there and
+  // allows them to run an hour ahead of it.
+  // Generous feature deadline: this file checks what the services export, not how fast they answer
+  // on a loaded machine (a late Redis answer is a degraded decision, which the drift monitor skips).
+  const clock = { CLOCK_START: "2024-05-01T00:00:00Z", MAX_CLOCK_SKEW_MS: "3600000", FEATURE_DEADLINE_MS: "500" };
+  services.set("fraud", await startService(fraudService, composeEnv("fraud", { LABEL_WRITER_TOKEN: WRITER_TOKEN, ...clock }), { logger: silentLogger }));
   services.set("retrieval", await startService(retrievalService, composeEnv("retrieval"), { logger: silentLogger }));
   services.set("ranker", await startService(rankerService, composeEnv("ranker"), { logger: silentLogger }));
   services.set("recommender", await startService(recommenderService, composeEnv("recommender", { CLICK_WRITER_TOKEN: WRITER_TOKEN }), { logger: silentLogger }));
@@ -170,7 +175,7 @@ beforeAll(async () => {
     const tx = { transactionId: `${run}-${i}`, customerId: `C${i % 40}`, terminalId: `T${i % 60}`, amount: 5 + ((i * 37) % 240), time: new Date(t0 + i * 10_000).toISOString() };
     expect((await post("fraud", "/v1/transactions/score", tx)).status).toBe(200);
     if (i < 20) {
-      const label = { transactionId: tx.transactionId, customerId: tx.customerId, terminalId: tx.terminalId, label: i % 2 === 0 ? "fraud_confirmed" : "legitimate", transactionTime: tx.time };
+      const label = { transactionId: tx.transactionId, customerId: tx.customerId, terminalId: tx.terminalId, label: i % 2 === 0 ? "fraud_confirmed" : "legitimate", transactionTime: tx.time, knownAt: tx.time };
       expect((await post("fraud", "/v1/labels", label)).status).toBe(202);
     }
   }

@@ -8,6 +8,7 @@ import { ModelRegistry } from "@mlsd/model-registry";
 import { createLogger, startService, type StartedService } from "@mlsd/service-kit";
 import { createFraudWorld, iterateTransactions } from "@mlsd/synth";
 import { startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
+import { ensureTopics } from "@mlsd/events";
 import { Kafka, logLevel, type Consumer } from "kafkajs";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -58,12 +59,19 @@ beforeAll(async () => {
     // a first Lua call past a tight deadline); the deadline itself is covered by the unit tests.
     FEATURE_DEADLINE_MS: "2000",
     LABEL_WRITER_TOKEN: LABEL_TOKEN,
+    // A clock standing in May 2018 (the simulated world's months); the tests jump days ahead, so
+    // they allow a wide skew here (the bounds themselves are unit-tested).
+    CLOCK_START: "2018-05-01T00:00:00Z",
+    MAX_CLOCK_SKEW_MS: String(30 * 86_400_000),
+    MAX_EVENT_AGE_DAYS: "3650",
   };
   service = await startService(fraudService, env, { logger: createLogger({ service: "fraud", level: "warn" }) });
   app = service.app;
   await waitFor("redis ready", () => service.ctx.readiness.report().checks.redis?.ready);
 
   const client = new Kafka({ clientId: `fraud-int-${run}`, brokers: kafka.brokers, logLevel: logLevel.NOTHING });
+  // The services create their topics in the background; this test subscribes at once.
+  await ensureTopics(client, { topics: [TOPICS.fraudDecisions, TOPICS.fraudLabels, TOPICS.fraudTransactions] });
   consumer = client.consumer({ groupId: `fraud-int-${run}` });
   await consumer.connect();
   await consumer.subscribe({ topic: TOPICS.fraudDecisions, fromBeginning: true });

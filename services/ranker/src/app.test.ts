@@ -63,7 +63,7 @@ function baseDeps(overrides: Partial<RankerAppDeps> = {}): RankerAppDeps {
     readiness: new Readiness(),
     auth: new TokenAuthenticator({ admin: ADMIN_TOKEN }),
     store: new MemoryRecsFeatureStore(),
-    storeBreaker: new CircuitBreaker("redis", { failureThreshold: 3, cooldownMs: 60_000 }),
+    storeBreaker: new CircuitBreaker("redis", { failureRate: 1, minimumCalls: 3, windowSize: 3, cooldownMs: 60_000 }),
     featureDeadlineMs: 200,
     model: () => new LinearModel(),
     now: () => T0,
@@ -173,7 +173,7 @@ describe("POST /v1/rank", () => {
   it("gives Redis a deadline, then opens the circuit and stops asking", async () => {
     const slow = new MemoryRecsFeatureStore();
     slow.fetch = () => new Promise(() => {});
-    const { app, fetches } = harness({ store: slow, deadlineMs: 5, breaker: new CircuitBreaker("redis", { failureThreshold: 2, cooldownMs: 60_000 }) });
+    const { app, fetches } = harness({ store: slow, deadlineMs: 5, breaker: new CircuitBreaker("redis", { failureRate: 1, minimumCalls: 2, windowSize: 2, cooldownMs: 60_000 }) });
     const first = await request(app).post("/v1/rank").send({ userId: "alice", candidates });
     expect(first.body.degradedReason).toMatch(/did not answer within 5 ms/);
     await request(app).post("/v1/rank").send({ userId: "alice", candidates });

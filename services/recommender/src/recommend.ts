@@ -1,6 +1,6 @@
 import { makeEvent, type CandidatesResponse, type RankResponse, type RecommendationsRequest, type RecommendationsResponse, type RecsFallback } from "@mlsd/contracts";
 import type { EventPublisher } from "@mlsd/events";
-import type { RecsFeatureStore, UserHistoryStore, UserState } from "@mlsd/feature-store";
+import type { RecsFeatureStore, ServedImpressionStore, UserHistoryStore, UserState } from "@mlsd/feature-store";
 import type { Popularity, PopularItem } from "@mlsd/model-formats/popularity";
 import { Deadline, type CircuitBreaker, type DeadlineResult, type StageTimer } from "@mlsd/service-kit";
 import type { RankerClient, RetrievalClient } from "./clients";
@@ -21,6 +21,8 @@ export interface StageDeadlines {
 export interface RecommendDeps {
   features: RecsFeatureStore;
   history: UserHistoryStore;
+  /** What each answer showed, for the attribution window: clicks are checked against it. */
+  served: ServedImpressionStore;
   retrieval: RetrievalClient;
   ranker: RankerClient;
   popularity: () => Popularity;
@@ -38,6 +40,8 @@ export interface RecommendDeps {
   coldStartCategoryWeight: number;
   events: EventPublisher;
   onFallback?: (kind: FallbackKind) => void;
+  /** Recording an answer for click checks failed (off the response path). */
+  onServedNotRecorded?: (error: Error) => void;
   onDependencyFailure?: (dependency: Dependency, reason: FailureReason) => void;
 }
 
@@ -117,6 +121,8 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
     const top = timer.timeSync("diversify", () => capPerCategory(fresh, k, deps.maxPerCategory));
     if (fallback) deps.onFallback?.(fallback);
     const items = top.map((item, position) => ({ itemId: item.itemId, position, score: item.score, category: item.category }));
+    // Off the response path: a click comes back a human reaction time later.
+    deps.served.record(request.userId, requestId, items.map((i) => i.itemId)).catch((error: Error) => deps.onServedNotRecorded?.(error));
     timer.timeSync("publish", () => {
       for (const item of items) {
         deps.events.publish(makeEvent("recs.impression", { requestId, userId: request.userId, itemId: item.itemId, position: item.position, modelVersions: versions }, { producer: PRODUCER }));

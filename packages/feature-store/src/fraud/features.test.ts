@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { assembleFraudFeatures, DAY_MS, fraudFeatureNames, fraudFeatureSchemaHash, isNight, isWeekend, type TransactionInput } from "./definitions";
 import { MemoryFraudFeatureStore } from "./memory-store";
 import { buildFraudFeaturesOffline } from "./offline";
+import { fraudRecordContract } from "./store.contract";
 
 const T0 = Date.UTC(2018, 3, 2, 12, 0, 0); // Monday 2018-04-02 12:00 UTC
 const tx = (id: string, customerId: string, terminalId: string, timeMs: number, amount: number): TransactionInput => ({
@@ -62,8 +63,7 @@ describe("fraud feature definitions", () => {
     const before = assembleFraudFeatures({ timeMs: T0, amount: 5 }, await store.observe(tx("y1", "c3", "t1", T0, 5)));
     expect(feature(names, before, "TERMINAL_ID_NB_TX_1DAY_WINDOW")).toBe(2);
     expect(feature(names, before, "TERMINAL_ID_RISK_1DAY_WINDOW")).toBe(0);
-    expect(await store.applyLabel({ transactionId: "x2", knownAtMs: T0 + 1 })).toBe(true);
-    expect(await store.applyLabel({ transactionId: "never-seen", knownAtMs: T0 })).toBe(false);
+    await store.applyKnownLabel({ transactionId: "x2", terminalId: "t1", transactionTimeMs: T0 - 8 * DAY_MS + 3_600_000, knownAtMs: T0 + 1 });
     const after = assembleFraudFeatures({ timeMs: T0 + 30_000, amount: 5 }, await store.observe(tx("y2", "c4", "t1", T0 + 30_000, 5)));
     expect(feature(names, after, "TERMINAL_ID_RISK_1DAY_WINDOW")).toBe(0.5);
     expect(feature(names, after, "TERMINAL_ID_RISK_30DAY_WINDOW")).toBe(0.5);
@@ -95,3 +95,5 @@ describe("fraud feature definitions", () => {
     expect(() => buildFraudFeaturesOffline([history[2]!, history[0]!], [])).toThrow(/time order/);
   });
 });
+
+fraudRecordContract("MemoryFraudFeatureStore", () => new MemoryFraudFeatureStore());
