@@ -67,32 +67,24 @@ def main():
             build = time.perf_counter() - t0
             answers, med = timed_queries(queries, one(flat))
             record("faiss-flat", 0, answers, med, build, size(flat))
-        if "ivf" in methods:
+        def ivf(method, quantizer):
             t0 = time.perf_counter()
-            quantizer = faiss.IndexFlatIP(args.dim)
-            ivf = faiss.IndexIVFFlat(quantizer, args.dim, args.nlist, faiss.METRIC_INNER_PRODUCT)
-            ivf.train(items)
-            ivf.add(items)
+            index = faiss.IndexIVFFlat(quantizer, args.dim, args.nlist, faiss.METRIC_INNER_PRODUCT)
+            index.train(items)
+            index.add(items)
             build = time.perf_counter() - t0
-            nbytes = size(ivf)
+            nbytes = size(index)
             for nprobe in map(int, args.nprobe.split(",")):
-                ivf.nprobe = nprobe
-                answers, med = timed_queries(queries, one(ivf))
-                record("faiss-ivf", nprobe, answers, med, build, nbytes)
+                index.nprobe = nprobe
+                answers, med = timed_queries(queries, one(index))
+                record(method, nprobe, answers, med, build, nbytes)
+
+        if "ivf" in methods:
+            ivf("faiss-ivf", faiss.IndexFlatIP(args.dim))
         if "ivf-l2q" in methods:
             # The same IVF with an L2 coarse quantiser: items go to their nearest centroid (as
-            # @mlsd/ann's IvfIndex assigns them), lists are still searched by inner product.
-            t0 = time.perf_counter()
-            quantizer = faiss.IndexFlatL2(args.dim)
-            ivf = faiss.IndexIVFFlat(quantizer, args.dim, args.nlist, faiss.METRIC_INNER_PRODUCT)
-            ivf.train(items)
-            ivf.add(items)
-            build = time.perf_counter() - t0
-            nbytes = size(ivf)
-            for nprobe in map(int, args.nprobe.split(",")):
-                ivf.nprobe = nprobe
-                answers, med = timed_queries(queries, one(ivf))
-                record("faiss-ivf-l2q", nprobe, answers, med, build, nbytes)
+            # @mlsd/ann's IvfIndex assigns them); faiss then also probes the lists nearest in L2.
+            ivf("faiss-ivf-l2q", faiss.IndexFlatL2(args.dim))
         if "hnsw" in methods:
             t0 = time.perf_counter()
             hnsw = faiss.IndexHNSWFlat(args.dim, args.hnsw_m, faiss.METRIC_INNER_PRODUCT)
