@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { containerArgv, execForm, parseDockerfile, resolveStage, substitute, type ResolvedStage } from "./dockerfile";
-import { DOCKERFILE, HEALTHCHECK_SCRIPT, mounts, packageJson, readCompose, readRepoFile, REPO, words } from "./stack";
+import { appFolders, DOCKERFILE, HEALTHCHECK_SCRIPT, mounts, packageJson, readCompose, readRepoFile, REPO, words } from "./stack";
 
 const dockerfile = parseDockerfile(readRepoFile(DOCKERFILE));
 const compose = readCompose();
@@ -222,7 +222,7 @@ describe("turbo prune output (what the installer stage copies)", () => {
   }, 60_000);
 
   it("has the manifests with the lockfile, and the service's sources", () => {
-    expect(dirs).toEqual(["jobs/loadgen", "jobs/trainer", "services/drift-monitor", "services/event-logger", "services/fraud", "services/ranker", "services/recommender", "services/retrieval"]);
+    expect(dirs).toEqual(appFolders().map((f) => f.dir));
     for (const dir of dirs) {
       for (const file of ["json/package.json", "json/package-lock.json", `json/${dir}/package.json`, `full/${dir}/package.json`]) {
         expect(existsSync(join(out, dir, file)), `${dir}: ${file}`).toBe(true);

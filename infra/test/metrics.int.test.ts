@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { driftMonitorService } from "@mlsd/drift-monitor-service";
 import { eventLoggerService } from "@mlsd/event-logger-service";
+import { featureStreamerService } from "@mlsd/feature-streamer-service";
 import { fraudService } from "@mlsd/fraud-service";
 import { rankerService } from "@mlsd/ranker-service";
 import { recommenderService } from "@mlsd/recommender-service";
@@ -30,7 +31,7 @@ const FAULT_ONLY = new Map<string, string>([
   ["fraud_degraded_total", "answers computed without the feature store (Redis down, deadline passed)"],
   ["ranker_degraded_total", "rank answers ordered by retrieval score after a feature-store failure"],
   ["recommender_dependency_failures_total", "dependency calls that time out, fail or meet an open breaker"],
-  ["fraud_labels_consumer_dead_letters_total", "undecodable messages on fraud.labels.v1"],
+  ["feature_streamer_consumer_dead_letters_total", "undecodable messages on the streamed topics"],
   ["event_logger_consumer_dead_letters_total", "undecodable messages on the logged topics"],
   ["drift_monitor_consumer_dead_letters_total", "undecodable messages on the monitored topics"],
   ["event_logger_store_duplicates_skipped_total", "redelivered events (a crash or rebalance before a commit)"],
@@ -161,6 +162,7 @@ beforeAll(async () => {
   services.set("retrieval", await startService(retrievalService, composeEnv("retrieval"), { logger: silentLogger }));
   services.set("ranker", await startService(rankerService, composeEnv("ranker"), { logger: silentLogger }));
   services.set("recommender", await startService(recommenderService, composeEnv("recommender", { CLICK_WRITER_TOKEN: WRITER_TOKEN }), { logger: silentLogger }));
+  services.set("feature-streamer", await startService(featureStreamerService, composeEnv("feature-streamer", { CONSUMER_GROUP: `feature-streamer-${run}` }), { logger: silentLogger }));
   services.set("event-logger", await startService(eventLoggerService, composeEnv("event-logger", { CONSUMER_GROUP: `event-logger-${run}`, LAG_INTERVAL_MS: "500" }), { logger: silentLogger }));
   services.set(
     "drift-monitor",
@@ -254,7 +256,7 @@ describe("what the dashboards query is what the services export", () => {
   });
 
   it("labels every sample with the compose service name, which the platform dashboard groups by", () => {
-    expect([...pages.keys()].sort()).toEqual(["drift-monitor", "event-logger", "fraud", "ranker", "recommender", "retrieval"]);
+    expect([...pages.keys()].sort()).toEqual(["drift-monitor", "event-logger", "feature-streamer", "fraud", "ranker", "recommender", "retrieval"]);
     for (const [name, page] of pages) {
       const services = new Set([...page.values()].flatMap((f) => f.samples.map((s) => s.labels.service)));
       expect([...services], name).toEqual([name]);

@@ -74,7 +74,12 @@ describe("every process in services/ and job in jobs/ is in docker-compose.yml",
 
 describe("servers", () => {
   it("listen on their config's default PORT, published on the loopback address", () => {
-    expect(servers.map(([n]) => n).sort()).toEqual(["drift-monitor", "event-logger", "fraud", "ranker", "recommender", "retrieval"]);
+    expect(servers.map(([n]) => n).sort()).toEqual(
+      appFolders()
+        .filter((f) => f.kind === "server")
+        .map((f) => f.dir.split("/")[1])
+        .sort(),
+    );
     for (const [name, svc] of servers) {
       const port = defaultPort(schemaOf(name));
       expect(port, name).toBeGreaterThan(0);

@@ -34,6 +34,7 @@ export const DEFAULT_PORTS = {
   ranker: 8083,
   "event-logger": 8085,
   "drift-monitor": 8086,
+  "feature-streamer": 8087,
 } as const;
 
 /** The services in start order: dependencies first, so shutdown can go in reverse. */
@@ -45,6 +46,7 @@ export function servicePlan(s: DemoSettings): ServiceSpec[] {
   return [
     { name: "event-logger", dir: "services/event-logger", port: port("event-logger"), env: { ...common, OFFLINE_STORE_DIR: path.join(s.dataDir, "offline-store") }, explore: ["GET /v1/stats"] },
     { name: "drift-monitor", dir: "services/drift-monitor", port: port("drift-monitor"), env: { ...common, EVENT_JOURNAL_DIR: journal("drift-monitor"), COUNT_WINDOW_SIZE: "1000", COUNT_EVALUATE_EVERY: "250" }, explore: ["GET /v1/drift"] },
+    { name: "feature-streamer", dir: "services/feature-streamer", port: port("feature-streamer"), env: { ...common }, explore: ["GET /v1/stats"] },
     { name: "fraud", dir: "services/fraud", port: port("fraud"), env: { ...common, EVENT_JOURNAL_DIR: journal("fraud"), LABEL_WRITER_TOKEN: s.tokens.labels }, explore: ["POST /v1/transactions/score", "POST /v1/labels", "GET /v1/model"] },
     { name: "retrieval", dir: "services/retrieval", port: port("retrieval"), env: { ...common }, explore: ["POST /v1/candidates", "GET /v1/model"] },
     { name: "ranker", dir: "services/ranker", port: port("ranker"), env: { ...common }, explore: ["POST /v1/rank", "GET /v1/model"] },
