@@ -149,7 +149,7 @@ describe("infra/docker/service.Dockerfile", () => {
       return m && m[1] === runtime.user && m[2] === runtime.user ? (m[3] as string).split(" ") : [];
     });
     const targets = new Set(built.flatMap(([, svc]) => mounts(svc).filter((m) => m.named).map((m) => m.target)));
-    expect([...targets].sort()).toEqual(["/data", "/models", "/reports"]);
+    expect([...targets].sort()).toEqual(["/data", "/logs", "/models", "/reports"]);
     for (const target of targets) expect(owned, target).toContain(target);
   });
 });

@@ -7,6 +7,7 @@ import { featureStreamerService } from "@mlsd/feature-streamer-service";
 import { fraudService } from "@mlsd/fraud-service";
 import { rankerService } from "@mlsd/ranker-service";
 import { recommenderService } from "@mlsd/recommender-service";
+import { retrainControllerService } from "@mlsd/retrain-controller-service";
 import { retrievalService } from "@mlsd/retrieval-service";
 import { silentLogger, startService, type RunningService } from "@mlsd/service-kit";
 import { startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
@@ -61,16 +62,19 @@ const url = (name: string, path: string): string => `http://127.0.0.1:${services
 function composeEnv(name: string, overrides: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(compose.services[name]?.environment ?? {})) {
-    let mapped = value
+    const mapped = value
+      // Compose interpolation: `${VAR:-default}` from this process's environment.
+      .replace(/\$\{(\w+):-([^}]*)\}/g, (_, v: string, fallback: string) => process.env[v] ?? fallback)
       .replace("redis://redis:6379", redis.url)
       .replace("kafka:19092", kafka.brokers.join(","))
       .replace(/^\/models\//, `${tmp}/models/`)
-      .replace(/^\/data\//, `${tmp}/${name}/`);
-    const http = /^http:\/\/([^:/]+):\d+$/.exec(mapped);
-    if (http) {
-      if (!services.has(http[1] as string)) throw new Error(`${name}: ${key}=${value} names ${http[1]}, which is not running yet`);
-      mapped = url(http[1] as string, "");
-    }
+      .replace(/^\/data\//, `${tmp}/${name}/`)
+      // The offline store, mounted read-only where training reads it, is the event logger's /data.
+      .replace(/^\/logs\//, `${tmp}/event-logger/`)
+      .replace(/http:\/\/([^:/]+):\d+/g, (_, host: string) => {
+        if (!services.has(host)) throw new Error(`${name}: ${key}=${value} names ${host}, which is not running yet`);
+        return url(host, "");
+      });
     if (/^[a-z]+:\/\/(redis|kafka)\b|^kafka:/.test(mapped)) throw new Error(`${name}: ${key}=${value} was not mapped`);
     env[key] = mapped;
   }
@@ -168,6 +172,7 @@ beforeAll(async () => {
     "drift-monitor",
     await startService(driftMonitorService, composeEnv("drift-monitor", { CONSUMER_GROUP: `drift-monitor-${run}`, COUNT_WINDOW_SIZE: "100", COUNT_EVALUATE_EVERY: "25", TIME_EVALUATE_EVERY: "25" }), { logger: silentLogger }),
   );
+  services.set("retrain-controller", await startService(retrainControllerService, composeEnv("retrain-controller", { CONSUMER_GROUP: `retrain-controller-${run}` }), { logger: silentLogger }));
   for (const name of services.keys()) await waitFor(`${name} ready`, async () => (await fetch(url(name, "/readyz"))).status === 200);
 
   // Fraud: a stream of transactions (10 s apart, so the drift monitor's 1-hour time window holds its
@@ -256,7 +261,7 @@ describe("what the dashboards query is what the services export", () => {
   });
 
   it("labels every sample with the compose service name, which the platform dashboard groups by", () => {
-    expect([...pages.keys()].sort()).toEqual(["drift-monitor", "event-logger", "feature-streamer", "fraud", "ranker", "recommender", "retrieval"]);
+    expect([...pages.keys()].sort()).toEqual(["drift-monitor", "event-logger", "feature-streamer", "fraud", "ranker", "recommender", "retrain-controller", "retrieval"]);
     for (const [name, page] of pages) {
       const services = new Set([...page.values()].flatMap((f) => f.samples.map((s) => s.labels.service)));
       expect([...services], name).toEqual([name]);

@@ -6,6 +6,7 @@ import { FraudConfigSchema } from "../../../services/fraud/src/config";
 import { RankerConfigSchema } from "../../../services/ranker/src/config";
 import { RecommenderConfigSchema } from "../../../services/recommender/src/config";
 import { RetrievalConfigSchema } from "../../../services/retrieval/src/config";
+import { RetrainControllerConfigSchema } from "../../../services/retrain-controller/src/config";
 import { servicePlan } from "./plan";
 
 const settings = { root: "/repo", redisUrl: "redis://127.0.0.1:6379", kafkaBrokers: "127.0.0.1:9092", registryDir: "/repo/artifacts/registry", dataDir: "/repo/.data/demo", tokens: { admin: "admin-token-0123456789", labels: "labels-token-0123456789", clicks: "clicks-token-0123456789" } };
@@ -34,6 +35,7 @@ describe("demo plan", () => {
       "event-logger": EventLoggerConfigSchema,
       "drift-monitor": DriftMonitorConfigSchema,
       "feature-streamer": FeatureStreamerConfigSchema,
+      "retrain-controller": RetrainControllerConfigSchema,
       retrieval: RetrievalConfigSchema,
       ranker: RankerConfigSchema,
       recommender: RecommenderConfigSchema,

@@ -35,6 +35,7 @@ export const DEFAULT_PORTS = {
   "event-logger": 8085,
   "drift-monitor": 8086,
   "feature-streamer": 8087,
+  "retrain-controller": 8088,
 } as const;
 
 /** The services in start order: dependencies first, so shutdown can go in reverse. */
@@ -50,6 +51,18 @@ export function servicePlan(s: DemoSettings): ServiceSpec[] {
     { name: "fraud", dir: "services/fraud", port: port("fraud"), env: { ...common, EVENT_JOURNAL_DIR: journal("fraud"), LABEL_WRITER_TOKEN: s.tokens.labels }, explore: ["POST /v1/transactions/score", "POST /v1/labels", "GET /v1/model"] },
     { name: "retrieval", dir: "services/retrieval", port: port("retrieval"), env: { ...common }, explore: ["POST /v1/candidates", "GET /v1/model"] },
     { name: "ranker", dir: "services/ranker", port: port("ranker"), env: { ...common }, explore: ["POST /v1/rank", "GET /v1/model"] },
+    {
+      name: "retrain-controller",
+      dir: "services/retrain-controller",
+      port: port("retrain-controller"),
+      env: {
+        ...common,
+        EVENT_JOURNAL_DIR: journal("retrain-controller"),
+        OFFLINE_STORE_DIR: path.join(s.dataDir, "offline-store"),
+        RELOAD_URLS: `fraud=${url("fraud")},recs=${url("ranker")}`,
+      },
+      explore: ["GET /v1/history", "POST /v1/retrain"],
+    },
     {
       name: "recommender",
       dir: "services/recommender",
