@@ -2,9 +2,11 @@
  * The classic fixed-horizon design: pick the sample size before the test, look once at the end.
  * Used to state what an experiment can detect (minimum detectable effect, sample size) and as the
  * textbook comparison for the sequential test. Checking it after every batch inflates the false
- * positive rate several times over; that is what sequential.ts is for.
+ * positive rate several times over; that is what sequential.ts is for. The same formulas, with the
+ * mSPRT's boundary at the horizon in place of z(1 - alpha/2), plan a sequential test's budget.
  */
 import { normalCdf, normalQuantile, normalSurvival } from "./normal";
+import { horizonTau2Factor, sequentialZBoundary } from "./sequential";
 
 export type Alternative = "two-sided" | "greater" | "less";
 
@@ -74,7 +76,14 @@ export interface SampleSizeInput {
   alternative?: "two-sided" | "one-sided";
   /** Treatment units per control unit (a 5 % canary against 95 % is 5 / 95); default 1. */
   ratio?: number;
+  /**
+   * "fixed-horizon" (default): one look at the end. "sequential": the budget (horizon) for the
+   * mSPRT with tau2ForHorizon at that horizon, so that it decides by then with at least this power.
+   */
+  test?: PlannedTest;
 }
+
+export type PlannedTest = "fixed-horizon" | "sequential";
 
 export interface SampleSizeResult {
   /** Units in the control arm (rounded up). */
@@ -89,38 +98,51 @@ export interface SampleSizeResult {
   relativeMde: number;
   alpha: number;
   power: number;
+  /** The |z| the estimate must reach at the horizon: 1.96 for a two-sided fixed test at 0.05, 3.04 sequential. */
+  criticalZ: number;
 }
 
 interface Design {
   p1: number;
   p2: number;
-  alpha: number;
   power: number;
-  alternative: "two-sided" | "one-sided";
   ratio: number;
+  criticalZ: number;
+}
+
+/**
+ * The |z| needed at the horizon. For the mSPRT with tau^2 tuned to the horizon it is the boundary
+ * there; requiring the horizon look alone to reach it ignores earlier crossings, so the planned
+ * power is a lower bound (the simulation in the README shows how much higher it comes out).
+ */
+function criticalZ(alpha: number, alternative: "two-sided" | "one-sided", test: PlannedTest): number {
+  if (test === "fixed-horizon") return zAlpha(alpha, alternative);
+  if (alternative !== "two-sided") throw new RangeError("the sequential test is two-sided; plan it with alternative two-sided");
+  return sequentialZBoundary(1, horizonTau2Factor(alpha), alpha);
 }
 
 /** Control units needed, unrounded: the normal-approximation formula (Fleiss, Statistical Methods for Rates and Proportions, 3rd ed., 4.14 without continuity correction). */
 function controlUnitsNeeded(d: Design): number {
   const { p1, p2, ratio: k } = d;
   const pbar = (p1 + k * p2) / (1 + k);
-  const za = zAlpha(d.alpha, d.alternative);
   const zb = normalQuantile(d.power);
-  const root = za * Math.sqrt(pbar * (1 - pbar) * (1 + 1 / k)) + zb * Math.sqrt(p1 * (1 - p1) + (p2 * (1 - p2)) / k);
+  const root = d.criticalZ * Math.sqrt(pbar * (1 - pbar) * (1 + 1 / k)) + zb * Math.sqrt(p1 * (1 - p1) + (p2 * (1 - p2)) / k);
   return (root * root) / ((p2 - p1) * (p2 - p1));
 }
 
-function design(input: Omit<SampleSizeInput, "mde" | "mdeKind">): Omit<Design, "p2"> {
+function design(input: Omit<SampleSizeInput, "mde" | "mdeKind">): Omit<Design, "p2"> & { alpha: number } {
   const alpha = input.alpha ?? 0.05;
   const power = input.power ?? 0.8;
   const ratio = input.ratio ?? 1;
   const alternative = input.alternative ?? "two-sided";
+  const test = input.test ?? "fixed-horizon";
   if (!(input.baseline > 0 && input.baseline < 1)) throw new RangeError(`baseline must be in (0, 1), got ${input.baseline}`);
   checkAlpha("alpha", alpha);
   checkAlpha("power", power);
   if (!(ratio > 0) || !Number.isFinite(ratio)) throw new RangeError(`ratio must be > 0, got ${ratio}`);
   if (alternative !== "two-sided" && alternative !== "one-sided") throw new RangeError(`alternative must be two-sided or one-sided, got ${String(alternative)}`);
-  return { p1: input.baseline, alpha, power, ratio, alternative };
+  if (test !== "fixed-horizon" && test !== "sequential") throw new RangeError(`test must be fixed-horizon or sequential, got ${String(test)}`);
+  return { p1: input.baseline, alpha, power, ratio, criticalZ: criticalZ(alpha, alternative, test) };
 }
 
 /**
@@ -146,11 +168,23 @@ export function sampleSizeForMde(input: SampleSizeInput): SampleSizeResult {
     relativeMde: (p2 - base.p1) / base.p1,
     alpha: base.alpha,
     power: base.power,
+    criticalZ: base.criticalZ,
   };
 }
 
-/** Power of the fixed-horizon two-proportion z-test with `control` units and ratio * control treatment units. */
-export function twoProportionPower(input: { baseline: number; target: number; control: number; alpha?: number; ratio?: number; alternative?: "two-sided" | "one-sided" }): number {
+/**
+ * Power of the two-proportion z-test with `control` units and ratio * control treatment units;
+ * with test "sequential", a lower bound on the mSPRT's power by a horizon of that many units.
+ */
+export function twoProportionPower(input: {
+  baseline: number;
+  target: number;
+  control: number;
+  alpha?: number;
+  ratio?: number;
+  alternative?: "two-sided" | "one-sided";
+  test?: PlannedTest;
+}): number {
   const base = design({ ...input, power: 0.5 });
   if (!(input.target > 0 && input.target < 1)) throw new RangeError(`target must be in (0, 1), got ${input.target}`);
   if (!(input.control > 0)) throw new RangeError(`control must be > 0, got ${input.control}`);
@@ -161,7 +195,7 @@ export function twoProportionPower(input: { baseline: number; target: number; co
   const pbar = (p1 * n1 + p2 * n2) / (n1 + n2);
   const se0 = Math.sqrt(pbar * (1 - pbar) * (1 / n1 + 1 / n2));
   const se1 = Math.sqrt((p1 * (1 - p1)) / n1 + (p2 * (1 - p2)) / n2);
-  return normalCdf((Math.abs(p2 - p1) - zAlpha(base.alpha, base.alternative) * se0) / se1);
+  return normalCdf((Math.abs(p2 - p1) - base.criticalZ * se0) / se1);
 }
 
 /**
@@ -185,7 +219,15 @@ export function mdeForSampleSize(input: Omit<SampleSizeInput, "mde" | "mdeKind">
 }
 
 /** Units per arm to detect a difference `mde` in means with per-unit standard deviation `sd`. */
-export function sampleSizeForMeanMde(input: { sd: number; mde: number; alpha?: number; power?: number; alternative?: "two-sided" | "one-sided"; ratio?: number }): {
+export function sampleSizeForMeanMde(input: {
+  sd: number;
+  mde: number;
+  alpha?: number;
+  power?: number;
+  alternative?: "two-sided" | "one-sided";
+  ratio?: number;
+  test?: PlannedTest;
+}): {
   control: number;
   treatment: number;
   total: number;
@@ -198,7 +240,7 @@ export function sampleSizeForMeanMde(input: { sd: number; mde: number; alpha?: n
   if (!(input.sd > 0) || !Number.isFinite(input.sd)) throw new RangeError(`sd must be > 0, got ${input.sd}`);
   if (!(input.mde !== 0 && Number.isFinite(input.mde))) throw new RangeError(`mde must be a non-zero number, got ${input.mde}`);
   if (!(ratio > 0) || !Number.isFinite(ratio)) throw new RangeError(`ratio must be > 0, got ${ratio}`);
-  const z = zAlpha(alpha, input.alternative ?? "two-sided") + normalQuantile(power);
+  const z = criticalZ(alpha, input.alternative ?? "two-sided", input.test ?? "fixed-horizon") + normalQuantile(power);
   const control = Math.ceil((z * z * input.sd * input.sd * (1 + 1 / ratio)) / (input.mde * input.mde) - 1e-9);
   const treatment = Math.ceil(control * ratio - 1e-9);
   return { control, treatment, total: control + treatment };

@@ -46,7 +46,12 @@ export interface ErrorRateGuardrailSpec {
   maxAbsoluteIncrease: number;
   /** Allowed rise relative to the control's rate (e.g. 0.5 = +50 %); the limit is (1 + this) * control + maxAbsoluteIncrease. */
   maxRelativeIncrease: number;
-  /** Mixing variance for the always-valid bound, in squared rate units (tau2ForHorizon with perUnitVariance p (1 - p) at the expected error rate). */
+  /**
+   * Mixing variance for the always-valid bound, in squared rate units. A guardrail must catch a
+   * blatant regression fast, so tune it to a short horizon: tau2ForHorizon with perUnitVariance
+   * p (1 - p) at the expected error rate and the counts by which a bad canary must be caught
+   * (e.g. 2,000 requests per arm). Tuned to a long horizon it is slow on large regressions.
+   */
   tau2: number;
   alpha?: number;
   /** Both arms need this many requests (default 200). */

@@ -23,6 +23,7 @@ export {
   twoProportionZTest,
   type Alternative,
   type Counts,
+  type PlannedTest,
   type SampleSizeInput,
   type SampleSizeResult,
   type ZTestResult,
