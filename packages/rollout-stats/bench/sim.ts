@@ -6,7 +6,16 @@
  *   npm run -w @mlsd/rollout-stats sim -- --experiments 2000 --seed 7
  */
 import { horizonTau2Factor, sampleSizeForMde, tau2ForHorizon, type PlannedTest } from "../src/index";
-import { median, simulateMeans, simulateProportions, skewedCost, type StreamOutcome, type StreamSettings } from "../test/simulate";
+import {
+  clusteredPilotVariance,
+  median,
+  simulateClustered,
+  simulateMeans,
+  simulateProportions,
+  skewedCost,
+  type StreamOutcome,
+  type StreamSettings,
+} from "../test/simulate";
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,11 +34,13 @@ interface Scenario {
   batch: number;
   treatmentBatch?: number;
   looks: number;
+  /** Per-unit variance expected before the data arrive (tau2ForHorizon's input). */
+  perUnitVariance: number;
   run(settings: StreamSettings): StreamOutcome;
 }
 
 function proportions(name: string, pc: number, pt: number, batch: number, looks: number, treatmentBatch?: number): Scenario {
-  return { name, batch, treatmentBatch, looks, run: (s) => simulateProportions({ ...s, pc, pt }) };
+  return { name, batch, treatmentBatch, looks, perUnitVariance: pc * (1 - pc), run: (s) => simulateProportions({ ...s, pc, pt }) };
 }
 
 /** A balanced A/B whose horizon is the sample size sampleSizeForMde plans for `test` (power 0.8), in 50 looks. */
@@ -38,36 +49,41 @@ function planned(name: string, pc: number, pt: number, test: PlannedTest): Scena
   return proportions(`${name}, horizon planned for the ${test} test`, pc, pt, Math.ceil(n / 50), 50);
 }
 
+function skewed(name: string, shift: number): Scenario {
+  return { name, batch: 250, looks: 40, perUnitVariance: 14 * 14, run: (s) => simulateMeans({ ...s, draw: skewedCost, shift }) };
+}
+
+// Users split by a hash: 20 % heavy clickers at 40 %, the rest at 2.5 % (CTR 10 %), 1 + Poisson(9) impressions each.
+const USERS = { heavyShare: 0.2, heavyRate: 0.4, lightRate: 0.025, extraImpressions: 9 };
+function clustered(name: string, unit: "impression" | "user", lift: number): Scenario {
+  const perUnitVariance = unit === "user" ? clusteredPilotVariance(USERS, 20_000, 99) : 0.09;
+  // batch counts users; an impression-level stat sees about ten times as many units.
+  const scale = unit === "user" ? 1 : 1 + USERS.extraImpressions;
+  return {
+    name,
+    batch: 100,
+    looks: 40,
+    perUnitVariance: perUnitVariance / scale,
+    run: (s) => simulateClustered({ ...s, ...USERS, unit, lift }),
+  };
+}
+
 const SCENARIOS: Scenario[] = [
   proportions("A/A, 10 %, 50/50", 0.1, 0.1, 200, 50),
   proportions("A/A, 3 %, 50/50", 0.03, 0.03, 200, 50),
   proportions("A/A, 3 %, 5 % canary", 0.03, 0.03, 950, 40, 50),
   proportions("A/A, 10 %, 5 % canary", 0.1, 0.1, 950, 40, 50),
-  {
-    name: "A/A, skewed cost (mean 2.98, sd 14), 50/50",
-    batch: 250,
-    looks: 40,
-    run: (s) => simulateMeans({ ...s, draw: skewedCost, shift: 0 }),
-  },
+  skewed("A/A, skewed cost (mean 2.98, sd 14), 50/50", 0),
+  clustered("A/A, CTR split by user, ProportionStat per impression (wrong unit)", "impression", 0),
+  clustered("A/A, CTR split by user, RatioStat per user", "user", 0),
   planned("A/B, 10 % -> 11 %, 50/50", 0.1, 0.11, "fixed-horizon"),
   planned("A/B, 10 % -> 11 %, 50/50", 0.1, 0.11, "sequential"),
   planned("A/B, 10 % -> 10.5 %, 50/50", 0.1, 0.105, "sequential"),
   proportions("A/B, 10 % -> 8 %, 5 % canary", 0.1, 0.08, 950, 40, 50),
-  proportions("A/B, 3 % -> 3.3 %, 5 % canary", 0.03, 0.033, 950, 40, 50),
-  {
-    name: "A/B, skewed cost +0.6 (+20 %), 50/50",
-    batch: 250,
-    looks: 40,
-    run: (s) => simulateMeans({ ...s, draw: skewedCost, shift: 0.6 }),
-  },
+  proportions("A/B, 3 % -> 3.3 %, 5 % canary", 0.03, 0.03 * 1.1, 950, 40, 50),
+  skewed("A/B, skewed cost +0.6 (+20 %), 50/50", 0.6),
+  clustered("A/B, CTR +20 % split by user, RatioStat per user", "user", 0.2),
 ];
-
-function perUnitVariance(s: Scenario): number {
-  const m = /(\d+(?:\.\d+)?) %/.exec(s.name);
-  if (s.name.includes("skewed")) return 14 * 14;
-  const p = Number(m?.[1]) / 100;
-  return p * (1 - p);
-}
 
 const rate = (k: number): string => `${((100 * k) / EXPERIMENTS).toFixed(1)}%`;
 
@@ -78,7 +94,7 @@ console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 const started = Date.now();
 SCENARIOS.forEach((s, i) => {
   const tb = s.treatmentBatch ?? s.batch;
-  const tau2 = tau2ForHorizon({ alpha: ALPHA, perUnitVariance: perUnitVariance(s), controlCount: s.batch * s.looks, treatmentCount: tb * s.looks });
+  const tau2 = tau2ForHorizon({ alpha: ALPHA, perUnitVariance: s.perUnitVariance, controlCount: s.batch * s.looks, treatmentCount: tb * s.looks });
   const o = s.run({ experiments: EXPERIMENTS, batchPerArm: s.batch, treatmentBatch: tb, looks: s.looks, alpha: ALPHA, tau2, seed: SEED + i });
   if (o.monotoneViolations > 0) throw new Error(`${s.name}: the always-valid p-value rose ${o.monotoneViolations} times`);
   const decided = `${rate(o.msprtDecided)} (${o.msprtBetter} / ${o.msprtWorse})`;

@@ -1,6 +1,6 @@
 import { Rng } from "@mlsd/random";
 import { describe, expect, it } from "vitest";
-import { checkMoments, MeanStat, ProportionStat } from "./accumulators";
+import { checkMoments, MeanStat, ProportionStat, RatioStat } from "./accumulators";
 
 describe("ProportionStat", () => {
   it("counts observations and batches alike", () => {
@@ -99,6 +99,69 @@ describe("MeanStat", () => {
     expect(() => s.observe(NaN)).toThrow(/finite/);
     expect(() => s.observe(Infinity)).toThrow(/finite/);
     expect(() => MeanStat.from({ count: 2, mean: 1, m2: -1 })).toThrow(/m2/);
+  });
+});
+
+describe("RatioStat", () => {
+  it("reproduces a hand-computed delta-method variance", () => {
+    // Users (clicks, impressions) = (1, 2), (0, 3), (3, 5): R = 4 / 10 = 0.4. Linearised values
+    // (x - R y) / mean(y) = 0.06, -0.36, 0.30 have mean 0 and sample variance 0.2232 / 2 = 0.1116.
+    const s = new RatioStat();
+    s.observe(1, 2);
+    s.observe(0, 3);
+    s.observe(3, 5);
+    expect(s.count).toBe(3);
+    expect(s.mean).toBeCloseTo(0.4, 15);
+    expect(s.variance).toBeCloseTo(0.1116, 12);
+    expect(s.numerator).toBe(4);
+    expect(s.denominator).toBe(10);
+  });
+
+  it("equals the sample variance of the linearised per-user values on random users", () => {
+    const rng = new Rng(6);
+    const pairs = Array.from({ length: 2000 }, () => {
+      const y = 1 + rng.poisson(6);
+      let x = 0;
+      const rate = rng.next() < 0.2 ? 0.4 : 0.03;
+      for (let i = 0; i < y; i++) if (rng.bernoulli(rate)) x++;
+      return [x, y] as const;
+    });
+    const s = new RatioStat();
+    for (const [x, y] of pairs) s.observe(x, y);
+    const my = s.denominator / pairs.length;
+    const lin = pairs.map(([x, y]) => (x - s.mean * y) / my);
+    const meanLin = lin.reduce((a, b) => a + b, 0) / lin.length;
+    const varLin = lin.reduce((a, b) => a + (b - meanLin) ** 2, 0) / (lin.length - 1);
+    expect(Math.abs(meanLin)).toBeLessThan(1e-12);
+    expect(s.variance / varLin).toBeCloseTo(1, 10);
+    // Heavy clickers make a user's impressions alike: the per-impression view understates the variance.
+    const perImpression = new ProportionStat(s.numerator, s.denominator);
+    expect(s.variance / pairs.length).toBeGreaterThan(2 * (perImpression.variance / s.denominator));
+  });
+
+  it("with one impression per user is the plain binomial variance", () => {
+    const s = new RatioStat();
+    for (let i = 0; i < 1000; i++) s.observe(i % 10 === 0 ? 1 : 0, 1);
+    expect(s.mean).toBeCloseTo(0.1, 15);
+    expect(s.variance).toBeCloseTo((0.09 * 1000) / 999, 12);
+  });
+
+  it("updates a returning user by remove then observe, merges, and round-trips through JSON", () => {
+    const a = new RatioStat();
+    a.observe(1, 4);
+    a.observe(0, 2);
+    a.remove(1, 4);
+    a.observe(2, 7);
+    const fresh = new RatioStat();
+    fresh.observe(0, 2);
+    fresh.observe(2, 7);
+    expect(a.toJSON()).toEqual(fresh.toJSON());
+    const b = RatioStat.from(JSON.parse(JSON.stringify(a)));
+    b.merge(fresh);
+    expect(b.count).toBe(4);
+    expect(b.mean).toBeCloseTo(4 / 18, 15);
+    expect(() => new RatioStat().remove(1, 1)).toThrow(/empty/);
+    expect(() => a.observe(1, -1)).toThrow(/denominator/);
   });
 });
 

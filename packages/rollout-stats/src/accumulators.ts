@@ -1,5 +1,6 @@
 /**
- * Per-arm accumulators fed one observation (or one batch of counts) at a time, O(1) memory each.
+ * Per-arm accumulators fed one observation (or one batch of counts, or one unit's totals) at a
+ * time, O(1) memory each.
  * Both expose `Moments` (count, mean, per-unit variance): that is all the tests in this package
  * read, so a plain object restored from a log or from Redis works just as well as a live stat.
  */
@@ -17,7 +18,9 @@ function checkCount(field: string, n: number): void {
 
 /**
  * Successes out of trials: clicks per impression, declines per transaction, errors per request.
- * One Bernoulli trial per unit; a count per unit (clicks per served slate, 0..k) is a MeanStat.
+ * One independent Bernoulli trial per unit: right when the split is per request; when it is per
+ * user and users have several trials, use RatioStat. A count per unit (clicks per served slate,
+ * 0..k) is a MeanStat.
  */
 export class ProportionStat implements Moments {
   private s = 0;
@@ -139,6 +142,109 @@ export class MeanStat implements Moments {
 
   toJSON(): { count: number; mean: number; m2: number } {
     return { count: this.n, mean: this.mu, m2: this.m2 };
+  }
+}
+
+/**
+ * A ratio of sums over randomisation units: clicks / impressions when the split is by user.
+ *
+ * Why not ProportionStat over impressions: a canary assigns users, not impressions, and one
+ * user's impressions are correlated (some users click a lot). Treating them as independent
+ * understates the variance by the design effect 1 + (m - 1) rho (m impressions per user, rho the
+ * intra-user correlation), and every test built on it fires too often. The unit of analysis must
+ * be the unit of randomisation: each user contributes one pair (x = clicks, y = impressions) and
+ * the ratio R = sum x / sum y gets its variance by the delta method (Deng et al., "Applying the
+ * Delta Method in Metric Analytics", KDD 2018):
+ *
+ *   Var(R) ~ (s_x^2 - 2 R s_xy + R^2 s_y^2) / (n mean(y)^2),
+ *
+ * exposed as a per-unit `variance` with count = n users, so the tests read it like any Moments.
+ * Keeps plain sums (exact for counts, which is what it is for). A user seen again is updated with
+ * remove(old pair) then observe(new pair); the caller keeps the per-user totals.
+ */
+export class RatioStat implements Moments {
+  private n = 0;
+  private sx = 0;
+  private sy = 0;
+  private sxx = 0;
+  private syy = 0;
+  private sxy = 0;
+
+  static from(json: { count: number; sx: number; sy: number; sxx: number; syy: number; sxy: number }): RatioStat {
+    checkCount("count", json.count);
+    const stat = new RatioStat();
+    stat.n = json.count;
+    stat.sx = json.sx;
+    stat.sy = json.sy;
+    stat.sxx = json.sxx;
+    stat.syy = json.syy;
+    stat.sxy = json.sxy;
+    return stat;
+  }
+
+  /** One randomisation unit's totals (numerator >= 0 is not required; denominator must be >= 0). */
+  observe(numerator: number, denominator: number): void {
+    this.apply(numerator, denominator, 1);
+  }
+
+  /** Takes back a unit's earlier totals (before observing its updated ones). */
+  remove(numerator: number, denominator: number): void {
+    if (this.n === 0) throw new RangeError("RatioStat.remove on an empty stat");
+    this.apply(numerator, denominator, -1);
+  }
+
+  private apply(x: number, y: number, sign: 1 | -1): void {
+    if (!Number.isFinite(x) || !Number.isFinite(y) || y < 0) throw new RangeError(`RatioStat needs a finite numerator and a denominator >= 0, got ${x}, ${y}`);
+    this.n += sign;
+    this.sx += sign * x;
+    this.sy += sign * y;
+    this.sxx += sign * x * x;
+    this.syy += sign * y * y;
+    this.sxy += sign * x * y;
+  }
+
+  merge(other: RatioStat): void {
+    this.n += other.n;
+    this.sx += other.sx;
+    this.sy += other.sy;
+    this.sxx += other.sxx;
+    this.syy += other.syy;
+    this.sxy += other.sxy;
+  }
+
+  /** Randomisation units (users), not impressions. */
+  get count(): number {
+    return this.n;
+  }
+
+  get numerator(): number {
+    return this.sx;
+  }
+
+  get denominator(): number {
+    return this.sy;
+  }
+
+  /** sum x / sum y (0 before any denominator). */
+  get mean(): number {
+    return this.sy === 0 ? 0 : this.sx / this.sy;
+  }
+
+  /** Per-unit delta-method variance: Var(ratio) * count. 0 with fewer than two units. */
+  get variance(): number {
+    if (this.n < 2 || this.sy === 0) return 0;
+    const mx = this.sx / this.n;
+    const my = this.sy / this.n;
+    const vx = (this.sxx - this.n * mx * mx) / (this.n - 1);
+    const vy = (this.syy - this.n * my * my) / (this.n - 1);
+    const cxy = (this.sxy - this.n * mx * my) / (this.n - 1);
+    const r = mx / my;
+    // Rounding can leave a tiny negative for a degenerate sample (every unit on the same ratio).
+    return Math.max(0, (vx - 2 * r * cxy + r * r * vy) / (my * my));
+  }
+
+  toJSON(): { count: number; sx: number; sy: number; sxx: number; syy: number; sxy: number } {
+    return { count: this.n, sx: this.sx, sy: this.sy, sxx: this.sxx, syy: this.syy, sxy: this.sxy };
   }
 }
 

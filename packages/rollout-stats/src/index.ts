@@ -1,5 +1,5 @@
 export { normalCdf, normalDensity, normalQuantile, normalSurvival } from "./normal";
-export { checkMoments, MeanStat, ProportionStat, type Moments } from "./accumulators";
+export { checkMoments, MeanStat, ProportionStat, RatioStat, type Moments } from "./accumulators";
 export { LatencyStat, type LatencyStatJson, type LatencyStatOptions, type LatencySummary, type QuantileSource } from "./latency";
 export {
   contrastVariance,

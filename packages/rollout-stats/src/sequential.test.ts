@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { binomialUpper, median, simulateMeans, simulateProportions, skewedCost } from "../test/simulate";
+import { binomialUpper, clusteredPilotVariance, median, simulateClustered, simulateMeans, simulateProportions, skewedCost } from "../test/simulate";
 import { MeanStat, ProportionStat } from "./accumulators";
 import { sampleSizeForMde } from "./fixed-horizon";
 import { normalDensity } from "./normal";
@@ -164,7 +164,7 @@ describe("sequentialTest, one look at a time", () => {
   });
 });
 
-describe("sequentialTest, monitored after every batch (1,000 simulated experiments each)", () => {
+describe("sequentialTest, monitored after every batch (simulated experiments, 1,000 unless stated)", () => {
   it("A/A at 10 %: at most alpha false positives over 50 looks, where peeking at a z-test gives several times alpha", () => {
     const n = 200 * 50;
     const out = simulateProportions({ experiments: 1000, batchPerArm: 200, looks: 50, alpha: ALPHA, tau2: tau2ForHorizon({ perUnitVariance: 0.09, controlCount: n, treatmentCount: n }), seed: 1, pc: 0.1, pt: 0.1 });
@@ -193,6 +193,16 @@ describe("sequentialTest, monitored after every batch (1,000 simulated experimen
     const out = simulateMeans({ experiments: 1000, batchPerArm: 100, looks: 40, alpha: ALPHA, tau2: tau2ForHorizon({ perUnitVariance: 14 * 14, controlCount: n, treatmentCount: n }), seed: 3, draw: skewedCost, shift: 0 });
     expect(out.msprtDecided / 1000).toBeLessThanOrEqual(FPR_LIMIT);
     expect(out.coverageMisses / 1000).toBeLessThanOrEqual(FPR_LIMIT);
+  });
+
+  it("CTR with the split by user: per impression the test fires far too often, per user (RatioStat) it holds alpha (300 runs)", () => {
+    const users = { heavyShare: 0.2, heavyRate: 0.4, lightRate: 0.025, extraImpressions: 9 };
+    const n = 100 * 20;
+    const settings = { experiments: 300, batchPerArm: 100, looks: 20, alpha: ALPHA, seed: 5, lift: 0, ...users };
+    const perUser = simulateClustered({ ...settings, unit: "user", tau2: tau2ForHorizon({ perUnitVariance: clusteredPilotVariance(users, 20_000, 99), controlCount: n, treatmentCount: n }) });
+    const perImpression = simulateClustered({ ...settings, unit: "impression", tau2: tau2ForHorizon({ perUnitVariance: 0.09, controlCount: 10 * n, treatmentCount: 10 * n }) });
+    expect(perUser.msprtDecided / 300).toBeLessThanOrEqual(binomialUpper(300, ALPHA));
+    expect(perImpression.msprtDecided / 300).toBeGreaterThan(0.2);
   });
 
   it("A/B 10 % -> 11 %: detected with the planned power by the planned horizon, never the wrong way, and the sequence covers the truth", () => {

@@ -6,7 +6,7 @@
  */
 import { sampleBinomial } from "@mlsd/drift";
 import { Rng } from "@mlsd/random";
-import { MeanStat, mixtureLogLikelihoodRatio, normalSurvival, ProportionStat, sequentialTest, twoProportionZTest, type Moments, type SequentialResult } from "../src/index";
+import { MeanStat, mixtureLogLikelihoodRatio, normalSurvival, ProportionStat, RatioStat, sequentialTest, twoProportionZTest, type Moments, type SequentialResult } from "../src/index";
 
 export interface StreamSettings {
   experiments: number;
@@ -136,12 +136,70 @@ export function simulateMeans(settings: StreamSettings & { draw: (rng: Rng) => n
         for (let i = 0; i < settings.batchPerArm; i++) control.observe(settings.draw(rng));
         for (let i = 0; i < (settings.treatmentBatch ?? settings.batchPerArm); i++) treatment.observe(settings.draw(rng) + settings.shift);
       },
-      zPValue() {
-        const se = Math.sqrt(control.variance / control.count + treatment.variance / treatment.count);
-        return se > 0 ? 2 * normalSurvival(Math.abs(treatment.mean - control.mean) / se) : 1;
-      },
+      zPValue: () => welchZPValue(control, treatment),
     };
   });
+}
+
+function welchZPValue(control: Moments, treatment: Moments): number {
+  const se = Math.sqrt(control.variance / control.count + treatment.variance / treatment.count);
+  return se > 0 ? 2 * normalSurvival(Math.abs(treatment.mean - control.mean) / se) : 1;
+}
+
+export interface ClusteredSettings extends StreamSettings {
+  /** A share of heavy clickers at heavyRate, the rest at lightRate; the treatment multiplies rates by 1 + lift. */
+  heavyShare: number;
+  heavyRate: number;
+  lightRate: number;
+  lift: number;
+  /** Impressions per user: 1 + Poisson(extraImpressions). */
+  extraImpressions: number;
+  /** "impression": every impression an independent trial (ProportionStat); "user": RatioStat over users. */
+  unit: "impression" | "user";
+}
+
+/**
+ * Users assigned to arms, each with their own click rate and several impressions: the canary's
+ * real situation. batchPerArm counts users. The same seed gives the same streams for both units.
+ */
+export function simulateClustered(settings: ClusteredSettings): StreamOutcome {
+  // The true ratio is impression-weighted; impressions do not depend on the rate, so it is the mean rate.
+  const mean = settings.heavyShare * settings.heavyRate + (1 - settings.heavyShare) * settings.lightRate;
+  return run(settings, mean * settings.lift, () => {
+    const perImpression = [new ProportionStat(), new ProportionStat()] as const;
+    const perUser = [new RatioStat(), new RatioStat()] as const;
+    const [control, treatment] = settings.unit === "user" ? perUser : perImpression;
+    const addUsers = (rng: Rng, arm: 0 | 1, users: number, factor: number) => {
+      for (let i = 0; i < users; i++) {
+        const rate = Math.min(1, (rng.next() < settings.heavyShare ? settings.heavyRate : settings.lightRate) * factor);
+        const impressions = 1 + rng.poisson(settings.extraImpressions);
+        const clicks = sampleBinomial(rng, impressions, rate);
+        perImpression[arm].addCounts(clicks, impressions);
+        perUser[arm].observe(clicks, impressions);
+      }
+    };
+    return {
+      control,
+      treatment,
+      step(rng) {
+        addUsers(rng, 0, settings.batchPerArm, 1);
+        addUsers(rng, 1, settings.treatmentBatch ?? settings.batchPerArm, 1 + settings.lift);
+      },
+      zPValue: () => welchZPValue(control, treatment),
+    };
+  });
+}
+
+/** Per-unit variance a RatioStat shows on `users` simulated control users: what a previous period's data would say. */
+export function clusteredPilotVariance(settings: Omit<ClusteredSettings, keyof StreamSettings | "unit" | "lift">, users: number, seed: number): number {
+  const rng = new Rng(seed);
+  const stat = new RatioStat();
+  for (let i = 0; i < users; i++) {
+    const rate = rng.next() < settings.heavyShare ? settings.heavyRate : settings.lightRate;
+    const impressions = 1 + rng.poisson(settings.extraImpressions);
+    stat.observe(sampleBinomial(rng, impressions, rate), impressions);
+  }
+  return stat.variance;
 }
 
 /**
