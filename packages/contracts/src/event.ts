@@ -24,6 +24,7 @@ export type LabelEvent = EventEnvelope<"fraud.label">;
 export type RetrainRequestEvent = EventEnvelope<"ml.retrain-request">;
 export type RetrainDecisionEvent = EventEnvelope<"ml.retrain-decision">;
 export type ShadowPredictionEvent = EventEnvelope<"ml.shadow-prediction">;
+export type RolloutDecisionEvent = EventEnvelope<"ml.rollout-decision">;
 
 /** Any valid event, discriminated by `type`. */
 export type AnyEvent = { [T in EventType]: EventEnvelope<T> }[EventType];

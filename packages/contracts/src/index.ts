@@ -35,8 +35,11 @@ export {
   RetrainDecisionPayloadSchema,
   ShadowPredictionSchema,
   ShadowPredictionPayloadSchema,
+  RolloutStageSchema,
+  RolloutActionSchema,
+  RolloutDecisionPayloadSchema,
 } from "./events/ml";
-export type { DriftFinding, DriftSummary, RetrainRequestPayload, RetrainDecision, RetrainDecisionPayload, ShadowPrediction, ShadowPredictionPayload } from "./events/ml";
+export type { DriftFinding, DriftSummary, RetrainRequestPayload, RetrainDecision, RetrainDecisionPayload, ShadowPrediction, ShadowPredictionPayload, RolloutDecisionPayload } from "./events/ml";
 export {
   DeadLetterReasonSchema,
   DeadLetterRecordSchema,
@@ -61,6 +64,7 @@ export type {
   RetrainRequestEvent,
   RetrainDecisionEvent,
   ShadowPredictionEvent,
+  RolloutDecisionEvent,
 } from "./event";
 
 

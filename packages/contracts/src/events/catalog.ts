@@ -2,7 +2,7 @@ import type { z } from "zod";
 import { TOPICS } from "../topics";
 import type { TopicName } from "../topics";
 import { FraudDecisionPayloadSchema, LabelPayloadSchema, TransactionPayloadSchema } from "./fraud";
-import { RetrainDecisionPayloadSchema, RetrainRequestPayloadSchema, ShadowPredictionPayloadSchema } from "./ml";
+import { RetrainDecisionPayloadSchema, RetrainRequestPayloadSchema, RolloutDecisionPayloadSchema, ShadowPredictionPayloadSchema } from "./ml";
 import { ClickPayloadSchema, ImpressionPayloadSchema, ServedPayloadSchema } from "./recs";
 
 interface CatalogEntry<S extends z.ZodTypeAny> {
@@ -63,6 +63,12 @@ export const EVENT_CATALOG = {
     payload: ShadowPredictionPayloadSchema,
     topic: TOPICS.mlShadowPredictions,
     keyField: "entityId",
+  }),
+  "ml.rollout-decision": entry({
+    schemaVersion: 1,
+    payload: RolloutDecisionPayloadSchema,
+    topic: TOPICS.mlRolloutDecisions,
+    keyField: "model",
   }),
 } as const;
 

@@ -105,3 +105,33 @@ export const ShadowPredictionPayloadSchema = z.object({
   error: z.string().nullable(),
 });
 export type ShadowPredictionPayload = z.infer<typeof ShadowPredictionPayloadSchema>;
+
+export const RolloutStageSchema = z.enum(["shadow", "canary", "ab"]);
+export const RolloutActionSchema = z.enum(["started", "advance", "promote", "hold", "rollback", "aborted", "failed"]);
+
+/**
+ * One step of a rollout: where the candidate was, what was decided and the numbers behind it (the
+ * sequential test on the primary metric, each guardrail), and how many requests and users the
+ * challenger had answered by then.
+ */
+export const RolloutDecisionPayloadSchema = z.object({
+  rolloutId: z.string().min(1),
+  model: z.string().min(1),
+  candidateVersion: z.string().min(1),
+  currentVersion: z.string().min(1),
+  stage: RolloutStageSchema,
+  action: RolloutActionSchema,
+  nextStage: RolloutStageSchema.nullable(),
+  primaryMetric: z.string(),
+  reasons: z.array(z.string()),
+  numbers: z.record(z.string(), z.number().finite().nullable()),
+  guardrails: z.array(
+    z.object({ name: z.string().min(1), status: z.enum(["holds", "breached", "insufficient-data"]), value: z.number().finite().nullable(), threshold: z.number().finite().nullable(), detail: z.string() }),
+  ),
+  /** What the challenger answered in this stage and in the whole rollout (requests, distinct users or cards). */
+  exposure: z.object({ stageRequests: z.number().int().nonnegative(), stageUnits: z.number().int().nonnegative(), totalRequests: z.number().int().nonnegative(), totalUnits: z.number().int().nonnegative() }),
+  /** Clock ms since the stage started (the service clock, scaled in simulations). */
+  stageElapsedMs: z.number().nonnegative(),
+  by: z.string().min(1),
+});
+export type RolloutDecisionPayload = z.infer<typeof RolloutDecisionPayloadSchema>;
