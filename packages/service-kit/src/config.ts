@@ -61,6 +61,23 @@ export const modelRegistryConfig = {
 /** Comma-separated values, empty by default. */
 export const csvSetting = csv;
 
+/**
+ * `key=value` entries of a csv setting grouped by key, values in order (a key may repeat:
+ * `fraud=http://a,fraud=http://b`). `keys` restricts the keys; a bad entry throws naming the setting.
+ */
+export function keyedEntries(entries: readonly string[], setting: string, keys?: readonly string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const entry of entries) {
+    const eq = entry.indexOf("=");
+    const key = eq > 0 ? entry.slice(0, eq) : "";
+    const value = eq > 0 ? entry.slice(eq + 1) : "";
+    if (!key || !value) throw new ConfigError([`${setting}: "${entry}" is not key=value`]);
+    if (keys && !keys.includes(key)) throw new ConfigError([`${setting}: "${key}" is not one of ${keys.join(", ")}`]);
+    out.set(key, [...(out.get(key) ?? []), value]);
+  }
+  return out;
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
