@@ -37,7 +37,8 @@ export class HttpClient {
     this.agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: "lifo" });
   }
 
-  postJson(path: string, json: string, signal?: AbortSignal): Promise<HttpResponse> {
+  /** `headers` are added to the content headers (e.g. `authorization` for a writer's token). */
+  postJson(path: string, json: string, signal?: AbortSignal, headers: Record<string, string> = {}): Promise<HttpResponse> {
     return new Promise((resolve, reject) => {
       const request = http.request(
         {
@@ -47,7 +48,7 @@ export class HttpClient {
           port: this.url.port,
           path,
           method: "POST",
-          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(json) },
+          headers: { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(json) },
           ...(signal ? { signal } : {}),
         },
         (response) => {

@@ -28,7 +28,7 @@ function issuesOf(fn: () => unknown): { path: string; message: string }[] {
 
 describe("catalog", () => {
   it("maps every event type to a <domain>.<event>.v1 topic and a key field present in its example", () => {
-    expect(EVENT_TYPES).toHaveLength(7);
+    expect(EVENT_TYPES).toHaveLength(9);
     for (const type of EVENT_TYPES) {
       const spec = EVENT_CATALOG[type];
       expect(spec.topic).toMatch(/^[a-z]+\.[a-z-]+\.v\d+$/);
@@ -48,6 +48,8 @@ describe("catalog", () => {
     expect(EVENT_CATALOG["recs.impression"].keyField).toBe("userId");
     expect(EVENT_CATALOG["recs.served"].keyField).toBe("userId");
     expect(EVENT_CATALOG["ml.retrain-request"].keyField).toBe("model");
+    expect(EVENT_CATALOG["world.recs-outcome"].keyField).toBe("userId");
+    expect(EVENT_CATALOG["world.fraud-outcome"].keyField).toBe("customerId");
   });
 });
 
