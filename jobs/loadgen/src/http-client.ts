@@ -39,6 +39,10 @@ export class HttpClient {
 
   /** `headers` are added to the content headers (e.g. `authorization` for a writer's token). */
   postJson(path: string, json: string, signal?: AbortSignal, headers: Record<string, string> = {}): Promise<HttpResponse> {
+    return this.attempt(path, json, signal, headers, true);
+  }
+
+  private attempt(path: string, json: string, signal: AbortSignal | undefined, headers: Record<string, string>, mayRetry: boolean): Promise<HttpResponse> {
     return new Promise((resolve, reject) => {
       const request = http.request(
         {
@@ -69,7 +73,16 @@ export class HttpClient {
           });
         },
       );
-      request.on("error", reject);
+      request.on("error", (error: NodeJS.ErrnoException) => {
+        // A kept-alive socket the server closed as idle just as this request went out: the server
+        // never read the request, so sending it again on a fresh socket is safe (Node's documented
+        // keep-alive race), and not a failure of the target.
+        if (mayRetry && request.reusedSocket && error.code === "ECONNRESET" && !signal?.aborted) {
+          this.attempt(path, json, signal, headers, false).then(resolve, reject);
+          return;
+        }
+        reject(error);
+      });
       request.end(json);
     });
   }

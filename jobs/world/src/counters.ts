@@ -22,9 +22,13 @@ export class WorldCounters {
   maxBehindMs = 0;
   drifts: string[] = [];
 
-  error(endpoint: Endpoint, kind: string | number): void {
+  /** The first message seen of each failure kind (what a status alone does not say). */
+  readonly firstErrors = new Map<string, string>();
+
+  error(endpoint: Endpoint, kind: string | number, message?: string): void {
     const key = `${endpoint} ${kind}`;
     this.errors.set(key, (this.errors.get(key) ?? 0) + 1);
+    if (message !== undefined && !this.firstErrors.has(key)) this.firstErrors.set(key, message.slice(0, 200));
   }
 
   get errorCount(): number {
@@ -110,5 +114,6 @@ export function renderSummary(counters: WorldCounters, run: { realMs: number; wo
   }
   lines.push(`ground truth events: ${counters.outcomes}; drift injected: ${counters.drifts.length > 0 ? counters.drifts.join(", ") : "none"}`);
   lines.push(`behind schedule at most ${(counters.maxBehindMs / 1000).toFixed(1)} s; errors: ${counters.errorSummary()}`);
+  for (const [kind, message] of counters.firstErrors) lines.push(`  first ${kind}: ${message}`);
   return lines.join("\n");
 }

@@ -97,10 +97,11 @@ export async function runWorld(options: WorldRunOptions): Promise<WorldRunResult
         counters.ok[endpoint]++;
         return res;
       }
-      counters.error(endpoint, res.status);
+      const error = (res.body as { error?: { message?: string } } | undefined)?.error;
+      counters.error(endpoint, res.status, error?.message);
       return null;
-    } catch {
-      counters.error(endpoint, controller.signal.aborted ? "timeout" : "network");
+    } catch (error) {
+      counters.error(endpoint, controller.signal.aborted ? "timeout" : "network", (error as Error).message);
       return null;
     } finally {
       cancel();
