@@ -42,7 +42,12 @@ const LABEL_TOKEN = "label-writer-token-world-int";
 const SPEED = 17_280;
 const RECS = { ...recsPresetSpec("small", 3), numUsers: 300, numItems: 1_000, sessionsPerUser: 4 };
 const START = recsHistoryEndMs(RECS);
-const FRAUD: FraudWorldInput = { customers: 250, terminals: 500, days: 56, seed: 3, startDate: alignedFraudStartDate(56, START) };
+/**
+ * 90 days: the trainer's split takes its rows from the last 49 days, and they must come after the
+ * longest feature window (30 days, shifted back 7 for terminals) is full, or the model and its drift
+ * reference learn from half-empty windows that live traffic never shows.
+ */
+const FRAUD: FraudWorldInput = { customers: 200, terminals: 1000, days: 90, seed: 3, startDate: alignedFraudStartDate(90, START) };
 const DRIFT_AT = "+9d";
 
 let redis: RedisHandle;
@@ -75,7 +80,8 @@ beforeAll(async () => {
     log: () => undefined,
   });
 
-  cardHolders = new CardHolders({ world: FRAUD, horizonDays: 14, drift: [parseDrift(`card-testing@${DRIFT_AT},cards=40`, START) as Extract<WorldDrift, { kind: "card-testing" }>], seed: 5 });
+  const drift = parseDrift(`card-testing@${DRIFT_AT},cards=20`, START) as Extract<WorldDrift, { kind: "card-testing" }>;
+  cardHolders = new CardHolders({ world: FRAUD, horizonDays: 14, drift: [drift], seed: 5 });
   const week = Math.round(7 * cardHolders.perDay.transactions);
   // Every process gets the same clock: the world's start a few seconds from now.
   const originMs = Date.now() + 4_000;
@@ -102,7 +108,7 @@ beforeAll(async () => {
     LABEL_WRITER_TOKEN: LABEL_TOKEN,
     LABEL_CONSUMER_GROUP: `fraud-labels-${run}`,
     // One process holds every service here: generous deadlines, so answers come from the model with its features.
-    FEATURE_DEADLINE_MS: "500",
+    FEATURE_DEADLINE_MS: "2000",
     LABEL_CHECK_DEADLINE_MS: "2000",
   });
   retrieval = await startService(retrievalService, { ...common });
@@ -136,18 +142,18 @@ beforeAll(async () => {
   clock = new ScaledClock(START, originMs, SPEED);
   const transport = httpTransport({ recommenderUrl: `http://127.0.0.1:${recommender.port}`, fraudUrl: `http://127.0.0.1:${fraud.port}`, clickToken: CLICK_TOKEN, labelToken: LABEL_TOKEN }, 64);
   const recs = new RecsUsers({ world: createRecWorld({ preset: RECS.preset, seed: RECS.seed, numUsers: RECS.numUsers, numItems: RECS.numItems }), sessionsPerUser: RECS.sessionsPerUser, slateSize: RECS.slateSize, clickModel: DEFAULT_CLICK_MODEL, originMs: REC_WORLD_ORIGIN_MS, seed: 5 }, START);
-  const drift = parseDrift(`card-testing@${DRIFT_AT},cards=40`, START);
   const stop = new AbortController();
-  // Watch the monitor beside the world: its state just before the drift, and when it alarms.
+  // Watch the monitor beside the world, in the event time it has reached (it may lag the world on a
+  // busy machine): its last judgement of traffic before the drift, and when it alarms.
   const watcher = setInterval(() => {
     const report = monitor.deps.monitor.report();
-    if (clock.now() < drift.at) beforeDrift = report;
-    else if (report.episode.active && alarmAtWorldMs === null) {
-      alarmAtWorldMs = clock.now();
-      // A world day more, then stop: the alarm is what this run is for.
-      setTimeout(() => stop.abort(), DAY_MS / SPEED);
+    const reached = Math.max(...report.windows.map((w) => (w.lastEvaluation ? Date.parse(w.lastEvaluation.time) : Number.NEGATIVE_INFINITY)));
+    if (reached < drift.at) beforeDrift = report;
+    if (report.episode.active && alarmAtWorldMs === null) {
+      alarmAtWorldMs = reached;
+      stop.abort();
     }
-  }, 200);
+  }, 100);
   const timer: Clock = { now: () => Date.now(), setTimer: systemClock.setTimer };
   try {
     result = await runWorld({ clock, timer, send: transport.send, outcomes: outcomes.publisher, recs, fraud: cardHolders, drifts: [drift], startMs: START, endMs: START + 13 * DAY_MS, maxInFlight: 64, signal: stop.signal });
@@ -179,14 +185,14 @@ describe("the world against the running services (real Redis and Kafka, one scal
     expect(c.ok.recommend).toBe(c.sent.recommend);
     expect(c.sent.click).toBeGreaterThan(20);
     expect(c.ok.click).toBe(c.sent.click);
-    expect(c.sent.score).toBeGreaterThan(4_000);
+    expect(c.sent.score).toBeGreaterThan(3_000);
     expect(c.ok.score).toBe(c.sent.score);
     // Labels start a week in (the world's 7-day delay).
-    expect(c.sent.label).toBeGreaterThan(1_000);
+    expect(c.sent.label).toBeGreaterThan(300);
     expect(c.ok.label).toBe(c.sent.label);
     // The models answered, not the fallbacks.
     expect(c.recs.fallbacks / c.recs.answers).toBeLessThan(0.2);
-    expect(c.fraud.degraded).toBe(0);
+    expect(c.fraud.degraded / c.fraud.answers).toBeLessThan(0.01);
   });
 
   it("raises no drift alarm on the world's normal traffic, once its windows span a week", () => {
@@ -201,10 +207,14 @@ describe("the world against the running services (real Redis and Kafka, one scal
     expect(alarmAtWorldMs).not.toBeNull();
     const report = monitor.deps.monitor.report();
     expect(report.episode.episodes).toBeGreaterThanOrEqual(1);
+    const psi = (r: typeof report) => r.windows.map((w) => `${w.window} (${w.windowSize}): ` + w.features.filter((f) => f.psi > 0.02).map((f) => `${f.feature} ${f.psi.toFixed(3)}${f.conditionMet ? "*" : ""}`).join(", ")).join("\n");
+    console.info(`before the drift:\n${psi(beforeDrift!)}\nafter:\n${psi(report)}`);
     const alerted = new Set(report.recentAlerts.filter((a) => a.type === "start").map((a) => a.feature));
     console.info(`drift alarm at ${new Date(alarmAtWorldMs as number).toISOString()} on ${[...alerted].join(", ")}`);
-    expect([...alerted].some((f) => /NB_TX_(10MIN|1HOUR)|AMOUNT/.test(f))).toBe(true);
-    // Within two world days of the injection.
+    expect([...alerted].some((f) => /NB_TX_(10MIN|1HOUR)|TX_AMOUNT/.test(f))).toBe(true);
+    // Within two world days of the injection, in the monitor's event time: the wave has to fill a
+    // share of a week-long window, for three evaluations in a row.
+    expect(alarmAtWorldMs as number).toBeGreaterThan(START + 9 * DAY_MS);
     expect((alarmAtWorldMs as number) - (START + 9 * DAY_MS)).toBeLessThan(2 * DAY_MS);
   });
 
