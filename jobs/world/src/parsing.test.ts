@@ -100,6 +100,10 @@ describe("calendar", () => {
     expect(lines).toContain(`${(fraudPerDay / 10).toFixed(0)} scores/s real`);
     expect(lines).toContain(`COUNT_WINDOW_SIZE=${Math.round(7 * fraudPerDay)} TIME_WINDOW_SECONDS=604800`);
     expect(lines).toContain("drift: card-testing@2024-02-09T00:00:00.000Z (fraud)");
+    // The small preset's 60 days are too short for the trainer's split to start after the windows fill.
+    expect(lines).toContain("warning: the fraud history is 60 days; the trainer's rows (its last 49 days) start before the 37-day feature windows are full");
+    expect(lines).toContain("train with --days 86 or more");
+    expect(describePlan(planWorld({ ...settings, fraudDays: 90 }, () => 1000), settings).join("\n")).not.toContain("warning");
     expect(() => planWorld(parseWorldArgs(["--fraud", "http://127.0.0.1:2", "--drift", "preference-shift@+1d"], {}))).toThrow(/gets no traffic/);
   });
 });

@@ -1,4 +1,6 @@
+import { DEFAULT_FRAUD_FEATURE_CONFIG } from "@mlsd/feature-store";
 import { ScaledClock } from "@mlsd/service-kit";
+import { DEFAULT_SPLIT } from "@mlsd/trainer/src/fraud/data";
 import { createRecWorld, DEFAULT_CLICK_MODEL, resolveFraudWorldOptions, type FraudWorldInput } from "@mlsd/synth";
 import type { WorldSettings } from "./args";
 import { CardHolders } from "./card-holders";
@@ -124,6 +126,8 @@ export function describePlan(plan: WorldPlan, settings: Pick<WorldSettings, "con
         `${n0(f.transactions)} transactions a world day (${((100 * f.frauds) / Math.max(1, f.transactions)).toFixed(2)} % fraud) -> ${r1(realRate(f.transactions, clock.speed))} scores/s real; ` +
         `labels ${r1(realRate(labels, clock.speed))}/s real once the ${o.labelDelay.maxDays}-day delay (${r1(o.labelDelay.maxDays * dayReal)} s real) has passed`,
     );
+    const warning = warmUpWarning(o.days);
+    if (warning) lines.push(warning);
     const week = Math.round(7 * f.transactions);
     lines.push(
       `drift monitor: a window must span whole weeks of world time (weekday and hour-of-day mix): a week is about ${n0(week)} scored transactions -> ` +
@@ -132,4 +136,22 @@ export function describePlan(plan: WorldPlan, settings: Pick<WorldSettings, "con
   }
   for (const d of plan.drifts) lines.push(`drift: ${driftName(d)} (${driftDesign(d)})`);
   return lines;
+}
+
+/** Days before every feature window is full: the longest window, shifted back by the label delay for terminals. */
+export const FRAUD_WARM_UP_DAYS = Math.max(...DEFAULT_FRAUD_FEATURE_CONFIG.windowDays) + DEFAULT_FRAUD_FEATURE_CONFIG.labelDelayDays;
+
+/**
+ * The trainer takes its rows from the last days of the history (train + valid + delay + test); if
+ * they start before the feature windows are full, the model and its drift reference learned from
+ * half-empty windows that live traffic never has, and the monitor alarms on normal traffic.
+ */
+export function warmUpWarning(historyDays: number): string | null {
+  const s = DEFAULT_SPLIT;
+  const needed = FRAUD_WARM_UP_DAYS + s.trainDays + s.validDays + s.delayDays + s.testDays;
+  if (historyDays >= needed) return null;
+  return (
+    `warning: the fraud history is ${historyDays} days; the trainer's rows (its last ${needed - FRAUD_WARM_UP_DAYS} days) start before the ${FRAUD_WARM_UP_DAYS}-day feature windows are full, ` +
+    `so its drift reference is biased low on the 30-day features and normal traffic will alarm: train with --days ${needed} or more`
+  );
 }
