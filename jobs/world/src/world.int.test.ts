@@ -122,9 +122,9 @@ beforeAll(async () => {
     RETRIEVAL_URL: `http://127.0.0.1:${retrieval.port}`,
     RANKER_URL: `http://127.0.0.1:${ranker.port}`,
     CLICK_WRITER_TOKEN: CLICK_TOKEN,
-    // Half a world day (2.5 s real): at 17,280x a second of queueing on this shared machine is
-    // almost five world hours, far past the default 30-minute window.
-    CLICK_ATTRIBUTION_MS: String(DAY_MS / 2),
+    // Two world days (10 s real): at 17,280x a second of queueing on a shared machine is almost
+    // five world hours, far past the default 30-minute window.
+    CLICK_ATTRIBUTION_MS: String(2 * DAY_MS),
     REQUEST_BUDGET_MS: "5000",
     REDIS_DEADLINE_MS: "2000",
     RETRIEVAL_DEADLINE_MS: "2000",
