@@ -43,6 +43,7 @@ the run:
   --confirm-share S     share of legitimate transactions confirmed by a label (default 1)
   --declined-labels M   all (default, as the training data) | none (declined transactions never settle)
   --max-in-flight N     requests outstanding at most (default 256)
+  --catch-up X          behind the clock, catch up at most X times faster than the world's rates (default 3)
   --timeout-ms N        a request unanswered this long counts as a timeout (default 10000)
   --progress-every D    a progress line this often (default 5s; 0: none)
   --print-calendar      print the clock settings and the fraud start date, then exit
@@ -84,6 +85,7 @@ export interface WorldSettings {
   declinedLabels: "all" | "none";
   drifts: string[];
   maxInFlight: number;
+  catchUpFactor: number;
   timeoutMs: number;
   progressEveryMs: number;
   printCalendar: boolean;
@@ -128,6 +130,7 @@ export function parseWorldArgs(argv: readonly string[], env: WorldEnv): WorldSet
         "declined-labels": { type: "string" },
         drift: { type: "string", multiple: true },
         "max-in-flight": { type: "string" },
+        "catch-up": { type: "string" },
         "timeout-ms": { type: "string" },
         "progress-every": { type: "string" },
         "print-calendar": { type: "boolean" },
@@ -199,6 +202,7 @@ export function parseWorldArgs(argv: readonly string[], env: WorldEnv): WorldSet
     declinedLabels: oneOf("declined-labels", ["all", "none"] as const, "all"),
     drifts: (values.drift as string[] | undefined) ?? [],
     maxInFlight: positiveInt("max-in-flight") ?? 256,
+    catchUpFactor: number("catch-up", text("catch-up"), (v) => v > 1, "above 1") ?? 3,
     timeoutMs: positiveInt("timeout-ms") ?? 10_000,
     progressEveryMs: duration("progress-every", "5s"),
     printCalendar: values["print-calendar"] === true,

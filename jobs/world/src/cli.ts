@@ -57,6 +57,7 @@ async function main(): Promise<number> {
       endMs: plan.endMs,
       maxRealMs: settings.durationMs,
       maxInFlight: settings.maxInFlight,
+      catchUpFactor: settings.catchUpFactor,
       timeoutMs: settings.timeoutMs,
       signal: stop.signal,
       progress: settings.progressEveryMs > 0 ? { everyMs: settings.progressEveryMs, write: say } : null,

@@ -53,7 +53,7 @@ describe("flags", () => {
     const s = parseWorldArgs(["--speed", "2880", "--drift", "card-testing@+2d", "--drift", "new-items@+1d", "--duration", "2m", "--label-token", "L2"], env);
     expect(s).toMatchObject({ recommenderUrl: "http://127.0.0.1:8080", fraudUrl: "http://127.0.0.1:8081", clickToken: "c", labelToken: "L2", kafkaBrokers: ["a:1", "b:2"], speed: 2880, clockOriginMs: 1_700_000_000_000, durationMs: 120_000 });
     expect(s.drifts).toEqual(["card-testing@+2d", "new-items@+1d"]);
-    expect(parseWorldArgs([], {})).toMatchObject({ speed: 1440, durationMs: 60_000, recsPreset: "small", fraudPreset: "small", confirmShare: 1, declinedLabels: "all", maxInFlight: 256 });
+    expect(parseWorldArgs([], {})).toMatchObject({ speed: 1440, durationMs: 60_000, recsPreset: "small", fraudPreset: "small", confirmShare: 1, declinedLabels: "all", maxInFlight: 256, catchUpFactor: 3 });
   });
 
   it("name the flag that is wrong", () => {
@@ -62,6 +62,7 @@ describe("flags", () => {
     expect(() => parseWorldArgs(["--declined-labels", "some"], {})).toThrow(/--declined-labels must be one of all, none/);
     expect(() => parseWorldArgs(["--fraud", "localhost:8081"], {})).toThrow(/--fraud must be an http:\/\/ URL/);
     expect(() => parseWorldArgs(["--fraud-start-date", "1/2/2024"], {})).toThrow(/YYYY-MM-DD/);
+    expect(() => parseWorldArgs(["--catch-up", "1"], {})).toThrow(/--catch-up must be above 1/);
     expect(() => parseWorldArgs(["--bogus"], {})).toThrow(WorldArgsError);
   });
 });

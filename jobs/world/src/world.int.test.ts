@@ -9,7 +9,7 @@ import { systemClock, type Clock } from "@mlsd/loadgen";
 import { rankerService } from "@mlsd/ranker-service";
 import { recommenderService } from "@mlsd/recommender-service";
 import { retrievalService } from "@mlsd/retrieval-service";
-import { silentLogger, startService, type StartedServiceOf } from "@mlsd/service-kit";
+import { ScaledClock, startService, type StartedServiceOf } from "@mlsd/service-kit";
 import { createRecWorld, DEFAULT_CLICK_MODEL, REC_WORLD_ORIGIN_MS, type FraudWorldInput } from "@mlsd/synth";
 import { startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
 import { trainFraud } from "@mlsd/trainer/src/fraud/pipeline";
@@ -24,7 +24,6 @@ import { RecsUsers } from "./recs-users";
 import { DAY_MS } from "./timeline";
 import { httpTransport } from "./transport";
 import { runWorld, type WorldRunResult } from "./world";
-import { ScaledClock } from "@mlsd/service-kit";
 
 /**
  * The world against the real services on real Redis and Kafka, all sharing one scaled clock: small

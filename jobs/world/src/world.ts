@@ -35,6 +35,12 @@ export interface WorldRunOptions {
   /** Real milliseconds after which the run stops, whatever the world time. */
   maxRealMs?: number;
   maxInFlight?: number;
+  /**
+   * Behind schedule (the clock started before the world), the world catches up at most this many
+   * times faster than its own rates (default 3), so a late start is not a burst that overwhelms
+   * the services; Infinity catches up as fast as maxInFlight allows.
+   */
+  catchUpFactor?: number;
   timeoutMs?: number;
   signal?: AbortSignal;
   /** A progress line every `everyMs` of real time. */
@@ -67,6 +73,8 @@ export async function runWorld(options: WorldRunOptions): Promise<WorldRunResult
   const recs = options.recs ?? null;
   const fraud = options.fraud ?? null;
   const maxInFlight = options.maxInFlight ?? 256;
+  const catchUp = options.catchUpFactor ?? 3;
+  if (!(catchUp > 1)) throw new RangeError(`catchUpFactor must be > 1, got ${catchUp}`);
   const timeoutMs = options.timeoutMs ?? 10_000;
   const log = options.log ?? (() => undefined);
   const counters = new WorldCounters();
@@ -210,7 +218,11 @@ export async function runWorld(options: WorldRunOptions): Promise<WorldRunResult
   const realStart = timer.now();
   const stopAtReal = options.maxRealMs === undefined ? Number.POSITIVE_INFINITY : realStart + options.maxRealMs;
   const behindAtStart = timer.now() - realTimeOf(clock, startMs);
-  if (behindAtStart > 1000) log(`world: the shared clock is ${((behindAtStart * clock.speed) / 3_600_000).toFixed(1)} world hours past the world's start: catching up as fast as ${maxInFlight} requests in flight allow`);
+  if (behindAtStart > 1000) log(`world: the shared clock is ${((behindAtStart * clock.speed) / 3_600_000).toFixed(1)} world hours past the world's start: catching up at up to ${catchUp}x the world's rates`);
+  // The last dispatch, in real time and in the schedule's real time: behind schedule, actions are
+  // spaced by their schedule's gaps divided by the catch-up factor.
+  let paceReal = Number.NEGATIVE_INFINITY;
+  let paceDue = Number.NEGATIVE_INFINITY;
   let lastSnap: ProgressSnapshot = snapshot(counters, realStart);
   let nextProgress = options.progress ? realStart + options.progress.everyMs : Number.POSITIVE_INFINITY;
   let worldToMs = startMs;
@@ -232,13 +244,14 @@ export async function runWorld(options: WorldRunOptions): Promise<WorldRunResult
       await sleep(timer, Math.min(MAX_NAP_MS, until - now, Math.max(0, nextProgress - now)));
       continue;
     }
-    const due = realTimeOf(clock, next.at);
+    const scheduled = realTimeOf(clock, next.at);
+    const due = paceReal === Number.NEGATIVE_INFINITY ? scheduled : Math.max(scheduled, paceReal + (scheduled - paceDue) / catchUp);
     if (due > now) {
-      counters.behindMs = 0;
+      counters.behindMs = Math.max(0, now - scheduled);
       await sleep(timer, Math.min(MAX_NAP_MS, due - now, Math.max(0, nextProgress - now)));
       continue;
     }
-    counters.behindMs = now - due;
+    counters.behindMs = now - scheduled;
     if (counters.behindMs > counters.maxBehindMs) counters.maxBehindMs = counters.behindMs;
     if (inFlight >= maxInFlight) {
       await new Promise<void>((resolve) => {
@@ -248,6 +261,8 @@ export async function runWorld(options: WorldRunOptions): Promise<WorldRunResult
       continue;
     }
     agenda.pop();
+    paceReal = now;
+    paceDue = scheduled;
     worldToMs = next.at;
     dispatch(next.item);
   }

@@ -40,8 +40,8 @@ if (values.help) {
 const FRAUD_DAYS = 90;
 /** World ms per real ms: a world day every 10 s, a week (the drift windows) in 70 s. */
 const CLOCK_SPEED = 8640;
-/** Real time the services get to start before the clock reaches the world's start. */
-const SERVICE_START_SLACK_MS = 30_000;
+/** Real time the services get to start before the clock reaches the world's start (later, the world catches up at 3x its rates). */
+const SERVICE_START_SLACK_MS = 45_000;
 /** Real time a click may lag its answer (queueing on a busy machine), whatever the clock speed. */
 const CLICK_ATTRIBUTION_REAL_MS = 5_000;
 
@@ -162,6 +162,8 @@ async function main(): Promise<void> {
       "--speed", String(clock.speed),
       "--clock-start", clock.start,
       "--clock-origin", String(clock.originMs),
+      // Half the users: the recommender's three processes share two cores with everything else.
+      "--user-share", "0.5",
       ...(values.short ? ["--duration", "15s", "--progress-every", "5s"] : ["--duration", "150s", "--progress-every", "10s", "--drift", "card-testing@+9d,cards=60"]),
     ],
     { cwd: path.join(ROOT, "jobs/world") },
