@@ -3,9 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { driftMonitorService } from "@mlsd/drift-monitor-service";
 import { eventLoggerService } from "@mlsd/event-logger-service";
+import { featureStreamerService } from "@mlsd/feature-streamer-service";
 import { fraudService } from "@mlsd/fraud-service";
 import { rankerService } from "@mlsd/ranker-service";
 import { recommenderService } from "@mlsd/recommender-service";
+import { retrainControllerService } from "@mlsd/retrain-controller-service";
 import { retrievalService } from "@mlsd/retrieval-service";
 import { silentLogger, startService, type RunningService } from "@mlsd/service-kit";
 import { startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
@@ -30,7 +32,7 @@ const FAULT_ONLY = new Map<string, string>([
   ["fraud_degraded_total", "answers computed without the feature store (Redis down, deadline passed)"],
   ["ranker_degraded_total", "rank answers ordered by retrieval score after a feature-store failure"],
   ["recommender_dependency_failures_total", "dependency calls that time out, fail or meet an open breaker"],
-  ["fraud_labels_consumer_dead_letters_total", "undecodable messages on fraud.labels.v1"],
+  ["feature_streamer_consumer_dead_letters_total", "undecodable messages on the streamed topics"],
   ["event_logger_consumer_dead_letters_total", "undecodable messages on the logged topics"],
   ["drift_monitor_consumer_dead_letters_total", "undecodable messages on the monitored topics"],
   ["event_logger_store_duplicates_skipped_total", "redelivered events (a crash or rebalance before a commit)"],
@@ -60,16 +62,19 @@ const url = (name: string, path: string): string => `http://127.0.0.1:${services
 function composeEnv(name: string, overrides: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(compose.services[name]?.environment ?? {})) {
-    let mapped = value
+    const mapped = value
+      // Compose interpolation: `${VAR:-default}` from this process's environment.
+      .replace(/\$\{(\w+):-([^}]*)\}/g, (_, v: string, fallback: string) => process.env[v] ?? fallback)
       .replace("redis://redis:6379", redis.url)
       .replace("kafka:19092", kafka.brokers.join(","))
       .replace(/^\/models\//, `${tmp}/models/`)
-      .replace(/^\/data\//, `${tmp}/${name}/`);
-    const http = /^http:\/\/([^:/]+):\d+$/.exec(mapped);
-    if (http) {
-      if (!services.has(http[1] as string)) throw new Error(`${name}: ${key}=${value} names ${http[1]}, which is not running yet`);
-      mapped = url(http[1] as string, "");
-    }
+      .replace(/^\/data\//, `${tmp}/${name}/`)
+      // The offline store, mounted read-only where training reads it, is the event logger's /data.
+      .replace(/^\/logs\//, `${tmp}/event-logger/`)
+      .replace(/http:\/\/([^:/]+):\d+/g, (_, host: string) => {
+        if (!services.has(host)) throw new Error(`${name}: ${key}=${value} names ${host}, which is not running yet`);
+        return url(host, "");
+      });
     if (/^[a-z]+:\/\/(redis|kafka)\b|^kafka:/.test(mapped)) throw new Error(`${name}: ${key}=${value} was not mapped`);
     env[key] = mapped;
   }
@@ -161,11 +166,13 @@ beforeAll(async () => {
   services.set("retrieval", await startService(retrievalService, composeEnv("retrieval"), { logger: silentLogger }));
   services.set("ranker", await startService(rankerService, composeEnv("ranker"), { logger: silentLogger }));
   services.set("recommender", await startService(recommenderService, composeEnv("recommender", { CLICK_WRITER_TOKEN: WRITER_TOKEN }), { logger: silentLogger }));
+  services.set("feature-streamer", await startService(featureStreamerService, composeEnv("feature-streamer", { CONSUMER_GROUP: `feature-streamer-${run}` }), { logger: silentLogger }));
   services.set("event-logger", await startService(eventLoggerService, composeEnv("event-logger", { CONSUMER_GROUP: `event-logger-${run}`, LAG_INTERVAL_MS: "500" }), { logger: silentLogger }));
   services.set(
     "drift-monitor",
     await startService(driftMonitorService, composeEnv("drift-monitor", { CONSUMER_GROUP: `drift-monitor-${run}`, COUNT_WINDOW_SIZE: "100", COUNT_EVALUATE_EVERY: "25", TIME_EVALUATE_EVERY: "25" }), { logger: silentLogger }),
   );
+  services.set("retrain-controller", await startService(retrainControllerService, composeEnv("retrain-controller", { CONSUMER_GROUP: `retrain-controller-${run}` }), { logger: silentLogger }));
   for (const name of services.keys()) await waitFor(`${name} ready`, async () => (await fetch(url(name, "/readyz"))).status === 200);
 
   // Fraud: a stream of transactions (10 s apart, so the drift monitor's 1-hour time window holds its
@@ -254,7 +261,7 @@ describe("what the dashboards query is what the services export", () => {
   });
 
   it("labels every sample with the compose service name, which the platform dashboard groups by", () => {
-    expect([...pages.keys()].sort()).toEqual(["drift-monitor", "event-logger", "fraud", "ranker", "recommender", "retrieval"]);
+    expect([...pages.keys()].sort()).toEqual(["drift-monitor", "event-logger", "feature-streamer", "fraud", "ranker", "recommender", "retrain-controller", "retrieval"]);
     for (const [name, page] of pages) {
       const services = new Set([...page.values()].flatMap((f) => f.samples.map((s) => s.labels.service)));
       expect([...services], name).toEqual([name]);

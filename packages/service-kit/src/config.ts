@@ -7,7 +7,8 @@ const csv = z
   .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
 
 /** A secret: long enough not to be guessed, and never echoed back in a config error. */
-export const tokenSetting = z.string().min(16, "must be at least 16 characters").optional();
+/** A bearer token; unset or empty (compose's `${VAR:-}`) means the role's routes answer 403. */
+export const tokenSetting = z.preprocess((v) => (v === "" ? undefined : v), z.string().min(16, "must be at least 16 characters").optional());
 
 /** Settings every service shares; a service extends this schema with its own and the fragments below. */
 export const BaseConfigSchema = z.object({

@@ -9,8 +9,6 @@ export interface FraudAppDeps extends ScoringDeps, LabelDeps, HttpDeps {
   /** Loads the version the registry alias points at now (switch or roll back without a restart). */
   reloadModel?: () => FraudModel;
   onDecision?: (decision: string, decidedBy: string, score: number | null) => void;
-  /** Stops the label consumer (shutdown, before HTTP drains). */
-  stopConsuming?: () => Promise<void>;
 }
 
 const LabelAcceptedSchema = z.object({ accepted: z.literal(true), eventId: z.string() });

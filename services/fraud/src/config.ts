@@ -8,8 +8,6 @@ export const FraudConfigSchema = BaseConfigSchema.extend({
   ...eventJournalConfig("fraud"),
   ...modelRegistryConfig,
   ...clockConfig,
-  /** The label consumer's group: every replica of the service joins it, so each label is applied once. */
-  LABEL_CONSUMER_GROUP: z.string().min(1).default("fraud-online-labels"),
   /** Bearer token of the systems that send labels (chargebacks, analysts). Unset: POST /v1/labels answers 403. */
   LABEL_WRITER_TOKEN: tokenSetting,
   /** Redis gets this long per request before the answer is computed without its features. */

@@ -1,19 +1,18 @@
-import { TOPICS } from "@mlsd/contracts";
 import { RedisFraudFeatureStore } from "@mlsd/feature-store";
 import { ModelRegistry } from "@mlsd/model-registry";
 import { breakerOptions, CircuitBreaker, clockFromConfig, httpDeps, setModelVersion, TimeBounds, type ServiceContext } from "@mlsd/service-kit";
-import { createKafka, startBackgroundConsumer, startEventPublisher } from "@mlsd/service-kit/kafka";
+import { createKafka, startEventPublisher } from "@mlsd/service-kit/kafka";
 import { connectRedis } from "@mlsd/service-kit/redis";
 import type { FraudAppDeps } from "./app";
 import type { FraudConfig } from "./config";
-import { labelApplier } from "./labels";
 import { createFraudMetrics } from "./metrics";
 import { FRAUD_MODEL_NAME } from "@mlsd/model-formats/fraud";
 import { loadGbdtFraudModel, type FraudModel } from "./model";
 
 /**
- * The model, Redis (features), Kafka (events out; labels in, joined in the background so a
- * restart answers at once). Each registers its closer as it opens.
+ * The model, Redis (features) and Kafka (events out, through the journal: start-up never waits
+ * for Kafka). Labels reach the features through the feature streamer, not this service. Each
+ * dependency registers its closer as it opens.
  */
 export async function createDeps(ctx: ServiceContext<FraudConfig>): Promise<FraudAppDeps> {
   const { config, logger, metrics, readiness } = ctx;
@@ -33,7 +32,6 @@ export async function createDeps(ctx: ServiceContext<FraudConfig>): Promise<Frau
 
   const kafka = createKafka("fraud", config.KAFKA_BROKERS);
   const events = await startEventPublisher(ctx, { kafka, journalDir: config.EVENT_JOURNAL_DIR });
-  const labels = startBackgroundConsumer(ctx, { kafka, groupId: config.LABEL_CONSUMER_GROUP, topics: [TOPICS.fraudLabels], handleBatch: labelApplier(store), metricsPrefix: "fraud_labels" });
 
   const fraudMetrics = createFraudMetrics(metrics.registry);
   return {
@@ -60,6 +58,5 @@ export async function createDeps(ctx: ServiceContext<FraudConfig>): Promise<Frau
       fraudMetrics.decisions.inc({ decision, decided_by: decidedBy });
       if (score !== null) fraudMetrics.scores.observe(score);
     },
-    stopConsuming: () => labels.stop(),
   };
 }

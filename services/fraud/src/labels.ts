@@ -1,6 +1,4 @@
 import { makeEvent, type SubmitLabelRequest } from "@mlsd/contracts";
-import type { ConsumedEvent } from "@mlsd/events";
-import type { FraudFeatureStore } from "@mlsd/feature-store";
 import { AppError, withDeadline, type FieldIssue } from "@mlsd/service-kit";
 import type { ScoringDeps } from "./scoring";
 
@@ -15,8 +13,8 @@ export interface LabelDeps extends Pick<ScoringDeps, "store" | "events" | "timeB
  * `POST /v1/labels`: a label must name a transaction this system scored, with the customer,
  * terminal and time it was scored with (a forged label for a transaction that never happened, or
  * one that names another terminal, would raise that terminal's risk for everyone), and it cannot
- * be known in the future or before the transaction. Accepted labels go to Kafka; the label consumer
- * applies them to the features, like labels from any other source.
+ * be known in the future or before the transaction. Accepted labels go to Kafka; the feature
+ * streamer applies them to the features, like labels from any other source.
  */
 export async function submitLabel(deps: LabelDeps, label: SubmitLabelRequest): Promise<{ accepted: true; eventId: string }> {
   const knownAtMs = deps.timeBounds.check(label.knownAt, "knownAt");
@@ -41,22 +39,4 @@ export async function submitLabel(deps: LabelDeps, label: SubmitLabelRequest): P
   deps.events.publish(event);
   deps.onLabel?.("accepted");
   return { accepted: true, eventId: event.eventId };
-}
-
-/**
- * Applies fraud labels from Kafka to the online terminal risk. Labels that clear a transaction
- * ("legitimate") change nothing: terminal risk counts confirmed frauds only.
- */
-export function labelApplier(store: FraudFeatureStore): (events: ConsumedEvent[]) => Promise<void> {
-  return async (batch) => {
-    for (const { event } of batch) {
-      if (event.type !== "fraud.label" || event.payload.label === "legitimate") continue;
-      await store.applyKnownLabel({
-        transactionId: event.payload.transactionId,
-        terminalId: event.payload.terminalId,
-        transactionTimeMs: Date.parse(event.payload.transactionTime),
-        knownAtMs: Date.parse(event.payload.knownAt),
-      });
-    }
-  };
 }

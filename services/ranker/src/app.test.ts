@@ -203,6 +203,21 @@ describe("POST /v1/rank", () => {
     expect(notJson.body.error.code).toBe("MALFORMED_JSON");
   });
 
+  it("returns the scored feature rows of the returned items when asked (what the recommender logs as served)", async () => {
+    const { app, model } = harness({ store: await seededStore() });
+    const plain = await request(app).post("/v1/rank").send({ userId: "alice", candidates });
+    expect(plain.body.featureNames).toBeUndefined();
+    expect(plain.body.items[0].features).toBeUndefined();
+    const res = await request(app).post("/v1/rank").send({ userId: "alice", candidates, withFeatures: true });
+    expect(res.body.featureNames).toEqual([...RANKER_FEATURE_NAMES]);
+    for (const item of res.body.items as { itemId: string; features: (number | null)[] }[]) {
+      const row = candidates.findIndex((c) => c.itemId === item.itemId);
+      expect(item.features).toHaveLength(RANKER_FEATURE_COUNT);
+      expect(item.features[rankerFeatureIndex("item_log_clicks")]).toBe(model.feature(row, "item_log_clicks"));
+      expect(item.features[rankerFeatureIndex("retrieval_score")]).toBe(candidates[row]!.retrievalScore);
+    }
+  });
+
   it("takes 1,000 candidates", async () => {
     const { app } = harness({ store: await seededStore() });
     const thousand = Array.from({ length: 1000 }, (_, i) => ({ itemId: `item-${i}`, retrievalScore: Math.sin(i) }));

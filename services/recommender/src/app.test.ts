@@ -44,12 +44,21 @@ describe("POST /v1/recommendations: the two-stage path", () => {
     expect(call.excludeItemIds).toEqual(["i7", "i3"]);
     expect(call.history).toEqual(["i7", "i3"]);
     expect(call.features).toEqual({ log_clicks: Math.log1p(2), home_category: 2, age_bucket: 3 });
-    expect(call.context).toEqual({ device: "mobile", hour: 9 });
+    // The request's time is the service clock's: retrieval and the ranker compute item ages from it.
+    expect(call.context).toEqual({ device: "mobile", hour: 9, time: "2024-01-20T10:00:30.000Z" });
     expect(ranker.calls[0]!.candidates).toHaveLength(40);
     expect(ranker.calls[0]!.candidates[0]).toEqual({ itemId: "i0", retrievalScore: 1 });
 
-    expect(events).toHaveLength(10);
-    expect(events.map((e) => e.type)).toEqual(Array(10).fill("recs.impression"));
+    expect(events).toHaveLength(11);
+    expect(events.map((e) => e.type)).toEqual([...Array(10).fill("recs.impression"), "recs.served"]);
+    const served = events[10]!;
+    if (served.type !== "recs.served") throw new Error("expected the served event");
+    // What was served, as served: each item with the row the ranker scored (the fake ranker's rows: retrieval score and rank).
+    expect(served.payload).toMatchObject({ requestId: res.body.requestId, userId: "u1", fallback: null, userFeatures: { log_clicks: Math.log1p(2), home_category: 2, age_bucket: 3 } });
+    expect(served.payload.items).toHaveLength(10);
+    expect(served.payload.items[0]).toEqual({ itemId: "i41", position: 0, score: 100, features: { retrieval_score: (60 - 41) / 60, rank: 0 } });
+    expect(served.eventTime).toBe("2024-01-20T10:00:30.000Z");
+    expect(ranker.calls[0]!.withFeatures).toBe(true);
     const first = events[0]!;
     if (first.type !== "recs.impression") throw new Error("expected an impression");
     expect(first.payload).toEqual({ requestId: res.body.requestId, userId: "u1", itemId: "i41", position: 0, modelVersions: res.body.modelVersions });
@@ -89,7 +98,10 @@ describe("POST /v1/recommendations: cold start", () => {
     expect(res.body.items.filter((i: { category: number }) => i.category === 3).length).toBeGreaterThanOrEqual(2);
     expect(res.body.modelVersions).toEqual({ popularity: "recs-popularity@pop-1" });
     expect(retrieval.calls).toHaveLength(0);
-    expect(events).toHaveLength(5);
+    expect(events.map((e) => e.type)).toEqual([...Array(5).fill("recs.impression"), "recs.served"]);
+    const served = events[5]!;
+    if (served.type !== "recs.served") throw new Error("expected the served event");
+    expect(served.payload).toMatchObject({ fallback: "cold-start", items: expect.arrayContaining([expect.objectContaining({ features: {} })]) });
   });
 
   it("uses the context's category for a user nobody knows, and overall popularity without one", async () => {

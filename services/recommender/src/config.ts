@@ -26,6 +26,8 @@ export const RecommenderConfigSchema = BaseConfigSchema.extend({
   RETRIEVAL_DEADLINE_MS: z.coerce.number().positive().default(50),
   RANKER_DEADLINE_MS: z.coerce.number().positive().default(50),
   CANDIDATES: z.coerce.number().int().min(1).max(1000).default(200),
+  /** Share of model answers whose ranker feature rows go into recs.served (what training from the log reads). */
+  SERVED_FEATURES_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(1),
   HISTORY_LENGTH: z.coerce.number().int().min(0).max(200).default(20),
   SEEN_LIMIT: z.coerce.number().int().min(0).max(1000).default(500),
   MAX_PER_CATEGORY: z.coerce.number().int().min(1).default(3),

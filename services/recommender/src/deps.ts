@@ -64,6 +64,7 @@ export async function createDeps(ctx: ServiceContext<RecommenderConfig>): Promis
     breakers,
     deadlines: { budgetMs: config.REQUEST_BUDGET_MS, redisMs: config.REDIS_DEADLINE_MS, retrievalMs: config.RETRIEVAL_DEADLINE_MS, rankerMs: config.RANKER_DEADLINE_MS },
     candidates: config.CANDIDATES,
+    servedFeaturesSampleRate: config.SERVED_FEATURES_SAMPLE_RATE,
     historyLength: config.HISTORY_LENGTH,
     seenLimit: config.SEEN_LIMIT,
     maxPerCategory: config.MAX_PER_CATEGORY,

@@ -44,7 +44,8 @@ export class FakeRanker implements RankerClient {
     if (this.behaviour === "fail") throw new Error("ranker: answered 503 UNAVAILABLE no ranker model loaded");
     const degraded = this.behaviour === "degraded";
     const order = degraded ? body.candidates : this.reorder ? this.reorder(body.candidates) : [...body.candidates].reverse();
-    const items = order.slice(0, body.k ?? 10).map((c, j) => ({ itemId: c.itemId, score: degraded ? c.retrievalScore : 100 - j, retrievalScore: c.retrievalScore }));
+    const withFeatures = body.withFeatures === true && !degraded;
+    const items = order.slice(0, body.k ?? 10).map((c, j) => ({ itemId: c.itemId, score: degraded ? c.retrievalScore : 100 - j, retrievalScore: c.retrievalScore, ...(withFeatures ? { features: [c.retrievalScore, j] } : {}) }));
     return {
       userId: body.userId,
       items,
@@ -54,6 +55,7 @@ export class FakeRanker implements RankerClient {
       degradedReason: degraded ? "feature store did not answer within 5 ms; ranked by retrieval score" : null,
       unknownItems: 0,
       unknownUser: false,
+      ...(withFeatures ? { featureNames: ["retrieval_score", "rank"] } : {}),
       timings: { total: 0.1 },
     };
   }
@@ -127,6 +129,7 @@ export async function testDeps(overrides: Partial<RecommenderAppDeps> = {}): Pro
     breakers: { redis: breaker("redis"), retrieval: breaker("retrieval"), ranker: breaker("ranker") },
     deadlines: { budgetMs: 500, redisMs: 50, retrievalMs: 50, rankerMs: 50 },
     candidates: 40,
+    servedFeaturesSampleRate: 1,
     historyLength: 20,
     seenLimit: 500,
     maxPerCategory: 3,

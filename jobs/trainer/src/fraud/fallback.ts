@@ -21,7 +21,7 @@ export interface FallbackInput {
   matrix: FraudFeatureMatrix;
   rows: { train: Int32Array; valid: Int32Array; test: Int32Array };
   labels: { train: ArrayLike<number>; valid: ArrayLike<number>; test: ArrayLike<number> };
-  /** What the valid rows cost to decide wrongly: amounts, days (for thresholds chosen as the main model's are). */
+  /** The validation rows as costed rows (amounts, days), for thresholds chosen as the main model's are. */
   costRows: (rows: Int32Array, scores: Float64Array) => Parameters<typeof chooseThresholds>[0];
   costs: DecisionCosts;
   main: GbdtModel;

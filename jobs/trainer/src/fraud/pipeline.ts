@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { buildReference, createDriftReference } from "@mlsd/drift";
-import { DAY_MS, RedisFraudFeatureStore, type LabelInput, type TransactionInput } from "@mlsd/feature-store";
+import { RedisFraudFeatureStore, type LabelInput, type TransactionInput } from "@mlsd/feature-store";
 import { Dataset, featureImportance, Predictor, train, type TrainParamsInput } from "@mlsd/gbdt";
 import { publishFraudModel } from "@mlsd/model-formats/fraud";
 import { ModelRegistry, type RegisteredModel } from "@mlsd/model-registry";
@@ -212,12 +212,11 @@ async function materialize(url: string, txs: readonly TransactionInput[], labels
     const end = txs.length ? (txs[txs.length - 1] as TransactionInput).timeMs : 0;
     const from = end - (30 + 7 + 1) * 86_400_000;
     const recent = txs.filter((t) => t.timeMs >= from);
-    // A label known later than the end is applied too when its delay is within the terminal
-    // windows' shift: no feature can count it before it is known. Otherwise the chargebacks still
-    // due for the last week of history would never arrive (the service takes labels only for
-    // transactions it scored), and terminal risk would sag for a week of live traffic.
-    const shiftMs = store.config.labelDelayDays * DAY_MS;
-    const pending = labels.filter((l) => l.knownAtMs <= end || l.knownAtMs - l.transactionTimeMs <= shiftMs).sort((a, b) => a.knownAtMs - b.knownAtMs);
+    // Labels known after the end are stored too (the store counts a fraud only once its label is
+    // known): the service takes labels only for transactions it scored, so the chargebacks still
+    // due for the history's last week would otherwise never arrive, and terminal risk would sag
+    // for a week of live traffic.
+    const pending = [...labels].sort((a, b) => a.knownAtMs - b.knownAtMs);
     const progress = new Progress({ total: recent.length, label: "materialise features into Redis", unit: "tx" });
     let next = 0;
     let inFlight: Promise<unknown>[] = [];

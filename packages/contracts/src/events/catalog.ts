@@ -2,7 +2,7 @@ import type { z } from "zod";
 import { TOPICS } from "../topics";
 import type { TopicName } from "../topics";
 import { FraudDecisionPayloadSchema, LabelPayloadSchema, TransactionPayloadSchema } from "./fraud";
-import { RetrainRequestPayloadSchema } from "./ml";
+import { RetrainDecisionPayloadSchema, RetrainRequestPayloadSchema } from "./ml";
 import { ClickPayloadSchema, ImpressionPayloadSchema, ServedPayloadSchema } from "./recs";
 import { WorldFraudOutcomePayloadSchema, WorldRecsOutcomePayloadSchema } from "./world";
 
@@ -52,6 +52,12 @@ export const EVENT_CATALOG = {
     schemaVersion: 1,
     payload: RetrainRequestPayloadSchema,
     topic: TOPICS.mlRetrainRequests,
+    keyField: "model",
+  }),
+  "ml.retrain-decision": entry({
+    schemaVersion: 1,
+    payload: RetrainDecisionPayloadSchema,
+    topic: TOPICS.mlRetrainDecisions,
     keyField: "model",
   }),
   "world.recs-outcome": entry({ schemaVersion: 1, payload: WorldRecsOutcomePayloadSchema, topic: TOPICS.worldRecsOutcomes, keyField: "userId" }),

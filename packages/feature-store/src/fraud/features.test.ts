@@ -71,6 +71,22 @@ describe("fraud feature definitions", () => {
     expect(feature(names, after, "TERMINAL_ID_NB_TX_1HOUR")).toBe(2);
   });
 
+  it("counts a fraud only once its label is known at the decision time, whenever the label arrived", async () => {
+    const store = new MemoryFraudFeatureStore();
+    await store.observe(tx("f1", "c1", "t1", T0 - 9 * DAY_MS, 10));
+    // The chargeback reaches the store early (a replay, a backfill) but is known only at T0 + 1 h.
+    await store.applyKnownLabel({ transactionId: "f1", terminalId: "t1", transactionTimeMs: T0 - 9 * DAY_MS, knownAtMs: T0 + 3_600_000 });
+    const before = assembleFraudFeatures({ timeMs: T0, amount: 5 }, await store.observe(tx("g1", "c2", "t1", T0, 5)));
+    expect(feature(names, before, "TERMINAL_ID_RISK_7DAY_WINDOW")).toBe(0);
+    const after = assembleFraudFeatures({ timeMs: T0 + 2 * 3_600_000, amount: 5 }, await store.observe(tx("g2", "c3", "t1", T0 + 2 * 3_600_000, 5)));
+    expect(feature(names, after, "TERMINAL_ID_RISK_7DAY_WINDOW")).toBe(1);
+    // A second label for it, known earlier, moves the time it counts from; a third changes nothing.
+    await store.applyKnownLabel({ transactionId: "f1", terminalId: "t1", transactionTimeMs: T0 - 9 * DAY_MS, knownAtMs: T0 - 3_600_000 });
+    await store.applyKnownLabel({ transactionId: "f1", terminalId: "t1", transactionTimeMs: T0 - 9 * DAY_MS, knownAtMs: T0 + DAY_MS });
+    const again = assembleFraudFeatures({ timeMs: T0, amount: 5 }, await store.observe(tx("g3", "c4", "t1", T0, 5)));
+    expect(feature(names, again, "TERMINAL_ID_RISK_7DAY_WINDOW")).toBe(1 / 1);
+  });
+
   it("is idempotent per transaction id", async () => {
     const store = new MemoryFraudFeatureStore();
     const first = await store.observe(tx("a", "c1", "t1", T0, 10));

@@ -25,6 +25,14 @@ class TimeSeries {
     return lo;
   }
 
+  /** Entries in (from, to] whose value is at most `maxValue` (a label known by then). */
+  countUpTo(from: number, to: number, maxValue: number): number {
+    const end = this.upperBound(to);
+    let count = 0;
+    for (let i = end - 1; i >= 0 && (this.times[i] as number) > from; i--) if ((this.values[i] as number) <= maxValue) count++;
+    return count;
+  }
+
   /** Count and value sum over (from, to]. */
   window(from: number, to: number): { count: number; sum: number } {
     const end = this.upperBound(to);
@@ -45,7 +53,7 @@ export class MemoryFraudFeatureStore implements FraudFeatureStore {
   private readonly terminals = new Map<string, TimeSeries>();
   private readonly terminalFrauds = new Map<string, TimeSeries>();
   private readonly seen = new Set<string>();
-  private readonly labelled = new Set<string>();
+  private readonly labelled = new Map<string, { timeMs: number; knownAtMs: number }>();
   private readonly records = new Map<string, { record: TransactionRecord; answer: string | null }>();
 
   constructor(readonly config: FraudFeatureConfig = DEFAULT_FRAUD_FEATURE_CONFIG) {}
@@ -100,7 +108,8 @@ export class MemoryFraudFeatureStore implements FraudFeatureStore {
       aggregates.customerCents.push(c.sum);
       const from = t - delay - days * DAY_MS;
       aggregates.terminalCount.push(terminal.window(from, t - delay).count);
-      aggregates.terminalFrauds.push(frauds.window(from, t - delay).count);
+      // A fraud counts only once its label is known by now (values hold when it became known).
+      aggregates.terminalFrauds.push(frauds.countUpTo(from, t - delay, t));
     }
     for (const ms of this.config.velocityWindowsMs) {
       aggregates.customerVelocity.push(customer.window(t - ms, t).count);
@@ -114,9 +123,19 @@ export class MemoryFraudFeatureStore implements FraudFeatureStore {
   }
 
   applyKnownLabelSync(label: LabelInput): void {
-    if (this.labelled.has(label.transactionId)) return;
-    this.labelled.add(label.transactionId);
-    series(this.terminalFrauds, label.terminalId).insert(label.transactionTimeMs, 1);
+    const frauds = series(this.terminalFrauds, label.terminalId);
+    const before = this.labelled.get(label.transactionId);
+    if (before !== undefined) {
+      // Idempotent; a second label keeps the earlier time it became known, as the Redis store does.
+      if (label.knownAtMs < before.knownAtMs) {
+        const i = frauds.times.findIndex((time, j) => time === before.timeMs && frauds.values[j] === before.knownAtMs);
+        if (i >= 0) frauds.values[i] = label.knownAtMs;
+        before.knownAtMs = label.knownAtMs;
+      }
+      return;
+    }
+    this.labelled.set(label.transactionId, { timeMs: label.transactionTimeMs, knownAtMs: label.knownAtMs });
+    frauds.insert(label.transactionTimeMs, label.knownAtMs);
   }
 }
 

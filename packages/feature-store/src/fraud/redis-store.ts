@@ -43,14 +43,21 @@ for i = 1, nv do out[#out + 1] = velocity[i] end
 return out
 `;
 
-// KEYS[1] terminal tx zset, KEYS[2] terminal fraud zset.
+// KEYS[1] terminal tx zset, KEYS[2] terminal fraud zset (txId scored by transaction time),
+// KEYS[3] terminal fraud hash (txId -> when its label became known).
 // ARGV: time, txId, retention, delay, nWindows, windows..., nVelocity, velocity...
+// A fraud counts only once its label is known by the decision time: a label that arrives early in
+// the stream (a backfill, a replay) changes no earlier-dated decision.
 const TERMINAL_SCRIPT = `
 local t = tonumber(ARGV[1])
 redis.call('ZADD', KEYS[1], t, ARGV[2])
 local retention = tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (t - retention))
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (t - retention))
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. (t - retention))
+if #expired > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (t - retention))
+  redis.call('HDEL', KEYS[3], unpack(expired))
+end
 redis.call('PEXPIRE', KEYS[1], retention)
 local delayed = t - tonumber(ARGV[4])
 local nw = tonumber(ARGV[5])
@@ -59,8 +66,19 @@ local out = {}
 for i = 1, nw do
   out[#out + 1] = redis.call('ZCOUNT', KEYS[1], '(' .. (delayed - tonumber(ARGV[5 + i])), delayed)
 end
+local longest = 0
+for i = 1, nw do longest = math.max(longest, tonumber(ARGV[5 + i])) end
+local frauds = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. (delayed - longest), delayed, 'WITHSCORES')
+local known = {}
+for r = 1, #frauds, 2 do
+  local k = tonumber(redis.call('HGET', KEYS[3], frauds[r]) or '0')
+  if k <= t then known[#known + 1] = tonumber(frauds[r + 1]) end
+end
 for i = 1, nw do
-  out[#out + 1] = redis.call('ZCOUNT', KEYS[2], '(' .. (delayed - tonumber(ARGV[5 + i])), delayed)
+  local from = delayed - tonumber(ARGV[5 + i])
+  local c = 0
+  for _, time in ipairs(known) do if time > from then c = c + 1 end end
+  out[#out + 1] = c
 end
 for i = 1, nv do
   out[#out + 1] = redis.call('ZCOUNT', KEYS[1], '(' .. (t - tonumber(ARGV[6 + nw + i])), t)
@@ -68,10 +86,14 @@ end
 return out
 `;
 
-// KEYS[1] terminal fraud zset. ARGV: transaction time, txId, retention.
+// KEYS[1] terminal fraud zset, KEYS[2] terminal fraud hash. ARGV: transaction time, txId, knownAt, retention.
+// Idempotent; a second label for the same transaction keeps the earlier time it became known.
 const LABEL_SCRIPT = `
 redis.call('ZADD', KEYS[1], tonumber(ARGV[1]), ARGV[2])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
+local before = redis.call('HGET', KEYS[2], ARGV[2])
+if not before or tonumber(before) > tonumber(ARGV[3]) then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) end
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]))
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[4]))
 return 1
 `;
 
@@ -95,14 +117,15 @@ return {2, r[1], r[2], r[3], r[4]}
 type ScriptRedis = Redis & {
   fraudClaim(key: string, ...args: (string | number)[]): Promise<(number | string)[]>;
   fraudCustomer(key: string, ...args: (string | number)[]): Promise<number[]>;
-  fraudTerminal(k1: string, k2: string, ...args: (string | number)[]): Promise<number[]>;
-  fraudLabel(key: string, ...args: (string | number)[]): Promise<number>;
+  fraudTerminal(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number[]>;
+  fraudLabel(k1: string, k2: string, ...args: (string | number)[]): Promise<number>;
 };
 
 export const fraudKeys = {
   customer: (prefix: string, id: string) => `${prefix}{c:${id}}:tx`,
   terminal: (prefix: string, id: string) => `${prefix}{t:${id}}:tx`,
   terminalFrauds: (prefix: string, id: string) => `${prefix}{t:${id}}:fraud`,
+  terminalFraudKnownAt: (prefix: string, id: string) => `${prefix}{t:${id}}:fraud-known`,
   /** The transaction's identity and answer: claims, retries and labels read it. */
   record: (prefix: string, txId: string) => `${prefix}{x:${txId}}:rec`,
 };
@@ -127,8 +150,8 @@ export class RedisFraudFeatureStore implements FraudFeatureStore {
     if (!("fraudClaim" in redis)) {
       redis.defineCommand("fraudClaim", { numberOfKeys: 1, lua: CLAIM_SCRIPT });
       redis.defineCommand("fraudCustomer", { numberOfKeys: 1, lua: CUSTOMER_SCRIPT });
-      redis.defineCommand("fraudTerminal", { numberOfKeys: 2, lua: TERMINAL_SCRIPT });
-      redis.defineCommand("fraudLabel", { numberOfKeys: 1, lua: LABEL_SCRIPT });
+      redis.defineCommand("fraudTerminal", { numberOfKeys: 3, lua: TERMINAL_SCRIPT });
+      redis.defineCommand("fraudLabel", { numberOfKeys: 2, lua: LABEL_SCRIPT });
     }
   }
 
@@ -151,6 +174,7 @@ export class RedisFraudFeatureStore implements FraudFeatureStore {
     pipeline.fraudTerminal(
       fraudKeys.terminal(p, tx.terminalId),
       fraudKeys.terminalFrauds(p, tx.terminalId),
+      fraudKeys.terminalFraudKnownAt(p, tx.terminalId),
       tx.timeMs,
       tx.transactionId,
       this.retention,
@@ -197,8 +221,10 @@ export class RedisFraudFeatureStore implements FraudFeatureStore {
   async applyKnownLabel(label: LabelInput): Promise<void> {
     await this.redis.fraudLabel(
       fraudKeys.terminalFrauds(this.prefix, label.terminalId),
+      fraudKeys.terminalFraudKnownAt(this.prefix, label.terminalId),
       label.transactionTimeMs,
       label.transactionId,
+      label.knownAtMs,
       this.retention,
     );
   }

@@ -19,6 +19,17 @@ export function fraudRecordContract(name: string, make: () => FraudFeatureStore 
       expect(await store.claim("tx-1", { ...record, terminalId: "t2" })).toEqual({ kind: "conflict", recorded: record });
     });
 
+    it("counts a fraud label only from the time it became known, whenever it was applied", async () => {
+      const store = await make();
+      const day = 86_400_000;
+      const t0 = Date.UTC(2018, 5, 1, 12);
+      const risk = (agg: { terminalFrauds: number[]; terminalCount: number[] }) => (agg.terminalFrauds[1] ?? 0) / Math.max(1, agg.terminalCount[1] ?? 0);
+      await store.observe({ transactionId: "f1", customerId: "c1", terminalId: "t-label", timeMs: t0 - 9 * day, amount: 10 });
+      await store.applyKnownLabel({ transactionId: "f1", terminalId: "t-label", transactionTimeMs: t0 - 9 * day, knownAtMs: t0 + 3_600_000 });
+      expect(risk(await store.observe({ transactionId: "g1", customerId: "c2", terminalId: "t-label", timeMs: t0, amount: 5 }))).toBe(0);
+      expect(risk(await store.observe({ transactionId: "g2", customerId: "c3", terminalId: "t-label", timeMs: t0 + 2 * 3_600_000, amount: 5 }))).toBe(1);
+    });
+
     it("looks up what was recorded, and nothing for an id never claimed", async () => {
       const store = await make();
       await store.claim("tx-2", record);
