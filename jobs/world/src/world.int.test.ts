@@ -4,6 +4,7 @@ import path from "node:path";
 import { TOPICS, WORLD_TOPICS } from "@mlsd/contracts";
 import { driftMonitorService } from "@mlsd/drift-monitor-service";
 import { ensureTopics } from "@mlsd/events";
+import { featureStreamerService } from "@mlsd/feature-streamer-service";
 import { fraudService } from "@mlsd/fraud-service";
 import { systemClock, type Clock } from "@mlsd/loadgen";
 import { rankerService } from "@mlsd/ranker-service";
@@ -56,11 +57,18 @@ let retrieval: StartedServiceOf<typeof retrievalService>;
 let ranker: StartedServiceOf<typeof rankerService>;
 let recommender: StartedServiceOf<typeof recommenderService>;
 let monitor: StartedServiceOf<typeof driftMonitorService>;
+let streamer: StartedServiceOf<typeof featureStreamerService>;
 let consumer: Consumer;
 let outcomes: OutcomeSink;
 const worldEvents = new Map<string, number>();
 let result: WorldRunResult;
-let beforeDrift: ReturnType<StartedServiceOf<typeof driftMonitorService>["deps"]["monitor"]["report"]> | null = null;
+/** The fraud monitor's report (its reference comes from training, so it never warms up). */
+function fraudReport() {
+  const report = monitor.deps.monitor.report();
+  if (!("windows" in report)) throw new Error("the fraud drift monitor should start from the model's training reference");
+  return report;
+}
+let beforeDrift: ReturnType<typeof fraudReport> | null = null;
 let alarmAtWorldMs: number | null = null;
 let clock: ScaledClock;
 let cardHolders: CardHolders;
@@ -105,11 +113,12 @@ beforeAll(async () => {
     KAFKA_BROKERS: brokers,
     EVENT_JOURNAL_DIR: path.join(tmp, "journal-fraud"),
     LABEL_WRITER_TOKEN: LABEL_TOKEN,
-    LABEL_CONSUMER_GROUP: `fraud-labels-${run}`,
     // One process holds every service here: generous deadlines, so answers come from the model with its features.
     FEATURE_DEADLINE_MS: "2000",
     LABEL_CHECK_DEADLINE_MS: "2000",
   });
+  // Labels (and impressions, clicks) reach the features in Redis through the feature streamer.
+  streamer = await startService(featureStreamerService, { ...common, REDIS_URL: redis.url, KAFKA_BROKERS: brokers, CONSUMER_GROUP: `feature-streamer-${run}`, CLOCK_SPEED: String(SPEED) });
   retrieval = await startService(retrievalService, { ...common });
   ranker = await startService(rankerService, { ...common, REDIS_URL: redis.url, FEATURE_DEADLINE_MS: "1000" });
   recommender = await startService(recommenderService, {
@@ -145,7 +154,7 @@ beforeAll(async () => {
   // Watch the monitor beside the world, in the event time it has reached (it may lag the world on a
   // busy machine): its last judgement of traffic before the drift, and when it alarms.
   const watcher = setInterval(() => {
-    const report = monitor.deps.monitor.report();
+    const report = fraudReport();
     const reached = Math.max(...report.windows.map((w) => (w.lastEvaluation ? Date.parse(w.lastEvaluation.time) : Number.NEGATIVE_INFINITY)));
     if (reached < drift.at) beforeDrift = report;
     if (report.episode.active && alarmAtWorldMs === null) {
@@ -169,6 +178,7 @@ afterAll(async () => {
   await ranker?.shutdown("test over");
   await retrieval?.shutdown("test over");
   await fraud?.shutdown("test over");
+  await streamer?.shutdown("test over");
   await monitor?.shutdown("test over");
   await redis?.stop();
   await kafka?.stop();
@@ -204,7 +214,7 @@ describe("the world against the running services (real Redis and Kafka, one scal
 
   it("alarms after a card-testing wave is injected, on the features it moves", () => {
     expect(alarmAtWorldMs).not.toBeNull();
-    const report = monitor.deps.monitor.report();
+    const report = fraudReport();
     expect(report.episode.episodes).toBeGreaterThanOrEqual(1);
     const psi = (r: typeof report) => r.windows.map((w) => `${w.window} (${w.windowSize}): ` + w.features.filter((f) => f.psi > 0.02).map((f) => `${f.feature} ${f.psi.toFixed(3)}${f.conditionMet ? "*" : ""}`).join(", ")).join("\n");
     console.info(`before the drift:\n${psi(beforeDrift!)}\nafter:\n${psi(report)}`);
