@@ -16,6 +16,8 @@ export class WorldCounters {
   readonly latency: Record<Endpoint, LatencyRecorder> = { recommend: new LatencyRecorder(), click: new LatencyRecorder(), score: new LatencyRecorder(), label: new LatencyRecorder() };
   readonly recs = { answers: 0, impressions: 0, examined: 0, clicks: 0, fallbacks: 0, unknownItems: 0, dcg: 0, idealDcg: 0, idealAnswers: 0 };
   readonly fraud = { answers: 0, frauds: 0, caught: 0, declined: 0, reviewed: 0, legitDeclined: 0, degraded: 0, labelsPlanned: 0, labelsWithheld: 0 };
+  /** Recommendation answers by the fallback that served them (cold-start, popularity, ...). */
+  readonly fallbacks = new Map<string, number>();
   outcomes = 0;
   /** How far the world is behind its schedule, in real milliseconds (0 when on time). */
   behindMs = 0;
@@ -101,7 +103,8 @@ export function renderSummary(counters: WorldCounters, run: { realMs: number; wo
   if (r.answers > 0) {
     const ndcg = r.idealDcg > 0 ? ` | NDCG vs true relevance ${(r.dcg / r.idealDcg).toFixed(3)}` : "";
     lines.push(
-      `recs: ${r.answers} answers, ${r.impressions} items shown, ${r.examined} examined, ${r.clicks} clicks (CTR ${(r.clicks / Math.max(1, r.impressions)).toFixed(4)}, ${(r.clicks / r.answers).toFixed(3)} per answer), ${r.fallbacks} fallback answers${ndcg}` +
+      `recs: ${r.answers} answers, ${r.impressions} items shown, ${r.examined} examined, ${r.clicks} clicks (CTR ${(r.clicks / Math.max(1, r.impressions)).toFixed(4)}, ${(r.clicks / r.answers).toFixed(3)} per answer), ` +
+        `${r.fallbacks} fallback answers${r.fallbacks > 0 ? ` (${[...counters.fallbacks.entries()].map(([k, v]) => `${k} ${v}`).join(", ")})` : ""}${ndcg}` +
         (r.unknownItems > 0 ? `, ${r.unknownItems} items unknown to the world` : ""),
     );
   }

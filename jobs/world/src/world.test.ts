@@ -162,6 +162,7 @@ describe("users and the click model", () => {
       expect(delay).toBeGreaterThanOrEqual(2_000 + 2_000 * c.body.position - 1);
       expect(delay).toBeLessThan(30 * 60_000);
     }
+    expect(result.counters.recs.fallbacks).toBe(0);
     // Ideal DCG bounds the served DCG.
     expect(result.counters.recs.idealDcg).toBeGreaterThan(result.counters.recs.dcg);
   });

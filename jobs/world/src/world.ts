@@ -146,7 +146,10 @@ export async function runWorld(options: WorldRunOptions): Promise<WorldRunResult
       if (item.relevance === null) r.unknownItems++;
     }
     r.clicks += clicks.length;
-    if (answer.fallback) r.fallbacks++;
+    if (answer.fallback) {
+      r.fallbacks++;
+      counters.fallbacks.set(answer.fallback, (counters.fallbacks.get(answer.fallback) ?? 0) + 1);
+    }
     if (outcome.idealDcg !== null) {
       r.dcg += servedDcg(outcome.items);
       r.idealDcg += outcome.idealDcg;
