@@ -37,6 +37,8 @@ export class FakeServices {
     private readonly options: {
       /** Items served: the same list for everyone, best first. */
       slate: (userId: string, k: number) => string[];
+      /** The fallback an answer names (null: the models answered). */
+      fallback?: (userId: string) => string | null;
       /** Real ms before an answer. */
       delayMs?: number;
       /** Status to answer instead, for some requests. */
@@ -81,7 +83,7 @@ export class FakeServices {
         this.served.set(requestId, { userId: req.userId, items });
         return {
           status: 200,
-          body: { requestId, userId: req.userId, items: items.map((itemId, position) => ({ itemId, position, score: 1 - position / 100, category: null })), modelVersions: { ranker: "ranker-gbdt@fake" }, fallback: null, fallbackReason: null, timings: {} },
+          body: { requestId, userId: req.userId, items: items.map((itemId, position) => ({ itemId, position, score: 1 - position / 100, category: null })), modelVersions: { ranker: "ranker-gbdt@fake" }, fallback: this.options.fallback?.(req.userId) ?? null, fallbackReason: null, timings: {} },
         };
       }
       case "click": {

@@ -31,6 +31,7 @@ interface Setup {
   maxInFlight?: number;
   catchUpFactor?: number;
   fail?: ConstructorParameters<typeof FakeServices>[2]["fail"];
+  fallback?: ConstructorParameters<typeof FakeServices>[2]["fallback"];
   cardHolders?: Partial<ConstructorParameters<typeof CardHolders>[0]>;
   seed?: number;
 }
@@ -42,7 +43,7 @@ async function simulate(setup: Setup): Promise<{ result: WorldRunResult; service
   // The virtual real time starts at 0; run from origin + lateBy.
   await virtual.run(new Promise<void>((resolve) => virtual.setTimer(origin + lateBy, resolve)));
   const clock = new ScaledClock(START, origin, SPEED, () => virtual.now());
-  const services = new FakeServices(clock, virtual, { slate: (_u, k) => SLATE.slice(0, k), skewMs: 1, ...(setup.delayMs ? { delayMs: setup.delayMs } : {}), ...(setup.fail ? { fail: setup.fail } : {}) });
+  const services = new FakeServices(clock, virtual, { slate: (_u, k) => SLATE.slice(0, k), skewMs: 1, ...(setup.delayMs ? { delayMs: setup.delayMs } : {}), ...(setup.fail ? { fail: setup.fail } : {}), ...(setup.fallback ? { fallback: setup.fallback } : {}) });
   const drifts = (setup.drifts ?? []).map((d) => parseDrift(d, START));
   const seed = setup.seed ?? 7;
   const recs = setup.recs === false ? null : new RecsUsers({ world: recWorld, sessionsPerUser: 8, slateSize: 10, clickModel: DEFAULT_CLICK_MODEL, originMs: REC_WORLD_ORIGIN_MS, seed }, START);
@@ -165,6 +166,17 @@ describe("users and the click model", () => {
     expect(result.counters.recs.fallbacks).toBe(0);
     // Ideal DCG bounds the served DCG.
     expect(result.counters.recs.idealDcg).toBeGreaterThan(result.counters.recs.dcg);
+  });
+
+  it("counts the answers each fallback served, and keeps them in the ground truth", async () => {
+    const { result, events } = await simulate({ days: 1, fraud: false, fallback: (u) => (Number(u) % 3 === 0 ? "cold-start" : Number(u) % 3 === 1 ? "popularity" : null) });
+    const outcomes = ofType<WorldRecsOutcomePayload>(events, "world.recs-outcome");
+    const count = (kind: string | null) => outcomes.filter((o) => o.fallback === kind).length;
+    expect(count("cold-start")).toBeGreaterThan(5);
+    expect(result.counters.fallbacks.get("cold-start")).toBe(count("cold-start"));
+    expect(result.counters.fallbacks.get("popularity")).toBe(count("popularity"));
+    expect(result.counters.recs.fallbacks).toBe(outcomes.length - count(null));
+    expect(result.summary).toContain(`fallback answers (`);
   });
 
   it("is a function of the seed", async () => {
