@@ -43,21 +43,11 @@ describe("HttpClient", () => {
     client.close();
   });
 
-  it("sends a request again on a fresh socket when a kept-alive one was reset under it, once", async () => {
-    const { url, seen } = await server(2);
+  it("refuses a header value that would break the request on the wire", async () => {
+    const { url, seen } = await server(null);
     const client = new HttpClient({ baseUrl: url, maxSockets: 1 });
-    expect((await client.postJson("/a", "{}")).status).toBe(200);
-    // The second request goes out on the reused socket, which the server drops: sent again on a new one.
-    expect(await client.postJson("/b", "{}")).toEqual({ status: 200, body: { n: 1 } });
-    expect(seen.map((s) => s.socket)).toEqual([0, 0, 1]);
-    client.close();
-  });
-
-  it("does not retry a reset on a fresh socket", async () => {
-    const { url, seen } = await server(1);
-    const client = new HttpClient({ baseUrl: url, maxSockets: 1 });
-    await expect(client.postJson("/a", "{}")).rejects.toThrow(/socket hang up|ECONNRESET/);
-    expect(seen).toHaveLength(1);
+    await expect(client.postJson("/x", "{}", undefined, { authorization: "Bearer t\r\nx-evil: 1" })).rejects.toThrow(/cannot go on the wire/);
+    expect(seen).toEqual([]);
     client.close();
   });
 });
