@@ -1,6 +1,7 @@
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { FRAUD_WORLD_PRESETS } from "@mlsd/synth";
 import { allowedCpus, pinProcess, placement, planPinning, type PinPlan, type Placement } from "./affinity";
 import { budgetFor, evaluateBudgets, INSTRUMENT_ERROR_MULTIPLE, loadBudgets, type Budgets } from "./budgets";
 import { calibrate, type Calibration } from "./calibrate";
@@ -54,7 +55,9 @@ budget not judged (--gate).
   --note TEXT           a line for the report's header (repeatable), e.g. the machine's state
 fraud:
   --world NAME          fraud world preset the model was trained on: small | handbook (default small)
-  --start-day N         skip this many days of history (default: the preset's length)
+  --days N --start-date YYYY-MM-DD    the history the model was trained on, when not the preset's
+  --start-day N         skip this many days of history (default: the history's length)
+  --from-time ISO       skip the transactions before this time too (continue where a world run stopped)
   --invalid-share X     share of deliberately invalid transactions, expected to get a 4xx (default 0)
 recommendations:
   --rec-world NAME      small | demo | benchmark (default small)
@@ -108,6 +111,9 @@ export interface CommandOptions {
   notes: string[];
   world: "small" | "handbook";
   startDay: number | undefined;
+  days: number | undefined;
+  startDate: string | undefined;
+  fromTime: number | undefined;
   invalidShare: number;
   recWorld: "small" | "demo" | "benchmark";
   newUserShare: number;
@@ -144,6 +150,9 @@ export function parseCommand(argv: readonly string[]): CommandOptions | "help" {
       note: { type: "string", multiple: true },
       world: { type: "string" },
       "start-day": { type: "string" },
+      days: { type: "string" },
+      "start-date": { type: "string" },
+      "from-time": { type: "string" },
       "invalid-share": { type: "string" },
       "rec-world": { type: "string" },
       "new-user-share": { type: "string" },
@@ -173,6 +182,10 @@ export function parseCommand(argv: readonly string[]): CommandOptions | "help" {
   const settleMs = num("settle", values.settle, 5) * 1000;
   if (settleMs < 0) throw new LoadgenInputError("--settle", `must be >= 0 seconds, got ${values.settle}`);
   if (durationMs === 0 && !ramp) throw new LoadgenInputError("--duration", "0 skips the main run, so --ramp is needed");
+  const fromTime = values["from-time"] === undefined ? undefined : Date.parse(values["from-time"]);
+  if (fromTime !== undefined && !Number.isFinite(fromTime)) throw new LoadgenInputError("--from-time", `must be an ISO date-time, got "${values["from-time"]}"`);
+  const days = values.days === undefined ? undefined : num("days", values.days, 0);
+  if (days !== undefined && !(Number.isInteger(days) && days >= 1)) throw new LoadgenInputError("--days", `must be a positive integer, got "${values.days}"`);
   return {
     target,
     url: values.url ?? null,
@@ -198,6 +211,9 @@ export function parseCommand(argv: readonly string[]): CommandOptions | "help" {
     notes: values.note ?? [],
     world,
     startDay: values["start-day"] === undefined ? undefined : num("start-day", values["start-day"], 0),
+    days,
+    startDate: values["start-date"],
+    fromTime,
     invalidShare: num("invalid-share", values["invalid-share"], 0),
     recWorld,
     newUserShare: num("new-user-share", values["new-user-share"], 0.1),
@@ -207,7 +223,13 @@ export function parseCommand(argv: readonly string[]): CommandOptions | "help" {
 
 function makeTarget(o: CommandOptions): LoadTarget {
   return o.target === "fraud"
-    ? fraudTarget({ world: o.world, ...(o.startDay !== undefined ? { startDay: o.startDay } : {}), invalidShare: o.invalidShare, seed: o.seed })
+    ? fraudTarget({
+        world: { ...FRAUD_WORLD_PRESETS[o.world], ...(o.days !== undefined ? { days: o.days } : {}), ...(o.startDate !== undefined ? { startDate: o.startDate } : {}) },
+        ...(o.startDay !== undefined ? { startDay: o.startDay } : {}),
+        ...(o.fromTime !== undefined ? { fromTimeMs: o.fromTime } : {}),
+        invalidShare: o.invalidShare,
+        seed: o.seed,
+      })
     : recsTarget({ world: { preset: o.recWorld }, newUserShare: o.newUserShare, k: o.k, seed: o.seed });
 }
 

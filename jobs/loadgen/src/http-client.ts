@@ -166,11 +166,12 @@ export class HttpClient {
     return this.all.size;
   }
 
-  postJson(path: string, json: string, signal?: AbortSignal): Promise<HttpResponse> {
+  /** `headers` go out beside the content headers (e.g. `authorization` for a writer's token). */
+  postJson(path: string, json: string, signal?: AbortSignal, headers: Readonly<Record<string, string>> = {}): Promise<HttpResponse> {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new HttpRequestError("the client is closed", "ECLOSED"));
       if (signal?.aborted) return reject(new HttpRequestError("aborted before it was sent", "ABORT_ERR"));
-      const bytes = postRequest(path, this.hostHeader, json);
+      const bytes = postRequest(path, this.hostHeader, json, headers);
       const exchange: Exchange = { bytes, signal, resolve, reject, onAbort: null };
       if (signal) {
         exchange.onAbort = () => this.abort(exchange);

@@ -187,8 +187,14 @@ export function keepAliveTimeoutSeconds(headers: Record<string, string>): number
 }
 
 /** A POST of a JSON body as one HTTP/1.1 request on a keep-alive connection. */
-export function postRequest(path: string, host: string, json: string): string {
-  return `POST ${path} HTTP/1.1\r\nhost: ${host}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(json)}\r\n\r\n${json}`;
+export function postRequest(path: string, host: string, json: string, headers: Readonly<Record<string, string>> = {}): string {
+  let extra = "";
+  for (const [name, value] of Object.entries(headers)) {
+    // A CR or LF would end the header and let a value write its own request line.
+    if (!/^[A-Za-z0-9-]+$/.test(name) || /[\r\n]/.test(value)) throw new RangeError(`header ${JSON.stringify(name)} cannot go on the wire as given`);
+    extra += `${name}: ${value}\r\n`;
+  }
+  return `POST ${path} HTTP/1.1\r\nhost: ${host}\r\n${extra}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(json)}\r\n\r\n${json}`;
 }
 
 /** The answer's body parsed as JSON when it says it is JSON, else undefined. */

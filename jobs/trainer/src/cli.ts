@@ -1,6 +1,7 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { importTransactionsCsv } from "@mlsd/datasets";
+import { FRAUD_WORLD_PRESETS, type FraudWorldPreset } from "@mlsd/synth";
 import { trainFraud, type FraudDataSource } from "./fraud/pipeline";
 import { trainFraudFromLog } from "./from-log/fraud";
 import { trainRankerFromLog } from "./from-log/recs";
@@ -12,6 +13,8 @@ fraud options:
   --preset NAME        synthetic world: small | demo | handbook (default handbook: 5,000 customers,
                        10,000 terminals, 183 days, about 1.75 M transactions)
   --customers N --terminals N --days N --seed N    override the preset's size
+  --start-date DATE    day 0 of the world, YYYY-MM-DD (default the handbook's 2018-04-01); a live
+                       world (npm run world) needs the fraud history to end where the recommender's does
   --csv FILE           train on a transaction CSV instead (handbook columns, any source)
   --rounds N           boosting rounds (default 300, early stopping on the validation window)
   --registry DIR       model registry (default artifacts/registry)
@@ -54,8 +57,6 @@ function int(value: string | undefined, name: string): number | undefined {
   return n;
 }
 
-const DEMO_WORLD = { customers: 2000, terminals: 4000, days: 80 };
-
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
       terminals: { type: "string" },
       days: { type: "string" },
       seed: { type: "string" },
+      "start-date": { type: "string" },
       csv: { type: "string" },
       rounds: { type: "string" },
       registry: { type: "string", default: "artifacts/registry" },
@@ -121,9 +123,9 @@ async function main(): Promise<void> {
       process.stderr.write(`--preset must be small, demo or handbook, got "${preset}"\n`);
       process.exit(2);
     }
-    const base = preset === "demo" ? DEMO_WORLD : {};
     const world = {
-      ...(preset === "small" ? { customers: 1000, terminals: 2000, days: 60 } : base),
+      ...FRAUD_WORLD_PRESETS[preset as FraudWorldPreset],
+      ...(values["start-date"] ? { startDate: values["start-date"] } : {}),
       ...(int(values.customers, "customers") ? { customers: int(values.customers, "customers") } : {}),
       ...(int(values.terminals, "terminals") ? { terminals: int(values.terminals, "terminals") } : {}),
       ...(int(values.days, "days") ? { days: int(values.days, "days") } : {}),

@@ -48,6 +48,8 @@ describe("catalog", () => {
     expect(EVENT_CATALOG["recs.impression"].keyField).toBe("userId");
     expect(EVENT_CATALOG["recs.served"].keyField).toBe("userId");
     expect(EVENT_CATALOG["ml.retrain-request"].keyField).toBe("model");
+    expect(EVENT_CATALOG["world.recs-outcome"].keyField).toBe("userId");
+    expect(EVENT_CATALOG["world.fraud-outcome"].keyField).toBe("customerId");
   });
 });
 

@@ -25,6 +25,8 @@ export type RetrainRequestEvent = EventEnvelope<"ml.retrain-request">;
 export type RetrainDecisionEvent = EventEnvelope<"ml.retrain-decision">;
 export type ShadowPredictionEvent = EventEnvelope<"ml.shadow-prediction">;
 export type RolloutDecisionEvent = EventEnvelope<"ml.rollout-decision">;
+export type WorldRecsOutcomeEvent = EventEnvelope<"world.recs-outcome">;
+export type WorldFraudOutcomeEvent = EventEnvelope<"world.fraud-outcome">;
 
 /** Any valid event, discriminated by `type`. */
 export type AnyEvent = { [T in EventType]: EventEnvelope<T> }[EventType];

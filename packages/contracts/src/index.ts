@@ -1,4 +1,4 @@
-export { TOPICS, DEAD_LETTER_TOPIC, ALL_TOPICS } from "./topics";
+export { TOPICS, DEAD_LETTER_TOPIC, ALL_TOPICS, WORLD_TOPICS } from "./topics";
 export type { TopicName } from "./topics";
 export { EnvelopeSchema, EventIdSchema, IsoTimeSchema } from "./envelope";
 export type { RawEnvelope } from "./envelope";
@@ -41,6 +41,13 @@ export {
 } from "./events/ml";
 export type { DriftFinding, DriftSummary, RetrainRequestPayload, RetrainDecision, RetrainDecisionPayload, ShadowPrediction, ShadowPredictionPayload, RolloutDecisionPayload } from "./events/ml";
 export {
+  WorldFraudOutcomePayloadSchema,
+  WorldFraudScenarioSchema,
+  WorldRecsOutcomeItemSchema,
+  WorldRecsOutcomePayloadSchema,
+} from "./events/world";
+export type { WorldFraudOutcomePayload, WorldFraudScenario, WorldRecsOutcomeItem, WorldRecsOutcomePayload } from "./events/world";
+export {
   DeadLetterReasonSchema,
   DeadLetterRecordSchema,
   ValidationIssueSchema,
@@ -65,6 +72,8 @@ export type {
   RetrainDecisionEvent,
   ShadowPredictionEvent,
   RolloutDecisionEvent,
+  WorldRecsOutcomeEvent,
+  WorldFraudOutcomeEvent,
 } from "./event";
 
 

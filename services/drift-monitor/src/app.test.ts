@@ -108,4 +108,21 @@ describe("drift monitor HTTP and reference loading", () => {
     expect(() => loadDriftReference(registry, "fraud-gbdt", "current")).toThrow(DriftReferenceError);
     expect(() => loadDriftReference(registry, "fraud-gbdt", "current")).toThrow(/^MODEL_REGISTRY_DIR: no fraud-gbdt model/);
   });
+  it("evaluates no window holding fewer than MIN_WINDOW_EVENTS events", async () => {
+    const stream = new SyntheticDecisions({ features: 3, seed: 5, startMs: Date.UTC(2024, 3, 1), stepMs: 1_000 });
+    const reference = { id: "fraud-gbdt@v1", version: "v1", reference: stream.reference(5_000) };
+    const evaluations = (monitor: ReturnType<typeof createMonitor>) => monitor.report().windows.map((w) => w.evaluations);
+    const full = createMonitor({ ...CONFIG, MIN_WINDOW_EVENTS: 500 }, { logger: silentLogger, metrics: null, reference, retrain: null, alerts: null });
+    const partial = createMonitor(CONFIG, { logger: silentLogger, metrics: null, reference, retrain: null, alerts: null });
+    for (let i = 0; i < 400; i++) {
+      const { decision } = stream.next();
+      full.handle([decision]);
+      partial.handle([decision]);
+    }
+    // Every 100 decisions: the default evaluates the part-filled windows, the minimum waits for 500.
+    expect(evaluations(partial)).toEqual([4, 4]);
+    expect(evaluations(full)).toEqual([0, 0]);
+    for (let i = 0; i < 100; i++) full.handle([stream.next().decision]);
+    expect(evaluations(full)).toEqual([1, 1]);
+  });
 });

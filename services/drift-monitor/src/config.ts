@@ -31,6 +31,12 @@ export const DriftMonitorConfigSchema = BaseConfigSchema.extend({
   /** Last T seconds of decisions by event time. */
   TIME_WINDOW_SECONDS: z.coerce.number().positive().default(3_600),
   TIME_EVALUATE_EVERY: z.coerce.number().int().positive().default(500),
+  /**
+   * No window is evaluated on fewer events. A stream with seasons (hours of the day, weekdays, as
+   * a simulated world's transactions have) needs windows spanning whole seasons: set the count
+   * window to a week of events and this near it, or a part-filled window alarms on the season.
+   */
+  MIN_WINDOW_EVENTS: z.coerce.number().int().positive().default(100),
   /** Effect size (PSI) a feature needs to alert, on top of significance. */
   PSI_THRESHOLD: z.coerce.number().positive().default(0.1),
   /** Family-wise false-alarm rate per evaluation across features. */

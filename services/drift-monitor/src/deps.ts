@@ -28,7 +28,8 @@ export type MonitorConfig = Pick<
   | "PERFORMANCE_BUCKET_MS"
   | "PERFORMANCE_MAX_BUCKETS"
   | "PERFORMANCE_MAX_PENDING"
->;
+> &
+  Partial<Pick<DriftMonitorConfig, "MIN_WINDOW_EVENTS">>;
 
 export interface MonitorParts {
   logger: Logger;
@@ -51,7 +52,7 @@ export function createMonitor(config: MonitorConfig, deps: MonitorParts): DriftM
     reference: deps.reference,
     countWindow: { size: config.COUNT_WINDOW_SIZE, evaluateEvery: config.COUNT_EVALUATE_EVERY },
     timeWindow: { seconds: config.TIME_WINDOW_SECONDS, evaluateEvery: config.TIME_EVALUATE_EVERY },
-    detector: { psiThreshold: config.PSI_THRESHOLD, alpha: config.ALPHA, sustain: config.SUSTAIN, clearAfter: config.CLEAR_AFTER },
+    detector: { psiThreshold: config.PSI_THRESHOLD, alpha: config.ALPHA, sustain: config.SUSTAIN, clearAfter: config.CLEAR_AFTER, ...(config.MIN_WINDOW_EVENTS ? { minWindowSize: config.MIN_WINDOW_EVENTS } : {}) },
     performance: {
       horizonMs: config.LABEL_HORIZON_MS,
       bucketMs: config.PERFORMANCE_BUCKET_MS,

@@ -2,7 +2,12 @@ import { ALL_TOPICS, DEAD_LETTER_TOPIC } from "@mlsd/contracts";
 import { BaseConfigSchema, csvSetting, kafkaConfig } from "@mlsd/service-kit";
 import { z } from "zod";
 
-/** Every event topic; the dead-letter topic holds records that are not events, so it is not logged here. */
+/**
+ * Every event topic; the dead-letter topic holds records that are not events, so it is not logged
+ * here. The simulated world's ground truth (`world.*`, WORLD_TOPICS) is logged too, in its own
+ * topic folders, so online evaluation can join it to what was served; training and features must
+ * never read it.
+ */
 export const DEFAULT_LOGGED_TOPICS = ALL_TOPICS.filter((t) => t !== DEAD_LETTER_TOPIC);
 
 export const EventLoggerConfigSchema = BaseConfigSchema.extend({

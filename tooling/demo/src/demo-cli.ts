@@ -1,7 +1,9 @@
 // The one-command demo (README quick start: `npm run demo`). Starts Redis and Kafka (or uses
 // REDIS_URL / KAFKA_BROKERS), trains both designs on small synthetic worlds, starts every
-// service, drives open-loop load at both, prints the budget table and the drift report, then
-// stays up with the URLs to explore until Ctrl-C (or stops by itself with --stop).
+// service on one simulated clock, runs the world (users clicking what the recommender serves,
+// card holders transacting, chargebacks coming back; a card-testing wave in the full run), drives
+// open-loop load at both designs, prints the budget table and the drift report, then stays up
+// with the URLs to explore until Ctrl-C (or stops by itself with --stop).
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
@@ -9,6 +11,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
+import { alignedFraudStartDate, CardHolders, fraudPresetSpec, recsHistoryEndMs, recsPresetSpec, WEEK_MS } from "@mlsd/world";
 import { servicePlan, type ServiceSpec } from "./plan";
 import { run, Supervisor, waitReady } from "./supervisor";
 
@@ -25,13 +28,22 @@ const { values } = parseArgs({
 if (values.help) {
   process.stdout.write(`usage: npm run demo -- [--short] [--stop] [--skip-train] [--port-base N]
 
-  --short        smaller load runs (what the CI smoke test uses)
+  --short        a short world run and smaller load runs (what the CI smoke test uses)
   --stop         stop everything after the report instead of staying up
   --skip-train   reuse the models already in artifacts/registry
   --port-base N  put the services on N, N+1, ... instead of their default ports (8080-8087)
 `);
   process.exit(0);
 }
+
+/** The fraud history: long enough for the trainer's rows to come after the 37-day feature windows fill. */
+const FRAUD_DAYS = 90;
+/** World ms per real ms: a world day every 10 s, a week (the drift windows) in 70 s. */
+const CLOCK_SPEED = 8640;
+/** Real time the services get to start before the clock reaches the world's start (later, the world catches up at 3x its rates). */
+const SERVICE_START_SLACK_MS = 45_000;
+/** Real time a click may lag its answer (queueing on a busy machine), whatever the clock speed. */
+const CLICK_ATTRIBUTION_REAL_MS = 5_000;
 
 const say = (line = "") => process.stdout.write(`${line}\n`);
 const step = (title: string) => say(`\n==> ${title}`);
@@ -89,16 +101,38 @@ async function main(): Promise<void> {
   // Fresh tokens every run: the admin API and the writers are closed to anyone who was not told.
   const token = () => randomBytes(18).toString("base64url");
   const tokens = { admin: token(), labels: token(), clicks: token() };
-  const plan = servicePlan({ root: ROOT, redisUrl, kafkaBrokers, registryDir, dataDir, tokens, ...(portBase ? { portBase } : {}) });
+  // One calendar: the fraud history is placed to end where the recommendation history does, and
+  // the world starts there. 90 days, so the trainer's rows come after the feature windows fill.
+  const worldStart = recsHistoryEndMs(recsPresetSpec("small"));
+  const fraudWorld = fraudPresetSpec("small", worldStart, { days: FRAUD_DAYS });
+  const startDate = alignedFraudStartDate(FRAUD_DAYS, worldStart);
 
   if (!values["skip-train"]) {
-    step("training the fraud model (synthetic transaction world, small preset)");
-    await run(tsx, ["src/cli.ts", "fraud", "--preset", "small", "--registry", registryDir, "--reports", reportDir, "--redis", redisUrl], { cwd: path.join(ROOT, "jobs/trainer") });
+    step(`training the fraud model (synthetic transaction world, small preset, ${FRAUD_DAYS} days from ${startDate})`);
+    await run(tsx, ["src/cli.ts", "fraud", "--preset", "small", "--days", String(FRAUD_DAYS), "--start-date", startDate, "--registry", registryDir, "--reports", reportDir, "--redis", redisUrl], { cwd: path.join(ROOT, "jobs/trainer") });
     step("training the recommender (synthetic world: two-tower, HNSW index, GBDT ranker)");
     await run(tsx, ["src/cli.ts", "recs", "--dataset", "synthetic", "--preset", "small", "--registry", registryDir, "--reports", reportDir, "--redis", redisUrl], { cwd: path.join(ROOT, "jobs/trainer") });
   }
 
-  step("starting the services");
+  // A week of scored transactions: the drift monitor's windows span whole weeks of world time.
+  const week = Math.round(7 * new CardHolders({ world: fraudWorld, horizonDays: 1, seed: 1 }).perDay.transactions);
+  // Every process reads the same clock; its origin leaves the services time to start, and the
+  // world catches up if they take longer.
+  const clock = { start: new Date(worldStart).toISOString(), originMs: Date.now() + SERVICE_START_SLACK_MS, speed: CLOCK_SPEED };
+  const plan = servicePlan({
+    root: ROOT,
+    redisUrl,
+    kafkaBrokers,
+    registryDir,
+    dataDir,
+    tokens,
+    clock,
+    driftWindow: { events: week, minEvents: Math.round(0.9 * week), seconds: WEEK_MS / 1000 },
+    clickAttributionMs: CLICK_ATTRIBUTION_REAL_MS * CLOCK_SPEED,
+    ...(portBase ? { portBase } : {}),
+  });
+
+  step(`starting the services (clock: ${clock.start} at ${new Date(clock.originMs).toISOString()}, ${CLOCK_SPEED}x: a world day every ${(86_400 / CLOCK_SPEED).toFixed(0)} s)`);
   for (const spec of plan) {
     const s = supervisor.start(spec.name, spec.dir, spec.env);
     try {
@@ -110,9 +144,38 @@ async function main(): Promise<void> {
   }
 
   const url = (name: string) => `http://127.0.0.1:${(plan.find((s) => s.name === name) as ServiceSpec).port}`;
+  step(values.short ? "the world: simulated users and card holders on the services' clock (short run)" : "the world: simulated users and card holders on the services' clock, a card-testing wave on day 9");
+  await run(
+    tsx,
+    [
+      "src/cli.ts",
+      "--recommender", url("recommender"),
+      "--fraud", url("fraud"),
+      "--click-token", tokens.clicks,
+      "--label-token", tokens.labels,
+      "--kafka", kafkaBrokers,
+      "--journal", path.join(dataDir, "journal", "world"),
+      "--recs-preset", "small",
+      "--fraud-preset", "small",
+      "--days", String(FRAUD_DAYS),
+      "--fraud-start-date", startDate,
+      "--speed", String(clock.speed),
+      "--clock-start", clock.start,
+      "--clock-origin", String(clock.originMs),
+      // Half the users: the recommender's three processes share two cores with everything else.
+      "--user-share", "0.5",
+      ...(values.short ? ["--duration", "15s", "--progress-every", "5s"] : ["--duration", "150s", "--progress-every", "10s", "--drift", "card-testing@+9d,cards=60"]),
+    ],
+    { cwd: path.join(ROOT, "jobs/world") },
+  );
+
   const load = values.short ? { fraud: ["--rate", "50", "--duration", "5", "--warmup", "2"], recs: ["--rate", "20", "--duration", "5", "--warmup", "2"] } : { fraud: ["--rate", "200", "--duration", "20", "--warmup", "5"], recs: ["--rate", "50", "--duration", "20", "--warmup", "5"] };
   step("open-loop load: fraud scoring");
-  await run(tsx, ["src/cli.ts", "--target", "fraud", "--url", url("fraud"), "--world", "small", ...load.fraud, "--report", path.join(reportDir, "load-fraud")], { cwd: path.join(ROOT, "jobs/loadgen") });
+  // The load continues the world's transactions from where the clock is now, so their times are
+  // ones the service accepts and their features go on from the world's.
+  const clockNow = new Date(Date.parse(clock.start) + (Date.now() - clock.originMs) * clock.speed).toISOString();
+  const fraudWorldFlags = ["--world", "small", "--days", String(FRAUD_DAYS), "--start-date", startDate, "--from-time", clockNow];
+  await run(tsx, ["src/cli.ts", "--target", "fraud", "--url", url("fraud"), ...fraudWorldFlags, ...load.fraud, "--report", path.join(reportDir, "load-fraud")], { cwd: path.join(ROOT, "jobs/loadgen") });
   step("open-loop load: recommendations");
   await run(tsx, ["src/cli.ts", "--target", "recommendations", "--url", url("recommender"), "--rec-world", "small", ...load.recs, "--report", path.join(reportDir, "load-recs")], { cwd: path.join(ROOT, "jobs/loadgen") });
 

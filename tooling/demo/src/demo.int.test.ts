@@ -34,6 +34,14 @@ describe("npm run demo -- --short (smoke)", () => {
     for (const name of ["event-logger", "drift-monitor", "fraud", "retrieval", "ranker", "recommender"]) {
       expect(out).toMatch(new RegExp(`${name}\\s+ready on http://127\\.0\\.0\\.1:93\\d\\d`));
     }
+    // The world ran on the services' clock: requests answered, transactions and their labels
+    // never refused for their times (a 400 would say the clocks disagree).
+    expect(out).toContain("the world: simulated users and card holders");
+    expect(out).toMatch(/world ran [\d.]+ s real: 2024-01-31 00:00 ->/);
+    const row = (endpoint: string) => out.match(new RegExp(`\\n${endpoint}\\s+(\\d+)\\s+(\\d+)`))?.slice(1).map(Number) ?? [0, 0];
+    expect(row("recommend")[1]).toBeGreaterThan(0);
+    expect(row("score")[1]).toBeGreaterThan(0);
+    expect(out).not.toMatch(/(score|label|recommend) 4\d\d x/);
     // The loadgen's measured-vs-budget table for both designs, and the drift report.
     expect(out).toContain("open-loop load: fraud scoring");
     expect(out).toContain("open-loop load: recommendations");

@@ -28,8 +28,18 @@ describe("demo plan", () => {
     for (const s of plan) expect(s.env.PORT).toBe(String(s.port));
   });
 
+  it("gives every service the same simulated clock, and the drift monitor week-long windows", () => {
+    const clock = { start: "2024-01-31T00:00:00.000Z", originMs: 1_800_000_000_000, speed: 8640 };
+    const plan = servicePlan({ ...settings, clock, driftWindow: { events: 13_000, minEvents: 11_700, seconds: 604_800 }, clickAttributionMs: 43_200_000 });
+    for (const s of plan) expect(s.env).toMatchObject({ CLOCK_START: clock.start, CLOCK_ORIGIN_MS: "1800000000000", CLOCK_SPEED: "8640" });
+    const parsed = FraudConfigSchema.parse(plan.find((s) => s.name === "fraud")!.env);
+    expect(parsed).toMatchObject({ CLOCK_START: Date.parse(clock.start), CLOCK_ORIGIN_MS: 1_800_000_000_000, CLOCK_SPEED: 8640 });
+    expect(DriftMonitorConfigSchema.parse(plan.find((s) => s.name === "drift-monitor")!.env)).toMatchObject({ COUNT_WINDOW_SIZE: 13_000, MIN_WINDOW_EVENTS: 11_700, TIME_WINDOW_SECONDS: 604_800 });
+    expect(RecommenderConfigSchema.parse(plan.find((s) => s.name === "recommender")!.env).CLICK_ATTRIBUTION_MS).toBe(43_200_000);
+  });
+
   it("hands each service an environment its own config schema accepts", () => {
-    const plan = servicePlan(settings);
+    const plan = servicePlan({ ...settings, clock: { start: "2024-01-31T00:00:00.000Z", originMs: 1_800_000_000_000, speed: 8640 }, driftWindow: { events: 13_000, minEvents: 11_700, seconds: 604_800 } });
     const schemas = {
       fraud: FraudConfigSchema,
       "event-logger": EventLoggerConfigSchema,

@@ -17,6 +17,16 @@ export interface DemoTokens {
   clicks: string;
 }
 
+/** The simulated clock every process of the run shares (service-kit's CLOCK_* settings). */
+export interface DemoClock {
+  /** World time at the origin, ISO. */
+  start: string;
+  /** Real epoch ms of the origin. */
+  originMs: number;
+  /** World ms per real ms. */
+  speed: number;
+}
+
 export interface DemoSettings {
   root: string;
   redisUrl: string;
@@ -25,6 +35,14 @@ export interface DemoSettings {
   dataDir: string;
   portBase?: number;
   tokens: DemoTokens;
+  clock?: DemoClock;
+  /**
+   * Drift-monitor windows: a week of the world's scored transactions, judged only once nearly
+   * full (the world's traffic has hours and weekdays; a part-filled window alarms on them).
+   */
+  driftWindow?: { events: number; minEvents: number; seconds: number };
+  /** The recommender's click attribution window, in world ms (it must cover real queueing times the clock speed multiplies). */
+  clickAttributionMs?: number;
 }
 
 export const DEFAULT_PORTS = {
@@ -41,14 +59,26 @@ export const DEFAULT_PORTS = {
 /** The services in start order: dependencies first, so shutdown can go in reverse. */
 export function servicePlan(s: DemoSettings): ServiceSpec[] {
   const port = (name: keyof typeof DEFAULT_PORTS) => (s.portBase ? s.portBase + Object.keys(DEFAULT_PORTS).indexOf(name) : DEFAULT_PORTS[name]);
-  const common = { REDIS_URL: s.redisUrl, KAFKA_BROKERS: s.kafkaBrokers, MODEL_REGISTRY_DIR: s.registryDir, LOG_LEVEL: "warn", ADMIN_TOKEN: s.tokens.admin };
+  const clock: Record<string, string> = s.clock ? { CLOCK_START: s.clock.start, CLOCK_ORIGIN_MS: String(s.clock.originMs), CLOCK_SPEED: String(s.clock.speed) } : {};
+  const common = { REDIS_URL: s.redisUrl, KAFKA_BROKERS: s.kafkaBrokers, MODEL_REGISTRY_DIR: s.registryDir, LOG_LEVEL: "warn", ADMIN_TOKEN: s.tokens.admin, ...clock };
+  const window: Record<string, string> = s.driftWindow
+    ? { COUNT_WINDOW_SIZE: String(s.driftWindow.events), MIN_WINDOW_EVENTS: String(s.driftWindow.minEvents), TIME_WINDOW_SECONDS: String(s.driftWindow.seconds), COUNT_EVALUATE_EVERY: "500", TIME_EVALUATE_EVERY: "500" }
+    : { COUNT_WINDOW_SIZE: "1000", COUNT_EVALUATE_EVERY: "250" };
   const journal = (name: string) => path.join(s.dataDir, "journal", name);
   const url = (name: keyof typeof DEFAULT_PORTS) => `http://127.0.0.1:${port(name)}`;
   return [
     { name: "event-logger", dir: "services/event-logger", port: port("event-logger"), env: { ...common, OFFLINE_STORE_DIR: path.join(s.dataDir, "offline-store") }, explore: ["GET /v1/stats"] },
-    { name: "drift-monitor", dir: "services/drift-monitor", port: port("drift-monitor"), env: { ...common, EVENT_JOURNAL_DIR: journal("drift-monitor"), COUNT_WINDOW_SIZE: "1000", COUNT_EVALUATE_EVERY: "250" }, explore: ["GET /v1/drift"] },
+    { name: "drift-monitor", dir: "services/drift-monitor", port: port("drift-monitor"), env: { ...common, EVENT_JOURNAL_DIR: journal("drift-monitor"), ...window }, explore: ["GET /v1/drift"] },
     { name: "feature-streamer", dir: "services/feature-streamer", port: port("feature-streamer"), env: { ...common }, explore: ["GET /v1/stats"] },
-    { name: "fraud", dir: "services/fraud", port: port("fraud"), env: { ...common, EVENT_JOURNAL_DIR: journal("fraud"), LABEL_WRITER_TOKEN: s.tokens.labels }, explore: ["POST /v1/transactions/score", "POST /v1/labels", "GET /v1/model"] },
+    {
+      name: "fraud",
+      dir: "services/fraud",
+      port: port("fraud"),
+      // The demo shares two cores with Redis, Kafka and the other services: a 3 ms feature
+      // deadline would answer most of the world's transactions degraded, out of the drift monitor's sight.
+      env: { ...common, EVENT_JOURNAL_DIR: journal("fraud"), LABEL_WRITER_TOKEN: s.tokens.labels, ...(s.clock ? { FEATURE_DEADLINE_MS: "25" } : {}) },
+      explore: ["POST /v1/transactions/score", "POST /v1/labels", "GET /v1/model"],
+    },
     { name: "retrieval", dir: "services/retrieval", port: port("retrieval"), env: { ...common }, explore: ["POST /v1/candidates", "GET /v1/model"] },
     { name: "ranker", dir: "services/ranker", port: port("ranker"), env: { ...common }, explore: ["POST /v1/rank", "GET /v1/model"] },
     {
@@ -67,7 +97,14 @@ export function servicePlan(s: DemoSettings): ServiceSpec[] {
       name: "recommender",
       dir: "services/recommender",
       port: port("recommender"),
-      env: { ...common, EVENT_JOURNAL_DIR: journal("recommender"), RETRIEVAL_URL: url("retrieval"), RANKER_URL: url("ranker"), CLICK_WRITER_TOKEN: s.tokens.clicks },
+      env: {
+        ...common,
+        EVENT_JOURNAL_DIR: journal("recommender"),
+        RETRIEVAL_URL: url("retrieval"),
+        RANKER_URL: url("ranker"),
+        CLICK_WRITER_TOKEN: s.tokens.clicks,
+        ...(s.clickAttributionMs ? { CLICK_ATTRIBUTION_MS: String(s.clickAttributionMs) } : {}),
+      },
       explore: ["POST /v1/recommendations", "POST /v1/events/click"],
     },
   ].map((spec) => ({ ...spec, env: { ...spec.env, PORT: String(spec.port) } }));

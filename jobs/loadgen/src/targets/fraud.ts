@@ -12,6 +12,11 @@ export interface FraudMixOptions {
    * so requests continue in time right after the trainer's history (whose features are in Redis).
    */
   startDay?: number;
+  /**
+   * Transactions before this time (epoch ms) are skipped too: a load run that continues where a
+   * live world stopped, at times the services' clock accepts.
+   */
+  fromTimeMs?: number;
   /** Share of requests made invalid on purpose (each kind the contract must refuse). */
   invalidShare?: number;
   /** Seed of the invalid-request draws. */
@@ -64,12 +69,17 @@ export function fraudTarget(options: FraudMixOptions = {}): LoadTarget {
   const world = createFraudWorld({ ...base, days: startDay + EXTRA_DAYS });
   const days = streamTransactionDays(world);
   for (let d = 0; d < startDay; d++) days.next();
+  const fromSeconds = options.fromTimeMs === undefined ? Number.NEGATIVE_INFINITY : options.fromTimeMs / 1000 - world.originEpochSeconds;
   const rng = new Rng(options.seed ?? 1);
   let table: TransactionTable | null = null;
   let row = 0;
 
   const nextValid = (): ScoreBody => {
-    while (!table || row >= table.length) {
+    while (!table || row >= table.length || (table.timeSeconds[row] as number) < fromSeconds) {
+      if (table && row < table.length) {
+        row++;
+        continue;
+      }
       const next = days.next();
       if (next.done) throw new RangeError(`the fraud world ran out of transactions after ${startDay + EXTRA_DAYS} days`);
       table = next.value;

@@ -1,6 +1,7 @@
 import { ScoreTransactionRequestSchema } from "@mlsd/contracts";
 import { createRecWorld } from "@mlsd/synth";
 import { describe, expect, it } from "vitest";
+import { FRAUD_WORLD_PRESETS } from "@mlsd/synth";
 import { fraudTarget, INVALID_KINDS, invalidate, type ScoreBody } from "./fraud";
 import { recsTarget, type RecommendationsBody } from "./recs";
 
@@ -26,6 +27,18 @@ describe("fraudTarget", () => {
     // Every fraud scenario makes big amounts; the stream carries them as the world made them.
     expect(requests.some((r) => r.body.amount > 220)).toBe(true);
     expect(new Set(requests.map((r) => r.body.transactionId)).size).toBe(3000);
+  });
+
+  it("continues a history of any length and start date, from a given time on", () => {
+    const all = fraudTarget({ world: { ...FRAUD_WORLD_PRESETS.small, days: 90, startDate: "2023-11-02" } });
+    const first = take<ScoreBody>(2500, () => all.next()).map((r) => r.body);
+    expect(first[0]!.time.slice(0, 10)).toBe("2024-01-31");
+    const from = Date.parse(first[2000]!.time);
+    const later = fraudTarget({ world: { ...FRAUD_WORLD_PRESETS.small, days: 90, startDate: "2023-11-02" }, fromTimeMs: from });
+    const rest = take<ScoreBody>(400, () => later.next()).map((r) => r.body);
+    // The same transactions, the ones before `from` skipped.
+    expect(rest[0]!.transactionId).toBe(first.find((b) => Date.parse(b.time) >= from)!.transactionId);
+    expect(rest.map((b) => b.transactionId)).toEqual(first.filter((b) => Date.parse(b.time) >= from).slice(0, 400).map((b) => b.transactionId));
   });
 
   it("mixes in the asked share of invalid transactions, each one the contract refuses", () => {

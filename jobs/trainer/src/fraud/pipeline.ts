@@ -212,7 +212,11 @@ async function materialize(url: string, txs: readonly TransactionInput[], labels
     const end = txs.length ? (txs[txs.length - 1] as TransactionInput).timeMs : 0;
     const from = end - (30 + 7 + 1) * 86_400_000;
     const recent = txs.filter((t) => t.timeMs >= from);
-    const pending = labels.filter((l) => l.knownAtMs <= end).sort((a, b) => a.knownAtMs - b.knownAtMs);
+    // Labels known after the end are stored too (the store counts a fraud only once its label is
+    // known): the service takes labels only for transactions it scored, so the chargebacks still
+    // due for the history's last week would otherwise never arrive, and terminal risk would sag
+    // for a week of live traffic.
+    const pending = [...labels].sort((a, b) => a.knownAtMs - b.knownAtMs);
     const progress = new Progress({ total: recent.length, label: "materialise features into Redis", unit: "tx" });
     let next = 0;
     let inFlight: Promise<unknown>[] = [];
@@ -230,7 +234,7 @@ async function materialize(url: string, txs: readonly TransactionInput[], labels
     while (next < pending.length) inFlight.push(store.applyKnownLabel(pending[next++] as LabelInput));
     await Promise.all(inFlight);
     progress.done();
-    log(`materialised ${recent.length} transactions and their known labels into ${url}`);
+    log(`materialised ${recent.length} transactions and ${pending.length} labels into ${url}`);
   } finally {
     redis.disconnect();
   }

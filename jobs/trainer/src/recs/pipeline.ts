@@ -9,7 +9,7 @@ import { evaluate, interactionsOf, stratifiedSplit } from "@mlsd/rec-eval";
 import { buildPopularityLists, publishPopularity, type PopularityLists } from "@mlsd/model-formats/popularity";
 import { publishRetrievalModel } from "@mlsd/model-formats/retrieval";
 import { Rng } from "@mlsd/random";
-import { createRecWorld, simulateInteractions, type RecWorldInput, type RecWorldPreset } from "@mlsd/synth";
+import { createRecWorld, REC_TRAFFIC_PRESETS, simulateInteractions, type RecWorldInput, type RecWorldPreset } from "@mlsd/synth";
 import type { TwoTowerConfig } from "@mlsd/two-tower";
 import { evaluateWorld, type WorldEvaluation } from "./evaluate-world";
 import { materializeRecs } from "./materialize";
@@ -35,9 +35,9 @@ export interface RecsPresetSpec {
 
 /** Sizes chosen so `demo` trains in about 1-2 minutes on two shared cores (two-tower runs at ~1,000 examples/s there). */
 export const RECS_PRESETS: Readonly<Record<RecsPreset, RecsPresetSpec>> = Object.freeze({
-  small: { world: { preset: "small" }, sessionsPerUser: 8, slateSize: 10, twoTower: { epochs: 3, batchSize: 128 }, evalUsers: 500, rankerRounds: 200 },
-  demo: { world: { preset: "demo" }, sessionsPerUser: 3, slateSize: 10, twoTower: { epochs: 2, batchSize: 128 }, evalUsers: 500, rankerRounds: 150 },
-  benchmark: { world: { preset: "benchmark" }, sessionsPerUser: 1, slateSize: 10, twoTower: { epochs: 1, batchSize: 128 }, evalUsers: 200, rankerRounds: 100 },
+  small: { world: { preset: "small" }, ...REC_TRAFFIC_PRESETS.small, twoTower: { epochs: 3, batchSize: 128 }, evalUsers: 500, rankerRounds: 200 },
+  demo: { world: { preset: "demo" }, ...REC_TRAFFIC_PRESETS.demo, twoTower: { epochs: 2, batchSize: 128 }, evalUsers: 500, rankerRounds: 150 },
+  benchmark: { world: { preset: "benchmark" }, ...REC_TRAFFIC_PRESETS.benchmark, twoTower: { epochs: 1, batchSize: 128 }, evalUsers: 200, rankerRounds: 100 },
 });
 
 export type RecsDataSource =

@@ -1,14 +1,8 @@
 import type { ItemProfile, RecsCatalogue, RecsProfiles, RecsSession, UserProfile } from "@mlsd/feature-store";
-import type { ImpressionLog, RecWorld } from "@mlsd/synth";
+import { REC_WORLD_ORIGIN_MS, recWorldDayToMs, type ImpressionLog, type RecWorld } from "@mlsd/synth";
 
-const DAY_MS = 86_400_000;
-
-/** Day 0 of a synthetic world on the wall clock; the world's fractional days map onto it. */
-export const REC_WORLD_ORIGIN_MS = Date.UTC(2024, 0, 1);
-
-export function worldDayToMs(day: number, originMs = REC_WORLD_ORIGIN_MS): number {
-  return Math.round(originMs + day * DAY_MS);
-}
+export { REC_WORLD_ORIGIN_MS };
+export const worldDayToMs = recWorldDayToMs;
 
 /** World indices are entity ids as decimal strings ("42"), the way they travel over HTTP. */
 function index(id: string, size: number): number {

@@ -4,6 +4,7 @@ import type { TopicName } from "../topics";
 import { FraudDecisionPayloadSchema, LabelPayloadSchema, TransactionPayloadSchema } from "./fraud";
 import { RetrainDecisionPayloadSchema, RetrainRequestPayloadSchema, RolloutDecisionPayloadSchema, ShadowPredictionPayloadSchema } from "./ml";
 import { ClickPayloadSchema, ImpressionPayloadSchema, ServedPayloadSchema } from "./recs";
+import { WorldFraudOutcomePayloadSchema, WorldRecsOutcomePayloadSchema } from "./world";
 
 interface CatalogEntry<S extends z.ZodTypeAny> {
   /** The current version; older versions on the same topic still parse (changes are additive). */
@@ -23,6 +24,7 @@ function entry<S extends z.ZodTypeAny>(e: CatalogEntry<S>): CatalogEntry<S> {
  * so that a customer's transactions, decisions and labels land on the same partition number of
  * co-partitioned topics (per-customer windows and the decision-label join stay local to a consumer);
  * terminal aggregates re-key by `terminalId` downstream. Recommendation events are keyed by user.
+ * The world's outcomes are keyed like the system events they join to.
  */
 export const EVENT_CATALOG = {
   "recs.impression": entry({
@@ -70,6 +72,8 @@ export const EVENT_CATALOG = {
     topic: TOPICS.mlRolloutDecisions,
     keyField: "model",
   }),
+  "world.recs-outcome": entry({ schemaVersion: 1, payload: WorldRecsOutcomePayloadSchema, topic: TOPICS.worldRecsOutcomes, keyField: "userId" }),
+  "world.fraud-outcome": entry({ schemaVersion: 1, payload: WorldFraudOutcomePayloadSchema, topic: TOPICS.worldFraudOutcomes, keyField: "customerId" }),
 } as const;
 
 export type EventType = keyof typeof EVENT_CATALOG;

@@ -13,7 +13,7 @@ export interface TransactionTable {
   timeSeconds: Float64Array;
   timeDays: Int32Array;
   fraud: Uint8Array;
-  /** 0 legitimate (or fraud of unknown kind in imported data), 1 amount, 2 terminal, 3 customer. */
+  /** 0 legitimate (or fraud of unknown kind in imported data), 1 amount, 2 terminal, 3 customer, 4 card testing (a drift hook). */
   fraudScenario: Uint8Array;
   /** When the label (fraud or not) becomes available, seconds since the origin; always >= timeSeconds. */
   labelKnownAt: Float64Array;

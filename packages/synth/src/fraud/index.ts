@@ -20,12 +20,14 @@ export type {
   TerminalProfiles,
 } from "./world";
 export {
+  CARD_TESTING_DEFAULTS,
+  DRIFT_TRANSACTION_ID_BASE,
   FRAUD_SCENARIO,
   SECONDS_PER_DAY,
   iterateTransactions,
   simulateTransactions,
   streamTransactionDays,
 } from "./simulate";
-export type { SimulateOptions } from "./simulate";
+export type { FraudDrift, SimulateOptions, StreamOptions } from "./simulate";
 export { TransactionSummaryBuilder, summarizeTransactions } from "./summary";
 export type { TransactionSummary } from "./summary";

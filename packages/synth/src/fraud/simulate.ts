@@ -1,12 +1,45 @@
-import type { Rng } from "@mlsd/random";
+import { Rng } from "@mlsd/random";
 import { TransactionTableBuilder, emptyTransactionTable, transactionAt } from "@mlsd/datasets";
 import type { Transaction, TransactionTable } from "@mlsd/datasets";
-import { worldRngs } from "./world";
+import { FraudWorldOptionsError, worldRngs } from "./world";
 import type { FraudWorld } from "./world";
 
 export const SECONDS_PER_DAY = 86400;
 
-export const FRAUD_SCENARIO = Object.freeze({ none: 0, amount: 1, terminal: 2, customer: 3 });
+/** Fraud scenarios: the handbook's three, and card testing (a drift hook, never in the default world). */
+export const FRAUD_SCENARIO = Object.freeze({ none: 0, amount: 1, terminal: 2, customer: 3, cardTesting: 4 });
+
+/**
+ * A new fraud pattern from a point in world time on (seconds since the world's origin):
+ * - card-testing: stolen cards are tried with bursts of small amounts at one merchant within
+ *   minutes (a pattern the handbook's world never shows: velocity and amount features move);
+ * - terminal-wave: many terminals are compromised at once (scenario 2, far more of it), from the
+ *   first day that starts at or after `startSeconds`.
+ * Each hook draws from its own seed, so the world's own transactions stay exactly the same.
+ */
+export type FraudDrift =
+  | {
+      readonly kind: "card-testing";
+      readonly startSeconds: number;
+      /** Cards tested per day (Poisson). */
+      readonly cardsPerDay: number;
+      /** Transactions per burst, uniform in [min, max]. */
+      readonly burst?: { readonly min: number; readonly max: number };
+      /** Amount of each test, uniform in [min, max]. */
+      readonly amount?: { readonly min: number; readonly max: number };
+      /** A burst's transactions are spread over this many minutes. */
+      readonly spreadMinutes?: number;
+      readonly seed?: number;
+    }
+  | { readonly kind: "terminal-wave"; readonly startSeconds: number; readonly terminals: number; readonly days: number; readonly seed?: number };
+
+export interface StreamOptions {
+  /** New fraud patterns; none by default (the handbook's world). */
+  drift?: readonly FraudDrift[];
+}
+
+/** Ids of injected transactions start here, so the world's own transactions keep their ids. */
+export const DRIFT_TRANSACTION_ID_BASE = 1e12;
 
 /** One simulated day before labelling: rows sorted by time of day. */
 interface RawDay {
@@ -74,7 +107,7 @@ function simulateRawDay(world: FraudWorld, rng: Rng): RawDay {
  * Scenarios are applied in the handbook's order, each overriding the previous: 1 (amount), 2
  * (terminal), 3 (customer).
  */
-export function* streamTransactionDays(world: FraudWorld): Generator<TransactionTable> {
+export function* streamTransactionDays(world: FraudWorld, options: StreamOptions = {}): Generator<TransactionTable> {
   const { days, scenarios, labelDelay } = world.options;
   const rngs = worldRngs(world.options.seed);
   const compromisedUntil = new Int32Array(world.terminals.count);
@@ -83,6 +116,8 @@ export function* streamTransactionDays(world: FraudWorld): Generator<Transaction
   let simulatedDays = 0;
   let nextId = 0;
   const legitDelay = Math.round(labelDelay.maxDays * SECONDS_PER_DAY);
+  const drifts = (options.drift ?? []).map((d, i) => startDrift(world, d, i));
+  let nextDriftId = DRIFT_TRANSACTION_ID_BASE;
 
   for (let day = 0; day < days; day++) {
     const horizon = Math.min(days, day + scenarios.customerCompromiseDays);
@@ -97,6 +132,7 @@ export function* streamTransactionDays(world: FraudWorld): Generator<Transaction
       }
       compromiseCustomers(world, rngs.customerCompromise, pending, selectedCustomer);
     }
+    for (const d of drifts) if (d.spec.kind === "terminal-wave") waveOfCompromises(world, d, day, compromisedUntil);
 
     const raw = pending.shift() as RawDay;
     const out = emptyTransactionTable(raw.length, world.originEpochSeconds);
@@ -109,12 +145,7 @@ export function* streamTransactionDays(world: FraudWorld): Generator<Transaction
       else if ((compromisedUntil[terminal] as number) > day) scenario = FRAUD_SCENARIO.terminal;
       else if (amount > scenarios.amountThreshold) scenario = FRAUD_SCENARIO.amount;
       const fraud = scenario === FRAUD_SCENARIO.none ? 0 : 1;
-      const delay =
-        fraud === 1 && labelDelay.maxDays > labelDelay.minDays
-          ? Math.round(rngs.labelDelay.uniform(labelDelay.minDays, labelDelay.maxDays) * SECONDS_PER_DAY)
-          : fraud === 1
-            ? Math.round(labelDelay.minDays * SECONDS_PER_DAY)
-            : legitDelay;
+      const delay = fraud === 1 ? fraudLabelDelaySeconds(labelDelay, rngs.labelDelay) : legitDelay;
       out.transactionId[r] = nextId++;
       out.customerId[r] = raw.customer[r] as number;
       out.terminalId[r] = terminal;
@@ -125,8 +156,129 @@ export function* streamTransactionDays(world: FraudWorld): Generator<Transaction
       out.fraudScenario[r] = scenario;
       out.labelKnownAt[r] = timeSeconds + delay;
     }
-    yield out;
+    const injected = drifts.flatMap((d) => (d.spec.kind === "card-testing" ? cardTestingBursts(world, d as ActiveDrift<"card-testing">, day) : []));
+    if (injected.length === 0) {
+      yield out;
+      continue;
+    }
+    injected.sort((a, b) => a.timeSeconds - b.timeSeconds);
+    const merged = emptyTransactionTable(out.length + injected.length, world.originEpochSeconds);
+    let i = 0;
+    let j = 0;
+    for (let r = 0; r < merged.length; r++) {
+      // Ties keep the world's own transaction first.
+      if (j >= injected.length || (i < out.length && (out.timeSeconds[i] as number) <= (injected[j] as InjectedTransaction).timeSeconds)) {
+        copyRow(out, i++, merged, r);
+        continue;
+      }
+      const tx = injected[j++] as InjectedTransaction;
+      const delay = fraudLabelDelaySeconds(labelDelay, tx.rng);
+      merged.transactionId[r] = nextDriftId++;
+      merged.customerId[r] = tx.customer;
+      merged.terminalId[r] = tx.terminal;
+      merged.amount[r] = tx.amount;
+      merged.timeSeconds[r] = tx.timeSeconds;
+      merged.timeDays[r] = day;
+      merged.fraud[r] = 1;
+      merged.fraudScenario[r] = FRAUD_SCENARIO.cardTesting;
+      merged.labelKnownAt[r] = tx.timeSeconds + delay;
+    }
+    yield merged;
   }
+}
+
+interface ActiveDrift<K extends FraudDrift["kind"] = FraudDrift["kind"]> {
+  spec: Extract<FraudDrift, { kind: K }>;
+  rng: Rng;
+}
+
+interface InjectedTransaction {
+  customer: number;
+  terminal: number;
+  amount: number;
+  timeSeconds: number;
+  rng: Rng;
+}
+
+function startDrift(world: FraudWorld, spec: FraudDrift, index: number): ActiveDrift {
+  const field = (name: string) => `drift[${index}].${name}`;
+  if (!Number.isFinite(spec.startSeconds)) throw new FraudWorldOptionsError(field("startSeconds"), `must be finite, got ${spec.startSeconds}`);
+  if (spec.kind === "card-testing") {
+    if (!(spec.cardsPerDay >= 0) || !Number.isFinite(spec.cardsPerDay)) throw new FraudWorldOptionsError(field("cardsPerDay"), `must be >= 0, got ${spec.cardsPerDay}`);
+    const burst = spec.burst ?? CARD_TESTING_DEFAULTS.burst;
+    if (!Number.isInteger(burst.min) || burst.min < 1 || !Number.isInteger(burst.max) || burst.max < burst.min) {
+      throw new FraudWorldOptionsError(field("burst"), `needs integers 1 <= min <= max, got ${burst.min}-${burst.max}`);
+    }
+    const amount = spec.amount ?? CARD_TESTING_DEFAULTS.amount;
+    if (!(amount.min >= 0) || !(amount.max >= amount.min)) throw new FraudWorldOptionsError(field("amount"), `needs 0 <= min <= max, got ${amount.min}-${amount.max}`);
+    const spread = spec.spreadMinutes ?? CARD_TESTING_DEFAULTS.spreadMinutes;
+    if (!(spread > 0) || !Number.isFinite(spread)) throw new FraudWorldOptionsError(field("spreadMinutes"), `must be positive, got ${spread}`);
+  } else if (spec.kind === "terminal-wave") {
+    if (!Number.isInteger(spec.terminals) || spec.terminals < 1 || spec.terminals > world.terminals.count) {
+      throw new FraudWorldOptionsError(field("terminals"), `must be an integer in [1, ${world.terminals.count}], got ${spec.terminals}`);
+    }
+    if (!Number.isInteger(spec.days) || spec.days < 1) throw new FraudWorldOptionsError(field("days"), `must be a positive integer, got ${spec.days}`);
+  } else {
+    throw new FraudWorldOptionsError(field("kind"), `unknown drift '${(spec as { kind: string }).kind}'`);
+  }
+  return { spec, rng: new Rng(spec.seed ?? world.options.seed * 7919 + 104_729 + index) };
+}
+
+export const CARD_TESTING_DEFAULTS = Object.freeze({
+  burst: Object.freeze({ min: 8, max: 30 }),
+  amount: Object.freeze({ min: 0.5, max: 5 }),
+  spreadMinutes: 20,
+});
+
+function waveOfCompromises(world: FraudWorld, drift: ActiveDrift, day: number, compromisedUntil: Int32Array): void {
+  const spec = drift.spec as Extract<FraudDrift, { kind: "terminal-wave" }>;
+  if (day !== Math.ceil(spec.startSeconds / SECONDS_PER_DAY)) return;
+  for (const t of drift.rng.sampleIndices(world.terminals.count, spec.terminals)) {
+    compromisedUntil[t] = Math.max(compromisedUntil[t] as number, day + spec.days);
+  }
+}
+
+function cardTestingBursts(world: FraudWorld, drift: ActiveDrift<"card-testing">, day: number): InjectedTransaction[] {
+  const spec = drift.spec;
+  const dayStart = day * SECONDS_PER_DAY;
+  const dayEnd = dayStart + SECONDS_PER_DAY;
+  const from = Math.max(dayStart, spec.startSeconds);
+  if (from >= dayEnd) return [];
+  const rng = drift.rng;
+  const burst = spec.burst ?? CARD_TESTING_DEFAULTS.burst;
+  const amount = spec.amount ?? CARD_TESTING_DEFAULTS.amount;
+  const spread = (spec.spreadMinutes ?? CARD_TESTING_DEFAULTS.spreadMinutes) * 60;
+  const out: InjectedTransaction[] = [];
+  const bursts = rng.poisson((spec.cardsPerDay * (dayEnd - from)) / SECONDS_PER_DAY);
+  for (let b = 0; b < bursts; b++) {
+    const customer = rng.int(world.customers.count);
+    const terminal = rng.int(world.terminals.count);
+    const start = rng.uniform(from, dayEnd);
+    const n = burst.min + rng.int(burst.max - burst.min + 1);
+    for (let k = 0; k < n; k++) {
+      const timeSeconds = Math.min(dayEnd - 1, Math.floor(start + rng.uniform(0, spread)));
+      out.push({ customer, terminal, amount: round2(rng.uniform(amount.min, amount.max)), timeSeconds, rng });
+    }
+  }
+  return out;
+}
+
+function fraudLabelDelaySeconds(labelDelay: FraudWorld["options"]["labelDelay"], rng: Rng): number {
+  return labelDelay.maxDays > labelDelay.minDays
+    ? Math.round(rng.uniform(labelDelay.minDays, labelDelay.maxDays) * SECONDS_PER_DAY)
+    : Math.round(labelDelay.minDays * SECONDS_PER_DAY);
+}
+
+function copyRow(from: TransactionTable, i: number, to: TransactionTable, r: number): void {
+  to.transactionId[r] = from.transactionId[i] as number;
+  to.customerId[r] = from.customerId[i] as number;
+  to.terminalId[r] = from.terminalId[i] as number;
+  to.amount[r] = from.amount[i] as number;
+  to.timeSeconds[r] = from.timeSeconds[i] as number;
+  to.timeDays[r] = from.timeDays[i] as number;
+  to.fraud[r] = from.fraud[i] as number;
+  to.fraudScenario[r] = from.fraudScenario[i] as number;
+  to.labelKnownAt[r] = from.labelKnownAt[i] as number;
 }
 
 /** Scenario 3 for one day: pick customers, then a fixed share of their pooled window transactions. */
@@ -159,13 +311,13 @@ function compromiseCustomers(world: FraudWorld, rng: Rng, window: RawDay[], sele
 }
 
 /** Every transaction as an object, in time order (for a load generator replaying the world). */
-export function* iterateTransactions(world: FraudWorld): Generator<Transaction> {
-  for (const day of streamTransactionDays(world)) {
+export function* iterateTransactions(world: FraudWorld, options: StreamOptions = {}): Generator<Transaction> {
+  for (const day of streamTransactionDays(world, options)) {
     for (let i = 0; i < day.length; i++) yield transactionAt(day, i);
   }
 }
 
-export interface SimulateOptions {
+export interface SimulateOptions extends StreamOptions {
   /** Called after each simulated day (drives a progress bar). */
   onDay?: (daysDone: number, days: number) => void;
 }
@@ -177,7 +329,7 @@ export function simulateTransactions(world: FraudWorld, options: SimulateOptions
   const expectedRows = Math.ceil(meanPerDay * world.options.days);
   const builder = new TransactionTableBuilder(world.originEpochSeconds, Math.max(1024, expectedRows));
   let done = 0;
-  for (const day of streamTransactionDays(world)) {
+  for (const day of streamTransactionDays(world, options)) {
     builder.append(day);
     options.onDay?.(++done, world.options.days);
   }

@@ -68,6 +68,8 @@ export const FRAUD_WORLD_PRESETS = Object.freeze({
   handbook: HANDBOOK_WORLD,
   /** About 116k transactions in well under a second: for tests and quick demos. */
   small: Object.freeze({ ...HANDBOOK_WORLD, customers: 1000, terminals: 2000, days: 60 }),
+  /** About 310k transactions: the trainer's `--preset demo`. */
+  demo: Object.freeze({ ...HANDBOOK_WORLD, customers: 2000, terminals: 4000, days: 80 }),
 });
 
 export type FraudWorldPreset = keyof typeof FRAUD_WORLD_PRESETS;

@@ -70,7 +70,8 @@ export interface ImpressionLog {
 }
 
 const DEFAULT_POLICY: SlatePolicy = { kind: "popularity", exploration: 0.1 };
-const DEFAULT_CLICK_MODEL: ClickModel = { kind: "position-based", eta: 1 };
+/** The click model training data is simulated with unless told otherwise. */
+export const DEFAULT_CLICK_MODEL: ClickModel = Object.freeze({ kind: "position-based", eta: 1 });
 // A slate filled by rejection sampling gives up after this many draws per slot (a catalogue with
 // almost nothing released yet cannot fill a slate).
 const MAX_DRAWS_PER_SLOT = 1000;
@@ -129,34 +130,63 @@ export function simulateInteractions(world: RecWorld, options: SimulateInteracti
   };
   const slate = new Int32Array(slateSize);
   const seen = new Set<number>();
+  const outcome = slateOutcome(slateSize);
   for (let s = 0; s < nSessions; s++) {
     const idx = order[s] as number;
     const user = sessionUsers[idx] as number;
     const day = sessionDays[idx] as number;
     fillSlate(world, policy, { world, user, day, size: slateSize, rng }, slate, seen);
-    // Cascade state: whether the user is still scanning down the slate.
-    let scanning = true;
+    for (let p = 0; p < slateSize; p++) outcome.relevance[p] = world.relevanceUnchecked(user, slate[p] as number);
+    clickSlate(clickModel, rng, outcome);
     for (let p = 0; p < slateSize; p++) {
       const row = s * slateSize + p;
-      const item = slate[p] as number;
-      const rel = world.relevanceUnchecked(user, item);
-      let exam: number;
-      if (clickModel.kind === "position-based") exam = 1 / (1 + p) ** clickModel.eta;
-      else exam = !scanning ? 0 : p === 0 ? 1 : (clickModel.continueProbability ?? 1);
-      const examined = exam > 0 && rng.next() < exam;
-      const clicked = examined && rng.next() < rel;
-      if (clickModel.kind === "cascade" && (!examined || clicked)) scanning = false;
       log.session[row] = s;
       log.user[row] = user;
-      log.item[row] = item;
+      log.item[row] = slate[p] as number;
       log.position[row] = p;
-      log.clicked[row] = clicked ? 1 : 0;
+      log.clicked[row] = outcome.clicked[p] as number;
       log.day[row] = day;
-      log.trueRelevance[row] = rel;
-      log.examination[row] = exam;
+      log.trueRelevance[row] = outcome.relevance[p] as number;
+      log.examination[row] = outcome.examination[p] as number;
     }
   }
   return log;
+}
+
+/** What happened to one slate: the caller fills `relevance`; `clickSlate` fills the rest. */
+export interface SlateOutcome {
+  /** P(click | examined) per position (the world's true relevance). */
+  readonly relevance: Float64Array;
+  /** P(examined) per position under the click model, given what happened above it. */
+  readonly examination: Float32Array;
+  readonly examined: Uint8Array;
+  readonly clicked: Uint8Array;
+}
+
+export function slateOutcome(size: number): SlateOutcome {
+  return { relevance: new Float64Array(size), examination: new Float32Array(size), examined: new Uint8Array(size), clicked: new Uint8Array(size) };
+}
+
+/**
+ * A user looks at a slate from the top under the click model and clicks what they examine with
+ * its true relevance. Two draws per examinable slot, in position order: the simulator and the
+ * live world (jobs/world) click the same way from the same seed.
+ */
+export function clickSlate(clickModel: ClickModel, rng: Rng, out: SlateOutcome): void {
+  // Cascade state: whether the user is still scanning down the slate.
+  let scanning = true;
+  const size = out.relevance.length;
+  for (let p = 0; p < size; p++) {
+    let exam: number;
+    if (clickModel.kind === "position-based") exam = 1 / (1 + p) ** clickModel.eta;
+    else exam = !scanning ? 0 : p === 0 ? 1 : (clickModel.continueProbability ?? 1);
+    const examined = exam > 0 && rng.next() < exam;
+    const clicked = examined && rng.next() < (out.relevance[p] as number);
+    if (clickModel.kind === "cascade" && (!examined || clicked)) scanning = false;
+    out.examination[p] = exam;
+    out.examined[p] = examined ? 1 : 0;
+    out.clicked[p] = clicked ? 1 : 0;
+  }
 }
 
 function fillSlate(world: RecWorld, policy: SlatePolicy, ctx: SlateContext, out: Int32Array, seen: Set<number>): void {
@@ -214,7 +244,8 @@ function checkPolicy(policy: SlatePolicy): void {
   }
 }
 
-function checkClickModel(model: ClickModel): void {
+/** Throws a RecWorldOptionsError naming the field of a click model that cannot work. */
+export function checkClickModel(model: ClickModel): void {
   if (model.kind === "position-based") {
     if (!(model.eta >= 0) || !Number.isFinite(model.eta)) throw new RecWorldOptionsError("clickModel.eta", `must be >= 0, got ${model.eta}`);
   } else if (model.kind === "cascade") {

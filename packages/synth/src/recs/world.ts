@@ -230,8 +230,28 @@ export function createRecWorld(input: RecWorldInput = {}): RecWorld {
   const centroidRng = root.fork();
   const itemRng = root.fork();
   const userRng = root.fork();
-  const d = o.dim;
+  const { centroids, tagPools, ageTilt, categoryWeights, categoryTable } = drawPriors(o, centroidRng);
+  const items = createItems(o, itemRng, centroids, tagPools, categoryTable);
+  const users = createUsers(o, userRng, centroids, categoryWeights, ageTilt);
+  return new RecWorld(o, centroids, items, users);
+}
 
+/** What the whole world shares, drawn first from the seed: category centroids, tag pools, age tilts, category sizes. */
+export interface RecWorldPriors {
+  centroids: Float32Array;
+  tagPools: Uint16Array;
+  ageTilt: Float32Array;
+  categoryWeights: Float64Array;
+  categoryTable: AliasTable;
+}
+
+/** The priors of a world's seed, the same draws createRecWorld makes (for hooks that add to a world). */
+export function recWorldPriors(o: RecWorldOptions): RecWorldPriors {
+  return drawPriors(o, new Rng(o.seed).fork());
+}
+
+function drawPriors(o: RecWorldOptions, centroidRng: Rng): RecWorldPriors {
+  const d = o.dim;
   const centroids = new Float32Array(o.numCategories * d);
   for (let c = 0; c < o.numCategories; c++) writeUnitGaussian(centroidRng, centroids, c * d, d);
   const tagPools = Uint16Array.from({ length: o.numCategories * TAG_POOL_SIZE }, () => centroidRng.int(o.numTags));
@@ -239,14 +259,11 @@ export function createRecWorld(input: RecWorldInput = {}): RecWorld {
     centroidRng.uniform(-AGE_TILT, AGE_TILT),
   );
   const categoryWeights = Float64Array.from({ length: o.numCategories }, (_, k) => 1 / (k + 1) ** CATEGORY_SIZE_EXPONENT);
-  const categoryTable = new AliasTable(categoryWeights);
-
-  const items = createItems(o, itemRng, centroids, tagPools, categoryTable);
-  const users = createUsers(o, userRng, centroids, categoryWeights, ageTilt);
-  return new RecWorld(o, centroids, items, users);
+  return { centroids, tagPools, ageTilt, categoryWeights, categoryTable: new AliasTable(categoryWeights) };
 }
 
-function createItems(
+/** `o.numItems` items drawn around the priors' centroids (popularity ranks count within them). */
+export function createItems(
   o: RecWorldOptions,
   rng: Rng,
   centroids: Float32Array,
