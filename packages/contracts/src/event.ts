@@ -23,6 +23,7 @@ export type FraudDecisionEvent = EventEnvelope<"fraud.decision">;
 export type LabelEvent = EventEnvelope<"fraud.label">;
 export type RetrainRequestEvent = EventEnvelope<"ml.retrain-request">;
 export type RetrainDecisionEvent = EventEnvelope<"ml.retrain-decision">;
+export type ModelAliasMovedEvent = EventEnvelope<"ml.model-alias-moved">;
 
 /** Any valid event, discriminated by `type`. */
 export type AnyEvent = { [T in EventType]: EventEnvelope<T> }[EventType];

@@ -33,8 +33,10 @@ export {
   RetrainRequestPayloadSchema,
   RetrainDecisionSchema,
   RetrainDecisionPayloadSchema,
+  ModelAliasActionSchema,
+  ModelAliasMovedPayloadSchema,
 } from "./events/ml";
-export type { DriftFinding, DriftSummary, RetrainRequestPayload, RetrainDecision, RetrainDecisionPayload } from "./events/ml";
+export type { DriftFinding, DriftSummary, RetrainRequestPayload, RetrainDecision, RetrainDecisionPayload, ModelAliasAction, ModelAliasMovedPayload } from "./events/ml";
 export {
   DeadLetterReasonSchema,
   DeadLetterRecordSchema,
@@ -58,6 +60,7 @@ export type {
   LabelEvent,
   RetrainRequestEvent,
   RetrainDecisionEvent,
+  ModelAliasMovedEvent,
 } from "./event";
 
 

@@ -2,7 +2,7 @@ import type { z } from "zod";
 import { TOPICS } from "../topics";
 import type { TopicName } from "../topics";
 import { FraudDecisionPayloadSchema, LabelPayloadSchema, TransactionPayloadSchema } from "./fraud";
-import { RetrainDecisionPayloadSchema, RetrainRequestPayloadSchema } from "./ml";
+import { ModelAliasMovedPayloadSchema, RetrainDecisionPayloadSchema, RetrainRequestPayloadSchema } from "./ml";
 import { ClickPayloadSchema, ImpressionPayloadSchema, ServedPayloadSchema } from "./recs";
 
 interface CatalogEntry<S extends z.ZodTypeAny> {
@@ -56,6 +56,12 @@ export const EVENT_CATALOG = {
     schemaVersion: 1,
     payload: RetrainDecisionPayloadSchema,
     topic: TOPICS.mlRetrainDecisions,
+    keyField: "model",
+  }),
+  "ml.model-alias-moved": entry({
+    schemaVersion: 1,
+    payload: ModelAliasMovedPayloadSchema,
+    topic: TOPICS.mlModelAliases,
     keyField: "model",
   }),
 } as const;
