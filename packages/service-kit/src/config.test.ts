@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { BaseConfigSchema, ConfigError, loadConfig } from "./config";
+import { BaseConfigSchema, ConfigError, loadConfig, parseKeyedUrls } from "./config";
 
 describe("loadConfig", () => {
   const Schema = BaseConfigSchema.extend({ REDIS_URL: z.string().url(), MODEL_DIR: z.string().min(1) });
@@ -20,5 +20,22 @@ describe("loadConfig", () => {
       const fields = (error as ConfigError).problems.map((p) => p.split(":")[0]);
       expect(fields.sort()).toEqual(["LOG_LEVEL", "MODEL_DIR", "PORT", "REDIS_URL"]);
     }
+  });
+});
+
+describe("parseKeyedUrls", () => {
+  const options = { setting: "RELOAD_URLS", key: "model" };
+
+  it("groups key=url entries by key, trailing slashes off", () => {
+    expect([...parseKeyedUrls(["fraud-gbdt=http://a:8081/", "ranker-gbdt=http://b:8083", "fraud-gbdt=https://c:1"], options)]).toEqual([
+      ["fraud-gbdt", ["http://a:8081", "https://c:1"]],
+      ["ranker-gbdt", ["http://b:8083"]],
+    ]);
+  });
+
+  it("names the setting and the entry that is not key=url, or whose key is not allowed", () => {
+    expect(() => parseKeyedUrls(["http://x:1"], options)).toThrow('RELOAD_URLS: "http://x:1" is not model=url');
+    expect(() => parseKeyedUrls(["fraud=ftp://x"], options)).toThrow(/"fraud=ftp:\/\/x" is not model=url/);
+    expect(() => parseKeyedUrls(["ads=http://x:1"], { ...options, keys: ["fraud", "recs"] })).toThrow('RELOAD_URLS: "ads=http://x:1" is not model=url (fraud or recs)');
   });
 });

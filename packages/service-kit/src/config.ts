@@ -56,6 +56,26 @@ export const modelRegistryConfig = {
 /** Comma-separated values, empty by default. */
 export const csvSetting = csv;
 
+/**
+ * `key=url` entries (a csvSetting's values) grouped by key, e.g. RELOAD_URLS
+ * `fraud-gbdt=http://a:8081,ranker-gbdt=http://b:8083`; a key may repeat. With `keys`, any other
+ * key is refused. The error names the setting and the entry.
+ */
+export function parseKeyedUrls(entries: readonly string[], options: { setting: string; key: string; keys?: readonly string[] }): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const allowed = options.keys ? ` (${options.keys.join(" or ")})` : "";
+  for (const entry of entries) {
+    const eq = entry.indexOf("=");
+    const key = eq < 0 ? "" : entry.slice(0, eq).trim();
+    const url = entry.slice(eq + 1).trim().replace(/\/$/, "");
+    if (eq < 0 || key === "" || (options.keys && !options.keys.includes(key)) || !/^https?:\/\/[^\s/]+/.test(url)) {
+      throw new RangeError(`${options.setting}: "${entry}" is not ${options.key}=url${allowed}`);
+    }
+    out.set(key, [...(out.get(key) ?? []), url]);
+  }
+  return out;
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
