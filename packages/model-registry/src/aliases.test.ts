@@ -69,6 +69,11 @@ describe("alias history", () => {
     expect(refusal(() => registry.rollback("fraud-gbdt", ops))).toMatchObject({ code: "NOT_FOUND" });
     expect(refusal(() => registry.promote("ranker-gbdt", ops))).toMatchObject({ code: "NOT_FOUND" });
     expect(refusal(() => registry.aliases("../etc"))).toMatchObject({ code: "INVALID" });
+    // Names that are Object.prototype's own find nothing.
+    expect(refusal(() => registry.promote("fraud-gbdt", { ...ops, from: "constructor" }))).toMatchObject({ code: "NOT_FOUND" });
+    expect(refusal(() => registry.unpin("fraud-gbdt", "tostring", ops))).toMatchObject({ code: "NOT_FOUND" });
+    expect(refusal(() => registry.pin("fraud-gbdt", "constructor", undefined, ops))).toMatchObject({ code: "NOT_FOUND" });
+    expect(() => registry.resolve("fraud-gbdt", "hasOwnProperty")).toThrow(/no fraud-gbdt model for "hasOwnProperty"/);
     expect(registry.history("fraud-gbdt")).toHaveLength(1);
   });
 });

@@ -194,6 +194,11 @@ interface Plan {
 /** Legacy callers of setAlias and publish that name nobody. */
 const UNATTRIBUTED: MoveOptions = { by: "unknown", reason: "no reason given" };
 
+/** Without a prototype: a caller's name such as `constructor` or `toString` must find nothing, not Object's method. */
+function lookupTable<T>(entries: Record<string, T>): Record<string, T> {
+  return Object.assign(Object.create(null) as Record<string, T>, entries);
+}
+
 function writeJsonAtomic(file: string, value: unknown): void {
   const tmp = `${file}.tmp-${randomBytes(4).toString("hex")}`;
   fs.writeFileSync(tmp, JSON.stringify(value, null, 2) + "\n");
@@ -285,15 +290,15 @@ export class ModelRegistry {
 
   aliases(model: string): Record<string, string> {
     const file = path.join(this.modelDir(model), "aliases.json");
-    if (!fs.existsSync(file)) return {};
-    return AliasesSchema.parse(JSON.parse(fs.readFileSync(file, "utf8")));
+    if (!fs.existsSync(file)) return lookupTable({});
+    return lookupTable(AliasesSchema.parse(JSON.parse(fs.readFileSync(file, "utf8"))));
   }
 
   /** The pinned aliases: who pinned each and why. */
   pins(model: string): Record<string, Pin> {
     const file = path.join(this.modelDir(model), "pins.json");
-    if (!fs.existsSync(file)) return {};
-    return PinsSchema.parse(JSON.parse(fs.readFileSync(file, "utf8")));
+    if (!fs.existsSync(file)) return lookupTable({});
+    return lookupTable(PinsSchema.parse(JSON.parse(fs.readFileSync(file, "utf8"))));
   }
 
   /** The alias history, oldest first (the last `limit` lines when given). */

@@ -55,6 +55,8 @@ export async function requestModelReload(url: string, adminToken: string | undef
     }
     return { url, ok: res.ok, status: res.status, body, ms: performance.now() - t0 };
   } catch (error) {
-    return { url, ok: false, status: null, body: (error as Error).message, ms: performance.now() - t0 };
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code ?? cause?.message;
+    return { url, ok: false, status: null, body: why ? `${(error as Error).message} (${why})` : (error as Error).message, ms: performance.now() - t0 };
   }
 }
