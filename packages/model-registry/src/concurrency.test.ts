@@ -24,9 +24,9 @@ describe("two processes moving aliases at once", () => {
     for (const prefix of ["a", "b"]) {
       for (let i = 0; i < 10; i++) await registry.publish({ model: "ranker-gbdt", version: `${prefix}${i}`, dataWindow: {}, featureSchemaHash: "h", metrics: {}, extra: {} }, () => undefined, {});
     }
-    // Both start at the same moment, after tsx has compiled them.
-    const startAt = Date.now() + 4_000;
-    const run = (prefix: string) => promisify(execFile)(process.execPath, ["--import", "tsx", FIXTURE, registry.root, "ranker-gbdt", prefix, String(STEPS), String(startAt)]);
+    // Both start together once both are up (tsx compiles each for a while).
+    const barrier = fs.mkdtempSync(path.join(os.tmpdir(), "registry-barrier-"));
+    const run = (prefix: string) => promisify(execFile)(process.execPath, ["--import", "tsx", FIXTURE, registry.root, "ranker-gbdt", prefix, String(STEPS), barrier]);
     const outputs = await Promise.all([run("a"), run("b")]);
     const [a, b] = outputs.map((o) => JSON.parse(o.stdout) as LoopReport) as [LoopReport, LoopReport];
     expect(a.started).toBeLessThan(b.ended);
@@ -51,5 +51,5 @@ describe("two processes moving aliases at once", () => {
     }
     expect(registry.aliases("ranker-gbdt")).toEqual(replayed);
     expect(fs.readdirSync(registry.root).filter((f) => f.startsWith(".lock"))).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 });
