@@ -5,7 +5,11 @@
  * CLI, optionally profiles the service (--profile), and stops everything it started by pid.
  *
  *   npx tsx bench/fraud-budget.ts [--rate 1000 --duration 30 --warmup 5 --ramp 250,500,1000,2000]
- *     [--step-duration 10] [--settle 20] [--profile] [--work /tmp/lg] [--skip-train] [--gate]
+ *     [--step-duration 10] [--settle 20] [--calibrate 10] [--pin auto|G:T] [--profile] [--work /tmp/lg]
+ *     [--skip-train] [--gate]
+ *
+ * The load generator first measures its own error against its null server at the same rate (see
+ * the report's Instrument section); --pin puts the generator and the service on different CPUs.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -27,6 +31,8 @@ const { values } = parseArgs({
     ramp: { type: "string", default: "250,500,1000,2000" },
     "step-duration": { type: "string", default: "10" },
     settle: { type: "string", default: "20" },
+    calibrate: { type: "string", default: "10" },
+    pin: { type: "string" },
     arrivals: { type: "string", default: "constant" },
     work: { type: "string", default: "/tmp/lg" },
     profile: { type: "boolean", default: false },
@@ -151,6 +157,8 @@ async function main(): Promise<number> {
     const args = ["--target", "fraud", "--url", url, "--rate", values.rate, "--duration", values.duration, "--warmup", values.warmup, "--arrivals", values.arrivals, "--report", reportDir];
     if (values.ramp) args.push("--ramp", values.ramp, "--step-duration", values["step-duration"], "--settle", values.settle);
     if (values.gate) args.push("--gate");
+    args.push("--calibrate", values.calibrate);
+    if (values.pin) args.push("--pin", values.pin, "--target-pid", String(service.pid));
     args.push(
       "--note",
       `target: services/fraud (node --import tsx src/main.ts${values.profile ? ", under --cpu-prof" : ""}), small-preset model, Redis ${redis.source}, Kafka ${kafka.source}, all on this machine`,

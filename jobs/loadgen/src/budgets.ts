@@ -22,7 +22,20 @@ export interface Budgets {
   endpoints: Record<string, EndpointBudget>;
 }
 
-export type CheckStatus = "pass" | "fail" | "no-data";
+/** `not-judged`: the instrument's own error is too large a share of the budget to tell (see `INSTRUMENT_ERROR_MULTIPLE`). */
+export type CheckStatus = "pass" | "fail" | "no-data" | "not-judged";
+
+/**
+ * A latency budget is judged only when it is at least this many times the instrument's own error
+ * at the same percentile. Four is the test uncertainty ratio metrology asks of a calibrated
+ * instrument (4:1, as in ANSI/NCSL Z540.3): with the instrument's error at most a quarter of the
+ * tolerance, a pass or a miss says something about the system, not the meter. Against a 5 ms p99
+ * budget the generator may add at most 1.25 ms at p99.
+ */
+export const INSTRUMENT_ERROR_MULTIPLE = 4;
+
+/** The generator's own error, measured against a null server (`calibrate`), or why it is unknown. */
+export type Instrument = { error: LatencySummary; rate: number } | { error: null; reason: string };
 
 export interface BudgetCheck {
   endpoint: string;
@@ -35,10 +48,12 @@ export interface BudgetCheck {
   unit: "ms" | "share" | "req/s";
   status: CheckStatus;
   note?: string;
+  /** End-to-end latency checks: the instrument's own latency at the same percentile (null: not measured). */
+  instrumentError?: number | null;
 }
 
 export interface BudgetEvaluation {
-  /** True when every check passed; a check without data fails the gate. */
+  /** True when every check passed; a check without data, or one not judged, is not a pass. */
   passed: boolean;
   checks: BudgetCheck[];
 }
@@ -126,8 +141,30 @@ function latencyChecks(endpoint: string, subject: string, summary: LatencySummar
   });
 }
 
-/** Every target of the run's endpoint against what the run measured. */
-export function evaluateRun(result: RunResult, budget: EndpointBudget): BudgetCheck[] {
+/** Sets aside an end-to-end latency check the instrument cannot resolve, with the reason. */
+function judgeWithInstrument(check: BudgetCheck, instrument: Instrument, offeredRate: number): BudgetCheck {
+  const key = check.metric as PercentileKey;
+  if (instrument.error === null) return { ...check, instrumentError: null, status: "not-judged", note: instrument.reason };
+  const error = instrument.error.count > 0 ? instrument.error[key] : Number.NaN;
+  if (!Number.isFinite(error)) return { ...check, instrumentError: null, status: "not-judged", note: `the calibration measured no ${key}` };
+  const withError = { ...check, instrumentError: error };
+  if (instrument.rate < offeredRate) {
+    return { ...withError, status: "not-judged", note: `the instrument was calibrated at ${instrument.rate}/s, below the run's ${offeredRate}/s` };
+  }
+  if (check.target < INSTRUMENT_ERROR_MULTIPLE * error) {
+    const limit = INSTRUMENT_ERROR_MULTIPLE * error;
+    return { ...withError, status: "not-judged", note: `budget below ${INSTRUMENT_ERROR_MULTIPLE} x the instrument's own ${key} of ${error.toFixed(3)} ms = ${limit.toFixed(3)} ms` };
+  }
+  return withError;
+}
+
+/**
+ * Every target of the run's endpoint against what the run measured. With `instrument`, end-to-end
+ * latency targets tighter than `INSTRUMENT_ERROR_MULTIPLE` times the instrument's own error are
+ * not judged (and without a measured error none is); stage targets are the service's own clock
+ * and are judged regardless. Without `instrument` (ramp steps) every target is judged as measured.
+ */
+export function evaluateRun(result: RunResult, budget: EndpointBudget, instrument?: Instrument): BudgetCheck[] {
   const e = result.endpoint;
   const checks: BudgetCheck[] = [];
   checks.push({
@@ -141,7 +178,8 @@ export function evaluateRun(result: RunResult, budget: EndpointBudget): BudgetCh
     status: result.offeredRate >= budget.rate ? "pass" : "fail",
     ...(result.offeredRate >= budget.rate ? {} : { note: "the run offered less load than the budget is stated at" }),
   });
-  checks.push(...latencyChecks(e, "end to end", result.latency, budget.latency, "no answer was measured"));
+  const endToEnd = latencyChecks(e, "end to end", result.latency, budget.latency, "no answer was measured");
+  checks.push(...(instrument ? endToEnd.map((c) => (c.status === "no-data" ? c : judgeWithInstrument(c, instrument, result.offeredRate))) : endToEnd));
   for (const [stage, targets] of Object.entries(budget.stages)) {
     checks.push(...latencyChecks(e, `stage ${stage}`, result.stages[stage], targets, `the answers carried no "${stage}" timing`));
   }
@@ -160,10 +198,10 @@ export function evaluateRun(result: RunResult, budget: EndpointBudget): BudgetCh
   return checks;
 }
 
-/** Checks each run against its endpoint's budget. */
-export function evaluateBudgets(results: RunResult | readonly RunResult[], budgets: Budgets): BudgetEvaluation {
+/** Checks each run against its endpoint's budget (see `evaluateRun` for `instrument`). */
+export function evaluateBudgets(results: RunResult | readonly RunResult[], budgets: Budgets, instrument?: Instrument): BudgetEvaluation {
   const runs = Array.isArray(results) ? (results as readonly RunResult[]) : [results as RunResult];
-  const checks = runs.flatMap((run) => evaluateRun(run, budgetFor(budgets, run.endpoint)));
+  const checks = runs.flatMap((run) => evaluateRun(run, budgetFor(budgets, run.endpoint), instrument));
   return { passed: checks.length > 0 && checks.every((c) => c.status === "pass"), checks };
 }
 

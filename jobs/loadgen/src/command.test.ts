@@ -20,10 +20,22 @@ describe("parseCommand", () => {
     });
     expect(parseCommand(["--target", "recs", "--url", "http://x:1", "--k", "10,20"])).toMatchObject({ target: "recommendations", rate: undefined, k: [10, 20], newUserShare: 0.1 });
     expect(parseCommand(["--help"])).toBe("help");
+    expect(parseCommand(["--target", "fraud", "--url", "http://x:1"])).toMatchObject({ timer: "precise", calibrateMs: 10_000, calibrationUrl: null, pin: null, targetPid: null });
+  });
+
+  it("reads the instrument's flags: calibration mode, timer, calibration, pinning", () => {
+    expect(parseCommand(["--target", "null"])).toMatchObject({ target: "null", url: null, rate: 1000 });
+    expect(parseCommand(["--target", "null", "--url", "http://127.0.0.1:9", "--rate", "5000"])).toMatchObject({ url: "http://127.0.0.1:9", rate: 5000 });
+    expect(
+      parseCommand(["--target", "fraud", "--url", "http://x:1", "--timer", "coarse", "--calibrate", "2.5", "--calibration-url", "http://y:2", "--pin", "0:1", "--target-pid", "4242"]),
+    ).toMatchObject({ timer: "coarse", calibrateMs: 2500, calibrationUrl: "http://y:2", pin: "0:1", targetPid: 4242 });
+    expect(() => parseCommand(["--target", "fraud", "--url", "http://x:1", "--timer", "exact"])).toThrow(/^--timer: must be precise or coarse/);
+    expect(() => parseCommand(["--target", "fraud", "--url", "http://x:1", "--calibrate=-1"])).toThrow(/^--calibrate: must be >= 0 seconds/);
+    expect(() => parseCommand(["--target", "fraud", "--url", "http://x:1", "--target-pid", "1.5"])).toThrow(/^--target-pid: must be a process id/);
   });
 
   it("names the flag that is wrong", () => {
-    expect(() => parseCommand(["--url", "http://x:1"])).toThrow(/^--target: must be fraud or recommendations/);
+    expect(() => parseCommand(["--url", "http://x:1"])).toThrow(/^--target: must be fraud, recommendations or null/);
     expect(() => parseCommand(["--target", "fraud"])).toThrow(/^--url: is required/);
     expect(() => parseCommand(["--target", "fraud", "--url", "http://x:1", "--rate", "fast"])).toThrow(/^--rate: must be a number, got "fast"/);
     expect(() => parseCommand(["--target", "fraud", "--url", "http://x:1", "--ramp", "100,,300"])).toThrow(/^--ramp\[1\]: must be a number/);

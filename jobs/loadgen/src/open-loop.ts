@@ -1,7 +1,18 @@
 import { systemClock, type Clock } from "./clock";
-import { requireNonNegative, requirePositive, requirePositiveInt } from "./errors";
+import { runDirectHttp, type DirectHttpTarget } from "./direct-http";
+import { LoadgenInputError, requireNonNegative, requirePositive, requirePositiveInt } from "./errors";
 import { LatencyRecorder, type LatencySummary } from "./latency";
+import { PreciseTicker } from "./precise-ticker";
 import { scheduleArrivals, type ArrivalProcess } from "./schedule";
+import { runSchedule, type Wake } from "./scheduler";
+
+/**
+ * How the scheduler waits for the next send on the system clock: `precise` sleeps in a worker
+ * thread on a high-resolution timer (tens of microseconds late); `coarse` uses Node's millisecond
+ * timers, as this generator did before (late by up to a millisecond or two, in bursts).
+ */
+export type TimerKind = "precise" | "coarse";
+export const TIMER_KINDS: readonly TimerKind[] = ["precise", "coarse"];
 
 /** What one request came back with, as far as the load test cares. */
 export interface Answer {
@@ -32,6 +43,11 @@ export interface OpenLoopOptions {
   /** Requests due in this first stretch are sent but left out of every statistic. */
   warmupMs?: number;
   send: (context: SendContext) => Promise<Answer>;
+  /**
+   * The same requests as HTTP bytes: with the precise timer on the system clock they are written
+   * by the sender thread at their times and `send` is not called (see `runDirectHttp`).
+   */
+  http?: DirectHttpTarget;
   /** Called once with the number of requests the schedule holds, before the first is due (build bodies here). */
   prepare?: (count: number) => void | Promise<void>;
   /** The name budgets are looked up by, e.g. "fraud". */
@@ -42,6 +58,8 @@ export interface OpenLoopOptions {
   maxInFlight?: number;
   /** A request unanswered this long after it was sent is aborted and counts as a timeout. */
   timeoutMs?: number;
+  /** Default `precise`; ignored with a clock of one's own, whose timers are used as they are. */
+  timer?: TimerKind;
   clock?: Clock;
 }
 
@@ -87,11 +105,26 @@ export interface RunResult {
   latency: LatencySummary;
   /** Per stage, from the answers' `timings` (the service's own clock). */
   stages: Record<string, LatencySummary>;
-  /** How late the generator itself sent, against the schedule: its share of `latency`. */
+  /**
+   * From the actual send to the answer, the same answers as `latency`: what a tool that times from
+   * its own send reports. `latency` minus this is the generator's lateness, request by request.
+   */
+  latencyFromSend: LatencySummary;
+  /** Actual send minus scheduled send, measured window: the generator's own share of `latency`. */
   sendLag: LatencySummary;
+  /** How the scheduler waited between sends. */
+  timer: TimerKind;
+  /** Who sent: the sender thread (precise timer, HTTP) or the main thread's event loop. */
+  sender: "sender thread" | "event loop";
+  /** Sender thread only: requests it found no free connection for, sent by the main thread on a new one (their lag includes that hop). */
+  handedToMain: number;
   maxInFlightSeen: number;
   /** Wall time of the whole run, warm-up and draining included. */
   elapsedMs: number;
+  /** CPU time (user + system, all threads) of the generator's process over the whole run. */
+  generatorCpuMs: number;
+  /** Requests sent, warm-up included: what `generatorCpuMs` was spent on. */
+  sentTotal: number;
 }
 
 export const DEFAULT_MAX_IN_FLIGHT = 1000;
@@ -109,6 +142,8 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const arrivals = options.arrivals ?? "constant";
   const clock = options.clock ?? systemClock;
+  const timer = options.timer ?? "precise";
+  if (!TIMER_KINDS.includes(timer)) throw new LoadgenInputError("timer", `must be precise or coarse, got "${String(timer)}"`);
   requirePositive("rate", options.rate);
   requirePositive("durationMs", options.durationMs);
   requireNonNegative("warmupMs", warmupMs);
@@ -121,18 +156,18 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
   const counts: RunCounts = { scheduled: 0, sent: 0, ok: 0, rejected: 0, badStatus: 0, timeouts: 0, transportErrors: 0, dropped: 0, fallbacks: 0 };
   const statusCounts: Record<string, number> = {};
   const latency = new LatencyRecorder();
+  const latencyFromSend = new LatencyRecorder();
   const sendLag = new LatencyRecorder();
   const stages = new Map<string, LatencyRecorder>();
   for (const offset of offsets) if (offset >= warmupMs) counts.scheduled++;
 
   let inFlight = 0;
   let maxInFlightSeen = 0;
+  let sentTotal = 0;
   let lastMeasuredAnswer = Number.NEGATIVE_INFINITY;
   let onIdle: (() => void) | null = null;
-  const start = clock.now();
 
-  const record = (answer: Answer, scheduledAt: number): void => {
-    const now = clock.now();
+  const record = (answer: Answer, scheduledAt: number, sentAt: number, now: number): void => {
     lastMeasuredAnswer = Math.max(lastMeasuredAnswer, now);
     statusCounts[answer.status] = (statusCounts[answer.status] ?? 0) + 1;
     const is2xx = answer.status >= 200 && answer.status < 300;
@@ -142,6 +177,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
       return;
     }
     latency.record(now - scheduledAt);
+    latencyFromSend.record(now - sentAt);
     if (!is2xx || answer.expectRejection) {
       counts.badStatus++;
       return;
@@ -156,18 +192,71 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
     }
   };
 
+  const recordTimeout = (scheduledAt: number, sentAt: number, now: number): void => {
+    counts.timeouts++;
+    lastMeasuredAnswer = Math.max(lastMeasuredAnswer, now);
+    // Its true latency is unknown but at least this: leaving it out would flatter the tail.
+    latency.record(now - scheduledAt);
+    latencyFromSend.record(now - sentAt);
+  };
+  const recordFailure = (now: number): void => {
+    counts.transportErrors++;
+    lastMeasuredAnswer = Math.max(lastMeasuredAnswer, now);
+  };
+  const measured = (index: number): boolean => (offsets[index] as number) >= warmupMs;
+
+  // The precise timer only makes sense on the real clock; a clock of one's own keeps its timers.
+  const precise = clock === systemClock && timer === "precise";
+  // CPU is counted from the first send to the last answer: preparing requests and connections is not the instrument's running cost.
+  let cpuBefore = process.cpuUsage();
+  if (precise && options.http) {
+    const run = await runDirectHttp({
+      offsets,
+      target: options.http,
+      maxInFlight,
+      timeoutMs,
+      onStart: () => (cpuBefore = process.cpuUsage()),
+      events: {
+        answered: (index, answer, scheduledAt, sentAt, now) => measured(index) && record(answer, scheduledAt, sentAt, now),
+        timedOut: (index, scheduledAt, sentAt, now) => measured(index) && recordTimeout(scheduledAt, sentAt, now),
+        failed: (index, now) => measured(index) && recordFailure(now),
+      },
+    });
+    for (let i = 0; i < offsets.length; i++) {
+      const sentAt = run.sentAt[i] as number;
+      if (!(sentAt >= 0)) {
+        if (measured(i)) counts.dropped++;
+        continue;
+      }
+      sentTotal++;
+      if (!measured(i)) continue;
+      counts.sent++;
+      sendLag.record(sentAt - (offsets[i] as number));
+    }
+    maxInFlightSeen = run.maxInFlightSeen;
+    return summarize(run.start, "sender thread", run.handedToMain);
+  }
+
+  const ticker = precise ? await PreciseTicker.start(offsets) : null;
+  const wake: Wake = ticker ? ticker.wake : (ms, fn) => void clock.setTimer(ms, fn);
+  cpuBefore = process.cpuUsage();
+  const start = clock.now();
+  ticker?.begin(start);
+
   const fire = (index: number): void => {
     const scheduledAt = start + (offsets[index] as number);
-    const measured = (offsets[index] as number) >= warmupMs;
+    const isMeasured = measured(index);
     if (inFlight >= maxInFlight) {
-      if (measured) counts.dropped++;
+      if (isMeasured) counts.dropped++;
       return;
     }
     inFlight++;
+    sentTotal++;
     maxInFlightSeen = Math.max(maxInFlightSeen, inFlight);
-    if (measured) {
+    const sentAt = clock.now();
+    if (isMeasured) {
       counts.sent++;
-      sendLag.record(clock.now() - scheduledAt);
+      sendLag.record(sentAt - scheduledAt);
     }
     const controller = new AbortController();
     let done = false;
@@ -180,13 +269,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
       if (done) return;
       finish();
       controller.abort();
-      if (measured) {
-        counts.timeouts++;
-        const now = clock.now();
-        lastMeasuredAnswer = Math.max(lastMeasuredAnswer, now);
-        // Its true latency is unknown but at least this: leaving it out would flatter the tail.
-        latency.record(now - scheduledAt);
-      }
+      if (isMeasured) recordTimeout(scheduledAt, sentAt, clock.now());
     });
     let pending: Promise<Answer>;
     try {
@@ -199,51 +282,52 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
         if (done) return;
         cancelTimeout();
         finish();
-        if (measured) record(answer, scheduledAt);
+        if (isMeasured) record(answer, scheduledAt, sentAt, clock.now());
       },
       () => {
         if (done) return;
         cancelTimeout();
         finish();
-        if (measured) {
-          counts.transportErrors++;
-          lastMeasuredAnswer = Math.max(lastMeasuredAnswer, clock.now());
-        }
+        if (isMeasured) recordFailure(clock.now());
       },
     );
   };
 
-  await new Promise<void>((resolve) => {
-    let next = 0;
-    const tick = (): void => {
-      const elapsed = clock.now() - start;
-      // Everything already due goes out now: a late timer sends a burst, never skips a request.
-      while (next < offsets.length && (offsets[next] as number) <= elapsed) fire(next++);
-      if (next >= offsets.length) resolve();
-      else clock.setTimer((offsets[next] as number) - (clock.now() - start), tick);
-    };
-    tick();
-  });
+  try {
+    await runSchedule({ offsets, start, clock, wake, fire });
+  } finally {
+    await ticker?.close();
+  }
   if (inFlight > 0) await new Promise<void>((resolve) => (onIdle = resolve));
+  return summarize(start, "event loop", 0);
 
-  const measureStart = start + warmupMs;
-  const windowMs = Math.max(options.durationMs, lastMeasuredAnswer - measureStart);
-  const failures = counts.badStatus + counts.timeouts + counts.transportErrors + counts.dropped;
-  return {
-    endpoint: options.endpoint ?? "endpoint",
-    offeredRate: options.rate,
-    arrivals,
-    warmupMs,
-    durationMs: options.durationMs,
-    counts,
-    statusCounts,
-    errorRate: counts.scheduled > 0 ? failures / counts.scheduled : 0,
-    fallbackRate: counts.ok > 0 ? counts.fallbacks / counts.ok : 0,
-    throughput: counts.ok / (windowMs / 1000),
-    latency: latency.summary(),
-    stages: Object.fromEntries([...stages].sort(([a], [b]) => a.localeCompare(b)).map(([stage, r]) => [stage, r.summary()])),
-    sendLag: sendLag.summary(),
-    maxInFlightSeen,
-    elapsedMs: clock.now() - start,
-  };
+  function summarize(start: number, sender: RunResult["sender"], handedToMain: number): RunResult {
+    const cpu = process.cpuUsage(cpuBefore);
+    const measureStart = start + warmupMs;
+    const windowMs = Math.max(options.durationMs, lastMeasuredAnswer - measureStart);
+    const failures = counts.badStatus + counts.timeouts + counts.transportErrors + counts.dropped;
+    return {
+      endpoint: options.endpoint ?? "endpoint",
+      offeredRate: options.rate,
+      arrivals,
+      warmupMs,
+      durationMs: options.durationMs,
+      counts,
+      statusCounts,
+      errorRate: counts.scheduled > 0 ? failures / counts.scheduled : 0,
+      fallbackRate: counts.ok > 0 ? counts.fallbacks / counts.ok : 0,
+      throughput: counts.ok / (windowMs / 1000),
+      latency: latency.summary(),
+      stages: Object.fromEntries([...stages].sort(([a], [b]) => a.localeCompare(b)).map(([stage, r]) => [stage, r.summary()])),
+      latencyFromSend: latencyFromSend.summary(),
+      sendLag: sendLag.summary(),
+      timer: precise ? "precise" : "coarse",
+      sender,
+      handedToMain,
+      maxInFlightSeen,
+      elapsedMs: clock.now() - start,
+      generatorCpuMs: (cpu.user + cpu.system) / 1000,
+      sentTotal,
+    };
+  }
 }

@@ -76,6 +76,32 @@ describe("renderReport", () => {
     expect(json.evaluation.passed).toBe(true);
   });
 
+  it("prints the instrument's error beside each end-to-end budget, its own section and what ran where", () => {
+    const calibration = { run: fraudRun({ endpoint: "null server", latency: latency(0.2, 0.3, 0.5), latencyFromSend: latency(0.15, 0.25, 0.4), sendLag: latency(0.05, 0.1, 0.2) }), url: "http://127.0.0.1:1", builtIn: true };
+    const placements = [
+      { role: "generator (this process, every thread)", pid: 10, cpus: "0", pinned: true },
+      { role: "null server (calibration)", pid: 11, cpus: "1", pinned: true },
+    ];
+    const report = renderReport({ runs: [fraudRun()], budgets, calibration, placements });
+    const md = report.markdown;
+    expect(md).toContain("| fraud | end to end p50 | 1.20 ms | <= 2.00 ms | 0.200 ms | PASS |");
+    expect(md).toContain("| fraud | end to end p99 | 4.10 ms | <= 5.00 ms | 0.500 ms | PASS |");
+    expect(md).toContain("| fraud | stage features p99 | 1.40 ms | <= 2.00 ms | service clock | PASS |");
+    expect(md).toContain("## Instrument: the generator's own error at 1000/s");
+    expect(md).toContain("| send lag (actual - scheduled send) | 1000 | 0.050 | 0.075 | 0.100 | 0.200 | 0.240 | 0.300 | 0.050 |");
+    expect(md).toContain("generator CPU 0.150 ms per request");
+    expect(md).toContain("| null server (calibration) | 11 | 1 | yes (taskset) |");
+
+    const tooCoarse = { ...calibration, run: { ...calibration.run, latency: latency(0.2, 0.3, 1.5) } };
+    const refused = renderReport({ runs: [fraudRun()], budgets, calibration: tooCoarse });
+    expect(refused.markdown).toContain("## Budgets: NOT JUDGED: 1 of 6 checks are budgets the instrument cannot resolve; the other 5 met");
+    expect(refused.markdown).toContain("| fraud | end to end p99 | 4.10 ms | <= 5.00 ms | 1.50 ms | NOT JUDGED (budget below 4 x the instrument's own p99 of 1.500 ms = 6.000 ms) |");
+
+    const uncalibrated = renderReport({ runs: [fraudRun()], budgets, calibration: null });
+    expect(uncalibrated.markdown).toContain("| fraud | end to end p99 | 4.10 ms | <= 5.00 ms | not measured | NOT JUDGED (the instrument's own error was not measured (--calibrate 0)) |");
+    expect(uncalibrated.markdown).toContain("The instrument's own error was not measured (--calibrate 0)");
+  });
+
   it("formats milliseconds and shares for reading", () => {
     expect([formatMs(0.1234), formatMs(4.567), formatMs(45.67), formatMs(456.7), formatMs(Number.NaN), formatMs(null)]).toEqual(["0.123", "4.57", "45.7", "457", "n/a", "n/a"]);
     expect([formatShare(0), formatShare(0.0004), formatShare(0.25)]).toEqual(["0.00 %", "0.040 %", "25.00 %"]);

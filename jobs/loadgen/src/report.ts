@@ -1,7 +1,19 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { lineChart, type LineSeries, type ReferenceLine } from "@mlsd/plot";
-import { budgetFor, evaluateBudgets, stepWithinBudget, sustainableRate, type BudgetCheck, type BudgetEvaluation, type Budgets } from "./budgets";
+import type { Placement } from "./affinity";
+import {
+  budgetFor,
+  evaluateBudgets,
+  INSTRUMENT_ERROR_MULTIPLE,
+  stepWithinBudget,
+  sustainableRate,
+  type BudgetCheck,
+  type BudgetEvaluation,
+  type Budgets,
+  type Instrument,
+} from "./budgets";
+import type { Calibration } from "./calibrate";
 import { PERCENTILE_KEYS, type LatencySummary } from "./latency";
 import type { RunResult } from "./open-loop";
 import type { RampResult } from "./ramp";
@@ -11,10 +23,20 @@ export interface ReportInput {
   runs: readonly RunResult[];
   ramps?: readonly RampResult[];
   budgets: Budgets;
-  /** Computed from runs and budgets when not given. */
+  /** The instrument's own error; null when the calibration was skipped. Omitted: no Instrument section. */
+  calibration?: Calibration | null;
+  /** Computed from runs, budgets and the calibration when not given. */
   evaluation?: BudgetEvaluation;
+  /** What ran on which CPUs. */
+  placements?: readonly Placement[];
   /** How the numbers were obtained: the command, the machine, caveats. Printed first. */
   notes?: readonly string[];
+}
+
+/** What the gate judges latency budgets with: the calibration's latency, or why there is none. */
+export function instrumentOf(calibration: Calibration | null): Instrument {
+  if (!calibration) return { error: null, reason: "the instrument's own error was not measured (--calibrate 0)" };
+  return { error: calibration.run.latency, rate: calibration.run.offeredRate };
 }
 
 export interface RenderedReport {
@@ -49,7 +71,7 @@ function formatCheckValue(value: number | null, unit: BudgetCheck["unit"]): stri
   return value === null ? "n/a" : `${formatRate(value)}/s`;
 }
 
-const STATUS_WORD = { pass: "PASS", fail: "FAIL", "no-data": "NO DATA" } as const;
+const STATUS_WORD = { pass: "PASS", fail: "FAIL", "no-data": "NO DATA", "not-judged": "NOT JUDGED" } as const;
 
 interface Table {
   headers: string[];
@@ -70,23 +92,70 @@ function textTable(t: Table): string {
   return [line(t.headers), widths.map((w) => "-".repeat(w)).join("  "), ...t.rows.map(line)].join("\n");
 }
 
-function checksTable(checks: readonly BudgetCheck[]): Table {
+function instrumentCell(c: BudgetCheck): string {
+  if (c.instrumentError === null) return "not measured";
+  if (c.instrumentError !== undefined) return `${formatMs(c.instrumentError)} ms`;
+  return c.subject.startsWith("stage ") ? "service clock" : "";
+}
+
+function checksTable(checks: readonly BudgetCheck[], withInstrument: boolean): Table {
   return {
-    headers: ["endpoint", "check", "measured", "budget", "result"],
+    headers: ["endpoint", "check", "measured", "budget", ...(withInstrument ? ["instrument error"] : []), "result"],
     rows: checks.map((c) => [
       c.endpoint,
       c.metric === "share" || c.metric === "rate" ? c.subject : `${c.subject} ${c.metric}`,
       formatCheckValue(c.measured, c.unit),
       `${c.comparison} ${formatCheckValue(c.target, c.unit)}`,
+      ...(withInstrument ? [instrumentCell(c)] : []),
       STATUS_WORD[c.status] + (c.note ? ` (${c.note})` : ""),
     ]),
-    right: new Set([2, 3]),
+    right: new Set(withInstrument ? [2, 3, 4] : [2, 3]),
   };
+}
+
+/** The verdict line: a miss or a gap fails; a budget the instrument cannot resolve is said so, not passed. */
+export function verdictOf(evaluation: BudgetEvaluation): string {
+  const n = evaluation.checks.length;
+  const missed = evaluation.checks.filter((c) => c.status === "fail" || c.status === "no-data").length;
+  const notJudged = evaluation.checks.filter((c) => c.status === "not-judged").length;
+  if (missed > 0) return `FAIL: ${missed} of ${n} checks missed or had no data${notJudged > 0 ? `; ${notJudged} not judged` : ""}`;
+  if (notJudged > 0) return `NOT JUDGED: ${notJudged} of ${n} checks are budgets the instrument cannot resolve; the other ${n - notJudged} met`;
+  return "PASS: every budget met";
+}
+
+function instrumentTable(run: RunResult): Table {
+  const row = (name: string, s: LatencySummary) => [name, String(s.count), ...PERCENTILE_KEYS.map((k) => formatMs(s[k])), formatMs(s.max), formatMs(s.mean)];
+  return {
+    headers: ["against the null server (ms)", "count", ...PERCENTILE_KEYS, "max", "mean"],
+    rows: [row("latency from the scheduled send", run.latency), row("latency from the actual send", run.latencyFromSend), row("send lag (actual - scheduled send)", run.sendLag)],
+    right: new Set([1, 2, 3, 4, 5, 6, 7, 8]),
+  };
+}
+
+function instrumentNotes(calibration: Calibration): string[] {
+  const r = calibration.run;
+  const server = calibration.builtIn ? "the built-in null server (node:http answering at once, in a process of its own)" : `the null server at ${calibration.url}`;
+  return [
+    `Measured against ${server} at ${formatRate(r.offeredRate)}/s (${r.arrivals}) for ${r.durationMs / 1000} s after ${r.warmupMs / 1000} s of warm-up, ${r.timer} timer; ${r.counts.ok} of ${r.counts.scheduled} answered OK; generator CPU ${formatMs(cpuPerRequest(r))} ms per request.`,
+    `End-to-end latency budgets tighter than ${INSTRUMENT_ERROR_MULTIPLE} x the instrument's latency at the same percentile are not judged (a 4:1 test uncertainty ratio: the instrument may take at most a quarter of a budget). Stage budgets are the service's own clock and are judged regardless.`,
+  ];
+}
+
+function placementTable(placements: readonly Placement[]): Table {
+  return {
+    headers: ["process", "pid", "CPUs allowed", "pinned"],
+    rows: placements.map((p) => [p.role, String(p.pid), p.cpus, p.pinned ? "yes (taskset)" : "no"]),
+    right: new Set([1]),
+  };
+}
+
+export function cpuPerRequest(run: RunResult): number {
+  return run.sentTotal > 0 ? run.generatorCpuMs / run.sentTotal : Number.NaN;
 }
 
 function runTable(runs: readonly RunResult[]): Table {
   return {
-    headers: ["endpoint", "offered/s", "throughput/s", "scheduled", "ok", "rejected (expected)", "bad status", "timeouts", "transport", "dropped", "error rate", "fallback rate", "send lag p50 / p99 ms", "max in flight"],
+    headers: ["endpoint", "offered/s", "throughput/s", "scheduled", "ok", "rejected (expected)", "bad status", "timeouts", "transport", "dropped", "error rate", "fallback rate", "send lag p50 / p99 / p99.9 ms", "max in flight", "generator CPU ms/req"],
     rows: runs.map((r) => [
       r.endpoint,
       formatRate(r.offeredRate),
@@ -100,10 +169,11 @@ function runTable(runs: readonly RunResult[]): Table {
       String(r.counts.dropped),
       formatShare(r.errorRate),
       formatShare(r.fallbackRate),
-      `${formatMs(r.sendLag.p50)} / ${formatMs(r.sendLag.p99)}`,
+      `${formatMs(r.sendLag.p50)} / ${formatMs(r.sendLag.p99)} / ${formatMs(r.sendLag.p999)}`,
       String(r.maxInFlightSeen),
+      formatMs(cpuPerRequest(r)),
     ]),
-    right: new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]),
+    right: new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]),
   };
 }
 
@@ -111,7 +181,12 @@ function latencyTable(run: RunResult): Table {
   const row = (name: string, s: LatencySummary) => [name, String(s.count), ...PERCENTILE_KEYS.map((k) => formatMs(s[k])), formatMs(s.max), formatMs(s.mean)];
   return {
     headers: ["series (ms)", "count", ...PERCENTILE_KEYS, "max", "mean"],
-    rows: [row("end to end (from scheduled send)", run.latency), ...Object.entries(run.stages).map(([stage, s]) => row(`stage ${stage} (service clock)`, s))],
+    rows: [
+      row("end to end (from scheduled send)", run.latency),
+      row("end to end (from actual send)", run.latencyFromSend),
+      row("send lag (generator)", run.sendLag),
+      ...Object.entries(run.stages).map(([stage, s]) => row(`stage ${stage} (service clock)`, s)),
+    ],
     right: new Set([1, 2, 3, 4, 5, 6, 7, 8]),
   };
 }
@@ -168,11 +243,12 @@ export function chartFileName(endpoint: string): string {
 }
 
 export function renderReport(input: ReportInput): RenderedReport {
-  const evaluation = input.evaluation ?? evaluateBudgets(input.runs, input.budgets);
+  const withInstrument = input.calibration !== undefined;
+  const evaluation = input.evaluation ?? evaluateBudgets(input.runs, input.budgets, withInstrument ? instrumentOf(input.calibration ?? null) : undefined);
   const ramps = input.ramps ?? [];
   const charts = ramps.filter((r) => r.steps.length > 0).map((r) => ({ file: chartFileName(r.endpoint), svg: latencyVsLoadChart(r, input.budgets) }));
   const title = input.title ?? "Load test report";
-  const verdict = evaluation.passed ? "PASS: every budget met" : `FAIL: ${evaluation.checks.filter((c) => c.status !== "pass").length} of ${evaluation.checks.length} checks missed or had no data`;
+  const verdict = verdictOf(evaluation);
 
   const md: string[] = [`# ${title}`, ""];
   const txt: string[] = [title, "=".repeat(title.length), ""];
@@ -189,8 +265,16 @@ export function renderReport(input: ReportInput): RenderedReport {
     txt.push(heading, "", textTable(table), "", ...after.flatMap((a) => [a, ""]));
   };
 
+  if (input.runs.length > 0) section(`Budgets: ${verdict}`, checksTable(evaluation.checks, withInstrument));
+  if (input.calibration) {
+    const r = input.calibration.run;
+    section(`Instrument: the generator's own error at ${formatRate(r.offeredRate)}/s`, instrumentTable(r), instrumentNotes(input.calibration));
+  } else if (input.calibration === null) {
+    md.push("## Instrument", "", "The instrument's own error was not measured (--calibrate 0), so no end-to-end latency budget was judged.", "");
+    txt.push("Instrument", "", "The instrument's own error was not measured (--calibrate 0), so no end-to-end latency budget was judged.", "");
+  }
+  if (input.placements && input.placements.length > 0) section("Where it ran", placementTable(input.placements));
   if (input.runs.length > 0) {
-    section(`Budgets: ${verdict}`, checksTable(evaluation.checks));
     section("Runs", runTable(input.runs), [
       "Latency runs from each request's scheduled send time, so queueing in the target and in the generator counts (no coordinated omission); send lag is the generator's own share of it. Timeouts enter the latency at the moment they were given up (a lower bound); dropped requests (in-flight cap reached) were never sent and count as errors only.",
     ]);
@@ -211,11 +295,16 @@ export function renderReport(input: ReportInput): RenderedReport {
 }
 
 /** Writes report.md, results.json and the charts into `dir`; returns the paths written. */
-export async function writeReport(dir: string, report: RenderedReport, data: { runs: readonly RunResult[]; ramps?: readonly RampResult[] }): Promise<string[]> {
+export async function writeReport(
+  dir: string,
+  report: RenderedReport,
+  data: { runs: readonly RunResult[]; ramps?: readonly RampResult[]; calibration?: Calibration | null; placements?: readonly Placement[] },
+): Promise<string[]> {
   await mkdir(dir, { recursive: true });
+  const results = { runs: data.runs, ramps: data.ramps ?? [], calibration: data.calibration ?? null, placements: data.placements ?? [], evaluation: report.evaluation };
   const files: [string, string][] = [
     ["report.md", report.markdown],
-    ["results.json", `${JSON.stringify({ runs: data.runs, ramps: data.ramps ?? [], evaluation: report.evaluation }, null, 2)}\n`],
+    ["results.json", `${JSON.stringify(results, null, 2)}\n`],
     ...report.charts.map((c) => [c.file, c.svg] as [string, string]),
   ];
   const written: string[] = [];

@@ -20,9 +20,15 @@ export function fraudRun(overrides: Partial<RunResult> = {}): RunResult {
     throughput: 999.5,
     latency: latency(1.2, 2.5, 4.1, 30_000),
     stages: { features: latency(0.4, 0.9, 1.4, 30_000), model: latency(0.1, 0.2, 0.3, 30_000) },
-    sendLag: latency(0.3, 0.8, 1.1, 30_000),
+    latencyFromSend: latency(1.1, 2.3, 3.8, 30_000),
+    sendLag: latency(0.03, 0.08, 0.11, 30_000),
+    timer: "precise",
+    sender: "sender thread",
+    handedToMain: 0,
     maxInFlightSeen: 12,
     elapsedMs: 35_010,
+    generatorCpuMs: 5250,
+    sentTotal: 35_000,
     ...overrides,
   };
 }

@@ -1,4 +1,6 @@
-import { FlatIndex, scanFloat32 } from "./flat-index";
+import { AnnError } from "./errors";
+import { FlatIndex } from "./flat-index";
+import { FloatRows } from "./float-rows";
 import type { TopK } from "./top-k";
 import type { ItemId, Vector } from "./vector-index";
 
@@ -8,10 +10,21 @@ export interface ExactIndexOptions {
   initialCapacity?: number;
 }
 
-/** Exact maximum-inner-product search over float32 rows: the reference every approximation is measured against. */
-export class ExactIndex<Id extends ItemId = ItemId> extends FlatIndex<Id, Float32Array> {
+/**
+ * Exact maximum-inner-product search over float32 rows: the reference every approximation is
+ * measured against. The scan runs in WebAssembly (FloatRows: SIMD float64 products over padded
+ * float32 rows, scores offered to the top-k heap chunk by chunk).
+ */
+export class ExactIndex<Id extends ItemId = ItemId> extends FlatIndex<Id> {
+  private readonly rows: FloatRows;
+
   constructor(options: ExactIndexOptions) {
-    super(options.dim, options.initialCapacity ?? 1024);
+    super(options.dim);
+    const initialCapacity = options.initialCapacity ?? 1024;
+    if (!Number.isInteger(initialCapacity) || initialCapacity < 0) {
+      throw new AnnError("invalid_input", "initialCapacity", `must be a non-negative integer, got ${initialCapacity}`);
+    }
+    this.rows = new FloatRows(this.dim, initialCapacity);
   }
 
   static build<Id extends ItemId>(vectors: Float32Array, ids: readonly Id[], options: ExactIndexOptions): ExactIndex<Id> {
@@ -20,19 +33,24 @@ export class ExactIndex<Id extends ItemId = ItemId> extends FlatIndex<Id, Float3
     return index;
   }
 
-  protected allocate(length: number): Float32Array {
-    return new Float32Array(length);
+  get vectorBytes(): number {
+    return this.count * this.dim * 4;
   }
 
-  protected encodeRow(src: Float32Array, srcOffset: number, dstOffset: number): void {
-    this.data.set(src.subarray(srcOffset, srcOffset + this.dim), dstOffset);
+  protected reserve(rows: number): void {
+    this.rows.reserve(rows);
   }
 
-  protected prepareQuery(query: Vector): Float64Array {
-    return Float64Array.from(query);
+  protected encodeRow(src: Float32Array, srcOffset: number, row: number): void {
+    this.rows.write(row, src, srcOffset);
   }
 
-  protected scan(query: Float64Array, heap: TopK): void {
-    scanFloat32(this.data, this.count, this.dim, query, heap);
+  protected moveRow(from: number, to: number): void {
+    this.rows.copyRow(from, to);
+  }
+
+  protected scan(query: Vector, heap: TopK): void {
+    this.rows.setQuery(query);
+    this.rows.scanInto(0, this.count, heap);
   }
 }

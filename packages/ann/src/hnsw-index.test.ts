@@ -1,11 +1,10 @@
-import { readFile, writeFile, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { AnnError } from "./errors";
 import { DEFAULT_HNSW_PARAMS, HnswIndex } from "./hnsw-index";
 import { INDEX_FILE, MANIFEST_FILE, sha256File } from "./manifest";
 import { recallOfIds } from "./recall";
+import { rejection, tempFolders } from "./testing/folders";
 import { naiveTopK } from "./testing/reference";
 import { clusteredWorld } from "./testing/synthetic-catalogue";
 
@@ -14,26 +13,9 @@ const N = 2000;
 const world = clusteredWorld({ items: N, queries: 30, dim: DIM, seed: 11, clusters: 20 });
 const queries = Array.from({ length: 30 }, (_, q) => world.queries.subarray(q * DIM, (q + 1) * DIM));
 const ids = world.ids.map((i) => `sku-${i}`);
-const dirs: string[] = [];
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "ann-hnsw-"));
-  dirs.push(dir);
-  return dir;
-}
-
-afterAll(async () => {
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
-
-async function rejection(promise: Promise<unknown>): Promise<AnnError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AnnError);
-  return error as AnnError;
-}
+const folders = tempFolders("ann-hnsw-");
+const tempDir = folders.make;
+afterAll(folders.cleanup);
 
 describe("HnswIndex persistence", () => {
   const index = HnswIndex.build(world.items, ids, { dim: DIM, modelVersion: "two-tower@3" });

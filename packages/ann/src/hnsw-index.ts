@@ -1,9 +1,8 @@
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { AnnError } from "./errors";
 import { HierarchicalNSW } from "./hnswlib";
 import type { HnswParams, IndexManifest } from "./manifest";
-import { INDEX_FILE, MANIFEST_FILE, MANIFEST_FORMAT, parseManifest, sha256File } from "./manifest";
+import { INDEX_FILE, MANIFEST_FORMAT, checkIndexFolder, parseManifest, readManifestJson, writeIndexFolder, type IndexExpectation } from "./manifest";
+export type { IndexExpectation } from "./manifest";
 import type { ItemId, SearchResult, Vector, VectorIndex } from "./vector-index";
 import { checkBatch, checkDim, checkK, checkKnown, checkQuery } from "./vector-index";
 
@@ -35,11 +34,6 @@ export interface HnswIndexOptions {
   maxNorm?: number;
 }
 
-/** What the loading service believes it is serving; a saved index that disagrees is refused. */
-export interface IndexExpectation {
-  modelVersion: string;
-  dim: number;
-}
 
 function checkParams(params: HnswParams): void {
   // M = 1 makes hnswlib's level multiplier 1/ln(1) infinite.
@@ -119,33 +113,8 @@ export class HnswIndex<Id extends ItemId = ItemId> implements VectorIndex<Id> {
    * graph file is the one the manifest describes.
    */
   static async load<Id extends ItemId = ItemId>(dir: string, expected: IndexExpectation): Promise<HnswIndex<Id>> {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(await readFile(join(dir, MANIFEST_FILE), "utf8"));
-    } catch (error) {
-      throw new AnnError("corrupt_index", MANIFEST_FILE, `cannot read ${join(dir, MANIFEST_FILE)}: ${(error as Error).message}`);
-    }
-    const manifest = parseManifest(raw);
-    if (manifest.modelVersion !== expected.modelVersion) {
-      throw new AnnError(
-        "model_version_mismatch",
-        "modelVersion",
-        `index in ${dir} was built for model ${manifest.modelVersion}, expected ${expected.modelVersion}`,
-      );
-    }
-    if (manifest.dim !== expected.dim) {
-      throw new AnnError("dimension_mismatch", "dim", `index in ${dir} has dim ${manifest.dim}, expected ${expected.dim}`);
-    }
-    const indexPath = join(dir, manifest.indexFile);
-    let checksum: string;
-    try {
-      checksum = await sha256File(indexPath);
-    } catch (error) {
-      throw new AnnError("corrupt_index", "indexFile", `cannot read ${indexPath}: ${(error as Error).message}`);
-    }
-    if (checksum !== manifest.checksum.value) {
-      throw new AnnError("corrupt_index", "checksum", `${indexPath} has sha256 ${checksum}, manifest says ${manifest.checksum.value}`);
-    }
+    const manifest = parseManifest(await readManifestJson(dir));
+    const indexPath = await checkIndexFolder(dir, manifest, expected);
     const nativeDim = manifest.dim + (lifted(manifest.params) ? 1 : 0);
     const native = new HierarchicalNSW("ip", nativeDim);
     await native.readIndex(indexPath);
@@ -192,8 +161,15 @@ export class HnswIndex<Id extends ItemId = ItemId> implements VectorIndex<Id> {
       this.currentEf = effectiveEf;
     }
     const { neighbors, distances } = this.native.searchKnn(this.queryRow(query), wanted);
-    // The 'ip' space returns 1 - <q, x>.
-    return { ids: neighbors.map((label) => this.labels[label] as Id), scores: distances.map((d) => 1 - d) };
+    const n = neighbors.length;
+    const ids = new Array<Id>(n);
+    const scores = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      ids[i] = this.labels[neighbors[i] as number] as Id;
+      // The 'ip' space returns 1 - <q, x>.
+      scores[i] = 1 - (distances[i] as number);
+    }
+    return { ids, scores };
   }
 
   addItems(vectors: Float32Array, ids: readonly Id[]): void {
@@ -230,29 +206,25 @@ export class HnswIndex<Id extends ItemId = ItemId> implements VectorIndex<Id> {
     this.assertNotSaving();
     this.saving = true;
     try {
-      await mkdir(dir, { recursive: true });
-      const indexPath = join(dir, INDEX_FILE);
-      await this.native.writeIndex(`${indexPath}.tmp`);
-      const checksum = await sha256File(`${indexPath}.tmp`);
-      await rename(`${indexPath}.tmp`, indexPath);
-      const manifest: IndexManifest = {
-        format: MANIFEST_FORMAT,
-        modelVersion: this.modelVersion,
-        dim: this.dim,
-        space: "ip",
-        params: { ...this.params },
-        maxNorm: this.maxNorm,
-        count: this.size,
-        labels: [...this.labels],
-        deletedLabels: [...this.deleted].sort((a, b) => a - b),
-        createdAt: new Date().toISOString(),
-        indexFile: INDEX_FILE,
-        checksum: { algorithm: "sha256", value: checksum },
-      };
-      const manifestPath = join(dir, MANIFEST_FILE);
-      await writeFile(`${manifestPath}.tmp`, JSON.stringify(manifest));
-      await rename(`${manifestPath}.tmp`, manifestPath);
-      return manifest;
+      return await writeIndexFolder(
+        dir,
+        INDEX_FILE,
+        (path) => this.native.writeIndex(path),
+        (checksum): IndexManifest => ({
+          format: MANIFEST_FORMAT,
+          modelVersion: this.modelVersion,
+          dim: this.dim,
+          space: "ip",
+          params: { ...this.params },
+          maxNorm: this.maxNorm,
+          count: this.size,
+          labels: [...this.labels],
+          deletedLabels: [...this.deleted].sort((a, b) => a - b),
+          createdAt: new Date().toISOString(),
+          indexFile: INDEX_FILE,
+          checksum: { algorithm: "sha256", value: checksum },
+        }),
+      );
     } finally {
       this.saving = false;
     }

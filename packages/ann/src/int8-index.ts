@@ -33,13 +33,20 @@ export function fitInt8Scales(vectors: Float32Array, dim: number): Float32Array 
  * Exact scan over int8-quantised rows: a quarter of the float32 memory, at the cost of rounding
  * error in the scores. The query stays float; the scales are folded into it once per search.
  */
-export class Int8ExactIndex<Id extends ItemId = ItemId> extends FlatIndex<Id, Int8Array> {
+export class Int8ExactIndex<Id extends ItemId = ItemId> extends FlatIndex<Id> {
   readonly scales: Float32Array;
   private readonly inverseScales: Float64Array;
   private clipped = 0;
 
+  private data: Int8Array;
+
   constructor(options: Int8IndexOptions) {
-    super(options.dim, options.initialCapacity ?? 1024);
+    super(options.dim);
+    const initialCapacity = options.initialCapacity ?? 1024;
+    if (!Number.isInteger(initialCapacity) || initialCapacity < 0) {
+      throw new AnnError("invalid_input", "initialCapacity", `must be a non-negative integer, got ${initialCapacity}`);
+    }
+    this.data = new Int8Array(Math.max(1, initialCapacity) * options.dim);
     if (options.scales.length !== options.dim) {
       throw new AnnError("dimension_mismatch", "scales", `expected ${options.dim} scales, got ${options.scales.length}`);
     }
@@ -71,15 +78,23 @@ export class Int8ExactIndex<Id extends ItemId = ItemId> extends FlatIndex<Id, In
   }
 
   /** Vectors plus the per-dimension scales. */
-  override get vectorBytes(): number {
-    return super.vectorBytes + this.scales.byteLength;
+  get vectorBytes(): number {
+    return this.count * this.dim + this.scales.byteLength;
   }
 
-  protected allocate(length: number): Int8Array {
-    return new Int8Array(length);
+  protected reserve(rows: number): void {
+    if (rows * this.dim <= this.data.length) return;
+    const grown = new Int8Array(Math.max(rows, Math.ceil((this.data.length / this.dim) * 1.5)) * this.dim);
+    grown.set(this.data.subarray(0, this.count * this.dim));
+    this.data = grown;
   }
 
-  protected encodeRow(src: Float32Array, srcOffset: number, dstOffset: number): void {
+  protected moveRow(from: number, to: number): void {
+    this.data.copyWithin(to * this.dim, from * this.dim, (from + 1) * this.dim);
+  }
+
+  protected encodeRow(src: Float32Array, srcOffset: number, row: number): void {
+    const dstOffset = row * this.dim;
     for (let j = 0; j < this.dim; j++) {
       let v = Math.round((src[srcOffset + j] as number) * (this.inverseScales[j] as number));
       if (v > 127 || v < -127) {
@@ -90,11 +105,9 @@ export class Int8ExactIndex<Id extends ItemId = ItemId> extends FlatIndex<Id, In
     }
   }
 
-  protected prepareQuery(query: Vector): Float64Array {
-    return Float64Array.from(query, (x, j) => x * (this.scales[j] as number));
-  }
-
-  protected scan(query: Float64Array, heap: TopK): void {
-    scanInt8(this.data, this.count, this.dim, query, heap);
+  protected scan(query: Vector, heap: TopK): void {
+    // The scales are folded into the query once per search.
+    const q = Float64Array.from(query, (x, j) => x * (this.scales[j] as number));
+    scanInt8(this.data, this.count, this.dim, q, heap);
   }
 }

@@ -3,6 +3,7 @@ import { AnnError } from "./errors";
 import { ExactIndex } from "./exact-index";
 import { HnswIndex } from "./hnsw-index";
 import { Int8ExactIndex } from "./int8-index";
+import { IvfIndex } from "./ivf-index";
 import { recallOfIds } from "./recall";
 import { dot, naiveTopK } from "./testing/reference";
 import { clusteredWorld } from "./testing/synthetic-catalogue";
@@ -44,6 +45,16 @@ const implementations: Implementation[] = [
     scoreTolerance: () => 1e-5,
     // "High ef on a small set": a candidate list of a quarter of the catalogue.
     ef: 500,
+  },
+  {
+    name: "IvfIndex",
+    // 16 lists; probing all of them makes the answer exact, which pins list bookkeeping (moves on
+    // delete, re-packing on growth) to the reference. Partial probing is tested in ivf-index.test.ts.
+    build: (v, i) => IvfIndex.build(v, i, { dim: DIM, modelVersion: "m1", params: { nlist: 16 } }),
+    empty: () => IvfIndex.create<string>({ dim: DIM, modelVersion: "m1", params: { nlist: 16 } }),
+    minRecall: 1,
+    scoreTolerance: () => 1e-9,
+    ef: 16,
   },
   {
     name: "Int8ExactIndex",
@@ -181,6 +192,7 @@ describe("numeric ids", () => {
   it.each([
     ["ExactIndex", () => ExactIndex.build(world.items, world.ids, { dim: DIM })],
     ["HnswIndex", () => HnswIndex.build(world.items, world.ids, { dim: DIM, modelVersion: "m1", params: { ef: 200 } })],
+    ["IvfIndex", () => IvfIndex.build(world.items, world.ids, { dim: DIM, modelVersion: "m1", params: { nlist: 8, nprobe: 8 } })],
   ])("%s maps numeric ids back to the rows they were added with", (_name, make) => {
     const index: VectorIndex<number> = make();
     const q = queries[1] as Float32Array;

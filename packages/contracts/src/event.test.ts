@@ -52,12 +52,23 @@ describe("catalog", () => {
   });
 });
 
+describe("additive schema versions", () => {
+  it("reads a v1 fraud.decision and recs.served (before arms and latency were logged) with the v2 defaults", () => {
+    const { arm: _arm, latencyMs: _latency, ...v1Decision } = EXAMPLE_PAYLOADS["fraud.decision"];
+    const decision = parseEvent(JSON.stringify({ ...makeEvent("fraud.decision", EXAMPLE_PAYLOADS["fraud.decision"], { producer: "old" }), schemaVersion: 1, payload: v1Decision }));
+    expect(decision.ok && decision.event.type === "fraud.decision" && [decision.event.payload.arm, decision.event.payload.latencyMs]).toEqual(["current", null]);
+    const { arms: _arms, latencyMs: _l, ...v1Served } = EXAMPLE_PAYLOADS["recs.served"];
+    const served = parseEvent(JSON.stringify({ ...makeEvent("recs.served", EXAMPLE_PAYLOADS["recs.served"], { producer: "old" }), schemaVersion: 1, payload: v1Served }));
+    expect(served.ok && served.event.type === "recs.served" && [served.event.payload.arms, served.event.payload.latencyMs]).toEqual([{}, null]);
+  });
+});
+
 describe("makeEvent", () => {
   it.each(EVENT_TYPES)("wraps a valid %s payload in an envelope that parses back unchanged", (type: EventType) => {
     const event = makeEvent(type, EXAMPLE_PAYLOADS[type], { producer: "test", eventTime: "2024-04-01T00:00:00.000Z" });
     expect(event.eventId).toMatch(UUID_V4);
     expect(event.type).toBe(type);
-    expect(event.schemaVersion).toBe(1);
+    expect(event.schemaVersion).toBe(EVENT_CATALOG[type].schemaVersion);
     expect(event.eventTime).toBe("2024-04-01T00:00:00.000Z");
     expect(event.key).toBe((EXAMPLE_PAYLOADS[type] as Record<string, unknown>)[EVENT_CATALOG[type].keyField]);
     expect(event.payload).toEqual(EXAMPLE_PAYLOADS[type]);

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { z } from "zod";
 import { EnvelopeSchema, IsoTimeSchema } from "./envelope";
 import { EVENT_CATALOG, isEventType } from "./events/catalog";
-import type { EventPayload, EventType } from "./events/catalog";
+import type { EventPayload, EventPayloadInput, EventType } from "./events/catalog";
 import type { DeadLetterReason, ValidationIssue } from "./events/dead-letter";
 
 export interface EventEnvelope<T extends EventType = EventType> {
@@ -24,6 +24,7 @@ export type LabelEvent = EventEnvelope<"fraud.label">;
 export type RetrainRequestEvent = EventEnvelope<"ml.retrain-request">;
 export type RetrainDecisionEvent = EventEnvelope<"ml.retrain-decision">;
 export type ModelAliasMovedEvent = EventEnvelope<"ml.model-alias-moved">;
+export type ShadowPredictionEvent = EventEnvelope<"ml.shadow-prediction">;
 
 /** Any valid event, discriminated by `type`. */
 export type AnyEvent = { [T in EventType]: EventEnvelope<T> }[EventType];
@@ -62,7 +63,7 @@ function toIssues(error: z.ZodError, prefix: string): ValidationIssue[] {
 /** Validates the payload and wraps it in a new envelope with a fresh UUID v4. Throws EventValidationError. */
 export function makeEvent<T extends EventType>(
   type: T,
-  payload: EventPayload<T>,
+  payload: EventPayloadInput<T>,
   options: MakeEventOptions,
 ): EventEnvelope<T> {
   if (!isEventType(type)) {

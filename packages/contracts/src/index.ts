@@ -2,8 +2,8 @@ export { TOPICS, DEAD_LETTER_TOPIC, ALL_TOPICS } from "./topics";
 export type { TopicName } from "./topics";
 export { EnvelopeSchema, EventIdSchema, IsoTimeSchema } from "./envelope";
 export type { RawEnvelope } from "./envelope";
-export { EntityIdSchema, FeatureVectorSchema, ModelVersionsSchema } from "./events/common";
-export type { FeatureVector, ModelVersions } from "./events/common";
+export { ArmSchema, EntityIdSchema, FeatureVectorSchema, ModelVersionsSchema } from "./events/common";
+export type { Arm, FeatureVector, ModelVersions } from "./events/common";
 export {
   ImpressionPayloadSchema,
   ClickPayloadSchema,
@@ -35,8 +35,20 @@ export {
   RetrainDecisionPayloadSchema,
   ModelAliasActionSchema,
   ModelAliasMovedPayloadSchema,
+  ShadowPredictionSchema,
+  ShadowPredictionPayloadSchema,
 } from "./events/ml";
-export type { DriftFinding, DriftSummary, RetrainRequestPayload, RetrainDecision, RetrainDecisionPayload, ModelAliasAction, ModelAliasMovedPayload } from "./events/ml";
+export type {
+  DriftFinding,
+  DriftSummary,
+  RetrainRequestPayload,
+  RetrainDecision,
+  RetrainDecisionPayload,
+  ModelAliasAction,
+  ModelAliasMovedPayload,
+  ShadowPrediction,
+  ShadowPredictionPayload,
+} from "./events/ml";
 export {
   DeadLetterReasonSchema,
   DeadLetterRecordSchema,
@@ -45,7 +57,7 @@ export {
 export type { DeadLetterReason, DeadLetterRecord, ValidationIssue } from "./events/dead-letter";
 export { EVENT_CATALOG, EVENT_TYPES, isEventType, topicFor } from "./events/catalog";
 export { EXAMPLE_PAYLOADS } from "./events/examples";
-export type { EventType, EventPayload } from "./events/catalog";
+export type { EventType, EventPayload, EventPayloadInput } from "./events/catalog";
 export { makeEvent, parseEvent, validateEvent, EventValidationError } from "./event";
 export type {
   EventEnvelope,
@@ -61,6 +73,7 @@ export type {
   RetrainRequestEvent,
   RetrainDecisionEvent,
   ModelAliasMovedEvent,
+  ShadowPredictionEvent,
 } from "./event";
 
 

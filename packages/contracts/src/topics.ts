@@ -12,6 +12,7 @@ export const TOPICS = {
   mlRetrainRequests: "ml.retrain-requests.v1",
   mlRetrainDecisions: "ml.retrain-decisions.v1",
   mlModelAliases: "ml.model-aliases.v1",
+  mlShadowPredictions: "ml.shadow-predictions.v1",
   /** One dead-letter topic for every domain: a record names the topic it came from. */
   deadLetter: "dlq.events.v1",
 } as const;

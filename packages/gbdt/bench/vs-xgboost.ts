@@ -7,8 +7,8 @@
  *   npm run bench -- --skip-xgboost
  *
  * CSV input: a header row, comma-separated numeric columns (no quoting); empty, NA and NaN cells are
- * missing values. XGBoost runs from bench/xgb_baseline.py (`pip install xgboost numpy`) with
- * OMP_WAIT_POLICY=PASSIVE.
+ * missing values. XGBoost runs from bench/xgb_baseline.py with OMP_WAIT_POLICY=PASSIVE, in the
+ * virtual environment this script installs from PyPI (bench/requirements.txt; --python overrides).
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -17,6 +17,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { averagePrecision, rocAuc } from "@mlsd/ml-metrics";
+import { ensurePythonEnv } from "@mlsd/python-peers";
 import { Rng } from "@mlsd/random";
 import { Dataset, Predictor, train } from "../src/index";
 import { fraudTable, type Table } from "./fraud-data";
@@ -37,7 +38,7 @@ const { values: args } = parseArgs({
     "test-csv": { type: "string" },
     "test-fraction": { type: "string", default: "0.3" },
     "skip-xgboost": { type: "boolean", default: false },
-    python: { type: "string", default: "python3" },
+    python: { type: "string" },
   },
 });
 
@@ -155,8 +156,9 @@ function cpuPerRow(rows: Float64Array[], predict: (row: Float64Array) => number)
 function xgboost(trainCsv: string, testCsv: string, dir: string, threads: number, labels: Float64Array): Row {
   const predictions = join(dir, `xgb-${threads}.txt`);
   const script = join(dirname(fileURLToPath(import.meta.url)), "xgb_baseline.py");
+  const python = args.python ?? ensurePythonEnv({ name: "gbdt", requirements: join(dirname(fileURLToPath(import.meta.url)), "requirements.txt") });
   const run = spawnSync(
-    args.python,
+    python,
     [
       script,
       "--train", trainCsv,
@@ -174,7 +176,7 @@ function xgboost(trainCsv: string, testCsv: string, dir: string, threads: number
     { encoding: "utf8", maxBuffer: 1 << 26, env: { ...process.env, OMP_WAIT_POLICY: "PASSIVE" } },
   );
   if (run.status !== 0) {
-    throw new Error(`xgb_baseline.py failed (pip install xgboost numpy?):\n${run.stderr}`);
+    throw new Error(`xgb_baseline.py failed:\n${run.stderr}`);
   }
   const report = JSON.parse(run.stdout.trim().split("\n").pop() as string) as {
     version: string;

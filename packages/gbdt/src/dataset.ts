@@ -95,54 +95,91 @@ export class Dataset {
     const labels = options.labels === undefined ? undefined : checkedLabels(options.labels, numRows);
     const weights = options.weights === undefined ? undefined : checkedWeights(options.weights, numRows);
     const groupOffsets = options.groups === undefined ? undefined : checkedGroups(options.groups, numRows);
-
-    const column = new Float64Array(numRows);
-    const edges: Float64Array[] = [];
-    const bins = new Uint8Array(numRows * numColumns);
     const maxBins = checkedMaxBins(options.maxBins);
-    const sample = ref ? undefined : binSample(numRows, options.binSampleSize ?? 200_000, options.seed ?? 0);
-
-    for (let f = 0; f < numColumns; f++) {
-      access.readColumn(f, column);
-      for (let r = 0; r < numRows; r++) {
-        const x = column[r] as number;
-        if (x === Infinity || x === -Infinity) {
-          throw new GbdtInputError("bad_value", `rows[${r}][${f}]`, "feature values must be finite or NaN (missing)");
-        }
-      }
-      const featureEdges = ref ? (ref.binMapper.edges[f] as Float64Array) : quantileEdges(column, sample, maxBins);
-      edges.push(featureEdges);
-      binColumn(column, featureEdges, bins.subarray(f * numRows, (f + 1) * numRows));
-    }
+    const edges = ref
+      ? (ref.binMapper.edges as Float64Array[])
+      : sampleEdges(access, binSample(numRows, options.binSampleSize ?? 200_000, options.seed ?? 0), maxBins);
+    const bins = binRows(access, edges);
     const mapper = ref ? ref.binMapper : new BinMapper(edges);
     return new Dataset(numRows, featureNames, mapper, bins, labels, weights, groupOffsets);
   }
 }
 
-/** Bin 0 for NaN, else 1 + the number of edges below x (binary search). */
-function binColumn(column: Float64Array, edges: Float64Array, out: Uint8Array): void {
-  const numEdges = edges.length;
-  for (let r = 0; r < column.length; r++) {
-    const x = column[r] as number;
+/** Quantile edges of every feature from the sampled rows (all rows when `sample` is undefined). */
+function sampleEdges(access: RowAccess, sample: Int32Array | undefined, maxBins: number): Float64Array[] {
+  const { numColumns: width } = access;
+  const count = sample ? sample.length : access.numRows;
+  // Column-major copy of the sample, read row by row (sequential in the row-major input).
+  const columns = new Float64Array(count * width);
+  const row = new Float64Array(width);
+  for (let i = 0; i < count; i++) {
+    access.readRows(sample ? (sample[i] as number) : i, 1, row);
+    for (let f = 0, o = i; f < width; f++, o += count) columns[o] = row[f] as number;
+  }
+  return Array.from({ length: width }, (_, f) => quantileEdges(columns.subarray(f * count, (f + 1) * count), maxBins));
+}
+
+const BIN_BLOCK_ROWS = 1024;
+
+/**
+ * Column-major bins of every row. Rows are read in blocks (sequential reads of the row-major input,
+ * then per-feature passes over a block that stays in cache) and each value is placed by a
+ * branchless binary search over its feature's edges padded to a power of two.
+ */
+function binRows(access: RowAccess, edges: readonly Float64Array[]): Uint8Array {
+  const { numRows, numColumns: width } = access;
+  const bins = new Uint8Array(numRows * width);
+  const padded = edges.map(padEdges);
+  const block = new Float64Array(BIN_BLOCK_ROWS * width);
+  for (let start = 0; start < numRows; start += BIN_BLOCK_ROWS) {
+    const count = Math.min(BIN_BLOCK_ROWS, numRows - start);
+    access.readRows(start, count, block);
+    for (let f = 0; f < width; f++) binBlock(block, width, f, count, padded[f] as Float64Array, bins, f * numRows + start, start);
+  }
+  return bins;
+}
+
+/** Edges followed by +Infinity up to a power-of-two length greater than the edge count. */
+function padEdges(edges: Float64Array): Float64Array {
+  let size = 1;
+  while (size < edges.length + 1) size *= 2;
+  const out = new Float64Array(size).fill(Infinity);
+  out.set(edges);
+  return out;
+}
+
+/** Bin 0 for NaN, else 1 + the number of edges below x. */
+function binBlock(
+  block: Float64Array,
+  width: number,
+  f: number,
+  count: number,
+  padded: Float64Array,
+  out: Uint8Array,
+  outOffset: number,
+  rowStart: number,
+): void {
+  const firstStep = padded.length >> 1;
+  for (let i = 0, o = f; i < count; i++, o += width) {
+    const x = block[o] as number;
     if (x !== x) {
-      out[r] = 0;
+      out[outOffset + i] = 0;
       continue;
     }
-    let lo = 0;
-    let hi = numEdges;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((edges[mid] as number) < x) lo = mid + 1;
-      else hi = mid;
+    if (x === Infinity || x === -Infinity) {
+      throw new GbdtInputError("bad_value", `rows[${rowStart + i}][${f}]`, "feature values must be finite or NaN (missing)");
     }
-    out[r] = lo + 1;
+    let pos = 0;
+    for (let step = firstStep; step > 0; step >>= 1) pos += (padded[pos + step - 1] as number) < x ? step : 0;
+    out[outOffset + i] = pos + 1;
   }
 }
 
 interface RowAccess {
   numRows: number;
   numColumns: number;
-  readColumn(f: number, out: Float64Array): void;
+  /** Copies rows [start, start + count) row-major into `out`. */
+  readRows(start: number, count: number, out: Float64Array): void;
 }
 
 function isDenseMatrix(rows: FeatureRows): rows is DenseMatrix {
@@ -160,8 +197,8 @@ function rowAccess(rows: FeatureRows, expectedColumns: number | undefined): RowA
     return {
       numRows,
       numColumns,
-      readColumn(f, out) {
-        for (let r = 0, i = f; r < numRows; r++, i += numColumns) out[r] = data[i] as number;
+      readRows(start, count, out) {
+        out.set(data.subarray(start * numColumns, (start + count) * numColumns));
       },
     };
   }
@@ -179,11 +216,14 @@ function rowAccess(rows: FeatureRows, expectedColumns: number | undefined): RowA
   return {
     numRows: list.length,
     numColumns,
-    readColumn(f, out) {
-      for (let r = 0; r < list.length; r++) {
-        const v = (list[r] as ArrayLike<number>)[f];
-        if (typeof v !== "number") throw new GbdtInputError("bad_value", `rows[${r}][${f}]`, "is not a number");
-        out[r] = v;
+    readRows(start, count, out) {
+      for (let i = 0, o = 0; i < count; i++) {
+        const row = list[start + i] as ArrayLike<number>;
+        for (let f = 0; f < numColumns; f++, o++) {
+          const v = row[f];
+          if (typeof v !== "number") throw new GbdtInputError("bad_value", `rows[${start + i}][${f}]`, "is not a number");
+          out[o] = v;
+        }
       }
     },
   };
@@ -270,13 +310,12 @@ function binSample(numRows: number, sampleSize: number, seed: number): Int32Arra
  * neighbouring distinct values so that training values never fall on a threshold. After a heavy
  * value (many ties) the remaining quota is re-spread over the remaining bins.
  */
-function quantileEdges(column: Float64Array, sample: Int32Array | undefined, maxBins: number): Float64Array {
-  const n = sample ? sample.length : column.length;
-  const values = new Float64Array(n);
+function quantileEdges(column: Float64Array, maxBins: number): Float64Array {
+  const values = new Float64Array(column.length);
   let m = 0;
-  for (let i = 0; i < n; i++) {
-    const x = sample ? (column[sample[i] as number] as number) : (column[i] as number);
-    if (x === x) values[m++] = x;
+  for (let i = 0; i < column.length; i++) {
+    const x = column[i] as number;
+    if (x === x && x !== Infinity && x !== -Infinity) values[m++] = x;
   }
   if (m === 0) return new Float64Array(0);
   const sorted = values.subarray(0, m).sort();

@@ -1,3 +1,4 @@
+import { rocAuc } from "@mlsd/ml-metrics";
 import type { EvalMetricName } from "./params";
 
 /**
@@ -19,7 +20,7 @@ export function evaluate(metric: EvalMetricName, margins: Float64Array, target: 
     case "logloss":
       return logLoss(margins, target.labels, target.weights);
     case "auc":
-      return rocAuc(margins, target.labels);
+      return rocAuc(target.labels, margins);
     case "rmse":
       return rmse(margins, target.labels, target.weights);
     case "ndcg":
@@ -51,30 +52,6 @@ function rmse(margins: Float64Array, labels: Float64Array, weights: Float64Array
     total += w;
   }
   return Math.sqrt(sum / total);
-}
-
-/** Mann-Whitney AUC with tied scores counted as half. */
-export function rocAuc(scores: Float64Array, labels: Float64Array): number {
-  const order = Int32Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => (scores[a] as number) - (scores[b] as number));
-  let positives = 0;
-  let rankSum = 0;
-  let i = 0;
-  while (i < order.length) {
-    let j = i;
-    const s = scores[order[i] as number] as number;
-    while (j < order.length && scores[order[j] as number] === s) j++;
-    const midRank = (i + j + 1) / 2;
-    for (let k = i; k < j; k++) {
-      if (labels[order[k] as number] === 1) {
-        positives++;
-        rankSum += midRank;
-      }
-    }
-    i = j;
-  }
-  const negatives = scores.length - positives;
-  if (positives === 0 || negatives === 0) return 0.5;
-  return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
 }
 
 /** NDCG@k averaged over groups; a group with no relevant item scores 1 (XGBoost and LightGBM do the same). */

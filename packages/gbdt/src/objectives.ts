@@ -121,8 +121,14 @@ function lambdaRank(labels: Float64Array, groupOffsets: Int32Array, params: Trai
     inverseIdealDcg[g] = dcg > 0 ? 1 / dcg : 0;
   }
   const order = new Int32Array(maxGroup);
-  let sortMargins: Float64Array = new Float64Array(0);
-  const byMarginDesc = (a: number, b: number): number => (sortMargins[b] as number) - (sortMargins[a] as number) || a - b;
+  // Per-position copies of the ranked list: the pair loop reads and accumulates in these small
+  // contiguous arrays instead of scattering over the whole table.
+  const posLabel = new Float64Array(maxGroup);
+  const posGain = new Float64Array(maxGroup);
+  const posMargin = new Float64Array(maxGroup);
+  const posExp = new Float64Array(maxGroup);
+  const posGrad = new Float64Array(maxGroup);
+  const posHess = new Float64Array(maxGroup);
 
   return {
     name: "lambdarank",
@@ -130,37 +136,81 @@ function lambdaRank(labels: Float64Array, groupOffsets: Int32Array, params: Trai
     computeGradients(margins, grad, hess) {
       grad.fill(0);
       hess.fill(0);
-      sortMargins = margins;
       for (let g = 0; g < numGroups; g++) {
         const invIdcg = inverseIdealDcg[g] as number;
         if (invIdcg === 0) continue;
         const start = groupOffsets[g] as number;
         const size = (groupOffsets[g + 1] as number) - start;
-        const ranked = order.subarray(0, size);
-        for (let k = 0; k < size; k++) ranked[k] = start + k;
-        ranked.sort(byMarginDesc);
+        rankByMargin(order, margins, start, size);
+        // rho = 1 / (1 + e^(s_hi - s_lo)) = e^(s_lo - m) / (e^(s_lo - m) + e^(s_hi - m)) with m the
+        // group's top margin: one exp per item instead of one per pair (the pair loop's main cost).
+        const topMargin = margins[order[0] as number] as number;
+        for (let p = 0; p < size; p++) {
+          const r = order[p] as number;
+          posLabel[p] = labels[r] as number;
+          posGain[p] = gains[r] as number;
+          posMargin[p] = margins[r] as number;
+          posExp[p] = Math.exp((margins[r] as number) - topMargin);
+          posGrad[p] = 0;
+          posHess[p] = 0;
+        }
         const top = Math.min(size, truncation);
         for (let p = 0; p < top; p++) {
-          const i = ranked[p] as number;
-          const yi = labels[i] as number;
+          const yi = posLabel[p] as number;
+          const gi = posGain[p] as number;
+          const di = discount[p] as number;
+          const ei = posExp[p] as number;
           for (let q = p + 1; q < size; q++) {
-            const j = ranked[q] as number;
-            const yj = labels[j] as number;
+            const yj = posLabel[q] as number;
             if (yi === yj) continue;
-            const hi = yi > yj ? i : j;
-            const lo = yi > yj ? j : i;
-            const delta =
-              Math.abs((gains[i] as number) - (gains[j] as number)) * ((discount[p] as number) - (discount[q] as number)) * invIdcg;
-            const rho = 1 / (1 + Math.exp((margins[hi] as number) - (margins[lo] as number)));
-            const lambda = rho * delta;
+            const delta = Math.abs(gi - (posGain[q] as number)) * (di - (discount[q] as number)) * invIdcg;
+            const ej = posExp[q] as number;
+            const iHigher = yi > yj;
+            const sum = ei + ej;
+            // Both underflow only for margins ~745 below the top; fall back to the direct form.
+            const rho =
+              sum > 0
+                ? (iHigher ? ej : ei) / sum
+                : 1 / (1 + Math.exp(iHigher ? (posMargin[p] as number) - (posMargin[q] as number) : (posMargin[q] as number) - (posMargin[p] as number)));
+            const lambda = iHigher ? rho * delta : -rho * delta;
             const h = rho * (1 - rho) * delta;
-            grad[hi] = (grad[hi] as number) - lambda;
-            grad[lo] = (grad[lo] as number) + lambda;
-            hess[hi] = (hess[hi] as number) + h;
-            hess[lo] = (hess[lo] as number) + h;
+            posGrad[p] = (posGrad[p] as number) - lambda;
+            posGrad[q] = (posGrad[q] as number) + lambda;
+            posHess[p] = (posHess[p] as number) + h;
+            posHess[q] = (posHess[q] as number) + h;
           }
+        }
+        for (let p = 0; p < size; p++) {
+          const r = order[p] as number;
+          grad[r] = posGrad[p] as number;
+          hess[r] = posHess[p] as number;
         }
       }
     },
   };
+}
+
+/**
+ * order[0..size) = start..start+size-1 sorted by margin descending, ties by row id. Insertion sort
+ * for the short lists of ranking queries (a comparator sort on a typed array costs more there).
+ */
+function rankByMargin(order: Int32Array, margins: Float64Array, start: number, size: number): void {
+  if (size > 64) {
+    const ranked = Array.from({ length: size }, (_, k) => start + k).sort(
+      (a, b) => (margins[b] as number) - (margins[a] as number) || a - b,
+    );
+    for (let k = 0; k < size; k++) order[k] = ranked[k] as number;
+    return;
+  }
+  for (let k = 0; k < size; k++) {
+    const row = start + k;
+    const m = margins[row] as number;
+    let p = k;
+    // Rows arrive in increasing id, so a row only moves past strictly smaller margins.
+    while (p > 0 && (margins[order[p - 1] as number] as number) < m) {
+      order[p] = order[p - 1] as number;
+      p--;
+    }
+    order[p] = row;
+  }
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { Dataset } from "./dataset";
 import { GbdtInputError } from "./errors";
-import { logLoss, rocAuc } from "./eval-metrics";
+import { rocAuc } from "@mlsd/ml-metrics";
+import { logLoss } from "./eval-metrics";
 import type { GbdtModel } from "./model";
 import { sigmoid } from "./objectives";
 import { imbalancedData, xorData } from "./test-fixtures";
@@ -21,8 +22,8 @@ describe("train: binary log-loss", () => {
     const deep = train(data, { objective: "binary", numRounds: 30, maxDepth: 3 }).model;
     const stumps = train(data, { objective: "binary", numRounds: 30, maxDepth: 1 }).model;
     const labels = Float64Array.from(test.labels);
-    const deepAuc = rocAuc(margins(deep, test.rows), labels);
-    const stumpAuc = rocAuc(margins(stumps, test.rows), labels);
+    const deepAuc = rocAuc(labels, margins(deep, test.rows));
+    const stumpAuc = rocAuc(labels, margins(stumps, test.rows));
     // The Bayes AUC is 0.9 for labels flipped with probability 0.1.
     expect(deepAuc).toBeGreaterThan(0.86);
     expect(stumpAuc).toBeLessThan(0.6);
@@ -245,6 +246,13 @@ describe("train: input errors", () => {
       const e = err(() => train(data, params as never));
       expect([e.code, e.field]).toEqual(["bad_param", field]);
     }
+  });
+
+  it("rejects early stopping on AUC with a single-class validation set", () => {
+    const data = Dataset.fromRows(rows, { labels: [0, 1, 0, 1] });
+    const negativesOnly = Dataset.fromRows(rows, { labels: [0, 0, 0, 0], reference: data });
+    const e = err(() => train(data, { objective: "binary", evalMetric: "auc" }, { validation: negativesOnly }));
+    expect([e.code, e.field]).toEqual(["bad_label", "validation.labels"]);
   });
 
   it("rejects a validation set binned without the training edges", () => {

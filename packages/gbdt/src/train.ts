@@ -103,9 +103,14 @@ function validationTarget(validation: Dataset, data: Dataset, params: TrainParam
     throw new GbdtInputError("bad_groups", "validation.groups", "the ndcg metric needs query group sizes");
   }
   if (params.objective === "binary") {
+    let positives = 0;
     validation.labels.forEach((y, i) => {
       if (y !== 0 && y !== 1) throw new GbdtInputError("bad_label", `validation.labels[${i}]`, `is ${y}, binary labels must be 0 or 1`);
+      positives += y;
     });
+    if (params.evalMetric === "auc" && (positives === 0 || positives === validation.numRows)) {
+      throw new GbdtInputError("bad_label", "validation.labels", "the auc metric needs both classes in the validation set");
+    }
   }
   return { labels: validation.labels, weights: validation.weights, groupOffsets: validation.groupOffsets };
 }

@@ -1,4 +1,5 @@
 import type { Dataset } from "./dataset";
+import { HistogramArena } from "./histogram-arena";
 import type { TrainParams } from "./params";
 import type { Tree } from "./tree";
 
@@ -21,10 +22,11 @@ interface Leaf {
   sumGrad: number;
   sumHess: number;
   /**
-   * (grad sum, hess sum) per bin while the leaf may still be split. No row counts: an empty child
-   * has zero gradient and hessian, so its split gains nothing and is never chosen.
+   * Arena slot of the (grad sum, hess sum) per bin while the leaf may still be split. No row
+   * counts: an empty child has zero gradient and hessian, so its split gains nothing and is never
+   * chosen.
    */
-  hist: Float64Array | undefined;
+  hist: number | undefined;
   split: Split | undefined;
 }
 
@@ -42,15 +44,8 @@ export interface BuiltTree {
  */
 export class TreeBuilder {
   private readonly indices: Int32Array;
-  private readonly scratch: Int32Array;
-  private readonly orderedGrad: Float64Array;
-  private readonly orderedHess: Float64Array;
-  /** 0..n-1, the row list of an unsampled root. */
-  private readonly identity: Int32Array;
   private readonly goesLeft = new Uint8Array(256);
-  private readonly columns: Uint8Array[];
-  private readonly histSize: number;
-  private readonly freeHists: Float64Array[] = [];
+  private readonly arena: HistogramArena;
   private leaves: Leaf[] = [];
 
   private nodeLeft: number[] = [];
@@ -70,13 +65,7 @@ export class TreeBuilder {
   ) {
     const n = data.numRows;
     this.indices = new Int32Array(n);
-    this.scratch = new Int32Array(n);
-    this.orderedGrad = new Float64Array(n);
-    this.orderedHess = new Float64Array(n);
-    this.identity = Int32Array.from({ length: n }, (_, i) => i);
-    this.columns = [];
-    for (let f = 0; f < data.numFeatures; f++) this.columns.push(data.bins.subarray(f * n, (f + 1) * n));
-    this.histSize = data.binMapper.totalBins * 2;
+    this.arena = new HistogramArena(data.bins, n, data.binMapper.totalBins);
   }
 
   /**
@@ -113,8 +102,9 @@ export class TreeBuilder {
     };
     this.leaves = [root];
     if (this.canSplit(root)) {
-      root.hist = this.acquireHist();
-      this.buildHist(root, grad, hess, features, rows === undefined);
+      root.hist = this.arena.acquire();
+      this.arena.setGradients(grad, hess);
+      this.buildHist(root, features);
       root.split = this.findBestSplit(root, features);
     }
 
@@ -135,19 +125,19 @@ export class TreeBuilder {
       numLeaves++;
       this.leaves.splice(bestIndex, 1, left, right);
 
-      const parentHist = parent.hist as Float64Array;
+      const parentHist = parent.hist as number;
       parent.hist = undefined;
       const leftCan = numLeaves < maxLeaves && this.canSplit(left);
       const rightCan = numLeaves < maxLeaves && this.canSplit(right);
       if (!leftCan && !rightCan) {
-        this.freeHists.push(parentHist);
+        this.arena.release(parentHist);
         continue;
       }
       const leftSmaller = left.end - left.start <= right.end - right.start;
       const smaller = leftSmaller ? left : right;
       const larger = leftSmaller ? right : left;
-      smaller.hist = this.acquireHist();
-      this.buildHist(smaller, grad, hess, features, false);
+      smaller.hist = this.arena.acquire();
+      this.buildHist(smaller, features);
       larger.hist = parentHist;
       this.subtractHist(parentHist, smaller.hist, features);
       for (const [child, can] of [
@@ -155,14 +145,14 @@ export class TreeBuilder {
         [right, rightCan],
       ] as const) {
         if (can) child.split = this.findBestSplit(child, features);
-        if (!child.split && child.hist) {
-          this.freeHists.push(child.hist);
+        if (!child.split && child.hist !== undefined) {
+          this.arena.release(child.hist);
           child.hist = undefined;
         }
       }
     }
     for (const leaf of this.leaves) {
-      if (leaf.hist) this.freeHists.push(leaf.hist);
+      if (leaf.hist !== undefined) this.arena.release(leaf.hist);
       leaf.hist = undefined;
     }
     return this.finishTree();
@@ -185,76 +175,35 @@ export class TreeBuilder {
     return leaf.depth < maxDepth && leaf.end - leaf.start >= 2 && leaf.sumHess >= 2 * minChildWeight;
   }
 
-  private acquireHist(): Float64Array {
-    return this.freeHists.pop() ?? new Float64Array(this.histSize);
-  }
-
   /**
-   * Histograms of this tree's features, three or four features per pass over the leaf's rows: a
-   * row's index and gradients are loaded once per several updates (about 1.5x faster than a pass
-   * per feature in V8, measured). The root of an unsampled tree reads rows in order, without a
-   * gather.
+   * Histograms of this tree's features over the leaf's rows, accumulated by the WebAssembly kernel
+   * (histogram-arena.ts) four features per pass.
    */
-  private buildHist(leaf: Leaf, grad: Float64Array, hess: Float64Array, features: Int32Array, allRows: boolean): void {
-    const hist = leaf.hist as Float64Array;
-    const { start, end } = leaf;
-    const m = end - start;
-    let g: Float64Array;
-    let h: Float64Array;
-    let rows: Int32Array;
-    if (allRows) {
-      g = grad;
-      h = hess;
-      rows = this.identity;
-    } else {
-      g = this.orderedGrad;
-      h = this.orderedHess;
-      rows = this.indices.subarray(start, end);
-      gather(rows, grad, hess, g, h);
-    }
+  private buildHist(leaf: Leaf, features: Int32Array): void {
+    const slot = leaf.hist as number;
     const { binOffsets, numBins } = this.data.binMapper;
+    const hist = this.arena.f64;
+    const slotBase = this.arena.base(slot);
     for (let fi = 0; fi < features.length; fi++) {
       const f = features[fi] as number;
-      const base = (binOffsets[f] as number) * 2;
+      const base = slotBase + (binOffsets[f] as number) * 2;
       hist.fill(0, base, base + (numBins[f] as number) * 2);
     }
-    // Packs of 3-4 features (18 features -> 4+4+4+3+3): a single-feature pass costs about twice
-    // as much per feature as a packed one.
-    const columns = this.columns;
-    const numPacks = Math.ceil(features.length / 4);
-    let fi = 0;
-    for (let pack = 0; pack < numPacks; pack++) {
-      const size = Math.ceil((features.length - fi) / (numPacks - pack));
-      const f0 = features[fi] as number;
-      const f1 = features[fi + 1] as number;
-      const f2 = features[fi + 2] as number;
-      const f3 = features[fi + 3] as number;
-      if (size === 4) {
-        accumulate4(hist, rows, g, h, m, columns[f0] as Uint8Array, (binOffsets[f0] as number) * 2, columns[f1] as Uint8Array, (binOffsets[f1] as number) * 2, columns[f2] as Uint8Array, (binOffsets[f2] as number) * 2, columns[f3] as Uint8Array, (binOffsets[f3] as number) * 2);
-      } else if (size === 3) {
-        accumulate3(hist, rows, g, h, m, columns[f0] as Uint8Array, (binOffsets[f0] as number) * 2, columns[f1] as Uint8Array, (binOffsets[f1] as number) * 2, columns[f2] as Uint8Array, (binOffsets[f2] as number) * 2);
-      } else if (size === 2) {
-        accumulate2(hist, rows, g, h, m, columns[f0] as Uint8Array, (binOffsets[f0] as number) * 2, columns[f1] as Uint8Array, (binOffsets[f1] as number) * 2);
-      } else {
-        accumulate1(hist, rows, g, h, m, columns[f0] as Uint8Array, (binOffsets[f0] as number) * 2);
-      }
-      fi += size;
-    }
+    this.arena.accumulate(slot, this.indices.subarray(leaf.start, leaf.end), features, binOffsets);
   }
 
-  private subtractHist(target: Float64Array, other: Float64Array, features: Int32Array): void {
+  private subtractHist(target: number, other: number, features: Int32Array): void {
     const { binOffsets, numBins } = this.data.binMapper;
     for (let fi = 0; fi < features.length; fi++) {
       const f = features[fi] as number;
-      const base = (binOffsets[f] as number) * 2;
-      const stop = base + (numBins[f] as number) * 2;
-      for (let i = base; i < stop; i++) target[i] = (target[i] as number) - (other[i] as number);
+      this.arena.subtract(target, other, binOffsets[f] as number, numBins[f] as number);
     }
   }
 
   private findBestSplit(leaf: Leaf, features: Int32Array): Split | undefined {
     const { lambda, minChildWeight, minSplitGain } = this.params;
-    const hist = leaf.hist as Float64Array;
+    const hist = this.arena.f64;
+    const slotBase = this.arena.base(leaf.hist as number);
     const { binOffsets, numBins } = this.data.binMapper;
     const G = leaf.sumGrad;
     const H = leaf.sumHess;
@@ -264,7 +213,7 @@ export class TreeBuilder {
 
     for (let fi = 0; fi < features.length; fi++) {
       const f = features[fi] as number;
-      const base = (binOffsets[f] as number) * 2;
+      const base = slotBase + (binOffsets[f] as number) * 2;
       const lastValueBin = (numBins[f] as number) - 1;
       const missingHess = hist[base + 1] as number;
       const hasMissing = missingHess > 0;
@@ -310,16 +259,13 @@ export class TreeBuilder {
 
   private applySplit(parent: Leaf): [Leaf, Leaf] {
     const split = parent.split as Split;
-    const { indices, scratch } = this;
-    const col = this.columns[split.feature] as Uint8Array;
     const t = split.bin;
     const missingLeft = split.defaultLeft;
-    // A per-split table of "goes left" by bin, and writes to both sides with counted advances:
-    // no data-dependent branch in the loop (the direction of a row is unpredictable).
+    // A per-split table of "goes left" by bin for the branch-free partition kernel.
     const goesLeft = this.goesLeft;
     goesLeft[0] = missingLeft ? 1 : 0;
     for (let b = 1; b < 256; b++) goesLeft[b] = b <= t ? 1 : 0;
-    const write = partitionRows(indices, scratch, parent.start, parent.end, col, goesLeft);
+    const write = parent.start + this.arena.partition(this.indices.subarray(parent.start, parent.end), split.feature, goesLeft);
 
     const node = parent.node;
     const rightGrad = parent.sumGrad - split.leftGrad;
@@ -399,101 +345,4 @@ export function predictBinnedRow(built: BuiltTree, data: Dataset, row: number): 
     node = goLeft ? (left[node] as number) : (right[node] as number);
   }
   return value[node] as number;
-}
-
-function accumulate4(
-  hist: Float64Array, rows: Int32Array, g: Float64Array, h: Float64Array, m: number,
-  c0: Uint8Array, o0: number, c1: Uint8Array, o1: number, c2: Uint8Array, o2: number, c3: Uint8Array, o3: number,
-): void {
-  for (let k = 0; k < m; k++) {
-    const r = rows[k] as number;
-    const gk = g[k] as number;
-    const hk = h[k] as number;
-    let b = o0 + (c0[r] as number) * 2;
-    hist[b] = (hist[b] as number) + gk;
-    hist[b + 1] = (hist[b + 1] as number) + hk;
-    b = o1 + (c1[r] as number) * 2;
-    hist[b] = (hist[b] as number) + gk;
-    hist[b + 1] = (hist[b + 1] as number) + hk;
-    b = o2 + (c2[r] as number) * 2;
-    hist[b] = (hist[b] as number) + gk;
-    hist[b + 1] = (hist[b + 1] as number) + hk;
-    b = o3 + (c3[r] as number) * 2;
-    hist[b] = (hist[b] as number) + gk;
-    hist[b + 1] = (hist[b + 1] as number) + hk;
-  }
-}
-
-function accumulate3(
-  hist: Float64Array, rows: Int32Array, g: Float64Array, h: Float64Array, m: number,
-  c0: Uint8Array, o0: number, c1: Uint8Array, o1: number, c2: Uint8Array, o2: number,
-): void {
-  for (let k = 0; k < m; k++) {
-    const r = rows[k] as number;
-    const gk = g[k] as number;
-    const hk = h[k] as number;
-    let b = o0 + (c0[r] as number) * 2;
-    hist[b] = (hist[b] as number) + gk;
-    hist[b + 1] = (hist[b + 1] as number) + hk;
-    b = o1 + (c1[r] as number) * 2;
-    hist[b] = (hist[b] as number) + gk;
-    hist[b + 1] = (hist[b + 1] as number) + hk;
-    b = o2 + (c2[r] as number) * 2;
-    hist[b] = (hist[b] as number) + gk;
-    hist[b + 1] = (hist[b + 1] as number) + hk;
-  }
-}
-
-function accumulate2(
-  hist: Float64Array, rows: Int32Array, g: Float64Array, h: Float64Array, m: number,
-  c0: Uint8Array, o0: number, c1: Uint8Array, o1: number,
-): void {
-  for (let k = 0; k < m; k++) {
-    const r = rows[k] as number;
-    const gk = g[k] as number;
-    const hk = h[k] as number;
-    let b = o0 + (c0[r] as number) * 2;
-    hist[b] = (hist[b] as number) + gk;
-    hist[b + 1] = (hist[b + 1] as number) + hk;
-    b = o1 + (c1[r] as number) * 2;
-    hist[b] = (hist[b] as number) + gk;
-    hist[b + 1] = (hist[b + 1] as number) + hk;
-  }
-}
-
-function accumulate1(hist: Float64Array, rows: Int32Array, g: Float64Array, h: Float64Array, m: number, c0: Uint8Array, o0: number): void {
-  for (let k = 0; k < m; k++) {
-    const b = o0 + (c0[rows[k] as number] as number) * 2;
-    hist[b] = (hist[b] as number) + (g[k] as number);
-    hist[b + 1] = (hist[b + 1] as number) + (h[k] as number);
-  }
-}
-
-/**
- * Stable partition of indices[start..end) by goesLeft[bin]; returns the first right position.
- * Writes every row to both sides and advances one of them, so there is no data-dependent branch
- * (a row's direction is unpredictable). Kept a standalone function so that V8 optimises the hot
- * loop on its own instead of on-stack-replacing, then deoptimising, the code around it.
- */
-function partitionRows(indices: Int32Array, scratch: Int32Array, start: number, end: number, col: Uint8Array, goesLeft: Uint8Array): number {
-  let write = start;
-  let spilled = 0;
-  for (let k = start; k < end; k++) {
-    const r = indices[k] as number;
-    const left = goesLeft[col[r] as number] as number;
-    indices[write] = r;
-    scratch[spilled] = r;
-    write += left;
-    spilled += 1 - left;
-  }
-  for (let i = 0; i < spilled; i++) indices[write + i] = scratch[i] as number;
-  return write;
-}
-
-function gather(rows: Int32Array, grad: Float64Array, hess: Float64Array, g: Float64Array, h: Float64Array): void {
-  for (let k = 0; k < rows.length; k++) {
-    const r = rows[k] as number;
-    g[k] = grad[r] as number;
-    h[k] = hess[r] as number;
-  }
 }

@@ -42,6 +42,11 @@ export const kafkaConfig = {
   KAFKA_BROKERS: csv.pipe(z.array(z.string().regex(/^[^:]+:\d+$/, "host:port")).min(1, "at least one broker")),
 };
 
+/** For a service that publishes only optionally (shadow predictions): unset, it never connects and logs no events. */
+export const optionalKafkaConfig = {
+  KAFKA_BROKERS: csv.pipe(z.array(z.string().regex(/^[^:]+:\d+$/, "host:port"))),
+};
+
 /** Where a producing service's events wait on disk while Kafka is unreachable. */
 export const eventJournalConfig = (service: string) => ({
   EVENT_JOURNAL_DIR: z.string().min(1).default(`.data/journal/${service}`),

@@ -1,4 +1,5 @@
-import { ensureTopics, EventProducer, KafkaRecordSender, startConsumer, type ConsumedEvent, type PartitionLag, type RunConsumerOptions, type StartingConsumer } from "@mlsd/events";
+import { ensureTopics, EventProducer, KafkaRecordSender, startConsumer, type ConsumedEvent, type EventPublisher, type PartitionLag, type RunConsumerOptions, type StartingConsumer } from "@mlsd/events";
+import type { AnyEvent } from "@mlsd/contracts";
 import { Kafka, logLevel } from "kafkajs";
 import type { ServiceContext } from "./service";
 
@@ -48,6 +49,45 @@ export async function startEventPublisher(ctx: Pick<ServiceContext, "name" | "me
     ctx.logger.warn({ err: error.message }, "could not ensure Kafka topics; events wait in the journal");
   });
   return producer;
+}
+
+/**
+ * A publisher for a service that publishes only sometimes (a ranker logs shadow predictions only
+ * while a shadow challenger runs): Kafka and the journal are opened on the first event, so a
+ * service that never publishes never connects. Events published while it opens wait in memory
+ * (at most `maxWaiting`; past it they are dropped and the drop is logged).
+ */
+export function startEventPublisherOnDemand(ctx: Pick<ServiceContext, "name" | "metrics" | "closers" | "logger" | "readiness">, options: PublisherOptions & { maxWaiting?: number }): EventPublisher {
+  const maxWaiting = options.maxWaiting ?? 10_000;
+  let producer: EventProducer | null = null;
+  let opening: Promise<void> | null = null;
+  let waiting: AnyEvent[] = [];
+  let dropped = 0;
+  const open = () => {
+    opening = startEventPublisher(ctx, options).then(
+      (started) => {
+        producer = started;
+        for (const event of waiting) started.publish(event);
+        waiting = [];
+      },
+      (error: Error) => {
+        ctx.logger.error({ err: error.message, dropped: waiting.length }, "could not open the event journal; events dropped");
+        waiting = [];
+        opening = null;
+      },
+    );
+  };
+  return {
+    publish(event) {
+      if (producer) return producer.publish(event);
+      if (waiting.length >= maxWaiting) {
+        if (dropped++ % 1_000 === 0) ctx.logger.warn({ dropped }, "events dropped while the publisher opens");
+        return;
+      }
+      waiting.push(event);
+      if (!opening) open();
+    },
+  };
 }
 
 export interface BackgroundConsumerOptions extends Omit<RunConsumerOptions, "registry" | "logger"> {

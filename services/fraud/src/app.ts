@@ -1,13 +1,14 @@
 import { ScoreTransactionRequestSchema, ScoreTransactionResponseSchema, SubmitLabelRequestSchema } from "@mlsd/contracts";
-import { createServiceApp, defineRoute, modelReloadRoute, stageTimer, type HttpDeps, type ServiceApp } from "@mlsd/service-kit";
+import { modelArmsRoutes, type ModelArms } from "@mlsd/model-arms";
+import { createServiceApp, defineRoute, stageTimer, type HttpDeps, type ServiceApp } from "@mlsd/service-kit";
 import { z } from "zod";
 import { submitLabel, type LabelDeps } from "./labels";
 import type { FraudModel } from "./model";
 import { scoreTransaction, type ScoringDeps } from "./scoring";
 
 export interface FraudAppDeps extends ScoringDeps, LabelDeps, HttpDeps {
-  /** Loads the version the registry alias points at now (switch or roll back without a restart). */
-  reloadModel?: () => FraudModel;
+  /** The model in service and a challenger (shadow, canary, A/B): admin routes to change them and to reload from the registry. */
+  arms?: ModelArms<FraudModel>;
   onDecision?: (decision: string, decidedBy: string, score: number | null) => void;
 }
 
@@ -51,6 +52,6 @@ export function createApp(deps: FraudAppDeps): ServiceApp {
       },
     }),
   ];
-  if (deps.reloadModel) routes.push(modelReloadRoute(deps.reloadModel, (m) => ({ version: m.version })));
+  if (deps.arms) routes.push(...modelArmsRoutes(deps.arms));
   return createServiceApp({ ...deps, routes, info: { title: "fraud", description: "Real-time fraud scoring: rules, streaming features, a GBDT, cost-based decisions" } });
 }

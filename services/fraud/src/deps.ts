@@ -1,6 +1,7 @@
 import { RedisFraudFeatureStore } from "@mlsd/feature-store";
 import { ModelRegistry } from "@mlsd/model-registry";
-import { breakerOptions, CircuitBreaker, clockFromConfig, httpDeps, setModelVersion, TimeBounds, type ServiceContext } from "@mlsd/service-kit";
+import { createArmsMetrics, ModelArms, ShadowRunner } from "@mlsd/model-arms";
+import { breakerOptions, CircuitBreaker, clockFromConfig, httpDeps, metricPrefix, setModelVersion, TimeBounds, type ServiceContext } from "@mlsd/service-kit";
 import { createKafka, startEventPublisher } from "@mlsd/service-kit/kafka";
 import { connectRedis } from "@mlsd/service-kit/redis";
 import type { FraudAppDeps } from "./app";
@@ -17,12 +18,21 @@ import { loadGbdtFraudModel, type FraudModel } from "./model";
 export async function createDeps(ctx: ServiceContext<FraudConfig>): Promise<FraudAppDeps> {
   const { config, logger, metrics, readiness } = ctx;
   const registry = new ModelRegistry(config.MODEL_REGISTRY_DIR);
-  let model: FraudModel = loadGbdtFraudModel(registry, config.MODEL_ALIAS);
-  const served = (m: FraudModel) => {
-    readiness.set("model", true, m.version);
-    setModelVersion(metrics, FRAUD_MODEL_NAME, m.version);
-  };
-  served(model);
+  const arms = new ModelArms<FraudModel>({
+    model: FRAUD_MODEL_NAME,
+    load: (ref) => loadGbdtFraudModel(registry, ref),
+    currentAlias: config.MODEL_ALIAS,
+    logger,
+    metrics: createArmsMetrics(metrics.registry, metricPrefix(ctx.name)),
+    // One feature pipeline serves both: a challenger must read the same features.
+    incompatible: (current, challenger) =>
+      challenger.featureSchemaHash === current.featureSchemaHash ? null : `trained on feature schema ${challenger.featureSchemaHash}, this service computes ${current.featureSchemaHash}`,
+    onCurrent: (m) => {
+      readiness.set("model", true, m.version);
+      setModelVersion(metrics, FRAUD_MODEL_NAME, m.version);
+    },
+  });
+  const model = await arms.loadCurrent();
   logger.info({ version: model.version, thresholds: model.thresholds }, "fraud model loaded");
 
   const clock = clockFromConfig(config);
@@ -32,6 +42,7 @@ export async function createDeps(ctx: ServiceContext<FraudConfig>): Promise<Frau
 
   const kafka = createKafka("fraud", config.KAFKA_BROKERS);
   const events = await startEventPublisher(ctx, { kafka, journalDir: config.EVENT_JOURNAL_DIR });
+  const shadow = new ShadowRunner({ model: FRAUD_MODEL_NAME, events, logger, metrics: createArmsMetrics(metrics.registry, metricPrefix(ctx.name)), now: () => clock.now(), producer: "fraud" });
 
   const fraudMetrics = createFraudMetrics(metrics.registry);
   return {
@@ -39,12 +50,10 @@ export async function createDeps(ctx: ServiceContext<FraudConfig>): Promise<Frau
     store,
     storeBreaker,
     featureDeadlineMs: config.FEATURE_DEADLINE_MS,
-    model: () => model,
-    reloadModel: () => {
-      model = loadGbdtFraudModel(registry, config.MODEL_ALIAS);
-      served(model);
-      return model;
-    },
+    model: () => arms.current(),
+    route: (customerId) => arms.route(customerId),
+    shadow,
+    arms,
     rules: { maxAmount: config.RULE_MAX_AMOUNT, blockedTerminals: new Set(config.BLOCKED_TERMINALS) },
     events,
     reasonCount: config.REASON_CODES,

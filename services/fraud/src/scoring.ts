@@ -1,6 +1,7 @@
 import { makeEvent, type FeatureVector, type ScoreTransactionRequest, type ScoreTransactionResponse } from "@mlsd/contracts";
 import type { EventPublisher } from "@mlsd/events";
 import { assembleFraudFeatures, toCents, type ClaimResult, type FraudAggregates, type FraudFeatureStore, type TransactionInput, type TransactionRecord } from "@mlsd/feature-store";
+import type { Routed, ShadowRunner } from "@mlsd/model-arms";
 import { AppError, withDeadline, type CircuitBreaker, type StageTimer, type TimeBounds } from "@mlsd/service-kit";
 import { decide, type FraudModel } from "./model";
 import { applyRules, type RuleSet } from "./rules";
@@ -11,6 +12,10 @@ export interface ScoringDeps {
   storeBreaker: CircuitBreaker;
   featureDeadlineMs: number;
   model: () => FraudModel;
+  /** Which model answers for a card (current, or a canary / A-B challenger) and the shadow to run; default: `model()` alone. */
+  route?: (customerId: string) => Routed<FraudModel>;
+  /** Runs a shadow challenger after the answer. */
+  shadow?: ShadowRunner | null;
   rules: RuleSet;
   events: EventPublisher;
   reasonCount: number;
@@ -44,8 +49,10 @@ type FeatureOutcome = { kind: "observed"; aggregates: FraudAggregates } | Exclud
  * changes then, so a retry after Redis returns is scored in full.
  */
 export async function scoreTransaction(deps: ScoringDeps, request: ScoreTransactionRequest, timer: StageTimer): Promise<ScoreTransactionResponse> {
+  const t0 = performance.now();
   const timeMs = deps.timeBounds.check(request.time, "time");
-  const model = deps.model();
+  const routed = deps.route ? deps.route(request.customerId) : { arm: "current" as const, model: deps.model(), shadow: null };
+  const model = routed.model;
   const tx: TransactionInput = {
     transactionId: request.transactionId,
     customerId: request.customerId,
@@ -101,17 +108,21 @@ export async function scoreTransaction(deps: ScoringDeps, request: ScoreTransact
   let decidedBy: ScoreTransactionResponse["decidedBy"];
   let thresholds = model.thresholds;
   let scoredBy = model.version;
+  let modelMs = 0;
   if (rule) {
     decision = rule.decision;
     decidedBy = "rules";
   } else {
+    const m0 = performance.now();
     const scored = timer.timeSync("model", () => (aggregates ? model.score(features, deps.reasonCount) : model.scoreDegraded(features, deps.reasonCount)));
+    modelMs = performance.now() - m0;
     score = scored.probability;
     reasons = scored.reasons;
     thresholds = scored.thresholds;
     scoredBy = scored.modelVersion;
     decision = decide(score, thresholds);
     decidedBy = aggregates ? "model" : "fallback";
+    if (routed.shadow && deps.shadow) scheduleShadow(deps.shadow, routed.shadow, tx, features, aggregates !== null, { probability: score, decision, version: scoredBy, modelMs }, deps.reasonCount);
   }
 
   timer.timeSync("publish", () => {
@@ -137,6 +148,8 @@ export async function scoreTransaction(deps: ScoringDeps, request: ScoreTransact
           decidedBy,
           modelVersion: scoredBy,
           reasonCodes: rule ? [rule.rule] : reasons.map((r) => r.feature),
+          arm: routed.arm,
+          latencyMs: Math.round((performance.now() - t0) * 1_000) / 1_000,
         },
         { producer: PRODUCER, eventTime },
       ),
@@ -152,6 +165,7 @@ export async function scoreTransaction(deps: ScoringDeps, request: ScoreTransact
     thresholds: { ...thresholds },
     reasons,
     modelVersion: scoredBy,
+    arm: routed.arm,
     degraded: degradedReason !== null,
     degradedReason,
     replayed: false,
@@ -160,6 +174,34 @@ export async function scoreTransaction(deps: ScoringDeps, request: ScoreTransact
   // Kept for retries, off the response path: a lost save only means a retry is observed again.
   if (aggregates) deps.store.saveAnswer(tx.transactionId, JSON.stringify(answer)).catch((error: Error) => deps.onAnswerNotSaved?.(error));
   return answer;
+}
+
+/** The challenger scores the same features after the answer; both predictions are logged for the rollout. */
+function scheduleShadow(
+  runner: ShadowRunner,
+  challenger: FraudModel,
+  tx: TransactionInput,
+  features: Float64Array,
+  full: boolean,
+  serving: { probability: number; decision: ScoreTransactionResponse["decision"]; version: string; modelMs: number },
+  reasonCount: number,
+): void {
+  const row = features.slice();
+  runner.schedule({
+    requestId: tx.transactionId,
+    entityId: tx.customerId,
+    servingVersion: serving.version,
+    shadowVersion: challenger.version,
+    servingMs: serving.modelMs,
+    predict: () => {
+      const scored = full ? challenger.score(row, reasonCount) : challenger.scoreDegraded(row, reasonCount);
+      return {
+        kind: "fraud",
+        serving: { probability: serving.probability, decision: serving.decision },
+        shadow: { probability: scored.probability, decision: decide(scored.probability, scored.thresholds) },
+      };
+    },
+  });
 }
 
 function conflict(tx: TransactionInput, recorded: TransactionRecord): AppError {

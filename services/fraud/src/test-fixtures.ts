@@ -1,10 +1,11 @@
 import type { AnyEvent } from "@mlsd/contracts";
 import { DAY_MS, fraudFeatureNames, fraudFeatureSchemaHash, MemoryFraudFeatureStore } from "@mlsd/feature-store";
 import { Dataset, train, type GbdtModel } from "@mlsd/gbdt";
+import { ModelArms } from "@mlsd/model-arms";
 import { Rng } from "@mlsd/random";
 import { CircuitBreaker, createLogger, createMetrics, ManualClock, Readiness, TimeBounds, TokenAuthenticator } from "@mlsd/service-kit";
 import { createApp, type FraudAppDeps } from "./app";
-import { GbdtFraudModel } from "./model";
+import { GbdtFraudModel, type FraudModel } from "./model";
 
 /**
  * A small real GBDT for tests: fraud is likely when the amount is high or the terminal's 7-day
@@ -50,23 +51,32 @@ export const ADMIN_TOKEN = "admin-token-0123456789";
 export const T0 = "2018-06-01T10:00:00Z";
 
 const served = trainTestModel();
+/** What the tests' registry double holds: `current`, and a challenger trained on another seed. */
+export const TEST_MODELS = { current: served, candidate: new GbdtFraudModel(trainTestGbdt(7), "test-model-2", TEST_THRESHOLDS, fraudFeatureSchemaHash()) };
+
+function missing(ref: string): never {
+  throw Object.assign(new Error(`no fraud-gbdt model for "${ref}"`), { code: "NOT_FOUND" });
+}
 
 /** The app on in-memory twins: a real model, the memory feature store, events into an array, a manual clock. */
 export function setup(overrides: Partial<FraudAppDeps> = {}) {
   const events: AnyEvent[] = [];
   const store = new MemoryFraudFeatureStore();
+  const logger = createLogger({ service: "fraud", level: "silent" });
+  const arms = new ModelArms<FraudModel>({ model: "fraud-gbdt", load: (ref) => TEST_MODELS[ref as keyof typeof TEST_MODELS] ?? missing(ref), currentAlias: "current", logger, initial: served });
   // Requests may be 2 s ahead of the clock and 30 days behind it.
   const clock = new ManualClock(Date.parse(T0) + 60_000);
   const deps: FraudAppDeps = {
-    logger: createLogger({ service: "fraud", level: "silent" }),
+    logger,
     metrics: createMetrics("fraud", { defaultMetrics: false }),
     readiness: new Readiness(),
     auth: new TokenAuthenticator({ admin: ADMIN_TOKEN, labels: LABEL_TOKEN }),
     store,
     storeBreaker: new CircuitBreaker("redis", { failureRate: 1, minimumCalls: 3, windowSize: 3, cooldownMs: 60_000 }),
     featureDeadlineMs: 20,
-    model: () => served,
-    reloadModel: () => served,
+    model: () => arms.current(),
+    route: (customerId) => arms.route(customerId),
+    arms,
     rules: { maxAmount: 10_000, blockedTerminals: new Set(["T-BLOCKED"]) },
     events: { publish: (e) => events.push(e) },
     reasonCount: 3,
@@ -74,5 +84,7 @@ export function setup(overrides: Partial<FraudAppDeps> = {}) {
     labelCheckDeadlineMs: 50,
     ...overrides,
   };
-  return { app: createApp(deps), events, store, deps, clock };
+  // A test that swaps the model serves that model alone.
+  if (overrides.model && !overrides.route) delete deps.route;
+  return { app: createApp(deps), events, store, deps, clock, arms };
 }

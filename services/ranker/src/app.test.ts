@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { DEFAULT_RECS_FEATURE_CONFIG, MemoryRecsFeatureStore, RANKER_FEATURE_COUNT, RANKER_FEATURE_NAMES, rankerFeatureIndex, rankerFeatureSchemaHash, type RankerFeatureName, type RecsFeatureStore } from "@mlsd/feature-store";
+import { ModelArms } from "@mlsd/model-arms";
 import { ModelRegistry } from "@mlsd/model-registry";
 import { CircuitBreaker, createLogger, createMetrics, Readiness, TokenAuthenticator } from "@mlsd/service-kit";
 import request from "supertest";
@@ -235,21 +236,25 @@ describe("model endpoints and readiness", () => {
   it("describes the model, reloads it from the registry, and keeps the old one when a reload fails", async () => {
     const registryDir = path.join(tmp, "registry");
     const first = await publishTinyRanker(registryDir);
-    let current: RankerModel = loadRankerModel(new ModelRegistry(registryDir), "current");
     let failNext = false;
-    const reloadModel = () => {
-      if (failNext) throw new Error("registry unreachable");
-      current = loadRankerModel(new ModelRegistry(registryDir), "current");
-      return current;
-    };
-    const app = createApp(baseDeps({ model: () => current, reloadModel }));
+    const arms = new ModelArms<RankerModel>({
+      model: RANKER_MODEL_NAME,
+      load: (ref) => {
+        if (failNext) throw new Error("registry unreachable");
+        return loadRankerModel(new ModelRegistry(registryDir), ref);
+      },
+      currentAlias: "current",
+      logger: createLogger({ service: "ranker", level: "silent" }),
+    });
+    await arms.loadCurrent();
+    const app = createApp(baseDeps({ model: () => arms.current(), route: (u) => arms.route(u), arms }));
     const described = await request(app).get("/v1/model");
     expect(described.body).toMatchObject({ name: RANKER_MODEL_NAME, version: first.manifest.version, featureSchemaHash: rankerFeatureSchemaHash(), objective: "binary", trees: 15 });
     expect(described.body.features).toEqual([...RANKER_FEATURE_NAMES]);
 
     const second = await publishTinyRanker(registryDir);
     expect((await request(app).post("/v1/model/reload")).status).toBe(401);
-    expect((await request(app).post("/v1/model/reload").set("authorization", `Bearer ${ADMIN_TOKEN}`)).body).toEqual({ version: second.manifest.version });
+    expect((await request(app).post("/v1/model/reload").set("authorization", `Bearer ${ADMIN_TOKEN}`)).body).toEqual({ version: second.manifest.version, challenger: null });
     expect((await request(app).get("/v1/model")).body.version).toBe(second.manifest.version);
     failNext = true;
     const failed = await request(app).post("/v1/model/reload").set("authorization", `Bearer ${ADMIN_TOKEN}`);

@@ -1,12 +1,13 @@
 import { RankRequestSchema, RankResponseSchema } from "@mlsd/contracts";
 import { RANKER_MODEL_NAME } from "@mlsd/model-formats/ranker";
-import { createServiceApp, defineRoute, modelReloadRoute, stageTimer, type HttpDeps, type RouteSpec, type ServiceApp } from "@mlsd/service-kit";
+import { modelArmsRoutes, type ModelArms } from "@mlsd/model-arms";
+import { createServiceApp, defineRoute, stageTimer, type HttpDeps, type RouteSpec, type ServiceApp } from "@mlsd/service-kit";
 import type { RankerModel } from "./model";
 import { rankCandidates, type RankingDeps } from "./ranking";
 
 export interface RankerAppDeps extends RankingDeps, HttpDeps {
-  /** Loads the version the registry alias points at now (switch or roll back without a restart). */
-  reloadModel?: () => RankerModel;
+  /** The model in service and a challenger (shadow, canary, A/B): admin routes to change them and to reload from the registry. */
+  arms?: ModelArms<RankerModel>;
 }
 
 export function createApp(deps: RankerAppDeps): ServiceApp {
@@ -29,6 +30,6 @@ export function createApp(deps: RankerAppDeps): ServiceApp {
       },
     }),
   ];
-  if (deps.reloadModel) routes.push(modelReloadRoute(deps.reloadModel, (m) => ({ version: m.version })));
+  if (deps.arms) routes.push(...modelArmsRoutes(deps.arms));
   return createServiceApp({ ...deps, routes, info: { title: "ranker", description: "The ranking stage: a GBDT over user, item and context features read from Redis" } });
 }

@@ -1,4 +1,4 @@
-import { BaseConfigSchema, breakerConfig, modelRegistryConfig, redisConfig } from "@mlsd/service-kit";
+import { BaseConfigSchema, breakerConfig, eventJournalConfig, modelRegistryConfig, optionalKafkaConfig, redisConfig } from "@mlsd/service-kit";
 import { z } from "zod";
 
 export const RankerConfigSchema = BaseConfigSchema.extend({
@@ -11,6 +11,9 @@ export const RankerConfigSchema = BaseConfigSchema.extend({
   /** Item buckets of the Redis layout; must match what was materialised (checked at connect). */
   ITEM_BUCKETS: z.coerce.number().int().positive().default(32),
   ...modelRegistryConfig,
+  /** Where shadow challengers' predictions are logged (opened on the first one); unset: they are not logged. */
+  ...optionalKafkaConfig,
+  ...eventJournalConfig("ranker"),
   /** Redis gets this long per request before the candidates are ranked by their retrieval scores. */
   FEATURE_DEADLINE_MS: z.coerce.number().positive().default(5),
   /** Local item-feature cache: entries kept, and how stale their counters may get (0 turns it off). */

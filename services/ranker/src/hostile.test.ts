@@ -1,9 +1,10 @@
 import { MemoryRecsFeatureStore } from "@mlsd/feature-store";
+import { ModelArms } from "@mlsd/model-arms";
 import { CircuitBreaker, createLogger, createMetrics, Readiness, TokenAuthenticator } from "@mlsd/service-kit";
 import { runHostileSuite } from "@mlsd/service-kit/testing";
 import { describe, expect, it } from "vitest";
 import { createApp } from "./app";
-import { GbdtRankerModel } from "./model";
+import { GbdtRankerModel, type RankerModel } from "./model";
 import { trainTinyRanker } from "./test-fixtures";
 
 describe("hostile input on every ranker route", () => {
@@ -18,7 +19,7 @@ describe("hostile input on every ranker route", () => {
       storeBreaker: new CircuitBreaker("redis", { failureRate: 0.5, minimumCalls: 10, windowSize: 50, cooldownMs: 1_000 }),
       featureDeadlineMs: 200,
       model: () => model,
-      reloadModel: () => model,
+      arms: new ModelArms<RankerModel>({ model: "ranker-gbdt", load: () => model, currentAlias: "current", logger: createLogger({ service: "ranker", level: "silent" }), initial: model }),
     });
     const route = (method: string, path: string) => app.routes.find((r) => r.method === method && r.path === path)!;
     const candidates = [

@@ -1,5 +1,6 @@
 import type { RankRequest, RankResponse } from "@mlsd/contracts";
 import { assembleRankerRows, rankerContext, type RecsFeatureStore, type RecsFetchResult } from "@mlsd/feature-store";
+import type { Routed, ShadowRunner } from "@mlsd/model-arms";
 import { withDeadline, type CircuitBreaker, type StageTimer } from "@mlsd/service-kit";
 import type { RankerModel } from "./model";
 
@@ -11,6 +12,9 @@ export interface RankingDeps {
   storeBreaker: CircuitBreaker;
   featureDeadlineMs: number;
   model: () => RankerModel;
+  /** Which model ranks for a user (current, or a canary / A-B challenger) and the shadow to run; default: `model()` alone. */
+  route?: (userId: string) => Routed<RankerModel>;
+  shadow?: ShadowRunner | null;
   /** Wall clock for requests that do not say when they happen. */
   now?: () => number;
   onDegraded?: (reason: DegradedReason) => void;
@@ -23,7 +27,8 @@ export interface RankingDeps {
  * and the answer says so: a model fed nothing but defaults would order them worse than that.
  */
 export async function rankCandidates(deps: RankingDeps, request: RankRequest, timer: StageTimer): Promise<RankResponse> {
-  const model = deps.model();
+  const routed = deps.route ? deps.route(request.userId) : { arm: "current" as const, model: deps.model(), shadow: null };
+  const model = routed.model;
   const { candidates } = request;
   const n = candidates.length;
   const timeMs = request.context?.time ? Date.parse(request.context.time) : (deps.now ?? Date.now)();
@@ -54,11 +59,14 @@ export async function rankCandidates(deps: RankingDeps, request: RankRequest, ti
   let scores: Float64Array = retrievalScores;
   let unknownItems = 0;
   let rows: Float64Array | null = null;
+  let modelMs = 0;
   if (fetched) {
     const features = fetched;
     rows = timer.timeSync("assemble", () => assembleRankerRows(features.user, features.items, retrievalScores, context, deps.store.config));
     const assembled = rows;
+    const m0 = performance.now();
     scores = timer.timeSync("model", () => model.score(assembled, n));
+    modelMs = performance.now() - m0;
     for (const item of features.items) if (item === null) unknownItems++;
     if (unknownItems > 0) deps.onUnknownItems?.(unknownItems);
   }
@@ -70,6 +78,24 @@ export async function rankCandidates(deps: RankingDeps, request: RankRequest, ti
     return order.slice(0, Math.min(request.k, n));
   });
 
+  // The shadow ranks the same rows after the answer; the items it is judged on are the ones served.
+  if (routed.shadow && deps.shadow && rows !== null && request.requestId) {
+    const shadow = routed.shadow;
+    const assembled = rows;
+    const served = top.map((i) => ({ itemId: itemIds[i] as string, serving: scores[i] as number, index: i }));
+    deps.shadow.schedule({
+      requestId: request.requestId,
+      entityId: request.userId,
+      servingVersion: model.version,
+      shadowVersion: shadow.version,
+      servingMs: modelMs,
+      predict: () => {
+        const shadowScores = shadow.score(assembled, n);
+        return { kind: "ranking", items: served.map((s) => ({ itemId: s.itemId, serving: s.serving, shadow: shadowScores[s.index] as number })) };
+      },
+    });
+  }
+
   const width = model.featureNames.length;
   const withFeatures = request.withFeatures === true && rows !== null;
   const rowOf = (i: number) => Array.from((rows as Float64Array).subarray(i * width, (i + 1) * width), (v) => (Number.isNaN(v) ? null : v));
@@ -79,6 +105,7 @@ export async function rankCandidates(deps: RankingDeps, request: RankRequest, ti
     ...(withFeatures ? { featureNames: [...model.featureNames] } : {}),
     rankedBy: fetched ? "model" : "retrieval-score",
     modelVersion: model.version,
+    arm: routed.arm,
     degraded: degradedReason !== null,
     degradedReason,
     unknownItems,

@@ -35,7 +35,7 @@ describe("POST /v1/recommendations: the two-stage path", () => {
     expect(ids(res.body)).toEqual(["i41", "i40", "i39", "i38", "i37", "i36", "i35", "i34", "i33", "i32"]);
     expect(res.body.items.map((i: { position: number }) => i.position)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(res.body.items[0]).toMatchObject({ score: 100, category: categoryOf(41) });
-    expect(res.body).toMatchObject({ userId: "u1", fallback: null, fallbackReason: null, modelVersions: { retrieval: "retrieval@tt-1", ranker: "ranker-gbdt@gbdt-7" } });
+    expect(res.body).toMatchObject({ userId: "u1", fallback: null, fallbackReason: null, modelVersions: { retrieval: "retrieval@tt-1", ranker: "ranker-gbdt@gbdt-7" }, arms: { retrieval: "current", ranker: "current" } });
     expect(Object.keys(res.body.timings)).toEqual(expect.arrayContaining(["validate", "user", "retrieval", "rank", "filter", "diversify", "publish", "total"]));
     // The dependencies' own stages ride along, prefixed.
     expect(res.body.timings).toMatchObject({ "retrieval.total": 0.1, "ranker.total": 0.1 });
@@ -54,7 +54,10 @@ describe("POST /v1/recommendations: the two-stage path", () => {
     const served = events[10]!;
     if (served.type !== "recs.served") throw new Error("expected the served event");
     // What was served, as served: each item with the row the ranker scored (the fake ranker's rows: retrieval score and rank).
-    expect(served.payload).toMatchObject({ requestId: res.body.requestId, userId: "u1", fallback: null, userFeatures: { log_clicks: Math.log1p(2), home_category: 2, age_bucket: 3 } });
+    expect(served.payload).toMatchObject({ requestId: res.body.requestId, userId: "u1", fallback: null, userFeatures: { log_clicks: Math.log1p(2), home_category: 2, age_bucket: 3 }, arms: { retrieval: "current", ranker: "current" } });
+    expect(served.payload.latencyMs).toBeGreaterThan(0);
+    // Both stages get the answer's id, so a shadow challenger's predictions join it.
+    expect([call.requestId, ranker.calls[0]!.requestId]).toEqual([res.body.requestId, res.body.requestId]);
     expect(served.payload.items).toHaveLength(10);
     expect(served.payload.items[0]).toEqual({ itemId: "i41", position: 0, score: 100, features: { retrieval_score: (60 - 41) / 60, rank: 0 } });
     expect(served.eventTime).toBe("2024-01-20T10:00:30.000Z");

@@ -1,4 +1,4 @@
-import { makeEvent, type CandidatesResponse, type RankResponse, type RecommendationsRequest, type RecommendationsResponse, type RecsFallback } from "@mlsd/contracts";
+import { makeEvent, type Arm, type CandidatesResponse, type RankResponse, type RecommendationsRequest, type RecommendationsResponse, type RecsFallback } from "@mlsd/contracts";
 import type { EventPublisher } from "@mlsd/events";
 import type { RecsFeatureStore, ServedImpressionStore, UserHistoryStore, UserState } from "@mlsd/feature-store";
 import type { Popularity, PopularItem } from "@mlsd/model-formats/popularity";
@@ -116,6 +116,9 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
   const deadline = new Deadline(deps.deadlines.budgetMs);
   const popularity = deps.popularity();
   const versions: Record<string, string> = {};
+  const arms: Record<string, Arm> = {};
+  // Passed on so a shadow challenger's predictions join this answer; only an id the stages accept.
+  const stageRequestId = /^[A-Za-z0-9._:-]{1,64}$/.test(requestId) ? { requestId } : {};
   const excluded = new Set(request.excludeItemIds ?? []);
   const k = request.k;
   // The dependencies' own stage timings, prefixed (`retrieval.ann`, `ranker.model`), so one answer
@@ -153,12 +156,14 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
             fallback,
             userFeatures,
             items: top.map((item, position) => ({ itemId: item.itemId, position, score: item.score, features: named(item.features) })),
+            arms,
+            latencyMs: timer.snapshot().total ?? null,
           },
           key,
         ),
       );
     });
-    return { requestId, userId: request.userId, items, modelVersions: versions, fallback, fallbackReason: reason, timings: { ...timer.snapshot(), ...downstream } };
+    return { requestId, userId: request.userId, items, modelVersions: versions, arms, fallback, fallbackReason: reason, timings: { ...timer.snapshot(), ...downstream } };
   };
   const popular = (category: number | null, kind: "popularity" | "cold-start", reason: string, seen: readonly string[]): RecommendationAnswer => {
     versions.popularity = `recs-popularity@${popularity.version}`;
@@ -196,7 +201,7 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
   const retrieved = await timer.time("retrieval", () =>
     call(deps, "retrieval", deadline, deps.deadlines.retrievalMs, (signal) =>
       deps.retrieval.candidates(
-        { userId: request.userId, k: deps.candidates, history: clicked.slice(0, deps.historyLength), features, excludeItemIds: exclude, context },
+        { userId: request.userId, k: deps.candidates, history: clicked.slice(0, deps.historyLength), features, excludeItemIds: exclude, context, ...stageRequestId },
         signal,
         requestId,
       ),
@@ -205,6 +210,7 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
   if (!retrieved.ok) return popular(category, "popularity", retrieved.message, clicked);
   const candidates: CandidatesResponse = retrieved.value;
   versions.retrieval = `retrieval@${candidates.modelVersion}`;
+  arms.retrieval = candidates.arm;
   addDownstream("retrieval", candidates.timings);
   if (candidates.candidates.length === 0) return popular(category, "popularity", "retrieval: no candidates left after exclusions", clicked);
   const itemIds = candidates.candidates.map((c) => c.itemId);
@@ -219,6 +225,7 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
           k: Math.min(RANKED_POOL, itemIds.length),
           context,
           ...(logFeatures ? { withFeatures: true } : {}),
+          ...stageRequestId,
         },
         signal,
         requestId,
@@ -232,6 +239,7 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
 
   if (ranked.ok) {
     versions.ranker = `ranker-gbdt@${ranked.value.modelVersion}`;
+    arms.ranker = ranked.value.arm;
     addDownstream("ranker", ranked.value.timings);
   }
   if (!ranked.ok || ranked.value.rankedBy !== "model") {

@@ -28,7 +28,7 @@ export class FakeRetrieval implements RetrievalClient {
     const candidates = Array.from({ length: CATALOGUE_SIZE }, (_, i) => ({ itemId: `i${i}`, score: (CATALOGUE_SIZE - i) / CATALOGUE_SIZE, category: this.withCategories ? categoryOf(i) : null }))
       .filter((c) => !exclude.has(c.itemId))
       .slice(0, body.k ?? 200);
-    return { userId: body.userId, candidates, modelVersion: "tt-1", source: "hnsw", degraded: false, degradedReason: null, userKnown: true, historyUsed: 2, ignoredFeatures: [], timings: { total: 0.1 } };
+    return { userId: body.userId, candidates, modelVersion: "tt-1", arm: "current", source: "hnsw", degraded: false, degradedReason: null, userKnown: true, historyUsed: 2, ignoredFeatures: [], timings: { total: 0.1 } };
   }
 }
 
@@ -51,6 +51,7 @@ export class FakeRanker implements RankerClient {
       items,
       rankedBy: degraded ? "retrieval-score" : "model",
       modelVersion: "gbdt-7",
+      arm: "current",
       degraded,
       degradedReason: degraded ? "feature store did not answer within 5 ms; ranked by retrieval score" : null,
       unknownItems: 0,

@@ -158,7 +158,7 @@ describe("model in service", () => {
     await publishTinyRetrieval(registryDir, model, data, "v2");
     expect((await request(app).post("/v1/model/reload")).status).toBe(401);
     const reloaded = await request(app).post("/v1/model/reload").set("authorization", `Bearer ${ADMIN_TOKEN}`);
-    expect(reloaded.body).toEqual({ version: "v2" });
+    expect(reloaded.body).toEqual({ version: "v2", challenger: null });
     expect((await candidates({ userId: "u1", k: 2 })).body.modelVersion).toBe("v2");
   });
 
@@ -185,8 +185,8 @@ describe("a tampered or corrupt model", () => {
 
   it("finishes overlapping reloads in order: the last one asked for is what serves", async () => {
     await publishTinyRetrieval(registryDir, model, data, "v4");
-    const [a, b] = await Promise.all([runtime.deps.reloadModel!(), runtime.deps.reloadModel!()]);
-    expect([a.version, b.version]).toEqual(["v4", "v4"]);
+    const [a, b] = await Promise.all([runtime.deps.arms!.reload(), runtime.deps.arms!.reload()]);
+    expect([a.current?.version, b.current?.version]).toEqual(["v4", "v4"]);
     expect(runtime.deps.retriever().version).toBe("v4");
   });
 });

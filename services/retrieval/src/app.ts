@@ -1,6 +1,7 @@
 import { CandidatesRequestSchema, CandidatesResponseSchema, RECS_DEVICES, type CandidatesResponse } from "@mlsd/contracts";
 import { RETRIEVAL_MODEL_NAME } from "@mlsd/model-formats/retrieval";
-import { AppError, createServiceApp, defineRoute, modelReloadRoute, stageTimer, type HttpDeps, type RouteSpec, type ServiceApp } from "@mlsd/service-kit";
+import { modelArmsRoutes, type ModelArms, type Routed, type ShadowRunner } from "@mlsd/model-arms";
+import { AppError, createServiceApp, defineRoute, StageTimer, stageTimer, type HttpDeps, type RouteSpec, type ServiceApp } from "@mlsd/service-kit";
 import { z } from "zod";
 import { FeatureValueError, type Retriever, type SearchMode } from "./retriever";
 
@@ -8,8 +9,11 @@ export interface RetrievalAppDeps extends HttpDeps {
   retriever: () => Retriever;
   /** What `POST /v1/candidates` searches with (SEARCH); an admin may ask for the other with `?search=`. */
   search: SearchMode;
-  /** Loads the version the registry alias points at now (switch or roll back without a restart). */
-  reloadModel?: () => Promise<Retriever>;
+  /** Which model answers for a user (current, or a canary / A-B challenger) and the shadow to run; default: `retriever()` alone. */
+  route?: (userId: string) => Routed<Retriever>;
+  shadow?: ShadowRunner | null;
+  /** The model in service and a challenger: admin routes to change them and to reload from the registry. */
+  arms?: ModelArms<Retriever>;
   onAnswer?: (source: SearchMode, degraded: boolean) => void;
 }
 
@@ -34,21 +38,19 @@ export function createApp(deps: RetrievalAppDeps): ServiceApp {
         const request = ctx.body;
         const mode = ctx.query.search ?? deps.search;
         if (mode !== deps.search) ctx.authorize("admin");
-        const retriever = deps.retriever();
+        const routed = deps.route ? deps.route(request.userId) : { arm: "current" as const, model: deps.retriever(), shadow: null };
+        const retriever = routed.model;
+        const query = {
+          userId: request.userId,
+          k: request.k,
+          ...(request.history ? { history: request.history } : {}),
+          ...(request.features ? { features: request.features } : {}),
+          device: request.context?.device ? RECS_DEVICES.indexOf(request.context.device) : null,
+          ...(request.excludeItemIds ? { exclude: request.excludeItemIds } : {}),
+        };
         let found;
         try {
-          found = retriever.candidates(
-            {
-              userId: request.userId,
-              k: request.k,
-              ...(request.history ? { history: request.history } : {}),
-              ...(request.features ? { features: request.features } : {}),
-              device: request.context?.device ? RECS_DEVICES.indexOf(request.context.device) : null,
-              ...(request.excludeItemIds ? { exclude: request.excludeItemIds } : {}),
-            },
-            mode,
-            timer,
-          );
+          found = retriever.candidates(query, mode, timer);
         } catch (error) {
           if (error instanceof FeatureValueError) throw new AppError("VALIDATION_FAILED", `invalid request body: ${error.field}`, [{ field: error.field, message: error.reason }]);
           throw error;
@@ -58,6 +60,7 @@ export function createApp(deps: RetrievalAppDeps): ServiceApp {
           userId: request.userId,
           candidates: found.itemIds.map((itemId, j) => ({ itemId, score: found.scores[j] as number, category: found.categories[j] ?? null })),
           modelVersion: retriever.version,
+          arm: routed.arm,
           source: found.source,
           degraded: found.degradedReason !== null,
           degradedReason: found.degradedReason,
@@ -66,6 +69,18 @@ export function createApp(deps: RetrievalAppDeps): ServiceApp {
           ignoredFeatures: found.ignoredFeatures,
           timings: timer.snapshot(),
         };
+        const shadow = routed.shadow;
+        if (shadow && deps.shadow && request.requestId) {
+          const serving = found.itemIds;
+          deps.shadow.schedule({
+            requestId: request.requestId,
+            entityId: request.userId,
+            servingVersion: retriever.version,
+            shadowVersion: shadow.version,
+            servingMs: (answer.timings.encode ?? 0) + (answer.timings[found.source === "hnsw" ? "ann" : "exact"] ?? 0),
+            predict: () => ({ kind: "candidates", serving: [...serving], shadow: [...shadow.candidates(query, mode, new StageTimer()).itemIds] }),
+          });
+        }
         return answer;
       },
     }),
@@ -90,6 +105,6 @@ export function createApp(deps: RetrievalAppDeps): ServiceApp {
       },
     }),
   ];
-  if (deps.reloadModel) routes.push(modelReloadRoute(deps.reloadModel, (r) => ({ version: r.version })));
+  if (deps.arms) routes.push(...modelArmsRoutes(deps.arms));
   return createServiceApp({ ...deps, routes, info: { title: "retrieval", description: "The retrieval stage: a two-tower user encoder and an HNSW index over the item embeddings" } });
 }

@@ -1,4 +1,4 @@
-import { BaseConfigSchema, modelRegistryConfig } from "@mlsd/service-kit";
+import { BaseConfigSchema, eventJournalConfig, modelRegistryConfig, optionalKafkaConfig } from "@mlsd/service-kit";
 import { z } from "zod";
 
 export const RetrievalConfigSchema = BaseConfigSchema.extend({
@@ -6,6 +6,9 @@ export const RetrievalConfigSchema = BaseConfigSchema.extend({
   /** Up to 1,000 history ids and 1,000 exclusions: about 40 KB. */
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(128 * 1024),
   ...modelRegistryConfig,
+  /** Where shadow challengers' predictions are logged (opened on the first one); unset: they are not logged. */
+  ...optionalKafkaConfig,
+  ...eventJournalConfig("retrieval"),
   /** `exact` scans every item embedding instead of the HNSW graph: the reference, and the fallback when the index is refused. */
   SEARCH: z.enum(["hnsw", "exact"]).default("hnsw"),
   /** HNSW candidate list size; default: what the index was built with (the trainer's recall table says what it buys). */

@@ -1,4 +1,5 @@
 import type { HttpClient } from "../http-client";
+import { postRequest } from "../http-wire";
 import type { Answer, OpenLoopOptions, SendContext } from "../open-loop";
 
 /** One request of a mix, serialised before the run so the scheduler only sends. */
@@ -28,21 +29,31 @@ export function numericRecord(v: unknown): Record<string, number> | undefined {
 }
 
 /**
- * The `endpoint`, `prepare` and `send` of an open-loop run against a target over HTTP: `prepare`
- * draws and serialises the whole schedule's requests up front, `send` only posts them.
+ * The `endpoint`, `prepare`, `send` and `http` of an open-loop run against a target over HTTP:
+ * `prepare` draws and serialises the whole schedule's requests up front; `send` only posts them
+ * through `client`, and `http` hands them, as bytes, to the sender thread (precise timer).
  */
-export function httpSender(target: LoadTarget, client: HttpClient): Pick<OpenLoopOptions, "endpoint" | "prepare" | "send"> {
+export function httpSender(target: LoadTarget, client: HttpClient): Pick<OpenLoopOptions, "endpoint" | "prepare" | "send" | "http"> {
   let prepared: PreparedRequest[] = [];
+  const at = (index: number): PreparedRequest => {
+    const request = prepared[index];
+    if (!request) throw new RangeError(`request ${index} was not prepared (${prepared.length} were)`);
+    return request;
+  };
   return {
     endpoint: target.endpoint,
     prepare: (count) => {
       prepared = Array.from({ length: count }, () => target.next());
     },
     send: async ({ index, signal }: SendContext): Promise<Answer> => {
-      const request = prepared[index];
-      if (!request) throw new RangeError(`request ${index} was not prepared (${prepared.length} were)`);
+      const request = at(index);
       const response = await client.postJson(target.path, request.body, signal);
       return { status: response.status, expectRejection: request.expectRejection, ...target.interpret(response.status, response.body) };
+    },
+    http: {
+      url: client.baseUrl,
+      request: (index) => postRequest(target.path, client.hostHeader, at(index).body),
+      answer: (index, status, body) => ({ status, expectRejection: at(index).expectRejection, ...target.interpret(status, body) }),
     },
   };
 }

@@ -2,7 +2,7 @@ import type { z } from "zod";
 import { TOPICS } from "../topics";
 import type { TopicName } from "../topics";
 import { FraudDecisionPayloadSchema, LabelPayloadSchema, TransactionPayloadSchema } from "./fraud";
-import { ModelAliasMovedPayloadSchema, RetrainDecisionPayloadSchema, RetrainRequestPayloadSchema } from "./ml";
+import { ModelAliasMovedPayloadSchema, RetrainDecisionPayloadSchema, RetrainRequestPayloadSchema, ShadowPredictionPayloadSchema } from "./ml";
 import { ClickPayloadSchema, ImpressionPayloadSchema, ServedPayloadSchema } from "./recs";
 
 interface CatalogEntry<S extends z.ZodTypeAny> {
@@ -32,7 +32,7 @@ export const EVENT_CATALOG = {
     keyField: "userId",
   }),
   "recs.click": entry({ schemaVersion: 1, payload: ClickPayloadSchema, topic: TOPICS.recsClicks, keyField: "userId" }),
-  "recs.served": entry({ schemaVersion: 1, payload: ServedPayloadSchema, topic: TOPICS.recsServed, keyField: "userId" }),
+  "recs.served": entry({ schemaVersion: 2, payload: ServedPayloadSchema, topic: TOPICS.recsServed, keyField: "userId" }),
   "fraud.transaction": entry({
     schemaVersion: 1,
     payload: TransactionPayloadSchema,
@@ -40,7 +40,7 @@ export const EVENT_CATALOG = {
     keyField: "customerId",
   }),
   "fraud.decision": entry({
-    schemaVersion: 1,
+    schemaVersion: 2,
     payload: FraudDecisionPayloadSchema,
     topic: TOPICS.fraudDecisions,
     keyField: "customerId",
@@ -64,10 +64,18 @@ export const EVENT_CATALOG = {
     topic: TOPICS.mlModelAliases,
     keyField: "model",
   }),
+  "ml.shadow-prediction": entry({
+    schemaVersion: 1,
+    payload: ShadowPredictionPayloadSchema,
+    topic: TOPICS.mlShadowPredictions,
+    keyField: "entityId",
+  }),
 } as const;
 
 export type EventType = keyof typeof EVENT_CATALOG;
 export type EventPayload<T extends EventType> = z.infer<(typeof EVENT_CATALOG)[T]["payload"]>;
+/** What a producer may pass: fields added in later schema versions have defaults, which makeEvent fills in. */
+export type EventPayloadInput<T extends EventType> = z.input<(typeof EVENT_CATALOG)[T]["payload"]>;
 
 export const EVENT_TYPES = Object.keys(EVENT_CATALOG) as EventType[];
 

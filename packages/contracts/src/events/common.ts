@@ -9,6 +9,13 @@ export const EntityIdSchema = z.string().min(1).max(256);
 export const FeatureVectorSchema = z.record(z.string().min(1), z.number().finite().nullable());
 export type FeatureVector = z.infer<typeof FeatureVectorSchema>;
 
+/**
+ * Which of a service's models answered: the one in service (`current`) or the challenger a rollout
+ * is trying (canary or A/B). A shadow challenger never answers, so it never appears here.
+ */
+export const ArmSchema = z.enum(["current", "challenger"]);
+export type Arm = z.infer<typeof ArmSchema>;
+
 /** Which model version produced each stage's output, e.g. `{ retrieval: "two-tower@3", ranker: "gbdt@7" }`. */
 export const ModelVersionsSchema = z
   .record(z.string().min(1), z.string().min(1))

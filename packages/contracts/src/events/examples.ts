@@ -20,6 +20,8 @@ export const EXAMPLE_PAYLOADS: { [T in EventType]: EventPayload<T> } = {
       { itemId: "i-7", position: 0, score: 0.91, features: { ann_score: 0.83, item_ctr_7d: 0.041, price: null } },
       { itemId: "i-3", position: 1, score: 0.72, features: { ann_score: 0.8, item_ctr_7d: 0.012, price: 12.5 } },
     ],
+    arms: { retrieval: "current", ranker: "challenger" },
+    latencyMs: 14.2,
   },
   "fraud.transaction": {
     transactionId: "tx-1001",
@@ -39,6 +41,8 @@ export const EXAMPLE_PAYLOADS: { [T in EventType]: EventPayload<T> } = {
     decidedBy: "model",
     modelVersion: "fraud-gbdt@12",
     reasonCodes: [],
+    arm: "current",
+    latencyMs: 3.1,
   },
   "fraud.label": {
     transactionId: "tx-1001",
@@ -72,6 +76,23 @@ export const EXAMPLE_PAYLOADS: { [T in EventType]: EventPayload<T> } = {
     automatic: false,
     overrodePin: null,
     overrodeChecks: null,
+  },
+  "ml.shadow-prediction": {
+    model: "ranker-gbdt",
+    requestId: "req-1",
+    entityId: "u-42",
+    servingVersion: "20240401T000000Z-0f0f0f",
+    shadowVersion: "20240409T101500Z-ab12cd",
+    shadowMs: 0.41,
+    servingMs: 0.38,
+    prediction: {
+      kind: "ranking",
+      items: [
+        { itemId: "i-7", serving: 1.92, shadow: 1.4 },
+        { itemId: "i-3", serving: 1.21, shadow: 1.77 },
+      ],
+    },
+    error: null,
   },
   "ml.retrain-request": {
     model: "fraud-gbdt",

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { IsoTimeSchema } from "../envelope";
-import { EntityIdSchema, FeatureVectorSchema } from "./common";
+import { ArmSchema, EntityIdSchema, FeatureVectorSchema } from "./common";
 
 /** The raw transaction, with the fields of the Fraud Detection Handbook's simulated data set. */
 export const TransactionPayloadSchema = z.object({
@@ -28,6 +28,10 @@ export const FraudDecisionPayloadSchema = z.object({
   decidedBy: z.enum(["rules", "model", "fallback"]),
   modelVersion: z.string().min(1),
   reasonCodes: z.array(z.string().min(1)),
+  /** v2: which arm answered (v1 events were all the model in service). */
+  arm: ArmSchema.default("current"),
+  /** v2: the service's time to answer, ms (rollout guardrails compare arms on it); null in v1 events. */
+  latencyMs: z.number().nonnegative().nullable().default(null),
 });
 export type FraudDecisionPayload = z.infer<typeof FraudDecisionPayloadSchema>;
 

@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { IsoTimeSchema } from "../envelope";
+import { EntityIdSchema } from "./common";
+import { FraudDecisionSchema } from "./fraud";
 
 export const DriftStatisticSchema = z.enum(["psi", "ks", "js", "chi2"]);
 
@@ -92,3 +94,45 @@ export const ModelAliasMovedPayloadSchema = z.object({
   overrodeChecks: z.array(z.string()).nullable(),
 });
 export type ModelAliasMovedPayload = z.infer<typeof ModelAliasMovedPayloadSchema>;
+
+/**
+ * A shadow challenger's prediction beside the one that answered, produced after the answer was
+ * sent (a shadow never adds to the answer's latency). The rollout controller compares the two on
+ * the same requests once the truth arrives (labels, clicks, the world's relevance).
+ */
+export const ShadowPredictionSchema = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("fraud"),
+    serving: z.object({ probability: z.number().min(0).max(1), decision: FraudDecisionSchema }),
+    shadow: z.object({ probability: z.number().min(0).max(1), decision: FraudDecisionSchema }),
+  }),
+  z.object({
+    kind: z.literal("ranking"),
+    /** The items the answer returned, in its order, with both models' scores (higher ranks first). */
+    items: z.array(z.object({ itemId: EntityIdSchema, serving: z.number().finite(), shadow: z.number().finite() })),
+  }),
+  z.object({
+    kind: z.literal("candidates"),
+    /** Each model's candidate ids, best first. */
+    serving: z.array(EntityIdSchema),
+    shadow: z.array(EntityIdSchema),
+  }),
+]);
+export type ShadowPrediction = z.infer<typeof ShadowPredictionSchema>;
+
+export const ShadowPredictionPayloadSchema = z.object({
+  model: z.string().min(1),
+  /** Joins to the answer's events: the recommendation's requestId, the transaction id. */
+  requestId: EntityIdSchema,
+  /** The user or card the request was about (the partition key). */
+  entityId: EntityIdSchema,
+  servingVersion: z.string().min(1),
+  shadowVersion: z.string().min(1),
+  /** The challenger's own compute time, ms, and the serving model's for the same work. */
+  shadowMs: z.number().nonnegative(),
+  servingMs: z.number().nonnegative(),
+  /** Null when the challenger failed (then `error` says why). */
+  prediction: ShadowPredictionSchema.nullable(),
+  error: z.string().nullable(),
+});
+export type ShadowPredictionPayload = z.infer<typeof ShadowPredictionPayloadSchema>;

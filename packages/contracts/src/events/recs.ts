@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { EntityIdSchema, FeatureVectorSchema, ModelVersionsSchema } from "./common";
+import { ArmSchema, EntityIdSchema, FeatureVectorSchema, ModelVersionsSchema } from "./common";
 
 /** One item shown to one user in one response; `position` is 0-based (position-bias studies need it). */
 export const ImpressionPayloadSchema = z.object({
@@ -37,5 +37,9 @@ export const ServedPayloadSchema = z.object({
   fallback: z.string().min(1).nullable(),
   userFeatures: FeatureVectorSchema,
   items: z.array(ServedItemSchema),
+  /** v2: which arm of each stage answered, e.g. `{ retrieval: "current", ranker: "challenger" }` (v1: none recorded). */
+  arms: z.record(z.string().min(1), ArmSchema).default({}),
+  /** v2: the recommender's time to answer, ms; null in v1 events. */
+  latencyMs: z.number().nonnegative().nullable().default(null),
 });
 export type ServedPayload = z.infer<typeof ServedPayloadSchema>;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ArmSchema } from "../events/common";
 import { FraudDecisionSchema, FraudLabelSchema } from "../events/fraud";
 
 const Id = z.string().min(1).max(64).regex(/^[A-Za-z0-9._:-]+$/, "only letters, digits and . _ : -");
@@ -37,6 +38,8 @@ export const ScoreTransactionResponseSchema = z.object({
   thresholds: z.object({ review: z.number(), decline: z.number() }),
   reasons: z.array(ReasonCodeSchema),
   modelVersion: z.string(),
+  /** Which arm answered: the model in service, or a canary / A-B challenger (by a stable hash of the card). */
+  arm: ArmSchema,
   degraded: z.boolean(),
   degradedReason: z.string().nullable(),
   /** True when this transaction id was scored before with the same fields: the stored answer, no state changed. */

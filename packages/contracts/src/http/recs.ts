@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ArmSchema } from "../events/common";
 
 const Id = z.string().min(1).max(64).regex(/^[A-Za-z0-9._:-]+$/, "only letters, digits and . _ : -");
 const IsoTime = z
@@ -65,6 +66,8 @@ export const RankRequestSchema = z
     k: K(10),
     /** Return each returned item's feature row (for logging what was served; costs payload). */
     withFeatures: z.boolean().optional(),
+    /** The caller's request id: a shadow challenger's prediction is logged under it. */
+    requestId: Id.optional(),
   })
   .strict();
 export type RankRequest = z.infer<typeof RankRequestSchema>;
@@ -87,6 +90,8 @@ export const RankResponseSchema = z.object({
   /** What decided the order: the model, or the retrieval scores the request carried. */
   rankedBy: z.enum(["model", "retrieval-score"]),
   modelVersion: z.string(),
+  /** Which arm ranked: the model in service or a canary / A-B challenger (stable by user). */
+  arm: ArmSchema,
   degraded: z.boolean(),
   degradedReason: z.string().nullable(),
   /** Candidates the feature store knew nothing about; they were ranked with default features. */
@@ -115,6 +120,8 @@ export const CandidatesRequestSchema = z
     excludeItemIds: z.array(Id).max(MAX_RANK_CANDIDATES).optional(),
     history: z.array(Id).max(200, "at most 200 items").optional(),
     features: z.record(z.number({ invalid_type_error: "must be a number" }).finite()).optional(),
+    /** The caller's request id: a shadow challenger's candidates are logged under it. */
+    requestId: Id.optional(),
   })
   .strict();
 export type CandidatesRequest = z.infer<typeof CandidatesRequestSchema>;
@@ -127,6 +134,8 @@ export const CandidatesResponseSchema = z.object({
   userId: z.string(),
   candidates: z.array(CandidateSchema),
   modelVersion: z.string(),
+  /** Which arm retrieved: the model in service or a canary / A-B challenger (stable by user). */
+  arm: ArmSchema,
   /** e.g. "hnsw" or "exact"; "popularity" when the fallback answered. */
   source: z.string(),
   degraded: z.boolean(),
@@ -172,6 +181,8 @@ export const RecommendationsResponseSchema = z.object({
   items: z.array(RecommendedItemSchema),
   /** e.g. `{ retrieval: "retrieval@3", ranker: "ranker-gbdt@7" }`. */
   modelVersions: z.record(z.string()),
+  /** Which arm of each stage answered, e.g. `{ retrieval: "current", ranker: "challenger" }`. */
+  arms: z.record(ArmSchema),
   /** Which fallback answered, or null when the models did. */
   fallback: RecsFallbackSchema.nullable(),
   /** Why the fallback answered, in words. */
