@@ -9,6 +9,7 @@ import { rankerService } from "@mlsd/ranker-service";
 import { recommenderService } from "@mlsd/recommender-service";
 import { retrainControllerService } from "@mlsd/retrain-controller-service";
 import { retrievalService } from "@mlsd/retrieval-service";
+import { rolloutControllerService } from "@mlsd/rollout-controller-service";
 import { silentLogger, startService, type RunningService } from "@mlsd/service-kit";
 import { startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
 import { trainFraud } from "@mlsd/trainer/src/fraud/pipeline";
@@ -173,6 +174,7 @@ beforeAll(async () => {
     await startService(driftMonitorService, composeEnv("drift-monitor", { CONSUMER_GROUP: `drift-monitor-${run}`, COUNT_WINDOW_SIZE: "100", COUNT_EVALUATE_EVERY: "25", TIME_EVALUATE_EVERY: "25" }), { logger: silentLogger }),
   );
   services.set("retrain-controller", await startService(retrainControllerService, composeEnv("retrain-controller", { CONSUMER_GROUP: `retrain-controller-${run}` }), { logger: silentLogger }));
+  services.set("rollout-controller", await startService(rolloutControllerService, composeEnv("rollout-controller"), { logger: silentLogger }));
   for (const name of services.keys()) await waitFor(`${name} ready`, async () => (await fetch(url(name, "/readyz"))).status === 200);
 
   // Fraud: a stream of transactions (10 s apart, so the drift monitor's 1-hour time window holds its
@@ -261,7 +263,7 @@ describe("what the dashboards query is what the services export", () => {
   });
 
   it("labels every sample with the compose service name, which the platform dashboard groups by", () => {
-    expect([...pages.keys()].sort()).toEqual(["drift-monitor", "event-logger", "feature-streamer", "fraud", "ranker", "recommender", "retrain-controller", "retrieval"]);
+    expect([...pages.keys()].sort()).toEqual(["drift-monitor", "event-logger", "feature-streamer", "fraud", "ranker", "recommender", "retrain-controller", "retrieval", "rollout-controller"]);
     for (const [name, page] of pages) {
       const services = new Set([...page.values()].flatMap((f) => f.samples.map((s) => s.labels.service)));
       expect([...services], name).toEqual([name]);

@@ -50,6 +50,7 @@ describe("catalog", () => {
     expect(EVENT_CATALOG["ml.retrain-request"].keyField).toBe("model");
     expect(EVENT_CATALOG["world.recs-outcome"].keyField).toBe("userId");
     expect(EVENT_CATALOG["world.fraud-outcome"].keyField).toBe("customerId");
+    expect(EVENT_CATALOG["ml.model-alias-moved"].keyField).toBe("model");
   });
 });
 
@@ -125,6 +126,12 @@ describe("makeEvent", () => {
     expect(issues.map((i) => i.path)).toEqual(["payload.driftSummary"]);
     const scheduled = { ...bad, reason: "schedule" as const };
     expect(makeEvent("ml.retrain-request", scheduled, { producer: "cron" }).payload.driftSummary).toBeNull();
+  });
+
+  it("rejects an alias move without a reason or with an action the registry does not know", () => {
+    const bad = { ...EXAMPLE_PAYLOADS["ml.model-alias-moved"], reason: "", action: "teleport" } as unknown as (typeof EXAMPLE_PAYLOADS)["ml.model-alias-moved"];
+    const issues = issuesOf(() => makeEvent("ml.model-alias-moved", bad, { producer: "rollout-controller" }));
+    expect(issues.map((i) => i.path).sort()).toEqual(["payload.action", "payload.reason"]);
   });
 
   it("rejects a decision score outside [0, 1] and a NaN feature", () => {

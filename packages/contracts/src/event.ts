@@ -23,6 +23,7 @@ export type FraudDecisionEvent = EventEnvelope<"fraud.decision">;
 export type LabelEvent = EventEnvelope<"fraud.label">;
 export type RetrainRequestEvent = EventEnvelope<"ml.retrain-request">;
 export type RetrainDecisionEvent = EventEnvelope<"ml.retrain-decision">;
+export type ModelAliasMovedEvent = EventEnvelope<"ml.model-alias-moved">;
 export type ShadowPredictionEvent = EventEnvelope<"ml.shadow-prediction">;
 export type RolloutDecisionEvent = EventEnvelope<"ml.rollout-decision">;
 export type WorldRecsOutcomeEvent = EventEnvelope<"world.recs-outcome">;

@@ -33,13 +33,26 @@ export {
   RetrainRequestPayloadSchema,
   RetrainDecisionSchema,
   RetrainDecisionPayloadSchema,
+  ModelAliasActionSchema,
+  ModelAliasMovedPayloadSchema,
   ShadowPredictionSchema,
   ShadowPredictionPayloadSchema,
   RolloutStageSchema,
   RolloutActionSchema,
   RolloutDecisionPayloadSchema,
 } from "./events/ml";
-export type { DriftFinding, DriftSummary, RetrainRequestPayload, RetrainDecision, RetrainDecisionPayload, ShadowPrediction, ShadowPredictionPayload, RolloutDecisionPayload } from "./events/ml";
+export type {
+  DriftFinding,
+  DriftSummary,
+  RetrainRequestPayload,
+  RetrainDecision,
+  RetrainDecisionPayload,
+  ModelAliasAction,
+  ModelAliasMovedPayload,
+  ShadowPrediction,
+  ShadowPredictionPayload,
+  RolloutDecisionPayload,
+} from "./events/ml";
 export {
   WorldFraudOutcomePayloadSchema,
   WorldFraudScenarioSchema,
@@ -70,6 +83,7 @@ export type {
   LabelEvent,
   RetrainRequestEvent,
   RetrainDecisionEvent,
+  ModelAliasMovedEvent,
   ShadowPredictionEvent,
   RolloutDecisionEvent,
   WorldRecsOutcomeEvent,

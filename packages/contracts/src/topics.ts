@@ -11,6 +11,7 @@ export const TOPICS = {
   fraudLabels: "fraud.labels.v1",
   mlRetrainRequests: "ml.retrain-requests.v1",
   mlRetrainDecisions: "ml.retrain-decisions.v1",
+  mlModelAliases: "ml.model-aliases.v1",
   mlShadowPredictions: "ml.shadow-predictions.v1",
   mlRolloutDecisions: "ml.rollout-decisions.v1",
   /** Ground truth of a simulated world (jobs/world): what only a simulation knows, for evaluation, never for features. */

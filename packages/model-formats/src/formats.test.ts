@@ -5,17 +5,18 @@ import { HnswIndex } from "@mlsd/ann";
 import { buildReference, createDriftReference } from "@mlsd/drift";
 import { DEFAULT_RECS_FEATURE_CONFIG, fraudFeatureNames, RANKER_FEATURE_NAMES } from "@mlsd/feature-store";
 import { Dataset, train, type GbdtModel } from "@mlsd/gbdt";
-import { ModelRegistry } from "@mlsd/model-registry";
+import { ModelRegistry, RegistryError } from "@mlsd/model-registry";
 import { Rng } from "@mlsd/random";
 import { loadItemEmbeddings, TwoTowerModel } from "@mlsd/two-tower";
 import { makeClusteredWorld } from "@mlsd/two-tower/testing";
 import { afterAll, describe, expect, it } from "vitest";
+import { checkCompatibility, openModelRegistry } from "./compatibility";
 import { DRIFT_REFERENCE_FILE, loadDriftReference } from "./drift-reference";
 import { FRAUD_MODEL_NAME, loadFraudModel, publishFraudModel } from "./fraud";
 import { GBDT_MODEL_FILE } from "./gbdt-file";
 import { buildPopularityLists, loadPopularity, POPULARITY_MODEL_NAME, publishPopularity } from "./popularity";
 import { loadRankerModel, publishRankerModel, RANKER_MODEL_NAME } from "./ranker";
-import { centeredEmbeddings, embeddingCenter, loadRetrievalModel, publishRetrievalModel, RETRIEVAL_FILES, RETRIEVAL_MODEL_NAME } from "./retrieval";
+import { centeredEmbeddings, embeddingCenter, loadRetrievalModel, publishRetrievalModel, RETRIEVAL_FEATURE_SCHEMA, RETRIEVAL_FILES, RETRIEVAL_MODEL_NAME } from "./retrieval";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "model-formats-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -149,5 +150,71 @@ describe("retrieval format", () => {
 
     fs.truncateSync(entry.file(RETRIEVAL_FILES.index), 100);
     await expect(loadRetrievalModel(reg, "current")).rejects.toThrow(/index\.hnsw does not match its manifest checksum/);
+  });
+});
+
+describe("compatibility", () => {
+  const ops = { by: "admin:test", reason: "a test promotion" };
+  /** A retrieval version as the registry sees it (the check reads manifests only). */
+  const retrieval = (reg: ModelRegistry, version: string, alias?: string) =>
+    reg.publish({ model: RETRIEVAL_MODEL_NAME, version, dataWindow: {}, featureSchemaHash: RETRIEVAL_FEATURE_SCHEMA, metrics: {}, extra: {} }, () => undefined, alias ? { alias, ...ops } : {});
+  const ranker = (reg: ModelRegistry, version: string, extra: { retrievalVersions?: string[]; fallback?: string } = {}) =>
+    publishRankerModel(reg, {
+      gbdt: tinyGbdt(RANKER_FEATURE_NAMES, "lambdarank"),
+      dataWindow: {},
+      metrics: {},
+      extra: { objective: "lambdarank", k: 10, retrievalScorer: "two-tower", ...(extra.fallback ? { fallback: extra.fallback } : {}) },
+      ...(extra.retrievalVersions ? { retrievalVersions: extra.retrievalVersions } : {}),
+      version,
+      alias: "candidate",
+    });
+
+  it("pairs a ranker only with the retrieval model it was trained with, in both directions", async () => {
+    const reg = openModelRegistry(path.join(tmp, "compat-pairs"));
+    await retrieval(reg, "r1", "current");
+    await retrieval(reg, "r2");
+    const trained = await ranker(reg, "k1", { retrievalVersions: ["r1"] });
+    expect(trained.manifest.extra.requires).toEqual({ [RETRIEVAL_MODEL_NAME]: ["r1"] });
+    expect(checkCompatibility(reg, RANKER_MODEL_NAME, "k1")).toEqual({ ok: true, reasons: [], notes: [] });
+    reg.promote(RANKER_MODEL_NAME, ops);
+
+    // Moving retrieval under the ranker is checked too: r2 is not what k1 was trained on.
+    const retrievalCheck = checkCompatibility(reg, RETRIEVAL_MODEL_NAME, "r2");
+    expect(retrievalCheck.ok).toBe(false);
+    expect(retrievalCheck.reasons).toEqual([`${RANKER_MODEL_NAME}@k1 was trained on the scores of ${RETRIEVAL_MODEL_NAME} r1, not r2 (under "current")`]);
+    let refused: unknown;
+    try {
+      reg.promote(RETRIEVAL_MODEL_NAME, { ...ops, from: "r2" });
+    } catch (error) {
+      refused = error;
+    }
+    expect(refused).toBeInstanceOf(RegistryError);
+    expect(refused).toMatchObject({ code: "INCOMPATIBLE", details: { reasons: retrievalCheck.reasons } });
+    expect(reg.aliases(RETRIEVAL_MODEL_NAME).current).toBe("r1");
+
+    // A ranker trained on r2, with nothing recorded, or stating a fallback.
+    await ranker(reg, "k2", { retrievalVersions: ["r2"] });
+    expect(() => reg.promote(RANKER_MODEL_NAME, { ...ops, from: "k2" })).toThrow(/trained on the scores of retrieval r2, not r1/);
+    await ranker(reg, "k3");
+    expect(checkCompatibility(reg, RANKER_MODEL_NAME, "k3").reasons).toEqual([`${RANKER_MODEL_NAME}@k3 records no ${RETRIEVAL_MODEL_NAME} version it was trained with (scorer: two-tower)`]);
+    await ranker(reg, "k4", { retrievalVersions: ["r2"], fallback: "any retrieval: the retrieval score feature is dropped" });
+    const withFallback = checkCompatibility(reg, RANKER_MODEL_NAME, "k4");
+    expect(withFallback.ok).toBe(true);
+    expect(withFallback.notes[0]).toMatch(/its stated fallback: any retrieval: the retrieval score feature is dropped$/);
+    expect(reg.promote(RANKER_MODEL_NAME, { ...ops, from: "k4" }).compatibility?.notes).toEqual(withFallback.notes);
+  });
+
+  it("refuses a model built for another feature schema, and says what it cannot check", async () => {
+    const reg = openModelRegistry(path.join(tmp, "compat-schema"));
+    await reg.publish({ model: FRAUD_MODEL_NAME, version: "f1", dataWindow: {}, featureSchemaHash: "some-other-schema", metrics: {}, extra: {} }, () => undefined, {});
+    const report = checkCompatibility(reg, FRAUD_MODEL_NAME, "f1");
+    expect(report.ok).toBe(false);
+    expect(report.reasons[0]).toMatch(/^fraud-gbdt@f1 was trained on feature schema some-other-schema; serving computes [0-9a-f]+$/);
+    expect(checkCompatibility(reg, FRAUD_MODEL_NAME, "f1", { featureSchemaHash: "some-other-schema" }).ok).toBe(true);
+    expect(checkCompatibility(reg, FRAUD_MODEL_NAME, "f9")).toMatchObject({ ok: false, reasons: [expect.stringMatching(/f9 does not exist/)] });
+    await reg.publish({ model: "experiment", version: "e1", dataWindow: {}, featureSchemaHash: "x", metrics: {}, extra: {} }, () => undefined, {});
+    expect(checkCompatibility(reg, "experiment", "e1")).toEqual({ ok: true, reasons: [], notes: ["no format owns experiment: only its files are checked"] });
+    const ranked = await ranker(reg, "k1", { retrievalVersions: ["r1"] });
+    expect(checkCompatibility(reg, RANKER_MODEL_NAME, ranked.manifest.version).notes).toEqual([`no ${RETRIEVAL_MODEL_NAME} under "current" to check the ranker against`]);
   });
 });

@@ -7,6 +7,7 @@ import type { Manifest, ModelRegistry, RegisteredModel } from "@mlsd/model-regis
 import { z } from "zod";
 import { writeDriftReference } from "./drift-reference";
 import { GBDT_MODEL_FILE, readGbdt, writeGbdt } from "./gbdt-file";
+import { RETRIEVAL_MODEL_NAME } from "./retrieval-id";
 
 /** The ranker: a GBDT over the ranker features (the retrieval score first), trained on logged slates. */
 export const RANKER_MODEL_NAME = "ranker-gbdt";
@@ -16,8 +17,20 @@ export const RankerExtraSchema = z
     objective: z.string(),
     k: z.number().int().positive(),
     features: z.array(z.string()),
-    /** The retrieval model whose scores the ranker was trained on (its first feature). */
+    /** The retrieval model whose scores the ranker was trained on (its first feature), in words. */
     retrievalScorer: z.string(),
+    /**
+     * The registry versions of other models whose outputs the ranker was trained on, by model:
+     * `{ retrieval: ["<version>", ...] }`. Its first feature is the retrieval score, whose scale and
+     * meaning change with every two-tower model, so it serves only beside one of these.
+     */
+    requires: z.record(z.array(z.string())).optional(),
+    /**
+     * What serving does beside a retrieval version not in `requires`, stated by the trainer (e.g.
+     * "any retrieval: the retrieval score feature is dropped"). Absent: there is none, and such a
+     * pairing is refused. No trainer writes one yet: it needs a ranker trained to do without.
+     */
+    fallback: z.string().min(1).optional(),
   })
   .passthrough();
 export type RankerExtra = z.infer<typeof RankerExtraSchema>;
@@ -39,7 +52,9 @@ export interface PublishRankerModelInput {
   featureConfig?: RecsFeatureConfig;
   dataWindow: Record<string, unknown>;
   metrics: Record<string, unknown>;
-  extra: Omit<RankerExtra, "features"> & Record<string, unknown>;
+  extra: Omit<RankerExtra, "features" | "requires"> & Record<string, unknown>;
+  /** The retrieval versions whose scores the training rows carry (recorded as `extra.requires`). */
+  retrievalVersions?: readonly string[];
   /** Extra files beside the model (e.g. its training report), name -> content. */
   attachments?: Record<string, string>;
   /** The training distribution of its inputs and scores, for the drift monitor. */
@@ -57,7 +72,12 @@ export async function publishRankerModel(registry: ModelRegistry, input: Publish
       dataWindow: input.dataWindow,
       featureSchemaHash: rankerFeatureSchemaHash(input.featureConfig),
       metrics: input.metrics,
-      extra: { ...input.extra, features: [...input.gbdt.featureNames], ...(input.featureConfig ? { featureConfig: input.featureConfig } : {}) },
+      extra: {
+        ...input.extra,
+        features: [...input.gbdt.featureNames],
+        ...(input.featureConfig ? { featureConfig: input.featureConfig } : {}),
+        ...(input.retrievalVersions ? { requires: { [RETRIEVAL_MODEL_NAME]: [...new Set(input.retrievalVersions)].sort() } } : {}),
+      },
     },
     (dir) => {
       writeGbdt(dir, input.gbdt);

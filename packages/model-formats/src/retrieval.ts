@@ -5,6 +5,7 @@ import { HnswIndex } from "@mlsd/ann";
 import type { ModelRegistry, RegisteredModel } from "@mlsd/model-registry";
 import { loadItemEmbeddings, loadUserEncoder, type UserEncoder } from "@mlsd/two-tower/serving";
 import { z } from "zod";
+import { RETRIEVAL_FEATURE_SCHEMA, RETRIEVAL_MODEL_NAME } from "./retrieval-id";
 
 /**
  * The retrieval model as one registry folder: the two-tower model (whose weights carry the
@@ -21,10 +22,8 @@ import { z } from "zod";
  * the two are stored renamed side by side and put back under their own names (symlinks in a
  * scratch folder) only while loading.
  */
-export const RETRIEVAL_MODEL_NAME = "retrieval";
+export { RETRIEVAL_FEATURE_SCHEMA, RETRIEVAL_MODEL_NAME } from "./retrieval-id";
 export const RETRIEVAL_FORMAT = "mlsd-retrieval/1";
-/** Two-tower has no content feature schema shared with other services; the version pins everything. */
-export const RETRIEVAL_FEATURE_SCHEMA = "two-tower-user-table/1";
 
 export const RETRIEVAL_FILES = {
   towerManifest: "tower.json",

@@ -14,7 +14,7 @@ describe("ModelRegistry", () => {
     await registry.publish({ ...base, version: "v2" }, (dir) => fs.writeFileSync(path.join(dir, "model.json"), "[]"));
     expect(registry.aliases("fraud-gbdt")).toEqual({ current: "v2", previous: "v1" });
     expect(registry.open("fraud-gbdt").manifest.version).toBe("v2");
-    expect(registry.rollback("fraud-gbdt")).toBe("v1");
+    expect(registry.rollback("fraud-gbdt", { by: "test", reason: "v2 misbehaves" }).version).toBe("v1");
     expect(registry.open("fraud-gbdt").manifest.version).toBe("v1");
     expect(fs.readFileSync(registry.open("fraud-gbdt", "v2").file("model.json"), "utf8")).toBe("[]");
   });

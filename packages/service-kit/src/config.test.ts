@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { BaseConfigSchema, ConfigError, keyedEntries, loadConfig } from "./config";
+import { BaseConfigSchema, ConfigError, loadConfig, parseKeyedUrls } from "./config";
 
 describe("loadConfig", () => {
   const Schema = BaseConfigSchema.extend({ REDIS_URL: z.string().url(), MODEL_DIR: z.string().min(1) });
@@ -23,21 +23,19 @@ describe("loadConfig", () => {
   });
 });
 
-describe("keyedEntries", () => {
-  it("groups repeated keys in order", () => {
-    const got = keyedEntries(["fraud=http://a", "ranker=http://r", "fraud=http://b"], "ARMS_URLS");
-    expect([...got.entries()]).toEqual([
-      ["fraud", ["http://a", "http://b"]],
-      ["ranker", ["http://r"]],
+describe("parseKeyedUrls", () => {
+  const options = { setting: "RELOAD_URLS", key: "model" };
+
+  it("groups key=url entries by key, trailing slashes off", () => {
+    expect([...parseKeyedUrls(["fraud-gbdt=http://a:8081/", "ranker-gbdt=http://b:8083", "fraud-gbdt=https://c:1"], options)]).toEqual([
+      ["fraud-gbdt", ["http://a:8081", "https://c:1"]],
+      ["ranker-gbdt", ["http://b:8083"]],
     ]);
   });
 
-  it("names the setting and the entry when one is not key=value", () => {
-    expect(() => keyedEntries(["fraud"], "ARMS_URLS")).toThrow(/ARMS_URLS: "fraud" is not key=value/);
-    expect(() => keyedEntries(["=http://a"], "ARMS_URLS")).toThrow(ConfigError);
-  });
-
-  it("refuses keys outside the allowed set", () => {
-    expect(() => keyedEntries(["frod=http://a"], "ARMS_URLS", ["fraud", "ranker"])).toThrow(/"frod" is not one of fraud, ranker/);
+  it("names the setting and the entry that is not key=url, or whose key is not allowed", () => {
+    expect(() => parseKeyedUrls(["http://x:1"], options)).toThrow('RELOAD_URLS: "http://x:1" is not model=url');
+    expect(() => parseKeyedUrls(["fraud=ftp://x"], options)).toThrow(/"fraud=ftp:\/\/x" is not model=url/);
+    expect(() => parseKeyedUrls(["ads=http://x:1"], { ...options, keys: ["fraud", "recs"] })).toThrow('RELOAD_URLS: "ads=http://x:1" is not model=url (fraud or recs)');
   });
 });

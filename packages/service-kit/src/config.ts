@@ -62,18 +62,21 @@ export const modelRegistryConfig = {
 export const csvSetting = csv;
 
 /**
- * `key=value` entries of a csv setting grouped by key, values in order (a key may repeat:
- * `fraud=http://a,fraud=http://b`). `keys` restricts the keys; a bad entry throws naming the setting.
+ * `key=url` entries (a csvSetting's values) grouped by key, e.g. RELOAD_URLS
+ * `fraud-gbdt=http://a:8081,ranker-gbdt=http://b:8083`; a key may repeat. With `keys`, any other
+ * key is refused. The error names the setting and the entry.
  */
-export function keyedEntries(entries: readonly string[], setting: string, keys?: readonly string[]): Map<string, string[]> {
+export function parseKeyedUrls(entries: readonly string[], options: { setting: string; key: string; keys?: readonly string[] }): Map<string, string[]> {
   const out = new Map<string, string[]>();
+  const allowed = options.keys ? ` (${options.keys.join(" or ")})` : "";
   for (const entry of entries) {
     const eq = entry.indexOf("=");
-    const key = eq > 0 ? entry.slice(0, eq) : "";
-    const value = eq > 0 ? entry.slice(eq + 1) : "";
-    if (!key || !value) throw new ConfigError([`${setting}: "${entry}" is not key=value`]);
-    if (keys && !keys.includes(key)) throw new ConfigError([`${setting}: "${key}" is not one of ${keys.join(", ")}`]);
-    out.set(key, [...(out.get(key) ?? []), value]);
+    const key = eq < 0 ? "" : entry.slice(0, eq).trim();
+    const url = entry.slice(eq + 1).trim().replace(/\/$/, "");
+    if (eq < 0 || key === "" || (options.keys && !options.keys.includes(key)) || !/^https?:\/\/[^\s/]+/.test(url)) {
+      throw new RangeError(`${options.setting}: "${entry}" is not ${options.key}=url${allowed}`);
+    }
+    out.set(key, [...(out.get(key) ?? []), url]);
   }
   return out;
 }

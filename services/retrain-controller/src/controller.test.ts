@@ -4,10 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { MemoryEventPublisher } from "@mlsd/events";
-import { ModelRegistry } from "@mlsd/model-registry";
+import { fraudFeatureSchemaHash } from "@mlsd/feature-store";
+import { openModelRegistry } from "@mlsd/model-formats/compatibility";
+import { ModelRegistry, type AliasMove } from "@mlsd/model-registry";
 import { ManualClock, silentLogger } from "@mlsd/service-kit";
 import { describe, expect, it } from "vitest";
-import { RetrainController, type CandidatePolicy, type Design, type TrainingResult, type TrainingRunner } from "./controller";
+import { RetrainController, type CandidatePolicy, type Design, type PromotionOutcome, type TrainingResult, type TrainingRunner } from "./controller";
 import { parseReloadUrls, PromoteIfBetter } from "./policy";
 
 const HOUR = 3_600_000;
@@ -37,8 +39,9 @@ class FakeRunner implements TrainingRunner {
 class RecordingPolicy implements CandidatePolicy {
   promoted: string[] = [];
   constructor(readonly mode: CandidatePolicy["mode"] = "if-better") {}
-  async promote(_design: Design, result: TrainingResult): Promise<void> {
+  async promote(_design: Design, result: TrainingResult): Promise<PromotionOutcome> {
     this.promoted.push(result.version);
+    return { held: null };
   }
 }
 
@@ -184,17 +187,70 @@ describe("promotion", () => {
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     try {
       const registry = new ModelRegistry(dir);
-      const publish = () => registry.publish({ model: "fraud-gbdt", dataWindow: {}, featureSchemaHash: "h", metrics: {}, extra: {} }, async (d) => writeFile(join(d, "model.json"), "{}"));
-      const first = await publish();
-      registry.setAlias("fraud-gbdt", "current", first.manifest.version);
-      const second = await publish();
+      const publish = (alias: string) => registry.publish({ model: "fraud-gbdt", dataWindow: {}, featureSchemaHash: "h", metrics: {}, extra: {} }, async (d) => writeFile(join(d, "model.json"), "{}"), { alias });
+      const first = await publish("current");
+      const second = await publish("candidate");
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       const policy = new PromoteIfBetter("if-better", registry, parseReloadUrls([`fraud=${url}/`]), "admin-token-0123456", silentLogger);
-      await policy.promote("fraud", { model: "fraud-gbdt", version: second.manifest.version, comparison: { candidate: { version: second.manifest.version }, baseline: null } });
+      await policy.promote("fraud", { model: "fraud-gbdt", version: second.manifest.version, comparison: { candidate: { version: second.manifest.version }, baseline: null } }, "cost 90 vs 100");
       expect(registry.resolve("fraud-gbdt", "current")).toBe(second.manifest.version);
+      expect(registry.aliases("fraud-gbdt")).toEqual({ current: second.manifest.version, previous: first.manifest.version });
+      expect(registry.history("fraud-gbdt").find((m) => m.alias === "current" && m.action === "promote")).toMatchObject({ to: second.manifest.version, by: "retrain-controller", reason: "cost 90 vs 100", automatic: true });
       expect(calls).toEqual([{ url: "/v1/model/reload", auth: "Bearer admin-token-0123456" }]);
     } finally {
       server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("holds a better candidate while current is pinned or the candidate fails its compatibility check, with the registry's reason", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "retrain-registry-"));
+    try {
+      const registry = openModelRegistry(dir);
+      // The FakeRunner's candidates are v1, v2, ...: v1 and v2 are built for the features the fraud service computes, v3 is not.
+      for (const [version, hash] of [["v0", fraudFeatureSchemaHash()], ["v1", fraudFeatureSchemaHash()], ["v2", fraudFeatureSchemaHash()], ["v3", "other-features"]] as const) {
+        await registry.publish({ model: "fraud-gbdt", version, dataWindow: {}, featureSchemaHash: hash, metrics: {}, extra: {} }, async (d) => writeFile(join(d, "model.json"), version), {});
+      }
+      registry.setAlias("fraud-gbdt", "current", "v0", { by: "test", reason: "the model in service" });
+      registry.pin("fraud-gbdt", "current", undefined, { by: "admin:ops", reason: "quarter close" });
+      const moves: AliasMove[] = [];
+      const events = new MemoryEventPublisher();
+      const runner = new FakeRunner();
+      const controller = new RetrainController({
+        designs: ["fraud"],
+        clock: new ManualClock(T0),
+        runner,
+        policy: new PromoteIfBetter("if-better", registry, new Map(), undefined, silentLogger, (m) => moves.push(...m)),
+        events,
+        logger: silentLogger,
+        debounceMs: 0,
+        scheduleEveryMs: 0,
+      });
+      const decide = async () => {
+        controller.request("fraud", "manual");
+        await controller.idle();
+        return events.ofType("ml.retrain-decision").at(-1)!.payload;
+      };
+
+      const pinned = await decide();
+      expect(pinned).toMatchObject({ decision: "held", candidateVersion: "v1" });
+      expect(pinned.reason).toBe("candidate cost 90.0000 vs 100 in service on the same rows: better, but the registry held it: fraud-gbdt \"current\" is pinned at v0 by admin:ops (quarter close); automatic moves are refused until an operator unpins it");
+      expect(registry.aliases("fraud-gbdt").current).toBe("v0");
+      expect(moves).toEqual([]);
+
+      registry.unpin("fraud-gbdt", "current", { by: "admin:ops", reason: "quarter closed" });
+      expect(await decide()).toMatchObject({ decision: "promoted", candidateVersion: "v2" });
+      expect(registry.aliases("fraud-gbdt")).toMatchObject({ current: "v2", previous: "v0" });
+      expect(moves.map((m) => [m.alias, m.from, m.to, m.by, m.automatic])).toEqual([
+        ["previous", null, "v0", "retrain-controller", true],
+        ["current", "v0", "v2", "retrain-controller", true],
+      ]);
+
+      const incompatible = await decide();
+      expect(incompatible).toMatchObject({ decision: "held", candidateVersion: "v3" });
+      expect(incompatible.reason).toMatch(/held it: fraud-gbdt@v3 is not compatible with what is current: fraud-gbdt@v3 was trained on feature schema other-features; serving computes [0-9a-f]+$/);
+      expect(registry.aliases("fraud-gbdt").current).toBe("v2");
+    } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -23,10 +23,16 @@ export interface TrainingRunner {
   train(design: Design, asOfMs: number): Promise<TrainingResult>;
 }
 
+/** Why a promotion did not happen (a pinned `current`, a failed compatibility check), or null. */
+export interface PromotionOutcome {
+  held: string | null;
+}
+
 /** What happens to a candidate once trained: promoted, handed to the rollout, or only registered. */
 export interface CandidatePolicy {
   readonly mode: "if-better" | "rollout" | "never";
-  promote(design: Design, result: TrainingResult): Promise<void>;
+  /** `reason` is the comparison, recorded in the registry's alias history. */
+  promote(design: Design, result: TrainingResult, reason: string): Promise<PromotionOutcome>;
 }
 
 /** The model each design retrains, and the metric that judges a candidate. */
@@ -158,13 +164,14 @@ export class RetrainController {
         decision = "held";
         reason = `${compared}; promotion is off (PROMOTION=never)`;
       } else if (this.options.policy.mode === "rollout") {
-        await this.options.policy.promote(design, result);
-        decision = "handed-to-rollout";
         reason = `${compared}; the rollout decides from live traffic`;
+        await this.options.policy.promote(design, result, reason);
+        decision = "handed-to-rollout";
       } else if (wins) {
-        await this.options.policy.promote(design, result);
-        decision = "promoted";
         reason = `${compared}: better`;
+        const { held } = await this.options.policy.promote(design, result, reason);
+        decision = held === null ? "promoted" : "held";
+        if (held !== null) reason = `${reason}, but the registry held it: ${held}`;
       } else {
         decision = "held";
         reason = `${compared}: not better, the model in service stays`;

@@ -1,5 +1,6 @@
-import { TOPICS, type RetrainDecisionPayload } from "@mlsd/contracts";
-import { ModelRegistry } from "@mlsd/model-registry";
+import { makeEvent, TOPICS, type RetrainDecisionPayload } from "@mlsd/contracts";
+import { openModelRegistry } from "@mlsd/model-formats/compatibility";
+import type { AliasMove } from "@mlsd/model-registry";
 import { clockFromConfig, httpDeps, type HttpDeps, type ServiceContext } from "@mlsd/service-kit";
 import { createKafka, startBackgroundConsumer, startEventPublisher } from "@mlsd/service-kit/kafka";
 import { Counter, Histogram } from "prom-client";
@@ -28,9 +29,9 @@ export function createDepsWith(overrides: RetrainControllerOverrides) {
   return async function createDeps(ctx: ServiceContext<RetrainControllerConfig>): Promise<RetrainControllerDeps> {
     const { config, logger, metrics } = ctx;
     const clock = clockFromConfig(config);
-    const registry = new ModelRegistry(config.MODEL_REGISTRY_DIR);
+    const registry = openModelRegistry(config.MODEL_REGISTRY_DIR);
     const kafka = createKafka("retrain-controller", config.KAFKA_BROKERS);
-    const events = await startEventPublisher(ctx, { kafka, journalDir: config.EVENT_JOURNAL_DIR, metricsPrefix: "retrain_controller", topics: [TOPICS.mlRetrainDecisions] });
+    const events = await startEventPublisher(ctx, { kafka, journalDir: config.EVENT_JOURNAL_DIR, metricsPrefix: "retrain_controller", topics: [TOPICS.mlRetrainDecisions, TOPICS.mlModelAliases] });
 
     const runs = new Counter({
       name: "retrain_controller_decisions_total",
@@ -58,7 +59,10 @@ export function createDepsWith(overrides: RetrainControllerOverrides) {
         windows: { trainDays: config.TRAIN_DAYS, gapDays: config.GAP_DAYS, evalDays: config.EVAL_DAYS, labelHorizonDays: config.LABEL_HORIZON_DAYS },
         timeoutMs: config.TRAINING_TIMEOUT_MS,
       });
-    const policy = overrides.policy ?? new PromoteIfBetter(config.PROMOTION, registry, parseReloadUrls(config.RELOAD_URLS), config.ADMIN_TOKEN, logger);
+    const onMoves = (moves: readonly AliasMove[]) => {
+      for (const move of moves) events.publish(makeEvent("ml.model-alias-moved", move, { producer: "retrain-controller" }));
+    };
+    const policy = overrides.policy ?? new PromoteIfBetter(config.PROMOTION, registry, parseReloadUrls(config.RELOAD_URLS), config.ADMIN_TOKEN, logger, onMoves);
     const controller = new RetrainController({
       designs: config.DESIGNS,
       clock,

@@ -13,7 +13,7 @@ function app() {
     designs: ["fraud"],
     clock: new ManualClock(Date.UTC(2024, 4, 1)),
     runner: { train: () => new Promise(() => {}) },
-    policy: { mode: "never", promote: async () => {} },
+    policy: { mode: "never", promote: async () => ({ held: null }) },
     events: new MemoryEventPublisher(),
     logger: silentLogger,
     debounceMs: 0,

@@ -188,6 +188,7 @@ async function main(): Promise<void> {
   say("ANN: hnswlib-node (HNSW, inner product); ranker and fraud model: @mlsd/gbdt in TypeScript");
   for (const spec of plan) say(`  ${spec.name.padEnd(14)} http://127.0.0.1:${spec.port}  ${spec.explore.join(", ")}, /metrics, /readyz`);
   say(`admin token (model reloads, rollout, drills): ${tokens.admin}`);
+  say(`the registry: MLSD_ADMIN_TOKEN=${tokens.admin} npm run model -- list --url ${url("rollout-controller")}  (promote, rollback, pin, history: --help)`);
   say(`label writer token: ${tokens.labels}; click writer token: ${tokens.clicks}`);
   say(`reports: ${path.relative(ROOT, reportDir)}/ (training reports, load reports with latency-vs-load SVGs); logs: ${path.relative(ROOT, path.join(dataDir, "logs"))}/`);
   say(`demo ready in ${Math.round((Date.now() - started) / 1000)} s`);

@@ -7,6 +7,7 @@ import { RankerConfigSchema } from "../../../services/ranker/src/config";
 import { RecommenderConfigSchema } from "../../../services/recommender/src/config";
 import { RetrievalConfigSchema } from "../../../services/retrieval/src/config";
 import { RetrainControllerConfigSchema } from "../../../services/retrain-controller/src/config";
+import { RolloutControllerConfigSchema } from "../../../services/rollout-controller/src/config";
 import { servicePlan } from "./plan";
 
 const settings = { root: "/repo", redisUrl: "redis://127.0.0.1:6379", kafkaBrokers: "127.0.0.1:9092", registryDir: "/repo/artifacts/registry", dataDir: "/repo/.data/demo", tokens: { admin: "admin-token-0123456789", labels: "labels-token-0123456789", clicks: "clicks-token-0123456789" } };
@@ -20,6 +21,17 @@ describe("demo plan", () => {
     expect(names.indexOf("ranker")).toBeLessThan(names.indexOf("recommender"));
     const recommender = plan.find((s) => s.name === "recommender")!;
     expect(recommender.env.RETRIEVAL_URL).toBe(`http://127.0.0.1:${plan.find((s) => s.name === "retrieval")!.port}`);
+  });
+
+  it("has the rollout controller reload each registry model at the service that serves it", () => {
+    const plan = servicePlan(settings);
+    const at = (name: string) => `http://127.0.0.1:${plan.find((s) => s.name === name)!.port}`;
+    expect(plan.find((s) => s.name === "rollout-controller")!.env.RELOAD_URLS!.split(",")).toEqual([
+      `fraud-gbdt=${at("fraud")}`,
+      `retrieval=${at("retrieval")}`,
+      `ranker-gbdt=${at("ranker")}`,
+      `recs-popularity=${at("recommender")}`,
+    ]);
   });
 
   it("moves every port with --port-base", () => {
@@ -46,6 +58,7 @@ describe("demo plan", () => {
       "drift-monitor": DriftMonitorConfigSchema,
       "feature-streamer": FeatureStreamerConfigSchema,
       "retrain-controller": RetrainControllerConfigSchema,
+      "rollout-controller": RolloutControllerConfigSchema,
       retrieval: RetrievalConfigSchema,
       ranker: RankerConfigSchema,
       recommender: RecommenderConfigSchema,

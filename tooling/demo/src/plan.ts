@@ -54,6 +54,7 @@ export const DEFAULT_PORTS = {
   "drift-monitor": 8086,
   "feature-streamer": 8087,
   "retrain-controller": 8088,
+  "rollout-controller": 8089,
 } as const;
 
 /** The services in start order: dependencies first, so shutdown can go in reverse. */
@@ -92,6 +93,18 @@ export function servicePlan(s: DemoSettings): ServiceSpec[] {
         RELOAD_URLS: `fraud=${url("fraud")},recs=${url("ranker")}`,
       },
       explore: ["GET /v1/history", "POST /v1/retrain"],
+    },
+    {
+      name: "rollout-controller",
+      dir: "services/rollout-controller",
+      port: port("rollout-controller"),
+      env: {
+        ...common,
+        EVENT_JOURNAL_DIR: journal("rollout-controller"),
+        // By registry model: the services that serve it reload after one of its aliases moves.
+        RELOAD_URLS: `fraud-gbdt=${url("fraud")},retrieval=${url("retrieval")},ranker-gbdt=${url("ranker")},recs-popularity=${url("recommender")}`,
+      },
+      explore: ["GET /v1/models", "POST /v1/models/:model/promote (npm run model)"],
     },
     {
       name: "recommender",

@@ -114,6 +114,6 @@ describe("the ranker from the log", () => {
     expect(c.answers.evaluationWithClicks).toBeGreaterThan(400);
     expect(c.candidate.ndcgClicks).toBeGreaterThan(0.6);
     const candidate = loadRankerModel(new ModelRegistry(registryDir), "candidate");
-    expect(candidate.extra).toMatchObject({ source: "log", retrievalScorer: "retrieval@v1" });
+    expect(candidate.extra).toMatchObject({ source: "log", retrievalScorer: "retrieval@v1", requires: { retrieval: ["v1"] } });
   });
 });

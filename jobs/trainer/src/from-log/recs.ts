@@ -135,6 +135,8 @@ export async function trainRankerFromLog(options: RankerFromLogOptions): Promise
     dataWindow: { source: "offline store", store: options.storeDir, ...comparison.windows },
     metrics: { comparison, trees: result.model.trees.length },
     extra: { objective: "lambdarank", k, retrievalScorer, source: "log" },
+    // Logged as `retrieval@<version>`: every retrieval model whose scores are in the training rows.
+    retrievalVersions: [...retrievalVersions.keys()].map((v) => v.slice(v.indexOf("@") + 1)),
     driftReference: reference,
     version,
     alias: options.alias ?? "candidate",

@@ -96,6 +96,7 @@ describe("recs training on MovieLens (a miniature folder in the 100K format)", (
     const registry = new ModelRegistry(registryDir);
     expect(registry.aliases("retrieval").movielens).toBe(movielens.version);
     expect(registry.aliases("retrieval").current).toBe(world.version);
+    expect(world.published.ranker?.manifest.extra.requires).toEqual({ retrieval: [world.version] });
     expect(movielens.published.ranker).toBeNull();
     const artifact = await loadRetrievalArtifact(registry.open("retrieval", "movielens").dir);
     expect([artifact.itemIds.idOf(0), artifact.userIds.idOf(29), artifact.itemIds.indexOf("45")]).toEqual(["1", "30", 44]);

@@ -197,6 +197,7 @@ async function trainOnWorld(
       return dot;
     },
     scorerName: `two-tower ${version} (user tower as of day ${cutoff})`,
+    retrievalVersions: [version],
     lambdarank: { numRounds: spec.rankerRounds },
     pointwise: { numRounds: spec.rankerRounds },
     registryDir: options.registryDir,

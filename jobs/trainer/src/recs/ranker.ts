@@ -44,6 +44,8 @@ export interface TrainRankerOptions {
   scorer: RetrievalScorer;
   /** Recorded in the manifest: serving must feed the ranker scores from the same retrieval model. */
   scorerName: string;
+  /** The registry versions of the retrieval model `scorer` stands for; recorded so serving pairs them. */
+  retrievalVersions?: readonly string[];
   split?: Partial<RankerSplit>;
   k?: number;
   lambdarank?: Partial<TrainParamsInput>;
@@ -317,6 +319,7 @@ export async function trainRanker(options: TrainRankerOptions): Promise<TrainRan
         trainSeconds: ranker.seconds,
       },
       extra: { objective: "lambdarank", k, retrievalScorer: options.scorerName },
+      ...(options.retrievalVersions ? { retrievalVersions: options.retrievalVersions } : {}),
       attachments: { "report.md": renderRankerReport(report) },
     });
     report.registered = { version: registered.manifest.version, dir: registered.dir };

@@ -2,7 +2,7 @@ import type { z } from "zod";
 import { TOPICS } from "../topics";
 import type { TopicName } from "../topics";
 import { FraudDecisionPayloadSchema, LabelPayloadSchema, TransactionPayloadSchema } from "./fraud";
-import { RetrainDecisionPayloadSchema, RetrainRequestPayloadSchema, RolloutDecisionPayloadSchema, ShadowPredictionPayloadSchema } from "./ml";
+import { ModelAliasMovedPayloadSchema, RetrainDecisionPayloadSchema, RetrainRequestPayloadSchema, RolloutDecisionPayloadSchema, ShadowPredictionPayloadSchema } from "./ml";
 import { ClickPayloadSchema, ImpressionPayloadSchema, ServedPayloadSchema } from "./recs";
 import { WorldFraudOutcomePayloadSchema, WorldRecsOutcomePayloadSchema } from "./world";
 
@@ -58,6 +58,12 @@ export const EVENT_CATALOG = {
     schemaVersion: 1,
     payload: RetrainDecisionPayloadSchema,
     topic: TOPICS.mlRetrainDecisions,
+    keyField: "model",
+  }),
+  "ml.model-alias-moved": entry({
+    schemaVersion: 1,
+    payload: ModelAliasMovedPayloadSchema,
+    topic: TOPICS.mlModelAliases,
     keyField: "model",
   }),
   "ml.shadow-prediction": entry({

@@ -64,6 +64,37 @@ export const RetrainDecisionPayloadSchema = z.object({
 });
 export type RetrainDecisionPayload = z.infer<typeof RetrainDecisionPayloadSchema>;
 
+/** What moved a registry alias: a publication, an operator's or a controller's decision. */
+export const ModelAliasActionSchema = z.enum(["publish", "promote", "rollback", "pin", "unpin", "set"]);
+export type ModelAliasAction = z.infer<typeof ModelAliasActionSchema>;
+
+const AliasPinSchema = z.object({ by: z.string().min(1), reason: z.string().min(1), at: IsoTimeSchema });
+
+/**
+ * One registry alias moved (or was pinned, unpinned): the same record as the line the registry
+ * appended to the model's alias history, so the log of moves and the history agree.
+ */
+export const ModelAliasMovedPayloadSchema = z.object({
+  model: z.string().min(1),
+  alias: z.string().min(1),
+  /** The version it pointed at before; null when the alias is new. */
+  from: z.string().min(1).nullable(),
+  /** The version it points at now; null when the alias was removed (a promoted candidate). */
+  to: z.string().min(1).nullable(),
+  at: IsoTimeSchema,
+  /** Who: the token role and actor (`admin:alice`), or the controller's name. */
+  by: z.string().min(1),
+  reason: z.string().min(1),
+  action: ModelAliasActionSchema,
+  /** A controller's move (pins refuse those) rather than an operator's. */
+  automatic: z.boolean(),
+  /** The pin an operator's explicit move went past. */
+  overrodePin: AliasPinSchema.nullable(),
+  /** Compatibility checks that failed and were overridden (a forced promotion, a rollback). */
+  overrodeChecks: z.array(z.string()).nullable(),
+});
+export type ModelAliasMovedPayload = z.infer<typeof ModelAliasMovedPayloadSchema>;
+
 /**
  * A shadow challenger's prediction beside the one that answered, produced after the answer was
  * sent (a shadow never adds to the answer's latency). The rollout controller compares the two on

@@ -1,0 +1,4 @@
+import { runServiceMain } from "@mlsd/service-kit";
+import { rolloutControllerService } from "./service";
+
+await runServiceMain(rolloutControllerService);
