@@ -1,12 +1,10 @@
 import { makeEvent } from "@mlsd/contracts";
 import type { AnyEvent, DriftFinding, FraudDecisionEvent, LabelEvent, RetrainRequestEvent } from "@mlsd/contracts";
-import { DriftDetector, PsiNullCache } from "@mlsd/drift";
-import type { AlertTransition, DriftDetectorOptions, DriftEvaluation, DriftReference, FeatureDriftResult } from "@mlsd/drift";
+import { DelayedLabelTracker, DriftDetector, PsiNullCache } from "@mlsd/drift";
+import type { AlertTransition, BucketReport, DelayedLabelOptions, DelayedLabelStats, DriftDetectorOptions, DriftEvaluation, DriftReference, FeatureDriftResult } from "@mlsd/drift";
 import type { Logger } from "@mlsd/service-kit";
 import type { AlertSink, DriftAlert } from "./alerts";
 import type { DriftMonitorMetrics } from "./metrics";
-import { DelayedLabelTracker } from "./performance";
-import type { BucketReport, DelayedLabelOptions, DelayedLabelStats } from "./performance";
 
 export interface LoadedReference {
   /** e.g. "fraud-gbdt@20250101T000000Z-ab12cd". */

@@ -1,14 +1,33 @@
 import fs from "node:fs";
 import path from "node:path";
 import { buildReference, createDriftReference, serializeDriftReference } from "@mlsd/drift";
-import { fraudFeatureSchemaHash, RedisFraudFeatureStore, type LabelInput, type TransactionInput } from "@mlsd/feature-store";
+import { chooseThresholds, DEFAULT_DECISION_COSTS, policyCost, type DecisionCosts, type PolicyCost } from "@mlsd/decisions";
+import {
+  fraudFeatureSchemaHash,
+  fraudLabelInputs,
+  fraudTransactionInputs,
+  RedisFraudFeatureStore,
+  selectFeatureRows as selectRows,
+  type LabelInput,
+  type TransactionInput,
+} from "@mlsd/feature-store";
 import { Dataset, featureImportance, Predictor, train, type TrainParamsInput } from "@mlsd/gbdt";
 import { ModelRegistry, type RegisteredModel } from "@mlsd/model-registry";
 import { Progress } from "@mlsd/progress";
-import { createFraudWorld, simulateTransactions, type FraudWorldInput, type FraudWorldPreset, type TransactionTable } from "@mlsd/synth";
+import {
+  createFraudWorld,
+  DEFAULT_SPLIT,
+  labelsKnownAt,
+  simulateTransactions,
+  timeSplit,
+  type FraudWorldInput,
+  type FraudWorldPreset,
+  type SplitSpec,
+  type TimeSplit,
+  type TransactionTable,
+} from "@mlsd/synth";
 import { Redis } from "ioredis";
-import { chooseThresholds, DEFAULT_DECISION_COSTS, policyCost, type DecisionCosts, type PolicyCost } from "./costs";
-import { buildFeatures, DEFAULT_SPLIT, fraudLabels, labelsKnownAt, selectRows, timeSplit, transactionInputs, type SplitSpec, type TimeSplit } from "./data";
+import { buildFeatures } from "./data";
 import { evaluateScores, renderFraudReport, type FraudEvaluation } from "./evaluate";
 
 export const FRAUD_MODEL_NAME = "fraud-gbdt";
@@ -83,8 +102,8 @@ export async function trainFraud(options: TrainFraudOptions): Promise<TrainFraud
   const log = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
   const costs = options.costs ?? DEFAULT_DECISION_COSTS;
   const { table, describe } = loadSource(options.source, log);
-  const txs = transactionInputs(table);
-  const labels = fraudLabels(table, txs);
+  const txs = fraudTransactionInputs(table);
+  const labels = fraudLabelInputs(table, txs);
   const matrix = buildFeatures(txs, labels);
   const split = timeSplit(table, options.split ?? DEFAULT_SPLIT);
 

@@ -7,6 +7,7 @@ export {
   createFraudWorld,
   originEpochSecondsOf,
   resolveFraudWorldOptions,
+  scenariosOnDay,
   terminalsWithinRadius,
 } from "./world";
 export type {
@@ -16,6 +17,7 @@ export type {
   FraudWorldInput,
   FraudWorldOptions,
   FraudWorldPreset,
+  FraudRegime,
   LabelDelayOptions,
   TerminalProfiles,
 } from "./world";
@@ -45,3 +47,5 @@ export {
 export type { CsvSink, TransactionCsvColumn } from "./csv";
 export { TransactionSummaryBuilder, summarizeTransactions } from "./summary";
 export type { TransactionSummary } from "./summary";
+export { DEFAULT_SPLIT, dayStartMs, labelsKnownAt, rowsInDays, timeSplit, trueLabels } from "./split";
+export type { SplitSpec, TimeSplit } from "./split";

@@ -1,6 +1,6 @@
 import { averagePrecision, rocAuc } from "@mlsd/ml-metrics";
 import { describe, expect, it } from "vitest";
-import { DelayedLabelTracker } from "./performance";
+import { DelayedLabelTracker } from "./delayed-labels";
 
 const H = 3_600_000;
 

@@ -1,3 +1,4 @@
+/** Labelled performance with delayed labels: what a model's metrics were, once the labels of its decisions arrive. */
 import { averagePrecision, expectedCalibrationError, rocAuc } from "@mlsd/ml-metrics";
 
 export interface DelayedLabelOptions {
