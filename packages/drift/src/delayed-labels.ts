@@ -145,6 +145,15 @@ export class DelayedLabelTracker {
     this.advance(knownAtMs);
   }
 
+  /**
+   * Moves the stream clock to `timeMs` without an event, so buckets whose label horizon has passed
+   * report complete even when no decision or label arrives (a quiet stream, a simulation's day end).
+   */
+  advanceTo(timeMs: number): void {
+    if (!Number.isFinite(timeMs)) throw new RangeError(`timeMs: must be a finite number, got ${timeMs}`);
+    this.advance(timeMs);
+  }
+
   /** Remembers which features were alerting at `timeMs`, for the bucket report. */
   noteAlerting(timeMs: number, features: readonly string[]): void {
     if (features.length === 0) return;
