@@ -1,6 +1,23 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
+/**
+ * The architecture as a rule: libraries (packages/) import no process, and no production file
+ * of a service or a job imports a service. Services meet through @mlsd/contracts over HTTP and
+ * Kafka, and training meets serving through @mlsd/model-formats; reaching into another service's
+ * module graph would load its dependencies (hnswlib, tfjs, kafkajs) into the wrong process.
+ * Tests and benchmarks may start other services in-process.
+ */
+const SERVICE_IMPORTS = {
+  group: ["@mlsd/*-service", "@mlsd/*-service/*", "**/services/*/src/**", "../../*/src/**", "../../../*/src/**"],
+  message: "A service is a process, not a library: talk to it through @mlsd/contracts, or lift the shared code into a package.",
+};
+const JOB_IMPORTS = {
+  group: ["@mlsd/trainer", "@mlsd/trainer/*", "@mlsd/loadgen", "@mlsd/loadgen/*", "@mlsd/lab", "@mlsd/lab/*", "@mlsd/demo", "@mlsd/demo/*", "**/jobs/*/src/*", "**/jobs/*/src/**"],
+  message: "A library may not depend on a job or a tool: move what both need into a package.",
+};
+const TESTS_AND_BENCHES = ["**/*.test.ts", "**/*.test-helper.ts", "**/test-fixtures.ts", "**/bench/**", "**/test/**"];
+
 export default tseslint.config(
   { ignores: ["**/node_modules/**", "**/dist/**", "**/.turbo/**", "**/coverage/**", "**/*.config.ts"] },
   js.configs.recommended,
@@ -17,6 +34,16 @@ export default tseslint.config(
         { object: "process", property: "env", message: "Read settings through the service's config.ts (zod), not process.env." },
       ],
     },
+  },
+  {
+    files: ["services/**/*.ts", "jobs/**/*.ts"],
+    ignores: TESTS_AND_BENCHES,
+    rules: { "no-restricted-imports": ["error", { patterns: [SERVICE_IMPORTS] }] },
+  },
+  {
+    files: ["packages/**/*.ts"],
+    ignores: TESTS_AND_BENCHES,
+    rules: { "no-restricted-imports": ["error", { patterns: [SERVICE_IMPORTS, JOB_IMPORTS] }] },
   },
   {
     files: ["**/config.ts", "**/*.test.ts", "**/testkit/src/**", "**/bench/**", "**/scripts/**", "**/cli/**", "**/*-cli.ts", "tooling/demo/src/**"],

@@ -1,3 +1,4 @@
+import { FRAUD_MODEL_NAME } from "@mlsd/model-formats/fraud";
 import { dashboardJson, percentiles, quantile, type DashboardSpec, type Query } from "./panels";
 
 /** What the dashboards draw their budget lines from: jobs/loadgen/budgets.json (milliseconds). */
@@ -14,7 +15,7 @@ export interface DashboardInputs {
   psiThreshold: number;
 }
 
-export const FRAUD_MODEL = "fraud-gbdt";
+export const FRAUD_MODEL = FRAUD_MODEL_NAME;
 const SCORE_ROUTE = `route="/v1/transactions/score"`;
 const RECS_ROUTE = `route="/v1/recommendations"`;
 

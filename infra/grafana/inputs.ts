@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { DriftMonitorConfigSchema } from "@mlsd/drift-monitor-service/src/config";
+import { DriftMonitorConfigSchema } from "@mlsd/drift-monitor-service";
 import type { DashboardInputs, EndpointBudget } from "./dashboards";
 
 export const BUDGETS_FILE = fileURLToPath(new URL("../../jobs/loadgen/budgets.json", import.meta.url));

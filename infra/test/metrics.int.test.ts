@@ -1,21 +1,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createApp as createDriftMonitorApp } from "@mlsd/drift-monitor-service/src/app";
-import { DriftMonitorConfigSchema } from "@mlsd/drift-monitor-service/src/config";
-import { createDeps as createDriftMonitorDeps } from "@mlsd/drift-monitor-service/src/deps";
-import { createApp as createEventLoggerApp } from "@mlsd/event-logger-service/src/app";
-import { EventLoggerConfigSchema } from "@mlsd/event-logger-service/src/config";
-import { createDeps as createEventLoggerDeps } from "@mlsd/event-logger-service/src/deps";
-import { createApp as createFraudApp } from "@mlsd/fraud-service/src/app";
-import { FraudConfigSchema } from "@mlsd/fraud-service/src/config";
-import { createDeps as createFraudDeps } from "@mlsd/fraud-service/src/deps";
-import { createApp as createRankerApp } from "@mlsd/ranker-service/src/app";
-import { RankerConfigSchema } from "@mlsd/ranker-service/src/config";
-import { createRuntime as createRankerRuntime } from "@mlsd/ranker-service/src/deps";
-import { startRecommenderService } from "@mlsd/recommender-service/service";
-import { startRetrievalService } from "@mlsd/retrieval-service/service";
-import { loadConfig, runService, silentLogger, type RunningService } from "@mlsd/service-kit";
+import { driftMonitorService } from "@mlsd/drift-monitor-service";
+import { eventLoggerService } from "@mlsd/event-logger-service";
+import { fraudService } from "@mlsd/fraud-service";
+import { rankerService } from "@mlsd/ranker-service";
+import { recommenderService } from "@mlsd/recommender-service";
+import { retrievalService } from "@mlsd/retrieval-service";
+import { silentLogger, startService, type RunningService } from "@mlsd/service-kit";
 import { startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
 import { trainFraud } from "@mlsd/trainer/src/fraud/pipeline";
 import { trainRecs } from "@mlsd/trainer/src/recs/pipeline";
@@ -28,7 +20,7 @@ import { readCompose } from "./stack";
 /**
  * Every series the Grafana dashboards query, checked against what the services really export:
  * the real trainer writes small models into a registry and features into Redis, each service is
- * wired as its main.ts wires it (createDeps / createRuntime + createApp + runService) from its
+ * started from its service definition as its main.ts starts it (startService) from its
  * docker-compose.yml environment with the addresses pointed at the testkit's Redis and Kafka,
  * traffic goes through the HTTP APIs, and /metrics is scraped over HTTP as Prometheus does.
  */
@@ -92,8 +84,11 @@ async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 
   }
 }
 
+/** The label and click writers' token in this test. */
+const WRITER_TOKEN = "writer-token-for-the-metrics-test";
+
 async function post(name: string, path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(url(name, path), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const res = await fetch(url(name, path), { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${WRITER_TOKEN}` }, body: JSON.stringify(body) });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
@@ -157,31 +152,17 @@ beforeAll(async () => {
     log: () => {},
   });
 
-  const fraud = await createFraudDeps(loadConfig(FraudConfigSchema, composeEnv("fraud")), silentLogger);
-  services.set(
-    "fraud",
-    await runService({ app: createFraudApp(fraud.deps), port: 0, logger: silentLogger, readiness: fraud.deps.readiness, closers: fraud.closers, beforeDrain: fraud.beforeDrain }),
-  );
-  const retrieval = await startRetrievalService(composeEnv("retrieval"));
-  services.set("retrieval", retrieval);
-  const ranker = createRankerRuntime(loadConfig(RankerConfigSchema, composeEnv("ranker")));
-  services.set("ranker", await runService({ app: createRankerApp(ranker.deps), port: 0, logger: silentLogger, readiness: ranker.readiness, closers: ranker.closers }));
-  services.set("recommender", await startRecommenderService(composeEnv("recommender")));
-  const eventLogger = await createEventLoggerDeps(
-    loadConfig(EventLoggerConfigSchema, composeEnv("event-logger", { CONSUMER_GROUP: `event-logger-${run}`, LAG_INTERVAL_MS: "500" })),
-    silentLogger,
-  );
-  services.set(
-    "event-logger",
-    await runService({ app: createEventLoggerApp(eventLogger), port: 0, logger: silentLogger, readiness: eventLogger.readiness, closers: eventLogger.closers, beforeDrain: () => eventLogger.stopConsuming() }),
-  );
-  const driftMonitor = await createDriftMonitorDeps(
-    loadConfig(DriftMonitorConfigSchema, composeEnv("drift-monitor", { CONSUMER_GROUP: `drift-monitor-${run}`, COUNT_WINDOW_SIZE: "100", COUNT_EVALUATE_EVERY: "25", TIME_EVALUATE_EVERY: "25" })),
-    silentLogger,
-  );
+  // The transactions below are dated from 2024-05-01, 10 s apart: the service clock starts there and
+  // allows them to run an hour ahead of it.
+  const clock = { CLOCK_START: "2024-05-01T00:00:00Z", MAX_CLOCK_SKEW_MS: "3600000" };
+  services.set("fraud", await startService(fraudService, composeEnv("fraud", { LABEL_WRITER_TOKEN: WRITER_TOKEN, ...clock }), { logger: silentLogger }));
+  services.set("retrieval", await startService(retrievalService, composeEnv("retrieval"), { logger: silentLogger }));
+  services.set("ranker", await startService(rankerService, composeEnv("ranker"), { logger: silentLogger }));
+  services.set("recommender", await startService(recommenderService, composeEnv("recommender", { CLICK_WRITER_TOKEN: WRITER_TOKEN }), { logger: silentLogger }));
+  services.set("event-logger", await startService(eventLoggerService, composeEnv("event-logger", { CONSUMER_GROUP: `event-logger-${run}`, LAG_INTERVAL_MS: "500" }), { logger: silentLogger }));
   services.set(
     "drift-monitor",
-    await runService({ app: createDriftMonitorApp(driftMonitor), port: 0, logger: silentLogger, readiness: driftMonitor.readiness, closers: driftMonitor.closers, beforeDrain: () => driftMonitor.stopConsuming() }),
+    await startService(driftMonitorService, composeEnv("drift-monitor", { CONSUMER_GROUP: `drift-monitor-${run}`, COUNT_WINDOW_SIZE: "100", COUNT_EVALUATE_EVERY: "25", TIME_EVALUATE_EVERY: "25" }), { logger: silentLogger }),
   );
   for (const name of services.keys()) await waitFor(`${name} ready`, async () => (await fetch(url(name, "/readyz"))).status === 200);
 

@@ -1,10 +1,10 @@
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { ScoreTransactionRequestSchema } from "@mlsd/contracts";
-import { createMetrics, createServiceApp, parseBody, silentLogger, stageTimer } from "@mlsd/service-kit";
+import { createMetrics, createServiceApp, defineRoute, silentLogger, stageTimer } from "@mlsd/service-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCommand } from "./command";
 import { HttpClient } from "./http-client";
@@ -13,7 +13,7 @@ import { fraudTarget } from "./targets/fraud";
 import { httpSender } from "./targets/target";
 
 /**
- * A stand-in for the fraud service on the real HTTP stack (service-kit's express skeleton): the
+ * A stand-in for the fraud service on the real HTTP stack (service-kit's skeleton): the
  * score contract's validation, per-stage timings, every 20th answer degraded.
  */
 async function startFakeFraud(): Promise<{ url: string; connections: () => number; close: () => Promise<void> }> {
@@ -22,19 +22,25 @@ async function startFakeFraud(): Promise<{ url: string; connections: () => numbe
   const app = createServiceApp({
     logger: silentLogger,
     metrics,
-    routes: (a) => {
-      a.post("/v1/transactions/score", async (req, res) => {
-        const timer = stageTimer(metrics);
-        const tx = timer.timeSync("validate", () => parseBody(ScoreTransactionRequestSchema, req));
-        await timer.time("features", () => new Promise((r) => setTimeout(r, 1)));
-        const degraded = ++scored % 20 === 0;
-        const score = timer.timeSync("model", () => Math.min(1, tx.amount / 1000));
-        res.json({ transactionId: tx.transactionId, score, decision: "approve", degraded, timings: timer.snapshot() });
-      });
-    },
+    routes: [
+      defineRoute({
+        method: "POST",
+        path: "/v1/transactions/score",
+        summary: "a stand-in scorer",
+        body: ScoreTransactionRequestSchema,
+        handler: async (ctx) => {
+          const timer = stageTimer(metrics, ctx);
+          const tx = ctx.body;
+          await timer.time("features", () => new Promise((r) => setTimeout(r, 1)));
+          const degraded = ++scored % 20 === 0;
+          const score = timer.timeSync("model", () => Math.min(1, tx.amount / 1000));
+          return { transactionId: tx.transactionId, score, decision: "approve", degraded, timings: timer.snapshot() };
+        },
+      }),
+    ],
   });
   const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, "127.0.0.1", () => resolve(s));
+    const s = createServer(app).listen(0, "127.0.0.1", () => resolve(s));
   });
   let connections = 0;
   server.on("connection", () => connections++);

@@ -101,6 +101,6 @@ export default defineClaim<Params, Detail>({
     "does not hold": ({ facts }) =>
       `"I expected a warehouse-computed terminal fraud rate to inflate the offline AUC and collapse online. Measured: offline ${facts.offline}, served ${facts.served}, honest model ${facts.honest}; the collapse was smaller than my threshold here. I would still compute features point in time, because how much a leak hurts depends on how much the model leans on the leaked feature, which you do not know in advance."`,
     inconclusive: ({ facts }) =>
-      `"A leaked feature (terminal fraud rate from final labels) gave offline AUC ${facts.offline} against ${facts.served} when served honestly and ${facts.honest} for an honest model; the seeds varied too much for a firm verdict on every part, but the offline report clearly cannot be trusted when features are not point in time."`,
+      `"A leaked feature (terminal fraud rate computed from the warehouse's final labels) gave an offline AUC of ${facts.offline}; served with the point-in-time feature the same model scored ${facts.served}, against ${facts.honest} for an honest model, so by ROC-AUC the gap to the honest model was within noise. Average precision tells the story ROC-AUC hides: ${facts.offlineAp} offline, ${facts.servedAp} served, ${facts.honestAp} for the honest model. The offline report cannot be trusted when features are not computed point in time."`,
   },
 });

@@ -1,7 +1,7 @@
 import { chooseThresholds, DEFAULT_DECISION_COSTS, policyCost, type CostedRows, type DecisionCosts, type PolicyCost } from "@mlsd/decisions";
 import { confusionAt } from "@mlsd/ml-metrics";
 import { lineChart } from "@mlsd/plot";
-import type { TransactionTable } from "@mlsd/synth";
+import type { TransactionTable } from "@mlsd/datasets";
 import { defineClaim } from "../harness/experiment";
 import { meanInterval } from "../harness/stats";
 import { cell, cellPct, fmtInterval } from "../harness/table";

@@ -1,6 +1,7 @@
 import { lineChart } from "@mlsd/plot";
 import { FRAUD_SCENARIO, type FraudRegime } from "@mlsd/synth";
 import { defineClaim } from "../harness/experiment";
+import { checkSummary } from "../harness/phrases";
 import { meanInterval } from "../harness/stats";
 import { cellPct, fmtInterval } from "../harness/table";
 import { atLeast, atMost } from "../harness/verdict";
@@ -152,8 +153,7 @@ export default defineClaim<Params, Detail>({
     holds: ({ facts }) =>
       `"Assume the adversary learns whatever you expose. A fixed amount rule caught ${facts.ruleBefore} of compromised-card fraud until fraudsters started staying under its limit, then ${facts.ruleAfter}. The model, which compares a payment with the card's own history, went from ${facts.modelBefore} to ${facts.modelAfter}, and retraining on the adapted fraud brought it to ${facts.retrainedAfter}. So: behavioural features that are costly to fake, rules only as a cheap first filter, and a retraining loop fed by fresh labels."`,
     "does not hold": ({ checks, facts }) => {
-      const failed = Object.values(checks).filter((c) => c.verdict === "does not hold").map((c) => c.check.id).join(", ");
-      return `"Not every part of the story held here (${failed}). Measured on compromised-card fraud: the amount rule ${facts.ruleBefore} before the adaptation and ${facts.ruleAfter} after; the old model ${facts.modelBefore} then ${facts.modelAfter}; a model retrained after the adaptation ${facts.retrainedAfter}. The general point stands on the rule's numbers: anything an attacker can observe and stay under stops working, so I would measure each defence before and after an adaptation like this one."`;
+      return `"Not every part of the story held here: ${checkSummary(checks)}. Measured on compromised-card fraud: the amount rule ${facts.ruleBefore} before the adaptation and ${facts.ruleAfter} after; the old model ${facts.modelBefore} then ${facts.modelAfter}; a model retrained after the adaptation ${facts.retrainedAfter}. The general point stands on the rule's numbers: anything an attacker can observe and stay under stops working, so I would measure each defence before and after an adaptation like this one."`;
     },
     inconclusive: ({ facts }) =>
       `"The rule went from ${facts.ruleBefore} to ${facts.ruleAfter} of compromised-card fraud once fraudsters stayed under its limit; the model from ${facts.modelBefore} to ${facts.modelAfter}; retrained, ${facts.retrainedAfter}. Part of it varied too much across seeds for a verdict."`,

@@ -9,7 +9,8 @@ import {
   type OfflineFeatureOptions,
   type TransactionInput,
 } from "@mlsd/feature-store";
-import { createFraudWorld, dayStartMs, labelsKnownAt, rowsInDays, simulateTransactions, trueLabels, type FraudWorldInput, type TransactionTable } from "@mlsd/synth";
+import { dayStartMs, labelsKnownAt, rowsInDays, trueLabels, type TransactionTable } from "@mlsd/datasets";
+import { createFraudWorld, simulateTransactions, type FraudWorldInput } from "@mlsd/synth";
 
 /**
  * The fraud world every fraud claim runs on: the synthetic transaction world (@mlsd/synth) and its

@@ -1,5 +1,5 @@
-import type { FraudRegime, FraudScenarioOptions, FraudWorldInput, TimeSplit } from "@mlsd/synth";
-import { timeSplit } from "@mlsd/synth";
+import { timeSplit, type TimeSplit } from "@mlsd/datasets";
+import type { FraudRegime, FraudScenarioOptions, FraudWorldInput } from "@mlsd/synth";
 import { fraudData, knownLabels, truth, type FeatureOptions, type FraudData } from "./data";
 
 /** Days of history before any training window, so that the 30-day windows plus the 7-day label shift are full. */

@@ -19,3 +19,13 @@ export function phraseRatio(x: number): string {
   if (!Number.isFinite(x)) return "n/a";
   return `${x >= 10 ? x.toFixed(0) : x.toFixed(1)}x`;
 }
+
+/** "2 of 6 checks held (a, b); 1 did not (c); 3 were inconclusive (d, e, f)", from the verdicts. */
+export function checkSummary(checks: Readonly<Record<string, { verdict: string; check: { id: string } }>>): string {
+  const all = Object.values(checks);
+  const ids = (v: string) => all.filter((c) => c.verdict === v).map((c) => c.check.id);
+  const parts = [`${ids("holds").length} of ${all.length} checks held${ids("holds").length ? ` (${ids("holds").join(", ")})` : ""}`];
+  if (ids("does not hold").length) parts.push(`${ids("does not hold").length} did not (${ids("does not hold").join(", ")})`);
+  if (ids("inconclusive").length) parts.push(`${ids("inconclusive").length} ${ids("inconclusive").length === 1 ? "was" : "were"} inconclusive (${ids("inconclusive").join(", ")})`);
+  return parts.join("; ");
+}

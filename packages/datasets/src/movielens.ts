@@ -2,6 +2,7 @@ import { constants, createReadStream } from "node:fs";
 import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { splitCsvLine } from "./csv";
 
 /**
  * MovieLens in one in-memory shape for both file formats: the 100K release (u.data, u.item,
@@ -176,7 +177,8 @@ function parseMoviesCsv(file: string, text: string): ParsedItems {
       expectHeader(file, line, "movieId,title,genres");
       return;
     }
-    const f = splitCsvLine(line, file, lineNo);
+    const f = splitCsvLine(line);
+    if (f === undefined) throw new MovieLensFormatError(file, lineNo, "malformed CSV record (an open quote, or text after a closing quote)");
     if (f.length !== 3) throw new MovieLensFormatError(file, lineNo, `expected 3 fields (movieId,title,genres), got ${f.length}`);
     const title = (f[1] as string).trim();
     const genres: number[] = [];
@@ -290,42 +292,6 @@ function uniqueSorted(values: Int32Array): Int32Array {
   let n = 0;
   for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) sorted[n++] = sorted[i] as number;
   return sorted.slice(0, n);
-}
-
-/** Splits one CSV record (RFC 4180 quoting, "" inside quotes is a quote). */
-function splitCsvLine(line: string, file: string, lineNo: number): string[] {
-  const fields: string[] = [];
-  let i = 0;
-  for (;;) {
-    if (line[i] === '"') {
-      let value = "";
-      i++;
-      for (;;) {
-        const q = line.indexOf('"', i);
-        if (q < 0) throw new MovieLensFormatError(file, lineNo, "unterminated quoted field");
-        value += line.slice(i, q);
-        if (line[q + 1] === '"') {
-          value += '"';
-          i = q + 2;
-        } else {
-          i = q + 1;
-          break;
-        }
-      }
-      fields.push(value);
-      if (i === line.length) return fields;
-      if (line[i] !== ",") throw new MovieLensFormatError(file, lineNo, `unexpected '${line[i]}' after a quoted field`);
-      i++;
-    } else {
-      const c = line.indexOf(",", i);
-      if (c < 0) {
-        fields.push(line.slice(i));
-        return fields;
-      }
-      fields.push(line.slice(i, c));
-      i = c + 1;
-    }
-  }
 }
 
 function expectHeader(file: string, line: string, header: string): void {

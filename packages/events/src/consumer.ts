@@ -47,6 +47,15 @@ export interface RunningConsumer {
   stop(): Promise<void>;
 }
 
+export interface StartingConsumer extends RunningConsumer {
+  /**
+   * Resolves once the consumer has joined its group and is fetching; rejects if connecting or
+   * joining fails or `stop()` is called first. A restarted member may wait here for the group
+   * to drop its dead predecessor, which is why callers that serve requests do not await it.
+   */
+  joined: Promise<void>;
+}
+
 interface ConsumerMetrics {
   lag: Gauge<"group" | "topic" | "partition">;
   events: Counter<"group" | "topic">;
@@ -123,6 +132,18 @@ async function readLag(admin: Admin, groupId: string, topics: string[]): Promise
  * committed (kafkajs autoCommit off). A crash or rebalance before the commit redelivers the batch.
  */
 export async function runConsumer(options: RunConsumerOptions): Promise<RunningConsumer> {
+  const consumer = startConsumer(options);
+  try {
+    await consumer.joined;
+  } catch (error) {
+    await consumer.stop().catch(() => undefined);
+    throw error;
+  }
+  return consumer;
+}
+
+/** Like `runConsumer`, but returns at once; `joined` says when the consumer is in its group. */
+export function startConsumer(options: RunConsumerOptions): StartingConsumer {
   const { kafka, groupId, topics, handleBatch } = options;
   const logger = options.logger ?? silentEventLogger;
   const deadLetterTopic = options.deadLetter?.topic ?? DEAD_LETTER_TOPIC;
@@ -138,8 +159,6 @@ export async function runConsumer(options: RunConsumerOptions): Promise<RunningC
     retry: { retries: 5 },
     createPartitioner: Partitioners.DefaultPartitioner,
   });
-  await Promise.all([consumer.connect(), admin.connect(), deadLetterProducer.connect()]);
-  await consumer.subscribe({ topics, fromBeginning: options.fromBeginning ?? true });
   consumer.on(consumer.events.CRASH, (event) => {
     logger.error({ groupId, error: errorMessage(event.payload.error), restart: event.payload.restart }, "consumer crashed");
   });
@@ -178,44 +197,53 @@ export async function runConsumer(options: RunConsumerOptions): Promise<RunningC
     });
   };
 
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    eachBatch: async (payload) => {
-      const { batch } = payload;
-      if (batch.isEmpty()) return;
-      const started = process.hrtime.bigint();
-      const { events, deadLetters } = decodeMessages(
-        { topic: batch.topic, partition: batch.partition },
-        batch.messages,
-        groupId,
-      );
-      if (deadLetters.length > 0) {
-        for (const record of deadLetters) {
-          logger.warn(
-            { groupId, reason: record.reason, message: record.message, source: record.source },
-            "consumer: invalid message sent to the dead-letter topic",
-          );
+  let stopping: Promise<void> | null = null;
+  const joined = (async () => {
+    await Promise.all([consumer.connect(), admin.connect(), deadLetterProducer.connect()]);
+    if (stopping) throw new Error("consumer stopped before it joined");
+    await consumer.subscribe({ topics, fromBeginning: options.fromBeginning ?? true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async (payload) => {
+        const { batch } = payload;
+        if (batch.isEmpty()) return;
+        const started = process.hrtime.bigint();
+        const { events, deadLetters } = decodeMessages(
+          { topic: batch.topic, partition: batch.partition },
+          batch.messages,
+          groupId,
+        );
+        if (deadLetters.length > 0) {
+          for (const record of deadLetters) {
+            logger.warn(
+              { groupId, reason: record.reason, message: record.message, source: record.source },
+              "consumer: invalid message sent to the dead-letter topic",
+            );
+          }
+          if (!(await withRetry("dead-letter send", payload, () => sendDeadLetters(deadLetters)))) return;
+          for (const record of deadLetters) metrics?.deadLetters.inc({ group: groupId, reason: record.reason });
         }
-        if (!(await withRetry("dead-letter send", payload, () => sendDeadLetters(deadLetters)))) return;
-        for (const record of deadLetters) metrics?.deadLetters.inc({ group: groupId, reason: record.reason });
-      }
-      if (events.length > 0 && !(await withRetry("handleBatch", payload, () => handleBatch(events)))) return;
-      const last = batch.lastOffset();
-      payload.resolveOffset(last);
-      const next = (BigInt(last) + 1n).toString();
-      await payload.commitOffsetsIfNecessary({
-        topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }],
-      });
-      metrics?.events.inc({ group: groupId, topic: batch.topic }, events.length);
-      metrics?.lag.set(
-        { group: groupId, topic: batch.topic, partition: String(batch.partition) },
-        Math.max(0, Number(batch.highWatermark) - Number(next)),
-      );
-      metrics?.batchDuration.observe({ group: groupId }, Number(process.hrtime.bigint() - started) / 1e9);
-      await payload.heartbeat();
-    },
-  });
+        if (events.length > 0 && !(await withRetry("handleBatch", payload, () => handleBatch(events)))) return;
+        const last = batch.lastOffset();
+        payload.resolveOffset(last);
+        const next = (BigInt(last) + 1n).toString();
+        await payload.commitOffsetsIfNecessary({
+          topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }],
+        });
+        metrics?.events.inc({ group: groupId, topic: batch.topic }, events.length);
+        metrics?.lag.set(
+          { group: groupId, topic: batch.topic, partition: String(batch.partition) },
+          Math.max(0, Number(batch.highWatermark) - Number(next)),
+        );
+        metrics?.batchDuration.observe({ group: groupId }, Number(process.hrtime.bigint() - started) / 1e9);
+        await payload.heartbeat();
+      },
+    });
+    if (stopping) throw new Error("consumer stopped before it joined");
+  })();
+  // Observed here so a failed join is never an unhandled rejection; callers see it through `joined`.
+  joined.catch(() => undefined);
 
   const refreshLag = async (): Promise<PartitionLag[]> => {
     const lags = await readLag(admin, groupId, topics);
@@ -227,14 +255,14 @@ export async function runConsumer(options: RunConsumerOptions): Promise<RunningC
   }, options.lagIntervalMs ?? 5_000);
   lagTimer.unref();
 
-  let stopping: Promise<void> | null = null;
   return {
+    joined,
     lag: refreshLag,
     stop: () => {
       stopping ??= (async () => {
         clearInterval(lagTimer);
-        await consumer.stop();
-        await consumer.disconnect();
+        await consumer.stop().catch(() => undefined);
+        await consumer.disconnect().catch(() => undefined);
         await Promise.allSettled([admin.disconnect(), deadLetterProducer.disconnect()]);
       })();
       return stopping;

@@ -1,4 +1,6 @@
 export { EventProducer, ProducerOptionsError } from "./producer";
+export { MemoryEventPublisher } from "./publisher";
+export type { EventPublisher } from "./publisher";
 export type { EventProducerOptions, EventProducerSettings, FlushResult, ProducerStats } from "./producer";
 export { DROP_REASONS } from "./producer-metrics";
 export type { DropReason } from "./producer-metrics";
@@ -7,8 +9,8 @@ export type { JournalOptions, JournalRecovery, JournalBatch, JournalPosition } f
 export { KafkaRecordSender, InMemoryRecordSender } from "./sender";
 export type { RecordSender, KafkaRecordSenderOptions } from "./sender";
 export type { OutgoingRecord } from "./record";
-export { runConsumer } from "./consumer";
-export type { RunConsumerOptions, RunningConsumer, PartitionLag } from "./consumer";
+export { runConsumer, startConsumer } from "./consumer";
+export type { RunConsumerOptions, RunningConsumer, StartingConsumer, PartitionLag } from "./consumer";
 export { decodeMessages } from "./dead-letter";
 export type { ConsumedEvent, RawMessage } from "./dead-letter";
 export { ensureTopics } from "./topics-admin";

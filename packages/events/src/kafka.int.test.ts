@@ -13,7 +13,7 @@ import type { ConsumedEvent } from "./dead-letter";
 import { EventProducer } from "./producer";
 import type { OutgoingRecord } from "./record";
 import { KafkaRecordSender } from "./sender";
-import { describeRecordSenderContract } from "./sender-contract";
+import { describeRecordSenderContract } from "./sender.contract";
 import { transactionEvents, waitUntil } from "./testing";
 import { ensureTopics } from "./topics-admin";
 

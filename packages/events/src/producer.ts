@@ -11,6 +11,7 @@ import { createProducerMetrics, DROP_REASONS } from "./producer-metrics";
 import type { DropReason, ProducerMetrics } from "./producer-metrics";
 import { RecordQueue } from "./queue";
 import type { SizedRecord } from "./record";
+import type { EventPublisher } from "./publisher";
 import type { RecordSender } from "./sender";
 
 const MiB = 1024 * 1024;
@@ -130,7 +131,7 @@ const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * sent oldest first, so events with the same key reach their partition in publish order (first
  * deliveries; see README for when duplicates can occur).
  */
-export class EventProducer {
+export class EventProducer implements EventPublisher {
   private readonly settings: z.output<typeof SettingsSchema>;
   private readonly sender: RecordSender;
   private readonly journalDir: string;

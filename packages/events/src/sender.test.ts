@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeRecordSenderContract } from "./sender-contract";
+import { describeRecordSenderContract } from "./sender.contract";
 import { InMemoryRecordSender } from "./sender";
 
 describeRecordSenderContract("in-memory twin", async () => {

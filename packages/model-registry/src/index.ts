@@ -33,12 +33,39 @@ const AliasesSchema = z.record(z.string());
 
 export class RegistryError extends Error {
   constructor(
-    readonly code: "NOT_FOUND" | "BAD_MANIFEST" | "SCHEMA_MISMATCH" | "CONFLICT",
+    readonly code: "NOT_FOUND" | "BAD_MANIFEST" | "SCHEMA_MISMATCH" | "CONFLICT" | "CORRUPT",
     message: string,
   ) {
     super(message);
     this.name = "RegistryError";
   }
+}
+
+export interface OpenOptions {
+  /** Refuse a version trained on another feature schema. */
+  featureSchemaHash?: string;
+  /**
+   * Check every file against the sha256 its manifest recorded (default true): a byte-changed or
+   * truncated artifact is refused instead of served under a version that promises other bytes.
+   */
+  verify?: boolean;
+}
+
+/** The sha256 of a file, read in chunks (artifacts may be hundreds of MB). */
+export function fileSha256(file: string): string {
+  const hash = createHash("sha256");
+  const fd = fs.openSync(file, "r");
+  try {
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const n = fs.readSync(fd, buffer, 0, buffer.length, null);
+      if (n === 0) break;
+      hash.update(buffer.subarray(0, n));
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest("hex");
 }
 
 export interface RegisteredModel {
@@ -77,9 +104,7 @@ export class ModelRegistry {
     try {
       await write(tmpDir);
       const files: Record<string, string> = {};
-      for (const name of fs.readdirSync(tmpDir).sort()) {
-        files[name] = createHash("sha256").update(fs.readFileSync(path.join(tmpDir, name))).digest("hex");
-      }
+      for (const name of fs.readdirSync(tmpDir).sort()) files[name] = fileSha256(path.join(tmpDir, name));
       const full = ManifestSchema.parse({ ...manifest, version, createdAt: new Date().toISOString(), files });
       fs.writeFileSync(path.join(tmpDir, "manifest.json"), JSON.stringify(full, null, 2) + "\n");
       fs.renameSync(tmpDir, finalDir);
@@ -136,8 +161,12 @@ export class ModelRegistry {
     return version;
   }
 
-  /** Opens a version by alias or id, checking the manifest and, if given, the feature schema. */
-  open(model: string, aliasOrVersion = "current", expectedFeatureSchemaHash?: string): RegisteredModel {
+  /**
+   * Opens a version by alias or id: checks the manifest, the feature schema when one is expected,
+   * and (unless told not to) every file's checksum.
+   */
+  open(model: string, aliasOrVersion = "current", options: OpenOptions | string = {}): RegisteredModel {
+    const { featureSchemaHash: expectedFeatureSchemaHash, verify = true } = typeof options === "string" ? { featureSchemaHash: options } : options;
     const version = this.resolve(model, aliasOrVersion);
     const dir = path.join(this.modelDir(model), version);
     let manifest: Manifest;
@@ -151,6 +180,14 @@ export class ModelRegistry {
         "SCHEMA_MISMATCH",
         `${model}@${version} was trained on feature schema ${manifest.featureSchemaHash}, this service computes ${expectedFeatureSchemaHash}`,
       );
+    }
+    if (verify) {
+      for (const [name, expected] of Object.entries(manifest.files)) {
+        const file = path.join(dir, name);
+        if (!fs.existsSync(file)) throw new RegistryError("CORRUPT", `${model}@${version}: ${name} is missing`);
+        const actual = fileSha256(file);
+        if (actual !== expected) throw new RegistryError("CORRUPT", `${model}@${version}: ${name} does not match its manifest checksum (sha256 ${actual.slice(0, 12)}..., expected ${expected.slice(0, 12)}...)`);
+      }
     }
     return { manifest, dir, file: (name) => path.join(dir, name) };
   }

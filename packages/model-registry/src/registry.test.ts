@@ -39,3 +39,24 @@ describe("ModelRegistry", () => {
     expect(fs.readdirSync(path.join(root, "fraud-gbdt"))).toEqual([]);
   });
 });
+
+describe("artifact integrity", () => {
+  it("refuses a byte-changed, truncated or missing file, and opens the intact version", async () => {
+    const registry = new ModelRegistry(fs.mkdtempSync(path.join(os.tmpdir(), "registry-")));
+    const v1 = await registry.publish({ ...base, version: "v1" }, (dir) => {
+      fs.writeFileSync(path.join(dir, "model.json"), JSON.stringify({ leaves: [0.5, -0.25] }));
+      fs.writeFileSync(path.join(dir, "index.bin"), Buffer.alloc(4096, 7));
+    });
+    expect(registry.open("fraud-gbdt").manifest.version).toBe("v1");
+
+    fs.writeFileSync(v1.file("model.json"), JSON.stringify({ leaves: [-0.5, 0.25] }));
+    expect(() => registry.open("fraud-gbdt")).toThrow(/model\.json does not match its manifest checksum/);
+    expect(() => registry.open("fraud-gbdt", "current", { verify: false })).not.toThrow();
+    fs.writeFileSync(v1.file("model.json"), JSON.stringify({ leaves: [0.5, -0.25] }));
+
+    fs.truncateSync(v1.file("index.bin"), 1000);
+    expect(() => registry.open("fraud-gbdt")).toThrow(expect.objectContaining({ code: "CORRUPT" }));
+    fs.rmSync(v1.file("index.bin"));
+    expect(() => registry.open("fraud-gbdt")).toThrow(/index\.bin is missing/);
+  });
+});

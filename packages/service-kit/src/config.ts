@@ -1,14 +1,59 @@
 import { z } from "zod";
 import { zodIssues } from "./errors";
 
-/** Settings every service shares; a service extends this schema with its own. */
+const csv = z
+  .string()
+  .default("")
+  .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
+
+/** A secret: long enough not to be guessed, and never echoed back in a config error. */
+export const tokenSetting = z.string().min(16, "must be at least 16 characters").optional();
+
+/** Settings every service shares; a service extends this schema with its own and the fragments below. */
 export const BaseConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535),
   HOST: z.string().default("127.0.0.1"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(64 * 1024),
+  /** Bearer token of the admin API (model switches, reloads, rollout, drills). Unset: admin routes answer 403. */
+  ADMIN_TOKEN: tokenSetting,
+  /** Admitted requests in flight at once; past it a request is refused with 503 at once (load shedding). */
+  MAX_IN_FLIGHT: z.coerce.number().int().positive().default(256),
+  /** Refuse new work with 503 while the event loop runs this many ms late (0: off): a CPU-bound overload. */
+  MAX_EVENT_LOOP_LAG_MS: z.coerce.number().min(0).default(0),
+  MAX_CONNECTIONS: z.coerce.number().int().positive().default(1024),
+  HEADERS_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
 });
+export type BaseConfig = z.infer<typeof BaseConfigSchema>;
+
+/**
+ * Config fragments: each setting a dependency needs, written once. A service spreads the ones it
+ * uses into `BaseConfigSchema.extend({ ...redisConfig, ...kafkaConfig, ... })`.
+ */
+export const redisConfig = {
+  REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
+};
+
+export const kafkaConfig = {
+  KAFKA_BROKERS: csv.pipe(z.array(z.string().regex(/^[^:]+:\d+$/, "host:port")).min(1, "at least one broker")),
+};
+
+/** Where a producing service's events wait on disk while Kafka is unreachable. */
+export const eventJournalConfig = (service: string) => ({
+  EVENT_JOURNAL_DIR: z.string().min(1).default(`.data/journal/${service}`),
+});
+
+export const modelRegistryConfig = {
+  MODEL_REGISTRY_DIR: z.string().min(1).default("artifacts/registry"),
+  /** The registry alias this service serves (the rollout moves aliases; services follow). */
+  MODEL_ALIAS: z.string().min(1).default("current"),
+};
+
+/** Comma-separated values, empty by default. */
+export const csvSetting = csv;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

@@ -1,6 +1,6 @@
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { Socket } from "node:net";
-import type { Express } from "express";
+import type { ServiceApp } from "./app";
 import type { Logger } from "./logger";
 import type { Readiness } from "./readiness";
 
@@ -38,8 +38,20 @@ export interface RunningService {
   shutdown(reason: string): Promise<number>;
 }
 
-export interface RunOptions {
-  app: Express;
+/** Bounds on connections and on how long a client may take to send a request. */
+export interface ServerLimits {
+  /** Open connections at most; further ones are closed at once (node's `server.maxConnections`). */
+  maxConnections?: number;
+  /** A client must send the request headers within this long (slow-loris guard). */
+  headersTimeoutMs?: number;
+  /** ... and the whole request within this long. */
+  requestTimeoutMs?: number;
+  /** An idle keep-alive connection is closed after this long. */
+  keepAliveTimeoutMs?: number;
+}
+
+export interface RunOptions extends ServerLimits {
+  app: ServiceApp;
   port: number;
   host?: string;
   logger: Logger;
@@ -63,7 +75,16 @@ export interface RunOptions {
 export async function runService(options: RunOptions): Promise<RunningService> {
   const { app, logger, readiness, closers } = options;
   const timeoutMs = options.shutdownTimeoutMs ?? 10_000;
-  const server = app.listen(options.port, options.host ?? "127.0.0.1");
+  const server = createServer(
+    {
+      headersTimeout: options.headersTimeoutMs ?? 10_000,
+      requestTimeout: options.requestTimeoutMs ?? 30_000,
+      keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
+    },
+    app,
+  );
+  if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
+  server.listen(options.port, options.host ?? "127.0.0.1");
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", reject);
@@ -135,22 +156,4 @@ export async function runService(options: RunOptions): Promise<RunningService> {
   readiness.set("http", true);
   logger.info({ port }, "listening");
   return { server, port, shutdown };
-}
-
-/**
- * What every service's main.ts does: listen on the configured host and port, and shut down on
- * SIGINT/SIGTERM within the configured timeout, exiting the process at the end.
- */
-export function runServiceMain(
-  config: { PORT: number; HOST: string; SHUTDOWN_TIMEOUT_MS: number },
-  options: Pick<RunOptions, "app" | "logger" | "readiness" | "closers" | "beforeDrain">,
-): Promise<RunningService> {
-  return runService({
-    ...options,
-    port: config.PORT,
-    host: config.HOST,
-    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-    exitProcess: true,
-    handleSignals: true,
-  });
 }

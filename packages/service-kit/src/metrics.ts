@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /**
  * Latency buckets in seconds, dense below 25 ms where the budgets live (fraud p99 5 ms,
@@ -16,6 +16,8 @@ export interface ServiceMetrics {
   readonly stageDuration: Histogram<"stage">;
   /** `<service>_model_info{model,version} 1` for each model in service; see `setModelVersion`. */
   readonly modelInfo: Gauge<"model" | "version">;
+  /** Requests refused at admission (503) because the in-flight bound was reached. */
+  readonly shed: Counter<"route">;
 }
 
 /** Metric names follow `<service>_<subsystem>_<name>_<unit>`; a service name may not hold dashes. */
@@ -48,7 +50,13 @@ export function createMetrics(service: string, options: { defaultMetrics?: boole
     labelNames: ["model", "version"] as const,
     registers: [registry],
   });
-  return { service, registry, httpDuration, stageDuration, modelInfo };
+  const shed = new Counter({
+    name: `${prefix}_http_shed_total`,
+    help: "Requests refused with 503 at admission because the in-flight bound was reached",
+    labelNames: ["route"] as const,
+    registers: [registry],
+  });
+  return { service, registry, httpDuration, stageDuration, modelInfo, shed };
 }
 
 const servedVersions = new WeakMap<ServiceMetrics, Map<string, string>>();

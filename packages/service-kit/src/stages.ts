@@ -9,9 +9,15 @@ export type StageTimings = Record<string, number>;
  */
 export class StageTimer {
   private readonly timings: StageTimings = {};
-  private readonly startedAt = performance.now();
+  private readonly startedAt: number;
 
-  constructor(private readonly histogram?: Histogram<"stage">) {}
+  /** `startedAt`: when the request began (`performance.now()` clock); now by default. */
+  constructor(
+    private readonly histogram?: Histogram<"stage">,
+    startedAt?: number,
+  ) {
+    this.startedAt = startedAt ?? performance.now();
+  }
 
   async time<T>(stage: string, fn: () => Promise<T> | T): Promise<T> {
     const t0 = performance.now();

@@ -24,6 +24,7 @@ import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { Registry } from "prom-client";
 import { DriftMonitor } from "../src/monitor";
+import { fraudStream } from "../src/streams";
 import { SyntheticDecisions } from "../src/synthetic";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 40_000);
@@ -54,7 +55,8 @@ const raw = events.map((e, i) => ({ key: Buffer.from(e.key), value: Buffer.from(
 
 function newMonitor(): DriftMonitor {
   const monitor = new DriftMonitor({
-    model: "fraud-gbdt",
+    model: fraudStream.defaultModel,
+    stream: fraudStream,
     reference,
     countWindow: { size: 5_000, evaluateEvery: 500 },
     timeWindow: { seconds: 3_600, evaluateEvery: 500 },

@@ -3,17 +3,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serializeDriftReference } from "@mlsd/drift";
 import { ModelRegistry } from "@mlsd/model-registry";
-import { createMetrics, Readiness, silentLogger } from "@mlsd/service-kit";
+import { createMetrics, Readiness, silentLogger, TokenAuthenticator } from "@mlsd/service-kit";
 import request from "supertest";
 import { describe, expect, it } from "vitest";
 import { createApp } from "./app";
+import { loadDriftReference, DriftReferenceError } from "@mlsd/model-formats/drift-reference";
 import { createMonitor } from "./deps";
 import type { MonitorConfig } from "./deps";
 import { createDriftMonitorMetrics } from "./metrics";
-import { loadReference, ReferenceLoadError } from "./reference";
 import { SyntheticDecisions } from "./synthetic";
 
+const ADMIN_TOKEN = "drift-admin-token-0123";
+
 const CONFIG: MonitorConfig = {
+  MONITOR: "fraud",
   MODEL_NAME: "fraud-gbdt",
   COUNT_WINDOW_SIZE: 500,
   COUNT_EVALUATE_EVERY: 100,
@@ -44,7 +47,7 @@ describe("drift monitor HTTP and reference loading", () => {
     try {
       const stream = new SyntheticDecisions({ features: 3, seed: 3, startMs: Date.UTC(2024, 3, 1), stepMs: 1_000 });
       const v1 = await publishModel(registryDir, stream);
-      const reference = await loadReference(registryDir, "fraud-gbdt", "current");
+      const reference = loadDriftReference(new ModelRegistry(registryDir), "fraud-gbdt", "current");
       expect(reference.id).toBe(`fraud-gbdt@${v1}`);
       const metrics = createMetrics("drift-monitor", { defaultMetrics: false });
       const monitor = createMonitor(CONFIG, { logger: silentLogger, metrics: createDriftMonitorMetrics(metrics.registry), reference, retrain: null, alerts: null });
@@ -57,10 +60,11 @@ describe("drift monitor HTTP and reference loading", () => {
         logger: silentLogger,
         metrics,
         readiness: new Readiness(),
+        auth: new TokenAuthenticator({ admin: ADMIN_TOKEN }),
         monitor,
         reloadReference: async () => {
           reloads++;
-          const next = await loadReference(registryDir, "fraud-gbdt", "current");
+          const next = loadDriftReference(new ModelRegistry(registryDir), "fraud-gbdt", "current");
           const switched = next.id !== monitor.referenceId;
           if (switched) monitor.setReference(next);
           return { reference: next.id, switched };
@@ -82,15 +86,17 @@ describe("drift monitor HTTP and reference loading", () => {
       expect(Number(auc?.[1])).toBeCloseTo(res.body.performance.buckets.at(-1).auc, 6);
       expect(scrape.text).toMatch(/drift_monitor_pending_predictions\{model="fraud-gbdt",service="drift-monitor"\} \d+/);
 
-      expect((await request(app).post("/v1/reference/reload").expect(200)).body).toEqual({ reference: `fraud-gbdt@${v1}`, switched: false });
+      await request(app).post("/v1/reference/reload").expect(401);
+      const reload = () => request(app).post("/v1/reference/reload").set("authorization", `Bearer ${ADMIN_TOKEN}`);
+      expect((await reload().expect(200)).body).toEqual({ reference: `fraud-gbdt@${v1}`, switched: false });
       const v2 = await publishModel(registryDir, stream);
-      expect((await request(app).post("/v1/reference/reload").expect(200)).body).toEqual({ reference: `fraud-gbdt@${v2}`, switched: true });
+      expect((await reload().expect(200)).body).toEqual({ reference: `fraud-gbdt@${v2}`, switched: true });
       expect((await request(app).get("/v1/drift")).body.windows[0].windowSize).toBe(0);
       expect(reloads).toBe(2);
 
       // A version without a reference file: the reload fails with a 503 naming the file.
       await publishModel(registryDir, stream, false);
-      const failed = await request(app).post("/v1/reference/reload").expect(503);
+      const failed = await reload().expect(503);
       expect(failed.body.error.message).toMatch(/drift-reference\.json/);
     } finally {
       await rm(registryDir, { recursive: true, force: true });
@@ -98,7 +104,8 @@ describe("drift monitor HTTP and reference loading", () => {
   });
 
   it("names what is missing when there is no model to load a reference for", async () => {
-    await expect(loadReference("/nonexistent/registry", "fraud-gbdt", "current")).rejects.toThrow(ReferenceLoadError);
-    await expect(loadReference("/nonexistent/registry", "fraud-gbdt", "current")).rejects.toThrow(/^MODEL_REGISTRY_DIR: no fraud-gbdt model/);
+    const registry = new ModelRegistry("/nonexistent/registry");
+    expect(() => loadDriftReference(registry, "fraud-gbdt", "current")).toThrow(DriftReferenceError);
+    expect(() => loadDriftReference(registry, "fraud-gbdt", "current")).toThrow(/^MODEL_REGISTRY_DIR: no fraud-gbdt model/);
   });
 });

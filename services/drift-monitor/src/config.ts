@@ -1,23 +1,23 @@
-import { BaseConfigSchema } from "@mlsd/service-kit";
+import { BaseConfigSchema, eventJournalConfig, kafkaConfig } from "@mlsd/service-kit";
 import { z } from "zod";
-
-const csv = z
-  .string()
-  .default("")
-  .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
+import { MONITORED_STREAMS, type MonitoredStreamName } from "./streams";
 
 const HOUR_MS = 3_600_000;
 
 export const DriftMonitorConfigSchema = BaseConfigSchema.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8086),
-  KAFKA_BROKERS: csv.pipe(z.array(z.string().regex(/^[^:]+:\d+$/, "host:port")).min(1, "at least one broker")),
-  KAFKA_CLIENT_ID: z.string().min(1).default("drift-monitor"),
-  CONSUMER_GROUP: z.string().min(1).default("drift-monitor"),
+  ...kafkaConfig,
+  /** Which design's events to watch: each names its topics and the model it watches by default. */
+  MONITOR: z.enum(Object.keys(MONITORED_STREAMS) as [MonitoredStreamName, ...MonitoredStreamName[]]).default("fraud"),
+  KAFKA_CLIENT_ID: z.string().min(1).optional(),
+  /** Default: `drift-monitor-<MONITOR>`, so one monitor per design shares no offsets with another. */
+  CONSUMER_GROUP: z.string().min(1).optional(),
   MODEL_REGISTRY_DIR: z.string().min(1).default("artifacts/registry"),
-  MODEL_NAME: z.string().min(1).default("fraud-gbdt"),
+  /** The registry model whose drift reference is the baseline; default: the stream's model. */
+  MODEL_NAME: z.string().min(1).optional(),
   MODEL_ALIAS: z.string().min(1).default("current"),
   /** Where the retrain-request producer keeps events while Kafka is unreachable. */
-  EVENT_JOURNAL_DIR: z.string().min(1).default(".data/journal/drift-monitor"),
+  ...eventJournalConfig("drift-monitor"),
   /** Last N decisions. */
   COUNT_WINDOW_SIZE: z.coerce.number().int().min(100).default(5_000),
   COUNT_EVALUATE_EVERY: z.coerce.number().int().positive().default(500),

@@ -1,34 +1,19 @@
-import { TOPICS } from "@mlsd/contracts";
 import type { RetrainRequestEvent } from "@mlsd/contracts";
-import { ensureTopics, EventProducer, KafkaRecordSender, runConsumer } from "@mlsd/events";
-import { Closers, createMetrics, Readiness } from "@mlsd/service-kit";
-import type { Logger, ServiceMetrics } from "@mlsd/service-kit";
-import { Kafka, logLevel } from "kafkajs";
-import { WebhookAlertSink } from "./alerts";
-import type { AlertSink } from "./alerts";
+import { TOPICS } from "@mlsd/contracts";
+import { loadDriftReference } from "@mlsd/model-formats/drift-reference";
+import { ModelRegistry } from "@mlsd/model-registry";
+import { httpDeps, type Logger, type ServiceContext } from "@mlsd/service-kit";
+import { createKafka, startBackgroundConsumer, startEventPublisher } from "@mlsd/service-kit/kafka";
+import { WebhookAlertSink, type AlertSink } from "./alerts";
+import type { DriftMonitorAppDeps } from "./app";
 import type { DriftMonitorConfig } from "./config";
-import { createDriftMonitorMetrics } from "./metrics";
-import type { DriftMonitorMetrics } from "./metrics";
-import { DriftMonitor } from "./monitor";
-import type { LoadedReference } from "./monitor";
-import { loadReference } from "./reference";
+import { createDriftMonitorMetrics, type DriftMonitorMetrics } from "./metrics";
+import { DriftMonitor, type LoadedReference } from "./monitor";
+import { MONITORED_STREAMS } from "./streams";
 
-export const MONITORED_TOPICS = [TOPICS.fraudDecisions, TOPICS.fraudLabels];
-
-export interface DriftMonitorDeps {
-  logger: Logger;
-  metrics: ServiceMetrics;
-  readiness: Readiness;
-  closers: Closers;
-  monitor: DriftMonitor;
-  /** Re-reads the alias from the registry and switches the reference if the version changed. */
-  reloadReference(): Promise<{ reference: string; switched: boolean }>;
-  stopConsuming(): Promise<void>;
-}
-
-export type DepsConfig = Omit<DriftMonitorConfig, "PORT" | "HOST" | "LOG_LEVEL" | "SHUTDOWN_TIMEOUT_MS" | "BODY_LIMIT_BYTES">;
 export type MonitorConfig = Pick<
   DriftMonitorConfig,
+  | "MONITOR"
   | "MODEL_NAME"
   | "COUNT_WINDOW_SIZE"
   | "COUNT_EVALUATE_EVERY"
@@ -52,10 +37,16 @@ export interface MonitorParts {
   alerts: AlertSink | null;
 }
 
+/** The model a monitor watches: MODEL_NAME, or the stream's own model. */
+export function monitoredModel(config: Pick<DriftMonitorConfig, "MONITOR" | "MODEL_NAME">): string {
+  return config.MODEL_NAME ?? MONITORED_STREAMS[config.MONITOR].defaultModel;
+}
+
 /** The monitor as configured by the environment. */
 export function createMonitor(config: MonitorConfig, deps: MonitorParts): DriftMonitor {
   return new DriftMonitor({
-    model: config.MODEL_NAME,
+    model: monitoredModel(config),
+    stream: MONITORED_STREAMS[config.MONITOR],
     reference: deps.reference,
     countWindow: { size: config.COUNT_WINDOW_SIZE, evaluateEvery: config.COUNT_EVALUATE_EVERY },
     timeWindow: { seconds: config.TIME_WINDOW_SECONDS, evaluateEvery: config.TIME_EVALUATE_EVERY },
@@ -73,84 +64,63 @@ export function createMonitor(config: MonitorConfig, deps: MonitorParts): DriftM
   });
 }
 
+export interface DriftMonitorDeps extends DriftMonitorAppDeps {
+  monitor: DriftMonitor;
+  stopConsuming(): Promise<void>;
+}
+
 /**
  * Loads the reference (the service is useless without one: start-up fails naming the problem),
- * starts the retrain-request producer, then joins the consumer group. Closers run in reverse:
- * consumer, then webhook flush, then producer flush.
+ * starts the retrain-request producer, then joins the consumer group in the background (required
+ * for readiness: watching is this service's whole job). Closers run in reverse: consumer, then
+ * webhook flush, then producer flush.
  */
-export async function createDeps(config: DepsConfig, logger: Logger, options: { metrics?: ServiceMetrics } = {}): Promise<DriftMonitorDeps> {
-  const metrics = options.metrics ?? createMetrics("drift-monitor");
-  const readiness = new Readiness(["reference", "consumer"]);
-  const closers = new Closers();
-  try {
-    const reference = await loadReference(config.MODEL_REGISTRY_DIR, config.MODEL_NAME, config.MODEL_ALIAS);
-    readiness.set("reference", true, reference.id);
-    const kafka = new Kafka({
-      clientId: config.KAFKA_CLIENT_ID,
-      brokers: config.KAFKA_BROKERS,
-      logLevel: logLevel.NOTHING,
-      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 },
-    });
-    if (config.ENSURE_TOPICS) await ensureTopics(kafka, { topics: [...MONITORED_TOPICS, TOPICS.mlRetrainRequests] });
-    const producer = new EventProducer({
-      sender: new KafkaRecordSender(kafka),
-      journalDir: config.EVENT_JOURNAL_DIR,
-      registry: metrics.registry,
-      metricsPrefix: "drift_monitor",
+export async function createDeps(ctx: ServiceContext<DriftMonitorConfig>): Promise<DriftMonitorDeps> {
+  const { config, logger, metrics, readiness } = ctx;
+  const stream = MONITORED_STREAMS[config.MONITOR];
+  const model = monitoredModel(config);
+  const registry = new ModelRegistry(config.MODEL_REGISTRY_DIR);
+  const reference = loadDriftReference(registry, model, config.MODEL_ALIAS);
+  readiness.set("reference", true, reference.id);
+
+  const kafka = createKafka(config.KAFKA_CLIENT_ID ?? `drift-monitor-${stream.name}`, config.KAFKA_BROKERS);
+  const producer = await startEventPublisher(ctx, { kafka, journalDir: config.EVENT_JOURNAL_DIR, metricsPrefix: "drift_monitor", topics: [TOPICS.mlRetrainRequests] });
+  const driftMetrics = createDriftMonitorMetrics(metrics.registry);
+  let alerts: WebhookAlertSink | null = null;
+  if (config.ALERT_WEBHOOK_URL) {
+    const sink = new WebhookAlertSink({
+      url: config.ALERT_WEBHOOK_URL,
+      timeoutMs: config.ALERT_WEBHOOK_TIMEOUT_MS,
+      retries: config.ALERT_WEBHOOK_RETRIES,
       logger,
+      onOutcome: (outcome) => driftMetrics.webhook.inc({ outcome }),
     });
-    await producer.start();
-    closers.add("retrain-producer", async () => {
-      await producer.close();
-    });
-    const driftMetrics = createDriftMonitorMetrics(metrics.registry);
-    let alerts: WebhookAlertSink | null = null;
-    if (config.ALERT_WEBHOOK_URL) {
-      const sink = new WebhookAlertSink({
-        url: config.ALERT_WEBHOOK_URL,
-        timeoutMs: config.ALERT_WEBHOOK_TIMEOUT_MS,
-        retries: config.ALERT_WEBHOOK_RETRIES,
-        logger,
-        onOutcome: (outcome) => driftMetrics.webhook.inc({ outcome }),
-      });
-      closers.add("alert-webhook", () => sink.flush(5_000));
-      alerts = sink;
-    }
-    const monitor = createMonitor(config, { logger, metrics: driftMetrics, reference, retrain: producer, alerts });
-    const consumer = await runConsumer({
-      kafka,
-      groupId: config.CONSUMER_GROUP,
-      topics: MONITORED_TOPICS,
-      handleBatch: async (events) => {
-        monitor.handle(events.map((c) => c.event));
-      },
-      registry: metrics.registry,
-      metricsPrefix: "drift_monitor",
-      logger,
-      consumerConfig: { maxBytesPerPartition: config.CONSUMER_MAX_BYTES_PER_PARTITION },
-    });
-    closers.add("consumer", () => consumer.stop());
-    readiness.set("consumer", true);
-    return {
-      logger,
-      metrics,
-      readiness,
-      closers,
-      monitor,
-      reloadReference: async () => {
-        const next = await loadReference(config.MODEL_REGISTRY_DIR, config.MODEL_NAME, config.MODEL_ALIAS);
-        const switched = next.id !== monitor.referenceId;
-        if (switched) monitor.setReference(next);
-        readiness.set("reference", true, next.id);
-        return { reference: next.id, switched };
-      },
-      stopConsuming: async () => {
-        readiness.set("consumer", false, "stopped");
-        await consumer.stop();
-      },
-    };
-  } catch (error) {
-    await closers.closeAll(logger);
-    throw error;
+    ctx.closers.add("alert-webhook", () => sink.flush(5_000));
+    alerts = sink;
   }
+  const monitor = createMonitor(config, { logger, metrics: driftMetrics, reference, retrain: producer, alerts });
+  const consumer = startBackgroundConsumer(ctx, {
+    kafka,
+    groupId: config.CONSUMER_GROUP ?? `drift-monitor-${stream.name}`,
+    topics: [...stream.topics],
+    handleBatch: async (events) => monitor.handle(events.map((c) => c.event)),
+    metricsPrefix: "drift_monitor",
+    consumerConfig: { maxBytesPerPartition: config.CONSUMER_MAX_BYTES_PER_PARTITION },
+    ensureTopics: config.ENSURE_TOPICS,
+    requiredForReadiness: true,
+    check: "consumer",
+  });
+  logger.info({ monitor: stream.name, reference: monitor.referenceId, webhook: config.ALERT_WEBHOOK_URL ?? null }, "watching served predictions for drift");
+  return {
+    ...httpDeps(ctx),
+    monitor,
+    reloadReference: async () => {
+      const next = loadDriftReference(registry, model, config.MODEL_ALIAS);
+      const switched = next.id !== monitor.referenceId;
+      if (switched) monitor.setReference(next);
+      readiness.set("reference", true, next.id);
+      return { reference: next.id, switched };
+    },
+    stopConsuming: () => consumer.stop(),
+  };
 }

@@ -6,14 +6,14 @@ import type { RetrainRequestPayload } from "@mlsd/contracts";
 import { serializeDriftReference } from "@mlsd/drift";
 import { ensureTopics, EventProducer, KafkaRecordSender } from "@mlsd/events";
 import { ModelRegistry } from "@mlsd/model-registry";
-import { silentLogger } from "@mlsd/service-kit";
+import { buildService, silentLogger, type ServiceInstanceOf } from "@mlsd/service-kit";
 import { startKafka } from "@mlsd/testkit";
 import type { KafkaHandle } from "@mlsd/testkit";
 import { Kafka, logLevel } from "kafkajs";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDeps } from "./deps";
-import type { DepsConfig, DriftMonitorDeps } from "./deps";
+import type { DriftMonitorDeps } from "./deps";
+import { driftMonitorService } from "./service";
 import { SyntheticDecisions } from "./synthetic";
 
 // A dedicated broker: the monitor reads fraud.decisions.v1 from the beginning, and other tests'
@@ -21,6 +21,7 @@ import { SyntheticDecisions } from "./synthetic";
 let handle: KafkaHandle;
 let kafka: Kafka;
 let deps: DriftMonitorDeps;
+let service: ServiceInstanceOf<typeof driftMonitorService>;
 let producer: EventProducer;
 const dirs: string[] = [];
 const stream = new SyntheticDecisions({ features: 8, seed: 2024, startMs: Date.UTC(2024, 3, 1), stepMs: 1_000 });
@@ -52,32 +53,31 @@ beforeAll(async () => {
     await writeFile(join(dir, "model.json"), "{}");
     await writeFile(join(dir, "drift-reference.json"), serializeDriftReference(stream.reference(50_000)));
   });
-  const config: DepsConfig = {
-    KAFKA_BROKERS: handle.brokers,
-    KAFKA_CLIENT_ID: "drift-monitor",
-    CONSUMER_GROUP: "drift-monitor",
-    MODEL_REGISTRY_DIR: registryDir,
-    MODEL_NAME: "fraud-gbdt",
-    MODEL_ALIAS: "current",
-    EVENT_JOURNAL_DIR: await tempDir("drift-monitor-journal-"),
-    COUNT_WINDOW_SIZE: 1_000,
-    COUNT_EVALUATE_EVERY: 100,
-    TIME_WINDOW_SECONDS: 3_600,
-    TIME_EVALUATE_EVERY: 100,
-    PSI_THRESHOLD: 0.1,
-    ALPHA: 0.05,
-    SUSTAIN: 3,
-    CLEAR_AFTER: 3,
-    LABEL_HORIZON_MS: 7 * 86_400_000,
-    PERFORMANCE_BUCKET_MS: 3_600_000,
-    PERFORMANCE_MAX_BUCKETS: 48,
-    PERFORMANCE_MAX_PENDING: 100_000,
-    CONSUMER_MAX_BYTES_PER_PARTITION: 256 * 1024,
-    ALERT_WEBHOOK_TIMEOUT_MS: 1_000,
-    ALERT_WEBHOOK_RETRIES: 0,
-    ENSURE_TOPICS: false,
-  };
-  deps = await createDeps(config, silentLogger);
+  service = await buildService(
+    driftMonitorService,
+    {
+      PORT: "0",
+      KAFKA_BROKERS: handle.brokers.join(","),
+      KAFKA_CLIENT_ID: "drift-monitor",
+      CONSUMER_GROUP: "drift-monitor",
+      MODEL_REGISTRY_DIR: registryDir,
+      MODEL_NAME: "fraud-gbdt",
+      EVENT_JOURNAL_DIR: await tempDir("drift-monitor-journal-"),
+      COUNT_WINDOW_SIZE: "1000",
+      COUNT_EVALUATE_EVERY: "100",
+      TIME_WINDOW_SECONDS: "3600",
+      TIME_EVALUATE_EVERY: "100",
+      LABEL_HORIZON_MS: String(7 * 86_400_000),
+      PERFORMANCE_BUCKET_MS: "3600000",
+      PERFORMANCE_MAX_BUCKETS: "48",
+      PERFORMANCE_MAX_PENDING: "100000",
+      ALERT_WEBHOOK_TIMEOUT_MS: "1000",
+      ALERT_WEBHOOK_RETRIES: "0",
+      ENSURE_TOPICS: "false",
+    },
+    { logger: silentLogger },
+  );
+  deps = service.deps;
   producer = new EventProducer({
     sender: new KafkaRecordSender(kafka),
     journalDir: await tempDir("drift-monitor-test-journal-"),
@@ -89,7 +89,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await producer?.close(5_000);
-  await deps?.closers.closeAll(silentLogger);
+  await service?.close();
   await handle?.stop();
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });

@@ -1,3 +1,4 @@
+import { fraudStream } from "./streams";
 import type { RetrainRequestEvent } from "@mlsd/contracts";
 import { RetrainRequestPayloadSchema } from "@mlsd/contracts";
 import { createMetrics, silentLogger } from "@mlsd/service-kit";
@@ -18,6 +19,7 @@ function setup(seed: number) {
   const metrics = createMetrics("drift-monitor", { defaultMetrics: false });
   const monitor = new DriftMonitor({
     model: "fraud-gbdt",
+    stream: fraudStream,
     reference,
     countWindow: { size: 1_000, evaluateEvery: 100 },
     timeWindow: { seconds: 1_000, evaluateEvery: 100 },

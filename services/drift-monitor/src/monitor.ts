@@ -1,22 +1,22 @@
 import { makeEvent } from "@mlsd/contracts";
-import type { AnyEvent, DriftFinding, FraudDecisionEvent, LabelEvent, RetrainRequestEvent } from "@mlsd/contracts";
+import type { AnyEvent, DriftFinding, FeatureVector, RetrainRequestEvent } from "@mlsd/contracts";
 import { DelayedLabelTracker, DriftDetector, PsiNullCache } from "@mlsd/drift";
-import type { AlertTransition, BucketReport, DelayedLabelOptions, DelayedLabelStats, DriftDetectorOptions, DriftEvaluation, DriftReference, FeatureDriftResult } from "@mlsd/drift";
+import type { AlertTransition, BucketReport, DelayedLabelOptions, DelayedLabelStats, DriftDetectorOptions, DriftEvaluation, FeatureDriftResult } from "@mlsd/drift";
+import type { LoadedDriftReference } from "@mlsd/model-formats/drift-reference";
 import type { Logger } from "@mlsd/service-kit";
 import type { AlertSink, DriftAlert } from "./alerts";
 import type { DriftMonitorMetrics } from "./metrics";
+import type { MonitoredStream } from "./streams";
 
-export interface LoadedReference {
-  /** e.g. "fraud-gbdt@20250101T000000Z-ab12cd". */
-  id: string;
-  version: string;
-  reference: DriftReference;
-}
+/** A drift reference as the model format loads it; `id` is e.g. "fraud-gbdt@20250101T000000Z-ab12cd". */
+export type LoadedReference = LoadedDriftReference;
 
 export type WindowName = "count" | "time";
 
 export interface DriftMonitorOptions {
   model: string;
+  /** How this design's events become predictions and labels. */
+  stream: MonitoredStream;
   reference: LoadedReference;
   countWindow: { size: number; evaluateEvery: number };
   timeWindow: { seconds: number; evaluateEvery: number };
@@ -172,8 +172,11 @@ export class DriftMonitor {
 
   handle(events: readonly AnyEvent[]): void {
     for (const event of events) {
-      if (event.type === "fraud.decision") this.onDecision(event);
-      else if (event.type === "fraud.label") this.onLabel(event);
+      for (const o of this.options.stream.observe(event)) {
+        if (o.kind === "prediction") this.onPrediction(o.id, o.time, o.features, o.score);
+        else if (o.kind === "label") this.onLabel(o.id, o.positive, o.knownAt);
+        else this.onSkip(o.reason);
+      }
     }
   }
 
@@ -258,34 +261,32 @@ export class DriftMonitor {
     ];
   }
 
-  private onDecision(event: FraudDecisionEvent): void {
-    const p = event.payload;
+  private onSkip(reason: string): void {
+    this.counts.decisions++;
+    this.counts.skipped++;
+    this.metrics?.events.inc({ model: this.model, type: "decision" });
+    this.metrics?.skipped.inc({ model: this.model, reason });
+  }
+
+  private onPrediction(id: string, time: number, features: FeatureVector, score: number): void {
     this.counts.decisions++;
     this.metrics?.events.inc({ model: this.model, type: "decision" });
-    // Rule and fallback decisions carry no model score (the service reports 1): not the model's distribution.
-    if (p.decidedBy !== "model") {
-      this.counts.skipped++;
-      this.metrics?.skipped.inc({ model: this.model, reason: p.decidedBy });
-      return;
-    }
-    const time = Date.parse(event.eventTime);
     this.counts.monitored++;
     this.countTimes[this.countNext] = time;
     this.countNext = (this.countNext + 1) % this.countTimes.length;
     this.countFilled = Math.min(this.countFilled + 1, this.countTimes.length);
-    const driftEvent = { time, features: p.features, score: p.score };
+    const driftEvent = { time, features, score };
     for (const w of this.windows) {
       const evaluation = w.detector.push(driftEvent);
       if (evaluation !== undefined) this.onEvaluation(w, evaluation);
     }
-    this.tracker.recordPrediction(p.transactionId, p.score, time);
+    this.tracker.recordPrediction(id, score, time);
   }
 
-  private onLabel(event: LabelEvent): void {
-    const p = event.payload;
+  private onLabel(id: string, positive: boolean, knownAt: number): void {
     this.counts.labels++;
     this.metrics?.events.inc({ model: this.model, type: "label" });
-    this.tracker.recordLabel(p.transactionId, p.label === "legitimate" ? 0 : 1, Date.parse(p.knownAt));
+    this.tracker.recordLabel(id, positive ? 1 : 0, knownAt);
   }
 
   private onEvaluation(w: WindowState, evaluation: DriftEvaluation): void {

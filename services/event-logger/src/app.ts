@@ -1,13 +1,8 @@
 import type { PartitionLag } from "@mlsd/events";
 import type { WriterStats } from "@mlsd/offline-store";
-import { createServiceApp, route } from "@mlsd/service-kit";
-import type { Logger, Readiness, ServiceMetrics } from "@mlsd/service-kit";
-import type { Express } from "express";
+import { createServiceApp, defineRoute, type HttpDeps, type ServiceApp } from "@mlsd/service-kit";
 
-export interface EventLoggerAppDeps {
-  logger: Logger;
-  metrics: ServiceMetrics;
-  readiness: Readiness;
+export interface EventLoggerAppDeps extends HttpDeps {
   writer: { stats(): WriterStats };
   lag(): Promise<PartitionLag[]>;
 }
@@ -23,15 +18,16 @@ export interface StatsResponse {
 
 const LAG_DEADLINE_MS = 2_000;
 
-export function createApp(deps: EventLoggerAppDeps): Express {
+export function createApp(deps: EventLoggerAppDeps): ServiceApp {
   return createServiceApp({
-    logger: deps.logger,
-    metrics: deps.metrics,
-    readiness: deps.readiness,
-    routes: (app) => {
-      app.get(
-        "/v1/stats",
-        route(async (_req, res) => {
+    ...deps,
+    info: { title: "event-logger", description: "Kafka to the offline store: every event stored once, by topic, date and hour" },
+    routes: [
+      defineRoute({
+        method: "GET",
+        path: "/v1/stats",
+        summary: "Events written and skipped as duplicates, by topic, with the consumer lag",
+        handler: async () => {
           const stats = deps.writer.stats();
           let timer: NodeJS.Timeout | undefined;
           const lag = await Promise.race([
@@ -59,9 +55,9 @@ export function createApp(deps: EventLoggerAppDeps): Express {
             },
             lag: lag === null ? null : { total: lag.reduce((s, p) => s + p.lag, 0), partitions: lag },
           };
-          res.json(body);
-        }),
-      );
-    },
+          return body;
+        },
+      }),
+    ],
   });
 }

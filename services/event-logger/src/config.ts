@@ -1,22 +1,17 @@
 import { ALL_TOPICS, DEAD_LETTER_TOPIC } from "@mlsd/contracts";
-import { BaseConfigSchema } from "@mlsd/service-kit";
+import { BaseConfigSchema, csvSetting, kafkaConfig } from "@mlsd/service-kit";
 import { z } from "zod";
-
-const csv = z
-  .string()
-  .default("")
-  .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
 
 /** Every event topic; the dead-letter topic holds records that are not events, so it is not logged here. */
 export const DEFAULT_LOGGED_TOPICS = ALL_TOPICS.filter((t) => t !== DEAD_LETTER_TOPIC);
 
 export const EventLoggerConfigSchema = BaseConfigSchema.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8085),
-  KAFKA_BROKERS: csv.pipe(z.array(z.string().regex(/^[^:]+:\d+$/, "host:port")).min(1, "at least one broker")),
+  ...kafkaConfig,
   KAFKA_CLIENT_ID: z.string().min(1).default("event-logger"),
   CONSUMER_GROUP: z.string().min(1).default("event-logger"),
   /** Comma-separated topics; all event topics by default. */
-  TOPICS: csv
+  TOPICS: csvSetting
     .transform((topics) => (topics.length > 0 ? topics : [...DEFAULT_LOGGED_TOPICS]))
     .pipe(
       z

@@ -5,14 +5,13 @@ import { DEAD_LETTER_TOPIC, DeadLetterRecordSchema, EXAMPLE_PAYLOADS, makeEvent,
 import type { AnyEvent, DeadLetterRecord } from "@mlsd/contracts";
 import { ensureTopics, EventProducer, KafkaRecordSender, runConsumer } from "@mlsd/events";
 import { OfflineStoreReader, OfflineStoreWriter } from "@mlsd/offline-store";
-import { silentLogger } from "@mlsd/service-kit";
+import { buildService, silentLogger, type ServiceInstanceOf } from "@mlsd/service-kit";
 import { startKafka } from "@mlsd/testkit";
 import type { KafkaHandle } from "@mlsd/testkit";
 import { Kafka, logLevel } from "kafkajs";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDeps } from "./deps";
-import type { DepsConfig, EventLoggerDeps } from "./deps";
+import { eventLoggerService } from "./service";
 import { replayRange } from "./replay-range";
 import { StoreSink } from "./sink";
 
@@ -54,18 +53,22 @@ async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs:
   }
 }
 
-function config(group: string): DepsConfig {
-  return {
-    KAFKA_BROKERS: handle.brokers,
-    KAFKA_CLIENT_ID: `event-logger-${group}`,
-    CONSUMER_GROUP: group,
-    TOPICS: LOGGED,
-    OFFLINE_STORE_DIR: root,
-    STORE_CACHED_PARTITIONS: 48,
-    STORE_MAX_PART_BYTES: 64 * 1024 * 1024,
-    ENSURE_TOPICS: false,
-    LAG_INTERVAL_MS: 1_000,
-  };
+/** The event logger as its main.ts would build it, minus the HTTP listener. */
+function startLogger(group: string): Promise<ServiceInstanceOf<typeof eventLoggerService>> {
+  return buildService(
+    eventLoggerService,
+    {
+      PORT: "0",
+      KAFKA_BROKERS: handle.brokers.join(","),
+      KAFKA_CLIENT_ID: `event-logger-${group}`,
+      CONSUMER_GROUP: group,
+      TOPICS: LOGGED.join(","),
+      OFFLINE_STORE_DIR: root,
+      ENSURE_TOPICS: "false",
+      LAG_INTERVAL_MS: "1000",
+    },
+    { logger: silentLogger },
+  );
 }
 
 let seq = 0;
@@ -104,7 +107,8 @@ const published: AnyEvent[] = [];
 
 describe("event logger against a real broker", () => {
   it("stores every event exactly once although the broker stops mid-stream", { timeout: 400_000 }, async () => {
-    const deps: EventLoggerDeps = await createDeps(config("event-logger"), silentLogger);
+    const service = await startLogger("event-logger");
+    const deps = service.deps;
     const producer = new EventProducer({
       sender: new KafkaRecordSender(kafka),
       journalDir,
@@ -147,7 +151,7 @@ describe("event logger against a real broker", () => {
       expect(await reader.readAll(TOPICS.fraudDecisions)).toHaveLength(published.length / 2);
     } finally {
       await producer.close(10_000);
-      await deps.closers.closeAll(silentLogger);
+      await service.close();
     }
   });
 
@@ -156,12 +160,12 @@ describe("event logger against a real broker", () => {
     expect(total).toBe(6_000);
 
     // A new group has no committed offset: it re-reads the topics from the beginning.
-    const again = await createDeps(config("event-logger-second"), silentLogger);
+    const again = await startLogger("event-logger-second");
     try {
-      await waitUntil(() => again.writer.stats().duplicates >= total, 120_000, "the re-read");
-      expect(again.writer.stats()).toMatchObject({ written: 0, duplicates: total });
+      await waitUntil(() => again.deps.writer.stats().duplicates >= total, 120_000, "the re-read");
+      expect(again.deps.writer.stats()).toMatchObject({ written: 0, duplicates: total });
     } finally {
-      await again.closers.closeAll(silentLogger);
+      await again.close();
     }
 
     // The sink fails after its write on every first attempt: runConsumer retries each batch
@@ -202,7 +206,8 @@ describe("event logger against a real broker", () => {
   });
 
   it("sends a malformed message to the dead-letter topic with its reason and keeps consuming", { timeout: 180_000 }, async () => {
-    const deps = await createDeps(config("event-logger"), silentLogger);
+    const service = await startLogger("event-logger");
+    const deps = service.deps;
     const deadLetters: DeadLetterRecord[] = [];
     const dlq = kafka.consumer({ groupId: "dlq-reader" });
     await dlq.connect();
@@ -235,7 +240,7 @@ describe("event logger against a real broker", () => {
     } finally {
       await raw.disconnect();
       await dlq.disconnect();
-      await deps.closers.closeAll(silentLogger);
+      await service.close();
     }
   });
 });

@@ -1,7 +1,7 @@
 import { OfflineStoreWriter } from "@mlsd/offline-store";
 import { createLogger, loadConfigOrExit } from "@mlsd/service-kit";
 import { ReplayConfigSchema } from "./config";
-import { createKafka } from "./deps";
+import { createKafka } from "@mlsd/service-kit/kafka";
 import { parseReplayArgs, ReplayArgsError } from "./replay-args";
 import { replayRange } from "./replay-range";
 
@@ -23,7 +23,7 @@ const writer = await OfflineStoreWriter.open({
   maxPartBytes: config.STORE_MAX_PART_BYTES,
 });
 try {
-  const result = await replayRange({ kafka: createKafka(config), writer, logger, ...args });
+  const result = await replayRange({ kafka: createKafka(config.KAFKA_CLIENT_ID, config.KAFKA_BROKERS), writer, logger, ...args });
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exitCode = result.complete ? 0 : 1;
 } finally {

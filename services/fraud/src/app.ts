@@ -1,57 +1,58 @@
-import { makeEvent, ScoreTransactionRequestSchema, SubmitLabelRequestSchema } from "@mlsd/contracts";
-import { createServiceApp, modelReloadHandler, parseBody, stageTimer, type Logger, type Readiness, type ServiceMetrics } from "@mlsd/service-kit";
-import type { Express } from "express";
+import { ScoreTransactionRequestSchema, ScoreTransactionResponseSchema, SubmitLabelRequestSchema } from "@mlsd/contracts";
+import { createServiceApp, defineRoute, modelReloadRoute, stageTimer, type HttpDeps, type ServiceApp } from "@mlsd/service-kit";
+import { z } from "zod";
+import { submitLabel, type LabelDeps } from "./labels";
 import type { FraudModel } from "./model";
 import { scoreTransaction, type ScoringDeps } from "./scoring";
 
-export interface FraudAppDeps extends ScoringDeps {
-  logger: Logger;
-  metrics: ServiceMetrics;
-  readiness: Readiness;
-  bodyLimitBytes?: number;
+export interface FraudAppDeps extends ScoringDeps, LabelDeps, HttpDeps {
   /** Loads the version the registry alias points at now (switch or roll back without a restart). */
   reloadModel?: () => FraudModel;
   onDecision?: (decision: string, decidedBy: string, score: number | null) => void;
+  /** Stops the label consumer (shutdown, before HTTP drains). */
+  stopConsuming?: () => Promise<void>;
 }
 
-export function createApp(deps: FraudAppDeps): Express {
-  return createServiceApp({
-    logger: deps.logger,
-    metrics: deps.metrics,
-    readiness: deps.readiness,
-    ...(deps.bodyLimitBytes ? { bodyLimitBytes: deps.bodyLimitBytes } : {}),
-    routes: (app) => {
-      app.post("/v1/transactions/score", async (req, res) => {
-        const timer = stageTimer(deps.metrics);
-        const request = timer.timeSync("validate", () => parseBody(ScoreTransactionRequestSchema, req));
-        const answer = await scoreTransaction(deps, request, timer);
+const LabelAcceptedSchema = z.object({ accepted: z.literal(true), eventId: z.string() });
+const ModelInfoSchema = z.object({ version: z.string(), featureSchemaHash: z.string(), thresholds: z.object({ review: z.number(), decline: z.number() }), features: z.array(z.string()) });
+
+export function createApp(deps: FraudAppDeps): ServiceApp {
+  const routes = [
+    defineRoute({
+      method: "POST",
+      path: "/v1/transactions/score",
+      summary: "Score one transaction: rules, features, model, decision, reason codes",
+      body: ScoreTransactionRequestSchema,
+      response: ScoreTransactionResponseSchema,
+      handler: async (request) => {
+        const timer = stageTimer(deps.metrics, request);
+        const body = request.body;
+        const answer = await scoreTransaction(deps, body, timer);
         deps.onDecision?.(answer.decision, answer.decidedBy, answer.score);
-        res.json(answer);
-      });
-
-      app.post("/v1/labels", (req, res) => {
-        const label = parseBody(SubmitLabelRequestSchema, req);
-        const knownAt = label.knownAt ?? new Date().toISOString();
-        const event = makeEvent("fraud.label", { ...label, knownAt }, { producer: "fraud", eventTime: knownAt });
-        // The label reaches Redis through Kafka (the label consumer), like labels from any other source.
-        deps.events.publish(event);
-        res.status(202).json({ accepted: true, eventId: event.eventId });
-      });
-
-      app.get("/v1/model", (_req, res) => {
+        return answer;
+      },
+    }),
+    defineRoute({
+      method: "POST",
+      path: "/v1/labels",
+      summary: "Submit a chargeback or a confirmed label for a transaction this system scored (label writers)",
+      auth: "labels",
+      body: SubmitLabelRequestSchema,
+      response: LabelAcceptedSchema,
+      status: 202,
+      handler: ({ body }) => submitLabel(deps, body),
+    }),
+    defineRoute({
+      method: "GET",
+      path: "/v1/model",
+      summary: "The model in service: version, feature schema, thresholds, features",
+      response: ModelInfoSchema,
+      handler: () => {
         const model = deps.model();
-        res.json({
-          version: model.version,
-          featureSchemaHash: model.featureSchemaHash,
-          thresholds: model.thresholds,
-          features: model.featureNames,
-        });
-      });
-
-      if (deps.reloadModel) {
-        const reload = deps.reloadModel;
-        app.post("/v1/model/reload", modelReloadHandler(reload, deps.logger, (m) => ({ version: m.version })));
-      }
-    },
-  });
+        return { version: model.version, featureSchemaHash: model.featureSchemaHash, thresholds: model.thresholds, features: [...model.featureNames] };
+      },
+    }),
+  ];
+  if (deps.reloadModel) routes.push(modelReloadRoute(deps.reloadModel, (m) => ({ version: m.version })));
+  return createServiceApp({ ...deps, routes, info: { title: "fraud", description: "Real-time fraud scoring: rules, streaming features, a GBDT, cost-based decisions" } });
 }

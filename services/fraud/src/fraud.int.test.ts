@@ -2,24 +2,25 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { TOPICS, type AnyEvent } from "@mlsd/contracts";
-import { fraudFeatureSchemaHash } from "@mlsd/feature-store";
+import { buildReference, createDriftReference } from "@mlsd/drift";
+import { publishFraudModel } from "@mlsd/model-formats/fraud";
 import { ModelRegistry } from "@mlsd/model-registry";
-import { createLogger } from "@mlsd/service-kit";
+import { createLogger, startService, type StartedService } from "@mlsd/service-kit";
 import { createFraudWorld, iterateTransactions } from "@mlsd/synth";
 import { startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
 import { Kafka, logLevel, type Consumer } from "kafkajs";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "./app";
-import { FraudConfigSchema } from "./config";
-import { createDeps, type FraudRuntime } from "./deps";
-import { FRAUD_MODEL_FILE, FRAUD_MODEL_NAME } from "./gbdt-model";
-import { TEST_THRESHOLDS, trainTestGbdt } from "./test-model";
+import type { FraudAppDeps } from "./app";
+import type { FraudConfig } from "./config";
+import { fraudService } from "./service";
+import { TEST_THRESHOLDS, trainTestGbdt } from "./test-fixtures";
 
 let redis: RedisHandle;
 let kafka: KafkaHandle;
-let runtime: FraudRuntime;
-let app: ReturnType<typeof createApp>;
+let service: StartedService<FraudConfig, FraudAppDeps>;
+let app: StartedService<FraudConfig, FraudAppDeps>["app"];
+const LABEL_TOKEN = "label-writer-token-for-tests";
 let consumer: Consumer;
 const decisions = new Map<string, AnyEvent>();
 const run = `${Date.now()}`;
@@ -39,11 +40,15 @@ beforeAll(async () => {
   [redis, kafka] = await Promise.all([startRedis({ dedicated: true }), startKafka()]);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fraud-int-"));
   const registry = new ModelRegistry(path.join(dir, "registry"));
-  await registry.publish(
-    { model: FRAUD_MODEL_NAME, version: "int-1", dataWindow: { test: true }, featureSchemaHash: fraudFeatureSchemaHash(), metrics: {}, extra: { thresholds: TEST_THRESHOLDS } },
-    (d) => fs.writeFileSync(path.join(d, FRAUD_MODEL_FILE), JSON.stringify(trainTestGbdt().toJSON())),
-  );
-  const config = FraudConfigSchema.parse({
+  await publishFraudModel(registry, {
+    gbdt: trainTestGbdt(),
+    version: "int-1",
+    thresholds: TEST_THRESHOLDS,
+    driftReference: createDriftReference({ features: [buildReference("TX_AMOUNT", [1, 2, 3, 4], { kind: "numeric", bins: 2 })] }),
+    dataWindow: { test: true },
+    metrics: {},
+  });
+  const env = {
     PORT: "0",
     REDIS_URL: redis.url,
     KAFKA_BROKERS: kafka.brokers.join(","),
@@ -52,10 +57,16 @@ beforeAll(async () => {
     // Generous: this file tests the path through Redis, not its speed (a loaded CI machine can stall
     // a first Lua call past a tight deadline); the deadline itself is covered by the unit tests.
     FEATURE_DEADLINE_MS: "2000",
-  });
-  runtime = await createDeps(config, createLogger({ service: "fraud", level: "warn" }));
-  app = createApp(runtime.deps);
-  await waitFor("redis ready", () => runtime.deps.readiness.report().checks.redis?.ready);
+    LABEL_WRITER_TOKEN: LABEL_TOKEN,
+    // A clock standing in May 2018 (the simulated world's months); the tests jump days ahead, so
+    // they allow a wide skew here (the bounds themselves are unit-tested).
+    CLOCK_START: "2018-05-01T00:00:00Z",
+    MAX_CLOCK_SKEW_MS: String(30 * 86_400_000),
+    MAX_EVENT_AGE_DAYS: "3650",
+  };
+  service = await startService(fraudService, env, { logger: createLogger({ service: "fraud", level: "warn" }) });
+  app = service.app;
+  await waitFor("redis ready", () => service.ctx.readiness.report().checks.redis?.ready);
 
   const client = new Kafka({ clientId: `fraud-int-${run}`, brokers: kafka.brokers, logLevel: logLevel.NOTHING });
   consumer = client.consumer({ groupId: `fraud-int-${run}` });
@@ -71,7 +82,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await consumer?.disconnect();
-  await runtime?.closers.closeAll(createLogger({ service: "fraud", level: "silent" }));
+  await service?.shutdown("test over");
   await redis?.stop();
   await kafka?.stop();
 });
@@ -100,6 +111,7 @@ describe("fraud service on real Redis and Kafka", () => {
     await score({ transactionId: first, customerId: "CL1", terminalId: "TL1", amount: 30, time: "2018-05-01T10:00:00Z" });
     const label = await request(app)
       .post("/v1/labels")
+      .set("authorization", `Bearer ${LABEL_TOKEN}`)
       .send({ transactionId: first, customerId: "CL1", terminalId: "TL1", label: "chargeback", transactionTime: "2018-05-01T10:00:00Z", knownAt: "2018-05-03T00:00:00Z" });
     expect(label.status).toBe(202);
     // Eight days later the first transaction sits in the label-delayed 1-day window.

@@ -1,15 +1,4 @@
-import { createLogger, loadConfigOrExit, runServiceMain } from "@mlsd/service-kit";
-import { createApp } from "./app";
-import { FraudConfigSchema } from "./config";
-import { createDeps } from "./deps";
+import { runServiceMain } from "@mlsd/service-kit";
+import { fraudService } from "./service";
 
-const config = loadConfigOrExit("fraud", FraudConfigSchema);
-const logger = createLogger({ service: "fraud", level: config.LOG_LEVEL });
-const runtime = await createDeps(config, logger);
-await runServiceMain(config, {
-  app: createApp(runtime.deps),
-  logger,
-  readiness: runtime.deps.readiness,
-  closers: runtime.closers,
-  beforeDrain: runtime.beforeDrain,
-});
+await runServiceMain(fraudService);

@@ -3,14 +3,14 @@ import os from "node:os";
 import path from "node:path";
 import { assembleRankerRows, MemoryRecsFeatureStore, rankerContext, RedisRecsFeatureStore, sessionEvents, type RecsSession } from "@mlsd/feature-store";
 import { ModelRegistry } from "@mlsd/model-registry";
-import { loadConfig } from "@mlsd/service-kit";
+import { buildService, type ServiceInstance } from "@mlsd/service-kit";
 import { startRedis, type RedisHandle } from "@mlsd/testkit";
 import { Redis } from "ioredis";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "./app";
-import { RankerConfigSchema } from "./config";
-import { createRuntime, type RankerRuntime } from "./deps";
+import type { RankerAppDeps } from "./app";
+import type { RankerConfig } from "./config";
+import { rankerService } from "./service";
 import { loadRankerModel } from "./model";
 import { publishTinyRanker } from "./test-fixtures";
 
@@ -19,7 +19,7 @@ const DAY = 86_400_000;
 const prefix = `rx-ranker-${Date.now()}:`;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ranker-int-"));
 let handle: RedisHandle;
-let runtime: RankerRuntime;
+let runtime: ServiceInstance<RankerConfig, RankerAppDeps>;
 
 async function until(check: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
@@ -48,28 +48,29 @@ beforeAll(async () => {
   handle = await startRedis({ dedicated: true });
   const registryDir = path.join(tmp, "registry");
   await publishTinyRanker(registryDir);
-  const config = loadConfig(RankerConfigSchema, {
+  runtime = await buildService(rankerService, {
     PORT: "0",
     LOG_LEVEL: "silent",
     REDIS_URL: handle.url,
     REDIS_PREFIX: prefix,
     MODEL_REGISTRY_DIR: registryDir,
     FEATURE_DEADLINE_MS: "50",
-    BREAKER_FAILURES: "2",
+    BREAKER_FAILURE_RATE: "1",
+    BREAKER_MIN_CALLS: "2",
+    BREAKER_WINDOW: "2",
     BREAKER_COOLDOWN_MS: "200",
   });
-  runtime = createRuntime(config);
 });
 
 afterAll(async () => {
-  await runtime?.closers.closeAll(runtime.logger);
+  await runtime?.close();
   await handle?.stop();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
 describe("ranker service on real Redis", () => {
   it("becomes ready with the model and Redis, and ranks with features read from Redis", async () => {
-    const app = createApp(runtime.deps);
+    const app = runtime.app;
     await until(async () => (await request(app).get("/readyz")).status === 200, "readiness");
 
     const { users, items, sessions } = history();
@@ -106,7 +107,7 @@ describe("ranker service on real Redis", () => {
   });
 
   it("answers from retrieval scores while Redis is down, goes unready, and recovers when it returns", async () => {
-    const app = createApp(runtime.deps);
+    const app = runtime.app;
     const candidates = [
       { itemId: "i1", retrievalScore: 0.2 },
       { itemId: "i2", retrievalScore: 0.9 },

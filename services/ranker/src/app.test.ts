@@ -1,18 +1,20 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { MemoryRecsFeatureStore, RANKER_FEATURE_COUNT, RANKER_FEATURE_NAMES, rankerFeatureIndex, rankerFeatureSchemaHash, type RankerFeatureName, type RecsFeatureStore } from "@mlsd/feature-store";
+import { DEFAULT_RECS_FEATURE_CONFIG, MemoryRecsFeatureStore, RANKER_FEATURE_COUNT, RANKER_FEATURE_NAMES, rankerFeatureIndex, rankerFeatureSchemaHash, type RankerFeatureName, type RecsFeatureStore } from "@mlsd/feature-store";
 import { ModelRegistry } from "@mlsd/model-registry";
-import { CircuitBreaker, createLogger, createMetrics, Readiness } from "@mlsd/service-kit";
+import { CircuitBreaker, createLogger, createMetrics, Readiness, TokenAuthenticator } from "@mlsd/service-kit";
 import request from "supertest";
 import { afterAll, describe, expect, it } from "vitest";
 import { createApp, type RankerAppDeps } from "./app";
-import { rankerCounters } from "./deps";
-import { GbdtRankerModel, loadRankerModel, RANKER_MODEL_NAME, type RankerModel } from "./model";
+import { createRankerMetrics } from "./metrics";
+import { RANKER_MODEL_NAME } from "@mlsd/model-formats/ranker";
+import { GbdtRankerModel, loadRankerModel, type RankerModel } from "./model";
 import { publishTinyRanker, trainTinyRanker } from "./test-fixtures";
 
 const T0 = Date.UTC(2024, 0, 10, 12);
 const DAY = 86_400_000;
+const ADMIN_TOKEN = "ranker-admin-token-0123";
 
 /** Scores 2 x home-category match + log clicks, and keeps the rows it saw. */
 class LinearModel implements RankerModel {
@@ -59,8 +61,9 @@ function baseDeps(overrides: Partial<RankerAppDeps> = {}): RankerAppDeps {
     logger: createLogger({ service: "ranker", level: "silent" }),
     metrics: createMetrics("ranker", { defaultMetrics: false }),
     readiness: new Readiness(),
+    auth: new TokenAuthenticator({ admin: ADMIN_TOKEN }),
     store: new MemoryRecsFeatureStore(),
-    storeBreaker: new CircuitBreaker("redis", { failureThreshold: 3, cooldownMs: 60_000 }),
+    storeBreaker: new CircuitBreaker("redis", { failureRate: 1, minimumCalls: 3, windowSize: 3, cooldownMs: 60_000 }),
     featureDeadlineMs: 200,
     model: () => new LinearModel(),
     now: () => T0,
@@ -90,7 +93,7 @@ function harness(options: { store?: RecsFeatureStore; breaker?: CircuitBreaker; 
     ...(options.breaker ? { storeBreaker: options.breaker } : {}),
     ...(options.deadlineMs ? { featureDeadlineMs: options.deadlineMs } : {}),
   });
-  const counters = rankerCounters(deps.metrics);
+  const counters = createRankerMetrics(deps.metrics.registry);
   deps.onDegraded = (reason) => counters.degraded.inc({ reason });
   deps.onUnknownItems = (n) => counters.unknownItems.inc(n);
   return { app: createApp(deps), model, metrics: deps.metrics, readiness: deps.readiness, fetches: () => fetches };
@@ -170,7 +173,7 @@ describe("POST /v1/rank", () => {
   it("gives Redis a deadline, then opens the circuit and stops asking", async () => {
     const slow = new MemoryRecsFeatureStore();
     slow.fetch = () => new Promise(() => {});
-    const { app, fetches } = harness({ store: slow, deadlineMs: 5, breaker: new CircuitBreaker("redis", { failureThreshold: 2, cooldownMs: 60_000 }) });
+    const { app, fetches } = harness({ store: slow, deadlineMs: 5, breaker: new CircuitBreaker("redis", { failureRate: 1, minimumCalls: 2, windowSize: 2, cooldownMs: 60_000 }) });
     const first = await request(app).post("/v1/rank").send({ userId: "alice", candidates });
     expect(first.body.degradedReason).toMatch(/did not answer within 5 ms/);
     await request(app).post("/v1/rank").send({ userId: "alice", candidates });
@@ -230,10 +233,11 @@ describe("model endpoints and readiness", () => {
     expect(described.body.features).toEqual([...RANKER_FEATURE_NAMES]);
 
     const second = await publishTinyRanker(registryDir);
-    expect((await request(app).post("/v1/model/reload")).body).toEqual({ version: second.manifest.version });
+    expect((await request(app).post("/v1/model/reload")).status).toBe(401);
+    expect((await request(app).post("/v1/model/reload").set("authorization", `Bearer ${ADMIN_TOKEN}`)).body).toEqual({ version: second.manifest.version });
     expect((await request(app).get("/v1/model")).body.version).toBe(second.manifest.version);
     failNext = true;
-    const failed = await request(app).post("/v1/model/reload");
+    const failed = await request(app).post("/v1/model/reload").set("authorization", `Bearer ${ADMIN_TOKEN}`);
     expect(failed.status).toBe(409);
     expect(failed.body.error.message).toMatch(/reload failed: registry unreachable/);
     expect((await request(app).get("/v1/model")).body.version).toBe(second.manifest.version);
@@ -241,8 +245,8 @@ describe("model endpoints and readiness", () => {
 
   it("refuses a model built for another feature schema or with other feature names", async () => {
     const registryDir = path.join(tmp, "mismatch");
-    await publishTinyRanker(registryDir, trainTinyRanker(), "0123456789abcdef");
-    expect(() => loadRankerModel(new ModelRegistry(registryDir), "current")).toThrow(/trained on feature schema 0123456789abcdef/);
+    await publishTinyRanker(registryDir, trainTinyRanker(), { ...DEFAULT_RECS_FEATURE_CONFIG, recentClicks: 7 });
+    expect(() => loadRankerModel(new ModelRegistry(registryDir), "current")).toThrow(/trained on feature schema/);
     const tiny = trainTinyRanker();
     const renamed = Object.assign(Object.create(Object.getPrototypeOf(tiny)), tiny, { featureNames: ["a", ...tiny.featureNames.slice(1)] });
     expect(() => new GbdtRankerModel(renamed, "v", "h")).toThrow(/has features \[a, /);

@@ -1,47 +1,34 @@
-import { RankRequestSchema } from "@mlsd/contracts";
-import { createServiceApp, modelReloadHandler, parseBody, stageTimer, type Logger, type Readiness, type ServiceMetrics } from "@mlsd/service-kit";
-import type { Express } from "express";
-import { RANKER_MODEL_NAME, type RankerModel } from "./model";
+import { RankRequestSchema, RankResponseSchema } from "@mlsd/contracts";
+import { RANKER_MODEL_NAME } from "@mlsd/model-formats/ranker";
+import { createServiceApp, defineRoute, modelReloadRoute, stageTimer, type HttpDeps, type RouteSpec, type ServiceApp } from "@mlsd/service-kit";
+import type { RankerModel } from "./model";
 import { rankCandidates, type RankingDeps } from "./ranking";
 
-export interface RankerAppDeps extends RankingDeps {
-  logger: Logger;
-  metrics: ServiceMetrics;
-  readiness: Readiness;
-  bodyLimitBytes?: number;
+export interface RankerAppDeps extends RankingDeps, HttpDeps {
   /** Loads the version the registry alias points at now (switch or roll back without a restart). */
   reloadModel?: () => RankerModel;
 }
 
-export function createApp(deps: RankerAppDeps): Express {
-  return createServiceApp({
-    logger: deps.logger,
-    metrics: deps.metrics,
-    readiness: deps.readiness,
-    ...(deps.bodyLimitBytes ? { bodyLimitBytes: deps.bodyLimitBytes } : {}),
-    routes: (app) => {
-      app.post("/v1/rank", async (req, res) => {
-        const timer = stageTimer(deps.metrics);
-        const request = timer.timeSync("validate", () => parseBody(RankRequestSchema, req));
-        res.json(await rankCandidates(deps, request, timer));
-      });
-
-      app.get("/v1/model", (_req, res) => {
+export function createApp(deps: RankerAppDeps): ServiceApp {
+  const routes: RouteSpec[] = [
+    defineRoute({
+      method: "POST",
+      path: "/v1/rank",
+      summary: "Order one user's candidates with the ranker (features from Redis); by retrieval score when degraded",
+      body: RankRequestSchema,
+      response: RankResponseSchema,
+      handler: (ctx) => rankCandidates(deps, ctx.body, stageTimer(deps.metrics, ctx)),
+    }),
+    defineRoute({
+      method: "GET",
+      path: "/v1/model",
+      summary: "The model in service: version, feature schema, objective, trees, features",
+      handler: () => {
         const model = deps.model();
-        res.json({
-          name: RANKER_MODEL_NAME,
-          version: model.version,
-          featureSchemaHash: model.featureSchemaHash,
-          objective: model.objective,
-          trees: model.trees,
-          features: model.featureNames,
-        });
-      });
-
-      if (deps.reloadModel) {
-        const reload = deps.reloadModel;
-        app.post("/v1/model/reload", modelReloadHandler(reload, deps.logger, (m) => ({ version: m.version })));
-      }
-    },
-  });
+        return { name: RANKER_MODEL_NAME, version: model.version, featureSchemaHash: model.featureSchemaHash, objective: model.objective, trees: model.trees, features: model.featureNames };
+      },
+    }),
+  ];
+  if (deps.reloadModel) routes.push(modelReloadRoute(deps.reloadModel, (m) => ({ version: m.version })));
+  return createServiceApp({ ...deps, routes, info: { title: "ranker", description: "The ranking stage: a GBDT over user, item and context features read from Redis" } });
 }

@@ -1,24 +1,22 @@
-import { BaseConfigSchema } from "@mlsd/service-kit";
+import { BaseConfigSchema, breakerConfig, modelRegistryConfig, redisConfig } from "@mlsd/service-kit";
 import { z } from "zod";
 
 export const RankerConfigSchema = BaseConfigSchema.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8083),
   /** A rank request with 1,000 candidates is about 50 KB. */
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(256 * 1024),
-  REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
+  ...redisConfig,
   /** Key namespace of the recommendation features (what the trainer materialised into). */
   REDIS_PREFIX: z.string().default("rx:"),
   /** Item buckets of the Redis layout; must match what was materialised (checked at connect). */
   ITEM_BUCKETS: z.coerce.number().int().positive().default(32),
-  MODEL_REGISTRY_DIR: z.string().min(1).default("artifacts/registry"),
-  MODEL_ALIAS: z.string().min(1).default("current"),
+  ...modelRegistryConfig,
   /** Redis gets this long per request before the candidates are ranked by their retrieval scores. */
   FEATURE_DEADLINE_MS: z.coerce.number().positive().default(5),
   /** Local item-feature cache: entries kept, and how stale their counters may get (0 turns it off). */
   ITEM_CACHE_SIZE: z.coerce.number().int().positive().default(50_000),
   ITEM_CACHE_TTL_MS: z.coerce.number().int().min(0).default(0),
-  /** After this many Redis failures in a row, stop asking for a cool-down. */
-  BREAKER_FAILURES: z.coerce.number().int().positive().default(5),
-  BREAKER_COOLDOWN_MS: z.coerce.number().int().positive().default(2_000),
+  /** The feature-store breaker: opens when half of the last 50 reads failed, once 10 have been made, for 1 s. */
+  ...breakerConfig("BREAKER_", { failureRate: 0.5, minimumCalls: 10, windowSize: 50, cooldownMs: 1_000 }),
 });
 export type RankerConfig = z.infer<typeof RankerConfigSchema>;

@@ -1,13 +1,4 @@
-import { loadConfigOrExit, runServiceMain } from "@mlsd/service-kit";
-import { createApp } from "./app";
-import { RankerConfigSchema } from "./config";
-import { createRuntime } from "./deps";
+import { runServiceMain } from "@mlsd/service-kit";
+import { rankerService } from "./service";
 
-const config = loadConfigOrExit("ranker", RankerConfigSchema);
-const { deps, logger, readiness, closers } = createRuntime(config);
-await runServiceMain(config, {
-  app: createApp(deps),
-  logger,
-  readiness,
-  closers,
-});
+await runServiceMain(rankerService);

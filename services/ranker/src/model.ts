@@ -1,10 +1,7 @@
-import fs from "node:fs";
-import { RANKER_FEATURE_NAMES, rankerFeatureSchemaHash, type RecsFeatureConfig } from "@mlsd/feature-store";
-import { GbdtModel, Predictor } from "@mlsd/gbdt";
+import { RANKER_FEATURE_NAMES, type RecsFeatureConfig } from "@mlsd/feature-store";
+import { Predictor, type GbdtModel } from "@mlsd/gbdt";
+import { loadRankerModel as loadRankerArtifact } from "@mlsd/model-formats/ranker";
 import type { ModelRegistry } from "@mlsd/model-registry";
-
-export const RANKER_MODEL_NAME = "ranker-gbdt";
-export const RANKER_MODEL_FILE = "model.json";
 
 /** What the ranking path needs from a model; the GBDT adapter and test doubles implement it. */
 export interface RankerModel {
@@ -50,10 +47,8 @@ export class GbdtRankerModel implements RankerModel {
   }
 }
 
-/** Loads the version `alias` points at, refusing a model trained on other feature semantics. */
+/** Loads the version `alias` points at through its format, refusing a model trained on other feature semantics. */
 export function loadRankerModel(registry: ModelRegistry, alias: string, config?: RecsFeatureConfig): GbdtRankerModel {
-  const schemaHash = rankerFeatureSchemaHash(config);
-  const entry = registry.open(RANKER_MODEL_NAME, alias, schemaHash);
-  const gbdt = GbdtModel.parse(fs.readFileSync(entry.file(RANKER_MODEL_FILE), "utf8"));
-  return new GbdtRankerModel(gbdt, entry.manifest.version, schemaHash);
+  const artifact = loadRankerArtifact(registry, alias, config);
+  return new GbdtRankerModel(artifact.gbdt, artifact.version, artifact.featureSchemaHash);
 }

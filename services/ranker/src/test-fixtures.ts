@@ -1,9 +1,7 @@
-import fs from "node:fs";
-import path from "node:path";
-import { RANKER_FEATURE_COUNT, RANKER_FEATURE_NAMES, rankerFeatureIndex, rankerFeatureSchemaHash } from "@mlsd/feature-store";
+import { RANKER_FEATURE_COUNT, RANKER_FEATURE_NAMES, rankerFeatureIndex, type RecsFeatureConfig } from "@mlsd/feature-store";
 import { Dataset, train, type GbdtModel } from "@mlsd/gbdt";
+import { publishRankerModel } from "@mlsd/model-formats/ranker";
 import { ModelRegistry, type RegisteredModel } from "@mlsd/model-registry";
-import { RANKER_MODEL_FILE, RANKER_MODEL_NAME } from "./model";
 
 /**
  * A small GBDT over the real ranker features, trained on a deterministic grid of rows where the
@@ -27,8 +25,12 @@ export function trainTinyRanker(): GbdtModel {
   return train(dataset, { objective: "binary", numRounds: 15, maxDepth: 3, learningRate: 0.3, seed: 1 }).model;
 }
 
-export async function publishTinyRanker(registryDir: string, model: GbdtModel = trainTinyRanker(), featureSchemaHash = rankerFeatureSchemaHash()): Promise<RegisteredModel> {
-  return new ModelRegistry(registryDir).publish({ model: RANKER_MODEL_NAME, dataWindow: { dataset: "test grid" }, featureSchemaHash, metrics: {}, extra: {} }, (dir) => {
-    fs.writeFileSync(path.join(dir, RANKER_MODEL_FILE), JSON.stringify(model.toJSON()));
+export async function publishTinyRanker(registryDir: string, model: GbdtModel = trainTinyRanker(), featureConfig?: RecsFeatureConfig): Promise<RegisteredModel> {
+  return publishRankerModel(new ModelRegistry(registryDir), {
+    gbdt: model,
+    ...(featureConfig ? { featureConfig } : {}),
+    dataWindow: { dataset: "test grid" },
+    metrics: {},
+    extra: { objective: model.objective, k: 10, retrievalScorer: "test" },
   });
 }

@@ -22,10 +22,11 @@ import net from "node:net";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { HttpClient, httpSender, recsTarget, runOpenLoop, type LatencySummary, type LoadTarget } from "@mlsd/loadgen";
+import { RANKER_MODEL_NAME } from "@mlsd/model-formats/ranker";
 import { ModelRegistry } from "@mlsd/model-registry";
 import { Redis } from "ioredis";
 import { Rng } from "@mlsd/random";
-import { loadRetriever } from "@mlsd/retrieval-service/service";
+import { loadRetriever } from "@mlsd/retrieval-service";
 import { StageTimer } from "@mlsd/service-kit";
 import { REC_WORLD_PRESETS, type RecWorldPreset } from "@mlsd/synth";
 
@@ -132,7 +133,7 @@ const registry = new ModelRegistry(registryDir);
 const retrievalVersion = registry.resolve("retrieval");
 const manifest = registry.open("retrieval").manifest;
 const world = manifest.dataWindow as { preset?: string; users?: number; items?: number; seed?: number; sessionsPerUser?: number };
-log(`artifacts: retrieval@${retrievalVersion} (${world.users} users, ${world.items} items), ranker-gbdt@${registry.resolve("ranker-gbdt")}`);
+log(`artifacts: retrieval@${retrievalVersion} (${world.users} users, ${world.items} items), ranker-gbdt@${registry.resolve(RANKER_MODEL_NAME)}`);
 const worldInput = { preset, numUsers: world.users ?? REC_WORLD_PRESETS[preset].numUsers, numItems: world.items ?? REC_WORLD_PRESETS[preset].numItems, seed: world.seed ?? seed };
 
 if (!values["skip-materialize"]) {

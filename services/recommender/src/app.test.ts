@@ -2,7 +2,7 @@ import type { RecsFeatureStore } from "@mlsd/feature-store";
 import request from "supertest";
 import { describe, expect, it } from "vitest";
 import { createApp, type RecommenderAppDeps } from "./app";
-import { categoryOf, testDeps } from "./test-fixtures";
+import { categoryOf, CLICK_TOKEN, testDeps } from "./test-fixtures";
 
 async function setup(overrides: Partial<RecommenderAppDeps> = {}) {
   const t = await testDeps(overrides);
@@ -203,13 +203,13 @@ describe("POST /v1/events/click", () => {
     const { app, events, retrieval, history } = await setup();
     const first = await recommend(app, { userId: "u1", k: 3 });
     const clicked = first.body.items[1];
-    const res = await request(app)
-      .post("/v1/events/click")
-      .send({ requestId: first.body.requestId, userId: "u1", itemId: clicked.itemId, position: clicked.position, time: "2024-01-20T10:00:00Z" });
+    const click0 = { requestId: first.body.requestId, userId: "u1", itemId: clicked.itemId, position: clicked.position, time: "2024-01-20T10:00:00Z" };
+    expect((await request(app).post("/v1/events/click").send(click0)).status).toBe(401);
+    const res = await request(app).post("/v1/events/click").set("authorization", `Bearer ${CLICK_TOKEN}`).send(click0);
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ accepted: true, historyUpdated: true });
     const click = events.at(-1)!;
-    expect(click).toMatchObject({ type: "recs.click", eventTime: "2024-01-20T10:00:00Z", payload: { requestId: first.body.requestId, userId: "u1", itemId: "i40", position: 1 } });
+    expect(click).toMatchObject({ type: "recs.click", eventTime: "2024-01-20T10:00:00.000Z", payload: { requestId: first.body.requestId, userId: "u1", itemId: "i40", position: 1 } });
     expect(res.body.eventId).toBe(click.eventId);
     expect(await history.read("u1", 3)).toEqual(["i40", "i7", "i3"]);
     await recommend(app, { userId: "u1", k: 3 });
@@ -218,19 +218,54 @@ describe("POST /v1/events/click", () => {
 
   it("refuses a position outside the response and unknown fields, naming them", async () => {
     const { app, events } = await setup();
-    const res = await request(app).post("/v1/events/click").send({ requestId: "r1", userId: "u1", itemId: "i1", position: 100, extra: 1 });
+    const res = await request(app).post("/v1/events/click").set("authorization", `Bearer ${CLICK_TOKEN}`).send({ requestId: "r1", userId: "u1", itemId: "i1", position: 100, extra: 1 });
     expect(res.status).toBe(400);
     expect(res.body.error.details.map((d: { field: string }) => d.field).sort()).toEqual(["extra", "position"]);
     expect(events).toHaveLength(0);
   });
 
-  it("still accepts the click when Redis is down: the event carries it", async () => {
+  it("still accepts a checked click when the history write fails: the event carries it", async () => {
     const t = await testDeps();
     const app = createApp({ ...t.deps, history: { ...t.history, read: t.history.read.bind(t.history), replace: t.history.replace.bind(t.history), append: async () => Promise.reject(new Error("Connection is closed.")) } });
-    const res = await request(app).post("/v1/events/click").send({ requestId: "r1", userId: "u1", itemId: "i1", position: 0 });
+    const answer = await recommend(app, { userId: "u1", k: 3 });
+    t.events.length = 0;
+    const item = answer.body.items[0];
+    const res = await request(app).post("/v1/events/click").set("authorization", `Bearer ${CLICK_TOKEN}`).send({ requestId: answer.body.requestId, userId: "u1", itemId: item.itemId, position: 0 });
     expect(res.status).toBe(202);
     expect(res.body.historyUpdated).toBe(false);
     expect(t.events.map((e) => e.type)).toEqual(["recs.click"]);
+  });
+
+  it("refuses a click on an answer never served to that user (404), an item not in it or at another position (400), a time in the future (400)", async () => {
+    const { app, events } = await setup();
+    const answer = await recommend(app, { userId: "u1", k: 3 });
+    events.length = 0;
+    const post = (body: object) => request(app).post("/v1/events/click").set("authorization", `Bearer ${CLICK_TOKEN}`).send(body);
+    const item = answer.body.items[1];
+    const base = { requestId: answer.body.requestId, userId: "u1", itemId: item.itemId, position: 1 };
+    const otherUser = await post({ ...base, userId: "u2" });
+    expect(otherUser.status).toBe(404);
+    expect(otherUser.body.error.details).toEqual([{ field: "requestId", message: "unknown answer for this user" }]);
+    expect((await post({ ...base, requestId: "made-up" })).status).toBe(404);
+    const notServed = await post({ ...base, itemId: "i999" });
+    expect(notServed.status).toBe(400);
+    expect(notServed.body.error.details).toEqual([{ field: "itemId", message: "was not in that answer" }]);
+    const moved = await post({ ...base, position: 2 });
+    expect(moved.status).toBe(400);
+    expect(moved.body.error.details).toEqual([{ field: "position", message: "the item was at position 1" }]);
+    const future = await post({ ...base, time: "2030-01-01T00:00:00Z" });
+    expect(future.status).toBe(400);
+    expect(future.body.error.details[0].field).toBe("time");
+    expect(events).toHaveLength(0);
+  });
+
+  it("answers 503 when it cannot check the click, and publishes nothing", async () => {
+    const t = await testDeps({ served: { record: async () => undefined, find: async () => Promise.reject(new Error("Connection is closed.")) } });
+    const app = createApp(t.deps);
+    const res = await request(app).post("/v1/events/click").set("authorization", `Bearer ${CLICK_TOKEN}`).send({ requestId: "r1", userId: "u1", itemId: "i1", position: 0 });
+    expect(res.status).toBe(503);
+    expect(res.headers["retry-after"]).toBeDefined();
+    expect(t.events).toHaveLength(0);
   });
 });
 

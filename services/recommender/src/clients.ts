@@ -1,6 +1,5 @@
 import http from "node:http";
-import { RankResponseSchema, type RankRequestInput, type RankResponse } from "@mlsd/contracts";
-import { CandidatesResponseSchema, type CandidatesRequestInput, type CandidatesResponse } from "@mlsd/retrieval-service/service";
+import { CandidatesResponseSchema, RankResponseSchema, type CandidatesRequestInput, type CandidatesResponse, type RankRequestInput, type RankResponse } from "@mlsd/contracts";
 import type { z } from "zod";
 
 /** What the recommender needs from the retrieval service. */

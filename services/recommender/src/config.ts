@@ -1,25 +1,25 @@
-import { BaseConfigSchema } from "@mlsd/service-kit";
+import { BaseConfigSchema, breakerConfig, clockConfig, eventJournalConfig, kafkaConfig, modelRegistryConfig, redisConfig, tokenSetting } from "@mlsd/service-kit";
 import { z } from "zod";
-
-const csv = z
-  .string()
-  .default("")
-  .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
 
 export const RecommenderConfigSchema = BaseConfigSchema.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
+  ...redisConfig,
   /** Key namespace of the recommendation features (what the trainer materialised into). */
   REDIS_PREFIX: z.string().default("rx:"),
   /** Key namespace of the users' clicked-item lists. */
   HISTORY_PREFIX: z.string().default("rh:"),
-  KAFKA_BROKERS: csv.pipe(z.array(z.string().regex(/^[^:]+:\d+$/, "host:port")).min(1, "at least one broker")),
-  /** Where events wait on disk while Kafka is unreachable. */
-  EVENT_JOURNAL_DIR: z.string().min(1).default(".data/journal/recommender"),
+  /** Key namespace of the answers served (what a click is checked against). */
+  SERVED_PREFIX: z.string().default("rs:"),
+  /** How long after an answer a click on it is accepted, in clock milliseconds. */
+  CLICK_ATTRIBUTION_MS: z.coerce.number().int().positive().default(30 * 60_000),
+  ...kafkaConfig,
+  ...eventJournalConfig("recommender"),
+  ...modelRegistryConfig,
+  ...clockConfig,
+  /** Bearer token of the systems that report clicks (the front end's back end). Unset: POST /v1/events/click answers 403. */
+  CLICK_WRITER_TOKEN: tokenSetting,
   RETRIEVAL_URL: z.string().url().default("http://127.0.0.1:8082"),
   RANKER_URL: z.string().url().default("http://127.0.0.1:8083"),
-  MODEL_REGISTRY_DIR: z.string().min(1).default("artifacts/registry"),
-  POPULARITY_ALIAS: z.string().min(1).default("current"),
   /** The whole request; each stage gets the smaller of its own cap and what is left of this. */
   REQUEST_BUDGET_MS: z.coerce.number().positive().default(100),
   REDIS_DEADLINE_MS: z.coerce.number().positive().default(20),
@@ -30,7 +30,7 @@ export const RecommenderConfigSchema = BaseConfigSchema.extend({
   SEEN_LIMIT: z.coerce.number().int().min(0).max(1000).default(500),
   MAX_PER_CATEGORY: z.coerce.number().int().min(1).default(3),
   COLD_START_CATEGORY_WEIGHT: z.coerce.number().min(0).max(1).default(0.7),
-  BREAKER_FAILURES: z.coerce.number().int().positive().default(5),
-  BREAKER_COOLDOWN_MS: z.coerce.number().int().positive().default(2_000),
+  /** Each dependency's breaker (Redis, retrieval, ranker): opens when half of its last 50 calls failed, once 10 have been made. */
+  ...breakerConfig("BREAKER_", { failureRate: 0.5, minimumCalls: 10, windowSize: 50, cooldownMs: 1_000 }),
 });
 export type RecommenderConfig = z.infer<typeof RecommenderConfigSchema>;

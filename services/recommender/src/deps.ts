@@ -1,93 +1,59 @@
-import { ensureTopics, EventProducer, KafkaRecordSender } from "@mlsd/events";
-import { RedisRecsFeatureStore } from "@mlsd/feature-store";
+import { RedisRecsFeatureStore, RedisServedImpressions, RedisUserHistory } from "@mlsd/feature-store";
+import { loadPopularity, POPULARITY_MODEL_NAME, type Popularity } from "@mlsd/model-formats/popularity";
 import { ModelRegistry } from "@mlsd/model-registry";
-import { AppError, CircuitBreaker, Closers, createLogger, createMetrics, Readiness, type Logger } from "@mlsd/service-kit";
-import { Redis } from "ioredis";
-import { Kafka, logLevel } from "kafkajs";
-import { Counter } from "prom-client";
+import { AppError, breakerOptions, CircuitBreaker, clockFromConfig, httpDeps, setModelVersion, TimeBounds, type ServiceContext } from "@mlsd/service-kit";
+import { createKafka, startEventPublisher } from "@mlsd/service-kit/kafka";
+import { connectRedis } from "@mlsd/service-kit/redis";
 import type { RecommenderAppDeps } from "./app";
 import { HttpRankerClient, HttpRetrievalClient, JsonHttpClient } from "./clients";
 import type { RecommenderConfig } from "./config";
-import { RedisUserHistory } from "./history";
-import { loadPopularity, type Popularity } from "./popularity";
-
-export interface RecommenderRuntime {
-  deps: RecommenderAppDeps;
-  logger: Logger;
-  closers: Closers;
-}
+import { createRecommenderMetrics } from "./metrics";
 
 /**
- * Connects Redis and Kafka, loads the popularity lists and opens keep-alive pools to retrieval
- * and the ranker, registering a closer for each in start order. Without popularity lists the
- * service stays unready: it would have no answer when a dependency fails.
+ * Redis, Kafka, the popularity lists and keep-alive pools to retrieval and the ranker, each
+ * registering its closer as it opens. Without popularity lists the service stays unready: it
+ * would have no answer when a dependency fails.
  */
-export async function createRuntime(config: RecommenderConfig, logger: Logger = createLogger({ service: "recommender", level: config.LOG_LEVEL })): Promise<RecommenderRuntime> {
-  const metrics = createMetrics("recommender");
-  const readiness = new Readiness(["popularity", "redis", "kafka-producer"]);
-  const closers = new Closers();
-
+export async function createDeps(ctx: ServiceContext<RecommenderConfig>): Promise<RecommenderAppDeps> {
+  const { config, logger, metrics, readiness } = ctx;
   const registry = new ModelRegistry(config.MODEL_REGISTRY_DIR);
   let popularity: Popularity | null = null;
   const reloadPopularity = (): Popularity => {
-    const loaded = loadPopularity(registry, config.POPULARITY_ALIAS);
+    const loaded = loadPopularity(registry, config.MODEL_ALIAS);
     popularity = loaded;
     readiness.set("popularity", true, loaded.version);
+    setModelVersion(metrics, POPULARITY_MODEL_NAME, loaded.version);
     return loaded;
   };
   try {
     reloadPopularity();
   } catch (error) {
     readiness.set("popularity", false, (error as Error).message);
-    logger.error({ err: error }, "no popularity lists: train (npm run train:recs -w @mlsd/trainer) and reload");
+    logger.error({ err: error }, "no popularity lists: train (npm run train:recs) and reload");
   }
 
-  // No offline queue and no retries: while Redis is down a command fails at once and the request
-  // is answered from popularity, instead of waiting in a queue past its deadline.
-  const redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 1000 });
-  redis.on("ready", () => readiness.set("redis", true));
-  redis.on("close", () => readiness.set("redis", false, "connection closed"));
-  redis.on("error", (error: Error) => logger.warn({ err: error.message }, "redis error"));
-  closers.add("redis", () => redis.disconnect());
+  const clock = clockFromConfig(config);
+  const breaker = (name: string) => new CircuitBreaker(name, breakerOptions(config, "BREAKER_"));
+  const breakers = { redis: breaker("redis"), retrieval: breaker("retrieval"), ranker: breaker("ranker") };
+  const redis = connectRedis(ctx, { url: config.REDIS_URL, onRecovered: () => breakers.redis.success() });
 
-  const kafka = new Kafka({ clientId: "recommender", brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
-  try {
-    await ensureTopics(kafka, { timeoutMs: 15_000 });
-  } catch (error) {
-    // Not fatal: events spill to the journal until Kafka (and its topics) are there.
-    logger.warn({ err: (error as Error).message }, "could not ensure Kafka topics");
-  }
-  const producer = new EventProducer({ sender: new KafkaRecordSender(kafka), journalDir: config.EVENT_JOURNAL_DIR, registry: metrics.registry, metricsPrefix: "recommender", logger });
-  await producer.start();
-  readiness.set("kafka-producer", true);
-  closers.add("event producer (flush)", async () => {
-    const result = await producer.close();
-    logger.info({ ...result }, "event producer closed");
-  });
+  const kafka = createKafka("recommender", config.KAFKA_BROKERS);
+  const events = await startEventPublisher(ctx, { kafka, journalDir: config.EVENT_JOURNAL_DIR });
 
   const retrievalHttp = new JsonHttpClient("retrieval", config.RETRIEVAL_URL);
   const rankerHttp = new JsonHttpClient("ranker", config.RANKER_URL);
-  closers.add("http pools", () => {
+  ctx.closers.add("http pools", () => {
     retrievalHttp.close();
     rankerHttp.close();
   });
 
-  const fallbacks = new Counter({ name: "recommender_fallbacks_total", help: "Answers served by a fallback, by kind", labelNames: ["kind"] as const, registers: [metrics.registry] });
-  const failures = new Counter({
-    name: "recommender_dependency_failures_total",
-    help: "Dependency calls that failed, timed out or were skipped by an open breaker",
-    labelNames: ["dependency", "reason"] as const,
-    registers: [metrics.registry],
-  });
-  const clickHistory = new Counter({ name: "recommender_click_history_failures_total", help: "Clicks published to Kafka whose Redis history update failed", registers: [metrics.registry] });
-  const breaker = (name: string) => new CircuitBreaker(name, { failureThreshold: config.BREAKER_FAILURES, cooldownMs: config.BREAKER_COOLDOWN_MS });
-
-  const deps: RecommenderAppDeps = {
-    logger,
-    metrics,
-    readiness,
-    features: new RedisRecsFeatureStore(redis, { prefix: config.REDIS_PREFIX }),
-    history: new RedisUserHistory(redis, { prefix: config.HISTORY_PREFIX }),
+  const counters = createRecommenderMetrics(metrics.registry);
+  return {
+    ...httpDeps(ctx),
+    features: new RedisRecsFeatureStore(redis.client, { prefix: config.REDIS_PREFIX }),
+    history: new RedisUserHistory(redis.client, { prefix: config.HISTORY_PREFIX }),
+    served: new RedisServedImpressions(redis.client, { prefix: config.SERVED_PREFIX, ttlMs: Math.max(1_000, Math.ceil(config.CLICK_ATTRIBUTION_MS / clock.speed)) }),
+    timeBounds: TimeBounds.fromConfig(clock, config),
     retrieval: new HttpRetrievalClient(retrievalHttp),
     ranker: new HttpRankerClient(rankerHttp),
     popularity: () => {
@@ -95,17 +61,18 @@ export async function createRuntime(config: RecommenderConfig, logger: Logger = 
       return popularity;
     },
     reloadPopularity,
-    breakers: { redis: breaker("redis"), retrieval: breaker("retrieval"), ranker: breaker("ranker") },
+    breakers,
     deadlines: { budgetMs: config.REQUEST_BUDGET_MS, redisMs: config.REDIS_DEADLINE_MS, retrievalMs: config.RETRIEVAL_DEADLINE_MS, rankerMs: config.RANKER_DEADLINE_MS },
     candidates: config.CANDIDATES,
     historyLength: config.HISTORY_LENGTH,
     seenLimit: config.SEEN_LIMIT,
     maxPerCategory: config.MAX_PER_CATEGORY,
     coldStartCategoryWeight: config.COLD_START_CATEGORY_WEIGHT,
-    events: producer,
-    onFallback: (kind) => fallbacks.inc({ kind }),
-    onDependencyFailure: (dependency, reason) => failures.inc({ dependency, reason }),
-    onClickHistoryFailure: () => clickHistory.inc(),
+    events,
+    onFallback: (kind) => counters.fallbacks.inc({ kind }),
+    onDependencyFailure: (dependency, reason) => counters.dependencyFailures.inc({ dependency, reason }),
+    onClickHistoryFailure: () => counters.clickHistoryFailures.inc(),
+    onClick: (outcome) => counters.clicks.inc({ outcome }),
+    onServedNotRecorded: () => counters.servedNotRecorded.inc(),
   };
-  return { deps, logger, closers };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { capPerCategory, categoryCount } from "./diversity";
 import { blendPopularity } from "./recommend";
-import { buildPopularityLists } from "./popularity";
+import { buildPopularityLists } from "@mlsd/model-formats/popularity";
 
 const item = (itemId: string, category: number | null, score = 0) => ({ itemId, category, score });
 

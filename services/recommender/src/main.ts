@@ -1,13 +1,4 @@
-import { loadConfigOrExit, runServiceMain } from "@mlsd/service-kit";
-import { createApp } from "./app";
-import { RecommenderConfigSchema } from "./config";
-import { createRuntime } from "./deps";
+import { runServiceMain } from "@mlsd/service-kit";
+import { recommenderService } from "./service";
 
-const config = loadConfigOrExit("recommender", RecommenderConfigSchema);
-const { deps, logger, closers } = await createRuntime(config);
-await runServiceMain(config, {
-  app: createApp(deps),
-  logger,
-  readiness: deps.readiness,
-  closers,
-});
+await runServiceMain(recommenderService);

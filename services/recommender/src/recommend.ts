@@ -1,21 +1,14 @@
-import { makeEvent, type AnyEvent, type RankResponse } from "@mlsd/contracts";
-import type { CandidatesResponse } from "@mlsd/retrieval-service/service";
-import type { RecsFeatureStore, UserState } from "@mlsd/feature-store";
+import { makeEvent, type CandidatesResponse, type RankResponse, type RecommendationsRequest, type RecommendationsResponse, type RecsFallback } from "@mlsd/contracts";
+import type { EventPublisher } from "@mlsd/events";
+import type { RecsFeatureStore, ServedImpressionStore, UserHistoryStore, UserState } from "@mlsd/feature-store";
+import type { Popularity, PopularItem } from "@mlsd/model-formats/popularity";
 import { Deadline, type CircuitBreaker, type DeadlineResult, type StageTimer } from "@mlsd/service-kit";
 import type { RankerClient, RetrievalClient } from "./clients";
-import type { RecommendationsRequest } from "./contract";
 import { capPerCategory, type Scored } from "./diversity";
-import type { UserHistoryStore } from "./history";
-import type { Popularity, PopularItem } from "./popularity";
 
-export type FallbackKind = "popularity" | "popularity-category" | "retrieval-order" | "cold-start";
+export type FallbackKind = RecsFallback;
 export type Dependency = "redis" | "retrieval" | "ranker";
 export type FailureReason = "timeout" | "error" | "circuit-open";
-
-/** Where events go: the Kafka producer in production, an array in unit tests. Never blocks. */
-export interface EventSink {
-  publish(event: AnyEvent): void;
-}
 
 export interface StageDeadlines {
   /** The whole request; each stage gets the smaller of its cap and what is left. */
@@ -28,6 +21,8 @@ export interface StageDeadlines {
 export interface RecommendDeps {
   features: RecsFeatureStore;
   history: UserHistoryStore;
+  /** What each answer showed, for the attribution window: clicks are checked against it. */
+  served: ServedImpressionStore;
   retrieval: RetrievalClient;
   ranker: RankerClient;
   popularity: () => Popularity;
@@ -43,27 +38,14 @@ export interface RecommendDeps {
   maxPerCategory: number;
   /** Cold start: weight of the category's popularity against overall popularity. */
   coldStartCategoryWeight: number;
-  events: EventSink;
+  events: EventPublisher;
   onFallback?: (kind: FallbackKind) => void;
+  /** Recording an answer for click checks failed (off the response path). */
+  onServedNotRecorded?: (error: Error) => void;
   onDependencyFailure?: (dependency: Dependency, reason: FailureReason) => void;
 }
 
-export interface RecommendedItem {
-  itemId: string;
-  position: number;
-  score: number;
-  category: number | null;
-}
-
-export interface RecommendationAnswer {
-  requestId: string;
-  userId: string;
-  items: RecommendedItem[];
-  modelVersions: Record<string, string>;
-  fallback: FallbackKind | null;
-  fallbackReason: string | null;
-  timings: Record<string, number>;
-}
+export type RecommendationAnswer = RecommendationsResponse;
 
 const PRODUCER = "recommender";
 /** The ranker returns at most this many (the contract's MAX_K); diversity picks the top k from them. */
@@ -92,13 +74,6 @@ async function call<T>(deps: RecommendDeps, dependency: Dependency, deadline: De
   const error = result.error as Error;
   const message = error?.message ?? String(result.error);
   return { ok: false, reason: "error", message: message.startsWith(`${dependency}:`) ? message : `${dependency}: ${message}` };
-}
-
-/** The request context as the ranker and retrieval contracts take it (they know no category). */
-function sharedContext(context: RecommendationsRequest["context"]): { device?: "mobile" | "desktop" | "tablet"; hour?: number; time?: string } | undefined {
-  if (!context) return undefined;
-  const { category: _category, ...rest } = context;
-  return Object.keys(rest).length ? rest : undefined;
 }
 
 /** Popularity blended with a category: w * (share of the category list's best) + (1 - w) * (share of the overall best). */
@@ -146,6 +121,8 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
     const top = timer.timeSync("diversify", () => capPerCategory(fresh, k, deps.maxPerCategory));
     if (fallback) deps.onFallback?.(fallback);
     const items = top.map((item, position) => ({ itemId: item.itemId, position, score: item.score, category: item.category }));
+    // Off the response path: a click comes back a human reaction time later.
+    deps.served.record(request.userId, requestId, items.map((i) => i.itemId)).catch((error: Error) => deps.onServedNotRecorded?.(error));
     timer.timeSync("publish", () => {
       for (const item of items) {
         deps.events.publish(makeEvent("recs.impression", { requestId, userId: request.userId, itemId: item.itemId, position: item.position, modelVersions: versions }, { producer: PRODUCER }));
@@ -184,7 +161,7 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
   const features: Record<string, number> = { log_clicks: Math.log1p(user?.clicks ?? 0) };
   if (user?.profile?.homeCategory != null) features.home_category = user.profile.homeCategory;
   if (user?.profile?.ageBucket != null) features.age_bucket = user.profile.ageBucket;
-  const context = sharedContext(request.context);
+  const context = request.context;
   const retrieved = await timer.time("retrieval", () =>
     call(deps, "retrieval", deadline, deps.deadlines.retrievalMs, (signal) =>
       deps.retrieval.candidates(

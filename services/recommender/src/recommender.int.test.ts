@@ -4,38 +4,34 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { TOPICS, type AnyEvent } from "@mlsd/contracts";
-import { RedisRecsFeatureStore } from "@mlsd/feature-store";
+import { historyKey, RedisRecsFeatureStore } from "@mlsd/feature-store";
 import { ModelRegistry } from "@mlsd/model-registry";
-import { createApp as createRankerApp } from "@mlsd/ranker-service/src/app";
-import { RankerConfigSchema } from "@mlsd/ranker-service/src/config";
-import { createRuntime as createRankerRuntime, type RankerRuntime } from "@mlsd/ranker-service/src/deps";
-import { startRetrievalService } from "@mlsd/retrieval-service/service";
-import { createLogger, loadConfig, runService, type RunningService } from "@mlsd/service-kit";
+import { rankerService } from "@mlsd/ranker-service";
+import { retrievalService } from "@mlsd/retrieval-service";
+import { startService, type StartedServiceOf } from "@mlsd/service-kit";
 import { startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
 import { Redis } from "ioredis";
 import { Kafka, logLevel, type Consumer } from "kafkajs";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { historyKey, RedisUserHistory } from "./history";
-import { userHistoryContract } from "./history.contract";
-import { startRecommenderService } from "./service";
+import { recommenderService } from "./service";
+
+const CLICK_TOKEN = "click-writer-token-for-tests";
 
 const run = `${Date.now()}`;
 const featurePrefix = `rx-int-${run}:`;
 const historyPrefix = `rh-int-${run}:`;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "recommender-int-"));
 const registryDir = path.join(tmp, "registry");
-const silent = createLogger({ service: "test", level: "silent" });
 
 let redis: RedisHandle;
 let kafka: KafkaHandle;
 let versions: { retrieval: string; ranker: string; popularity: string };
 let trainerOutput = "";
-let retrieval: Awaited<ReturnType<typeof startRetrievalService>>;
+let retrieval: StartedServiceOf<typeof retrievalService>;
 let retrievalPort: number;
-let rankerRuntime: RankerRuntime;
-let ranker: RunningService;
-let recommender: Awaited<ReturnType<typeof startRecommenderService>>;
+let ranker: StartedServiceOf<typeof rankerService>;
+let recommender: StartedServiceOf<typeof recommenderService>;
 let client: Redis;
 let consumer: Consumer;
 const seen = new Map<string, AnyEvent[]>();
@@ -51,14 +47,14 @@ async function waitFor<T>(what: string, probe: () => T | undefined | false | Pro
 }
 
 function startRetrieval(port: number) {
-  return startRetrievalService({ PORT: String(port), LOG_LEVEL: "silent", MODEL_REGISTRY_DIR: registryDir });
+  return startService(retrievalService, { PORT: String(port), LOG_LEVEL: "silent", MODEL_REGISTRY_DIR: registryDir });
 }
 
 beforeAll(async () => {
   // A dedicated Redis: the last test stops it on purpose.
   [redis, kafka] = await Promise.all([startRedis({ dedicated: true }), startKafka()]);
   // The trainer as an operator runs it: its CLI, a small world, straight into this Redis.
-  const trainer = path.resolve(import.meta.dirname, "../../trainer");
+  const trainer = path.resolve(import.meta.dirname, "../../../jobs/trainer");
   const tsx = path.resolve(import.meta.dirname, "../../../node_modules/.bin/tsx");
   const args = ["src/cli.ts", "recs", "--preset", "small", "--users", "300", "--items", "800", "--sessions", "6", "--seed", "3", "--epochs", "2", "--quiet"];
   args.push("--registry", registryDir, "--reports", path.join(tmp, "reports"), "--redis", redis.url, "--feature-prefix", featurePrefix, "--history-prefix", historyPrefix);
@@ -69,11 +65,8 @@ beforeAll(async () => {
 
   retrieval = await startRetrieval(0);
   retrievalPort = retrieval.port;
-  rankerRuntime = createRankerRuntime(
-    loadConfig(RankerConfigSchema, { PORT: "0", LOG_LEVEL: "silent", REDIS_URL: redis.url, REDIS_PREFIX: featurePrefix, MODEL_REGISTRY_DIR: registryDir, FEATURE_DEADLINE_MS: "500" }),
-  );
-  ranker = await runService({ app: createRankerApp(rankerRuntime.deps), port: 0, logger: silent, readiness: rankerRuntime.readiness, closers: rankerRuntime.closers });
-  recommender = await startRecommenderService({
+  ranker = await startService(rankerService, { PORT: "0", LOG_LEVEL: "silent", REDIS_URL: redis.url, REDIS_PREFIX: featurePrefix, MODEL_REGISTRY_DIR: registryDir, FEATURE_DEADLINE_MS: "500" });
+  recommender = await startService(recommenderService, {
     PORT: "0",
     LOG_LEVEL: "silent",
     REDIS_URL: redis.url,
@@ -90,12 +83,15 @@ beforeAll(async () => {
     RETRIEVAL_DEADLINE_MS: "2000",
     RANKER_DEADLINE_MS: "2000",
     CANDIDATES: "100",
-    BREAKER_FAILURES: "2",
+    BREAKER_FAILURE_RATE: "1",
+    BREAKER_MIN_CALLS: "2",
+    BREAKER_WINDOW: "2",
     BREAKER_COOLDOWN_MS: "300",
+    CLICK_WRITER_TOKEN: CLICK_TOKEN,
   });
   client = new Redis(redis.url);
   await waitFor("recommender ready", async () => (await request(recommender.server).get("/readyz")).status === 200);
-  await waitFor("ranker ready", () => rankerRuntime.readiness.isReady);
+  await waitFor("ranker ready", () => ranker.ctx.readiness.isReady);
 
   const kafkaClient = new Kafka({ clientId: `recommender-int-${run}`, brokers: kafka.brokers, logLevel: logLevel.NOTHING });
   consumer = kafkaClient.consumer({ groupId: `recommender-int-${run}` });
@@ -187,7 +183,7 @@ describe("recommender with retrieval, ranker, Redis and Kafka", () => {
     const userId = active[3] as string;
     const first = await recommend({ userId, k: 5 });
     const item = first.body.items[2];
-    const click = await request(recommender.server).post("/v1/events/click").send({ requestId: first.body.requestId, userId, itemId: item.itemId, position: 2 });
+    const click = await request(recommender.server).post("/v1/events/click").set("authorization", `Bearer ${CLICK_TOKEN}`).send({ requestId: first.body.requestId, userId, itemId: item.itemId, position: 2 });
     expect(click.status).toBe(202);
     expect(click.body.historyUpdated).toBe(true);
     await waitFor("the click on Kafka", () => seen.get(first.body.requestId)?.find((e) => e.type === "recs.click"));
@@ -254,7 +250,3 @@ describe("recommender with retrieval, ranker, Redis and Kafka", () => {
   });
 });
 
-describe("RedisUserHistory on real Redis", () => {
-  let n = 0;
-  userHistoryContract("RedisUserHistory", (maxLength) => new RedisUserHistory(client, { prefix: `rh-contract-${run}-${n++}:`, maxLength }));
-});

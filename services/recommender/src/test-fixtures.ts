@@ -1,11 +1,12 @@
-import type { AnyEvent, RankRequestInput, RankResponse } from "@mlsd/contracts";
-import { MemoryRecsFeatureStore, type RecsFeatureStore } from "@mlsd/feature-store";
-import type { CandidatesRequestInput, CandidatesResponse } from "@mlsd/retrieval-service/service";
-import { CircuitBreaker, createLogger, createMetrics, Readiness } from "@mlsd/service-kit";
+import type { AnyEvent, CandidatesRequestInput, CandidatesResponse, RankRequestInput, RankResponse } from "@mlsd/contracts";
+import { MemoryRecsFeatureStore, MemoryServedImpressions, MemoryUserHistory, type RecsFeatureStore } from "@mlsd/feature-store";
+import { buildPopularityLists, type Popularity } from "@mlsd/model-formats/popularity";
+import { CircuitBreaker, createLogger, createMetrics, ManualClock, Readiness, TimeBounds, TokenAuthenticator } from "@mlsd/service-kit";
 import type { RecommenderAppDeps } from "./app";
 import type { RankerClient, RetrievalClient } from "./clients";
-import { MemoryUserHistory } from "./history";
-import { buildPopularityLists, type Popularity } from "./popularity";
+
+/** The click writer's token in the unit tests. */
+export const CLICK_TOKEN = "click-writer-token-0123";
 
 /** Items i0..i59; item i is in category i % 4 and scores 60 - i with retrieval. */
 export const CATALOGUE_SIZE = 60;
@@ -99,6 +100,7 @@ export interface TestSetup {
   ranker: FakeRanker;
   features: RecsFeatureStore;
   history: MemoryUserHistory;
+  clock: ManualClock;
 }
 
 export async function testDeps(overrides: Partial<RecommenderAppDeps> = {}): Promise<TestSetup> {
@@ -107,13 +109,18 @@ export async function testDeps(overrides: Partial<RecommenderAppDeps> = {}): Pro
   const retrieval = new FakeRetrieval();
   const ranker = new FakeRanker();
   const popularity = testPopularity();
-  const breaker = (name: string) => new CircuitBreaker(name, { failureThreshold: 3, cooldownMs: 60_000 });
+  const breaker = (name: string) => new CircuitBreaker(name, { failureRate: 1, minimumCalls: 3, windowSize: 3, cooldownMs: 60_000 });
+  // The service clock at 2024-01-20 10:00:30 UTC; clicks may be 2 s ahead of it.
+  const clock = new ManualClock(Date.UTC(2024, 0, 20, 10, 0, 30));
   const deps: RecommenderAppDeps = {
     logger: createLogger({ service: "recommender", level: "silent" }),
     metrics: createMetrics("recommender", { defaultMetrics: false }),
     readiness: new Readiness(),
+    auth: new TokenAuthenticator({ clicks: CLICK_TOKEN }),
     features,
     history,
+    served: new MemoryServedImpressions(30 * 60_000, () => clock.now()),
+    timeBounds: new TimeBounds(clock, 2_000, 30 * 86_400_000),
     retrieval,
     ranker,
     popularity: () => popularity,
@@ -127,5 +134,5 @@ export async function testDeps(overrides: Partial<RecommenderAppDeps> = {}): Pro
     events: { publish: (e) => events.push(e) },
     ...overrides,
   };
-  return { deps, events, retrieval, ranker, features: deps.features, history };
+  return { deps, events, retrieval, ranker, features: deps.features, history, clock };
 }

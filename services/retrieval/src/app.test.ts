@@ -2,34 +2,38 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ModelRegistry } from "@mlsd/model-registry";
-import { loadConfig } from "@mlsd/service-kit";
+import { buildService, type ServiceInstance } from "@mlsd/service-kit";
 import type { TrainingData, TwoTowerModel } from "@mlsd/two-tower";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "./app";
-import { centeredEmbeddings, embeddingCenter, loadRetrievalArtifact, RETRIEVAL_FILES, RETRIEVAL_MODEL_NAME } from "./artifact";
-import { RetrievalConfigSchema } from "./config";
-import { createRuntime, type RetrievalRuntime } from "./deps";
+import { loadRetrievalArtifact, RETRIEVAL_FILES, RETRIEVAL_MODEL_NAME } from "@mlsd/model-formats/retrieval";
+import type { RetrievalAppDeps } from "./app";
+import type { RetrievalConfig } from "./config";
+import { retrievalService } from "./service";
 import { CLUSTERS, ITEMS, publishTinyRetrieval, tinyTrainingData, tinyUserTable, trainTinyModel, USERS } from "./test-fixtures";
 
+const ADMIN_TOKEN = "retrieval-admin-token-0123";
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "retrieval-test-"));
 const registryDir = path.join(tmp, "registry");
 let data: TrainingData;
 let model: TwoTowerModel;
-let runtime: RetrievalRuntime;
-let app: ReturnType<typeof createApp>;
+let runtime: ServiceInstance<RetrievalConfig, RetrievalAppDeps>;
+let app: ServiceInstance<RetrievalConfig, RetrievalAppDeps>["app"];
 
 beforeAll(async () => {
   data = tinyTrainingData();
   model = await trainTinyModel(data);
   await publishTinyRetrieval(registryDir, model, data, "v1");
-  runtime = await createRuntime(loadConfig(RetrievalConfigSchema, { PORT: "0", LOG_LEVEL: "silent", MODEL_REGISTRY_DIR: registryDir }));
-  app = createApp(runtime.deps);
+  runtime = await buildService(retrievalService, { PORT: "0", LOG_LEVEL: "silent", MODEL_REGISTRY_DIR: registryDir, ADMIN_TOKEN });
+  app = runtime.app;
 }, 60_000);
 
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const candidates = (body: object, query = "") => request(app).post(`/v1/candidates${query}`).send(body);
+const candidates = (body: object, query = "", token: string | null = ADMIN_TOKEN) => {
+  const req = request(app).post(`/v1/candidates${query}`);
+  return (token ? req.set("authorization", `Bearer ${token}`) : req).send(body);
+};
 const cluster = (itemId: string) => Number(itemId.slice(1)) % CLUSTERS;
 
 describe("retrieval artifact", () => {
@@ -64,20 +68,6 @@ describe("retrieval artifact", () => {
   });
 });
 
-describe("centring the embeddings", () => {
-  it("moves every score of a query by the same amount, so no ranking changes", () => {
-    const dim = 3;
-    const items = Float32Array.of(1, 0.9, 0.8, 0.9, 1, 0.7, 0.95, 0.85, 1, 0.5, 0.6, 0.9);
-    const center = embeddingCenter(items, dim);
-    expect(Array.from(center)).toEqual([0.8375, 0.8375, 0.85].map((x) => Math.fround(x)));
-    const shifted = centeredEmbeddings(items, center);
-    const dot = (v: Float32Array, i: number, q: number[]) => q.reduce((s, x, j) => s + x * v[i * dim + j]!, 0);
-    for (const q of [[1, 0, 0], [0.2, -1, 0.4], [-0.3, 0.3, 0.9]]) {
-      const shift = q.reduce((s, x, j) => s + x * center[j]!, 0);
-      for (let i = 0; i < 4; i++) expect(dot(shifted, i, q) + shift).toBeCloseTo(dot(items, i, q), 6);
-    }
-  });
-});
 
 describe("POST /v1/candidates", () => {
   it("returns a known user's own cluster first, with scores, the model version and stage timings", async () => {
@@ -150,7 +140,14 @@ describe("POST /v1/candidates", () => {
   it("refuses an unknown search method in the query string", async () => {
     const res = await candidates({ userId: "u1", k: 3 }, "?search=faiss");
     expect(res.status).toBe(400);
-    expect(res.body.error.details).toEqual([{ field: "search", message: "must be hnsw or exact" }]);
+    expect(res.body.error.details[0].field).toBe("search");
+  });
+
+  it("lets only an admin force another search method (an exact scan is the expensive one)", async () => {
+    const anonymous = await candidates({ userId: "u1", k: 3 }, "?search=exact", null);
+    expect(anonymous.status).toBe(401);
+    expect((await candidates({ userId: "u1", k: 3 }, "?search=exact", "not-the-admin-token-0000")).status).toBe(401);
+    expect((await candidates({ userId: "u1", k: 3 }, "?search=hnsw", null)).status).toBe(200);
   });
 });
 
@@ -159,17 +156,37 @@ describe("model in service", () => {
     const described = await request(app).get("/v1/model");
     expect(described.body).toMatchObject({ name: "retrieval", version: "v1", items: ITEMS, users: USERS, index: { size: ITEMS }, userFeatures: { numeric: ["log_clicks"], categorical: ["cluster_hint", "device"] } });
     await publishTinyRetrieval(registryDir, model, data, "v2");
-    const reloaded = await request(app).post("/v1/model/reload");
+    expect((await request(app).post("/v1/model/reload")).status).toBe(401);
+    const reloaded = await request(app).post("/v1/model/reload").set("authorization", `Bearer ${ADMIN_TOKEN}`);
     expect(reloaded.body).toEqual({ version: "v2" });
     expect((await candidates({ userId: "u1", k: 2 })).body.modelVersion).toBe("v2");
   });
 
   it("stays unready and answers 503 while no model has been published", async () => {
-    const empty = await createRuntime(loadConfig(RetrievalConfigSchema, { PORT: "0", LOG_LEVEL: "silent", MODEL_REGISTRY_DIR: path.join(tmp, "empty") }));
-    const emptyApp = createApp(empty.deps);
+    const { app: emptyApp } = await buildService(retrievalService, { PORT: "0", LOG_LEVEL: "silent", MODEL_REGISTRY_DIR: path.join(tmp, "empty") });
     expect((await request(emptyApp).get("/readyz")).status).toBe(503);
     const res = await request(emptyApp).post("/v1/candidates").send({ userId: "u1" });
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe("UNAVAILABLE");
+  });
+});
+
+describe("a tampered or corrupt model", () => {
+  it("is refused on reload with the reason, and the model in service keeps serving", async () => {
+    const registry = new ModelRegistry(registryDir);
+    await publishTinyRetrieval(registryDir, model, data, "v3");
+    fs.appendFileSync(registry.open(RETRIEVAL_MODEL_NAME, "v3", { verify: false }).file(RETRIEVAL_FILES.index), Buffer.from([1, 2, 3]));
+    const before = (await candidates({ userId: "u1", k: 2 })).body.modelVersion;
+    const refused = await request(app).post("/v1/model/reload").set("authorization", `Bearer ${ADMIN_TOKEN}`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toMatch(/index\.hnsw does not match its manifest checksum/);
+    expect((await candidates({ userId: "u1", k: 2 })).body.modelVersion).toBe(before);
+  });
+
+  it("finishes overlapping reloads in order: the last one asked for is what serves", async () => {
+    await publishTinyRetrieval(registryDir, model, data, "v4");
+    const [a, b] = await Promise.all([runtime.deps.reloadModel!(), runtime.deps.reloadModel!()]);
+    expect([a.version, b.version]).toEqual(["v4", "v4"]);
+    expect(runtime.deps.retriever().version).toBe("v4");
   });
 });

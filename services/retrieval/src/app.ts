@@ -1,39 +1,39 @@
-import { CandidatesRequestSchema, RECS_DEVICE_NAMES_FOR_RETRIEVAL, type CandidatesResponse } from "./contract";
-import { AppError, createServiceApp, modelReloadHandler, parseBody, stageTimer, type Logger, type Readiness, type ServiceMetrics } from "@mlsd/service-kit";
-import type { Express } from "express";
-import { RETRIEVAL_MODEL_NAME } from "./artifact";
+import { CandidatesRequestSchema, CandidatesResponseSchema, RECS_DEVICES, type CandidatesResponse } from "@mlsd/contracts";
+import { RETRIEVAL_MODEL_NAME } from "@mlsd/model-formats/retrieval";
+import { AppError, createServiceApp, defineRoute, modelReloadRoute, stageTimer, type HttpDeps, type RouteSpec, type ServiceApp } from "@mlsd/service-kit";
+import { z } from "zod";
 import { FeatureValueError, type Retriever, type SearchMode } from "./retriever";
 
-export interface RetrievalAppDeps {
-  logger: Logger;
-  metrics: ServiceMetrics;
-  readiness: Readiness;
-  bodyLimitBytes?: number;
+export interface RetrievalAppDeps extends HttpDeps {
   retriever: () => Retriever;
-  /** What `POST /v1/candidates` searches with unless the query string says `?search=`. */
+  /** What `POST /v1/candidates` searches with (SEARCH); an admin may ask for the other with `?search=`. */
   search: SearchMode;
   /** Loads the version the registry alias points at now (switch or roll back without a restart). */
   reloadModel?: () => Promise<Retriever>;
   onAnswer?: (source: SearchMode, degraded: boolean) => void;
 }
 
-function searchMode(value: unknown, fallback: SearchMode): SearchMode {
-  if (value === undefined) return fallback;
-  if (value === "hnsw" || value === "exact") return value;
-  throw new AppError("VALIDATION_FAILED", "invalid query string: search", [{ field: "search", message: "must be hnsw or exact" }]);
-}
+const CandidatesQuerySchema = z
+  .object({
+    /** The search method; anything but the configured one needs the admin token (an exact scan over 1M items costs ~45 ms of CPU). */
+    search: z.enum(["hnsw", "exact"]).optional(),
+  })
+  .strict();
 
-export function createApp(deps: RetrievalAppDeps): Express {
-  return createServiceApp({
-    logger: deps.logger,
-    metrics: deps.metrics,
-    readiness: deps.readiness,
-    ...(deps.bodyLimitBytes ? { bodyLimitBytes: deps.bodyLimitBytes } : {}),
-    routes: (app) => {
-      app.post("/v1/candidates", (req, res) => {
-        const timer = stageTimer(deps.metrics);
-        const request = timer.timeSync("validate", () => parseBody(CandidatesRequestSchema, req));
-        const mode = searchMode(req.query.search, deps.search);
+export function createApp(deps: RetrievalAppDeps): ServiceApp {
+  const routes: RouteSpec[] = [
+    defineRoute({
+      method: "POST",
+      path: "/v1/candidates",
+      summary: "The retrieval stage: encode the user, search the item index, return the top candidates",
+      body: CandidatesRequestSchema,
+      query: CandidatesQuerySchema,
+      response: CandidatesResponseSchema,
+      handler: (ctx) => {
+        const timer = stageTimer(deps.metrics, ctx);
+        const request = ctx.body;
+        const mode = ctx.query.search ?? deps.search;
+        if (mode !== deps.search) ctx.authorize("admin");
         const retriever = deps.retriever();
         let found;
         try {
@@ -43,7 +43,7 @@ export function createApp(deps: RetrievalAppDeps): Express {
               k: request.k,
               ...(request.history ? { history: request.history } : {}),
               ...(request.features ? { features: request.features } : {}),
-              device: request.context?.device ? RECS_DEVICE_NAMES_FOR_RETRIEVAL.indexOf(request.context.device) : null,
+              device: request.context?.device ? RECS_DEVICES.indexOf(request.context.device) : null,
               ...(request.excludeItemIds ? { exclude: request.excludeItemIds } : {}),
             },
             mode,
@@ -66,12 +66,16 @@ export function createApp(deps: RetrievalAppDeps): Express {
           ignoredFeatures: found.ignoredFeatures,
           timings: timer.snapshot(),
         };
-        res.json(answer);
-      });
-
-      app.get("/v1/model", (_req, res) => {
+        return answer;
+      },
+    }),
+    defineRoute({
+      method: "GET",
+      path: "/v1/model",
+      summary: "The model in service: version, sizes, index parameters, the user tower's inputs",
+      handler: () => {
         const { artifact } = deps.retriever();
-        res.json({
+        return {
           name: RETRIEVAL_MODEL_NAME,
           version: artifact.version,
           dim: artifact.dim,
@@ -82,13 +86,10 @@ export function createApp(deps: RetrievalAppDeps): Express {
           indexError: artifact.indexError,
           userFeatures: { numeric: artifact.users.numericNames, categorical: artifact.users.categoricalNames },
           historyLength: artifact.users.historyLength,
-        });
-      });
-
-      if (deps.reloadModel) {
-        const reload = deps.reloadModel;
-        app.post("/v1/model/reload", modelReloadHandler(reload, deps.logger, (r) => ({ version: r.version })));
-      }
-    },
-  });
+        };
+      },
+    }),
+  ];
+  if (deps.reloadModel) routes.push(modelReloadRoute(deps.reloadModel, (r) => ({ version: r.version })));
+  return createServiceApp({ ...deps, routes, info: { title: "retrieval", description: "The retrieval stage: a two-tower user encoder and an HNSW index over the item embeddings" } });
 }

@@ -1,12 +1,11 @@
-import { BaseConfigSchema } from "@mlsd/service-kit";
+import { BaseConfigSchema, modelRegistryConfig } from "@mlsd/service-kit";
 import { z } from "zod";
 
 export const RetrievalConfigSchema = BaseConfigSchema.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8082),
   /** Up to 1,000 history ids and 1,000 exclusions: about 40 KB. */
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(128 * 1024),
-  MODEL_REGISTRY_DIR: z.string().min(1).default("artifacts/registry"),
-  MODEL_ALIAS: z.string().min(1).default("current"),
+  ...modelRegistryConfig,
   /** `exact` scans every item embedding instead of the HNSW graph: the reference, and the fallback when the index is refused. */
   SEARCH: z.enum(["hnsw", "exact"]).default("hnsw"),
   /** HNSW candidate list size; default: what the index was built with (the trainer's recall table says what it buys). */

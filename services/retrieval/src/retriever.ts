@@ -1,6 +1,6 @@
 import { ExactIndex, type VectorIndex } from "@mlsd/ann";
 import type { StageTimer } from "@mlsd/service-kit";
-import type { RetrievalArtifact } from "./artifact";
+import type { RetrievalArtifact } from "@mlsd/model-formats/retrieval";
 
 export type SearchMode = "hnsw" | "exact";
 

@@ -2,7 +2,7 @@ import { HnswIndex } from "@mlsd/ann";
 import { ModelRegistry, type RegisteredModel } from "@mlsd/model-registry";
 import { Rng } from "@mlsd/random";
 import { buildHistories, TwoTowerModel, type TrainingData } from "@mlsd/two-tower";
-import { centeredEmbeddings, embeddingCenter, RETRIEVAL_FEATURE_SCHEMA, RETRIEVAL_MODEL_NAME, writeRetrievalArtifact, type UserTable } from "./artifact";
+import { centeredEmbeddings, embeddingCenter, publishRetrievalModel, type UserTable } from "@mlsd/model-formats/retrieval";
 
 /** Users u and items i belong to cluster x % CLUSTERS; users click only their own cluster. */
 export const CLUSTERS = 4;
@@ -82,18 +82,16 @@ export async function publishTinyRetrieval(registryDir: string, model: TwoTowerM
   const itemIds = Array.from({ length: ITEMS }, (_, i) => `m${i}`);
   const center = embeddingCenter(embeddings, model.config.outputDim);
   const index = HnswIndex.build(centeredEmbeddings(embeddings, center), itemIds, { dim: model.config.outputDim, modelVersion: version, params: { M: 8, efConstruction: 64, ef: 64 } });
-  return new ModelRegistry(registryDir).publish(
-    { model: RETRIEVAL_MODEL_NAME, version, dataWindow: { dataset: "tiny clusters" }, featureSchemaHash: RETRIEVAL_FEATURE_SCHEMA, metrics: {}, extra: {} },
-    (dir) =>
-      writeRetrievalArtifact(dir, {
-        version,
-        saveTower: (d) => model.save(d, { version }),
-        index,
-        center,
-        users: tinyUserTable(data),
-        itemCategories: Int32Array.from(data.itemFeatures.category),
-        userIds: Array.from({ length: USERS }, (_, u) => `u${u}`),
-        itemIds,
-      }),
-  );
+  return publishRetrievalModel(new ModelRegistry(registryDir), {
+    version,
+    saveTower: (d) => model.save(d, { version }),
+    index,
+    center,
+    users: tinyUserTable(data),
+    itemCategories: Int32Array.from(data.itemFeatures.category),
+    userIds: Array.from({ length: USERS }, (_, u) => `u${u}`),
+    itemIds,
+    dataWindow: { dataset: "tiny clusters" },
+    metrics: {},
+  });
 }

@@ -3,6 +3,7 @@
 // service, drives open-loop load at both, prints the budget table and the drift report, then
 // stays up with the URLs to explore until Ctrl-C (or stops by itself with --stop).
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import fs from "node:fs";
 import path from "node:path";
@@ -85,7 +86,10 @@ async function main(): Promise<void> {
   const { redisUrl, kafkaBrokers, how } = await infra();
   say(`Redis ${redisUrl}, Kafka ${kafkaBrokers}: ${how}`);
   const portBase = values["port-base"] ? Number(values["port-base"]) : undefined;
-  const plan = servicePlan({ root: ROOT, redisUrl, kafkaBrokers, registryDir, dataDir, ...(portBase ? { portBase } : {}) });
+  // Fresh tokens every run: the admin API and the writers are closed to anyone who was not told.
+  const token = () => randomBytes(18).toString("base64url");
+  const tokens = { admin: token(), labels: token(), clicks: token() };
+  const plan = servicePlan({ root: ROOT, redisUrl, kafkaBrokers, registryDir, dataDir, tokens, ...(portBase ? { portBase } : {}) });
 
   if (!values["skip-train"]) {
     step("training the fraud model (synthetic transaction world, small preset)");
@@ -120,6 +124,8 @@ async function main(): Promise<void> {
   say(`TensorFlow.js (two-tower training): ${tfjsBackend()}; serving uses a pure-JS user tower`);
   say("ANN: hnswlib-node (HNSW, inner product); ranker and fraud model: @mlsd/gbdt in TypeScript");
   for (const spec of plan) say(`  ${spec.name.padEnd(14)} http://127.0.0.1:${spec.port}  ${spec.explore.join(", ")}, /metrics, /readyz`);
+  say(`admin token (model reloads, rollout, drills): ${tokens.admin}`);
+  say(`label writer token: ${tokens.labels}; click writer token: ${tokens.clicks}`);
   say(`reports: ${path.relative(ROOT, reportDir)}/ (training reports, load reports with latency-vs-load SVGs); logs: ${path.relative(ROOT, path.join(dataDir, "logs"))}/`);
   say(`demo ready in ${Math.round((Date.now() - started) / 1000)} s`);
 

@@ -7,7 +7,7 @@ import { RecommenderConfigSchema } from "../../../services/recommender/src/confi
 import { RetrievalConfigSchema } from "../../../services/retrieval/src/config";
 import { servicePlan } from "./plan";
 
-const settings = { root: "/repo", redisUrl: "redis://127.0.0.1:6379", kafkaBrokers: "127.0.0.1:9092", registryDir: "/repo/artifacts/registry", dataDir: "/repo/.data/demo" };
+const settings = { root: "/repo", redisUrl: "redis://127.0.0.1:6379", kafkaBrokers: "127.0.0.1:9092", registryDir: "/repo/artifacts/registry", dataDir: "/repo/.data/demo", tokens: { admin: "admin-token-0123456789", labels: "labels-token-0123456789", clicks: "clicks-token-0123456789" } };
 
 describe("demo plan", () => {
   it("gives every service its own port and starts dependencies before the recommender", () => {

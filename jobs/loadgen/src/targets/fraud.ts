@@ -1,5 +1,6 @@
 import { Rng } from "@mlsd/random";
-import { createFraudWorld, FRAUD_WORLD_PRESETS, resolveFraudWorldOptions, streamTransactionDays, transactionAt, type FraudWorldInput, type FraudWorldPreset, type TransactionTable } from "@mlsd/synth";
+import { createFraudWorld, FRAUD_WORLD_PRESETS, resolveFraudWorldOptions, streamTransactionDays, type FraudWorldInput, type FraudWorldPreset } from "@mlsd/synth";
+import { transactionAt, type TransactionTable } from "@mlsd/datasets";
 import { LoadgenInputError, requireShare } from "../errors";
 import { isRecord, numericRecord, type LoadTarget, type PreparedRequest } from "./target";
 

@@ -1,7 +1,7 @@
 import { buildFraudFeaturesOffline, type FraudFeatureMatrix, type LabelInput, type TransactionInput } from "@mlsd/feature-store";
 import { Progress } from "@mlsd/progress";
 
-/** The point-in-time feature replay with a progress bar (the helpers around it live in feature-store and synth). */
+/** The point-in-time feature replay with a progress bar (the helpers around it live in feature-store and datasets). */
 export function buildFeatures(txs: readonly TransactionInput[], labels: readonly LabelInput[]): FraudFeatureMatrix {
   const progress = new Progress({ total: txs.length, label: "features (point-in-time replay)", unit: "tx" });
   const matrix = buildFraudFeaturesOffline(txs, labels, undefined, (done) => progress.update(done));

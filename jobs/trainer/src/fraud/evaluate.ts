@@ -2,7 +2,7 @@ import type { FeatureImportance } from "@mlsd/gbdt";
 import { averagePrecision, cardPrecisionAtK, expectedCalibrationError, prCurve, reliabilityTable, rocAuc, type ReliabilityBin } from "@mlsd/ml-metrics";
 import { lineChart } from "@mlsd/plot";
 import type { DecisionCosts, PolicyCost } from "@mlsd/decisions";
-import type { TimeSplit, TransactionTable } from "@mlsd/synth";
+import type { TimeSplit, TransactionTable } from "@mlsd/datasets";
 
 export interface FraudEvaluation {
   rows: number;

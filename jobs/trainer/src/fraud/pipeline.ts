@@ -1,9 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
-import { buildReference, createDriftReference, serializeDriftReference } from "@mlsd/drift";
+import { buildReference, createDriftReference } from "@mlsd/drift";
 import { chooseThresholds, DEFAULT_DECISION_COSTS, policyCost, type DecisionCosts, type PolicyCost } from "@mlsd/decisions";
 import {
-  fraudFeatureSchemaHash,
   fraudLabelInputs,
   fraudTransactionInputs,
   RedisFraudFeatureStore,
@@ -12,25 +11,14 @@ import {
   type TransactionInput,
 } from "@mlsd/feature-store";
 import { Dataset, featureImportance, Predictor, train, type TrainParamsInput } from "@mlsd/gbdt";
+import { publishFraudModel } from "@mlsd/model-formats/fraud";
 import { ModelRegistry, type RegisteredModel } from "@mlsd/model-registry";
 import { Progress } from "@mlsd/progress";
-import {
-  createFraudWorld,
-  DEFAULT_SPLIT,
-  labelsKnownAt,
-  simulateTransactions,
-  timeSplit,
-  type FraudWorldInput,
-  type FraudWorldPreset,
-  type SplitSpec,
-  type TimeSplit,
-  type TransactionTable,
-} from "@mlsd/synth";
+import { createFraudWorld, simulateTransactions, type FraudWorldInput, type FraudWorldPreset } from "@mlsd/synth";
+import { DEFAULT_SPLIT, labelsKnownAt, timeSplit, type SplitSpec, type TimeSplit, type TransactionTable } from "@mlsd/datasets";
 import { Redis } from "ioredis";
 import { buildFeatures } from "./data";
 import { evaluateScores, renderFraudReport, type FraudEvaluation } from "./evaluate";
-
-export const FRAUD_MODEL_NAME = "fraud-gbdt";
 
 export const DEFAULT_GBDT_PARAMS: TrainParamsInput = {
   objective: "binary",
@@ -168,19 +156,14 @@ export async function trainFraud(options: TrainFraudOptions): Promise<TrainFraud
     trees: result.model.trees.length,
     trainSeconds,
   };
-  const registered = await registry.publish(
-    {
-      model: FRAUD_MODEL_NAME,
-      dataWindow: { ...describe, train: [day(split.train[0]), day(split.train[1])], valid: [day(split.valid[0]), day(split.valid[1])], test: [day(split.test[0]), day(split.test[1])] },
-      featureSchemaHash: fraudFeatureSchemaHash(),
-      metrics,
-      extra: { thresholds: chosenOnValid.thresholds, costs, scalePosWeight, params: result.params },
-    },
-    (dir) => {
-      fs.writeFileSync(path.join(dir, "model.json"), JSON.stringify(result.model.toJSON()));
-      fs.writeFileSync(path.join(dir, "drift-reference.json"), serializeDriftReference(reference));
-    },
-  );
+  const registered = await publishFraudModel(registry, {
+    gbdt: result.model,
+    thresholds: chosenOnValid.thresholds,
+    driftReference: reference,
+    dataWindow: { ...describe, train: [day(split.train[0]), day(split.train[1])], valid: [day(split.valid[0]), day(split.valid[1])], test: [day(split.test[0]), day(split.test[1])] },
+    metrics,
+    extra: { costs, scalePosWeight, params: result.params },
+  });
 
   fs.mkdirSync(options.reportDir, { recursive: true });
   const reportPath = path.join(options.reportDir, "fraud-report.md");

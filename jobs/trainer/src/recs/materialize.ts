@@ -1,5 +1,4 @@
-import { materializeRecsFeatures, RedisRecsFeatureStore, type RecsCatalogue, type RecsProfiles, type RecsSession } from "@mlsd/feature-store";
-import { RedisUserHistory } from "@mlsd/recommender-service/history";
+import { materializeRecsFeatures, RedisRecsFeatureStore, RedisUserHistory, type RecsCatalogue, type RecsProfiles, type RecsSession } from "@mlsd/feature-store";
 import { Redis } from "ioredis";
 import type { ClickLog } from "./world-data";
 

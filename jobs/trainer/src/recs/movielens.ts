@@ -2,7 +2,7 @@ import type { SearchResult } from "@mlsd/ann";
 import type { RatingsDataset } from "@mlsd/datasets";
 import { Ease, evaluate, MostPopular, type EvalSplit, type EvaluationResult, type Interactions, type Recommender, type UserItemMatrix } from "@mlsd/rec-eval";
 import { buildHistories, type TrainingData, type UserEncoder, type UserQuery } from "@mlsd/two-tower";
-import type { UserTable } from "@mlsd/retrieval-service/artifact";
+import type { UserTable } from "@mlsd/model-formats/retrieval";
 import { searchHnsw, type BuiltIndexes } from "./retrieval-model";
 import { HISTORY_LENGTH } from "./world-data";
 

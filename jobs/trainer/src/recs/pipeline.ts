@@ -6,8 +6,8 @@ import { recsFeaturesAsOf } from "@mlsd/feature-store";
 import { ModelRegistry, newVersion, type RegisteredModel } from "@mlsd/model-registry";
 import { Progress } from "@mlsd/progress";
 import { evaluate, interactionsOf, stratifiedSplit } from "@mlsd/rec-eval";
-import { buildPopularityLists, publishPopularity, type PopularityLists } from "@mlsd/recommender-service/popularity";
-import { RETRIEVAL_FEATURE_SCHEMA, RETRIEVAL_MODEL_NAME, writeRetrievalArtifact, type RetrievalArtifactInput } from "@mlsd/retrieval-service/artifact";
+import { buildPopularityLists, publishPopularity, type PopularityLists } from "@mlsd/model-formats/popularity";
+import { publishRetrievalModel } from "@mlsd/model-formats/retrieval";
 import { Rng } from "@mlsd/random";
 import { createRecWorld, simulateInteractions, type RecWorldInput, type RecWorldPreset } from "@mlsd/synth";
 import type { TwoTowerConfig } from "@mlsd/two-tower";
@@ -100,14 +100,6 @@ function trendingScores(numItems: number, items: Int32Array, days: Float64Array,
     if (age <= windowDays) scores[items[r] as number]! += 0.5 ** (age / halfLifeDays);
   }
   return scores;
-}
-
-async function publishRetrieval(registry: ModelRegistry, input: RetrievalArtifactInput & { dataWindow: Record<string, unknown>; metrics: Record<string, unknown>; alias: string }): Promise<RegisteredModel> {
-  return registry.publish(
-    { model: RETRIEVAL_MODEL_NAME, version: input.version, dataWindow: input.dataWindow, featureSchemaHash: RETRIEVAL_FEATURE_SCHEMA, metrics: input.metrics, extra: { hnsw: input.index.params } },
-    (dir) => writeRetrievalArtifact(dir, input),
-    { alias: input.alias },
-  );
 }
 
 /**
@@ -245,7 +237,7 @@ async function trainOnWorld(
   const day = (d: number) => new Date(worldDayToMs(d)).toISOString().slice(0, 10);
   const dataWindow = { dataset: "synthetic recommendation world", preset: source.preset, seed, users: world.numUsers, items: world.numItems, sessionsPerUser, train: [day(0), day(cutoff)], servedAsOf: day(world.options.days), originMs: REC_WORLD_ORIGIN_MS };
   const recallAt = (k: number) => indexSweep.find((s) => s.k === k && s.ef === Math.max(k, indexes.hnsw.params.ef))?.recall ?? null;
-  const retrieval = await publishRetrieval(registry, {
+  const retrieval = await publishRetrievalModel(registry, {
     version,
     saveTower: (dir) => trained.model.save(dir, { version }),
     index: indexes.hnsw,
@@ -346,7 +338,7 @@ async function trainOnMovieLens(
   const registry = new ModelRegistry(options.registryDir);
   const alias = options.alias ?? "movielens";
   const dataWindow = { dataset: `MovieLens (${dataset.format})`, split: split.protocol, seed, users: dataset.numUsers, items: dataset.numItems, trainRatings: split.train.nnz };
-  const retrieval = await publishRetrieval(registry, {
+  const retrieval = await publishRetrievalModel(registry, {
     version,
     saveTower: (dir) => trained.model.save(dir, { version }),
     index: indexes.hnsw,

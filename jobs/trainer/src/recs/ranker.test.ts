@@ -1,12 +1,12 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { rankerFeatureSchemaHash, RANKER_FEATURE_NAMES } from "@mlsd/feature-store";
-import { GbdtModel } from "@mlsd/gbdt";
+import { RANKER_FEATURE_NAMES } from "@mlsd/feature-store";
 import { ModelRegistry } from "@mlsd/model-registry";
 import { createRecWorld, simulateInteractions } from "@mlsd/synth";
 import { afterAll, describe, expect, it } from "vitest";
-import { RANKER_MODEL_FILE, RANKER_MODEL_NAME, renderRankerReport, trainRanker, type RankingMethod } from "./ranker";
+import { loadRankerModel } from "@mlsd/model-formats/ranker";
+import { renderRankerReport, trainRanker, type RankingMethod } from "./ranker";
 import { noisyLatentScorer, popularityScorer, REC_WORLD_ORIGIN_MS, worldCatalogue, worldProfiles, worldSessions } from "./ranker-data";
 import { ndcgOfScores } from "./ranker-eval";
 
@@ -122,10 +122,12 @@ describe("trainRanker", () => {
     expect(report.importance.length).toBeGreaterThan(3);
 
     expect(registered).not.toBeNull();
-    const entry = new ModelRegistry(registryDir).open(RANKER_MODEL_NAME, "current", rankerFeatureSchemaHash());
-    expect(entry.manifest.version).toBe(report.registered?.version);
-    expect(entry.manifest.extra).toMatchObject({ objective: "lambdarank", k: 10, features: [...RANKER_FEATURE_NAMES] });
-    const loaded = GbdtModel.parse(fs.readFileSync(entry.file(RANKER_MODEL_FILE), "utf8"));
+    const registry = new ModelRegistry(registryDir);
+    const artifact = loadRankerModel(registry, "current");
+    expect(artifact.version).toBe(report.registered?.version);
+    expect(artifact.extra).toMatchObject({ objective: "lambdarank", k: 10, features: [...RANKER_FEATURE_NAMES] });
+    const loaded = artifact.gbdt;
+    const entry = registry.open("ranker-gbdt", "current");
     const row = Array.from({ length: RANKER_FEATURE_NAMES.length }, (_, j) => j / 10);
     expect(loaded.predictRaw(row)).toBe(model.predictRaw(row));
     expect(fs.readFileSync(entry.file("report.md"), "utf8")).toContain("| GBDT, LambdaRank objective |");

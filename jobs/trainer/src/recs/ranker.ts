@@ -1,5 +1,3 @@
-import fs from "node:fs";
-import path from "node:path";
 import {
   buildRankerFeaturesOffline,
   DEFAULT_RECS_FEATURE_CONFIG,
@@ -12,14 +10,12 @@ import {
   type RecsSession,
 } from "@mlsd/feature-store";
 import { Dataset, featureImportance, Predictor, train, type GbdtModel, type TrainParamsInput, type TrainResult } from "@mlsd/gbdt";
+import { publishRankerModel } from "@mlsd/model-formats/ranker";
 import { ModelRegistry, type RegisteredModel } from "@mlsd/model-registry";
 import { Rng } from "@mlsd/random";
 import type { ImpressionLog, RecWorld } from "@mlsd/synth";
 import { REC_WORLD_ORIGIN_MS, worldCatalogue, worldDayToMs, worldSessions, type RetrievalScorer } from "./ranker-data";
 import { ndcgOfScores, type RankingEvalSet } from "./ranker-eval";
-
-export const RANKER_MODEL_NAME = "ranker-gbdt";
-export const RANKER_MODEL_FILE = "model.json";
 
 // Shallow trees and a small step: the click signal is sparse (a few % of impressions) and the
 // validation NDCG on clicks is noisy, so deeper trees overfit and a short patience stops too early.
@@ -302,32 +298,27 @@ export async function trainRanker(options: TrainRankerOptions): Promise<TrainRan
     const registry = new ModelRegistry(options.registryDir);
     const day = (d: number) => new Date(worldDayToMs(d)).toISOString().slice(0, 10);
     const model = ranker.result.model;
-    registered = await registry.publish(
-      {
-        model: RANKER_MODEL_NAME,
-        dataWindow: {
-          dataset: "synthetic recommendation world",
-          seed: world.options.seed,
-          users: world.numUsers,
-          items: world.numItems,
-          train: [day(split.warmupDays), day(validStartDay)],
-          valid: [day(validStartDay), day(testStartDay)],
-          test: [day(testStartDay), day(world.options.days)],
-          originMs: REC_WORLD_ORIGIN_MS,
-        },
-        featureSchemaHash,
-        metrics: {
-          [`ndcg@${k}`]: Object.fromEntries(report.methods.map((m) => [m.method, { trueRelevance: m.ndcgTrue, clicks: m.ndcgClicks }])),
-          trees: model.trees.length,
-          trainSeconds: ranker.seconds,
-        },
-        extra: { objective: "lambdarank", k, features: names, featureConfig: config, retrievalScorer: options.scorerName },
+    registered = await publishRankerModel(registry, {
+      gbdt: model,
+      featureConfig: config,
+      dataWindow: {
+        dataset: "synthetic recommendation world",
+        seed: world.options.seed,
+        users: world.numUsers,
+        items: world.numItems,
+        train: [day(split.warmupDays), day(validStartDay)],
+        valid: [day(validStartDay), day(testStartDay)],
+        test: [day(testStartDay), day(world.options.days)],
+        originMs: REC_WORLD_ORIGIN_MS,
       },
-      (dir) => {
-        fs.writeFileSync(path.join(dir, RANKER_MODEL_FILE), JSON.stringify(model.toJSON()));
-        fs.writeFileSync(path.join(dir, "report.md"), renderRankerReport(report));
+      metrics: {
+        [`ndcg@${k}`]: Object.fromEntries(report.methods.map((m) => [m.method, { trueRelevance: m.ndcgTrue, clicks: m.ndcgClicks }])),
+        trees: model.trees.length,
+        trainSeconds: ranker.seconds,
       },
-    );
+      extra: { objective: "lambdarank", k, retrievalScorer: options.scorerName },
+      attachments: { "report.md": renderRankerReport(report) },
+    });
     report.registered = { version: registered.manifest.version, dir: registered.dir };
     say(`ranker model ${registered.manifest.version} -> ${registered.dir}`);
   }

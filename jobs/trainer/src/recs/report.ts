@@ -1,6 +1,6 @@
 import { barChart, lineChart } from "@mlsd/plot";
 import { formatResultsTable } from "@mlsd/rec-eval";
-import type { PopularityLists } from "@mlsd/recommender-service/popularity";
+import type { PopularityLists } from "@mlsd/model-formats/popularity";
 import type { WorldEvaluation } from "./evaluate-world";
 import type { MovieLensComparison } from "./movielens";
 import type { RankerTrainingReport } from "./ranker";

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ExactIndex, HnswIndex, recallOfIds, type HnswParams, type SearchResult, type Vector } from "@mlsd/ann";
-import { centeredEmbeddings, embeddingCenter } from "@mlsd/retrieval-service/artifact";
+import { centeredEmbeddings, embeddingCenter } from "@mlsd/model-formats/retrieval";
 import { Progress } from "@mlsd/progress";
 import { TwoTowerModel, UserEncoder, type FitReport, type TrainingData, type TwoTowerConfig, type UserQuery } from "@mlsd/two-tower";
 

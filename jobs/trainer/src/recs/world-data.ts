@@ -1,7 +1,7 @@
 import type { RecWorld, ImpressionLog } from "@mlsd/synth";
 import { USER_FEATURE_LEVELS } from "@mlsd/synth";
 import { buildHistories, type Histories, type TrainingData, type UserFeatures } from "@mlsd/two-tower";
-import type { UserTable } from "@mlsd/retrieval-service/artifact";
+import type { UserTable } from "@mlsd/model-formats/retrieval";
 
 /** Items per user history the user tower pools (most recent first). */
 export const HISTORY_LENGTH = 20;

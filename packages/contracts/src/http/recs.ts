@@ -12,16 +12,21 @@ export const MAX_RANK_CANDIDATES = 1000;
 /** Most items one response may return. */
 export const MAX_K = 100;
 
+/** Device names; their index is the device's numeric code in the synthetic world and the models. */
+export const RECS_DEVICES = ["mobile", "desktop", "tablet"] as const;
+
 /**
  * What the request says about its circumstances. `time` is when the request happens (features
  * such as item age are computed as of it; defaults to now); `hour` overrides the hour read from
- * `time` (the caller's local hour).
+ * `time` (the caller's local hour); `category` is a content signal for users the models do not
+ * know yet (the page's category, a sign-up choice).
  */
 export const RecsContextSchema = z
   .object({
-    device: z.enum(["mobile", "desktop", "tablet"]).optional(),
+    device: z.enum(RECS_DEVICES).optional(),
     hour: z.number().int().min(0).max(23).optional(),
     time: IsoTime.optional(),
+    category: z.number({ invalid_type_error: "must be an integer" }).int().min(0).max(65_535).optional(),
   })
   .strict();
 export type RecsContext = z.infer<typeof RecsContextSchema>;
@@ -87,7 +92,13 @@ export const RankResponseSchema = z.object({
 });
 export type RankResponse = z.infer<typeof RankResponseSchema>;
 
-/** `POST /v1/candidates`: the retrieval stage alone (user tower + ANN). */
+/**
+ * `POST /v1/candidates`: the retrieval stage alone (user tower + ANN). Besides the user, the caller
+ * may send what it knows better than the model's snapshot: `history`, the user's latest item ids
+ * (most recent first; the recommender reads it from Redis, fresher than the training data), and
+ * `features`, the user tower's inputs by name (GET /v1/model lists them; unknown names are reported
+ * back in `ignoredFeatures`, not refused, so one caller can serve models with different inputs).
+ */
 export const CandidatesRequestSchema = z
   .object({
     userId: Id,
@@ -96,12 +107,16 @@ export const CandidatesRequestSchema = z
     context: RecsContextSchema.optional(),
     /** Items the caller does not want back (already seen, already in the cart). */
     excludeItemIds: z.array(Id).max(MAX_RANK_CANDIDATES).optional(),
+    history: z.array(Id).max(200, "at most 200 items").optional(),
+    features: z.record(z.number({ invalid_type_error: "must be a number" }).finite()).optional(),
   })
   .strict();
 export type CandidatesRequest = z.infer<typeof CandidatesRequestSchema>;
 export type CandidatesRequestInput = z.input<typeof CandidatesRequestSchema>;
 
-export const CandidateSchema = z.object({ itemId: z.string(), score: z.number() });
+/** A candidate with its retrieval score and its category (from the catalogue the model was trained with). */
+export const CandidateSchema = z.object({ itemId: z.string(), score: z.number(), category: z.number().int().nullable() });
+export type Candidate = z.infer<typeof CandidateSchema>;
 export const CandidatesResponseSchema = z.object({
   userId: z.string(),
   candidates: z.array(CandidateSchema),
@@ -110,6 +125,11 @@ export const CandidatesResponseSchema = z.object({
   source: z.string(),
   degraded: z.boolean(),
   degradedReason: z.string().nullable(),
+  /** Whether the user tower was trained on this user (otherwise its unknown-user row encoded them). */
+  userKnown: z.boolean(),
+  /** History items the user tower used (those it knew). */
+  historyUsed: z.number().int().nonnegative(),
+  ignoredFeatures: z.array(z.string()),
   timings: Timings,
 });
 export type CandidatesResponse = z.infer<typeof CandidatesResponseSchema>;
@@ -131,16 +151,25 @@ export const RecommendedItemSchema = z.object({
   /** 0-based slot: clicks report it back so position bias can be measured. */
   position: z.number().int().nonnegative(),
   score: z.number(),
+  category: z.number().int().nullable(),
 });
+export type RecommendedItem = z.infer<typeof RecommendedItemSchema>;
+
+/** Which fallback answered: popularity (overall or in a category), retrieval order (no ranker), or a cold-start list. */
+export const RecsFallbackSchema = z.enum(["popularity", "popularity-category", "retrieval-order", "cold-start"]);
+export type RecsFallback = z.infer<typeof RecsFallbackSchema>;
+
 export const RecommendationsResponseSchema = z.object({
   /** Echo this in click events: it joins the click to the impression. */
   requestId: z.string(),
   userId: z.string(),
   items: z.array(RecommendedItemSchema),
-  /** e.g. `{ retrieval: "two-tower@3", ranker: "ranker-gbdt@7" }`. */
+  /** e.g. `{ retrieval: "retrieval@3", ranker: "ranker-gbdt@7" }`. */
   modelVersions: z.record(z.string()),
-  /** Why a fallback answered (e.g. "retrieval_timeout"), or null when the models did. */
-  fallback: z.string().nullable(),
+  /** Which fallback answered, or null when the models did. */
+  fallback: RecsFallbackSchema.nullable(),
+  /** Why the fallback answered, in words. */
+  fallbackReason: z.string().nullable(),
   timings: Timings,
 });
 export type RecommendationsResponse = z.infer<typeof RecommendationsResponseSchema>;

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { assembleFraudFeatures, DAY_MS, fraudFeatureNames, fraudFeatureSchemaHash, isNight, isWeekend, type TransactionInput } from "./definitions";
 import { MemoryFraudFeatureStore } from "./memory-store";
 import { buildFraudFeaturesOffline } from "./offline";
+import { fraudRecordContract } from "./store.contract";
 
 const T0 = Date.UTC(2018, 3, 2, 12, 0, 0); // Monday 2018-04-02 12:00 UTC
 const tx = (id: string, customerId: string, terminalId: string, timeMs: number, amount: number): TransactionInput => ({
@@ -95,3 +96,5 @@ describe("fraud feature definitions", () => {
     expect(() => buildFraudFeaturesOffline([history[2]!, history[0]!], [])).toThrow(/time order/);
   });
 });
+
+fraudRecordContract("MemoryFraudFeatureStore", () => new MemoryFraudFeatureStore());

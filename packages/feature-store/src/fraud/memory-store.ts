@@ -1,5 +1,5 @@
 import { DAY_MS, DEFAULT_FRAUD_FEATURE_CONFIG, toCents, type FraudAggregates, type FraudFeatureConfig, type LabelInput, type TransactionInput } from "./definitions";
-import type { FraudFeatureStore, LabelByIdInput } from "./store";
+import type { ClaimResult, FraudFeatureStore, LabelByIdInput, TransactionRecord } from "./store";
 
 /** Times kept sorted, with values alongside; appends are the common case (time order). */
 class TimeSeries {
@@ -46,8 +46,28 @@ export class MemoryFraudFeatureStore implements FraudFeatureStore {
   private readonly terminalFrauds = new Map<string, TimeSeries>();
   private readonly seen = new Map<string, { terminalId: string; timeMs: number }>();
   private readonly labelled = new Set<string>();
+  private readonly records = new Map<string, { record: TransactionRecord; answer: string | null }>();
 
   constructor(readonly config: FraudFeatureConfig = DEFAULT_FRAUD_FEATURE_CONFIG) {}
+
+  async claim(transactionId: string, record: TransactionRecord): Promise<ClaimResult> {
+    const existing = this.records.get(transactionId);
+    if (!existing) {
+      this.records.set(transactionId, { record: { ...record }, answer: null });
+      return { kind: "new" };
+    }
+    return sameRecord(existing.record, record) ? { kind: "retry", answer: existing.answer } : { kind: "conflict", recorded: { ...existing.record } };
+  }
+
+  async saveAnswer(transactionId: string, answer: string): Promise<void> {
+    const existing = this.records.get(transactionId);
+    if (existing) existing.answer = answer;
+  }
+
+  async lookup(transactionId: string): Promise<TransactionRecord | null> {
+    const existing = this.records.get(transactionId);
+    return existing ? { ...existing.record } : null;
+  }
 
   async observe(tx: TransactionInput): Promise<FraudAggregates> {
     return this.observeSync(tx);
@@ -123,4 +143,8 @@ function series(map: Map<string, TimeSeries>, key: string): TimeSeries {
     map.set(key, s);
   }
   return s;
+}
+
+export function sameRecord(a: TransactionRecord, b: TransactionRecord): boolean {
+  return a.customerId === b.customerId && a.terminalId === b.terminalId && a.timeMs === b.timeMs && a.cents === b.cents;
 }

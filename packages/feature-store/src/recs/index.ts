@@ -4,3 +4,5 @@ export * from "./memory-store";
 export * from "./offline";
 export * from "./redis-store";
 export * from "./store";
+export * from "./history";
+export * from "./served";

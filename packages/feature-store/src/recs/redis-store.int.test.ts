@@ -2,6 +2,10 @@ import { startRedis, type RedisHandle } from "@mlsd/testkit";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CachedRecsFeatureStore } from "./cached-store";
+import { RedisUserHistory } from "./history";
+import { userHistoryContract } from "./history.contract";
+import { RedisServedImpressions } from "./served";
+import { servedImpressionContract } from "./served.contract";
 import { assembleRankerRows, RANKER_FEATURE_COUNT, RANKER_FEATURE_NAMES, rankerContext } from "./definitions";
 import { MemoryRecsFeatureStore } from "./memory-store";
 import { buildRankerFeaturesOffline, materializeRecsFeatures, sessionEvents, type RecsSession } from "./offline";
@@ -155,4 +159,14 @@ describe("recs features: Redis, the in-memory twin and the offline replay give i
     expect(second).toEqual(await online.fetch("u3", ids));
     expect(cached.hits).toBe(ids.length);
   });
+});
+
+describe("RedisUserHistory on real Redis", () => {
+  let n = 0;
+  userHistoryContract("RedisUserHistory", (maxLength) => new RedisUserHistory(redis, { prefix: `rh-contract-${Date.now()}-${n++}:`, maxLength }));
+});
+
+describe("RedisServedImpressions on real Redis", () => {
+  let n = 0;
+  servedImpressionContract("RedisServedImpressions", () => new RedisServedImpressions(redis, { prefix: `rs-contract-${Date.now()}-${n++}:`, ttlMs: 60_000 }));
 });

@@ -3,10 +3,10 @@ import { parseArgs } from "node:util";
 import { Progress } from "@mlsd/progress";
 import { streamTransactionDays } from "./simulate";
 import { TransactionSummaryBuilder } from "./summary";
-import { writeTransactionsCsv } from "./csv";
+import { writeTransactionsCsv } from "@mlsd/datasets";
 import { FRAUD_WORLD_PRESETS, FraudWorldOptionsError, createFraudWorld } from "./world";
 import type { FraudWorldInput, FraudWorldPreset } from "./world";
-import type { TransactionTable } from "./table";
+import type { TransactionTable } from "@mlsd/datasets";
 
 const USAGE = `usage: npm run generate:fraud -w @mlsd/synth -- --out FILE.csv
   [--preset handbook|small] [--customers N] [--terminals N] [--days N] [--seed S]

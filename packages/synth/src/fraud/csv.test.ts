@@ -1,32 +1,29 @@
+import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
 import { EventEmitter } from "node:events";
-import { describe, expect, it } from "vitest";
-import { TRANSACTION_CSV_COLUMNS, formatUtcDateTime, transactionCsvLines, writeTransactionsCsv } from "./csv";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { importTransactionsCsv, TRANSACTION_COLUMNS, TRANSACTION_CSV_COLUMNS, transactionCsvLines, writeTransactionsCsv, type TransactionTable } from "@mlsd/datasets";
+import { afterAll, describe, expect, it } from "vitest";
 import { simulateTransactions, streamTransactionDays } from "./simulate";
-import { TransactionTableBuilder } from "./table";
 import { createFraudWorld } from "./world";
 
-describe("formatUtcDateTime", () => {
-  it("writes YYYY-MM-DD HH:MM:SS in UTC", () => {
-    expect(formatUtcDateTime(Date.UTC(2018, 3, 1, 0, 0, 31) / 1000)).toBe("2018-04-01 00:00:31");
-    expect(formatUtcDateTime(Date.UTC(2020, 1, 29, 23, 59, 59) / 1000 + 0.9)).toBe("2020-02-29 23:59:59");
-    expect(formatUtcDateTime(Date.UTC(1969, 11, 31, 12, 5, 7) / 1000)).toBe("1969-12-31 12:05:07");
-  });
-});
+// The simulator writes the handbook's transaction CSV through @mlsd/datasets, and the importer
+// reads it back: the round trip is tested here, where both sides are available.
+const dir = mkdtempSync(join(tmpdir(), "mlsd-synth-csv-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe("transactionCsvLines", () => {
-  it("writes the handbook columns then scenario and label time", () => {
-    const b = new TransactionTableBuilder(Date.UTC(2018, 3, 1) / 1000);
-    b.push({ transactionId: 0, customerId: 596, terminalId: 3156, amount: 57.16, timeSeconds: 31, timeDays: 0, fraud: 0, fraudScenario: 0, labelKnownAt: 31 + 7 * 86400 });
-    b.push({ transactionId: 1, customerId: 4961, terminalId: 3412, amount: 1181.5, timeSeconds: 86400 + 130, timeDays: 1, fraud: 1, fraudScenario: 3, labelKnownAt: 86400 + 130 + 3.5 * 86400 });
-    expect(TRANSACTION_CSV_COLUMNS.join(",")).toBe(
-      "TRANSACTION_ID,TX_DATETIME,CUSTOMER_ID,TERMINAL_ID,TX_AMOUNT,TX_TIME_SECONDS,TX_TIME_DAYS,TX_FRAUD,TX_FRAUD_SCENARIO,TX_FRAUD_KNOWN_AT",
-    );
-    expect(transactionCsvLines(b.finish())).toBe(
-      "0,2018-04-01 00:00:31,596,3156,57.16,31,0,0,0,2018-04-08 00:00:31\n" +
-        "1,2018-04-02 00:02:10,4961,3412,1181.5,86530,1,1,3,2018-04-05 12:02:10\n",
-    );
-  });
-});
+/** Column-by-column equality that names the first differing cell (toEqual is slow on 80k-row typed arrays). */
+function expectSameTable(actual: TransactionTable, expected: TransactionTable): void {
+  expect(actual.length).toBe(expected.length);
+  expect(actual.originEpochSeconds).toBe(expected.originEpochSeconds);
+  for (const name of TRANSACTION_COLUMNS) {
+    const a = actual[name];
+    const e = expected[name];
+    expect(a.constructor).toBe(e.constructor);
+    const first = a.findIndex((v, i) => !Object.is(v, e[i]));
+    expect(first === -1 ? "same" : `${name}[${first}] = ${a[first]}, expected ${e[first]}`).toBe("same");
+  }
+}
 
 describe("writeTransactionsCsv", () => {
   it("streams a header and every day, waiting for drain when the sink is full", async () => {
@@ -60,4 +57,23 @@ describe("writeTransactionsCsv", () => {
     expect(lines[table.length + 1]).toBe("");
     expect(chunks.slice(1).join("")).toBe(transactionCsvLines(table));
   });
+});
+
+describe("importTransactionsCsv", () => {
+  it("round-trips the simulator: simulate -> CSV file -> import equals the original", async () => {
+    const world = createFraudWorld({ customers: 1000, terminals: 2000, days: 40, seed: 21, labelDelay: { minDays: 1, maxDays: 20 } });
+    const path = join(dir, "world.csv");
+    const out = createWriteStream(path);
+    const closed = new Promise<void>((resolve) => out.on("close", () => resolve()));
+    await writeTransactionsCsv(streamTransactionDays(world), out);
+    out.end();
+    await closed;
+    const progress: number[] = [];
+    const imported = await importTransactionsCsv(path, { onRows: (n) => progress.push(n) });
+    const original = simulateTransactions(world);
+    expect(original.length).toBeGreaterThan(65536);
+    expectSameTable(imported, original);
+    expect(progress).toEqual([65536]);
+  });
+
 });

@@ -22,14 +22,6 @@ export type {
   TerminalProfiles,
 } from "./world";
 export {
-  TRANSACTION_COLUMNS,
-  TransactionTableBuilder,
-  emptyTransactionTable,
-  sliceTransactionTable,
-  transactionAt,
-} from "./table";
-export type { Transaction, TransactionTable } from "./table";
-export {
   FRAUD_SCENARIO,
   SECONDS_PER_DAY,
   iterateTransactions,
@@ -37,15 +29,5 @@ export {
   streamTransactionDays,
 } from "./simulate";
 export type { SimulateOptions } from "./simulate";
-export {
-  TRANSACTION_CSV_COLUMNS,
-  formatUtcDateTime,
-  transactionCsvBytes,
-  transactionCsvLines,
-  writeTransactionsCsv,
-} from "./csv";
-export type { CsvSink, TransactionCsvColumn } from "./csv";
 export { TransactionSummaryBuilder, summarizeTransactions } from "./summary";
 export type { TransactionSummary } from "./summary";
-export { DEFAULT_SPLIT, dayStartMs, labelsKnownAt, rowsInDays, timeSplit, trueLabels } from "./split";
-export type { SplitSpec, TimeSplit } from "./split";

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { expectedCounts } from "./expected.test-helper";
 import { FRAUD_SCENARIO, SECONDS_PER_DAY, iterateTransactions, simulateTransactions, streamTransactionDays } from "./simulate";
 import { summarizeTransactions } from "./summary";
-import { TransactionTableBuilder } from "./table";
-import type { TransactionTable } from "./table";
+import { TransactionTableBuilder } from "@mlsd/datasets";
+import type { TransactionTable } from "@mlsd/datasets";
 import { FRAUD_WORLD_PRESETS, createFraudWorld } from "./world";
 
 const small = createFraudWorld("small");

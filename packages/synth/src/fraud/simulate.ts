@@ -1,6 +1,6 @@
 import type { Rng } from "@mlsd/random";
-import { TransactionTableBuilder, emptyTransactionTable, transactionAt } from "./table";
-import type { Transaction, TransactionTable } from "./table";
+import { TransactionTableBuilder, emptyTransactionTable, transactionAt } from "@mlsd/datasets";
+import type { Transaction, TransactionTable } from "@mlsd/datasets";
 import { scenariosOnDay, worldRngs } from "./world";
 import type { FraudScenarioOptions, FraudWorld } from "./world";
 

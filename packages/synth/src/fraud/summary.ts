@@ -1,4 +1,4 @@
-import type { TransactionTable } from "./table";
+import type { TransactionTable } from "@mlsd/datasets";
 
 export interface TransactionSummary {
   transactions: number;

@@ -74,7 +74,7 @@ export async function publishPopularity(
 }
 
 export function loadPopularity(registry: ModelRegistry, alias: string): Popularity {
-  const entry = registry.open(POPULARITY_MODEL_NAME, alias, POPULARITY_FEATURE_SCHEMA);
+  const entry = registry.open(POPULARITY_MODEL_NAME, alias, { featureSchemaHash: POPULARITY_FEATURE_SCHEMA });
   const lists = PopularityListsSchema.parse(JSON.parse(fs.readFileSync(entry.file(POPULARITY_FILE), "utf8")));
   return { version: entry.manifest.version, lists };
 }

@@ -1,7 +1,6 @@
-import { SECONDS_PER_DAY } from "./simulate";
 import type { TransactionTable } from "./table";
 
-const DAY_MS = SECONDS_PER_DAY * 1000;
+const DAY_MS = 86_400_000;
 
 export interface SplitSpec {
   trainDays: number;

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { HnswIndex } from "@mlsd/ann";
+import type { ModelRegistry, RegisteredModel } from "@mlsd/model-registry";
 import { loadItemEmbeddings, loadUserEncoder, type UserEncoder } from "@mlsd/two-tower/serving";
 import { z } from "zod";
 
@@ -300,4 +301,25 @@ export async function loadRetrievalArtifact(dir: string): Promise<RetrievalArtif
     fs.rmSync(towerDir, { recursive: true, force: true });
     fs.rmSync(indexDir, { recursive: true, force: true });
   }
+}
+
+export interface PublishRetrievalModelInput extends RetrievalArtifactInput {
+  dataWindow: Record<string, unknown>;
+  metrics: Record<string, unknown>;
+  alias?: string;
+}
+
+/** Publishes the retrieval model (tower, index, user table, catalogue) as one registry version. */
+export function publishRetrievalModel(registry: ModelRegistry, input: PublishRetrievalModelInput): Promise<RegisteredModel> {
+  return registry.publish(
+    { model: RETRIEVAL_MODEL_NAME, version: input.version, dataWindow: input.dataWindow, featureSchemaHash: RETRIEVAL_FEATURE_SCHEMA, metrics: input.metrics, extra: { hnsw: input.index.params } },
+    (dir) => writeRetrievalArtifact(dir, input),
+    { alias: input.alias ?? "current" },
+  );
+}
+
+/** Opens the version `aliasOrVersion` names (every file checked against its manifest) and loads it. */
+export async function loadRetrievalModel(registry: ModelRegistry, aliasOrVersion: string): Promise<RetrievalArtifact> {
+  const entry = registry.open(RETRIEVAL_MODEL_NAME, aliasOrVersion, { featureSchemaHash: RETRIEVAL_FEATURE_SCHEMA });
+  return loadRetrievalArtifact(entry.dir);
 }

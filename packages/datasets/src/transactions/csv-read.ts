@@ -1,6 +1,6 @@
 import { createReadStream } from "node:fs";
-import { TRANSACTION_COLUMNS, TransactionTableBuilder, emptyTransactionTable } from "@mlsd/synth";
-import type { TransactionTable } from "@mlsd/synth";
+import { splitCsvLine } from "../csv";
+import { TRANSACTION_COLUMNS, TransactionTableBuilder, emptyTransactionTable, type TransactionTable } from "./table";
 
 /**
  * Reads a transaction log in the handbook's CSV layout (Le Borgne et al.) into the column form the
@@ -247,41 +247,6 @@ function sortByTime(table: TransactionTable): TransactionTable {
     for (let k = 0; k < order.length; k++) to[k] = from[order[k] as number] as number;
   }
   return out;
-}
-
-/** Splits one CSV line; handles double-quoted fields ("" is a quote). Undefined if a quote is left open. */
-export function splitCsvLine(line: string): string[] | undefined {
-  if (!line.includes('"')) return line.split(",");
-  const out: string[] = [];
-  let i = 0;
-  for (;;) {
-    if (line[i] === '"') {
-      let value = "";
-      i++;
-      for (;;) {
-        const q = line.indexOf('"', i);
-        if (q === -1) return undefined;
-        value += line.slice(i, q);
-        if (line[q + 1] === '"') {
-          value += '"';
-          i = q + 2;
-          continue;
-        }
-        i = q + 1;
-        break;
-      }
-      const comma = line.indexOf(",", i);
-      value += comma === -1 ? line.slice(i) : line.slice(i, comma);
-      out.push(value);
-      if (comma === -1) return out;
-      i = comma + 1;
-    } else {
-      const comma = line.indexOf(",", i);
-      out.push(comma === -1 ? line.slice(i) : line.slice(i, comma));
-      if (comma === -1) return out;
-      i = comma + 1;
-    }
-  }
 }
 
 const digit = (s: string, i: number): number => {
