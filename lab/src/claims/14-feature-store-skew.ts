@@ -110,7 +110,7 @@ export default defineClaim<Params, Detail>({
     default: { customers: 2000, trainDays: 28, validDays: 7, delayDays: 7, testDays: 14 },
     quick: { customers: 400, trainDays: 21, validDays: 7, delayDays: 7, testDays: 7 },
   },
-  seeds: { default: 3, quick: 2 },
+  seeds: { default: 5, quick: 2 },
   checks: [
     { id: "shared-no-skew", metric: "sharedSkew", description: "share of test vectors served by the shared definitions that differ from training", rule: atMost(0.0001), digits: 4 },
     { id: "bug-costs-auc", metric: "delayBugLoss", description: "served AUC with the shared definitions minus served AUC with the label-delay re-implementation", rule: atLeast(0.005) },

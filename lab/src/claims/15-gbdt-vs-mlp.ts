@@ -91,7 +91,7 @@ export default defineClaim<Params, Detail>({
     default: { customers: 1000, trainDays: 28, validDays: 7, delayDays: 7, testDays: 14, hidden: [64, 32], epochs: 12, batchSize: 512, learningRate: 0.001, latencyRows: 2000 },
     quick: { customers: 300, trainDays: 14, validDays: 7, delayDays: 7, testDays: 7, hidden: [16], epochs: 2, batchSize: 512, learningRate: 0.003, latencyRows: 200 },
   },
-  seeds: { default: 3, quick: 2 },
+  seeds: { default: 5, quick: 2 },
   checks: [{ id: "gbdt-ap", metric: "apGap", description: "average precision of the GBDT minus that of the MLP", rule: atLeast(0.01) }],
   async run(p, ctx) {
     await initBackend(ctx.log);

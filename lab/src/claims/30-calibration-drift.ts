@@ -52,7 +52,7 @@ export default defineClaim<Params, Detail>({
   setup: [
     "The fraud world runs past the model's training window for several weeks. In the rising world the number of compromised cards and terminals per day grows week by week until the fraud rate has multiplied (more of the same fraud: a prior shift); the stationary world keeps its rates. The model is the lab GBDT without class weights (its probabilities match the training rate), trained once on a window that ends a label delay before deployment (so all its labels are known) and never retrained.",
     "",
-    "Each week after deployment: the fraud rate, the model's mean probability, ECE (10 bins) and ROC-AUC, all against the ground truth of that week. The ramp starts at deployment.",
+    "Each week after deployment: the fraud rate, the model's mean probability, ECE (10 bins) and ROC-AUC, all against the ground truth of that week. The ramp starts at deployment. The checks compare the two worlds in the last week, where the two models are equally old, so that the fraud rate is the only difference (a fixed model also ages in the stationary world).",
   ].join("\n"),
   sizes: {
     default: { customers: 2000, trainDays: 28, weeks: 8, finalMultiple: 4 },
@@ -60,8 +60,8 @@ export default defineClaim<Params, Detail>({
   },
   seeds: { default: 5, quick: 2 },
   checks: [
-    { id: "ece-rises", metric: "eceRise", description: "ECE in the last week minus ECE in the first week after deployment (rising fraud rate)", rule: atLeast(0.005), digits: 4 },
-    { id: "auc-stays", metric: "aucShift", description: "ROC-AUC in the last week minus in the first week (rising fraud rate)", rule: within(-0.02, 0.02) },
+    { id: "ece-rises", metric: "eceRise", description: "ECE in the last week, rising fraud rate minus stationary", rule: atLeast(0.005), digits: 4 },
+    { id: "auc-stays", metric: "aucShift", description: "ROC-AUC in the last week, rising fraud rate minus stationary", rule: within(-0.02, 0.02) },
   ],
   run(p, ctx) {
     const totalDays = WARMUP_DAYS + p.trainDays + LABEL_DELAY_DAYS + 7 * p.weeks;
@@ -82,10 +82,17 @@ export default defineClaim<Params, Detail>({
     const rising = follow(rampRegimes(p, scenarios));
     ctx.log("stationary");
     const stationary = follow(undefined);
-    const firstW = rising[0] as Week;
-    const lastW = rising[rising.length - 1] as Week;
+    // Judged against the stationary world in the same week: both models are equally old, so what
+    // differs is the fraud rate alone (a fixed model also ages: AUC slips in both worlds).
+    const lastR = rising[rising.length - 1] as Week;
+    const lastS = stationary[stationary.length - 1] as Week;
     return {
-      metrics: { eceRise: lastW.ece - firstW.ece, aucShift: lastW.auc - firstW.auc, stationaryEceRise: (stationary[stationary.length - 1] as Week).ece - (stationary[0] as Week).ece },
+      metrics: {
+        eceRise: lastR.ece - lastS.ece,
+        aucShift: lastR.auc - lastS.auc,
+        agingAuc: lastS.auc - (stationary[0] as Week).auc,
+        risingAucSinceFirst: lastR.auc - (rising[0] as Week).auc,
+      },
       detail: { rising, stationary },
     };
   },
@@ -128,7 +135,10 @@ export default defineClaim<Params, Detail>({
       facts: {
         eceRise: fmtInterval(meanInterval(runs.map((r) => r.metrics.eceRise as number)), 4),
         aucShift: fmtInterval(meanInterval(runs.map((r) => r.metrics.aucShift as number))),
-        stationaryEceRise: fmtInterval(meanInterval(runs.map((r) => r.metrics.stationaryEceRise as number)), 4),
+        agingAuc: fmtInterval(meanInterval(runs.map((r) => r.metrics.agingAuc as number))),
+        risingAucSinceFirst: fmtInterval(meanInterval(runs.map((r) => r.metrics.risingAucSinceFirst as number))),
+        eceStationary: cell(pick("stationary", last, (x) => x.ece), 4),
+        eceRising: cell(pick("rising", last, (x) => x.ece), 4),
         ratioFirst: cell(pick("rising", 0, (x) => x.meanScore / x.prevalence), 2),
         ratioLast: cell(pick("rising", last, (x) => x.meanScore / x.prevalence), 2),
         rateFirst: cell(pick("rising", 0, (x) => x.prevalence * 100), 2),
@@ -138,12 +148,12 @@ export default defineClaim<Params, Detail>({
   },
   interview: {
     holds: ({ facts }) =>
-      `"Calibration drift is the probabilities going wrong while the ranking stays right. I let fraud become more common after deployment (${facts.rateFirst} % to ${facts.rateLast} % of payments) with a fixed model: ROC-AUC moved by ${facts.aucShift}, but predicted over observed fell from ${facts.ratioFirst} to ${facts.ratioLast} and ECE rose by ${facts.eceRise} (stationary: ${facts.stationaryEceRise}). An AUC dashboard sees nothing; cost-based thresholds and expected-loss decisions are off by that factor. So I monitor calibration (predicted vs observed rate as labels arrive) and recalibrate, which is cheaper than retraining."`,
+      `"Calibration drift is the probabilities going wrong while the ranking stays right. I let fraud become more common after deployment (${facts.rateFirst} % to ${facts.rateLast} % of payments) with a fixed model and compared it with the same model in a world where nothing changed: after eight weeks its ROC-AUC differed by ${facts.aucShift}, but predicted over observed fell from ${facts.ratioFirst} to ${facts.ratioLast} and ECE was ${facts.eceRising} against ${facts.eceStationary}. An AUC dashboard sees nothing; cost-based thresholds and expected-loss decisions are off by that factor. So I monitor calibration (predicted vs observed rate as labels arrive) and recalibrate, which is cheaper than retraining. (Both models also aged: AUC slipped by ${facts.agingAuc} over the weeks even without the shift.)"`,
     "does not hold": ({ checks, facts }) =>
       checks["auc-stays"]?.verdict === "does not hold"
-        ? `"When fraud became more common (${facts.rateFirst} % to ${facts.rateLast} %), calibration did drift (predicted over observed ${facts.ratioFirst} to ${facts.ratioLast}, ECE +${facts.eceRise}), but AUC did not stay put here: it moved by ${facts.aucShift}, because more fraud in this world also changed what fraud looks like to the features (terminal risk rates rise). In practice a prior shift rarely comes alone, so watch both."`
-        : `"Predicted over observed went from ${facts.ratioFirst} to ${facts.ratioLast} and AUC moved by ${facts.aucShift}, but ECE rose by only ${facts.eceRise}: with fraud this rare, ECE averages a large miscalibration of a few high scores into a small number. I would monitor the predicted/observed ratio instead of ECE."`,
+        ? `"When fraud became more common (${facts.rateFirst} % to ${facts.rateLast} %), calibration did drift (predicted over observed ${facts.ratioFirst} to ${facts.ratioLast}, ECE ${facts.eceRising} against ${facts.eceStationary} without the shift), but AUC did not stay put here: it differed by ${facts.aucShift} from the unshifted world, because more fraud in this world also changes what fraud looks like to the features (terminal risk rates rise). In practice a prior shift rarely comes alone, so watch both."`
+        : `"Predicted over observed went from ${facts.ratioFirst} to ${facts.ratioLast} and AUC differed by ${facts.aucShift} from the unshifted world, but ECE rose by only ${facts.eceRise}: with fraud this rare, ECE averages a large miscalibration of a few high scores into a small number. I would monitor the predicted/observed ratio instead of ECE."`,
     inconclusive: ({ facts }) =>
-      `"With fraud rising from ${facts.rateFirst} % to ${facts.rateLast} %, predicted over observed went from ${facts.ratioFirst} to ${facts.ratioLast}, ECE changed by ${facts.eceRise} and AUC by ${facts.aucShift}; the seeds disagreed on part of it."`,
+      `"With fraud rising from ${facts.rateFirst} % to ${facts.rateLast} %, predicted over observed went from ${facts.ratioFirst} to ${facts.ratioLast}; against the same model in an unshifted world, ECE differed by ${facts.eceRise} and AUC by ${facts.aucShift}; the seeds disagreed on part of it. A fixed model also ages: AUC slipped by ${facts.agingAuc} without any shift."`,
   },
 });
