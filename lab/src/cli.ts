@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { CLAIMS, findClaim } from "./claims/index";
 import { LabUsageError, parseLabArgs, USAGE } from "./harness/args";
 import type { AnyClaimExperiment } from "./harness/experiment";
-import { writeClaim, writeIndex } from "./harness/output";
+import { rerenderPages, writeClaim } from "./harness/output";
 import { decidingSentence } from "./harness/page";
 import { runClaim } from "./harness/run";
 import { textTable } from "./harness/table";
@@ -35,9 +35,11 @@ async function main(): Promise<number> {
     case "list":
       for (const c of CLAIMS) process.stdout.write(`${[c.id, ...c.aliases].join(", ").padEnd(12)} ${c.title} (${c.seeds.default} seeds)\n`);
       return 0;
-    case "index":
-      writeIndex(outDir(command.out, false));
+    case "index": {
+      const n = rerenderPages(outDir(command.out, false));
+      process.stdout.write(`rendered ${n} claim pages, the index and the catalogue from their JSON results\n`);
       return 0;
+    }
     case "claim": {
       const experiments = command.ids.map((id) => {
         const found = findClaim(id);

@@ -6,7 +6,7 @@ import { cell, fmtInterval } from "../harness/table";
 import { atLeast } from "../harness/verdict";
 import { featuresFor } from "../fraud/data";
 import { scoreRows, trainGbdt } from "../fraud/model";
-import { splitWorld, type WorldSize } from "../fraud/world";
+import { DEFAULT_WORLD, QUICK_WORLD, splitWorld, type WorldSize } from "../fraud/world";
 
 type Params = WorldSize;
 
@@ -41,8 +41,8 @@ export default defineClaim<Params, Detail>({
     "Every AUC is against the ground truth of the test window.",
   ].join("\n"),
   sizes: {
-    default: { customers: 2000, trainDays: 28, validDays: 7, delayDays: 7, testDays: 14 },
-    quick: { customers: 400, trainDays: 21, validDays: 7, delayDays: 7, testDays: 7 },
+    default: DEFAULT_WORLD,
+    quick: QUICK_WORLD,
   },
   seeds: { default: 5, quick: 2 },
   checks: [

@@ -9,7 +9,7 @@ import { atLeast, within } from "../harness/verdict";
 import { prevalence } from "../fraud/data";
 import { scoreRows, trainGbdt } from "../fraud/model";
 import { resampleToPrevalence, undersampleNegatives } from "../fraud/resample";
-import { splitWorld, type WorldSize } from "../fraud/world";
+import { DEFAULT_WORLD, QUICK_WORLD, splitWorld, type WorldSize } from "../fraud/world";
 
 interface Params extends WorldSize {
   /** Test-set prevalences of the sweep; "natural" is added. */
@@ -59,8 +59,8 @@ export default defineClaim<Params, Detail>({
     "Focal loss is not in the project's GBDT and is not measured.",
   ].join("\n"),
   sizes: {
-    default: { customers: 2000, trainDays: 28, validDays: 7, delayDays: 7, testDays: 14, prevalences: [0.5, 0.1, 0.002, 0.0005], draws: 20, undersampleShare: 0.1 },
-    quick: { customers: 400, trainDays: 21, validDays: 7, delayDays: 7, testDays: 7, prevalences: [0.5, 0.1, 0.0005], draws: 2, undersampleShare: 0.1 },
+    default: { ...DEFAULT_WORLD, prevalences: [0.5, 0.1, 0.002, 0.0005], draws: 20, undersampleShare: 0.1 },
+    quick: { ...QUICK_WORLD, prevalences: [0.5, 0.1, 0.0005], draws: 2, undersampleShare: 0.1 },
   },
   seeds: { default: 5, quick: 2 },
   checks: [

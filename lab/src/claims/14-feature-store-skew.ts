@@ -15,7 +15,7 @@ import { cell, cellPct, fmtInterval } from "../harness/table";
 import { atLeast, atMost } from "../harness/verdict";
 import type { FraudData } from "../fraud/data";
 import { scoreRows, trainGbdt } from "../fraud/model";
-import { splitWorld, type WorldSize } from "../fraud/world";
+import { DEFAULT_WORLD, QUICK_WORLD, splitWorld, type WorldSize } from "../fraud/world";
 
 type Params = WorldSize;
 
@@ -107,8 +107,8 @@ export default defineClaim<Params, Detail>({
     "Skew is the share of served test vectors with any feature different from the training definition (compared with the drift monitor's skew comparison, now in @mlsd/feature-store); the cost is the served AUC against the AUC on the training definition's own test features.",
   ].join("\n"),
   sizes: {
-    default: { customers: 2000, trainDays: 28, validDays: 7, delayDays: 7, testDays: 14 },
-    quick: { customers: 400, trainDays: 21, validDays: 7, delayDays: 7, testDays: 7 },
+    default: DEFAULT_WORLD,
+    quick: QUICK_WORLD,
   },
   seeds: { default: 5, quick: 2 },
   checks: [

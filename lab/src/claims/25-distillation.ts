@@ -9,7 +9,7 @@ import { cell, fmtInterval } from "../harness/table";
 import { atLeast, atMost } from "../harness/verdict";
 import { matrixRows } from "../fraud/data";
 import { LAB_GBDT } from "../fraud/model";
-import { splitWorld, type WorldSize } from "../fraud/world";
+import { DEFAULT_WORLD, QUICK_WORLD, splitWorld, type WorldSize } from "../fraud/world";
 
 interface Params extends WorldSize {
   teacher: { trees: number; depth: number; learningRate: number };
@@ -51,8 +51,8 @@ export default defineClaim<Params, Detail>({
     "Accuracy is ROC-AUC and average precision on the test window against every fraud; latency is the median microseconds to score one transaction (the fraud service's per-request path), teacher and students timed side by side.",
   ].join("\n"),
   sizes: {
-    default: { customers: 2000, trainDays: 28, validDays: 7, delayDays: 7, testDays: 14, teacher: { trees: 400, depth: 7, learningRate: 0.05 }, studentTrees: [3, 10, 30], studentDepth: 4, judgedTrees: 10, latencyRows: 2000 },
-    quick: { customers: 400, trainDays: 21, validDays: 7, delayDays: 7, testDays: 7, teacher: { trees: 80, depth: 6, learningRate: 0.1 }, studentTrees: [10], studentDepth: 4, judgedTrees: 10, latencyRows: 300 },
+    default: { ...DEFAULT_WORLD, teacher: { trees: 400, depth: 7, learningRate: 0.05 }, studentTrees: [3, 10, 30], studentDepth: 4, judgedTrees: 10, latencyRows: 2000 },
+    quick: { ...QUICK_WORLD, teacher: { trees: 80, depth: 6, learningRate: 0.1 }, studentTrees: [10], studentDepth: 4, judgedTrees: 10, latencyRows: 300 },
   },
   seeds: { default: 5, quick: 2 },
   checks: [

@@ -8,7 +8,7 @@ import { cell, fmt, fmtInterval } from "../harness/table";
 import { atLeast } from "../harness/verdict";
 import { matrixRows } from "../fraud/data";
 import { scoreRows, trainGbdt } from "../fraud/model";
-import { splitWorld, type WorldSize } from "../fraud/world";
+import { DEFAULT_WORLD, QUICK_WORLD, splitWorld, type WorldSize } from "../fraud/world";
 
 interface Params extends WorldSize {
   trees: number[];
@@ -45,8 +45,8 @@ export default defineClaim<Params, Detail>({
     "For each size: average precision on the validation and test windows, training seconds, and the median microseconds to score one transaction. The 'most accurate' model is chosen by validation AP (never by the test window); the 'fastest' is the smallest grid point. The knee is the fastest model whose mean test AP is within the tolerance of the most accurate model's.",
   ].join("\n"),
   sizes: {
-    default: { customers: 2000, trainDays: 28, validDays: 7, delayDays: 7, testDays: 14, trees: [10, 30, 100, 300], depths: [2, 4, 6], latencyRows: 2000, kneeTolerance: 0.005 },
-    quick: { customers: 400, trainDays: 21, validDays: 7, delayDays: 7, testDays: 7, trees: [10, 30], depths: [2, 4], latencyRows: 300, kneeTolerance: 0.005 },
+    default: { ...DEFAULT_WORLD, trees: [10, 30, 100, 300], depths: [2, 4, 6], latencyRows: 2000, kneeTolerance: 0.005 },
+    quick: { ...QUICK_WORLD, trees: [10, 30], depths: [2, 4], latencyRows: 300, kneeTolerance: 0.005 },
   },
   seeds: { default: 3, quick: 2 },
   checks: [{ id: "tradeoff", metric: "apGain", description: "test AP of the most accurate size (chosen on validation) minus the fastest size's", rule: atLeast(0.02) }],

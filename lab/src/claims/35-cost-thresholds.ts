@@ -8,7 +8,7 @@ import { cell, cellPct, fmtInterval } from "../harness/table";
 import { atLeast } from "../harness/verdict";
 import { prevalence } from "../fraud/data";
 import { scoreRows, trainGbdt } from "../fraud/model";
-import { splitWorld, type WorldSize } from "../fraud/world";
+import { DEFAULT_WORLD, QUICK_WORLD, splitWorld, type WorldSize } from "../fraud/world";
 
 interface Params extends WorldSize {
   /** Reviews an analyst team can do per day, sized to the world's traffic. */
@@ -59,8 +59,8 @@ export default defineClaim<Params, Detail>({
     "The cost-optimal review and decline thresholds are chosen on the validation window (labels known at deployment) and applied to the test window, where every policy is costed against the ground truth. Sweeps: the daily review capacity, and the friction of a wrong decline.",
   ].join("\n"),
   sizes: {
-    default: { customers: 2000, trainDays: 28, validDays: 7, delayDays: 7, testDays: 14, reviewCapacityPerDay: 20, capacities: [0, 5, 20, 50, 100], frictions: [2, 5, 10, 20, 50], curvePoints: 40 },
-    quick: { customers: 400, trainDays: 21, validDays: 7, delayDays: 7, testDays: 7, reviewCapacityPerDay: 4, capacities: [0, 4], frictions: [5, 20], curvePoints: 10 },
+    default: { ...DEFAULT_WORLD, reviewCapacityPerDay: 20, capacities: [0, 5, 20, 50, 100], frictions: [2, 5, 10, 20, 50], curvePoints: 40 },
+    quick: { ...QUICK_WORLD, reviewCapacityPerDay: 4, capacities: [0, 4], frictions: [5, 20], curvePoints: 10 },
   },
   seeds: { default: 5, quick: 2 },
   checks: [{ id: "cost-saving", metric: "saving", description: "share of the test cost of 'decline at 0.5' saved by the cost-optimal thresholds", rule: atLeast(0.1) }],

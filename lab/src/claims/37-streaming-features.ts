@@ -9,7 +9,7 @@ import { atLeast } from "../harness/verdict";
 import { featuresFor } from "../fraud/data";
 import { scoreRows, trainGbdt } from "../fraud/model";
 import { recallWhere, thresholdAtFpr } from "../fraud/operating-point";
-import { splitWorld, type WorldSize } from "../fraud/world";
+import { DEFAULT_WORLD, QUICK_WORLD, splitWorld, type WorldSize } from "../fraud/world";
 
 interface Params extends WorldSize {
   /** Fast attacks per day per 1,000 customers. */
@@ -55,8 +55,8 @@ export default defineClaim<Params, Detail>({
     "Each model's threshold flags 1 % of legitimate validation payments; recall per fraud scenario is then measured on the test window.",
   ].join("\n"),
   sizes: {
-    default: { customers: 2000, trainDays: 28, validDays: 7, delayDays: 7, testDays: 14, attacksPerThousand: 2.5, burstTransactions: 8, burstMinutes: 30, fpr: 0.01 },
-    quick: { customers: 400, trainDays: 21, validDays: 7, delayDays: 7, testDays: 7, attacksPerThousand: 5, burstTransactions: 8, burstMinutes: 30, fpr: 0.01 },
+    default: { ...DEFAULT_WORLD, attacksPerThousand: 2.5, burstTransactions: 8, burstMinutes: 30, fpr: 0.01 },
+    quick: { ...QUICK_WORLD, attacksPerThousand: 5, burstTransactions: 8, burstMinutes: 30, fpr: 0.01 },
   },
   seeds: { default: 5, quick: 2 },
   checks: [{ id: "fast-attacks", metric: "burstGain", description: "recall of fast-attack payments with streaming features minus with daily batch features (1 % FPR)", rule: atLeast(0.2) }],

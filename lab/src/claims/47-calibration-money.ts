@@ -5,7 +5,7 @@ import { meanInterval } from "../harness/stats";
 import { cell, cellPct, fmtInterval } from "../harness/table";
 import { atLeast } from "../harness/verdict";
 import { scoreRows, trainGbdt } from "../fraud/model";
-import { splitWorld, type WorldSize } from "../fraud/world";
+import { DEFAULT_WORLD, QUICK_WORLD, splitWorld, type WorldSize } from "../fraud/world";
 
 interface Params extends WorldSize {
   declineFriction: number;
@@ -39,8 +39,8 @@ export default defineClaim<Params, Detail>({
     "Costs on the test window against the ground truth: missed fraud amount plus friction.",
   ].join("\n"),
   sizes: {
-    default: { customers: 2000, trainDays: 28, validDays: 7, delayDays: 7, testDays: 14, declineFriction: DEFAULT_DECISION_COSTS.declineFriction },
-    quick: { customers: 400, trainDays: 21, validDays: 7, delayDays: 7, testDays: 7, declineFriction: DEFAULT_DECISION_COSTS.declineFriction },
+    default: { ...DEFAULT_WORLD, declineFriction: DEFAULT_DECISION_COSTS.declineFriction },
+    quick: { ...QUICK_WORLD, declineFriction: DEFAULT_DECISION_COSTS.declineFriction },
   },
   seeds: { default: 5, quick: 2 },
   checks: [{ id: "calibration-saves", metric: "saving", description: "share of the expected-value policy's test cost saved by Platt-calibrating the scores", rule: atLeast(0.05) }],

@@ -8,7 +8,7 @@ import { cell, fmtInterval } from "../harness/table";
 import { atLeast } from "../harness/verdict";
 import { matrixRows } from "../fraud/data";
 import { scoreRows, trainGbdt } from "../fraud/model";
-import { splitWorld, type WorldSize } from "../fraud/world";
+import { DEFAULT_WORLD, QUICK_WORLD, splitWorld, type WorldSize } from "../fraud/world";
 
 interface Params extends WorldSize {
   /** Labelled frauds the supervised model gets (0 = every known one). */
@@ -42,8 +42,8 @@ export default defineClaim<Params, Detail>({
     "Both are judged by average precision (PR-AUC) on the test window against every fraud in it.",
   ].join("\n"),
   sizes: {
-    default: { customers: 2000, trainDays: 28, validDays: 7, delayDays: 7, testDays: 14, labelCounts: [0, 300, 100, 30, 10, 3], rareLabels: 10, forestTrees: 100, forestSampleSize: 256 },
-    quick: { customers: 400, trainDays: 21, validDays: 7, delayDays: 7, testDays: 7, labelCounts: [0, 30, 10], rareLabels: 10, forestTrees: 50, forestSampleSize: 256 },
+    default: { ...DEFAULT_WORLD, labelCounts: [0, 300, 100, 30, 10, 3], rareLabels: 10, forestTrees: 100, forestSampleSize: 256 },
+    quick: { ...QUICK_WORLD, labelCounts: [0, 30, 10], rareLabels: 10, forestTrees: 50, forestSampleSize: 256 },
   },
   seeds: { default: 5, quick: 2 },
   checks: [

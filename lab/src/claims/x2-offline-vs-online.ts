@@ -8,7 +8,7 @@ import { cell, fmtInterval } from "../harness/table";
 import { atLeast } from "../harness/verdict";
 import { matrixRows } from "../fraud/data";
 import { trainGbdt } from "../fraud/model";
-import { splitWorld, type WorldSize } from "../fraud/world";
+import { DEFAULT_WORLD, QUICK_WORLD, splitWorld, type WorldSize } from "../fraud/world";
 
 interface Params extends WorldSize {
   offlineWinner: { trees: number; depth: number };
@@ -62,8 +62,8 @@ export default defineClaim<Params, Detail>({
     "Offline: both scored on complete test features. Online: the same test payments with a share of them answered degraded (the same payments for both models), for several shares. The claim is judged at the declared share; the latency column is the median microseconds per single prediction, side by side.",
   ].join("\n"),
   sizes: {
-    default: { customers: 2000, trainDays: 28, validDays: 7, delayDays: 7, testDays: 14, offlineWinner: { trees: 300, depth: 7 }, trainingMaskShare: 0.3, degradedShares: [0, 0.05, 0.1, 0.2, 0.3, 0.5], judgedShare: 0.2, latencyRows: 2000 },
-    quick: { customers: 400, trainDays: 21, validDays: 7, delayDays: 7, testDays: 7, offlineWinner: { trees: 60, depth: 6 }, trainingMaskShare: 0.3, degradedShares: [0, 0.2], judgedShare: 0.2, latencyRows: 300 },
+    default: { ...DEFAULT_WORLD, offlineWinner: { trees: 300, depth: 7 }, trainingMaskShare: 0.3, degradedShares: [0, 0.05, 0.1, 0.2, 0.3, 0.5], judgedShare: 0.2, latencyRows: 2000 },
+    quick: { ...QUICK_WORLD, offlineWinner: { trees: 60, depth: 6 }, trainingMaskShare: 0.3, degradedShares: [0, 0.2], judgedShare: 0.2, latencyRows: 300 },
   },
   seeds: { default: 5, quick: 2 },
   checks: [

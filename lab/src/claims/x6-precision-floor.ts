@@ -5,7 +5,7 @@ import { meanInterval } from "../harness/stats";
 import { cell, fmtInterval } from "../harness/table";
 import { atLeast } from "../harness/verdict";
 import { scoreRows, trainGbdt } from "../fraud/model";
-import { splitWorld, type WorldSize } from "../fraud/world";
+import { DEFAULT_WORLD, QUICK_WORLD, splitWorld, type WorldSize } from "../fraud/world";
 
 interface Params extends WorldSize {
   floor: number;
@@ -53,8 +53,8 @@ export default defineClaim<Params, Detail>({
     "Both thresholds are then applied to the next weeks (the test window), where precision and recall are measured against every fraud. The oracle is the best recall any threshold reaches at the floor on the test window itself.",
   ].join("\n"),
   sizes: {
-    default: { customers: 2000, trainDays: 28, validDays: 7, delayDays: 7, testDays: 14, floor: 0.995 },
-    quick: { customers: 400, trainDays: 21, validDays: 7, delayDays: 7, testDays: 7, floor: 0.995 },
+    default: { ...DEFAULT_WORLD, floor: 0.995 },
+    quick: { ...QUICK_WORLD, floor: 0.995 },
   },
   seeds: { default: 5, quick: 2 },
   checks: [

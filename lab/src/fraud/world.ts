@@ -30,6 +30,11 @@ export function labWorld(seed: number, customers: number, days: number, extra: {
   };
 }
 
+/** The size most fraud claims run at: eight weeks of traffic from 2,000 cards, two test weeks. */
+export const DEFAULT_WORLD: Readonly<WorldSize> = Object.freeze({ customers: 2000, trainDays: 28, validDays: 7, delayDays: 7, testDays: 14 });
+/** The CI size: a few hundred cards, one test week. */
+export const QUICK_WORLD: Readonly<WorldSize> = Object.freeze({ customers: 400, trainDays: 21, validDays: 7, delayDays: 7, testDays: 7 });
+
 export interface SplitData {
   data: FraudData;
   split: TimeSplit;

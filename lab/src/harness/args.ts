@@ -12,7 +12,7 @@ export const USAGE = `claims lab
   npm run claim -- <id> [<id> ...] [--quick] [--seeds N] [--out DIR]   run claims by id (e.g. 11, 13, 29, x2)
   npm run claims [-- --quick] [--seeds N] [--out DIR] [--only 6,11]   run every claim, one after another
   npx tsx lab/src/cli.ts list                                         ids, titles, default seeds
-  npx tsx lab/src/cli.ts index [--out DIR]                            rewrite README.md and catalogue.md from the results
+  npx tsx lab/src/cli.ts index [--out DIR]                            render the pages, README.md and catalogue.md again from the JSON results
 
   --quick     CI size: small worlds, few seeds; written to reports/claims unless --out says otherwise
   --seeds N   repeat over seeds 1..N instead of the experiment's default (at least 3 at default size)

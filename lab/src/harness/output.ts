@@ -5,6 +5,7 @@ import { renderCatalogue, renderIndex } from "./index-page";
 import { renderClaimPage } from "./page";
 import { claimFileBase, parseClaimResult, toResult, type ClaimResult } from "./result";
 import type { ClaimOutcome } from "./run";
+import { combine } from "./verdict";
 
 export interface WrittenClaim {
   result: ClaimResult;
@@ -37,6 +38,24 @@ export function readResults(dir: string): ClaimResult[] {
     .readdirSync(dir)
     .filter((f) => f.endsWith(".json"))
     .map((f) => parseClaimResult(fs.readFileSync(path.join(dir, f), "utf8"), path.join(dir, f)));
+}
+
+/**
+ * Renders every claim page again from its JSON result (the run's numbers, verdicts and interview
+ * text), without running anything: for a change in how pages are laid out.
+ */
+export function rerenderPages(dir: string): number {
+  const results = readResults(dir);
+  for (const r of results) {
+    const checks = r.checks.map((c) => ({ check: { id: c.id, metric: c.metric, description: c.description, rule: c.rule }, verdict: c.verdict, margin: c.margin ?? Number.NaN }));
+    const { verdict, deciding } = combine(checks);
+    const result = { ...r, verdict, deciding: deciding.check.id };
+    const base = `${r.id.toLowerCase()}-${r.slug}`;
+    fs.writeFileSync(path.join(dir, `${base}.json`), JSON.stringify(result, null, 2) + "\n");
+    fs.writeFileSync(path.join(dir, `${base}.md`), renderClaimPage(result, `lab/src/claims/${base}.ts`));
+  }
+  writeIndex(dir);
+  return results.length;
 }
 
 export function writeIndex(dir: string): void {

@@ -4,7 +4,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { CATALOGUE } from "../catalogue";
 import { defineClaim } from "./experiment";
-import { readResults, writeClaim } from "./output";
+import { readResults, rerenderPages, writeClaim } from "./output";
 import { runClaim } from "./run";
 import { atLeast, atMost } from "./verdict";
 
@@ -89,6 +89,9 @@ describe("writeClaim", () => {
       expect(index).toContain("1 claims measured: 0 hold, 1 do not hold, 0 inconclusive.");
       const catalogue = fs.readFileSync(path.join(dir, "catalogue.md"), "utf8");
       for (const entry of CATALOGUE) expect(catalogue).toContain(`| ${entry.ids.join(", ")} |`);
+      // Rendering again from the JSON alone gives the same page.
+      expect(rerenderPages(dir)).toBe(1);
+      expect(fs.readFileSync(written.page, "utf8")).toBe(page);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -38,10 +38,10 @@ describe("combine", () => {
   const check = (id: string, threshold: number): Check => ({ id, metric: id, description: id, rule: atLeast(threshold) });
   const part = (id: string, verdict: Judgement["verdict"], margin: number, threshold = 1) => ({ check: check(id, threshold), verdict, margin });
 
-  it("holds only when every part holds, deciding on the smallest relative margin", () => {
+  it("holds only when every part holds, reporting the first declared part", () => {
     const r = combine([part("a", "holds", 0.5, 1), part("b", "holds", 0.05, 0.1), part("c", "holds", 2, 10)]);
     expect(r.verdict).toBe("holds");
-    expect(r.deciding.check.id).toBe("c");
+    expect(r.deciding.check.id).toBe("a");
   });
 
   it("does not hold when any part does not, even beside inconclusive ones", () => {

@@ -58,7 +58,7 @@ export function judge(rule: Rule, interval: Interval): Judgement {
 /**
  * A claim holds when every part of it holds; one part that does not hold sinks it; otherwise it is
  * inconclusive. The deciding part is the first that does not hold, else the first inconclusive one,
- * else the one with the smallest margin relative to its threshold.
+ * else the first declared (the claim's main measurement).
  */
 export function combine<T extends Judgement & { check: Check }>(parts: readonly T[]): { verdict: Verdict; deciding: T } {
   if (parts.length === 0) throw new RangeError("a claim needs at least one check");
@@ -66,13 +66,7 @@ export function combine<T extends Judgement & { check: Check }>(parts: readonly 
   if (failed) return { verdict: "does not hold", deciding: failed };
   const open = parts.find((p) => p.verdict === "inconclusive");
   if (open) return { verdict: "inconclusive", deciding: open };
-  const scale = (p: T) => {
-    const r = p.check.rule;
-    const t = r.kind === "within" ? Math.max(Math.abs(r.lo), Math.abs(r.hi)) : Math.abs(r.threshold);
-    return p.margin / Math.max(t, 1e-9);
-  };
-  const deciding = parts.reduce((best, p) => (scale(p) < scale(best) ? p : best));
-  return { verdict: "holds", deciding };
+  return { verdict: "holds", deciding: parts[0] as T };
 }
 
 export function describeRule(rule: Rule, digits = 3): string {

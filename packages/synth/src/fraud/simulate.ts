@@ -23,6 +23,17 @@ interface RawDay {
 
 const round2 = (v: number): number => Math.round(v * 100) / 100;
 
+function emptyRawDay(n: number): RawDay {
+  return {
+    length: n,
+    customer: new Uint32Array(n),
+    terminal: new Uint32Array(n),
+    timeOfDay: new Int32Array(n),
+    amount: new Float64Array(n),
+    customerFraud: new Uint8Array(n),
+  };
+}
+
 /** An amount drawn like the customer's own: normal, redrawn uniformly when negative (as the handbook). */
 function customerAmount(rng: Rng, mean: number, std: number): number {
   const a = rng.normal(mean, std);
@@ -56,14 +67,7 @@ function simulateRawDay(world: FraudWorld, rng: Rng): RawDay {
   const order = Array.from({ length: n }, (_, i) => i);
   // Array.prototype.sort is stable, so equal times keep customer order and the output is reproducible.
   order.sort((a, b) => (timeOfDay[a] as number) - (timeOfDay[b] as number));
-  const day: RawDay = {
-    length: n,
-    customer: new Uint32Array(n),
-    terminal: new Uint32Array(n),
-    timeOfDay: new Int32Array(n),
-    amount: new Float64Array(n),
-    customerFraud: new Uint8Array(n),
-  };
+  const day = emptyRawDay(n);
   for (let r = 0; r < n; r++) {
     const i = order[r] as number;
     day.customer[r] = customer[i] as number;
@@ -169,15 +173,7 @@ function withFastAttacks(world: FraudWorld, s: FraudScenarioOptions, rng: Rng, r
   const timeOf = (k: number): number => (k < raw.length ? (raw.timeOfDay[k] as number) : (rows[k - raw.length] as { time: number }).time);
   order.sort((a, b) => timeOf(a) - timeOf(b));
   const burst = new Uint8Array(n);
-  const out: RawDay = {
-    length: n,
-    customer: new Uint32Array(n),
-    terminal: new Uint32Array(n),
-    timeOfDay: new Int32Array(n),
-    amount: new Float64Array(n),
-    customerFraud: new Uint8Array(n),
-    burst,
-  };
+  const out: RawDay = { ...emptyRawDay(n), burst };
   order.forEach((k, r) => {
     if (k < raw.length) {
       out.customer[r] = raw.customer[k] as number;
