@@ -36,7 +36,7 @@ async function main(): Promise<number> {
       for (const c of CLAIMS) process.stdout.write(`${[c.id, ...c.aliases].join(", ").padEnd(12)} ${c.title} (${c.seeds.default} seeds)\n`);
       return 0;
     case "index": {
-      const n = rerenderPages(outDir(command.out, false));
+      const n = rerenderPages(outDir(command.out, false), CLAIMS, (line) => process.stderr.write(line + "\n"));
       process.stdout.write(`rendered ${n} claim pages, the index and the catalogue from their JSON results\n`);
       return 0;
     }

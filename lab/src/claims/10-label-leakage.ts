@@ -1,6 +1,7 @@
 import { DEFAULT_FRAUD_FEATURE_CONFIG, type LabelInput } from "@mlsd/feature-store";
 import { averagePrecision, rocAuc } from "@mlsd/ml-metrics";
 import { defineClaim } from "../harness/experiment";
+import { openParts } from "../harness/phrases";
 import { meanInterval } from "../harness/stats";
 import { cell, fmtInterval } from "../harness/table";
 import { atLeast } from "../harness/verdict";
@@ -100,7 +101,7 @@ export default defineClaim<Params, Detail>({
       `"Leakage is any feature built with information from after the prediction time. I reproduced it with a terminal fraud rate computed from the warehouse's final labels: the offline report said AUC ${facts.offline} (AP ${facts.offlineAp}), served with the point-in-time feature the same model scored ${facts.served} (AP ${facts.servedAp}), below the honest model's ${facts.honest}. So the leak does not just inflate the report, it trains the model to rely on something that does not exist at serving time. The guard is point-in-time feature computation: labels count from when they are known, windows shifted by the label delay, the same definition offline and online."`,
     "does not hold": ({ facts }) =>
       `"I expected a warehouse-computed terminal fraud rate to inflate the offline AUC and collapse online. Measured: offline ${facts.offline}, served ${facts.served}, honest model ${facts.honest}; the collapse was smaller than my threshold here. I would still compute features point in time, because how much a leak hurts depends on how much the model leans on the leaked feature, which you do not know in advance."`,
-    inconclusive: ({ facts }) =>
-      `"A leaked feature (terminal fraud rate computed from the warehouse's final labels) gave an offline AUC of ${facts.offline}; served with the point-in-time feature the same model scored ${facts.served}, against ${facts.honest} for an honest model, so by ROC-AUC the gap to the honest model was within noise. Average precision tells the story ROC-AUC hides: ${facts.offlineAp} offline, ${facts.servedAp} served, ${facts.honestAp} for the honest model. The offline report cannot be trusted when features are not computed point in time."`,
+    inconclusive: ({ checks, facts }) =>
+      `"A leaked feature (terminal fraud rate computed from the warehouse's final labels) gave an offline AUC of ${facts.offline}; served with the point-in-time feature the same model scored ${facts.served}, against ${facts.honest} for an honest model, by ROC-AUC this was not settled (${openParts(checks)}). Average precision tells the story ROC-AUC hides: ${facts.offlineAp} offline, ${facts.servedAp} served, ${facts.honestAp} for the honest model. The offline report cannot be trusted when features are not computed point in time."`,
   },
 });

@@ -4,6 +4,7 @@ import { rocAuc } from "@mlsd/ml-metrics";
 import { barChart, lineChart } from "@mlsd/plot";
 import type { FraudRegime } from "@mlsd/synth";
 import { defineClaim } from "../harness/experiment";
+import { openParts } from "../harness/phrases";
 import { meanInterval } from "../harness/stats";
 import { cell, fmtInterval } from "../harness/table";
 import { atLeast, atMost } from "../harness/verdict";
@@ -261,7 +262,7 @@ export default defineClaim<Params, Detail>({
       checks["quiet-before"]?.verdict === "does not hold"
         ? `"The input monitor was fast on a real data shift (alarm ${facts.inputHours} h after, labels ${facts.labelledHours} h) but it also fired ${facts.falseAlarms} times a week with nothing changing, which would train the on-call to ignore it. Effect-size thresholds plus significance and a sustain period are what keep it quiet; tune them on quiet periods before trusting the lead."`
         : `"I measured it: after a data shift the input monitor alarmed ${facts.inputHours} h after and the labelled monitor ${facts.labelledHours} h after, a lead of ${facts.lead} hours, under the day I required. On a fraud campaign: input ${facts.campaignInput} h, labelled ${facts.campaignLabelled} h; concept shift: input ${facts.conceptInput} h, labelled ${facts.conceptLabelled} h. Input monitoring is not a substitute for labels."`,
-    inconclusive: ({ facts }) =>
-      `"After a data shift the input monitor alarmed ${facts.inputHours} h after and the labelled one ${facts.labelledHours} h after (lead ${facts.lead} h), with ${facts.falseAlarms} false input alarms a week; on a fraud campaign input ${facts.campaignInput} h vs labelled ${facts.campaignLabelled} h, on a concept shift ${facts.conceptInput} h vs ${facts.conceptLabelled} h. The seeds varied too much for a firm verdict."`,
+    inconclusive: ({ checks, facts }) =>
+      `"After a data shift the input monitor alarmed ${facts.inputHours} h after and the labelled one ${facts.labelledHours} h after (lead ${facts.lead} h), with ${facts.falseAlarms} false input alarms a week; on a fraud campaign input ${facts.campaignInput} h vs labelled ${facts.campaignLabelled} h, on a concept shift ${facts.conceptInput} h vs ${facts.conceptLabelled} h. Not settled: ${openParts(checks)}."`,
   },
 });

@@ -10,6 +10,7 @@ import {
 import { averagePrecision, rocAuc } from "@mlsd/ml-metrics";
 import { barChart } from "@mlsd/plot";
 import { defineClaim } from "../harness/experiment";
+import { openParts } from "../harness/phrases";
 import { meanInterval } from "../harness/stats";
 import { cell, cellPct, fmtInterval } from "../harness/table";
 import { atLeast, atMost } from "../harness/verdict";
@@ -185,7 +186,7 @@ export default defineClaim<Params, Detail>({
       checks["shared-no-skew"]?.verdict === "does not hold"
         ? `"Even the shared definitions skewed ${facts.sharedSkew} % of vectors here, so sharing code alone is not enough: timing (when labels arrive, clocks) creates skew too. A re-implemented path skewed ${facts.delaySkew} % and cost ${facts.delayLoss} AUC."`
         : `"Shared definitions removed skew (${facts.sharedSkew} % of vectors differed), and a re-implemented path that dropped the label-delay shift skewed ${facts.delaySkew} % of vectors, but it cost only ${facts.delayLoss} AUC here (a local-time clock: ${facts.clockLoss}). Skew is certain with two implementations; how much it costs depends on how much the model leans on the skewed feature, which you only learn after the fact. That is the argument for one definition."`,
-    inconclusive: ({ facts }) =>
-      `"Shared definitions: ${facts.sharedSkew} % of vectors skewed. Re-implemented without the label-delay shift: ${facts.delaySkew} % skewed, ${facts.delayLoss} AUC lost; local-time flags: ${facts.clockSkew} % skewed, ${facts.clockLoss} AUC lost. The AUC cost varied across seeds, the skew did not."`,
+    inconclusive: ({ checks, facts }) =>
+      `"Shared definitions: ${facts.sharedSkew} % of vectors skewed. Re-implemented without the label-delay shift: ${facts.delaySkew} % skewed, ${facts.delayLoss} AUC lost; local-time flags: ${facts.clockSkew} % skewed, ${facts.clockLoss} AUC lost. Not settled: ${openParts(checks)}."`,
   },
 });

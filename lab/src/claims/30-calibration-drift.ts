@@ -2,6 +2,7 @@ import { expectedCalibrationError, rocAuc } from "@mlsd/ml-metrics";
 import { lineChart } from "@mlsd/plot";
 import type { FraudRegime } from "@mlsd/synth";
 import { defineClaim } from "../harness/experiment";
+import { openParts } from "../harness/phrases";
 import { meanInterval } from "../harness/stats";
 import { cell, fmtInterval } from "../harness/table";
 import { atLeast, within } from "../harness/verdict";
@@ -153,7 +154,7 @@ export default defineClaim<Params, Detail>({
       checks["auc-stays"]?.verdict === "does not hold"
         ? `"When fraud became more common (${facts.rateFirst} % to ${facts.rateLast} %), calibration did drift (predicted over observed ${facts.ratioFirst} to ${facts.ratioLast}, ECE ${facts.eceRising} against ${facts.eceStationary} without the shift), but AUC did not stay put here: it differed by ${facts.aucShift} from the unshifted world, because more fraud in this world also changes what fraud looks like to the features (terminal risk rates rise). In practice a prior shift rarely comes alone, so watch both."`
         : `"Predicted over observed went from ${facts.ratioFirst} to ${facts.ratioLast} and AUC differed by ${facts.aucShift} from the unshifted world, but ECE rose by only ${facts.eceRise}: with fraud this rare, ECE averages a large miscalibration of a few high scores into a small number. I would monitor the predicted/observed ratio instead of ECE."`,
-    inconclusive: ({ facts }) =>
-      `"With fraud rising from ${facts.rateFirst} % to ${facts.rateLast} %, predicted over observed went from ${facts.ratioFirst} to ${facts.ratioLast}; against the same model in an unshifted world, ECE differed by ${facts.eceRise} and AUC by ${facts.aucShift}; the seeds disagreed on part of it. A fixed model also ages: AUC slipped by ${facts.agingAuc} without any shift."`,
+    inconclusive: ({ checks, facts }) =>
+      `"With fraud rising from ${facts.rateFirst} % to ${facts.rateLast} %, predicted over observed went from ${facts.ratioFirst} to ${facts.ratioLast}; against the same model in an unshifted world, ECE differed by ${facts.eceRise} and AUC by ${facts.aucShift}; Not settled: ${openParts(checks)}. A fixed model also ages: AUC slipped by ${facts.agingAuc} without any shift."`,
   },
 });

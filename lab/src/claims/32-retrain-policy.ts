@@ -4,7 +4,7 @@ import { averagePrecision, rocAuc } from "@mlsd/ml-metrics";
 import { lineChart } from "@mlsd/plot";
 import type { FraudRegime } from "@mlsd/synth";
 import { defineClaim } from "../harness/experiment";
-import { phraseRatio } from "../harness/phrases";
+import { openParts, phraseRatio } from "../harness/phrases";
 import { meanInterval } from "../harness/stats";
 import { cell, fmtInterval } from "../harness/table";
 import { atLeast, atMost } from "../harness/verdict";
@@ -239,7 +239,7 @@ export default defineClaim<Params, Detail>({
       checks["trigger-quality"]?.verdict === "does not hold"
         ? `"Triggers alone were not enough here: AP ${facts.triggerAp} against ${facts.weeklyAp} for weekly retraining (difference ${facts.qualityGap}) with ${facts.triggerRetrains} retrains vs ${facts.weeklyRetrains}. The triggers fire when something has already gone wrong, and with a 7-day label delay the retrain after a shift has few labels of the new pattern; the schedule keeps absorbing fresh labels. So: a schedule as the floor, triggers on top (schedule plus trigger: ${facts.bothGain} vs weekly)."`
         : `"The trigger kept quality (AP ${facts.triggerAp} vs ${facts.weeklyAp} weekly) but fired more than I expected: ${facts.triggerRetrains} retrains against ${facts.weeklyRetrains} on the schedule (ratio ${facts.retrainRatio}), because after a shift the monitors keep alarming until the labels of the new pattern are in. A cooldown and alarm rules tuned on quiet periods matter as much as the trigger itself."`,
-    inconclusive: ({ facts }) =>
-      `"Triggered retraining reached AP ${facts.triggerAp} against ${facts.weeklyAp} weekly (${facts.qualityGap}) with ${facts.triggerRetrains} retrains vs ${facts.weeklyRetrains}; never retraining cost ${facts.neverGap}. The seeds disagreed on part of it."`,
+    inconclusive: ({ checks, facts }) =>
+      `"Triggered retraining reached AP ${facts.triggerAp} against ${facts.weeklyAp} weekly (${facts.qualityGap}) with ${facts.triggerRetrains} retrains vs ${facts.weeklyRetrains}; never retraining cost ${facts.neverGap}. Not settled: ${openParts(checks)}."`,
   },
 });

@@ -1,7 +1,7 @@
 import { averagePrecision } from "@mlsd/ml-metrics";
 import { lineChart } from "@mlsd/plot";
 import { defineClaim } from "../harness/experiment";
-import { phraseRatio } from "../harness/phrases";
+import { openParts, phraseRatio } from "../harness/phrases";
 import { meanInterval } from "../harness/stats";
 import { microsPerCall } from "../harness/timing";
 import { cell, fmt, fmtInterval } from "../harness/table";
@@ -133,7 +133,7 @@ export default defineClaim<Params, Detail>({
       `"It is a real trade-off: in a GBDT size sweep the most accurate model (${facts.best}) had ${facts.apGain} more AP than the smallest but cost ${facts.latencyRatio} its latency. It is also a curve with a knee: ${facts.knee} was within 0.005 AP of the best (${facts.kneeAp} vs ${facts.bestAp}) at 1/${facts.kneeRatio} of its latency. So I pick the size from the latency budget, then check where the knee is before paying for more."`,
     "does not hold": ({ facts }) =>
       `"Not on this problem: the most accurate GBDT (${facts.best}) beat the smallest by only ${facts.apGain} AP while costing ${facts.latencyRatio} its latency. Accuracy saturated early (${facts.knee} was within 0.005 AP of the best), so past the knee you pay compute and latency for nothing. 'Pick two' assumes accuracy keeps growing with size; measure where it stops before buying latency."`,
-    inconclusive: ({ facts }) =>
-      `"The most accurate size (${facts.best}) gained ${facts.apGain} AP over the smallest at ${facts.latencyRatio} the latency, within noise over my seeds; ${facts.knee} was already within 0.005 AP of the best, so the trade-off flattens quickly."`,
+    inconclusive: ({ checks, facts }) =>
+      `"The most accurate size (${facts.best}) gained ${facts.apGain} AP over the smallest at ${facts.latencyRatio} the latency, not settled (${openParts(checks)}); ${facts.knee} was already within 0.005 AP of the best, so the trade-off flattens quickly."`,
   },
 });

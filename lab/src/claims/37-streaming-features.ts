@@ -3,6 +3,7 @@ import { barChart } from "@mlsd/plot";
 import { FRAUD_SCENARIO } from "@mlsd/synth";
 import { DAY_MS } from "@mlsd/feature-store";
 import { defineClaim } from "../harness/experiment";
+import { openParts } from "../harness/phrases";
 import { meanInterval } from "../harness/stats";
 import { cell, cellPct, fmtInterval } from "../harness/table";
 import { atLeast } from "../harness/verdict";
@@ -142,7 +143,7 @@ export default defineClaim<Params, Detail>({
       `"It depends on how fast the fraud moves. Against card take-overs that spend within half an hour at normal amounts, the model on streaming features caught ${facts.streamBurst} of the attack payments at a 1 % false-positive rate; the same model on features from a nightly batch caught ${facts.batchBurst}, because at decision time the batch has not seen today's burst. On slow fraud (a compromised card over two weeks) the difference was ${facts.streamSlow} vs ${facts.batchSlow}. So: batch for slow, stable aggregates (30-day averages), streaming counters for velocity, both defined once in the feature store."`,
     "does not hold": ({ facts }) =>
       `"I expected streaming features to matter most against fast attacks; measured, the streaming model caught ${facts.streamBurst} of attack payments against ${facts.batchBurst} for daily batch features, less of a gap than my threshold. Batch features still carry the history that makes an attack stand out, so before building streaming infrastructure I would measure how much of the fraud is actually fast."`,
-    inconclusive: ({ facts }) =>
-      `"Streaming features caught ${facts.streamBurst} of fast-attack payments against ${facts.batchBurst} with daily batch features; the spread over seeds left the size of the gap open."`,
+    inconclusive: ({ checks, facts }) =>
+      `"Streaming features caught ${facts.streamBurst} of fast-attack payments against ${facts.batchBurst} with daily batch features; not settled: ${openParts(checks)}."`,
   },
 });

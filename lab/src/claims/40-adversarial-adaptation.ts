@@ -1,7 +1,7 @@
 import { lineChart } from "@mlsd/plot";
 import { FRAUD_SCENARIO, type FraudRegime } from "@mlsd/synth";
 import { defineClaim } from "../harness/experiment";
-import { checkSummary } from "../harness/phrases";
+import { checkSummary, openParts } from "../harness/phrases";
 import { meanInterval } from "../harness/stats";
 import { cellPct, fmtInterval } from "../harness/table";
 import { atLeast, atMost } from "../harness/verdict";
@@ -155,7 +155,7 @@ export default defineClaim<Params, Detail>({
     "does not hold": ({ checks, facts }) => {
       return `"Not every part of the story held here: ${checkSummary(checks)}. Measured on compromised-card fraud: the amount rule ${facts.ruleBefore} before the adaptation and ${facts.ruleAfter} after; the old model ${facts.modelBefore} then ${facts.modelAfter}; a model retrained after the adaptation ${facts.retrainedAfter}. The general point stands on the rule's numbers: anything an attacker can observe and stay under stops working, so I would measure each defence before and after an adaptation like this one."`;
     },
-    inconclusive: ({ facts }) =>
-      `"The rule went from ${facts.ruleBefore} to ${facts.ruleAfter} of compromised-card fraud once fraudsters stayed under its limit; the model from ${facts.modelBefore} to ${facts.modelAfter}; retrained, ${facts.retrainedAfter}. Part of it varied too much across seeds for a verdict."`,
+    inconclusive: ({ checks, facts }) =>
+      `"The rule went from ${facts.ruleBefore} to ${facts.ruleAfter} of compromised-card fraud once fraudsters stayed under its limit; the model from ${facts.modelBefore} to ${facts.modelAfter}; retrained, ${facts.retrainedAfter}. Not settled: ${openParts(checks)}."`,
   },
 });

@@ -1,6 +1,7 @@
 import { DEFAULT_DECISION_COSTS, chooseThresholds, expectedValueMargins, fitIsotonic, fitPlatt, policyCost, type PolicyCost } from "@mlsd/decisions";
 import { expectedCalibrationError } from "@mlsd/ml-metrics";
 import { defineClaim } from "../harness/experiment";
+import { openParts } from "../harness/phrases";
 import { meanInterval } from "../harness/stats";
 import { cell, cellPct, fmtInterval } from "../harness/table";
 import { atLeast } from "../harness/verdict";
@@ -112,7 +113,7 @@ export default defineClaim<Params, Detail>({
       `"Where the score is multiplied by money it must be a probability. A fraud model trained with up-weighted fraud ranked well but said ${facts.rawMean} on average against a real rate of ${facts.prevalence} %; deciding by expected loss (probability x amount against the cost of declining a good customer) on those raw scores cost ${facts.rawCost}. Platt-calibrating the same scores on validation data (ECE ${facts.rawEce} to ${facts.plattEce}) cut the cost to ${facts.plattCost}, saving ${facts.saving}; isotonic saved ${facts.isotonicSaving}. Ranking metrics like AUC do not see any of this, so I monitor calibration as well."`,
     "does not hold": ({ facts }) =>
       `"I expected calibration to matter a lot for a probability x amount decision; here Platt calibration saved ${facts.saving} (raw ${facts.rawCost}, calibrated ${facts.plattCost}), under my 5 % threshold, even though the raw scores overstated the fraud rate (${facts.rawMean} vs ${facts.prevalence} %). When a few large amounts dominate the cost, the decision is driven by the amount more than by the exact probability. I would still calibrate: it is cheap, and the decision only works by luck otherwise."`,
-    inconclusive: ({ facts }) =>
-      `"Calibrating the scores changed the cost of an expected-loss decision by ${facts.saving} (raw ${facts.rawCost}, Platt ${facts.plattCost}), with a wide spread over seeds; the raw scores did overstate the fraud rate (${facts.rawMean} vs ${facts.prevalence} %)."`,
+    inconclusive: ({ checks, facts }) =>
+      `"Calibrating the scores changed the cost of an expected-loss decision by ${facts.saving} (raw ${facts.rawCost}, Platt ${facts.plattCost}), not settled (${openParts(checks)}); the raw scores did overstate the fraud rate (${facts.rawMean} vs ${facts.prevalence} %)."`,
   },
 });

@@ -2,6 +2,7 @@ import { averagePrecision, rocAuc } from "@mlsd/ml-metrics";
 import { lineChart } from "@mlsd/plot";
 import { Rng } from "@mlsd/random";
 import { defineClaim } from "../harness/experiment";
+import { openParts } from "../harness/phrases";
 import { meanInterval } from "../harness/stats";
 import { microsPerCall } from "../harness/timing";
 import { cell, fmtInterval } from "../harness/table";
@@ -154,7 +155,7 @@ export default defineClaim<Params, Detail>({
       checks["a-wins-offline"]?.verdict === "does not hold"
         ? `"I tried to build the case and the 'offline winner' did not win offline here: the bigger model reached ${facts.offA} against ${facts.offB} for the serving-aware one, which also held up better served with ${facts.share} degraded answers (${facts.onB} vs ${facts.onA}). Training with the online conditions cost nothing offline, so there is no reason not to."`
         : `"Served with ${facts.share} of answers missing the feature store, the offline winner (${facts.offA} vs ${facts.offB} offline) scored ${facts.onA} against ${facts.onB} for the serving-aware model: the gap closed but did not flip at my threshold. The trees route missing values to the majority child, which degrades gracefully; the flip needs worse serving conditions (see the curve) or a model that depends more on the missing features."`,
-    inconclusive: ({ facts }) =>
-      `"Offline the bigger model scored ${facts.offA} against ${facts.offB}; with ${facts.share} of answers degraded, ${facts.onA} against ${facts.onB}. The direction is the claim's, the size is within noise over my seeds."`,
+    inconclusive: ({ checks, facts }) =>
+      `"Offline the bigger model scored ${facts.offA} against ${facts.offB}; with ${facts.share} of answers degraded, ${facts.onA} against ${facts.onB}. Not settled: ${openParts(checks)}."`,
   },
 });

@@ -1,6 +1,7 @@
 import { confusionAt, prCurve, recallAtPrecision } from "@mlsd/ml-metrics";
 import { lineChart } from "@mlsd/plot";
 import { defineClaim } from "../harness/experiment";
+import { openParts } from "../harness/phrases";
 import { meanInterval } from "../harness/stats";
 import { cell, fmtInterval } from "../harness/table";
 import { atLeast } from "../harness/verdict";
@@ -151,7 +152,7 @@ export default defineClaim<Params, Detail>({
       checks["floor-kept"]?.verdict !== "holds"
         ? `"Maximise recall subject to 99.5 % precision is the right objective, but choosing the threshold naively on validation did not keep the floor on the next weeks: test precision ${facts.naivePrecision} (kept in ${facts.kept} seeds) at recall ${facts.naiveRecall}. At 99.5 % one extra false positive per 200 flags breaks it, and a week of validation has few flags. Requiring the Wilson lower bound of validation precision to clear the floor gave ${facts.safePrecision} precision (kept in ${facts.safeKept} seeds) for recall ${facts.safeRecall}. So: a confidence bound, a large validation set, and precision monitored live."`
         : `"The floor held (test precision ${facts.naivePrecision}) but the recall it leaves is small: ${facts.naiveRecall} (best possible on the test weeks ${facts.oracle}). At 99.5 % precision most of the work goes to a second stage (review, step-up authentication) rather than to automatic blocking."`,
-    inconclusive: ({ facts }) =>
-      `"With the threshold chosen on validation for 99.5 % precision, test precision was ${facts.naivePrecision} (floor kept in ${facts.kept} seeds) at recall ${facts.naiveRecall}; a Wilson lower-bound rule gave ${facts.safePrecision} (kept in ${facts.safeKept}) at recall ${facts.safeRecall}. The margin to the floor is within noise, which is itself the lesson: at 99.5 % you need a confidence bound."`,
+    inconclusive: ({ checks, facts }) =>
+      `"With the threshold chosen on validation for 99.5 % precision, test precision was ${facts.naivePrecision} (floor kept in ${facts.kept} seeds) at recall ${facts.naiveRecall}; a Wilson lower-bound rule gave ${facts.safePrecision} (kept in ${facts.safeKept}) at recall ${facts.safeRecall}. Not settled: ${openParts(checks)}. That uncertainty is itself the lesson: at 99.5 % you need a confidence bound."`,
   },
 });

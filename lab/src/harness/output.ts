@@ -4,8 +4,10 @@ import { CATALOGUE } from "../catalogue";
 import { renderCatalogue, renderIndex } from "./index-page";
 import { renderClaimPage } from "./page";
 import { claimFileBase, parseClaimResult, toResult, type ClaimResult } from "./result";
+import type { AnyClaimExperiment, CheckResult } from "./experiment";
 import type { ClaimOutcome } from "./run";
-import { combine } from "./verdict";
+import { meanInterval } from "./stats";
+import { combine, judge } from "./verdict";
 
 export interface WrittenClaim {
   result: ClaimResult;
@@ -41,15 +43,29 @@ export function readResults(dir: string): ClaimResult[] {
 }
 
 /**
- * Renders every claim page again from its JSON result (the run's numbers, verdicts and interview
- * text), without running anything: for a change in how pages are laid out.
+ * Renders every claim page again from its JSON result, without running anything: the run's numbers,
+ * per-check rules and facts, through the current page layout and the experiment's interview
+ * templates (a template needing a fact the run did not record keeps the recorded text). The rules
+ * are the ones recorded with the run, so a threshold edited since cannot change an old verdict.
  */
-export function rerenderPages(dir: string): number {
+export function rerenderPages(dir: string, experiments: readonly AnyClaimExperiment[], warn: (line: string) => void = () => {}): number {
   const results = readResults(dir);
   for (const r of results) {
-    const checks = r.checks.map((c) => ({ check: { id: c.id, metric: c.metric, description: c.description, rule: c.rule }, verdict: c.verdict, margin: c.margin ?? Number.NaN }));
+    const checks: CheckResult[] = r.checks.map((c) => {
+      const values = c.values.map((v) => v ?? Number.NaN);
+      const interval = meanInterval(values);
+      const check = { id: c.id, metric: c.metric, description: c.description, rule: c.rule, digits: c.digits };
+      return { check, ruleText: c.ruleText, values, interval, ...judge(c.rule, interval) };
+    });
     const { verdict, deciding } = combine(checks);
-    const result = { ...r, verdict, deciding: deciding.check.id };
+    const experiment = experiments.find((e) => e.id === r.id);
+    let interview = r.interview;
+    if (experiment) {
+      const text = experiment.interview[verdict]({ verdict, checks: Object.fromEntries(checks.map((c) => [c.check.id, c])), facts: r.facts });
+      if (/undefined|NaN/.test(text)) warn(`claim ${r.id}: the interview template needs facts this run did not record; kept the recorded text`);
+      else interview = text;
+    }
+    const result = { ...r, verdict, deciding: deciding.check.id, interview };
     const base = `${r.id.toLowerCase()}-${r.slug}`;
     fs.writeFileSync(path.join(dir, `${base}.json`), JSON.stringify(result, null, 2) + "\n");
     fs.writeFileSync(path.join(dir, `${base}.md`), renderClaimPage(result, `lab/src/claims/${base}.ts`));

@@ -29,3 +29,15 @@ export function checkSummary(checks: Readonly<Record<string, { verdict: string; 
   if (ids("inconclusive").length) parts.push(`${ids("inconclusive").length} ${ids("inconclusive").length === 1 ? "was" : "were"} inconclusive (${ids("inconclusive").join(", ")})`);
   return parts.join("; ");
 }
+
+/** The checks left open, each with its number and threshold: what an inconclusive answer is unsure of. */
+export function openParts(checks: Readonly<Record<string, { verdict: string; ruleText: string; interval: Interval; check: { description: string; digits?: number } }>>): string {
+  const open = Object.values(checks).filter((c) => c.verdict === "inconclusive");
+  return open
+    .map((c) => {
+      const d = c.check.digits ?? 3;
+      const ci = Number.isFinite(c.interval.lo) ? ` (95 % CI ${c.interval.lo.toFixed(d)} to ${c.interval.hi.toFixed(d)})` : "";
+      return `${c.check.description} was ${c.interval.mean.toFixed(d)}${ci} against ${c.ruleText}`;
+    })
+    .join("; ");
+}
