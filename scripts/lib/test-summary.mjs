@@ -3,14 +3,15 @@
 import fs from "node:fs";
 import path from "node:path";
 
-const roots = ["packages", "services", "jobs", "infra", "tooling"];
+const roots = ["packages", "services", "jobs", "lab", "infra", "tooling"];
 let passed = 0;
 let failed = 0;
 let skipped = 0;
 const files = [];
 for (const root of roots) {
   if (!fs.existsSync(root)) continue;
-  const dirs = root === "infra" ? ["infra"] : fs.readdirSync(root).map((d) => path.join(root, d));
+  // infra and lab are workspaces themselves; the other roots hold one workspace per folder.
+  const dirs = root === "infra" || root === "lab" ? [root] : fs.readdirSync(root).map((d) => path.join(root, d));
   for (const dir of dirs) {
     const reports = path.join(dir, ".test-reports");
     if (!fs.existsSync(reports)) continue;

@@ -39,6 +39,7 @@ const SCENARIO_NAMES: Record<number, WorldFraudScenario> = {
   [FRAUD_SCENARIO.amount]: "amount",
   [FRAUD_SCENARIO.terminal]: "terminal",
   [FRAUD_SCENARIO.customer]: "customer",
+  [FRAUD_SCENARIO.burst]: "burst",
   [FRAUD_SCENARIO.cardTesting]: "card-testing",
 };
 

@@ -1,6 +1,6 @@
 import { DEFAULT_FRAUD_FEATURE_CONFIG } from "@mlsd/feature-store";
 import { ScaledClock } from "@mlsd/service-kit";
-import { DEFAULT_SPLIT } from "@mlsd/trainer/src/fraud/data";
+import { DEFAULT_SPLIT } from "@mlsd/datasets";
 import { createRecWorld, DEFAULT_CLICK_MODEL, resolveFraudWorldOptions, type FraudWorldInput } from "@mlsd/synth";
 import type { WorldSettings } from "./args";
 import { CardHolders } from "./card-holders";

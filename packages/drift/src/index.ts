@@ -44,3 +44,4 @@ export {
   type FeatureDriftResult,
   type WindowSpec,
 } from "./detector";
+export { DelayedLabelTracker, type BucketReport, type DelayedLabelOptions, type DelayedLabelStats } from "./delayed-labels";

@@ -1,2 +1,3 @@
 export * from "./fraud/index";
 export * from "./recs/index";
+export * from "./skew";

@@ -7,6 +7,7 @@ import {
   confusionAt,
   expectedCalibrationError,
   logLoss,
+  maxF1Point,
   prCurve,
   precisionAtRecall,
   recallAtPrecision,
@@ -127,6 +128,14 @@ describe("operating points", () => {
     expect(precisionAtRecall(y, s, 1).recall).toBe(1);
     expect(errorOf(() => precisionAtRecall(y, s, 0)).field).toBe("minRecall");
     expect(errorOf(() => recallAtPrecision(y, s, 1.5)).field).toBe("minPrecision");
+  });
+
+  it("finds the threshold of highest F1, the same as trying every threshold", () => {
+    const best = maxF1Point(y, s);
+    const brute = [...new Set(s)].map((t) => confusionAt(y, s, t)).reduce((a, b) => (b.f1 > a.f1 || (b.f1 === a.f1 && b.threshold > a.threshold) ? b : a));
+    expect(best.threshold).toBe(brute.threshold);
+    expect(best.f1).toBeCloseTo(brute.f1, 15);
+    expect(errorOf(() => maxF1Point([0, 0], [0.1, 0.2])).code).toBe("no_positives");
   });
 
   it("counts the confusion matrix at a threshold (score >= threshold is flagged)", () => {

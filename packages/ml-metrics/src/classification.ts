@@ -244,6 +244,20 @@ export function recallAtPrecision(labels: Labels, scores: Scores, minPrecision: 
   return best;
 }
 
+/** The threshold with the highest F1 (ties go to the higher threshold); F1 of that point included. */
+export function maxF1Point(labels: Labels, scores: Scores): OperatingPoint & { f1: number } {
+  const c = check(labels, scores);
+  if (c.positives === 0) throw new ClassificationInputError("no_positives", "labels", "no positive example, F1 is undefined");
+  const w = walkThresholds(labels, scores, c);
+  let best: (OperatingPoint & { f1: number }) | undefined;
+  for (let j = 0; j < w.thresholds.length; j++) {
+    const p = pointAt(w, j);
+    const f1 = p.precision + p.recall === 0 ? 0 : (2 * p.precision * p.recall) / (p.precision + p.recall);
+    if (!best || f1 > best.f1) best = { ...p, f1 };
+  }
+  return best as OperatingPoint & { f1: number };
+}
+
 function pointAt(w: ThresholdWalk, j: number): OperatingPoint {
   const tp = w.tp[j] as number;
   const fp = w.fp[j] as number;

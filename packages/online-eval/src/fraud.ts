@@ -2,7 +2,7 @@ import { averagePrecision } from "@mlsd/ml-metrics";
 import type { AnyEvent, Arm, FraudDecision } from "@mlsd/contracts";
 import { LatencyStat, MeanStat, ProportionStat } from "@mlsd/rollout-stats";
 import { ArmAccumulators, emptyArms, meanOrNull, type ArmView, type EvalView } from "./arm";
-import { transactionCost, type TransactionCosts } from "./costs";
+import { transactionCost, type TransactionCosts } from "@mlsd/decisions";
 import { ExpiringMap } from "./expiring";
 
 export interface FraudOnlineEvalOptions {

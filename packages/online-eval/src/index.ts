@@ -1,4 +1,4 @@
 export { ArmAccumulators, PerUnitRatio, type ArmView, type EvalView } from "./arm";
-export { transactionCost, type TransactionCosts } from "./costs";
+export { transactionCost, type TransactionCosts } from "@mlsd/decisions";
 export { ExpiringMap } from "./expiring";
 export { FraudOnlineEval, type FraudOnlineEvalOptions } from "./fraud";

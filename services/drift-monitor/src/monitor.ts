@@ -1,14 +1,12 @@
 import { makeEvent } from "@mlsd/contracts";
 import type { AnyEvent, DriftFinding, FeatureVector, RetrainRequestEvent } from "@mlsd/contracts";
-import { DriftDetector, PsiNullCache } from "@mlsd/drift";
-import type { AlertTransition, DriftDetectorOptions, DriftEvaluation, FeatureDriftResult } from "@mlsd/drift";
+import { DelayedLabelTracker, DriftDetector, PsiNullCache } from "@mlsd/drift";
+import type { AlertTransition, BucketReport, DelayedLabelOptions, DelayedLabelStats, DriftDetectorOptions, DriftEvaluation, FeatureDriftResult } from "@mlsd/drift";
 import type { LoadedDriftReference } from "@mlsd/model-formats/drift-reference";
 import type { Logger } from "@mlsd/service-kit";
 import type { AlertSink, DriftAlert } from "./alerts";
 import type { DriftMonitorMetrics } from "./metrics";
-import { DelayedLabelTracker } from "./performance";
 import type { MonitoredStream } from "./streams";
-import type { BucketReport, DelayedLabelOptions, DelayedLabelStats } from "./performance";
 
 /** A drift reference as the model format loads it; `id` is e.g. "fraud-gbdt@20250101T000000Z-ab12cd". */
 export type LoadedReference = LoadedDriftReference;

@@ -8,7 +8,7 @@ import type { TransactionInput } from "@mlsd/feature-store";
 import { OfflineStoreReader, OfflineStoreWriter } from "@mlsd/offline-store";
 import { Rng } from "@mlsd/random";
 import { describe, expect, it } from "vitest";
-import { compareServedWithOffline, measureSkew, sampleKey, SkewInputError } from "./skew";
+import { measureSkew, sampleKey, SkewInputError } from "./skew";
 
 const START = Date.UTC(2024, 3, 1);
 const NAMES = fraudFeatureNames();
@@ -89,20 +89,7 @@ describe("training-serving skew", () => {
     }
   });
 
-  it("compares null and numbers exactly, within a relative tolerance", () => {
-    const names = ["a", "b", "c"];
-    const rows = new Map([["tx-1", [1, Number.NaN, 100]]]);
-    const result = compareServedWithOffline(
-      [
-        { transactionId: "tx-1", features: { a: 1 + 1e-12, b: null, c: 100.5 } },
-        { transactionId: "tx-unknown", features: { a: 1, b: 2, c: 3 } },
-      ],
-      names,
-      (id) => rows.get(id),
-    );
-    expect(result).toMatchObject({ compared: 1, missingTransactions: 1, decisionsWithMismatch: 1 });
-    expect(result.features.map((f) => f.mismatches)).toEqual([0, 0, 1]);
-    expect(result.features[2]!.meanAbsDiff).toBeCloseTo(0.5, 12);
+  it("samples by a stable hash of the transaction id", () => {
     expect(sampleKey("tx-1")).toBe(sampleKey("tx-1"));
     expect(sampleKey("tx-1")).not.toBe(sampleKey("tx-2"));
   });

@@ -1,7 +1,7 @@
 import { TOPICS } from "@mlsd/contracts";
-import type { FeatureVector, FraudDecisionEvent } from "@mlsd/contracts";
-import { buildFraudFeaturesOffline, DAY_MS, DEFAULT_FRAUD_FEATURE_CONFIG } from "@mlsd/feature-store";
-import type { FraudFeatureConfig, LabelInput, TransactionInput } from "@mlsd/feature-store";
+import type { FraudDecisionEvent } from "@mlsd/contracts";
+import { buildFraudFeaturesOffline, compareServedWithOffline, DAY_MS, DEFAULT_FRAUD_FEATURE_CONFIG } from "@mlsd/feature-store";
+import type { FeatureSkew, FraudFeatureConfig, LabelInput, ServedDecision, TransactionInput } from "@mlsd/feature-store";
 import type { OfflineStoreReader, TimeInput } from "@mlsd/offline-store";
 
 /**
@@ -12,19 +12,6 @@ import type { OfflineStoreReader, TimeInput } from "@mlsd/offline-store";
  * a degraded answer (store timeout), a label applied online before it was "known", clock skew,
  * or a bug in one of the two paths.
  */
-
-export interface FeatureSkew {
-  feature: string;
-  compared: number;
-  mismatches: number;
-  mismatchRate: number;
-  /** Served as missing (null) while the offline replay has a value: usually a degraded answer. */
-  servedMissing: number;
-  offlineMissing: number;
-  /** Mean |served - offline| over the pairs where both are numbers. */
-  meanAbsDiff: number;
-  examples: { transactionId: string; served: number | null; offline: number | null }[];
-}
 
 export interface SkewReport {
   from: string;
@@ -92,79 +79,6 @@ export function sampleKey(id: string): number {
 
 function defaultLookback(config: FraudFeatureConfig): number {
   return (Math.max(...config.windowDays) + config.labelDelayDays + 1) * DAY_MS;
-}
-
-export interface ServedDecision {
-  transactionId: string;
-  features: FeatureVector;
-}
-
-/**
- * Compares served vectors with offline rows (`offline(transactionId)` gives the recomputed row or
- * undefined). Pure: the store-reading part is in measureSkew.
- */
-export function compareServedWithOffline(
-  served: readonly ServedDecision[],
-  names: readonly string[],
-  offline: (transactionId: string) => ArrayLike<number> | undefined,
-  tolerance = 1e-9,
-): Pick<SkewReport, "compared" | "missingTransactions" | "decisionsWithMismatch" | "features"> {
-  const stats = names.map(() => ({ compared: 0, mismatches: 0, servedMissing: 0, offlineMissing: 0, absDiff: 0, numeric: 0, examples: [] as FeatureSkew["examples"] }));
-  let compared = 0;
-  let missingTransactions = 0;
-  let decisionsWithMismatch = 0;
-  for (const decision of served) {
-    const row = offline(decision.transactionId);
-    if (row === undefined) {
-      missingTransactions++;
-      continue;
-    }
-    compared++;
-    let any = false;
-    names.forEach((name, f) => {
-      const s = stats[f] as (typeof stats)[number];
-      if (!(name in decision.features)) return;
-      const servedValue = decision.features[name] ?? null;
-      const raw = row[f] as number;
-      const offlineValue = Number.isNaN(raw) ? null : raw;
-      s.compared++;
-      let mismatch = false;
-      if (servedValue === null || offlineValue === null) {
-        mismatch = servedValue !== offlineValue;
-        if (servedValue === null && offlineValue !== null) s.servedMissing++;
-        if (offlineValue === null && servedValue !== null) s.offlineMissing++;
-      } else {
-        const diff = Math.abs(servedValue - offlineValue);
-        s.absDiff += diff;
-        s.numeric++;
-        mismatch = diff > tolerance * Math.max(1, Math.abs(servedValue), Math.abs(offlineValue));
-      }
-      if (mismatch) {
-        any = true;
-        s.mismatches++;
-        if (s.examples.length < 3) s.examples.push({ transactionId: decision.transactionId, served: servedValue, offline: offlineValue });
-      }
-    });
-    if (any) decisionsWithMismatch++;
-  }
-  return {
-    compared,
-    missingTransactions,
-    decisionsWithMismatch,
-    features: names.map((feature, f) => {
-      const s = stats[f] as (typeof stats)[number];
-      return {
-        feature,
-        compared: s.compared,
-        mismatches: s.mismatches,
-        mismatchRate: s.compared > 0 ? s.mismatches / s.compared : 0,
-        servedMissing: s.servedMissing,
-        offlineMissing: s.offlineMissing,
-        meanAbsDiff: s.numeric > 0 ? s.absDiff / s.numeric : 0,
-        examples: s.examples,
-      };
-    }),
-  };
 }
 
 /** Reads the log, replays the history offline and reports the mismatch rate per feature. */

@@ -1,9 +1,8 @@
 import type { FeatureImportance } from "@mlsd/gbdt";
 import { averagePrecision, cardPrecisionAtK, expectedCalibrationError, prCurve, reliabilityTable, rocAuc, type ReliabilityBin } from "@mlsd/ml-metrics";
 import { lineChart } from "@mlsd/plot";
-import type { TransactionTable } from "@mlsd/datasets";
-import type { DecisionCosts, PolicyCost } from "./costs";
-import type { TimeSplit } from "./data";
+import type { DecisionCosts, PolicyCost } from "@mlsd/decisions";
+import type { TimeSplit, TransactionTable } from "@mlsd/datasets";
 
 export interface FraudEvaluation {
   rows: number;

@@ -2,8 +2,8 @@ import type { FraudFeatureMatrix } from "@mlsd/feature-store";
 import { Dataset, Predictor, train, type GbdtModel, type TrainParamsInput } from "@mlsd/gbdt";
 import { averagePrecision, rocAuc } from "@mlsd/ml-metrics";
 import type { FraudFallback } from "@mlsd/model-formats/fraud";
-import { chooseThresholds, type DecisionCosts } from "./costs";
-import { selectRows } from "./data";
+import { chooseThresholds, type DecisionCosts } from "@mlsd/decisions";
+import { selectFeatureRows as selectRows } from "@mlsd/feature-store";
 
 /** The features a transaction request carries by itself: what is left when the feature store is down. */
 export const REQUEST_FEATURES = ["TX_AMOUNT", "TX_DURING_WEEKEND", "TX_DURING_NIGHT"] as const;

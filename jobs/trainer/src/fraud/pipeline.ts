@@ -1,16 +1,23 @@
 import fs from "node:fs";
 import path from "node:path";
 import { buildReference, createDriftReference } from "@mlsd/drift";
-import { RedisFraudFeatureStore, type LabelInput, type TransactionInput } from "@mlsd/feature-store";
+import { chooseThresholds, DEFAULT_DECISION_COSTS, policyCost, type DecisionCosts, type PolicyCost } from "@mlsd/decisions";
+import {
+  fraudLabelInputs,
+  fraudTransactionInputs,
+  RedisFraudFeatureStore,
+  selectFeatureRows as selectRows,
+  type LabelInput,
+  type TransactionInput,
+} from "@mlsd/feature-store";
 import { Dataset, featureImportance, Predictor, train, type TrainParamsInput } from "@mlsd/gbdt";
 import { publishFraudModel } from "@mlsd/model-formats/fraud";
 import { ModelRegistry, type RegisteredModel } from "@mlsd/model-registry";
 import { Progress } from "@mlsd/progress";
 import { createFraudWorld, simulateTransactions, type FraudWorldInput, type FraudWorldPreset } from "@mlsd/synth";
-import { type TransactionTable } from "@mlsd/datasets";
+import { DEFAULT_SPLIT, labelsKnownAt, timeSplit, type SplitSpec, type TimeSplit, type TransactionTable } from "@mlsd/datasets";
 import { Redis } from "ioredis";
-import { chooseThresholds, DEFAULT_DECISION_COSTS, policyCost, type DecisionCosts, type PolicyCost } from "./costs";
-import { buildFeatures, DEFAULT_SPLIT, fraudLabels, labelsKnownAt, selectRows, timeSplit, transactionInputs, type SplitSpec, type TimeSplit } from "./data";
+import { buildFeatures } from "./data";
 import { evaluateScores, renderFraudReport, type FraudEvaluation } from "./evaluate";
 import { trainFallback } from "./fallback";
 
@@ -84,8 +91,8 @@ export async function trainFraud(options: TrainFraudOptions): Promise<TrainFraud
   const log = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
   const costs = options.costs ?? DEFAULT_DECISION_COSTS;
   const { table, describe } = loadSource(options.source, log);
-  const txs = transactionInputs(table);
-  const labels = fraudLabels(table, txs);
+  const txs = fraudTransactionInputs(table);
+  const labels = fraudLabelInputs(table, txs);
   const matrix = buildFeatures(txs, labels);
   const split = timeSplit(table, options.split ?? DEFAULT_SPLIT);
 

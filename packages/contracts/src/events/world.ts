@@ -42,7 +42,7 @@ export const WorldRecsOutcomePayloadSchema = z.object({
 });
 export type WorldRecsOutcomePayload = z.infer<typeof WorldRecsOutcomePayloadSchema>;
 
-export const WorldFraudScenarioSchema = z.enum(["none", "amount", "terminal", "customer", "card-testing"]);
+export const WorldFraudScenarioSchema = z.enum(["none", "amount", "terminal", "customer", "burst", "card-testing"]);
 export type WorldFraudScenario = z.infer<typeof WorldFraudScenarioSchema>;
 
 /** A simulated transaction, its truth and what the fraud service decided. */

@@ -83,15 +83,24 @@ export class MemoryFraudFeatureStore implements FraudFeatureStore {
 
   observeSync(tx: TransactionInput): FraudAggregates {
     const t = tx.timeMs;
-    const customer = series(this.customers, tx.customerId);
-    const terminal = series(this.terminals, tx.terminalId);
     // Recording is idempotent (a retry adds nothing) but the aggregates are read afresh, as Redis does.
     if (!this.seen.has(tx.transactionId)) {
-      customer.insert(t, toCents(tx.amount));
-      terminal.insert(t, 0);
+      series(this.customers, tx.customerId).insert(t, toCents(tx.amount));
+      series(this.terminals, tx.terminalId).insert(t, 0);
       this.seen.add(tx.transactionId);
     }
-    const frauds = series(this.terminalFrauds, tx.terminalId);
+    return this.aggregatesAt(tx.customerId, tx.terminalId, t);
+  }
+
+  /**
+   * The aggregates of a customer and a terminal as of `timeMs`, from what has been recorded,
+   * without recording anything: what a batch job that ran at `timeMs` would have materialised.
+   */
+  aggregatesAt(customerId: string, terminalId: string, timeMs: number): FraudAggregates {
+    const t = timeMs;
+    const customer = series(this.customers, customerId);
+    const terminal = series(this.terminals, terminalId);
+    const frauds = series(this.terminalFrauds, terminalId);
     const delay = this.config.labelDelayDays * DAY_MS;
 
     const aggregates: FraudAggregates = {

@@ -93,6 +93,7 @@ async function main(argv: string[]): Promise<void> {
       `  scenario 1 (amount):   ${s.byScenario[1]} (${pct(s.byScenario[1])})`,
       `  scenario 2 (terminal): ${s.byScenario[2]} (${pct(s.byScenario[2])})`,
       `  scenario 3 (customer): ${s.byScenario[3]} (${pct(s.byScenario[3])})`,
+      ...(s.byScenario[4] > 0 ? [`  scenario 4 (fast attack): ${s.byScenario[4]} (${pct(s.byScenario[4])})`] : []),
       `  total time ${((performance.now() - started) / 1000).toFixed(1)} s`,
       "",
     ].join("\n"),

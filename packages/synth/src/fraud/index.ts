@@ -7,6 +7,7 @@ export {
   createFraudWorld,
   originEpochSecondsOf,
   resolveFraudWorldOptions,
+  scenariosOnDay,
   terminalsWithinRadius,
 } from "./world";
 export type {
@@ -16,6 +17,7 @@ export type {
   FraudWorldInput,
   FraudWorldOptions,
   FraudWorldPreset,
+  FraudRegime,
   LabelDelayOptions,
   TerminalProfiles,
 } from "./world";

@@ -1,13 +1,16 @@
 import { Rng } from "@mlsd/random";
 import { TransactionTableBuilder, emptyTransactionTable, transactionAt } from "@mlsd/datasets";
 import type { Transaction, TransactionTable } from "@mlsd/datasets";
-import { FraudWorldOptionsError, worldRngs } from "./world";
-import type { FraudWorld } from "./world";
+import { FraudWorldOptionsError, scenariosOnDay, worldRngs } from "./world";
+import type { FraudScenarioOptions, FraudWorld } from "./world";
 
 export const SECONDS_PER_DAY = 86400;
 
-/** Fraud scenarios: the handbook's three, and card testing (a drift hook, never in the default world). */
-export const FRAUD_SCENARIO = Object.freeze({ none: 0, amount: 1, terminal: 2, customer: 3, cardTesting: 4 });
+/**
+ * Fraud scenarios: the handbook's three; fast attacks on a customer's own card (a regime option,
+ * off in the handbook's world); card testing (a drift hook, never in the default world).
+ */
+export const FRAUD_SCENARIO = Object.freeze({ none: 0, amount: 1, terminal: 2, customer: 3, burst: 4, cardTesting: 5 });
 
 /**
  * A new fraud pattern from a point in world time on (seconds since the world's origin):
@@ -50,9 +53,28 @@ interface RawDay {
   amount: Float64Array;
   /** Set by scenario 3, possibly from a compromise that started on an earlier day. */
   customerFraud: Uint8Array;
+  /** Rows of a scenario-4 fast attack. */
+  burst?: Uint8Array;
 }
 
 const round2 = (v: number): number => Math.round(v * 100) / 100;
+
+function emptyRawDay(n: number): RawDay {
+  return {
+    length: n,
+    customer: new Uint32Array(n),
+    terminal: new Uint32Array(n),
+    timeOfDay: new Int32Array(n),
+    amount: new Float64Array(n),
+    customerFraud: new Uint8Array(n),
+  };
+}
+
+/** An amount drawn like the customer's own: normal, redrawn uniformly when negative (as the handbook). */
+function customerAmount(rng: Rng, mean: number, std: number): number {
+  const a = rng.normal(mean, std);
+  return a < 0 ? rng.uniform(0, 2 * mean) : a;
+}
 
 function simulateRawDay(world: FraudWorld, rng: Rng): RawDay {
   const c = world.customers;
@@ -70,8 +92,7 @@ function simulateRawDay(world: FraudWorld, rng: Rng): RawDay {
     for (let k = 0; k < count; k++) {
       const t = Math.floor(rng.normal(SECONDS_PER_DAY / 2, 20000));
       if (t < 0 || t >= SECONDS_PER_DAY) continue;
-      let a = rng.normal(mean, std);
-      if (a < 0) a = rng.uniform(0, 2 * mean);
+      const a = customerAmount(rng, mean, std);
       customer.push(i);
       terminal.push(c.terminalIds[first + rng.int(available)] as number);
       timeOfDay.push(t);
@@ -82,14 +103,7 @@ function simulateRawDay(world: FraudWorld, rng: Rng): RawDay {
   const order = Array.from({ length: n }, (_, i) => i);
   // Array.prototype.sort is stable, so equal times keep customer order and the output is reproducible.
   order.sort((a, b) => (timeOfDay[a] as number) - (timeOfDay[b] as number));
-  const day: RawDay = {
-    length: n,
-    customer: new Uint32Array(n),
-    terminal: new Uint32Array(n),
-    timeOfDay: new Int32Array(n),
-    amount: new Float64Array(n),
-    customerFraud: new Uint8Array(n),
-  };
+  const day = emptyRawDay(n);
   for (let r = 0; r < n; r++) {
     const i = order[r] as number;
     day.customer[r] = customer[i] as number;
@@ -108,7 +122,10 @@ function simulateRawDay(world: FraudWorld, rng: Rng): RawDay {
  * (terminal), 3 (customer).
  */
 export function* streamTransactionDays(world: FraudWorld, options: StreamOptions = {}): Generator<TransactionTable> {
-  const { days, scenarios, labelDelay } = world.options;
+  const { days, labelDelay } = world.options;
+  const scenarioOf = Array.from({ length: days }, (_, d) => scenariosOnDay(world.options, d));
+  // Scenario 3 draws from the days ahead, so simulate as far ahead as the longest window in force.
+  const lookahead = Math.max(...scenarioOf.map((s) => s.customerCompromiseDays));
   const rngs = worldRngs(world.options.seed);
   const compromisedUntil = new Int32Array(world.terminals.count);
   const selectedCustomer = new Uint8Array(world.customers.count);
@@ -120,7 +137,8 @@ export function* streamTransactionDays(world: FraudWorld, options: StreamOptions
   let nextDriftId = DRIFT_TRANSACTION_ID_BASE;
 
   for (let day = 0; day < days; day++) {
-    const horizon = Math.min(days, day + scenarios.customerCompromiseDays);
+    const scenarios = scenarioOf[day] as FraudScenarioOptions;
+    const horizon = Math.min(days, day + lookahead);
     while (simulatedDays < horizon) {
       pending.push(simulateRawDay(world, rngs.transactions));
       simulatedDays++;
@@ -130,18 +148,20 @@ export function* streamTransactionDays(world: FraudWorld, options: StreamOptions
       for (const t of rngs.terminalCompromise.sampleIndices(world.terminals.count, scenarios.terminalsPerDay)) {
         compromisedUntil[t] = Math.max(compromisedUntil[t] as number, day + scenarios.terminalCompromiseDays);
       }
-      compromiseCustomers(world, rngs.customerCompromise, pending, selectedCustomer);
+      compromiseCustomers(world, scenarios, rngs.customerCompromise, pending, selectedCustomer);
     }
     for (const d of drifts) if (d.spec.kind === "terminal-wave") waveOfCompromises(world, d, day, compromisedUntil);
 
-    const raw = pending.shift() as RawDay;
+    const shifted = pending.shift() as RawDay;
+    const raw = scenarios.burstCardsPerDay > 0 ? withFastAttacks(world, scenarios, rngs.burst, shifted) : shifted;
     const out = emptyTransactionTable(raw.length, world.originEpochSeconds);
     for (let r = 0; r < raw.length; r++) {
       const timeSeconds = day * SECONDS_PER_DAY + (raw.timeOfDay[r] as number);
       const amount = raw.amount[r] as number;
       const terminal = raw.terminal[r] as number;
       let scenario: number = FRAUD_SCENARIO.none;
-      if (raw.customerFraud[r] === 1) scenario = FRAUD_SCENARIO.customer;
+      if (raw.burst !== undefined && raw.burst[r] === 1) scenario = FRAUD_SCENARIO.burst;
+      else if (raw.customerFraud[r] === 1) scenario = FRAUD_SCENARIO.customer;
       else if ((compromisedUntil[terminal] as number) > day) scenario = FRAUD_SCENARIO.terminal;
       else if (amount > scenarios.amountThreshold) scenario = FRAUD_SCENARIO.amount;
       const fraud = scenario === FRAUD_SCENARIO.none ? 0 : 1;
@@ -281,9 +301,55 @@ function copyRow(from: TransactionTable, i: number, to: TransactionTable, r: num
   to.labelKnownAt[r] = from.labelKnownAt[i] as number;
 }
 
+/**
+ * Scenario 4 for one day: each attacked card makes its burst of payments at its owner's terminals
+ * and usual amounts, all within `burstMinutes`; the rows join the day in time order.
+ */
+function withFastAttacks(world: FraudWorld, s: FraudScenarioOptions, rng: Rng, raw: RawDay): RawDay {
+  const c = world.customers;
+  const span = s.burstMinutes * 60;
+  const rows: { customer: number; terminal: number; time: number; amount: number }[] = [];
+  for (const i of rng.sampleIndices(c.count, s.burstCardsPerDay)) {
+    const first = c.terminalOffsets[i] as number;
+    const available = (c.terminalOffsets[i + 1] as number) - first;
+    if (available === 0) continue;
+    const start = rng.uniform(0, SECONDS_PER_DAY - span);
+    for (let k = 0; k < s.burstTransactions; k++) {
+      rows.push({
+        customer: i,
+        terminal: c.terminalIds[first + rng.int(available)] as number,
+        time: Math.floor(start + rng.uniform(0, span)),
+        amount: round2(customerAmount(rng, c.meanAmount[i] as number, c.stdAmount[i] as number)),
+      });
+    }
+  }
+  const n = raw.length + rows.length;
+  const order = Array.from({ length: n }, (_, k) => k);
+  const timeOf = (k: number): number => (k < raw.length ? (raw.timeOfDay[k] as number) : (rows[k - raw.length] as { time: number }).time);
+  order.sort((a, b) => timeOf(a) - timeOf(b));
+  const burst = new Uint8Array(n);
+  const out: RawDay = { ...emptyRawDay(n), burst };
+  order.forEach((k, r) => {
+    if (k < raw.length) {
+      out.customer[r] = raw.customer[k] as number;
+      out.terminal[r] = raw.terminal[k] as number;
+      out.timeOfDay[r] = raw.timeOfDay[k] as number;
+      out.amount[r] = raw.amount[k] as number;
+      out.customerFraud[r] = raw.customerFraud[k] as number;
+    } else {
+      const row = rows[k - raw.length] as (typeof rows)[number];
+      out.customer[r] = row.customer;
+      out.terminal[r] = row.terminal;
+      out.timeOfDay[r] = row.time;
+      out.amount[r] = row.amount;
+      burst[r] = 1;
+    }
+  });
+  return out;
+}
+
 /** Scenario 3 for one day: pick customers, then a fixed share of their pooled window transactions. */
-function compromiseCustomers(world: FraudWorld, rng: Rng, window: RawDay[], selected: Uint8Array): void {
-  const s = world.options.scenarios;
+function compromiseCustomers(world: FraudWorld, s: FraudScenarioOptions, rng: Rng, window: RawDay[], selected: Uint8Array): void {
   if (s.customersPerDay === 0) return;
   const chosen = rng.sampleIndices(world.customers.count, s.customersPerDay);
   for (const c of chosen) selected[c] = 1;
@@ -305,7 +371,7 @@ function compromiseCustomers(world: FraudWorld, rng: Rng, window: RawDay[], sele
   for (const pick of rng.sampleIndices(refDay.length, k)) {
     const raw = window[refDay[pick] as number] as RawDay;
     const r = refRow[pick] as number;
-    raw.amount[r] = round2((raw.amount[r] as number) * s.customerAmountMultiplier);
+    raw.amount[r] = Math.min(round2((raw.amount[r] as number) * s.customerAmountMultiplier), s.customerAmountCap);
     raw.customerFraud[r] = 1;
   }
 }

@@ -4,8 +4,8 @@ export interface TransactionSummary {
   transactions: number;
   frauds: number;
   fraudRate: number;
-  /** Transactions per TX_FRAUD_SCENARIO value: [legitimate, amount, terminal, customer]. */
-  byScenario: [number, number, number, number];
+  /** Transactions per TX_FRAUD_SCENARIO value: [legitimate, amount, terminal, customer, fast attack]. */
+  byScenario: [number, number, number, number, number];
   days: number;
 }
 
@@ -13,7 +13,7 @@ export interface TransactionSummary {
 export class TransactionSummaryBuilder {
   private transactions = 0;
   private frauds = 0;
-  private readonly byScenario: [number, number, number, number] = [0, 0, 0, 0];
+  private readonly byScenario: [number, number, number, number, number] = [0, 0, 0, 0, 0];
   private firstDay = Infinity;
   private lastDay = -Infinity;
 
@@ -22,7 +22,7 @@ export class TransactionSummaryBuilder {
     for (let i = 0; i < table.length; i++) {
       this.frauds += table.fraud[i] as number;
       const s = table.fraudScenario[i] as number;
-      if (s <= 3) this.byScenario[s as 0 | 1 | 2 | 3]++;
+      if (s <= 4) this.byScenario[s as 0 | 1 | 2 | 3 | 4]++;
       const d = table.timeDays[i] as number;
       if (d < this.firstDay) this.firstDay = d;
       if (d > this.lastDay) this.lastDay = d;

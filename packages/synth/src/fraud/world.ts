@@ -27,6 +27,25 @@ export interface FraudScenarioOptions {
   customerCompromiseDays: number;
   customerFraudShare: number;
   customerAmountMultiplier: number;
+  /**
+   * Adapted fraudsters keep each scenario-3 amount at or under this, e.g. just below a rule's
+   * limit they have learnt. Infinity (the default): no cap, as in the handbook.
+   */
+  customerAmountCap: number;
+  /**
+   * Scenario 4 (fast attack, not in the handbook): cards taken over each day; each makes
+   * `burstTransactions` payments within `burstMinutes`, at its owner's terminals and amounts, so
+   * only the pace gives it away. 0 (the default) switches it off.
+   */
+  burstCardsPerDay: number;
+  burstTransactions: number;
+  burstMinutes: number;
+}
+
+/** From `fromDay` on, these scenario settings replace the world's (later regimes build on earlier ones). */
+export interface FraudRegime {
+  fromDay: number;
+  scenarios: Partial<FraudScenarioOptions>;
 }
 
 export interface FraudWorldOptions {
@@ -40,6 +59,8 @@ export interface FraudWorldOptions {
   radius: number;
   labelDelay: LabelDelayOptions;
   scenarios: FraudScenarioOptions;
+  /** A world that changes over time: scenario settings by day (empty: the same every day). */
+  regimes: readonly FraudRegime[];
 }
 
 export const HANDBOOK_SCENARIOS: Readonly<FraudScenarioOptions> = Object.freeze({
@@ -50,6 +71,10 @@ export const HANDBOOK_SCENARIOS: Readonly<FraudScenarioOptions> = Object.freeze(
   customerCompromiseDays: 14,
   customerFraudShare: 1 / 3,
   customerAmountMultiplier: 5,
+  customerAmountCap: Number.POSITIVE_INFINITY,
+  burstCardsPerDay: 0,
+  burstTransactions: 10,
+  burstMinutes: 30,
 });
 
 /** The handbook's published world: 1,754,155 transactions, 14,681 frauds (0.84 %). */
@@ -62,6 +87,7 @@ export const HANDBOOK_WORLD: Readonly<FraudWorldOptions> = Object.freeze({
   radius: 5,
   labelDelay: Object.freeze({ minDays: 7, maxDays: 7 }),
   scenarios: HANDBOOK_SCENARIOS,
+  regimes: Object.freeze([]) as readonly FraudRegime[],
 });
 
 export const FRAUD_WORLD_PRESETS = Object.freeze({
@@ -74,9 +100,10 @@ export const FRAUD_WORLD_PRESETS = Object.freeze({
 
 export type FraudWorldPreset = keyof typeof FRAUD_WORLD_PRESETS;
 
-export type FraudWorldInput = Partial<Omit<FraudWorldOptions, "labelDelay" | "scenarios">> & {
+export type FraudWorldInput = Partial<Omit<FraudWorldOptions, "labelDelay" | "scenarios" | "regimes">> & {
   labelDelay?: Partial<LabelDelayOptions>;
   scenarios?: Partial<FraudScenarioOptions>;
+  regimes?: readonly FraudRegime[];
 };
 
 export class FraudWorldOptionsError extends RangeError {
@@ -127,6 +154,8 @@ export function worldRngs(seed: number) {
     terminalCompromise: root.fork(),
     customerCompromise: root.fork(),
     labelDelay: root.fork(),
+    // Forked last, so worlds without fast attacks draw exactly what they drew before it existed.
+    burst: root.fork(),
   };
 }
 
@@ -136,12 +165,10 @@ export function resolveFraudWorldOptions(input: FraudWorldInput = {}): FraudWorl
     ...input,
     labelDelay: { ...HANDBOOK_WORLD.labelDelay, ...input.labelDelay },
     scenarios: { ...HANDBOOK_SCENARIOS, ...input.scenarios },
+    regimes: (input.regimes ?? []).map((r) => ({ fromDay: r.fromDay, scenarios: { ...r.scenarios } })),
   };
   const positiveInt = (field: string, v: number): void => {
     if (!Number.isInteger(v) || v < 1) throw new FraudWorldOptionsError(field, `must be a positive integer, got ${v}`);
-  };
-  const nonNegativeInt = (field: string, v: number): void => {
-    if (!Number.isInteger(v) || v < 0) throw new FraudWorldOptionsError(field, `must be a non-negative integer, got ${v}`);
   };
   if (!Number.isInteger(options.seed)) throw new FraudWorldOptionsError("seed", `must be an integer, got ${options.seed}`);
   positiveInt("customers", options.customers);
@@ -152,17 +179,54 @@ export function resolveFraudWorldOptions(input: FraudWorldInput = {}): FraudWorl
   const { minDays, maxDays } = options.labelDelay;
   if (!(minDays >= 0) || !Number.isFinite(minDays)) throw new FraudWorldOptionsError("labelDelay.minDays", `must be a finite number >= 0, got ${minDays}`);
   if (!(maxDays >= minDays) || !Number.isFinite(maxDays)) throw new FraudWorldOptionsError("labelDelay.maxDays", `must be finite and >= minDays (${minDays}), got ${maxDays}`);
-  const s = options.scenarios;
-  if (!(s.amountThreshold >= 0)) throw new FraudWorldOptionsError("scenarios.amountThreshold", `must be >= 0, got ${s.amountThreshold}`);
-  nonNegativeInt("scenarios.terminalsPerDay", s.terminalsPerDay);
-  nonNegativeInt("scenarios.customersPerDay", s.customersPerDay);
-  positiveInt("scenarios.terminalCompromiseDays", s.terminalCompromiseDays);
-  positiveInt("scenarios.customerCompromiseDays", s.customerCompromiseDays);
-  if (s.terminalsPerDay > options.terminals) throw new FraudWorldOptionsError("scenarios.terminalsPerDay", `${s.terminalsPerDay} exceeds the ${options.terminals} terminals`);
-  if (s.customersPerDay > options.customers) throw new FraudWorldOptionsError("scenarios.customersPerDay", `${s.customersPerDay} exceeds the ${options.customers} customers`);
-  if (!(s.customerFraudShare >= 0 && s.customerFraudShare <= 1)) throw new FraudWorldOptionsError("scenarios.customerFraudShare", `must be in [0, 1], got ${s.customerFraudShare}`);
-  if (!(s.customerAmountMultiplier > 0)) throw new FraudWorldOptionsError("scenarios.customerAmountMultiplier", `must be positive, got ${s.customerAmountMultiplier}`);
+  checkScenarios("scenarios", options.scenarios, options);
+  let previousDay = -1;
+  options.regimes.forEach((regime, r) => {
+    if (!Number.isInteger(regime.fromDay) || regime.fromDay <= previousDay) {
+      throw new FraudWorldOptionsError(`regimes[${r}].fromDay`, `must be an integer > ${previousDay} (regimes in day order), got ${regime.fromDay}`);
+    }
+    previousDay = regime.fromDay;
+    checkScenarios(`regimes[${r}].scenarios`, scenariosOnDay(options, regime.fromDay), options);
+  });
   return options;
+}
+
+/** The scenario settings in force on a day: the world's, overridden by every regime started by then. */
+export function scenariosOnDay(options: Pick<FraudWorldOptions, "scenarios" | "regimes">, day: number): FraudScenarioOptions {
+  let s = options.scenarios;
+  for (const regime of options.regimes) {
+    if (regime.fromDay > day) break;
+    s = { ...s, ...regime.scenarios };
+  }
+  return s;
+}
+
+function checkScenarios(prefix: string, s: FraudScenarioOptions, options: FraudWorldOptions): void {
+  const fail = (field: string, message: string): never => {
+    throw new FraudWorldOptionsError(`${prefix}.${field}`, message);
+  };
+  const positiveInt = (field: keyof FraudScenarioOptions): void => {
+    const v = s[field];
+    if (!Number.isInteger(v) || v < 1) fail(field, `must be a positive integer, got ${v}`);
+  };
+  const nonNegativeInt = (field: keyof FraudScenarioOptions): void => {
+    const v = s[field];
+    if (!Number.isInteger(v) || v < 0) fail(field, `must be a non-negative integer, got ${v}`);
+  };
+  if (!(s.amountThreshold >= 0)) fail("amountThreshold", `must be >= 0, got ${s.amountThreshold}`);
+  nonNegativeInt("terminalsPerDay");
+  nonNegativeInt("customersPerDay");
+  nonNegativeInt("burstCardsPerDay");
+  positiveInt("terminalCompromiseDays");
+  positiveInt("customerCompromiseDays");
+  positiveInt("burstTransactions");
+  if (s.terminalsPerDay > options.terminals) fail("terminalsPerDay", `${s.terminalsPerDay} exceeds the ${options.terminals} terminals`);
+  if (s.customersPerDay > options.customers) fail("customersPerDay", `${s.customersPerDay} exceeds the ${options.customers} customers`);
+  if (s.burstCardsPerDay > options.customers) fail("burstCardsPerDay", `${s.burstCardsPerDay} exceeds the ${options.customers} customers`);
+  if (!(s.customerFraudShare >= 0 && s.customerFraudShare <= 1)) fail("customerFraudShare", `must be in [0, 1], got ${s.customerFraudShare}`);
+  if (!(s.customerAmountMultiplier > 0)) fail("customerAmountMultiplier", `must be positive, got ${s.customerAmountMultiplier}`);
+  if (!(s.customerAmountCap > 0)) fail("customerAmountCap", `must be positive (Infinity for no cap), got ${s.customerAmountCap}`);
+  if (!(s.burstMinutes > 0 && s.burstMinutes <= 24 * 60)) fail("burstMinutes", `must be in (0, 1440], got ${s.burstMinutes}`);
 }
 
 export function originEpochSecondsOf(startDate: string): number {

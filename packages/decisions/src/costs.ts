@@ -104,3 +104,32 @@ export function chooseThresholds(rows: CostedRows, costs: DecisionCosts, gridSiz
   }
   return best as PolicyCost;
 }
+
+/**
+ * Per-transaction expected-value rule, for decisions where the score is used as a probability:
+ * declining saves the amount with probability p and costs the friction with probability 1 - p, so
+ * decline when p * amount - (1 - p) * friction >= 0. The margins returned are that difference; as
+ * `scores` with thresholds { review: Infinity, decline: 0 } they make `policyCost` cost the rule.
+ */
+export function expectedValueMargins(probabilities: ArrayLike<number>, amounts: ArrayLike<number>, costs: Pick<DecisionCosts, "declineFriction">): Float64Array {
+  if (probabilities.length !== amounts.length) throw new RangeError(`amounts: length ${amounts.length} differs from probabilities length ${probabilities.length}`);
+  return Float64Array.from({ length: probabilities.length }, (_, i) => {
+    const p = probabilities[i] as number;
+    return p * (amounts[i] as number) - (1 - p) * costs.declineFriction;
+  });
+}
+
+/** The per-transaction part of the cost model (no daily review capacity). */
+export type TransactionCosts = Pick<DecisionCosts, "declineFriction" | "reviewCost">;
+
+/**
+ * One decision's cost once the truth is known: a missed fraud costs its amount, a declined good
+ * customer the friction, a review the analyst's time (a reviewed fraud is caught). The daily review
+ * capacity is left out: judged online, both arms of a rollout see the same day, so it would not
+ * change which costs less per transaction, and an arm's share of the queue is not known per transaction.
+ */
+export function transactionCost(decision: "approve" | "review" | "decline", fraud: boolean, amount: number, costs: TransactionCosts): number {
+  if (decision === "decline") return fraud ? 0 : costs.declineFriction;
+  if (decision === "review") return costs.reviewCost;
+  return fraud ? amount : 0;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chooseThresholds, policyCost, type CostedRows } from "./costs";
+import { chooseThresholds, expectedValueMargins, policyCost, type CostedRows } from "./costs";
 
 const rows: CostedRows = {
   scores: [0.95, 0.7, 0.6, 0.2, 0.1, 0.65, 0.05],
@@ -29,4 +29,13 @@ describe("decision costs", () => {
     expect(best.thresholds.decline).toBeLessThanOrEqual(0.65);
     expect(best.thresholds.review).toBeLessThanOrEqual(best.thresholds.decline);
   });
+
+  it("declines by expected value: probability times amount against friction", () => {
+    const margins = expectedValueMargins([0.1, 0.1, 0.5], [50, 200, 5], { declineFriction: 10 });
+    // 0.1 * 50 - 0.9 * 10 < 0; 0.1 * 200 - 9 > 0; 0.5 * 5 - 5 < 0
+    expect(Array.from(margins, (m) => m >= 0)).toEqual([false, true, false]);
+    const cost = policyCost({ scores: margins, fraud: [0, 1, 1], amount: [50, 200, 5], day: [0, 0, 0] }, { review: Infinity, decline: 0 }, costs);
+    expect(cost).toMatchObject({ declined: 1, fraudCaught: 1, missedFraudAmount: 5, friction: 0, total: 5 });
+  });
 });
+

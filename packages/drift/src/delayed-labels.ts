@@ -1,3 +1,4 @@
+/** Labelled performance with delayed labels: what a model's metrics were, once the labels of its decisions arrive. */
 import { averagePrecision, expectedCalibrationError, rocAuc } from "@mlsd/ml-metrics";
 
 export interface DelayedLabelOptions {
@@ -142,6 +143,15 @@ export class DelayedLabelTracker {
       }
     }
     this.advance(knownAtMs);
+  }
+
+  /**
+   * Moves the stream clock to `timeMs` without an event, so buckets whose label horizon has passed
+   * report complete even when no decision or label arrives (a quiet stream, a simulation's day end).
+   */
+  advanceTo(timeMs: number): void {
+    if (!Number.isFinite(timeMs)) throw new RangeError(`timeMs: must be a finite number, got ${timeMs}`);
+    this.advance(timeMs);
   }
 
   /** Remembers which features were alerting at `timeMs`, for the bucket report. */

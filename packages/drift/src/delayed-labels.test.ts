@@ -1,6 +1,6 @@
 import { averagePrecision, rocAuc } from "@mlsd/ml-metrics";
 import { describe, expect, it } from "vitest";
-import { DelayedLabelTracker } from "./performance";
+import { DelayedLabelTracker } from "./delayed-labels";
 
 const H = 3_600_000;
 
@@ -44,4 +44,17 @@ describe("DelayedLabelTracker", () => {
     expect(t.report().map((b) => b.start)).toEqual([7, 8, 9].map((h) => new Date(h * H).toISOString()));
     expect(() => new DelayedLabelTracker({ horizonMs: 0, bucketMs: H, maxBuckets: 1, maxPending: 1 })).toThrow(/^horizonMs:/);
   });
+
+  it("completes buckets when the clock is advanced without an event", () => {
+    const t = new DelayedLabelTracker({ horizonMs: 2 * H, bucketMs: H, maxBuckets: 10, maxPending: 100 });
+    t.recordPrediction("a", 0.9, 0);
+    t.recordPrediction("b", 0.1, 60_000);
+    t.recordLabel("a", 1, H);
+    expect(t.report()[0]!.complete).toBe(false);
+    t.advanceTo(3 * H);
+    const [bucket] = t.report();
+    expect(bucket).toMatchObject({ complete: true, predictions: 2, positives: 1, auc: 1 });
+    expect(() => t.advanceTo(Number.NaN)).toThrow(RangeError);
+  });
 });
+

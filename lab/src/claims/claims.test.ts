@@ -1,0 +1,77 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { CATALOGUE } from "../catalogue";
+import { meanInterval } from "../harness/stats";
+import { writeClaim } from "../harness/output";
+import { runClaim, type ClaimOutcome } from "../harness/run";
+import { judge, VERDICTS, type Rule } from "../harness/verdict";
+import { CLAIMS, findClaim } from "./index";
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "claims-quick-"));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const quiet = { quick: true, log: () => {}, progressStream: { write: () => true } };
+
+/** Per-seed values on the claim's side of a rule, on the other side, and straddling it. */
+function constructed(rule: Rule): Record<"holds" | "does not hold" | "inconclusive", number[]> {
+  const t = rule.kind === "within" ? rule.hi : rule.threshold;
+  const d = Math.max(1e-3, Math.abs(t) * 0.5);
+  const good = rule.kind === "at-least" ? t + d : rule.kind === "at-most" ? t - d : (rule.lo + rule.hi) / 2;
+  const bad = rule.kind === "at-least" ? t - d : t + d;
+  return { holds: [good, good * 1.0001 + 1e-6, good], "does not hold": [bad, bad * 1.0001 + 1e-6, bad], inconclusive: [good, bad, good] };
+}
+
+describe("the lab's claims", () => {
+  it("cover the catalogue's part-1 claims, one experiment each, found by any of their ids", () => {
+    const part1 = CATALOGUE.filter((e) => e.part === 1);
+    for (const entry of part1) for (const id of entry.ids) expect(findClaim(id)?.id, `claim ${id}`).toBe(entry.ids[0]);
+    expect(CLAIMS).toHaveLength(part1.length);
+    expect(findClaim("x2")?.id).toBe("X2");
+    expect(findClaim("nope")).toBeUndefined();
+  });
+
+  it.each(CLAIMS.flatMap((c) => c.checks.map((check) => [c.id, check.id, check.rule] as const)))("claim %s, check %s: its declared rule gives each verdict on constructed values", (_id, _check, rule) => {
+    const values = constructed(rule);
+    for (const verdict of VERDICTS) expect(judge(rule, meanInterval(values[verdict])).verdict).toBe(verdict);
+  });
+});
+
+// The same invariants must hold at any size: they are properties of the code, not of the data.
+const invariants: Record<string, (o: ClaimOutcome) => void> = {
+  "10": (o) => {
+    for (const r of o.runs) expect((r.detail as { leakyOffline: { auc: number }; leakyServed: { auc: number } }).leakyOffline.auc).toBeGreaterThan((r.detail as { leakyServed: { auc: number } }).leakyServed.auc);
+  },
+  "14": (o) => {
+    // The feature store's online path and offline replay agree exactly.
+    for (const r of o.runs) expect(r.metrics.sharedSkew).toBe(0);
+  },
+  "37": (o) => {
+    for (const r of o.runs) expect(r.metrics.burstGain).toBeGreaterThan(0);
+  },
+  "12": (o) => {
+    for (const r of o.runs) {
+      const d = r.detail as { natural: number; sweep: { prevalence: number; ap: number }[]; models: { ap: number }[] };
+      expect(d.sweep.find((s) => s.prevalence === d.natural)?.ap).toBe(d.models[0]?.ap);
+    }
+  },
+};
+
+describe.each(CLAIMS.map((c) => [c.id, c] as const))("claim %s at quick size", (id, claim) => {
+  it("runs every seed, judges every check and writes a page with tables and figures", async () => {
+    const outcome = await runClaim(claim, quiet);
+    expect(outcome.runs).toHaveLength(claim.seeds.quick);
+    expect(VERDICTS).toContain(outcome.verdict);
+    for (const c of outcome.checks) expect(c.values).toHaveLength(claim.seeds.quick);
+    expect(outcome.report.tables.length).toBeGreaterThan(0);
+    for (const t of outcome.report.tables) expect(t.rows.length).toBeGreaterThan(0);
+    for (const f of outcome.report.figures) expect(f.svg.startsWith("<svg")).toBe(true);
+    expect(outcome.interview.length).toBeGreaterThan(40);
+    expect(outcome.interview).not.toMatch(/undefined|NaN/);
+    const written = writeClaim(outcome, dir);
+    const page = fs.readFileSync(written.page, "utf8");
+    expect(page).toContain(`**Verdict: ${outcome.verdict}.**`);
+    expect(page).toContain("## What to say in an interview");
+    invariants[id]?.(outcome);
+  }, 240_000);
+});

@@ -1,0 +1,26 @@
+import type { AnyClaimExperiment } from "../harness/experiment";
+import supervisedVsAnomaly from "./6-supervised-vs-anomaly";
+import labelLeakage from "./10-label-leakage";
+import timeSplit from "./11-time-split";
+import imbalance from "./12-imbalance";
+import driftLead from "./13-drift-lead";
+import featureStoreSkew from "./14-feature-store-skew";
+import gbdtVsMlp from "./15-gbdt-vs-mlp";
+import distillation from "./25-distillation";
+import calibrationDrift from "./30-calibration-drift";
+import retrainPolicy from "./32-retrain-policy";
+import sizePareto from "./34-size-pareto";
+import costThresholds from "./35-cost-thresholds";
+import streamingFeatures from "./37-streaming-features";
+import adversarialAdaptation from "./40-adversarial-adaptation";
+import calibrationMoney from "./47-calibration-money";
+import offlineVsOnline from "./x2-offline-vs-online";
+import precisionFloor from "./x6-precision-floor";
+
+/** Every claim of the lab, in catalogue order. */
+export const CLAIMS: readonly AnyClaimExperiment[] = [supervisedVsAnomaly, labelLeakage, timeSplit, imbalance, driftLead, featureStoreSkew, gbdtVsMlp, distillation, calibrationDrift, retrainPolicy, sizePareto, costThresholds, streamingFeatures, adversarialAdaptation, calibrationMoney, offlineVsOnline, precisionFloor];
+
+export function findClaim(id: string): AnyClaimExperiment | undefined {
+  const key = id.trim().toLowerCase();
+  return CLAIMS.find((c) => [c.id, ...c.aliases].some((i) => i.toLowerCase() === key));
+}
