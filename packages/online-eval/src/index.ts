@@ -2,3 +2,4 @@ export { ArmAccumulators, PerUnitRatio, type ArmView, type EvalView } from "./ar
 export { transactionCost, type TransactionCosts } from "@mlsd/decisions";
 export { ExpiringMap } from "./expiring";
 export { FraudOnlineEval, type FraudOnlineEvalOptions } from "./fraud";
+export { RecsOnlineEval, type RecsOnlineEvalOptions } from "./recs";
