@@ -1,4 +1,5 @@
-import { BaseConfigSchema, csvSetting, eventJournalConfig, kafkaConfig, parseKeyedUrls } from "@mlsd/service-kit";
+import { BaseConfigSchema, clockConfig, csvSetting, eventJournalConfig, kafkaConfig, parseKeyedUrls } from "@mlsd/service-kit";
+import { rolloutConfig } from "./rollout-config";
 import { z } from "zod";
 
 /** `RELOAD_URLS` entries are `<model>=<service url>`; a model served by several services repeats. */
@@ -8,11 +9,17 @@ export const RolloutControllerConfigSchema = BaseConfigSchema.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8089),
   ...kafkaConfig,
   ...eventJournalConfig("rollout-controller"),
+  ...clockConfig,
+  ...rolloutConfig,
+  /** One group for all replicas would split the log between them: each replica reads all of it. */
+  CONSUMER_GROUP: z.string().min(1).default("rollout-controller"),
+  ENSURE_TOPICS: z.coerce.boolean().default(true),
   /** The registry this controller moves aliases in (read-write). */
   MODEL_REGISTRY_DIR: z.string().min(1).default("artifacts/registry"),
   /**
-   * The services to tell to reload after an alias of their model moves, with ADMIN_TOKEN:
-   * `fraud-gbdt=http://fraud:8081,ranker-gbdt=http://ranker:8083`.
+   * The services serving each model, with ADMIN_TOKEN: told to reload after an alias of their model
+   * moves, and where a rollout sets the challenger's arm. A model served by several replicas repeats:
+   * `fraud-gbdt=http://fraud:8081,ranker-gbdt=http://ranker:8083,retrieval=http://retrieval:8082`.
    */
   RELOAD_URLS: csvSetting.superRefine((entries, ctx) => {
     try {

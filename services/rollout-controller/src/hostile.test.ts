@@ -1,15 +1,20 @@
 import { runHostileSuite } from "@mlsd/service-kit/testing";
 import { describe, expect, it } from "vitest";
-import { ADMIN, registryFixture } from "./test-fixtures";
+import { ADMIN, registryFixture, reloadServer } from "./test-fixtures";
 
 describe("rollout controller HTTP", () => {
   it("answers every wrong request with a 4xx, never a 5xx, never a hang", async () => {
-    const { app } = await registryFixture();
+    const service = await reloadServer();
+    const { app } = await registryFixture([service.url]);
     const route = (method: string, path: string) => app.routes.find((r) => r.method === method && r.path === path)!;
     const headers = { authorization: `Bearer ${ADMIN}` };
     const { problems, answers } = await runHostileSuite(
       app,
       [
+        { route: route("GET", "/v1/rollouts") },
+        { route: route("GET", "/v1/rollouts/:model"), path: "/v1/rollouts/fraud-gbdt" },
+        { route: route("POST", "/v1/rollouts"), headers, validBody: { model: "fraud-gbdt", candidate: "f2", reason: "hostile suite", actor: "fuzz" } },
+        { route: route("POST", "/v1/rollouts/:model/abort"), path: "/v1/rollouts/fraud-gbdt/abort", headers, validBody: { reason: "hostile suite" } },
         { route: route("GET", "/v1/models") },
         { route: route("GET", "/v1/models/:model"), path: "/v1/models/fraud-gbdt" },
         { route: route("GET", "/v1/models/:model/history"), path: "/v1/models/fraud-gbdt/history" },
@@ -21,6 +26,7 @@ describe("rollout controller HTTP", () => {
       ],
       { runs: 40 },
     );
+    await service.close();
     expect(problems).toEqual([]);
     // The valid bodies did get through: the suite exercised moves, not only refusals.
     expect(answers.filter((a) => a.status === 200 && a.name.includes("/v1/models/fraud-gbdt/")).length).toBeGreaterThan(10);

@@ -59,7 +59,7 @@ describe("npm run model", () => {
     expect(done.out).toMatch(/^compatibility: ok$/m);
     expect(done.out).toMatch(new RegExp(`^reload ${reloads.url}: ok 200 \\{"version":"reloaded"\\} \\(\\d+ ms\\)$`, "m"));
     expect(fixture.admin.registry.aliases("fraud-gbdt")).toEqual({ current: "f2", previous: "f1" });
-    expect(reloads.calls.at(-1)).toEqual({ path: "/v1/model/reload", auth: `Bearer ${ADMIN}` });
+    expect(reloads.calls.at(-1)).toEqual({ method: "POST", path: "/v1/model/reload", auth: `Bearer ${ADMIN}`, body: "" });
     const history = await model(["history", "fraud-gbdt", "--limit", "3"]);
     expect(history.out.trim().split("\n")).toHaveLength(3);
     expect(history.out).toMatch(/Z {2}promote\s+candidate\s+f2 -> \(removed\) {2}by admin:alice: cost 9120 vs 9800 on the same rows$/m);

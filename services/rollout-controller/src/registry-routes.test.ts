@@ -53,7 +53,7 @@ describe("registry admin API: moves", () => {
       ["current", "f1", "f2", "admin:alice", "promote"],
       ["candidate", "f2", null, "admin:alice", "promote"],
     ]);
-    expect(service.calls).toEqual([{ path: "/v1/model/reload", auth: `Bearer ${ADMIN}` }]);
+    expect(service.calls).toEqual([{ method: "POST", path: "/v1/model/reload", auth: `Bearer ${ADMIN}`, body: "" }]);
     expect(res.body.reloads).toEqual([
       { url: service.url, ok: true, status: 200, body: { version: "reloaded" }, ms: expect.any(Number) },
       { url: nobody, ok: false, status: null, body: "fetch failed (ECONNREFUSED)", ms: expect.any(Number) },

@@ -1,12 +1,21 @@
 import { csvSetting } from "@mlsd/service-kit";
 import { z } from "zod";
 
+export const STAGE_NAMES = ["shadow", "canary", "ab"] as const;
+
 /** The rollout settings, spread into the service's config schema. Times are clock time (scaled in simulations). */
 export const rolloutConfig = {
-  /** Where each model's arms live: `fraud-gbdt=http://fraud:8081,ranker-gbdt=http://ranker:8083,retrieval=http://retrieval:8082` (a model may repeat for replicas). */
-  ARMS_URLS: csvSetting.default(""),
-  /** The stages a candidate goes through, by model: `fraud-gbdt=shadow+canary,ranker-gbdt=shadow+canary,retrieval=canary` (default shadow+canary; retrieval has no shadow: its candidates' relevance is unknown). */
-  ROLLOUT_STAGES: csvSetting.default(""),
+  /**
+   * The stages a candidate goes through, by model: `fraud-gbdt=shadow+canary,ranker-gbdt=shadow+canary+ab`.
+   * Default shadow+canary; retrieval canary only (its shadow candidates cannot be judged: their relevance is unknown).
+   */
+  ROLLOUT_STAGES: csvSetting.superRefine((entries, ctx) => {
+    try {
+      parseStages(entries);
+    } catch (error) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
+    }
+  }),
   CANARY_SHARE: z.coerce.number().gt(0).max(1).default(0.1),
   AB_SHARE: z.coerce.number().gt(0).max(1).default(0.5),
   /** False-positive bound of the sequential test over all looks. */
@@ -38,3 +47,17 @@ export const rolloutConfig = {
   DECLINE_FRICTION: z.coerce.number().min(0).default(10),
   REVIEW_COST: z.coerce.number().min(0).default(2),
 };
+
+/** `model=stage+stage` entries; every stage must be known and appear once, in the order given. */
+export function parseStages(entries: readonly string[]): Map<string, (typeof STAGE_NAMES)[number][]> {
+  const out = new Map<string, (typeof STAGE_NAMES)[number][]>();
+  for (const entry of entries) {
+    const [model, list] = entry.split("=");
+    const stages = (list ?? "").split("+").map((x) => x.trim());
+    if (!model || stages.some((x) => !(STAGE_NAMES as readonly string[]).includes(x)) || new Set(stages).size !== stages.length) {
+      throw new RangeError(`ROLLOUT_STAGES: "${entry}" is not model=stage+stage (stages: ${STAGE_NAMES.join(", ")}, each once)`);
+    }
+    out.set(model.trim(), stages as (typeof STAGE_NAMES)[number][]);
+  }
+  return out;
+}

@@ -30,9 +30,9 @@ class FakeArms implements ArmsControl {
     this.setting = null;
     this.calls.push("withdraw");
   }
-  async reload() {
+  async settle() {
     this.setting = null;
-    this.calls.push("reload");
+    this.calls.push("settle");
   }
 }
 
@@ -146,7 +146,7 @@ describe("rollout of a fraud model", () => {
   it("takes a better candidate through shadow and canary to current", async () => {
     const { decisions, arms, registry, rollout } = await simulate({ catches: 0.9, falseDeclines: 0.01 }, { seed: 1 });
     expect(actions(decisions)).toEqual(["shadow:started", "shadow:advance", "canary:promote"]);
-    expect(arms.calls).toEqual(["expose shadow 0", "expose canary 0.2", "reload"]);
+    expect(arms.calls).toEqual(["expose shadow 0", "expose canary 0.2", "settle"]);
     expect(registry.promoted).toEqual(["v2"]);
     expect(rollout?.status).toBe("promoted");
     const promote = decisions.at(-1)!;

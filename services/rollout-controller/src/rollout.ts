@@ -10,14 +10,18 @@ export interface Evaluator {
   view(mode: "split" | "shadow"): EvalView;
 }
 
-/** Changes what the services serve: the challenger's exposure, and a reload after a promotion. */
+/** Changes what the services serve: the challenger's exposure. */
 export interface ArmsControl {
   expose(model: string, setting: { challenger: string; mode: Stage; share: number }): Promise<void>;
   withdraw(model: string): Promise<void>;
-  reload(model: string): Promise<void>;
+  /** After a promotion (the services reloaded the new current): no challenger may remain. */
+  settle(model: string): Promise<void>;
 }
 
-/** Moves the registry's aliases; refuses (throws with the reason) when `current` is pinned or the candidate is incompatible. */
+/**
+ * Moves the registry's aliases; refuses (throws with the reason) when `current` is pinned or the
+ * candidate is incompatible. A promotion tells the services serving the model to reload.
+ */
 export interface RegistryMoves {
   currentVersion(model: string): string;
   resolve(model: string, ref: string): string;
@@ -130,6 +134,12 @@ export class RolloutController {
     return this.running.get(model)?.rollout ?? [...this.finished].reverse().find((r) => r.model === model) ?? null;
   }
 
+  getOrThrow(model: string): Rollout {
+    const r = this.get(model);
+    if (!r) throw new AppError("NOT_FOUND", `no rollout of ${model} yet`, [{ field: "model", message: "no rollout" }]);
+    return r;
+  }
+
   /** Starts a rollout of `ref` (an alias such as `candidate`, or a version) for one model. */
   async start(model: string, ref: string, by: string, reason: string): Promise<Rollout> {
     const target = this.options.targets.find((t) => t.model === model);
@@ -161,7 +171,13 @@ export class RolloutController {
       latest: null,
     };
     const running: Running = { rollout, target, evaluator: target.evaluator(now), tau2: this.plannedTau2(target, stage), previous: null };
-    await this.options.arms.expose(model, this.exposure(candidateVersion, stage));
+    try {
+      await this.options.arms.expose(model, this.exposure(candidateVersion, stage));
+    } catch (error) {
+      // Some replicas may have taken the challenger: take it back everywhere before saying no.
+      await this.options.arms.withdraw(model).catch(() => undefined);
+      throw new AppError("UNAVAILABLE", `could not expose ${model}@${candidateVersion}: ${(error as Error).message}`);
+    }
     this.running.set(model, running);
     this.record(running, { action: "started", nextStage: stage, reasons: [`${by}: ${reason}`], numbers: { tau2: running.tau2 }, guardrails: [] }, by);
     return rollout;
@@ -254,7 +270,7 @@ export class RolloutController {
         }
         case "promote":
           await this.options.registry.promote(rollout.model, rollout.candidateVersion, `rollout ${rollout.id}: ${decision.reasons.join("; ")}`.slice(0, 1_000));
-          await this.options.arms.reload(rollout.model);
+          await this.options.arms.settle(rollout.model);
           this.finish(r, "promoted");
           this.record(r, { action: "promote", nextStage: null, reasons: decision.reasons, numbers, guardrails: gr }, PRODUCER, stageExposure);
           this.baselines.set(rollout.model, target.evaluator(this.options.clock.now()));
