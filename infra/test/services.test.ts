@@ -176,8 +176,8 @@ describe("servers", () => {
 const REGISTRY_WRITERS = new Set(["retrain-controller", "rollout-controller"]);
 
 describe("one-shot jobs", () => {
-  it("are the trainers and the load generators, nothing long-running", () => {
-    expect(oneShots.map(([n]) => n).sort()).toEqual(["loadgen-fraud", "loadgen-recs", "trainer-fraud", "trainer-recs"]);
+  it("are the trainers, the load generators and the world, nothing that serves", () => {
+    expect(oneShots.map(([n]) => n).sort()).toEqual(["loadgen-fraud", "loadgen-recs", "trainer-fraud", "trainer-recs", "world"]);
     for (const [name, svc] of oneShots) expect(svc.build?.target, name).toBe("cli");
   });
 

@@ -30,7 +30,7 @@ the worlds (the models' own: same preset, size and seed, continuing after their 
 
 clock (every service must get the same three values):
   --speed X             world ms per real ms [CLOCK_SPEED] (default 1440: a world day a minute)
-  --clock-start TIME    world time at the origin [CLOCK_START] (default: where the histories end)
+  --clock-start TIME    world time at the origin, ISO, epoch ms or now [CLOCK_START] (default: where the histories end)
   --clock-origin MS     real epoch ms of the origin [CLOCK_ORIGIN_MS] (default: now)
 
 the run:

@@ -53,8 +53,9 @@ export function planWorld(settings: WorldSettings, realNow: () => number = Date.
 
   let clockStart = startMs;
   if (settings.clockStart !== undefined) {
-    clockStart = /^\d+$/.test(settings.clockStart) ? Number(settings.clockStart) : Date.parse(settings.clockStart);
-    if (!Number.isFinite(clockStart)) throw new RangeError(`CLOCK_START must be an ISO time or epoch ms, got "${settings.clockStart}"`);
+    // "now": services on the wall clock (docker compose) and a world at speed 1 from the present.
+    clockStart = settings.clockStart === "now" ? realNow() : /^\d+$/.test(settings.clockStart) ? Number(settings.clockStart) : Date.parse(settings.clockStart);
+    if (!Number.isFinite(clockStart)) throw new RangeError(`CLOCK_START must be an ISO time, epoch ms or now, got "${settings.clockStart}"`);
   }
   const clock = new ScaledClock(clockStart, settings.clockOriginMs ?? realNow(), settings.speed, realNow);
   const from = Math.max(startMs, clock.now());

@@ -23,6 +23,8 @@ export const RetrainControllerConfigSchema = BaseConfigSchema.extend({
    * controller (shadow, canary, then current); `never` only registers it.
    */
   PROMOTION: z.enum(["if-better", "rollout", "never"]).default("if-better"),
+  /** The rollout controller a candidate is handed to when PROMOTION=rollout (admin token from ADMIN_TOKEN). */
+  ROLLOUT_URL: z.string().url().optional(),
   /** Services to reload after a promotion, by design: `fraud=http://...,recs=http://...` (admin token from ADMIN_TOKEN). */
   RELOAD_URLS: csvSetting.default(""),
   /** Training windows, in clock days. */

@@ -255,6 +255,38 @@ describe("promotion", () => {
     }
   });
 
+  it("in rollout mode starts a rollout of the candidate with the admin token, and holds it with the answer when the rollout controller refuses", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "retrain-registry-"));
+    const calls: { url: string; auth: string | undefined; body: string }[] = [];
+    let status = 201;
+    const server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => {
+        calls.push({ url: req.url ?? "", auth: req.headers.authorization, body });
+        res.writeHead(status, { "content-type": "application/json" }).end(status === 201 ? "{}" : JSON.stringify({ error: { message: "a rollout of fraud-gbdt is running" } }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const registry = new ModelRegistry(dir);
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const policy = new PromoteIfBetter("rollout", registry, new Map(), "admin-token-0123456", silentLogger, () => undefined, url);
+      const result = { model: "fraud-gbdt", version: "v7", comparison: { candidate: { version: "v7" }, baseline: null } };
+      expect(await policy.promote("fraud", result, "cost 90 vs 100")).toEqual({ held: null });
+      expect(calls).toEqual([{ url: "/v1/rollouts", auth: "Bearer admin-token-0123456", body: JSON.stringify({ model: "fraud-gbdt", candidate: "v7", reason: "cost 90 vs 100", actor: "retrain-controller" }) }]);
+      status = 409;
+      expect((await policy.promote("fraud", result, "cost 90 vs 100")).held).toMatch(/^the rollout controller answered 409: .*a rollout of fraud-gbdt is running/);
+      // Nothing moved in the registry: the rollout decides.
+      expect(registry.models()).toEqual([]);
+      const unset = new PromoteIfBetter("rollout", registry, new Map(), undefined, silentLogger);
+      expect((await unset.promote("fraud", result, "x")).held).toBe("PROMOTION=rollout but ROLLOUT_URL is not set");
+    } finally {
+      server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("rejects reload targets that are not design=url", () => {
     expect(() => parseReloadUrls(["http://x:1"])).toThrow(/design=url/);
     expect(() => parseReloadUrls(["ads=http://x:1"])).toThrow(/fraud or recs/);

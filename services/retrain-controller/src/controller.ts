@@ -165,8 +165,9 @@ export class RetrainController {
         reason = `${compared}; promotion is off (PROMOTION=never)`;
       } else if (this.options.policy.mode === "rollout") {
         reason = `${compared}; the rollout decides from live traffic`;
-        await this.options.policy.promote(design, result, reason);
-        decision = "handed-to-rollout";
+        const { held } = await this.options.policy.promote(design, result, reason);
+        decision = held === null ? "handed-to-rollout" : "held";
+        if (held !== null) reason = `${reason}, but no rollout started: ${held}`;
       } else if (wins) {
         reason = `${compared}: better`;
         const { held } = await this.options.policy.promote(design, result, reason);

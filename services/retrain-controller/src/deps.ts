@@ -62,7 +62,7 @@ export function createDepsWith(overrides: RetrainControllerOverrides) {
     const onMoves = (moves: readonly AliasMove[]) => {
       for (const move of moves) events.publish(makeEvent("ml.model-alias-moved", move, { producer: "retrain-controller" }));
     };
-    const policy = overrides.policy ?? new PromoteIfBetter(config.PROMOTION, registry, parseReloadUrls(config.RELOAD_URLS), config.ADMIN_TOKEN, logger, onMoves);
+    const policy = overrides.policy ?? new PromoteIfBetter(config.PROMOTION, registry, parseReloadUrls(config.RELOAD_URLS), config.ADMIN_TOKEN, logger, onMoves, config.ROLLOUT_URL?.replace(/\/$/, "") ?? null);
     const controller = new RetrainController({
       designs: config.DESIGNS,
       clock,

@@ -20,11 +20,12 @@ export class PromoteIfBetter implements CandidatePolicy {
     private readonly logger: Logger,
     /** Each alias move the promotion made (for its events). */
     private readonly onMoves: (moves: readonly AliasMove[]) => void = () => undefined,
+    /** The rollout controller (PROMOTION=rollout): it moves aliases itself, from live traffic. */
+    private readonly rolloutUrl: string | null = null,
   ) {}
 
   async promote(design: Design, result: TrainingResult, reason: string): Promise<PromotionOutcome> {
-    // The rollout controller moves aliases itself, from live traffic.
-    if (this.mode === "rollout") return { held: null };
+    if (this.mode === "rollout") return this.handToRollout(result, reason);
     try {
       const moved = this.registry.promote(result.model, { from: result.version, by: "retrain-controller", reason, automatic: true });
       this.onMoves(moved.moves);
@@ -37,6 +38,26 @@ export class PromoteIfBetter implements CandidatePolicy {
       if (!outcome.ok) this.logger.warn({ url, status: outcome.status, body: outcome.body }, "reload after promotion refused or failed");
     }
     return { held: null };
+  }
+
+  /**
+   * Starts a rollout of the candidate; the rollout controller's refusal (a rollout of the model is
+   * already running, a service it cannot reach) holds the candidate with its answer as the reason.
+   */
+  private async handToRollout(result: TrainingResult, reason: string): Promise<PromotionOutcome> {
+    if (!this.rolloutUrl) return { held: "PROMOTION=rollout but ROLLOUT_URL is not set" };
+    try {
+      const res = await fetch(`${this.rolloutUrl}/v1/rollouts`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(this.adminToken ? { authorization: `Bearer ${this.adminToken}` } : {}) },
+        body: JSON.stringify({ model: result.model, candidate: result.version, reason: reason.slice(0, 1_000), actor: "retrain-controller" }),
+        signal: AbortSignal.timeout(60_000),
+      });
+      if (res.ok) return { held: null };
+      return { held: `the rollout controller answered ${res.status}: ${(await res.text()).slice(0, 300)}` };
+    } catch (error) {
+      return { held: `the rollout controller could not be reached: ${(error as Error).message}` };
+    }
   }
 }
 

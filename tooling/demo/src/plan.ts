@@ -91,6 +91,9 @@ export function servicePlan(s: DemoSettings): ServiceSpec[] {
         EVENT_JOURNAL_DIR: journal("retrain-controller"),
         OFFLINE_STORE_DIR: path.join(s.dataDir, "offline-store"),
         RELOAD_URLS: `fraud=${url("fraud")},recs=${url("ranker")}`,
+        // A candidate goes through the rollout controller: shadow, canary, then current.
+        PROMOTION: "rollout",
+        ROLLOUT_URL: url("rollout-controller"),
       },
       explore: ["GET /v1/history", "POST /v1/retrain"],
     },
@@ -104,7 +107,7 @@ export function servicePlan(s: DemoSettings): ServiceSpec[] {
         // By registry model: the services that serve it reload after one of its aliases moves.
         RELOAD_URLS: `fraud-gbdt=${url("fraud")},retrieval=${url("retrieval")},ranker-gbdt=${url("ranker")},recs-popularity=${url("recommender")}`,
       },
-      explore: ["GET /v1/models", "POST /v1/models/:model/promote (npm run model)"],
+      explore: ["GET /v1/rollouts", "POST /v1/rollouts", "GET /v1/models", "POST /v1/models/:model/promote (npm run model)"],
     },
     {
       name: "recommender",
