@@ -14,7 +14,8 @@ export class HttpArmsControl implements ArmsControl {
   ) {}
 
   async expose(model: string, setting: { challenger: string; mode: Stage; share: number }): Promise<void> {
-    await this.each(model, "PUT", setting);
+    // A shadow answers nobody: the services take no share for it.
+    await this.each(model, "PUT", setting.mode === "shadow" ? { challenger: setting.challenger, mode: setting.mode } : setting);
   }
 
   async withdraw(model: string): Promise<void> {

@@ -27,7 +27,7 @@ describe("rollouts over HTTP", () => {
 
     const started = await request(app).post("/v1/rollouts").set(admin).send({ model: "fraud-gbdt", reason: "retrained on last week", actor: "alice" }).expect(201);
     expect(started.body).toMatchObject({ model: "fraud-gbdt", candidateVersion: "f2", currentVersion: "f1", stage: "shadow", status: "running" });
-    expect(service.calls).toEqual([{ method: "PUT", path: "/v1/model/arms", auth: `Bearer ${ADMIN}`, body: JSON.stringify({ challenger: "f2", mode: "shadow", share: 0 }) }]);
+    expect(service.calls).toEqual([{ method: "PUT", path: "/v1/model/arms", auth: `Bearer ${ADMIN}`, body: JSON.stringify({ challenger: "f2", mode: "shadow" }) }]);
     const decision = events.events.find((e) => e.type === "ml.rollout-decision");
     expect(decision?.payload).toMatchObject({ action: "started", by: "admin:alice", reasons: ["admin:alice: retrained on last week"] });
 
