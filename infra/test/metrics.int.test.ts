@@ -16,7 +16,7 @@ import { trainFraud } from "@mlsd/trainer/src/fraud/pipeline";
 import { trainRecs } from "@mlsd/trainer/src/recs/pipeline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dashboardQueries } from "./dashboard-files";
-import { mergeFamilies, parseExposition, resolveSeries, type Family } from "./exposition";
+import { mergeFamilies, parseExposition, resolveSeries, type Family } from "@mlsd/prom-text";
 import { groupingLabels, selectors } from "./promql";
 import { readCompose } from "./stack";
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { familyCandidates, groupingLabels, metricNames, PromqlError, selectors } from "./promql";
+import { familyCandidates } from "@mlsd/prom-text";
+import { groupingLabels, metricNames, PromqlError, selectors } from "./promql";
 
 describe("PromQL selectors", () => {
   it("finds the histogram series inside histogram_quantile, not the function, aggregation or label names", () => {

@@ -172,18 +172,6 @@ export function metricNames(expr: string): string[] {
   return [...new Set(selectors(expr).map((s) => s.metric))];
 }
 
-const HISTOGRAM_SUFFIXES = ["_bucket", "_sum", "_count"] as const;
-
-/**
- * The metric family a queried name belongs to: the name itself, or for the series a histogram
- * exposes (`_bucket`, `_sum`, `_count`) the histogram's name.
- */
-export function familyCandidates(name: string): { family: string; suffix: (typeof HISTOGRAM_SUFFIXES)[number] | null }[] {
-  const out: { family: string; suffix: (typeof HISTOGRAM_SUFFIXES)[number] | null }[] = [{ family: name, suffix: null }];
-  for (const suffix of HISTOGRAM_SUFFIXES) if (name.endsWith(suffix)) out.push({ family: name.slice(0, -suffix.length), suffix });
-  return out;
-}
-
 /** The labels named in `by (...)` clauses: a query grouping by a label the series lack draws one unlabelled line. */
 export function groupingLabels(expr: string): string[] {
   const tokens = tokenize(expr);

@@ -1,4 +1,14 @@
-import { familyCandidates } from "./promql";
+export const HISTOGRAM_SUFFIXES = ["_bucket", "_sum", "_count"] as const;
+
+/**
+ * The metric family a queried name belongs to: the name itself, or for the series a histogram
+ * exposes (`_bucket`, `_sum`, `_count`) the histogram's name.
+ */
+export function familyCandidates(name: string): { family: string; suffix: (typeof HISTOGRAM_SUFFIXES)[number] | null }[] {
+  const out: { family: string; suffix: (typeof HISTOGRAM_SUFFIXES)[number] | null }[] = [{ family: name, suffix: null }];
+  for (const suffix of HISTOGRAM_SUFFIXES) if (name.endsWith(suffix)) out.push({ family: name.slice(0, -suffix.length), suffix });
+  return out;
+}
 
 /** One scraped `/metrics` page in the Prometheus text format, by metric family. */
 export interface Sample {
