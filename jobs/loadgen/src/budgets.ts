@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import { LoadgenInputError } from "./errors";
 import { PERCENTILE_KEYS, type LatencySummary, type PercentileKey } from "./latency";
 import type { RunResult } from "./open-loop";
@@ -101,6 +102,9 @@ export function parseBudgets(raw: unknown): Budgets {
   if (Object.keys(endpoints).length === 0) throw new LoadgenInputError("endpoints", "needs at least one endpoint");
   return { endpoints };
 }
+
+/** The budgets the load generator gates on and the console draws: jobs/loadgen/budgets.json. */
+export const DEFAULT_BUDGETS_PATH = fileURLToPath(new URL("../budgets.json", import.meta.url));
 
 export async function loadBudgets(path: string): Promise<Budgets> {
   let text: string;

@@ -1,9 +1,8 @@
 import os from "node:os";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { FRAUD_WORLD_PRESETS } from "@mlsd/synth";
 import { allowedCpus, pinProcess, placement, planPinning, type PinPlan, type Placement } from "./affinity";
-import { budgetFor, evaluateBudgets, INSTRUMENT_ERROR_MULTIPLE, loadBudgets, type Budgets } from "./budgets";
+import { budgetFor, DEFAULT_BUDGETS_PATH, evaluateBudgets, INSTRUMENT_ERROR_MULTIPLE, loadBudgets, type Budgets } from "./budgets";
 import { calibrate, type Calibration } from "./calibrate";
 import { sleep, systemClock } from "./clock";
 import { LoadgenInputError } from "./errors";
@@ -16,7 +15,7 @@ import { fraudTarget } from "./targets/fraud";
 import { recsTarget } from "./targets/recs";
 import { httpSender, type LoadTarget } from "./targets/target";
 
-export const DEFAULT_BUDGETS_PATH = fileURLToPath(new URL("../budgets.json", import.meta.url));
+export { DEFAULT_BUDGETS_PATH } from "./budgets";
 
 export const USAGE = `usage: loadgen --target fraud|recommendations --url URL [options]
        loadgen --target null [--url URL] --rate N     (calibration: the instrument's own error)

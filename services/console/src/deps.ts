@@ -1,0 +1,23 @@
+import { DEFAULT_BUDGETS_PATH, loadBudgets } from "@mlsd/loadgen";
+import { clockFromConfig, httpDeps, type ServiceContext } from "@mlsd/service-kit";
+import type { ConsoleDeps } from "./app";
+import { serviceUrls, type ConsoleConfig } from "./config";
+import { DrillRunner } from "./drills/runner";
+import { pipelines } from "./pipelines";
+import { Scraper } from "./scraper";
+
+/** The scraper on its timer, the pipelines drawn from the budgets file, and the drill runner. */
+export async function createDeps(ctx: ServiceContext<ConsoleConfig>): Promise<ConsoleDeps> {
+  const { config, logger } = ctx;
+  const urls = serviceUrls(config);
+  const budgets = await loadBudgets(config.BUDGETS_FILE ?? DEFAULT_BUDGETS_PATH);
+  const scraper = new Scraper(urls, { intervalMs: config.SCRAPE_INTERVAL_MS, timeoutMs: config.SCRAPE_TIMEOUT_MS, windowMs: config.WINDOW_SECONDS * 1000, logger });
+  scraper.start();
+  ctx.closers.add("scraper", () => scraper.stop());
+  const drills = new DrillRunner(
+    { urls, adminToken: config.ADMIN_TOKEN, clock: clockFromConfig(config), logger, redisUrl: config.DRILL_REDIS_URL ?? null, registryDir: config.MODEL_REGISTRY_DIR ?? null },
+    config.DRILL_REPORTS_DIR,
+  );
+  ctx.closers.add("drills", () => drills.drain());
+  return { ...httpDeps(ctx), scraper, pipelines: pipelines(budgets), drills, inspectTimeoutMs: config.INSPECT_TIMEOUT_MS, windowSeconds: config.WINDOW_SECONDS };
+}

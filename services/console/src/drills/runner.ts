@@ -1,0 +1,116 @@
+import fs from "node:fs";
+import path from "node:path";
+import { AppError } from "@mlsd/service-kit";
+import { badModel } from "./bad-model";
+import type { Drill, DrillContext, DrillOptions } from "./drill";
+import { redisDown } from "./redis-down";
+import { renderReport, type DrillReport } from "./report";
+
+export const DRILLS: readonly Drill[] = [redisDown, badModel];
+
+export const DEFAULT_DRILL_OPTIONS: Record<string, DrillOptions> = {
+  "redis-down": { faultSeconds: 10, baselineSeconds: 5, afterSeconds: 15, rate: 20 },
+  "bad-model": { faultSeconds: 90, baselineSeconds: 5, afterSeconds: 3, rate: 20 },
+};
+
+export interface DrillRun {
+  id: string;
+  drill: string;
+  status: "running" | "done" | "failed";
+  startedAt: string;
+  options: DrillOptions;
+  expectations: string[];
+  log: string[];
+  report: DrillReport | null;
+  /** Markdown of the report, and where it was saved when asked. */
+  markdown: string | null;
+  savedTo: string | null;
+  error: string | null;
+}
+
+/** Runs one drill at a time (two faults at once would blur both reports) and keeps the recent runs. */
+export class DrillRunner {
+  private readonly runs: DrillRun[] = [];
+  private current: Promise<void> | null = null;
+
+  constructor(
+    private readonly ctx: Omit<DrillContext, "say" | "adminToken"> & { adminToken: string | undefined },
+    private readonly reportsDir: string,
+  ) {}
+
+  list(): { name: string; description: string; expectations: string[]; defaults: DrillOptions; unavailable: string | null }[] {
+    return DRILLS.map((d) => {
+      const defaults = DEFAULT_DRILL_OPTIONS[d.name] as DrillOptions;
+      return { name: d.name, description: d.description, expectations: d.expectations(defaults), defaults, unavailable: this.unavailable(d) };
+    });
+  }
+
+  private unavailable(drill: Drill): string | null {
+    if (this.ctx.adminToken === undefined) return "set ADMIN_TOKEN: drills act with it";
+    return drill.unavailable(this.ctx);
+  }
+
+  start(name: string, overrides: Partial<DrillOptions>, save: boolean, command: string): DrillRun {
+    const drill = DRILLS.find((d) => d.name === name);
+    if (!drill) throw new AppError("NOT_FOUND", `no drill ${name}; drills: ${DRILLS.map((d) => d.name).join(", ")}`);
+    const why = this.unavailable(drill);
+    if (why !== null) throw new AppError("CONFLICT", `${name} cannot run here: ${why}`);
+    if (this.current) throw new AppError("CONFLICT", `a drill is running (${this.runs.at(-1)?.drill}); one at a time`);
+    const options = { ...(DEFAULT_DRILL_OPTIONS[name] as DrillOptions), ...overrides };
+    const run: DrillRun = {
+      id: `${name}-${Date.now().toString(36)}`,
+      drill: name,
+      status: "running",
+      startedAt: new Date().toISOString(),
+      options,
+      expectations: drill.expectations(options),
+      log: [],
+      report: null,
+      markdown: null,
+      savedTo: null,
+      error: null,
+    };
+    this.runs.push(run);
+    if (this.runs.length > 20) this.runs.shift();
+    const say = (line: string) => {
+      run.log.push(`${((Date.now() - Date.parse(run.startedAt)) / 1000).toFixed(1)} s  ${line}`);
+      this.ctx.logger.info({ drill: name }, line);
+    };
+    say(`expectations: ${run.expectations.join(" | ")}`);
+    this.current = drill
+      .run({ ...this.ctx, adminToken: this.ctx.adminToken as string, say }, options)
+      .then((report) => {
+        run.report = report;
+        run.markdown = renderReport(report, command);
+        if (save) {
+          fs.mkdirSync(this.reportsDir, { recursive: true });
+          run.savedTo = path.join(this.reportsDir, `${name}.md`);
+          fs.writeFileSync(run.savedTo, run.markdown);
+        }
+        run.status = "done";
+        say(`done: ${report.pass ? "PASS" : "FAIL"}`);
+      })
+      .catch((error: unknown) => {
+        run.status = "failed";
+        run.error = (error as Error).message;
+        say(`failed: ${run.error}`);
+      })
+      .finally(() => (this.current = null));
+    return run;
+  }
+
+  get(id: string): DrillRun {
+    const run = this.runs.find((r) => r.id === id);
+    if (!run) throw new AppError("NOT_FOUND", `no drill run ${id}`);
+    return run;
+  }
+
+  recent(): DrillRun[] {
+    return [...this.runs].reverse();
+  }
+
+  /** Waits for the drill in progress (shutdown). */
+  async drain(): Promise<void> {
+    await this.current;
+  }
+}

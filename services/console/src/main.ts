@@ -1,0 +1,4 @@
+import { runServiceMain } from "@mlsd/service-kit";
+import { consoleService } from "./service";
+
+await runServiceMain(consoleService);
