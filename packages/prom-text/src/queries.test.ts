@@ -46,6 +46,8 @@ describe("queries over a scraped page", () => {
     const rules = histogramOf(families, "svc_stage_duration_seconds", { stage: "rules" });
     expect(histogramQuantile(0.99, rules)).toBe(0.01);
     expect(histogramOf(families, "svc_stage_duration_seconds").count).toBe(101);
+    expect(sumBy(families, "svc_stage_duration_seconds_count", "stage")).toEqual({ model: 100, rules: 1 });
+    expect(sumOf(families, "svc_stage_duration_seconds_count", { stage: "rules" })).toBe(1);
     expect(histogramQuantile(0.5, histogramOf(families, "absent"))).toBeNull();
     expect(() => histogramQuantile(1.5, model)).toThrow(/\[0, 1\]/);
   });

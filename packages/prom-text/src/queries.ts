@@ -1,7 +1,16 @@
-import type { Family, Sample } from "./exposition";
+import { familyCandidates, type Family, type Sample } from "./exposition";
 
 /** Label values a sample must have (exact match); absent keys match anything. */
 export type LabelMatch = Readonly<Record<string, string>>;
+
+/** The samples named `name`: a family's own, or a histogram's `_bucket` / `_sum` / `_count` series. */
+function samplesNamed(families: ReadonlyMap<string, Family>, name: string): Sample[] {
+  for (const { family } of familyCandidates(name)) {
+    const found = families.get(family);
+    if (found) return found.samples.filter((s) => s.name === name);
+  }
+  return [];
+}
 
 function matches(sample: Sample, match: LabelMatch): boolean {
   for (const [key, value] of Object.entries(match)) if (sample.labels[key] !== value) return false;
@@ -11,15 +20,15 @@ function matches(sample: Sample, match: LabelMatch): boolean {
 /** The sum of a counter's or gauge's samples matching `match` (0 when the family is absent). */
 export function sumOf(families: ReadonlyMap<string, Family>, name: string, match: LabelMatch = {}): number {
   let total = 0;
-  for (const s of families.get(name)?.samples ?? []) if (s.name === name && matches(s, match)) total += s.value;
+  for (const s of samplesNamed(families, name)) if (matches(s, match)) total += s.value;
   return total;
 }
 
-/** A counter's samples matching `match`, summed by the values of one label. */
+/** A counter's (or a histogram's `_count`) samples matching `match`, summed by the values of one label. */
 export function sumBy(families: ReadonlyMap<string, Family>, name: string, label: string, match: LabelMatch = {}): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const s of families.get(name)?.samples ?? []) {
-    if (s.name !== name || !matches(s, match)) continue;
+  for (const s of samplesNamed(families, name)) {
+    if (!matches(s, match)) continue;
     const key = s.labels[label] ?? "";
     out[key] = (out[key] ?? 0) + s.value;
   }

@@ -1,0 +1,229 @@
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { buildReference, createDriftReference } from "@mlsd/drift";
+import { fraudService } from "@mlsd/fraud-service";
+import { TEST_THRESHOLDS, trainTestGbdt } from "@mlsd/fraud-service/testing";
+import { publishFraudModel } from "@mlsd/model-formats/fraud";
+import { ModelRegistry } from "@mlsd/model-registry";
+import { histogramOf, histogramQuantile, parseExposition, sumOf } from "@mlsd/prom-text";
+import { rankerService } from "@mlsd/ranker-service";
+import { recommenderService } from "@mlsd/recommender-service";
+import { retrievalService } from "@mlsd/retrieval-service";
+import { rolloutControllerService } from "@mlsd/rollout-controller-service";
+import { createLogger, startService, type BaseConfig, type ServiceDefinition } from "@mlsd/service-kit";
+import { startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { consoleService } from "./service";
+
+/**
+ * The console in a real browser (Debian's chromium through playwright-core, no browser download)
+ * against the real services on real Redis and Kafka: the page loads without errors, its numbers
+ * are the services' own /metrics, the inspector shows a request's stages, and a drill started
+ * from the page breaks Redis and reports how the system coped.
+ * CONSOLE_SCREENSHOTS_DIR=services/console/docs writes the README's screenshots.
+ */
+const CHROMIUM = "/usr/bin/chromium";
+const ADMIN = "console-int-admin-token-0123";
+const run = `${Date.now()}`;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "console-int-"));
+const registryDir = path.join(tmp, "registry");
+const featurePrefix = `cx-int-${run}:`;
+const historyPrefix = `ch-int-${run}:`;
+const shots = process.env.CONSOLE_SCREENSHOTS_DIR;
+const quiet = (service: string) => ({ logger: createLogger({ service, level: "silent" }) });
+
+let redis: RedisHandle;
+let kafka: KafkaHandle;
+const started: { shutdown(reason: string): Promise<unknown> }[] = [];
+let urls: Record<string, string>;
+let consoleUrl: string;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+
+async function waitFor<T>(what: string, probe: () => T | undefined | false | null | Promise<T | undefined | false | null>, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false && value !== null) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function start<C extends BaseConfig, D>(definition: ServiceDefinition<C, D>, env: Record<string, string>): Promise<string> {
+  const s = await startService(definition, { PORT: "0", ...env }, quiet(definition.name));
+  started.push(s);
+  return `http://127.0.0.1:${s.port}`;
+}
+
+const post = (url: string, body: unknown) => fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+async function metricsOf(url: string) {
+  return parseExposition(await (await fetch(`${url}/metrics`)).text());
+}
+
+/** The page's number format (console.js fmtMs), to compare what it shows with what /metrics says. */
+function fmtMs(x: number | null): string {
+  if (x === null) return "-";
+  return x < 1 ? `${x.toFixed(3)} ms` : x < 100 ? `${x.toFixed(2)} ms` : `${Math.round(x)} ms`;
+}
+
+async function screenshot(name: string, locator?: string) {
+  if (!shots) return;
+  fs.mkdirSync(shots, { recursive: true });
+  const file = path.join(shots, `${name}.png`);
+  if (locator) await page.locator(locator).screenshot({ path: file });
+  else await page.screenshot({ path: file, fullPage: false });
+}
+
+beforeAll(async () => {
+  // A dedicated Redis: the drill pauses it.
+  [redis, kafka] = await Promise.all([startRedis({ dedicated: true }), startKafka()]);
+  const trainer = path.resolve(import.meta.dirname, "../../../jobs/trainer");
+  const tsx = path.resolve(import.meta.dirname, "../../../node_modules/.bin/tsx");
+  const args = ["src/cli.ts", "recs", "--preset", "small", "--users", "300", "--items", "800", "--sessions", "6", "--seed", "3", "--epochs", "2", "--quiet"];
+  args.push("--registry", registryDir, "--reports", path.join(tmp, "reports"), "--redis", redis.url, "--feature-prefix", featurePrefix, "--history-prefix", historyPrefix);
+  await promisify(execFile)(tsx, args, { cwd: trainer, maxBuffer: 16 * 1024 * 1024 });
+  await publishFraudModel(new ModelRegistry(registryDir), {
+    gbdt: trainTestGbdt(1),
+    version: "fraud-int-1",
+    thresholds: TEST_THRESHOLDS,
+    driftReference: createDriftReference({ features: [buildReference("TX_AMOUNT", [1, 2, 3, 4], { kind: "numeric", bins: 2 })] }),
+    dataWindow: { test: true },
+    metrics: {},
+  });
+  const common = { REDIS_URL: redis.url, MODEL_REGISTRY_DIR: registryDir, ADMIN_TOKEN: ADMIN };
+  const kafkaEnv = { KAFKA_BROKERS: kafka.brokers.join(",") };
+  // Deadlines well above a loaded CI machine's Redis round trip, well below the drill's 250 ms bound.
+  const fraud = await start(fraudService, { ...common, ...kafkaEnv, EVENT_JOURNAL_DIR: path.join(tmp, "journal-fraud"), FEATURE_DEADLINE_MS: "60" });
+  const retrieval = await start(retrievalService, { MODEL_REGISTRY_DIR: registryDir, ADMIN_TOKEN: ADMIN });
+  const ranker = await start(rankerService, { ...common, REDIS_PREFIX: featurePrefix, FEATURE_DEADLINE_MS: "60" });
+  const recommender = await start(recommenderService, {
+    ...common,
+    ...kafkaEnv,
+    REDIS_PREFIX: featurePrefix,
+    HISTORY_PREFIX: historyPrefix,
+    EVENT_JOURNAL_DIR: path.join(tmp, "journal-recs"),
+    RETRIEVAL_URL: retrieval,
+    RANKER_URL: ranker,
+    REQUEST_BUDGET_MS: "200",
+    REDIS_DEADLINE_MS: "60",
+    RETRIEVAL_DEADLINE_MS: "150",
+    RANKER_DEADLINE_MS: "150",
+    CANDIDATES: "100",
+  });
+  const rollout = await start(rolloutControllerService, { ...kafkaEnv, MODEL_REGISTRY_DIR: registryDir, ADMIN_TOKEN: ADMIN, EVENT_JOURNAL_DIR: path.join(tmp, "journal-rollout"), RELOAD_URLS: `fraud-gbdt=${fraud}`, CONSUMER_GROUP: `console-int-${run}` });
+  urls = { fraud, retrieval, ranker, recommender, "rollout-controller": rollout };
+  consoleUrl = await start(consoleService, {
+    SERVICE_URLS: Object.entries(urls).map(([k, v]) => `${k}=${v}`).join(","),
+    ADMIN_TOKEN: ADMIN,
+    DRILL_REDIS_URL: redis.url,
+    MODEL_REGISTRY_DIR: registryDir,
+    SCRAPE_INTERVAL_MS: "500",
+    WINDOW_SECONDS: "10",
+    DRILL_REPORTS_DIR: path.join(tmp, "drills"),
+  });
+  for (const [name, url] of Object.entries(urls)) await waitFor(`${name} ready`, async () => (await fetch(`${url}/readyz`)).status === 200, 60_000);
+
+  // Traffic the page must account for, then quiet while it is compared with /metrics.
+  for (let i = 0; i < 30; i++) {
+    expect((await post(`${fraud}/v1/transactions/score`, { transactionId: `int-${run}-${i}`, customerId: String(i % 7), terminalId: String(i % 5), amount: 10 + i })).status).toBe(200);
+    expect((await post(`${recommender}/v1/recommendations`, { userId: String(i % 50), k: 10 })).status).toBe(200);
+  }
+
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.on("console", (msg) => {
+    if (msg.type() === "error") pageErrors.push(msg.text());
+  });
+  page.on("pageerror", (error) => pageErrors.push(error.message));
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  for (const s of started.reverse()) await s.shutdown("test over");
+  await redis?.stop();
+  await kafka?.stop();
+});
+
+describe("the console in a browser, against the running services", () => {
+  it("loads without errors and shows the numbers the services' /metrics show", async () => {
+    await page.goto(consoleUrl);
+    const fraudMetrics = await metricsOf(urls.fraud as string);
+    const answered = sumOf(fraudMetrics, "fraud_http_request_duration_seconds_count", { route: "/v1/transactions/score" });
+    expect(answered).toBe(30);
+    await waitFor("the page to show 30 scored transactions", async () => (await page.locator('[data-design="fraud"] .requests').textContent()) === "30");
+    const recsCount = sumOf(await metricsOf(urls.recommender as string), "recommender_http_request_duration_seconds_count", { route: "/v1/recommendations" });
+    expect(await page.locator('[data-design="recs"] .requests').textContent()).toBe(String(recsCount));
+
+    // Each fraud stage's count and p99 (since start: no traffic in the window now) as /metrics has them.
+    await waitFor("the window to empty", async () => (await page.locator('[data-design="fraud"] .throughput').textContent()) === "0/s", 20_000);
+    for (const [id, stage] of [["fraud-rules", "rules"], ["fraud-features", "features"], ["fraud-model", "model"], ["fraud-decision", "publish"]] as const) {
+      const h = histogramOf(fraudMetrics, "fraud_stage_duration_seconds", { stage });
+      expect(h.count, stage).toBe(30);
+      const box = page.locator(`[data-stage="${id}"]`);
+      expect(await box.locator(".count").first().textContent(), stage).toBe("30");
+      const p99 = histogramQuantile(0.99, h);
+      expect(await box.locator(".p99").first().textContent(), stage).toBe(fmtMs(p99 === null ? null : p99 * 1000));
+    }
+    // The budget line of the feature fetch, from jobs/loadgen/budgets.json.
+    expect(await page.locator('[data-stage="fraud-features"]').textContent()).toContain("budget p99 2 ms");
+    // Retrieval and ranker stages inside the recommender's calls to them.
+    const rankerFeatures = histogramOf(await metricsOf(urls.ranker as string), "ranker_stage_duration_seconds", { stage: "features" }).count;
+    expect(await page.locator('[data-stage="ranker-features"] .count').textContent()).toBe(String(rankerFeatures));
+    expect(rankerFeatures).toBeGreaterThan(0);
+    // The model in service, as fraud_model_info says.
+    expect(await page.locator('[data-model="fraud-gbdt"] .version').textContent()).toBe("fraud-int-1");
+    for (const name of Object.keys(urls)) expect(await page.locator(`[data-service="${name}"]`).getAttribute("class")).toBe("svc up ready");
+    await screenshot("pipelines");
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("inspects a transaction and a recommendation: each stage with its time, the decision, the fallback, the versions", async () => {
+    await page.locator("#inspect-fraud input[name=amount]").fill("250");
+    await page.locator("#inspect-fraud button").click();
+    const fraud = page.locator('[data-inspected="fraud"]');
+    await fraud.waitFor({ timeout: 10_000 });
+    for (const stage of ["validate", "rules", "features", "model", "publish", "total"]) await expect(fraud.locator(`[data-inspect-stage="${stage}"]`).count()).resolves.toBe(1);
+    expect(await fraud.textContent()).toContain("model fraud-int-1, arm current");
+    expect(["approve", "review", "decline"]).toContain(await fraud.locator("[data-decision]").getAttribute("data-decision"));
+    await screenshot("inspector-fraud", "#inspector");
+
+    await page.locator("#inspect-recs input[name=userId]").fill("3");
+    await page.locator("#inspect-recs button").click();
+    const recs = page.locator('[data-inspected="recommender"]');
+    await recs.waitFor({ timeout: 10_000 });
+    for (const stage of ["user", "retrieval", "rank", "filter", "diversify", "publish"]) await expect(recs.locator(`[data-inspect-stage="${stage}"]`).count(), stage).resolves.toBe(1);
+    expect(await recs.locator("[data-fallback]").getAttribute("data-fallback")).toBe("none");
+    expect(await recs.textContent()).toMatch(/retrieval \S+.*ranker \S+/);
+    await screenshot("inspector-recs", "#inspector");
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("runs the redis-down drill from the page: refused without the token, then a scored report of the outage it caused", async () => {
+    await page.locator('button[data-drill="redis-down"]').click();
+    await waitFor("the refusal", async () => (await page.locator("[data-drill-error]").getAttribute("data-drill-error")) === "401");
+    await page.locator("#admin-token").fill(ADMIN);
+    await page.locator('button[data-drill="redis-down"]').click();
+    const report = page.locator('[data-report="redis-down"]');
+    await report.waitFor({ timeout: 90_000 });
+    const runs = (await (await fetch(`${consoleUrl}/api/drills`)).json()) as { runs: { drill: string; status: string; report: { pass: boolean; timeToDetectMs: number | null; phases: Record<string, Record<string, { requests: number; outcomes: Record<string, number> }>> } }[] };
+    const done = runs.runs.find((r) => r.drill === "redis-down" && r.status === "done");
+    if (!done) throw new Error("no finished redis-down run");
+    expect(await report.locator("[data-verdict]").getAttribute("data-verdict")).toBe(done.report.pass ? "pass" : "fail");
+    // The outage was seen: answers from the fallbacks while Redis held every command, none before.
+    const { fraud, recommender } = done.report.phases as Record<string, Record<string, { requests: number; outcomes: Record<string, number> }>>;
+    expect((fraud?.outage?.outcomes.degraded ?? 0) + (fraud?.outage?.outcomes.fallback ?? 0)).toBeGreaterThan(0);
+    expect(Object.keys(recommender?.outage?.outcomes ?? {}).some((o) => o !== "model")).toBe(true);
+    expect(fraud?.baseline?.outcomes.model).toBe(fraud?.baseline?.requests);
+    expect(done.report.timeToDetectMs).not.toBeNull();
+    expect(fraud?.after?.outcomes.model ?? 0).toBeGreaterThan(0);
+    await screenshot("drill-redis-down", "#drills");
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+});
