@@ -144,7 +144,7 @@ describe("servers", () => {
         owners.set(mount?.source ?? "", name);
       }
     }
-    expect(owners.size).toBe(6);
+    expect(owners.size).toBe(7);
     expect(inputs).toEqual([{ name: "retrain-controller", source: "offline-store" }]);
     expect(owners.get("offline-store")).toBe("event-logger");
   });
@@ -158,7 +158,7 @@ describe("servers", () => {
       readers++;
       const mount = mountOf(svc, registry);
       expect(mount?.source, name).toBe("models");
-      // Only the controllers move aliases (the retrain controller also publishes candidates); serving only reads.
+      // Only the controllers move aliases (the retrain controller also publishes candidates, the console its drill model); serving only reads.
       expect(mount?.readOnly, `${name} ${REGISTRY_WRITERS.has(name) ? "writes" : "only reads"} models`).toBe(!REGISTRY_WRITERS.has(name));
       const awaited = trainers.filter(([trainer]) => svc.depends_on?.[trainer]?.condition === "service_completed_successfully");
       expect(awaited.length, `${name} waits for a trainer`).toBeGreaterThan(0);
@@ -169,11 +169,12 @@ describe("servers", () => {
         expect(mountOf(job, registry)?.readOnly, trainer).toBe(false);
       }
     }
-    expect(readers).toBe(7);
+    expect(readers).toBe(8);
   });
 });
 
-const REGISTRY_WRITERS = new Set(["retrain-controller", "rollout-controller"]);
+// The console writes one model: the bad-model drill's declines-everything candidate.
+const REGISTRY_WRITERS = new Set(["retrain-controller", "rollout-controller", "console"]);
 
 describe("one-shot jobs", () => {
   it("are the trainers, the load generators and the world, nothing that serves", () => {

@@ -192,6 +192,7 @@ async function main(): Promise<void> {
   say(`label writer token: ${tokens.labels}; click writer token: ${tokens.clicks}`);
   say(`reports: ${path.relative(ROOT, reportDir)}/ (training reports, load reports with latency-vs-load SVGs); logs: ${path.relative(ROOT, path.join(dataDir, "logs"))}/`);
   say(`demo ready in ${Math.round((Date.now() - started) / 1000)} s`);
+  say(`\nthe control room: ${url("console")}  (live pipelines against their budgets, the request inspector, drills: MLSD_ADMIN_TOKEN=${tokens.admin} npm run drill -- redis-down --url ${url("console")})`);
 
   if (values.stop || values.short) {
     await stopEverything("--stop");

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ConsoleConfigSchema } from "../../../services/console/src/config";
 import { DriftMonitorConfigSchema } from "../../../services/drift-monitor/src/config";
 import { EventLoggerConfigSchema } from "../../../services/event-logger/src/config";
 import { FeatureStreamerConfigSchema } from "../../../services/feature-streamer/src/config";
@@ -34,6 +35,15 @@ describe("demo plan", () => {
     ]);
   });
 
+  it("starts the console last, watching every other service, with the Redis and registry its drills act on", () => {
+    const plan = servicePlan(settings);
+    const console = plan.at(-1)!;
+    expect(console).toMatchObject({ name: "console", port: 8090 });
+    const watched = Object.fromEntries(console.env.SERVICE_URLS!.split(",").map((pair) => pair.split("=")));
+    for (const s of plan.slice(0, -1)) expect(watched[s.name], s.name).toBe(`http://127.0.0.1:${s.port}`);
+    expect(console.env).toMatchObject({ DRILL_REDIS_URL: settings.redisUrl, MODEL_REGISTRY_DIR: settings.registryDir, ADMIN_TOKEN: settings.tokens.admin });
+  });
+
   it("moves every port with --port-base", () => {
     const plan = servicePlan({ ...settings, portBase: 9100 });
     expect(plan.map((s) => s.port).sort()).toEqual(plan.map((_, i) => 9100 + i));
@@ -62,6 +72,7 @@ describe("demo plan", () => {
       retrieval: RetrievalConfigSchema,
       ranker: RankerConfigSchema,
       recommender: RecommenderConfigSchema,
+      console: ConsoleConfigSchema,
     };
     expect(Object.keys(schemas).sort()).toEqual(plan.map((s) => s.name).sort());
     for (const [name, schema] of Object.entries(schemas)) {

@@ -55,6 +55,7 @@ export const DEFAULT_PORTS = {
   "feature-streamer": 8087,
   "retrain-controller": 8088,
   "rollout-controller": 8089,
+  console: 8090,
 } as const;
 
 /** The services in start order: dependencies first, so shutdown can go in reverse. */
@@ -122,6 +123,22 @@ export function servicePlan(s: DemoSettings): ServiceSpec[] {
         ...(s.clickAttributionMs ? { CLICK_ATTRIBUTION_MS: String(s.clickAttributionMs) } : {}),
       },
       explore: ["POST /v1/recommendations", "POST /v1/events/click"],
+    },
+    {
+      // Last: it watches everything above, and its page is where the demo ends.
+      name: "console",
+      dir: "services/console",
+      port: port("console"),
+      env: {
+        LOG_LEVEL: "warn",
+        ADMIN_TOKEN: s.tokens.admin,
+        ...clock,
+        SERVICE_URLS: (["recommender", "fraud", "retrieval", "ranker", "event-logger", "drift-monitor", "feature-streamer", "retrain-controller", "rollout-controller"] as const).map((name) => `${name}=${url(name)}`).join(","),
+        DRILL_REDIS_URL: s.redisUrl,
+        MODEL_REGISTRY_DIR: s.registryDir,
+        DRILL_REPORTS_DIR: path.join(s.root, "docs", "drills"),
+      },
+      explore: ["GET / (the control room)", "GET /api/overview", "npm run drill -- --list"],
     },
   ].map((spec) => ({ ...spec, env: { ...spec.env, PORT: String(spec.port) } }));
 }
