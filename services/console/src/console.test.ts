@@ -89,6 +89,8 @@ describe("drill scoring", () => {
     expect(timeToRecover(results.slice(0, 10), 3000)).toBeNull();
     expect(phaseStats(results.slice(0, 4))).toEqual({ requests: 4, availability: 0.75, p50Ms: 5, p99Ms: 5, outcomes: { model: 2, degraded: 1, error: 1 } });
     expect(quantile([5, 1, 3, 2, 4], 0.5)).toBe(3);
+    // A cold start is the answer for a user the models do not know: not a sign of the fault.
+    expect(timeToDetect([r(1200, "cold-start"), r(1300, "popularity")], 1000)).toBe(300);
     expect(quantile([], 0.99)).toBeNull();
   });
 });

@@ -72,7 +72,8 @@ export function statsByPhase(results: readonly ProbeResult[]): Record<ProbeTarge
   return out;
 }
 
-const abnormal = (r: ProbeResult) => !r.ok || r.outcome !== "model";
+/** A sign of the fault: an error, a degraded answer or a fallback. A cold start (a user the models do not know) is the normal answer for that user. */
+export const abnormal = (r: ProbeResult) => !r.ok || (r.outcome !== "model" && r.outcome !== "cold-start");
 
 /** From the fault's start, the first probe answer that shows it. */
 export function timeToDetect(results: readonly ProbeResult[], faultStartMs: number): number | null {
