@@ -204,7 +204,9 @@ describe("the console in a browser, against the running services", () => {
     expect(recsAnswer.status).toBe(200);
     const recs = page.locator('[data-inspected="recommender"]');
     await recs.waitFor({ timeout: 10_000 });
-    expect(Object.keys(recsAnswer.response.timings)).toEqual(expect.arrayContaining(["user", "retrieval", "rank", "publish"]));
+    // Which stages ran depends on the answer (a cold start skips retrieval and ranking); the user read always runs.
+    expect(Object.keys(recsAnswer.response.timings), JSON.stringify(recsAnswer.response)).toEqual(expect.arrayContaining(["validate", "user"]));
+    expect(Object.keys(recsAnswer.response.timings).length).toBeGreaterThanOrEqual(4);
     for (const [stage, ms] of Object.entries(recsAnswer.response.timings)) expect(await recs.locator(`[data-inspect-stage="${stage}"] .nums`).textContent(), stage).toBe(fmtMs(ms));
     expect(await recs.locator("[data-fallback]").getAttribute("data-fallback")).toBe(recsAnswer.response.fallback ?? "none");
     for (const version of Object.values(recsAnswer.response.modelVersions)) expect(await recs.textContent()).toContain(version);
