@@ -151,8 +151,9 @@ async function main(): Promise<void> {
       "src/cli.ts",
       "--recommender", url("recommender"),
       "--fraud", url("fraud"),
-      "--click-token", tokens.clicks,
-      "--label-token", tokens.labels,
+      // As --flag=value: a base64url token may start with "-", which would read as an option.
+      `--click-token=${tokens.clicks}`,
+      `--label-token=${tokens.labels}`,
       "--kafka", kafkaBrokers,
       "--journal", path.join(dataDir, "journal", "world"),
       "--recs-preset", "small",
