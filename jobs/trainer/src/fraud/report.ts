@@ -5,7 +5,7 @@ import { CARD_PRECISION_K, spread, type FraudEvaluation, type RankingMetrics } f
 import type { ExportResult } from "./export";
 import type { FoldSummary, SeedRun } from "./pipeline";
 import type { WindowSummary } from "./protocol";
-import { describeParams } from "./selection";
+import { BASE_GBDT_PARAMS, describeParams } from "./selection";
 
 /**
  * The handbook's published XGBoost results on its own simulated data (Le Borgne et al., "Reproducible
@@ -104,7 +104,7 @@ function selectionSection(run: SeedRun): string[] {
   const lines = [
     `Grid: depth {${axes.depth.join(", ")}} x learning rate {${axes.lr.join(", ")}} x fraud-row weight {${axes.weight.join(", ")}} x trees {${axes.trees.join(", ")}} = ${sel.results.length} candidates, ` +
       `each trained on the ${folds} validation folds (${f3(sel.seconds)} s); chosen by the mean validation ${metricName}. ` +
-      "Other settings: subsample 0.8, column sample 0.8, L2 1, min child weight 1; sqrt-balance weights fraud rows by sqrt(legitimate / fraud) of the fold's training rows.",
+      `Fixed settings: ${Object.entries(BASE_GBDT_PARAMS).map(([k, v]) => `${k} ${String(v)}`).join(", ")}; sqrt-balance weights fraud rows by sqrt(legitimate / fraud) of the fold's training rows.`,
     "",
     `| # | candidate | ${Array.from({ length: folds }, (_, k) => `${sel.selectBy} fold ${k}`).join(" | ")} | mean AUC | mean AP | mean CP@100 |`,
     `|---|---|${"---|".repeat(folds)}---|---|---|`,
