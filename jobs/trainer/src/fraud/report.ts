@@ -241,7 +241,7 @@ export function renderFraudReport(input: FraudReportInput): { markdown: string; 
     "|---|---|---|---|",
     ...e.reliability.filter((b) => b.count > 0).map((b) => `| ${b.lower.toFixed(1)}-${b.upper.toFixed(1)} | ${b.count} | ${f4(b.meanProbability)} | ${f4(b.fractionPositive)} |`),
     "",
-    `The mean score is ${f3(ratio)} times the fraud rate on this window${ratio > 1.1 ? ": scores overstate the fraud probability" : ratio < 0.9 ? ": scores understate the fraud probability" : ""}. The decision thresholds below are chosen on these same scores, so they do not rely on calibration.`,
+    `The mean score is ${f3(ratio)} times the fraud rate on this window${ratio > 1.1 ? ": scores overstate the fraud probability" : ratio < 0.9 ? ": scores understate the fraud probability" : ""}. The decision thresholds below are chosen by cost on validation scores, so they do not read the scores as probabilities.`,
     "",
     "## Decisions: expected cost",
     "",
