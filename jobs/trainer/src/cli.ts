@@ -1,32 +1,20 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { importTransactionsCsv } from "@mlsd/datasets";
-import { FRAUD_WORLD_PRESETS, type FraudWorldPreset } from "@mlsd/synth";
-import { trainFraud, type FraudDataSource } from "./fraud/pipeline";
+import { FRAUD_USAGE, runFraudCli } from "./fraud/fraud-cli";
 import { trainFraudFromLog } from "./from-log/fraud";
 import { trainRankerFromLog } from "./from-log/recs";
 import { materializeWorld, trainRecs, type RecsDataSource, type RecsPreset } from "./recs/pipeline";
 
 const USAGE = `usage: trainer <fraud|recs> [options]
 
-fraud options:
-  --preset NAME        synthetic world: small | demo | handbook (default handbook: 5,000 customers,
-                       10,000 terminals, 183 days, about 1.75 M transactions)
-  --customers N --terminals N --days N --seed N    override the preset's size
-  --start-date DATE    day 0 of the world, YYYY-MM-DD (default the handbook's 2018-04-01); a live
-                       world (npm run world) needs the fraud history to end where the recommender's does
-  --csv FILE           train on a transaction CSV instead (handbook columns, any source)
-  --rounds N           boosting rounds (default 300, early stopping on the validation window)
-  --registry DIR       model registry (default artifacts/registry)
-  --reports DIR        where the report goes (default reports)
-  --redis URL          after training, replay recent history into this Redis (warm features)
-
+${FRAUD_USAGE}
 training from the log (either command, with --from-log):
   --from-log           train from what the running system logged (the event logger's offline store)
                        instead of a world or a dataset; publishes under --alias candidate (never current)
   --store DIR          the offline store (default .data/offline-store)
   --as-of TIME         train as of this time (ISO; default now): windows end here
-  --train-days N --gap-days N --eval-days N    window lengths in days (default 14, 1, 3)
+  --train-days N --gap-days N --eval-days N    window lengths in days (default 14, 1, 3); with --from-log,
+                       --train-days is this training window, not the fraud protocol's
   --label-horizon-days N    fraud: how long labels take to settle before evaluation (default 7)
   --json               print the result (candidate version and comparison) as one JSON line on stdout
 
@@ -58,17 +46,21 @@ function int(value: string | undefined, name: string): number | undefined {
 }
 
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  // `trainer fraud --from-log` (the retrain controller's run) takes the from-log options below.
+  if (argv[0] === "fraud" && !argv.includes("--from-log")) {
+    // `npm run -w` runs in the package folder; INIT_CWD is where the command was typed.
+    // eslint-disable-next-line no-restricted-properties
+    const invokedFrom = process.env.INIT_CWD ?? process.cwd();
+    process.exitCode = await runFraudCli(argv.slice(1), invokedFrom, (t) => process.stdout.write(t), (t) => process.stderr.write(t));
+    return;
+  }
   const { positionals, values } = parseArgs({
+    args: argv,
     allowPositionals: true,
     options: {
       preset: { type: "string" },
-      customers: { type: "string" },
-      terminals: { type: "string" },
-      days: { type: "string" },
       seed: { type: "string" },
-      "start-date": { type: "string" },
-      csv: { type: "string" },
-      rounds: { type: "string" },
       registry: { type: "string", default: "artifacts/registry" },
       reports: { type: "string", default: "reports" },
       redis: { type: "string" },
@@ -108,51 +100,8 @@ async function main(): Promise<void> {
     await recs(values);
     return;
   }
-  if (command !== "fraud") {
-    process.stderr.write(`unknown command "${command}"\n${USAGE}`);
-    process.exit(2);
-  }
-
-  let source: FraudDataSource;
-  if (values.csv) {
-    const table = await importTransactionsCsv(values.csv);
-    source = { kind: "table", table, name: path.basename(values.csv) };
-  } else {
-    const preset = values.preset ?? "handbook";
-    if (!["small", "demo", "handbook"].includes(preset)) {
-      process.stderr.write(`--preset must be small, demo or handbook, got "${preset}"\n`);
-      process.exit(2);
-    }
-    const world = {
-      ...FRAUD_WORLD_PRESETS[preset as FraudWorldPreset],
-      ...(values["start-date"] ? { startDate: values["start-date"] } : {}),
-      ...(int(values.customers, "customers") ? { customers: int(values.customers, "customers") } : {}),
-      ...(int(values.terminals, "terminals") ? { terminals: int(values.terminals, "terminals") } : {}),
-      ...(int(values.days, "days") ? { days: int(values.days, "days") } : {}),
-      ...(int(values.seed, "seed") ? { seed: int(values.seed, "seed") } : {}),
-    };
-    source = { kind: "synthetic", world };
-  }
-  const rounds = int(values.rounds, "rounds");
-  const result = await trainFraud({
-    source,
-    registryDir: values.registry,
-    reportDir: values.reports,
-    ...(rounds ? { gbdt: { numRounds: rounds } } : {}),
-    ...(values.redis ? { materializeRedisUrl: values.redis } : {}),
-  });
-  const e = result.evaluation;
-  process.stdout.write(
-    [
-      "",
-      `fraud model ${result.registered.manifest.version} -> ${result.registered.dir}`,
-      `  test ROC-AUC ${e.rocAuc.toFixed(4)}   average precision ${e.averagePrecision.toFixed(4)}   card precision@100 ${e.cardPrecisionAt100.toFixed(4)}   ECE ${e.ece.toFixed(4)}`,
-      `  thresholds review ${result.chosen.thresholds.review.toFixed(4)} decline ${result.chosen.thresholds.decline.toFixed(4)}`,
-      `  test cost at the chosen thresholds ${result.chosen.total.toFixed(0)} vs declining at 0.5: ${result.atHalf.total.toFixed(0)}`,
-      `  report: ${result.reportPath}`,
-      "",
-    ].join("\n"),
-  );
+  process.stderr.write(`unknown command "${command}"\n${USAGE}`);
+  process.exit(2);
 }
 
 function days(value: string | undefined, name: string, fallback: number): number {
