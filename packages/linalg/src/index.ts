@@ -1,0 +1,3 @@
+export { LinalgError } from "./errors";
+export { orthonormalizeRows, symmetricEigen, topEigenGram } from "./eigen";
+export type { SparseRows, SymmetricEigen, TopEigen, TopEigenOptions } from "./eigen";
