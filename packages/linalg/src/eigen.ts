@@ -99,7 +99,7 @@ export function topEigenGram(x: SparseRows, dim: number, options: TopEigenOption
   const d = Math.min(dim, k);
   const rng = new Rng(options.seed ?? 1);
   // Directions are stored k x n (each contiguous) for orthonormalisation, n x k for products.
-  let basis = new Float64Array(k * n);
+  let basis: Float64Array = new Float64Array(k * n);
   for (let i = 0; i < basis.length; i++) basis[i] = rng.normal();
   orthonormalizeRows(basis, k, n);
   const iterations = options.iterations ?? 6;

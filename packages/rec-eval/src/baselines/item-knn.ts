@@ -1,7 +1,8 @@
 import type { Recommender } from "../evaluate";
 import type { UserItemMatrix } from "../matrix";
 import { RecEvalError } from "../matrix";
-import { checkDenseSize, cooccurrence, scoreByRows } from "./item-item";
+import { topK } from "../top-k";
+import { cooccurrenceRow, itemPostings } from "./item-item";
 
 export interface ItemKnnOptions {
   /** Neighbours kept per item (Deshpande & Karypis' k). Default 100. */
@@ -12,12 +13,18 @@ export interface ItemKnnOptions {
  * Item-based top-N (Deshpande & Karypis 2004) on binary feedback: cosine similarity between
  * item columns, each item keeps its `neighbors` most similar items, and a user's score for j is
  * the sum of the similarities of j to the items the user rated.
+ *
+ * Sparse throughout: similarities are computed one item row at a time from the postings and
+ * only the kept neighbours are stored (numItems x neighbors), so a 100,000-item catalogue needs
+ * tens of MB, not the 40 GB of a dense item x item matrix.
  */
 export class ItemKnn implements Recommender {
   readonly name: string;
   private readonly neighbors: number;
-  private weights = new Float32Array(0);
-  private numItems = 0;
+  /** CSR of the kept neighbours of each item, similarity in `similarities`. */
+  private indptr = new Int32Array(1);
+  private neighborIds = new Int32Array(0);
+  private similarities = new Float32Array(0);
   private train: UserItemMatrix | undefined;
   private buffer = new Float32Array(0);
 
@@ -31,69 +38,53 @@ export class ItemKnn implements Recommender {
 
   fit(train: UserItemMatrix): void {
     const n = train.numItems;
-    checkDenseSize("ItemKNN", n);
-    const c = cooccurrence(train);
-    const norms = new Float64Array(n);
-    for (let i = 0; i < n; i++) norms[i] = Math.sqrt(c[i * n + i] as number);
-    const w = new Float32Array(n * n);
+    const postings = itemPostings(train);
+    const counts = train.itemCounts();
     const row = new Float64Array(n);
+    const keep = Math.min(this.neighbors, n);
+    const indptr = new Int32Array(n + 1);
+    const ids = new Int32Array(n * keep);
+    const sims = new Float32Array(n * keep);
+    let nnz = 0;
     for (let i = 0; i < n; i++) {
-      const ni = norms[i] as number;
-      if (ni === 0) continue;
-      for (let j = 0; j < n; j++) {
-        const nj = norms[j] as number;
-        row[j] = j === i || nj === 0 ? 0 : (c[i * n + j] as number) / (ni * nj);
-      }
-      const cut = this.neighbors < n ? kthLargest(row, this.neighbors) : 0;
-      let above = 0;
-      for (let j = 0; j < n; j++) if ((row[j] as number) > cut) above++;
-      // Ties at the cut-off go to the lower item index so each row keeps at most `neighbors`.
-      let tiesLeft = cut > 0 ? this.neighbors - above : 0;
-      for (let j = 0; j < n; j++) {
-        const s = row[j] as number;
-        if (s > cut) w[i * n + j] = s;
-        else if (s === cut && tiesLeft > 0) {
-          w[i * n + j] = s;
-          tiesLeft--;
+      const ci = counts[i] as number;
+      if (ci > 0) {
+        cooccurrenceRow(train, postings, i, row);
+        row[i] = 0;
+        for (let j = 0; j < n; j++) if ((row[j] as number) > 0) row[j] = (row[j] as number) / Math.sqrt(ci * (counts[j] as number));
+        // Ties at the cut-off go to the lower item index (topK's rule); only positive similarities are kept.
+        for (const j of topK(row, keep)) {
+          const s = row[j] as number;
+          if (!(s > 0)) break;
+          ids[nnz] = j;
+          sims[nnz++] = s;
         }
       }
+      indptr[i + 1] = nnz;
     }
-    this.weights = w;
-    this.numItems = n;
+    this.indptr = indptr;
+    this.neighborIds = ids.slice(0, nnz);
+    this.similarities = sims.slice(0, nnz);
     this.train = train;
     this.buffer = new Float32Array(n);
   }
 
   scoreAll(user: number): Float32Array {
     if (!this.train) throw new RecEvalError("fit", "ItemKNN.scoreAll called before fit");
-    return scoreByRows(this.weights, this.numItems, this.train.itemsOf(user), this.buffer);
-  }
-}
-
-/** The k-th largest value (quickselect on a copy). */
-function kthLargest(values: Float64Array, k: number): number {
-  const a = values.slice();
-  let lo = 0;
-  let hi = a.length - 1;
-  const target = k - 1;
-  while (lo < hi) {
-    const pivot = a[(lo + hi) >>> 1] as number;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while ((a[i] as number) > pivot) i++;
-      while ((a[j] as number) < pivot) j--;
-      if (i <= j) {
-        const t = a[i] as number;
-        a[i] = a[j] as number;
-        a[j] = t;
-        i++;
-        j--;
+    const out = this.buffer;
+    out.fill(0);
+    for (const i of this.train.itemsOf(user)) {
+      for (let p = this.indptr[i] as number; p < (this.indptr[i + 1] as number); p++) {
+        out[this.neighborIds[p] as number]! += this.similarities[p] as number;
       }
     }
-    if (target <= j) hi = j;
-    else if (target >= i) lo = i;
-    else return a[target] as number;
+    return out;
   }
-  return a[target] as number;
+
+  /** The kept neighbours of item i with their similarities (views, most similar first). */
+  neighborsOf(i: number): { ids: Int32Array; similarities: Float32Array } {
+    const start = this.indptr[i] as number;
+    const end = this.indptr[i + 1] as number;
+    return { ids: this.neighborIds.subarray(start, end), similarities: this.similarities.subarray(start, end) };
+  }
 }
