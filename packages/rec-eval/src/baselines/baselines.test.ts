@@ -4,6 +4,8 @@ import { UserItemMatrix } from "../matrix";
 import { Ease } from "./ease";
 import { ItemKnn } from "./item-knn";
 import { MostPopular, RandomRecommender } from "./simple";
+import { Rp3Beta } from "./rp3beta";
+import { UserKnn } from "./user-knn";
 
 function matrix(numUsers: number, numItems: number, lists: number[][]): UserItemMatrix {
   const rows = lists.flatMap((items, u) => items.map((i) => [u, i] as const));
@@ -112,5 +114,29 @@ describe("Ease", () => {
       for (let m = 0; m < n; m++) s += G[i]![m]! * ease.weight(m, j);
       expect(s).toBeCloseTo(G[i]![j]!, 3);
     }
+  });
+});
+
+describe("UserKnn and RP3beta (hand-computed on the toy matrix)", () => {
+  it("UserKnn sums the cosine of the neighbours who rated each item", () => {
+    const knn = new UserKnn({ neighbors: 5 });
+    knn.fit(toy);
+    // cos(u0, u1) = 2 / sqrt(2 * 3); u0 and u2 share nothing.
+    const c = 2 / Math.sqrt(6);
+    expect(Array.from(knn.scoreAll(0)).map((v) => +v.toFixed(6))).toEqual([c, c, c, 0].map((v) => +v.toFixed(6)));
+    // u2's neighbour is u1 (1 / sqrt(6)).
+    expect(knn.scoreAll(2)[0]).toBeCloseTo(1 / Math.sqrt(6), 6);
+  });
+
+  it("RP3beta walks item -> user -> item and divides by popularity^beta", () => {
+    const plain = new Rp3Beta({ beta: 0 });
+    plain.fit(toy);
+    // u2 holds items 2 and 3: W(2,0) = (1/3) / 2 via u1, W(2,3) = (1/2) / 2 via u2, W(3,2) = (1/2) / 1.
+    const s = Array.from(plain.scoreAll(2));
+    [1 / 6, 1 / 6, 0.5, 0.25].forEach((v, i) => expect(s[i]).toBeCloseTo(v, 6));
+    const penalised = new Rp3Beta({ beta: 1 });
+    penalised.fit(toy);
+    const p = Array.from(penalised.scoreAll(2));
+    [1 / 12, 1 / 12, 0.25, 0.25].forEach((v, i) => expect(p[i]).toBeCloseTo(v, 6));
   });
 });
