@@ -21,6 +21,9 @@ recs options:
   --preset NAME        synthetic world: small | demo (default; about 1-2 minutes) | benchmark (1M items)
   --users N --items N --sessions N    override the preset's world size and sessions per user
   --seed N             world seed (synthetic) or split seed (movielens, default 42)
+  --seeds LIST         movielens: comma-separated split seeds (e.g. 42,43,44); the table shows mean, sd and range,
+                       the first seed's models are published
+  --skip-two-tower     movielens: leave the (slow) tfjs two-tower row out
   --data DIR           MovieLens folder (default ../shared/datasets/ml-100k beside the repository)
   --epochs N           two-tower epochs (default: the preset's; for MovieLens at most 4, early-stopped on validation)
   --candidates N       retrieval candidates handed to the ranker (default 200)
@@ -54,6 +57,8 @@ async function main(): Promise<void> {
       terminals: { type: "string" },
       days: { type: "string" },
       seed: { type: "string" },
+      seeds: { type: "string" },
+      "skip-two-tower": { type: "boolean" },
       csv: { type: "string" },
       rounds: { type: "string" },
       registry: { type: "string", default: "artifacts/registry" },
@@ -146,7 +151,15 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
   const candidates = int(text("candidates"), "candidates");
   let source: RecsDataSource;
   if (dataset === "movielens") {
-    source = { kind: "movielens", dir: movieLensDir(text("data")), ...(seed ? { seed } : {}), ...(epochs ? { epochs } : {}) };
+    const seeds = text("seeds")?.split(",").map((v) => int(v.trim(), "seeds") as number);
+    source = {
+      kind: "movielens",
+      dir: movieLensDir(text("data")),
+      ...(seed ? { seed } : {}),
+      ...(seeds ? { seeds } : {}),
+      ...(epochs ? { epochs } : {}),
+      ...(values["skip-two-tower"] ? { twoTower: false } : {}),
+    };
   } else if (dataset === "synthetic") {
     const preset = text("preset") ?? "demo";
     if (!["small", "demo", "benchmark"].includes(preset)) {
@@ -195,7 +208,10 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
   for (const m of result.world?.evaluation.methods ?? []) {
     lines.push(`  ${m.description.padEnd(40)} NDCG@10 true relevance ${m.ndcgTrue.toFixed(4)}   held-out clicks ${m.ndcgClicks.toFixed(4)}`);
   }
-  for (const r of result.movielens?.results ?? []) lines.push(`  ${r.recommender.padEnd(40)} NDCG@10 ${r.ndcg.toFixed(4)}   P@10 ${r.precision.toFixed(4)}   R@10 ${r.recall.toFixed(4)}`);
+  for (const s of result.movielens?.summary ?? []) {
+    const spread = s.values.length > 1 ? ` ± ${s.sd.toFixed(4)} (${s.min.toFixed(4)}-${s.max.toFixed(4)}, ${s.values.length} seeds)` : "";
+    lines.push(`  ${s.model.padEnd(46)} ${s.metric.padEnd(8)} ${s.mean.toFixed(4)}${spread}`);
+  }
   lines.push(`  report: ${result.reportPath}`, "");
   process.stdout.write(lines.join("\n"));
 }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { RatingsDataset } from "@mlsd/datasets";
 import { Dataset, featureImportance, Predictor, train as trainGbdt, type GbdtModel, type TrainParamsInput } from "@mlsd/gbdt";
 import { ItemKnn, RecEvalError, Rp3Beta, topK, UserItemMatrix, UserKnn, type Interactions, type Recommender } from "@mlsd/rec-eval";
@@ -36,6 +37,13 @@ export const TWO_STAGE_FEATURES = [
   "user_occupation",
 ] as const;
 const F = TWO_STAGE_FEATURES.length;
+
+/** What a published two-stage ranker was trained on; a service must compute exactly these. */
+export const TWO_STAGE_FEATURE_SET = {
+  name: "movielens-two-stage/1",
+  names: TWO_STAGE_FEATURES,
+  schemaHash: createHash("sha256").update(JSON.stringify({ version: 1, names: TWO_STAGE_FEATURES })).digest("hex").slice(0, 16),
+} as const;
 
 export interface TwoStageConfig {
   /** Low-rank EASE: eigen-directions kept (the embedding size) and the L2 penalty. */
