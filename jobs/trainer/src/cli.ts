@@ -1,8 +1,10 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { importTransactionsCsv } from "@mlsd/datasets";
+import { importTransactionsCsv, loadMovieLens } from "@mlsd/datasets";
 import { trainFraud, type FraudDataSource } from "./fraud/pipeline";
+import { DEFAULT_TUNE_GRID, tuneMovieLens } from "./recs/movielens-tune";
 import { materializeWorld, trainRecs, type RecsDataSource, type RecsPreset } from "./recs/pipeline";
+import { MOVIELENS_TWO_STAGE } from "./recs/two-stage";
 
 const USAGE = `usage: trainer <fraud|recs> [options]
 
@@ -24,6 +26,8 @@ recs options:
   --seeds LIST         movielens: comma-separated split seeds (e.g. 42,43,44); the table shows mean, sd and range,
                        the first seed's models are published
   --skip-two-tower     movielens: leave the (slow) tfjs two-tower row out
+  --tune               movielens: search the hyper-parameters on a validation split carved from the
+                       training half of --seed's split (no test rating is read), print the table, publish nothing
   --data DIR           MovieLens folder (default ../shared/datasets/ml-100k beside the repository)
   --epochs N           two-tower epochs (default: the preset's; for MovieLens at most 4, early-stopped on validation)
   --candidates N       retrieval candidates handed to the ranker (default 200)
@@ -59,6 +63,7 @@ async function main(): Promise<void> {
       seed: { type: "string" },
       seeds: { type: "string" },
       "skip-two-tower": { type: "boolean" },
+      tune: { type: "boolean" },
       csv: { type: "string" },
       rounds: { type: "string" },
       registry: { type: "string", default: "artifacts/registry" },
@@ -179,6 +184,18 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
   } else {
     process.stderr.write(`--dataset must be synthetic or movielens, got "${dataset}"\n`);
     process.exit(2);
+  }
+  if (values.tune) {
+    if (source.kind !== "movielens") {
+      process.stderr.write("--tune needs --dataset movielens\n");
+      process.exit(2);
+    }
+    const dataset = await loadMovieLens(source.dir);
+    const rows = await tuneMovieLens(dataset, source.seed ?? 42, MOVIELENS_TWO_STAGE, DEFAULT_TUNE_GRID, (line) => process.stderr.write(line + "\n"));
+    const out = [`\nValidation search, seed ${source.seed ?? 42} (${source.dir}):`, "", "| stage | setting | metric | value |", "|---|---|---|---:|"];
+    for (const r of rows) out.push(`| ${r.stage} | ${r.setting} | ${r.metric} | ${r.value.toFixed(4)} |`);
+    process.stdout.write(out.join("\n") + "\n");
+    return;
   }
   if (values["materialize-only"]) {
     if (source.kind !== "synthetic" || !text("redis")) {

@@ -9,56 +9,165 @@ export interface SymmetricEigen {
 }
 
 /**
- * Eigenvalues and eigenvectors of a symmetric k x k matrix (row-major; both triangles are read)
- * by cyclic Jacobi rotations: O(k^3) per sweep, a handful of sweeps, accurate to rounding. Meant
- * for the small projected matrices of `topEigenGram` (k up to a few hundred).
+ * Eigenvalues and eigenvectors of a symmetric k x k matrix (row-major; the lower triangle is
+ * read): Householder reduction to tridiagonal form, then the implicit QL algorithm (tred2 and
+ * tql2 of EISPACK, as in JAMA). About 4k^3 flops, accurate to rounding.
  */
 export function symmetricEigen(matrix: Float64Array, k: number): SymmetricEigen {
   if (matrix.length !== k * k) throw new LinalgError("matrix", `expected ${k * k} entries for ${k} x ${k}, got ${matrix.length}`);
-  const a = Float64Array.from(matrix);
-  const vt = new Float64Array(k * k);
-  for (let i = 0; i < k; i++) vt[i * k + i] = 1;
-  let scale = 0;
-  for (let i = 0; i < k * k; i++) scale += (a[i] as number) ** 2;
-  const tolerance = 1e-30 * Math.max(scale, Number.MIN_VALUE);
-  for (let sweep = 0; sweep < 60; sweep++) {
-    let off = 0;
-    for (let p = 0; p < k; p++) for (let q = p + 1; q < k; q++) off += (a[p * k + q] as number) ** 2;
-    if (off <= tolerance) break;
-    for (let p = 0; p < k; p++) {
-      for (let q = p + 1; q < k; q++) {
-        const apq = a[p * k + q] as number;
-        if (apq === 0 || apq * apq <= tolerance / (k * k)) continue;
-        const theta = ((a[q * k + q] as number) - (a[p * k + p] as number)) / (2 * apq);
-        const t = (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let r = 0; r < k; r++) {
-          const rp = a[r * k + p] as number;
-          const rq = a[r * k + q] as number;
-          a[r * k + p] = c * rp - s * rq;
-          a[r * k + q] = s * rp + c * rq;
+  const n = k;
+  const V = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) V[i * n + j] = V[j * n + i] = matrix[i * n + j] as number;
+  const d = new Float64Array(n);
+  const e = new Float64Array(n);
+  tridiagonalize(V, d, e, n);
+  diagonalize(V, d, e, n);
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (d[b] as number) - (d[a] as number));
+  const values = Float64Array.from(order, (i) => d[i] as number);
+  const vectors = new Float64Array(n * n);
+  order.forEach((col, r) => {
+    for (let i = 0; i < n; i++) vectors[r * n + i] = V[i * n + col] as number;
+  });
+  return { values, vectors };
+}
+
+/** Householder tridiagonalisation (tred2): V holds the transformation, d the diagonal, e the sub-diagonal. */
+function tridiagonalize(V: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
+  for (let j = 0; j < n; j++) d[j] = V[(n - 1) * n + j] as number;
+  for (let i = n - 1; i > 0; i--) {
+    let scale = 0;
+    let h = 0;
+    for (let k = 0; k < i; k++) scale += Math.abs(d[k] as number);
+    if (scale === 0) {
+      e[i] = d[i - 1] as number;
+      for (let j = 0; j < i; j++) {
+        d[j] = V[(i - 1) * n + j] as number;
+        V[i * n + j] = 0;
+        V[j * n + i] = 0;
+      }
+    } else {
+      for (let k = 0; k < i; k++) {
+        d[k] = (d[k] as number) / scale;
+        h += (d[k] as number) ** 2;
+      }
+      let f = d[i - 1] as number;
+      let g = Math.sqrt(h);
+      if (f > 0) g = -g;
+      e[i] = scale * g;
+      h -= f * g;
+      d[i - 1] = f - g;
+      for (let j = 0; j < i; j++) e[j] = 0;
+      for (let j = 0; j < i; j++) {
+        f = d[j] as number;
+        V[j * n + i] = f;
+        g = (e[j] as number) + (V[j * n + j] as number) * f;
+        for (let k = j + 1; k <= i - 1; k++) {
+          g += (V[k * n + j] as number) * (d[k] as number);
+          e[k] = (e[k] as number) + (V[k * n + j] as number) * f;
         }
-        const pk = p * k;
-        const qk = q * k;
-        for (let r = 0; r < k; r++) {
-          const pr = a[pk + r] as number;
-          const qr = a[qk + r] as number;
-          a[pk + r] = c * pr - s * qr;
-          a[qk + r] = s * pr + c * qr;
-          const vp = vt[pk + r] as number;
-          const vq = vt[qk + r] as number;
-          vt[pk + r] = c * vp - s * vq;
-          vt[qk + r] = s * vp + c * vq;
-        }
+        e[j] = g;
+      }
+      f = 0;
+      for (let j = 0; j < i; j++) {
+        e[j] = (e[j] as number) / h;
+        f += (e[j] as number) * (d[j] as number);
+      }
+      const hh = f / (h + h);
+      for (let j = 0; j < i; j++) e[j] = (e[j] as number) - hh * (d[j] as number);
+      for (let j = 0; j < i; j++) {
+        f = d[j] as number;
+        g = e[j] as number;
+        for (let k = j; k <= i - 1; k++) V[k * n + j] = (V[k * n + j] as number) - (f * (e[k] as number) + g * (d[k] as number));
+        d[j] = V[(i - 1) * n + j] as number;
+        V[i * n + j] = 0;
       }
     }
+    d[i] = h;
   }
-  const order = Array.from({ length: k }, (_, i) => i).sort((x, y) => (a[y * k + y] as number) - (a[x * k + x] as number));
-  const values = Float64Array.from(order, (i) => a[i * k + i] as number);
-  const vectors = new Float64Array(k * k);
-  order.forEach((i, r) => vectors.set(vt.subarray(i * k, (i + 1) * k), r * k));
-  return { values, vectors };
+  for (let i = 0; i < n - 1; i++) {
+    V[(n - 1) * n + i] = V[i * n + i] as number;
+    V[i * n + i] = 1;
+    const h = d[i + 1] as number;
+    if (h !== 0) {
+      for (let k = 0; k <= i; k++) d[k] = (V[k * n + i + 1] as number) / h;
+      for (let j = 0; j <= i; j++) {
+        let g = 0;
+        for (let k = 0; k <= i; k++) g += (V[k * n + i + 1] as number) * (V[k * n + j] as number);
+        for (let k = 0; k <= i; k++) V[k * n + j] = (V[k * n + j] as number) - g * (d[k] as number);
+      }
+    }
+    for (let k = 0; k <= i; k++) V[k * n + i + 1] = 0;
+  }
+  for (let j = 0; j < n; j++) {
+    d[j] = V[(n - 1) * n + j] as number;
+    V[(n - 1) * n + j] = 0;
+  }
+  V[(n - 1) * n + n - 1] = 1;
+  e[0] = 0;
+}
+
+/** Implicit QL on the tridiagonal (tql2): d becomes the eigenvalues, V's columns the eigenvectors. */
+function diagonalize(V: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
+  for (let i = 1; i < n; i++) e[i - 1] = e[i] as number;
+  e[n - 1] = 0;
+  let f = 0;
+  let tst1 = 0;
+  const eps = 2 ** -52;
+  for (let l = 0; l < n; l++) {
+    tst1 = Math.max(tst1, Math.abs(d[l] as number) + Math.abs(e[l] as number));
+    let m = l;
+    while (m < n) {
+      if (Math.abs(e[m] as number) <= eps * tst1) break;
+      m++;
+    }
+    if (m > l) {
+      let iterations = 0;
+      do {
+        if (++iterations > 100) throw new LinalgError("matrix", "QL iteration did not converge");
+        let g = d[l] as number;
+        let p = ((d[l + 1] as number) - g) / (2 * (e[l] as number));
+        let r = Math.hypot(p, 1);
+        if (p < 0) r = -r;
+        d[l] = (e[l] as number) / (p + r);
+        d[l + 1] = (e[l] as number) * (p + r);
+        const dl1 = d[l + 1] as number;
+        let h = g - (d[l] as number);
+        for (let i = l + 2; i < n; i++) d[i] = (d[i] as number) - h;
+        f += h;
+        p = d[m] as number;
+        let c = 1;
+        let c2 = c;
+        let c3 = c;
+        const el1 = e[l + 1] as number;
+        let s = 0;
+        let s2 = 0;
+        for (let i = m - 1; i >= l; i--) {
+          c3 = c2;
+          c2 = c;
+          s2 = s;
+          g = c * (e[i] as number);
+          h = c * p;
+          r = Math.hypot(p, e[i] as number);
+          e[i + 1] = s * r;
+          s = (e[i] as number) / r;
+          c = p / r;
+          p = c * (d[i] as number) - s * g;
+          d[i + 1] = h + s * (c * g + s * (d[i] as number));
+          for (let k = 0; k < n; k++) {
+            const vk = k * n;
+            h = V[vk + i + 1] as number;
+            V[vk + i + 1] = s * (V[vk + i] as number) + c * h;
+            V[vk + i] = c * (V[vk + i] as number) - s * h;
+          }
+        }
+        p = (-s * s2 * c3 * el1 * (e[l] as number)) / dl1;
+        e[l] = s * p;
+        d[l] = c * p;
+      } while (Math.abs(e[l] as number) > eps * tst1);
+    }
+    d[l] = (d[l] as number) + f;
+    e[l] = 0;
+  }
 }
 
 /** Rows of a binary sparse matrix X (e.g. users x items): the columns of row r are indices[indptr[r] .. indptr[r+1]). */
@@ -120,16 +229,18 @@ export function topEigenGram(x: SparseRows, dim: number, options: TopEigenOption
     }
   }
   const eig = symmetricEigen(projected, k);
-  const vectors = new Float64Array(n * d);
+  // Ritz vectors, built direction by direction (contiguous), then laid out item-major.
+  const byDirection = new Float64Array(d * n);
   for (let r = 0; r < d; r++) {
+    const rr = r * n;
     for (let a = 0; a < k; a++) {
       const w = eig.vectors[r * k + a] as number;
       if (w === 0) continue;
       const ra = a * n;
-      for (let j = 0; j < n; j++) vectors[j * d + r] = (vectors[j * d + r] as number) + w * (basis[ra + j] as number);
+      for (let j = 0; j < n; j++) byDirection[rr + j] = (byDirection[rr + j] as number) + w * (basis[ra + j] as number);
     }
   }
-  return { values: Float64Array.from(eig.values.subarray(0, d), (v) => Math.max(0, v)), vectors, dim: d };
+  return { values: Float64Array.from(eig.values.subarray(0, d), (v) => Math.max(0, v)), vectors: transpose(byDirection, d, n), dim: d };
 }
 
 /** X^T X Q for Q numColumns x k (row-major), through the rows of X. */

@@ -59,6 +59,8 @@ export interface TrainRecsOptions {
   hnsw?: Partial<HnswParams>;
   /** Candidates retrieval hands the ranker, offline as online. */
   candidates?: number;
+  /** MovieLens: overrides of the two-stage settings (tests run it smaller). */
+  twoStage?: Partial<TwoStageConfig>;
   /** Registry alias to publish under (default: `current` for synthetic worlds, `movielens` for MovieLens). */
   alias?: string;
   /** No progress bars (tests). */
@@ -292,7 +294,7 @@ async function trainOnMovieLens(
 ): Promise<Omit<TrainRecsResult, "seconds">> {
   const dataset = await loadMovieLens(source.dir);
   const seeds = source.seeds ?? [source.seed ?? 42];
-  const config: TwoStageConfig = { ...MOVIELENS_TWO_STAGE, ...(options.candidates ? { candidates: options.candidates } : {}) };
+  const config: TwoStageConfig = { ...MOVIELENS_TWO_STAGE, ...options.twoStage, ...(options.candidates ? { candidates: options.candidates } : {}) };
   log(`MovieLens ${source.dir} (${dataset.format}): ${dataset.numUsers} users, ${dataset.numItems} items, ${dataset.numRatings} ratings; seeds ${seeds.join(", ")}`);
   const version = newVersion();
   const runs: SeedRun[] = [];

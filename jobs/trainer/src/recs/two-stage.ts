@@ -68,7 +68,7 @@ export const MOVIELENS_TWO_STAGE: TwoStageConfig = {
   retrievalDim: 512,
   retrievalLambda: 500,
   candidates: 200,
-  folds: 4,
+  folds: 5,
   itemNeighbors: 100,
   userNeighbors: 50,
   rp3Beta: 0.5,
