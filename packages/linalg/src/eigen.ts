@@ -1,5 +1,6 @@
 import { Rng } from "@mlsd/random";
 import { LinalgError } from "./errors";
+import { matmul } from "./matmul";
 
 export interface SymmetricEigen {
   /** Descending. */
@@ -200,7 +201,7 @@ export interface TopEigen {
  * each one pass over X's non-zeros per direction, then Rayleigh-Ritz. Memory is O(numColumns x
  * (dim + oversample)): a 100,000-item catalogue needs no item x item matrix.
  */
-export function topEigenGram(x: SparseRows, dim: number, options: TopEigenOptions = {}): TopEigen {
+export async function topEigenGram(x: SparseRows, dim: number, options: TopEigenOptions = {}): Promise<TopEigen> {
   const n = x.numColumns;
   if (!Number.isInteger(dim) || dim < 1) throw new LinalgError("dim", `must be a positive integer, got ${dim}`);
   if (x.indptr.length !== x.numRows + 1) throw new LinalgError("indptr", `length ${x.indptr.length} does not match numRows + 1 = ${x.numRows + 1}`);
@@ -210,37 +211,76 @@ export function topEigenGram(x: SparseRows, dim: number, options: TopEigenOption
   // Directions are stored k x n (each contiguous) for orthonormalisation, n x k for products.
   let basis: Float64Array = new Float64Array(k * n);
   for (let i = 0; i < basis.length; i++) basis[i] = rng.normal();
-  orthonormalizeRows(basis, k, n);
+  await orthonormalizeRowsFast(basis, k, n);
   const iterations = options.iterations ?? 6;
   for (let it = 0; it < iterations; it++) {
     basis = transpose(gramTimes(x, transpose(basis, k, n), k), n, k);
-    orthonormalizeRows(basis, k, n);
+    await orthonormalizeRowsFast(basis, k, n);
   }
-  const gq = transpose(gramTimes(x, transpose(basis, k, n), k), n, k);
-  const projected = new Float64Array(k * k);
+  const gq = gramTimes(x, transpose(basis, k, n), k);
+  const projected = await matmul(basis, gq, k, n, k);
   for (let a = 0; a < k; a++) {
-    for (let b = a; b < k; b++) {
-      let s = 0;
-      const ra = a * n;
-      const rb = b * n;
-      for (let j = 0; j < n; j++) s += (basis[ra + j] as number) * (gq[rb + j] as number);
-      projected[a * k + b] = s;
-      projected[b * k + a] = s;
+    for (let b = 0; b < a; b++) {
+      const v = 0.5 * ((projected[a * k + b] as number) + (projected[b * k + a] as number));
+      projected[a * k + b] = v;
+      projected[b * k + a] = v;
     }
   }
   const eig = symmetricEigen(projected, k);
-  // Ritz vectors, built direction by direction (contiguous), then laid out item-major.
-  const byDirection = new Float64Array(d * n);
-  for (let r = 0; r < d; r++) {
-    const rr = r * n;
-    for (let a = 0; a < k; a++) {
-      const w = eig.vectors[r * k + a] as number;
-      if (w === 0) continue;
-      const ra = a * n;
-      for (let j = 0; j < n; j++) byDirection[rr + j] = (byDirection[rr + j] as number) + w * (basis[ra + j] as number);
+  // Ritz vectors: the leading d eigenvectors of the projection, mapped back through the basis.
+  const byDirection = await matmul(eig.vectors.subarray(0, d * k), basis, d, k, n);
+  return { values: Float64Array.from(eig.values.subarray(0, d), (v) => Math.max(0, v)), vectors: transpose(byDirection, d, n), dim: d };
+}
+
+/**
+ * Orthonormal rows by CholeskyQR2 on the SIMD kernel (Gram matrix, Cholesky, triangular
+ * solve, twice), falling back to modified Gram-Schmidt when the Gram matrix is too ill-
+ * conditioned for its Cholesky factor.
+ */
+async function orthonormalizeRowsFast(m: Float64Array, k: number, n: number): Promise<void> {
+  for (let a = 0; a < k; a++) {
+    let norm = 0;
+    for (let j = 0; j < n; j++) norm += (m[a * n + j] as number) ** 2;
+    const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+    for (let j = 0; j < n; j++) m[a * n + j] = (m[a * n + j] as number) * inv;
+  }
+  for (let pass = 0; pass < 2; pass++) {
+    const gram = await matmul(m, transpose(m, k, n), k, n, k);
+    const factor = choleskyInverseTransposed(gram, k);
+    if (!factor) {
+      orthonormalizeRows(m, k, n);
+      return;
+    }
+    m.set(await matmul(factor, m, k, k, n));
+  }
+}
+
+/** L^-1 for the Cholesky factor L of an SPD k x k matrix (so L^-1 G L^-T = I), or null when not positive definite. */
+function choleskyInverseTransposed(g: Float64Array, k: number): Float64Array | null {
+  const L = new Float64Array(k * k);
+  for (let j = 0; j < k; j++) {
+    let dj = g[j * k + j] as number;
+    for (let t = 0; t < j; t++) dj -= (L[j * k + t] as number) ** 2;
+    if (!(dj > 1e-12 * (g[j * k + j] as number)) || !(dj > 0)) return null;
+    const ljj = Math.sqrt(dj);
+    L[j * k + j] = ljj;
+    for (let i = j + 1; i < k; i++) {
+      let v = g[i * k + j] as number;
+      for (let t = 0; t < j; t++) v -= (L[i * k + t] as number) * (L[j * k + t] as number);
+      L[i * k + j] = v / ljj;
     }
   }
-  return { values: Float64Array.from(eig.values.subarray(0, d), (v) => Math.max(0, v)), vectors: transpose(byDirection, d, n), dim: d };
+  const W = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) {
+    const inv = 1 / (L[i * k + i] as number);
+    W[i * k + i] = inv;
+    for (let j = 0; j < i; j++) {
+      let v = 0;
+      for (let t = j; t < i; t++) v += (L[i * k + t] as number) * (W[t * k + j] as number);
+      W[i * k + j] = -v * inv;
+    }
+  }
+  return W;
 }
 
 /** X^T X Q for Q numColumns x k (row-major), through the rows of X. */

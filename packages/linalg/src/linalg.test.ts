@@ -1,6 +1,6 @@
 import { Rng } from "@mlsd/random";
 import { describe, expect, it } from "vitest";
-import { LinalgError, spdInverse, symmetricEigen, topEigenGram } from "./index";
+import { LinalgError, matmul, spdInverse, symmetricEigen, topEigenGram } from "./index";
 
 /** X^T X + ridge I of a random binary users x n matrix, and X as sparse rows. */
 function gram(users: number, n: number, p: number, ridge: number, seed: number) {
@@ -48,6 +48,23 @@ describe("spdInverse (blocked sweep, WebAssembly SIMD kernel)", () => {
   });
 });
 
+describe("matmul", () => {
+  it("multiplies a hand-checked 2 x 3 by 3 x 2, and odd sizes through the padding", async () => {
+    expect(Array.from(await matmul(Float64Array.of(1, 2, 3, 4, 5, 6), Float64Array.of(7, 8, 9, 10, 11, 12), 2, 3, 2))).toEqual([58, 64, 139, 154]);
+    const rng = new Rng(4);
+    const a = Float64Array.from({ length: 5 * 7 }, () => rng.normal());
+    const b = Float64Array.from({ length: 7 * 9 }, () => rng.normal());
+    const c = await matmul(a, b, 5, 7, 9);
+    for (let i = 0; i < 5; i++) {
+      for (let j = 0; j < 9; j++) {
+        let s = 0;
+        for (let t = 0; t < 7; t++) s += (a[i * 7 + t] as number) * (b[t * 9 + j] as number);
+        expect(c[i * 9 + j]).toBeCloseTo(s, 12);
+      }
+    }
+  });
+});
+
 describe("symmetricEigen", () => {
   it("reconstructs A = V diag(values) V^T with orthonormal rows, values descending", () => {
     const { a } = gram(30, 12, 0.3, 0.5, 3);
@@ -76,11 +93,11 @@ describe("symmetricEigen", () => {
 });
 
 describe("topEigenGram", () => {
-  it("finds the leading eigenpairs of X^T X without forming it", () => {
+  it("finds the leading eigenpairs of X^T X without forming it", async () => {
     const n = 40;
     const { a, x } = gram(200, n, 0.15, 0, 5);
     const exact = symmetricEigen(a, n);
-    const top = topEigenGram(x, 6, { seed: 3, iterations: 30 });
+    const top = await topEigenGram(x, 6, { seed: 3, iterations: 30 });
     expect(top.dim).toBe(6);
     for (let r = 0; r < 6; r++) {
       expect(top.values[r]).toBeCloseTo(exact.values[r] as number, 4);

@@ -25,7 +25,7 @@ describe("low-rank EASE", () => {
     for (const h of histories) for (const i of h) for (const j of h) g[i * numItems + j]! += 1;
     for (let i = 0; i < numItems; i++) g[i * numItems + i]! += lambda;
     const p = await spdInverse(g, numItems);
-    const towers = fitLowRankEase(x, { dim: numItems, lambda, iterations: 20 });
+    const towers = await fitLowRankEase(x, { dim: numItems, lambda, iterations: 20 });
     for (const u of [0, 7, 23]) {
       const q = linearUserVector(towers, histories[u] as number[]);
       for (let j = 0; j < numItems; j++) {
@@ -40,7 +40,7 @@ describe("low-rank EASE", () => {
   });
 
   it("saves as a two-tower artifact whose user encoder points where the full history does", async () => {
-    const towers = fitLowRankEase(x, { dim: 6, lambda: 3 });
+    const towers = await fitLowRankEase(x, { dim: 6, lambda: 3 });
     const L = 3;
     // The stored recent history: each user's last three items.
     const recent = new Int32Array(numUsers * L).fill(-1);

@@ -43,9 +43,9 @@ export interface LinearTowers {
  * direction of non-zero g it ranks unseen items exactly as EASE does. Fitting reads X's non-zeros
  * a few times per direction and holds O(numItems x dim) numbers: no item x item matrix.
  */
-export function fitLowRankEase(x: SparseRows, options: LowRankEaseOptions): LinearTowers {
+export async function fitLowRankEase(x: SparseRows, options: LowRankEaseOptions): Promise<LinearTowers> {
   if (!(options.lambda > 0)) throw new TwoTowerInputError("lambda", `must be positive, got ${options.lambda}`);
-  const eig = topEigenGram(x, options.dim, { ...(options.iterations !== undefined ? { iterations: options.iterations } : {}), ...(options.seed !== undefined ? { seed: options.seed } : {}) });
+  const eig = await topEigenGram(x, options.dim, { ...(options.iterations !== undefined ? { iterations: options.iterations } : {}), ...(options.seed !== undefined ? { seed: options.seed } : {}) });
   const d = eig.dim;
   const n = x.numColumns;
   const shrink = Float64Array.from(eig.values, (g) => g / (g + options.lambda));

@@ -144,7 +144,7 @@ export class RatingSignals {
   }
 
   static async fit(dataset: RatingsDataset, train: UserItemMatrix, config: TwoStageConfig, seed: number): Promise<RatingSignals> {
-    const towers = fitLowRankEase(
+    const towers = await fitLowRankEase(
       { numRows: train.numUsers, numColumns: train.numItems, indptr: train.indptr, indices: train.indices },
       { dim: Math.min(config.retrievalDim, train.numItems), lambda: config.retrievalLambda, seed },
     );
