@@ -45,8 +45,9 @@ WORKDIR /app
 COPY --from=installer /app ./
 COPY infra/docker/healthcheck.mjs /usr/local/lib/mlsd/healthcheck.mjs
 # Mount points of the named volumes, owned by the runtime user: a fresh volume takes the owner of
-# the folder it is mounted on, so the services can write their journals, stores and models.
-RUN install -d -o node -g node /data /models /reports
+# the folder it is mounted on, so the services can write their journals, stores and models
+# (/logs: the offline store, mounted read-only where it is training input).
+RUN install -d -o node -g node /data /logs /models /reports
 USER node
 ARG APP
 WORKDIR /app/${APP}

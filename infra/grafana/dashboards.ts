@@ -32,9 +32,9 @@ function requestRate(service: string): Query {
   return { expr: `sum(rate(${service}_http_request_duration_seconds_count{route!="/metrics"}[1m]))`, legend: service };
 }
 
-const SERVICES = ["recommender", "retrieval", "ranker", "fraud", "event_logger", "drift_monitor"] as const;
+const SERVICES = ["recommender", "retrieval", "ranker", "fraud", "event_logger", "drift_monitor", "feature_streamer"] as const;
 const CONSUMERS = [
-  { prefix: "fraud_labels", legend: "fraud labels" },
+  { prefix: "feature_streamer", legend: "feature streamer" },
   { prefix: "event_logger", legend: "event-logger" },
   { prefix: "drift_monitor", legend: "drift-monitor" },
 ] as const;
@@ -225,7 +225,7 @@ function fraud(inputs: DashboardInputs): DashboardSpec {
             title: "Label consumer lag",
             description: "Chargeback labels not yet applied to the terminal-risk features.",
             unit: "short",
-            queries: [{ expr: `sum by (topic) (fraud_labels_consumer_lag)`, legend: "{{topic}}" }],
+            queries: [{ expr: `sum by (topic) (feature_streamer_consumer_lag{topic=~"fraud.*"})`, legend: "{{topic}}" }],
           },
         ],
       },

@@ -122,7 +122,7 @@ describe("our invariants", () => {
   it("keeps data in named volumes declared at the top level", () => {
     const declared = Object.keys(compose.volumes ?? {});
     expect(declared.sort()).toEqual(
-      ["kafka-data", "redis-data", "models", "fraud-data", "recommender-data", "offline-store", "drift-monitor-data", "prometheus-data", "grafana-data", "loadgen-reports"].sort(),
+      ["kafka-data", "redis-data", "models", "fraud-data", "recommender-data", "offline-store", "drift-monitor-data", "retrain-controller-data", "prometheus-data", "grafana-data", "loadgen-reports"].sort(),
     );
     const used = Object.values(compose.services).flatMap((svc) => (svc.volumes ?? []).map((v) => v.split(":")[0] ?? "").filter((s) => !s.startsWith(".")));
     expect([...new Set(used)].sort()).toEqual(declared.sort());

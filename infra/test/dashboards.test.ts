@@ -106,7 +106,7 @@ describe("dashboard queries", () => {
 
   it("read Kafka consumer lag of every consumer group and the drift monitor's PSI per feature", () => {
     const all = queries.map((q) => q.expr);
-    for (const consumer of ["fraud_labels", "event_logger", "drift_monitor"]) expect(all.some((e) => e.includes(`${consumer}_consumer_lag`)), consumer).toBe(true);
+    for (const consumer of ["feature_streamer", "event_logger", "drift_monitor"]) expect(all.some((e) => e.includes(`${consumer}_consumer_lag`)), consumer).toBe(true);
     const psi = queries.filter((q) => selectors(q.expr).some((s) => s.metric === "drift_monitor_feature_psi"));
     expect(psi.length).toBeGreaterThanOrEqual(2);
     for (const q of psi) expect(q.expr, q.panel).toMatch(/by \([^)]*feature[^)]*\)/);

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { containerArgv, execForm, parseDockerfile, resolveStage, substitute, type ResolvedStage } from "./dockerfile";
-import { DOCKERFILE, HEALTHCHECK_SCRIPT, mounts, packageJson, readCompose, readRepoFile, REPO, words } from "./stack";
+import { appFolders, DOCKERFILE, HEALTHCHECK_SCRIPT, mounts, packageJson, readCompose, readRepoFile, REPO, words } from "./stack";
 
 const dockerfile = parseDockerfile(readRepoFile(DOCKERFILE));
 const compose = readCompose();
@@ -149,7 +149,7 @@ describe("infra/docker/service.Dockerfile", () => {
       return m && m[1] === runtime.user && m[2] === runtime.user ? (m[3] as string).split(" ") : [];
     });
     const targets = new Set(built.flatMap(([, svc]) => mounts(svc).filter((m) => m.named).map((m) => m.target)));
-    expect([...targets].sort()).toEqual(["/data", "/models", "/reports"]);
+    expect([...targets].sort()).toEqual(["/data", "/logs", "/models", "/reports"]);
     for (const target of targets) expect(owned, target).toContain(target);
   });
 });
@@ -222,7 +222,7 @@ describe("turbo prune output (what the installer stage copies)", () => {
   }, 60_000);
 
   it("has the manifests with the lockfile, and the service's sources", () => {
-    expect(dirs).toEqual(["jobs/loadgen", "jobs/trainer", "services/drift-monitor", "services/event-logger", "services/fraud", "services/ranker", "services/recommender", "services/retrieval"]);
+    expect(dirs).toEqual(appFolders().map((f) => f.dir));
     for (const dir of dirs) {
       for (const file of ["json/package.json", "json/package-lock.json", `json/${dir}/package.json`, `full/${dir}/package.json`]) {
         expect(existsSync(join(out, dir, file)), `${dir}: ${file}`).toBe(true);

@@ -3,9 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { driftMonitorService } from "@mlsd/drift-monitor-service";
 import { eventLoggerService } from "@mlsd/event-logger-service";
+import { featureStreamerService } from "@mlsd/feature-streamer-service";
 import { fraudService } from "@mlsd/fraud-service";
 import { rankerService } from "@mlsd/ranker-service";
 import { recommenderService } from "@mlsd/recommender-service";
+import { retrainControllerService } from "@mlsd/retrain-controller-service";
 import { retrievalService } from "@mlsd/retrieval-service";
 import { silentLogger, startService, type RunningService } from "@mlsd/service-kit";
 import { startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
@@ -30,7 +32,7 @@ const FAULT_ONLY = new Map<string, string>([
   ["fraud_degraded_total", "answers computed without the feature store (Redis down, deadline passed)"],
   ["ranker_degraded_total", "rank answers ordered by retrieval score after a feature-store failure"],
   ["recommender_dependency_failures_total", "dependency calls that time out, fail or meet an open breaker"],
-  ["fraud_labels_consumer_dead_letters_total", "undecodable messages on fraud.labels.v1"],
+  ["feature_streamer_consumer_dead_letters_total", "undecodable messages on the streamed topics"],
   ["event_logger_consumer_dead_letters_total", "undecodable messages on the logged topics"],
   ["drift_monitor_consumer_dead_letters_total", "undecodable messages on the monitored topics"],
   ["event_logger_store_duplicates_skipped_total", "redelivered events (a crash or rebalance before a commit)"],
@@ -60,16 +62,19 @@ const url = (name: string, path: string): string => `http://127.0.0.1:${services
 function composeEnv(name: string, overrides: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(compose.services[name]?.environment ?? {})) {
-    let mapped = value
+    const mapped = value
+      // Compose interpolation: `${VAR:-default}` from this process's environment.
+      .replace(/\$\{(\w+):-([^}]*)\}/g, (_, v: string, fallback: string) => process.env[v] ?? fallback)
       .replace("redis://redis:6379", redis.url)
       .replace("kafka:19092", kafka.brokers.join(","))
       .replace(/^\/models\//, `${tmp}/models/`)
-      .replace(/^\/data\//, `${tmp}/${name}/`);
-    const http = /^http:\/\/([^:/]+):\d+$/.exec(mapped);
-    if (http) {
-      if (!services.has(http[1] as string)) throw new Error(`${name}: ${key}=${value} names ${http[1]}, which is not running yet`);
-      mapped = url(http[1] as string, "");
-    }
+      .replace(/^\/data\//, `${tmp}/${name}/`)
+      // The offline store, mounted read-only where training reads it, is the event logger's /data.
+      .replace(/^\/logs\//, `${tmp}/event-logger/`)
+      .replace(/http:\/\/([^:/]+):\d+/g, (_, host: string) => {
+        if (!services.has(host)) throw new Error(`${name}: ${key}=${value} names ${host}, which is not running yet`);
+        return url(host, "");
+      });
     if (/^[a-z]+:\/\/(redis|kafka)\b|^kafka:/.test(mapped)) throw new Error(`${name}: ${key}=${value} was not mapped`);
     env[key] = mapped;
   }
@@ -152,15 +157,22 @@ beforeAll(async () => {
     log: () => {},
   });
 
-  services.set("fraud", await startService(fraudService, composeEnv("fraud", { LABEL_WRITER_TOKEN: WRITER_TOKEN }), { logger: silentLogger }));
+  // The transactions below are dated from 2024-05-01, 10 s apart: the service clock starts there and
+  // allows them to run an hour ahead of it.
+  // Generous feature deadline: this file checks what the services export, not how fast they answer
+  // on a loaded machine (a late Redis answer is a degraded decision, which the drift monitor skips).
+  const clock = { CLOCK_START: "2024-05-01T00:00:00Z", MAX_CLOCK_SKEW_MS: "3600000", FEATURE_DEADLINE_MS: "500" };
+  services.set("fraud", await startService(fraudService, composeEnv("fraud", { LABEL_WRITER_TOKEN: WRITER_TOKEN, ...clock }), { logger: silentLogger }));
   services.set("retrieval", await startService(retrievalService, composeEnv("retrieval"), { logger: silentLogger }));
   services.set("ranker", await startService(rankerService, composeEnv("ranker"), { logger: silentLogger }));
   services.set("recommender", await startService(recommenderService, composeEnv("recommender", { CLICK_WRITER_TOKEN: WRITER_TOKEN }), { logger: silentLogger }));
+  services.set("feature-streamer", await startService(featureStreamerService, composeEnv("feature-streamer", { CONSUMER_GROUP: `feature-streamer-${run}` }), { logger: silentLogger }));
   services.set("event-logger", await startService(eventLoggerService, composeEnv("event-logger", { CONSUMER_GROUP: `event-logger-${run}`, LAG_INTERVAL_MS: "500" }), { logger: silentLogger }));
   services.set(
     "drift-monitor",
     await startService(driftMonitorService, composeEnv("drift-monitor", { CONSUMER_GROUP: `drift-monitor-${run}`, COUNT_WINDOW_SIZE: "100", COUNT_EVALUATE_EVERY: "25", TIME_EVALUATE_EVERY: "25" }), { logger: silentLogger }),
   );
+  services.set("retrain-controller", await startService(retrainControllerService, composeEnv("retrain-controller", { CONSUMER_GROUP: `retrain-controller-${run}` }), { logger: silentLogger }));
   for (const name of services.keys()) await waitFor(`${name} ready`, async () => (await fetch(url(name, "/readyz"))).status === 200);
 
   // Fraud: a stream of transactions (10 s apart, so the drift monitor's 1-hour time window holds its
@@ -170,7 +182,7 @@ beforeAll(async () => {
     const tx = { transactionId: `${run}-${i}`, customerId: `C${i % 40}`, terminalId: `T${i % 60}`, amount: 5 + ((i * 37) % 240), time: new Date(t0 + i * 10_000).toISOString() };
     expect((await post("fraud", "/v1/transactions/score", tx)).status).toBe(200);
     if (i < 20) {
-      const label = { transactionId: tx.transactionId, customerId: tx.customerId, terminalId: tx.terminalId, label: i % 2 === 0 ? "fraud_confirmed" : "legitimate", transactionTime: tx.time };
+      const label = { transactionId: tx.transactionId, customerId: tx.customerId, terminalId: tx.terminalId, label: i % 2 === 0 ? "fraud_confirmed" : "legitimate", transactionTime: tx.time, knownAt: tx.time };
       expect((await post("fraud", "/v1/labels", label)).status).toBe(202);
     }
   }
@@ -249,7 +261,7 @@ describe("what the dashboards query is what the services export", () => {
   });
 
   it("labels every sample with the compose service name, which the platform dashboard groups by", () => {
-    expect([...pages.keys()].sort()).toEqual(["drift-monitor", "event-logger", "fraud", "ranker", "recommender", "retrieval"]);
+    expect([...pages.keys()].sort()).toEqual(["drift-monitor", "event-logger", "feature-streamer", "fraud", "ranker", "recommender", "retrain-controller", "retrieval"]);
     for (const [name, page] of pages) {
       const services = new Set([...page.values()].flatMap((f) => f.samples.map((s) => s.labels.service)));
       expect([...services], name).toEqual([name]);

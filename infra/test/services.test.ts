@@ -74,7 +74,12 @@ describe("every process in services/ and job in jobs/ is in docker-compose.yml",
 
 describe("servers", () => {
   it("listen on their config's default PORT, published on the loopback address", () => {
-    expect(servers.map(([n]) => n).sort()).toEqual(["drift-monitor", "event-logger", "fraud", "ranker", "recommender", "retrieval"]);
+    expect(servers.map(([n]) => n).sort()).toEqual(
+      appFolders()
+        .filter((f) => f.kind === "server")
+        .map((f) => f.dir.split("/")[1])
+        .sort(),
+    );
     for (const [name, svc] of servers) {
       const port = defaultPort(schemaOf(name));
       expect(port, name).toBeGreaterThan(0);
@@ -121,20 +126,27 @@ describe("servers", () => {
     expect(checked).toBeGreaterThanOrEqual(12);
   });
 
-  it("write their journals and stores to a writable named volume of their own", () => {
+  it("write their journals and stores to a writable named volume of their own; read others' only read-only", () => {
     const owners = new Map<string, string>();
+    const inputs: { name: string; source: string }[] = [];
     for (const [name, svc] of servers) {
       for (const [key, value] of Object.entries(svc.environment ?? {})) {
         if (!key.endsWith("_DIR") || key === "MODEL_REGISTRY_DIR") continue;
         const mount = mountOf(svc, value);
         expect(mount?.named, `${name}: ${key}=${value} is on a named volume`).toBe(true);
-        expect(mount?.readOnly, `${name}: ${key}`).toBe(false);
+        // Training from the log reads the event logger's offline store: an input, never written.
+        if (mount?.readOnly) {
+          inputs.push({ name, source: mount.source });
+          continue;
+        }
         const owner = owners.get(mount?.source ?? "");
         expect(owner === undefined || owner === name, `${mount?.source} is written by ${owner} and ${name}`).toBe(true);
         owners.set(mount?.source ?? "", name);
       }
     }
-    expect(owners.size).toBe(4);
+    expect(owners.size).toBe(5);
+    expect(inputs).toEqual([{ name: "retrain-controller", source: "offline-store" }]);
+    expect(owners.get("offline-store")).toBe("event-logger");
   });
 
   it("read models from the registry a trainer wrote, after it finished", () => {
@@ -146,7 +158,8 @@ describe("servers", () => {
       readers++;
       const mount = mountOf(svc, registry);
       expect(mount?.source, name).toBe("models");
-      expect(mount?.readOnly, `${name} only reads models`).toBe(true);
+      // Only the retrain controller publishes candidates and moves aliases; serving only reads.
+      expect(mount?.readOnly, `${name} ${REGISTRY_WRITERS.has(name) ? "writes" : "only reads"} models`).toBe(!REGISTRY_WRITERS.has(name));
       const awaited = trainers.filter(([trainer]) => svc.depends_on?.[trainer]?.condition === "service_completed_successfully");
       expect(awaited.length, `${name} waits for a trainer`).toBeGreaterThan(0);
       for (const [trainer, job] of awaited) {
@@ -156,9 +169,11 @@ describe("servers", () => {
         expect(mountOf(job, registry)?.readOnly, trainer).toBe(false);
       }
     }
-    expect(readers).toBe(5);
+    expect(readers).toBe(6);
   });
 });
+
+const REGISTRY_WRITERS = new Set(["retrain-controller"]);
 
 describe("one-shot jobs", () => {
   it("are the trainers and the load generators, nothing long-running", () => {

@@ -2,6 +2,8 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { importTransactionsCsv, loadMovieLens } from "@mlsd/datasets";
 import { trainFraud, type FraudDataSource } from "./fraud/pipeline";
+import { trainFraudFromLog } from "./from-log/fraud";
+import { trainRankerFromLog } from "./from-log/recs";
 import { DEFAULT_TUNE_GRID, tuneMovieLens } from "./recs/movielens-tune";
 import { materializeWorld, trainRecs, type RecsDataSource, type RecsPreset } from "./recs/pipeline";
 import { MOVIELENS_TWO_STAGE } from "./recs/two-stage";
@@ -17,6 +19,15 @@ fraud options:
   --registry DIR       model registry (default artifacts/registry)
   --reports DIR        where the report goes (default reports)
   --redis URL          after training, replay recent history into this Redis (warm features)
+
+training from the log (either command, with --from-log):
+  --from-log           train from what the running system logged (the event logger's offline store)
+                       instead of a world or a dataset; publishes under --alias candidate (never current)
+  --store DIR          the offline store (default .data/offline-store)
+  --as-of TIME         train as of this time (ISO; default now): windows end here
+  --train-days N --gap-days N --eval-days N    window lengths in days (default 14, 1, 3)
+  --label-horizon-days N    fraud: how long labels take to settle before evaluation (default 7)
+  --json               print the result (candidate version and comparison) as one JSON line on stdout
 
 recs options:
   --dataset NAME       synthetic (default) | movielens
@@ -81,6 +92,14 @@ async function main(): Promise<void> {
       "history-prefix": { type: "string" },
       quiet: { type: "boolean" },
       "materialize-only": { type: "boolean" },
+      "from-log": { type: "boolean" },
+      store: { type: "string" },
+      "as-of": { type: "string" },
+      "train-days": { type: "string" },
+      "gap-days": { type: "string" },
+      "eval-days": { type: "string" },
+      "label-horizon-days": { type: "string" },
+      json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -88,6 +107,10 @@ async function main(): Promise<void> {
   if (values.help || !command) {
     process.stdout.write(USAGE);
     process.exit(command ? 0 : 2);
+  }
+  if (values["from-log"] && (command === "fraud" || command === "recs")) {
+    await fromLog(command, values);
+    return;
   }
   if (command === "recs") {
     await recs(values);
@@ -138,6 +161,46 @@ async function main(): Promise<void> {
       "",
     ].join("\n"),
   );
+}
+
+function days(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!(n >= 0) || !Number.isFinite(n)) {
+    process.stderr.write(`--${name} must be a non-negative number of days, got "${value}"\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+/** A path from the command line, relative to where the command was typed (npm runs scripts in the package folder). */
+function fromInvocation(value: string): string {
+  // eslint-disable-next-line no-restricted-properties
+  return path.resolve(process.env.INIT_CWD ?? process.cwd(), value);
+}
+
+async function fromLog(command: "fraud" | "recs", values: Record<string, string | boolean | undefined>): Promise<void> {
+  const text = (name: string) => (typeof values[name] === "string" ? (values[name] as string) : undefined);
+  const asOf = text("as-of") ?? new Date().toISOString();
+  if (!Number.isFinite(Date.parse(asOf))) {
+    process.stderr.write(`--as-of must be an ISO time, got "${asOf}"\n`);
+    process.exit(2);
+  }
+  const common = {
+    storeDir: fromInvocation(text("store") ?? ".data/offline-store"),
+    registryDir: text("registry") ?? "artifacts/registry",
+    asOf,
+    trainDays: days(text("train-days"), "train-days", 14),
+    gapDays: days(text("gap-days"), "gap-days", 1),
+    evalDays: days(text("eval-days"), "eval-days", 3),
+    alias: text("alias") ?? "candidate",
+  };
+  const result =
+    command === "fraud"
+      ? await trainFraudFromLog({ ...common, labelHorizonDays: days(text("label-horizon-days"), "label-horizon-days", 7) })
+      : await trainRankerFromLog(common);
+  const summary = { model: result.registered.manifest.model, version: result.registered.manifest.version, alias: common.alias, comparison: result.comparison };
+  process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : `\n${JSON.stringify(summary, null, 2)}\n`);
 }
 
 /** Default: beside the repository; a relative --data is taken from where npm was started (INIT_CWD), not the package folder. */

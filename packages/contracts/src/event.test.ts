@@ -28,7 +28,7 @@ function issuesOf(fn: () => unknown): { path: string; message: string }[] {
 
 describe("catalog", () => {
   it("maps every event type to a <domain>.<event>.v1 topic and a key field present in its example", () => {
-    expect(EVENT_TYPES).toHaveLength(7);
+    expect([...EVENT_TYPES].sort()).toEqual(Object.keys(EXAMPLE_PAYLOADS).sort());
     for (const type of EVENT_TYPES) {
       const spec = EVENT_CATALOG[type];
       expect(spec.topic).toMatch(/^[a-z]+\.[a-z-]+\.v\d+$/);

@@ -22,6 +22,7 @@ export type TransactionEvent = EventEnvelope<"fraud.transaction">;
 export type FraudDecisionEvent = EventEnvelope<"fraud.decision">;
 export type LabelEvent = EventEnvelope<"fraud.label">;
 export type RetrainRequestEvent = EventEnvelope<"ml.retrain-request">;
+export type RetrainDecisionEvent = EventEnvelope<"ml.retrain-decision">;
 
 /** Any valid event, discriminated by `type`. */
 export type AnyEvent = { [T in EventType]: EventEnvelope<T> }[EventType];

@@ -31,8 +31,10 @@ export {
   DriftSummarySchema,
   RetrainReasonSchema,
   RetrainRequestPayloadSchema,
+  RetrainDecisionSchema,
+  RetrainDecisionPayloadSchema,
 } from "./events/ml";
-export type { DriftFinding, DriftSummary, RetrainRequestPayload } from "./events/ml";
+export type { DriftFinding, DriftSummary, RetrainRequestPayload, RetrainDecision, RetrainDecisionPayload } from "./events/ml";
 export {
   DeadLetterReasonSchema,
   DeadLetterRecordSchema,
@@ -55,6 +57,7 @@ export type {
   FraudDecisionEvent,
   LabelEvent,
   RetrainRequestEvent,
+  RetrainDecisionEvent,
 } from "./event";
 
 

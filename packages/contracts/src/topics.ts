@@ -10,6 +10,7 @@ export const TOPICS = {
   fraudDecisions: "fraud.decisions.v1",
   fraudLabels: "fraud.labels.v1",
   mlRetrainRequests: "ml.retrain-requests.v1",
+  mlRetrainDecisions: "ml.retrain-decisions.v1",
   /** One dead-letter topic for every domain: a record names the topic it came from. */
   deadLetter: "dlq.events.v1",
 } as const;

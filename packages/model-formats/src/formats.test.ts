@@ -59,6 +59,19 @@ describe("fraud format", () => {
     expect(() => loadFraudModel(reg, "current")).toThrow(/checksum/);
   });
 
+  it("round-trips a fallback model over request features, and refuses one over features the model lacks", async () => {
+    const reg = registry("fraud-fallback");
+    const names = fraudFeatureNames();
+    const fallback = { gbdt: tinyGbdt(names.slice(0, 3)), thresholds: { review: 0.1, decline: 0.5 } };
+    await publishFraudModel(reg, { gbdt: tinyGbdt(names), thresholds: { review: 0.2, decline: 0.7 }, fallback, driftReference: reference(), dataWindow: {}, metrics: {} });
+    const loaded = loadFraudModel(reg, "current");
+    expect(loaded.fallback?.thresholds).toEqual({ review: 0.1, decline: 0.5 });
+    expect(loaded.fallback?.gbdt.toJSON()).toEqual(fallback.gbdt.toJSON());
+    await expect(
+      publishFraudModel(reg, { gbdt: tinyGbdt(names), thresholds: { review: 0.2, decline: 0.7 }, fallback: { gbdt: tinyGbdt(["SOMETHING_ELSE"]), thresholds: { review: 0.1, decline: 0.5 } }, driftReference: reference(), dataWindow: {}, metrics: {} }),
+    ).rejects.toThrow(/SOMETHING_ELSE/);
+  });
+
   it("refuses thresholds out of order before anything is written", async () => {
     const reg = registry("fraud-bad");
     await expect(publishFraudModel(reg, { gbdt: tinyGbdt(fraudFeatureNames()), thresholds: { review: 0.8, decline: 0.3 }, driftReference: reference(), dataWindow: {}, metrics: {} })).rejects.toThrow(/review/);

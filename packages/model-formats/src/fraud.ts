@@ -1,3 +1,5 @@
+import fs from "node:fs";
+import path from "node:path";
 import type { DriftReference } from "@mlsd/drift";
 import { fraudFeatureSchemaHash } from "@mlsd/feature-store";
 import type { GbdtModel } from "@mlsd/gbdt";
@@ -15,8 +17,21 @@ export const FraudThresholdsSchema = z.object({ review: z.number().min(0).max(1)
 });
 export type FraudThresholds = z.infer<typeof FraudThresholdsSchema>;
 
+/** The fallback model's file: a GBDT over the features a request carries itself, for degraded answers. */
+export const FRAUD_FALLBACK_FILE = "fallback.json";
+
 /** What serving reads from the manifest's `extra`; training writes more (costs, parameters) beside it. */
-export const FraudExtraSchema = z.object({ thresholds: FraudThresholdsSchema }).passthrough();
+export const FraudExtraSchema = z
+  .object({
+    thresholds: FraudThresholdsSchema,
+    fallback: z.object({ thresholds: FraudThresholdsSchema, features: z.array(z.string()).min(1) }).optional(),
+  })
+  .passthrough();
+
+export interface FraudFallback {
+  gbdt: GbdtModel;
+  thresholds: FraudThresholds;
+}
 
 export interface FraudModelArtifact {
   version: string;
@@ -25,12 +40,16 @@ export interface FraudModelArtifact {
   thresholds: FraudThresholds;
   /** The schema hash of the features this service computes, which the model was checked against. */
   featureSchemaHash: string;
+  /** The degraded-mode model, when the version has one. */
+  fallback: FraudFallback | null;
 }
 
 export interface PublishFraudModelInput {
   gbdt: GbdtModel;
   thresholds: FraudThresholds;
   driftReference: DriftReference;
+  /** A model over request-only features (a subset of the model's), scored when the feature store is unavailable. */
+  fallback?: FraudFallback;
   dataWindow: Record<string, unknown>;
   metrics: Record<string, unknown>;
   /** Recorded beside the thresholds (costs, class weights, training parameters). */
@@ -42,6 +61,10 @@ export interface PublishFraudModelInput {
 
 export async function publishFraudModel(registry: ModelRegistry, input: PublishFraudModelInput): Promise<RegisteredModel> {
   if (input.gbdt.featureNames.length === 0) throw new RangeError("gbdt: a fraud model needs named features");
+  const fallback = input.fallback;
+  for (const name of fallback?.gbdt.featureNames ?? []) {
+    if (!input.gbdt.featureNames.includes(name)) throw new RangeError(`fallback: uses ${name}, which the model does not compute`);
+  }
   return registry.publish(
     {
       model: FRAUD_MODEL_NAME,
@@ -49,11 +72,16 @@ export async function publishFraudModel(registry: ModelRegistry, input: PublishF
       dataWindow: input.dataWindow,
       featureSchemaHash: fraudFeatureSchemaHash(),
       metrics: input.metrics,
-      extra: { ...input.extra, thresholds: FraudThresholdsSchema.parse(input.thresholds) },
+      extra: {
+        ...input.extra,
+        thresholds: FraudThresholdsSchema.parse(input.thresholds),
+        ...(fallback ? { fallback: { thresholds: FraudThresholdsSchema.parse(fallback.thresholds), features: [...fallback.gbdt.featureNames] } } : {}),
+      },
     },
     (dir) => {
       writeGbdt(dir, input.gbdt);
       writeDriftReference(dir, input.driftReference);
+      if (fallback) fs.writeFileSync(path.join(dir, FRAUD_FALLBACK_FILE), JSON.stringify(fallback.gbdt.toJSON()));
     },
     { alias: input.alias ?? "current" },
   );
@@ -65,5 +93,6 @@ export function loadFraudModel(registry: ModelRegistry, aliasOrVersion: string):
   const entry = registry.open(FRAUD_MODEL_NAME, aliasOrVersion, { featureSchemaHash });
   const gbdt = readGbdt(entry.file(GBDT_MODEL_FILE));
   const extra = FraudExtraSchema.parse(entry.manifest.extra);
-  return { version: entry.manifest.version, manifest: entry.manifest, gbdt, thresholds: extra.thresholds, featureSchemaHash };
+  const fallback = extra.fallback ? { gbdt: readGbdt(entry.file(FRAUD_FALLBACK_FILE)), thresholds: extra.fallback.thresholds } : null;
+  return { version: entry.manifest.version, manifest: entry.manifest, gbdt, thresholds: extra.thresholds, featureSchemaHash, fallback };
 }

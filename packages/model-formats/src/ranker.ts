@@ -1,9 +1,11 @@
 import fs from "node:fs";
 import path from "node:path";
+import type { DriftReference } from "@mlsd/drift";
 import { rankerFeatureSchemaHash, RANKER_FEATURE_NAMES, type RecsFeatureConfig } from "@mlsd/feature-store";
 import type { GbdtModel } from "@mlsd/gbdt";
 import type { Manifest, ModelRegistry, RegisteredModel } from "@mlsd/model-registry";
 import { z } from "zod";
+import { writeDriftReference } from "./drift-reference";
 import { GBDT_MODEL_FILE, readGbdt, writeGbdt } from "./gbdt-file";
 
 /** The ranker: a GBDT over the ranker features (the retrieval score first), trained on logged slates. */
@@ -53,6 +55,8 @@ export interface PublishRankerModelInput {
   extra: Omit<RankerExtra, "features"> & Record<string, unknown>;
   /** Extra files beside the model (e.g. its training report), name -> content. */
   attachments?: Record<string, string>;
+  /** The training distribution of its inputs and scores, for the drift monitor. */
+  driftReference?: DriftReference;
   version?: string;
   alias?: string;
 }
@@ -75,6 +79,7 @@ export async function publishRankerModel(registry: ModelRegistry, input: Publish
     },
     (dir) => {
       writeGbdt(dir, input.gbdt);
+      if (input.driftReference) writeDriftReference(dir, input.driftReference);
       for (const [name, content] of Object.entries(input.attachments ?? {})) fs.writeFileSync(path.join(dir, name), content);
     },
     { alias: input.alias ?? "current" },

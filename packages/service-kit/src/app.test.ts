@@ -322,6 +322,28 @@ describe("admission control", () => {
   });
 });
 
+describe("load shedding on event-loop lag", () => {
+  it("refuses admitted work with a 503 while the loop runs late, and admits again once it catches up", async () => {
+    const app = createServiceApp({
+      logger: createLogger({ service: "lag", level: "silent" }),
+      metrics: createMetrics("lag_svc", { defaultMetrics: false }),
+      admission: { maxInFlight: 100, maxEventLoopLagMs: 100 },
+      routes: [defineRoute({ method: "GET", path: "/v1/work", summary: "work", handler: () => ({ done: true }) })],
+    });
+    // Block the loop for 400 ms: the lag timer's next tick comes ~400 ms late.
+    const until = performance.now() + 400;
+    while (performance.now() < until);
+    await new Promise((resolve) => setTimeout(resolve, 15));
+    const refused = await request(app).get("/v1/work");
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.message).toMatch(/event loop runs \d+ ms late/);
+    expect((await request(app).get("/healthz")).status).toBe(200);
+    // The reading decays by a fifth every 10 ms: 400 ms of lag reads under 100 within ~70 ms.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect((await request(app).get("/v1/work")).status).toBe(200);
+  });
+});
+
 describe("OpenAPI", () => {
   it("documents every registered route with its schemas, and only those", async () => {
     const { app } = makeApp();

@@ -18,8 +18,43 @@ export interface AdmissionOptions {
    * once instead of queueing behind them. Bounds the work (and the latency) an overload can pile up.
    */
   maxInFlight: number;
+  /**
+   * Refuse new work while the event loop runs this many milliseconds late (0: off). A CPU-bound
+   * overload queues requests in the socket buffers, where no in-flight count sees them; the
+   * loop's lag does. Refusing is cheap (no body parsed, no work done), so the loop catches up.
+   */
+  maxEventLoopLagMs?: number;
   /** Seconds a refused client is told to wait (Retry-After). */
   retryAfterSeconds?: number;
+}
+
+/**
+ * How late the event loop runs: a timer asks to fire every `intervalMs` and measures by how much
+ * it was late. The reading decays by a fifth per tick rather than dropping to the last tick's, so
+ * one on-time tick inside a saturated stretch does not reopen the doors. Unref'd.
+ */
+export class EventLoopLag {
+  private lagMs = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(intervalMs = 10) {
+    let expected = performance.now() + intervalMs;
+    this.timer = setInterval(() => {
+      const now = performance.now();
+      this.lagMs = Math.max(now - expected, this.lagMs * 0.8, 0);
+      expected = now + intervalMs;
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  /** Milliseconds the loop runs late, recently (decaying). */
+  get current(): number {
+    return this.lagMs;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
 }
 
 export interface ServiceAppOptions {
@@ -66,6 +101,8 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
   const auth = options.auth ?? new TokenAuthenticator({});
   const bodyLimit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
   const maxInFlight = options.admission?.maxInFlight ?? Infinity;
+  const maxLag = options.admission?.maxEventLoopLagMs ?? 0;
+  const lag = maxLag > 0 ? new EventLoopLag() : null;
   const retryAfter = String(options.admission?.retryAfterSeconds ?? 1);
   const router = new Router();
   let inFlight = 0;
@@ -170,10 +207,11 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
     }
 
     if (spec.admitted !== false) {
-      if (inFlight >= maxInFlight) {
+      const overloaded = inFlight >= maxInFlight ? `${inFlight} requests in flight` : lag !== null && lag.current > maxLag ? `the event loop runs ${Math.round(lag.current)} ms late` : null;
+      if (overloaded !== null) {
         req.resume();
         metrics.shed.inc({ route: template });
-        sendError(res, new AppError("UNAVAILABLE", `overloaded: ${inFlight} requests in flight; retry after ${retryAfter} s`), requestId, log);
+        sendError(res, new AppError("UNAVAILABLE", `overloaded: ${overloaded}; retry after ${retryAfter} s`), requestId, log);
         return;
       }
       inFlight++;

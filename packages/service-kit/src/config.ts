@@ -7,7 +7,8 @@ const csv = z
   .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
 
 /** A secret: long enough not to be guessed, and never echoed back in a config error. */
-export const tokenSetting = z.string().min(16, "must be at least 16 characters").optional();
+/** A bearer token; unset or empty (compose's `${VAR:-}`) means the role's routes answer 403. */
+export const tokenSetting = z.preprocess((v) => (v === "" ? undefined : v), z.string().min(16, "must be at least 16 characters").optional());
 
 /** Settings every service shares; a service extends this schema with its own and the fragments below. */
 export const BaseConfigSchema = z.object({
@@ -20,6 +21,8 @@ export const BaseConfigSchema = z.object({
   ADMIN_TOKEN: tokenSetting,
   /** Admitted requests in flight at once; past it a request is refused with 503 at once (load shedding). */
   MAX_IN_FLIGHT: z.coerce.number().int().positive().default(256),
+  /** Refuse new work with 503 while the event loop runs this many ms late (0: off): a CPU-bound overload. */
+  MAX_EVENT_LOOP_LAG_MS: z.coerce.number().min(0).default(0),
   MAX_CONNECTIONS: z.coerce.number().int().positive().default(1024),
   HEADERS_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),

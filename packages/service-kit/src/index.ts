@@ -1,4 +1,5 @@
 export * from "./app";
+export * from "./clock";
 export * from "./config";
 export * from "./deadline";
 export * from "./errors";

@@ -93,7 +93,9 @@ export function startBackgroundConsumer(ctx: Pick<ServiceContext, "metrics" | "c
       try {
         if (ensure) await ensureTopics(options.kafka, { topics: options.topics });
         if (stopped) return;
-        attempt = startConsumer({ ...runOptions, registry: ctx.metrics.registry, logger: ctx.logger });
+        // A 10 s session (kafkajs: 30 s): a replica that dies is dropped from its group, and its
+        // partitions handed to the others, within 10 s.
+        attempt = startConsumer({ ...runOptions, consumerConfig: { sessionTimeout: 10_000, heartbeatInterval: 3_000, ...runOptions.consumerConfig }, registry: ctx.metrics.registry, logger: ctx.logger });
         await attempt.joined;
         joined = true;
         mark(true);
@@ -119,9 +121,10 @@ export function startBackgroundConsumer(ctx: Pick<ServiceContext, "metrics" | "c
   const stop = async (): Promise<void> => {
     stopped = true;
     (wake as (() => void) | null)?.();
-    // Stopping a consumer that is still joining disconnects it, which ends the join at once.
+    // Stopping a consumer disconnects it. A join still retrying its connection (Kafka down) is
+    // abandoned rather than awaited: kafkajs' own retries would outlast the shutdown budget.
     await (attempt as StartingConsumer | null)?.stop();
-    await joining;
+    await Promise.race([joining, new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
     joined = false;
     mark(false, "stopped");
   };

@@ -15,6 +15,9 @@ export interface ContainerServer {
   pause(): Promise<void>;
   /** docker start on the same host port, then wait until it answers again. */
   resume(): Promise<void>;
+  /** docker pause (the processes are frozen, connections stay open), and unpause. */
+  freeze(): Promise<void>;
+  thaw(): Promise<void>;
 }
 
 async function runtimeHost(): Promise<string> {
@@ -32,6 +35,15 @@ function controls(container: StartedTestContainer, ready: () => Promise<void>) {
       const client = await getContainerRuntimeClient();
       await client.container.start(client.container.getById(container.getId()));
       await ready();
+    },
+    async freeze() {
+      await container.exec(["true"]); // fails fast if the container is gone
+      const client = await getContainerRuntimeClient();
+      await client.container.getById(container.getId()).pause();
+    },
+    async thaw() {
+      const client = await getContainerRuntimeClient();
+      await client.container.getById(container.getId()).unpause();
     },
   };
 }

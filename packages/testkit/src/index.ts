@@ -6,3 +6,4 @@ export { startRedis, startKafka } from "./start";
 export { TestkitError, type TestkitErrorCode } from "./errors";
 export { KAFKA_BROKER_SETTINGS, kafkaEnvName } from "./kafka-config";
 export { REDIS_IMAGE, KAFKA_IMAGE } from "./containers";
+export { freePort, freePorts } from "./free-port";

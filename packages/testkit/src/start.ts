@@ -71,6 +71,8 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisHandl
       source: "env",
       stop: async () => {},
       start: async () => notOwned("this Redis", "REDIS_URL"),
+      freeze: async () => notOwned("this Redis", "REDIS_URL"),
+      thaw: async () => notOwned("this Redis", "REDIS_URL"),
     };
   }
   const backend = await chooseBackend(env);
@@ -85,6 +87,8 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisHandl
       // Paused, not removed, so start() works for any owned instance; Ryuk removes it at exit.
       stop: () => server.pause(),
       start: () => server.resume(),
+      freeze: () => server.freeze(),
+      thaw: () => server.thaw(),
     };
   }
 
@@ -108,6 +112,13 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisHandl
     async start() {
       if (proc && !proc.exit) return;
       proc = await launchRedisServer({ redisServerBin: bin, host: HOST, port, dir, lifetime: "parent" });
+    },
+    async freeze() {
+      if (!proc || proc.exit) throw new TestkitError("NOT_OWNED", "this Redis is not running");
+      process.kill(proc.pid, "SIGSTOP");
+    },
+    async thaw() {
+      if (proc && !proc.exit) process.kill(proc.pid, "SIGCONT");
     },
   };
 }

@@ -22,6 +22,12 @@ export interface RedisHandle {
   stop(): Promise<void>;
   /** Instances the testkit started (dedicated ones in particular): start again on the same port after stop(). */
   start(): Promise<void>;
+  /**
+   * Freezes the server (SIGSTOP, or `docker pause`): connections stay open and nothing answers,
+   * the failure a dead TCP peer or a stuck host looks like. `thaw()` resumes it.
+   */
+  freeze(): Promise<void>;
+  thaw(): Promise<void>;
 }
 
 export interface KafkaHandle {

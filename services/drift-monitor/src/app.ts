@@ -1,9 +1,9 @@
 import { DriftReferenceError } from "@mlsd/model-formats/drift-reference";
 import { AppError, createServiceApp, defineRoute, type HttpDeps, type RouteSpec, type ServiceApp } from "@mlsd/service-kit";
-import type { DriftMonitor } from "./monitor";
+import type { DriftReport } from "./monitor";
 
 export interface DriftMonitorAppDeps extends HttpDeps {
-  monitor: Pick<DriftMonitor, "report">;
+  monitor: { report(): DriftReport | { model: string; reference: null; warmingUp: { collected: number; needed: number } } };
   reloadReference?: () => Promise<{ reference: string; switched: boolean }>;
 }
 

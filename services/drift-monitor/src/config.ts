@@ -16,6 +16,13 @@ export const DriftMonitorConfigSchema = BaseConfigSchema.extend({
   /** The registry model whose drift reference is the baseline; default: the stream's model. */
   MODEL_NAME: z.string().min(1).optional(),
   MODEL_ALIAS: z.string().min(1).default("current"),
+  /**
+   * Where the baseline comes from: the training reference stored with the model (`registry`), or
+   * the model's own first LIVE_REFERENCE_SIZE served predictions (`live`). Default: registry for
+   * fraud, live for recs (the ranker trains on a logging policy's slates, not on what it serves).
+   */
+  REFERENCE: z.enum(["registry", "live"]).optional(),
+  LIVE_REFERENCE_SIZE: z.coerce.number().int().min(100).default(2_000),
   /** Where the retrain-request producer keeps events while Kafka is unreachable. */
   ...eventJournalConfig("drift-monitor"),
   /** Last N decisions. */

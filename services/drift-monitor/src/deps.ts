@@ -8,7 +8,8 @@ import { WebhookAlertSink, type AlertSink } from "./alerts";
 import type { DriftMonitorAppDeps } from "./app";
 import type { DriftMonitorConfig } from "./config";
 import { createDriftMonitorMetrics, type DriftMonitorMetrics } from "./metrics";
-import { DriftMonitor, type LoadedReference } from "./monitor";
+import { LiveReferenceBuilder } from "./live-reference";
+import { DriftMonitor, type DriftReport, type LoadedReference } from "./monitor";
 import { MONITORED_STREAMS } from "./streams";
 
 export type MonitorConfig = Pick<
@@ -65,8 +66,77 @@ export function createMonitor(config: MonitorConfig, deps: MonitorParts): DriftM
 }
 
 export interface DriftMonitorDeps extends DriftMonitorAppDeps {
-  monitor: DriftMonitor;
+  monitor: WatchedModel;
   stopConsuming(): Promise<void>;
+}
+
+/** The report while a live baseline is still being collected. */
+export interface WarmingUpReport {
+  model: string;
+  reference: null;
+  warmingUp: { collected: number; needed: number };
+}
+
+/**
+ * The monitor of one model, or, while its live baseline is being collected, the builder: events go
+ * to whichever is there, and the monitor takes over once the baseline is complete.
+ */
+export class WatchedModel {
+  private monitor: DriftMonitor | null;
+  private builder: LiveReferenceBuilder | null;
+
+  constructor(
+    private readonly make: (reference: LoadedReference) => DriftMonitor,
+    private readonly stream: (typeof MONITORED_STREAMS)[keyof typeof MONITORED_STREAMS],
+    private readonly model: string,
+    initial: LoadedReference | LiveReferenceBuilder,
+  ) {
+    this.monitor = initial instanceof LiveReferenceBuilder ? null : make(initial);
+    this.builder = initial instanceof LiveReferenceBuilder ? initial : null;
+  }
+
+  get referenceId(): string | null {
+    return this.monitor?.referenceId ?? null;
+  }
+
+  get active(): DriftMonitor | null {
+    return this.monitor;
+  }
+
+  handle(events: Parameters<DriftMonitor["handle"]>[0]): void {
+    if (this.monitor) {
+      this.monitor.handle(events);
+      return;
+    }
+    const builder = this.builder as LiveReferenceBuilder;
+    for (let i = 0; i < events.length; i++) {
+      for (const o of this.stream.observe(events[i] as (typeof events)[number])) {
+        if (o.kind !== "prediction") continue;
+        const reference = builder.add(o.features, o.score);
+        if (reference) {
+          this.monitor = this.make(reference);
+          this.builder = null;
+          // The rest of the batch is the monitor's.
+          this.monitor.handle(events.slice(i + 1));
+          return;
+        }
+      }
+    }
+  }
+
+  report(): DriftReport | WarmingUpReport {
+    if (this.monitor) return this.monitor.report();
+    const b = this.builder as LiveReferenceBuilder;
+    return { model: this.model, reference: null, warmingUp: { collected: b.collected, needed: b.size } };
+  }
+
+  setReference(reference: LoadedReference): void {
+    if (this.monitor) this.monitor.setReference(reference);
+    else {
+      this.monitor = this.make(reference);
+      this.builder = null;
+    }
+  }
 }
 
 /**
@@ -80,8 +150,9 @@ export async function createDeps(ctx: ServiceContext<DriftMonitorConfig>): Promi
   const stream = MONITORED_STREAMS[config.MONITOR];
   const model = monitoredModel(config);
   const registry = new ModelRegistry(config.MODEL_REGISTRY_DIR);
-  const reference = loadDriftReference(registry, model, config.MODEL_ALIAS);
-  readiness.set("reference", true, reference.id);
+  const source = config.REFERENCE ?? (stream.name === "recs" ? "live" : "registry");
+  const initial = source === "live" ? new LiveReferenceBuilder(model, config.LIVE_REFERENCE_SIZE) : loadDriftReference(registry, model, config.MODEL_ALIAS);
+  readiness.set("reference", true, initial instanceof LiveReferenceBuilder ? `live: from the first ${config.LIVE_REFERENCE_SIZE} predictions served` : initial.id);
 
   const kafka = createKafka(config.KAFKA_CLIENT_ID ?? `drift-monitor-${stream.name}`, config.KAFKA_BROKERS);
   const producer = await startEventPublisher(ctx, { kafka, journalDir: config.EVENT_JOURNAL_DIR, metricsPrefix: "drift_monitor", topics: [TOPICS.mlRetrainRequests] });
@@ -98,7 +169,7 @@ export async function createDeps(ctx: ServiceContext<DriftMonitorConfig>): Promi
     ctx.closers.add("alert-webhook", () => sink.flush(5_000));
     alerts = sink;
   }
-  const monitor = createMonitor(config, { logger, metrics: driftMetrics, reference, retrain: producer, alerts });
+  const monitor = new WatchedModel((reference) => createMonitor(config, { logger, metrics: driftMetrics, reference, retrain: producer, alerts }), stream, model, initial);
   const consumer = startBackgroundConsumer(ctx, {
     kafka,
     groupId: config.CONSUMER_GROUP ?? `drift-monitor-${stream.name}`,
@@ -110,7 +181,7 @@ export async function createDeps(ctx: ServiceContext<DriftMonitorConfig>): Promi
     requiredForReadiness: true,
     check: "consumer",
   });
-  logger.info({ monitor: stream.name, reference: monitor.referenceId, webhook: config.ALERT_WEBHOOK_URL ?? null }, "watching served predictions for drift");
+  logger.info({ monitor: stream.name, reference: monitor.referenceId ?? `live (${config.LIVE_REFERENCE_SIZE} predictions)`, webhook: config.ALERT_WEBHOOK_URL ?? null }, "watching served predictions for drift");
   return {
     ...httpDeps(ctx),
     monitor,

@@ -98,8 +98,8 @@ describe("drift monitor on a Kafka stream of decisions", () => {
   it("raises no alarm over a long run from the reference distribution", async () => {
     for (let i = 0; i < NO_SHIFT_EVENTS; i++) producer.publish(stream.next().decision);
     expect((await producer.flush(60_000)).delivered).toBe(true);
-    await waitUntil(() => deps.monitor.report().events.monitored >= NO_SHIFT_EVENTS, 180_000, "the monitor to read every decision");
-    const report = deps.monitor.report();
+    await waitUntil(() => deps.monitor.active!.report().events.monitored >= NO_SHIFT_EVENTS, 180_000, "the monitor to read every decision");
+    const report = deps.monitor.active!.report();
     expect(report.events.monitored).toBe(NO_SHIFT_EVENTS);
     expect(report.recentAlerts).toEqual([]);
     expect(report.episode).toMatchObject({ active: false, episodes: 0 });
@@ -128,8 +128,8 @@ describe("drift monitor on a Kafka stream of decisions", () => {
     try {
       for (let i = 0; i < SHIFTED_EVENTS; i++) producer.publish(stream.next({ feature: "f5", meanShift: 0.5 }).decision);
       expect((await producer.flush(60_000)).delivered).toBe(true);
-      await waitUntil(() => deps.monitor.report().events.monitored >= NO_SHIFT_EVENTS + SHIFTED_EVENTS, 180_000, "the shifted decisions");
-      const report = deps.monitor.report();
+      await waitUntil(() => deps.monitor.active!.report().events.monitored >= NO_SHIFT_EVENTS + SHIFTED_EVENTS, 180_000, "the shifted decisions");
+      const report = deps.monitor.active!.report();
       expect(report.episode).toMatchObject({ active: true, features: ["f5"], retrainRequested: true, episodes: 1 });
       const starts = report.recentAlerts.filter((a) => a.type === "start");
       expect(new Set(starts.map((a) => a.feature))).toEqual(new Set(["f5"]));

@@ -219,9 +219,18 @@ export class DelayedLabelTracker {
       version: b.version,
       auc: both ? rocAuc(b.labels, b.scores) : null,
       ap: both ? averagePrecision(b.labels, b.scores) : null,
-      ece: rows > 0 ? expectedCalibrationError(b.labels, b.scores, 10) : null,
+      // Calibration is defined for probabilities only: a ranker's margins have no ECE.
+      ece: rows > 0 && isProbabilities(b.scores, rows) ? expectedCalibrationError(b.labels, b.scores, 10) : null,
     };
     b.cache = result;
     return result;
   }
+}
+
+function isProbabilities(scores: ArrayLike<number>, rows: number): boolean {
+  for (let i = 0; i < rows; i++) {
+    const p = scores[i] as number;
+    if (!(p >= 0 && p <= 1)) return false;
+  }
+  return true;
 }

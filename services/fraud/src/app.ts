@@ -1,15 +1,14 @@
-import { ScoreTransactionRequestSchema, ScoreTransactionResponseSchema, SubmitLabelRequestSchema, makeEvent } from "@mlsd/contracts";
+import { ScoreTransactionRequestSchema, ScoreTransactionResponseSchema, SubmitLabelRequestSchema } from "@mlsd/contracts";
 import { createServiceApp, defineRoute, modelReloadRoute, stageTimer, type HttpDeps, type ServiceApp } from "@mlsd/service-kit";
 import { z } from "zod";
+import { submitLabel, type LabelDeps } from "./labels";
 import type { FraudModel } from "./model";
 import { scoreTransaction, type ScoringDeps } from "./scoring";
 
-export interface FraudAppDeps extends ScoringDeps, HttpDeps {
+export interface FraudAppDeps extends ScoringDeps, LabelDeps, HttpDeps {
   /** Loads the version the registry alias points at now (switch or roll back without a restart). */
   reloadModel?: () => FraudModel;
   onDecision?: (decision: string, decidedBy: string, score: number | null) => void;
-  /** Stops the label consumer (shutdown, before HTTP drains). */
-  stopConsuming?: () => Promise<void>;
 }
 
 const LabelAcceptedSchema = z.object({ accepted: z.literal(true), eventId: z.string() });
@@ -34,18 +33,12 @@ export function createApp(deps: FraudAppDeps): ServiceApp {
     defineRoute({
       method: "POST",
       path: "/v1/labels",
-      summary: "Submit a chargeback or a confirmed label for a transaction (label writers)",
+      summary: "Submit a chargeback or a confirmed label for a transaction this system scored (label writers)",
       auth: "labels",
       body: SubmitLabelRequestSchema,
       response: LabelAcceptedSchema,
       status: 202,
-      handler: ({ body }) => {
-        const knownAt = body.knownAt ?? new Date().toISOString();
-        const event = makeEvent("fraud.label", { ...body, knownAt }, { producer: "fraud", eventTime: knownAt });
-        // The label reaches Redis through Kafka (the label consumer), like labels from any other source.
-        deps.events.publish(event);
-        return { accepted: true as const, eventId: event.eventId };
-      },
+      handler: ({ body }) => submitLabel(deps, body),
     }),
     defineRoute({
       method: "GET",

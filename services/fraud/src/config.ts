@@ -1,4 +1,4 @@
-import { BaseConfigSchema, csvSetting, eventJournalConfig, kafkaConfig, modelRegistryConfig, redisConfig, tokenSetting } from "@mlsd/service-kit";
+import { BaseConfigSchema, breakerConfig, clockConfig, csvSetting, eventJournalConfig, kafkaConfig, modelRegistryConfig, redisConfig, tokenSetting } from "@mlsd/service-kit";
 import { z } from "zod";
 
 export const FraudConfigSchema = BaseConfigSchema.extend({
@@ -7,17 +7,19 @@ export const FraudConfigSchema = BaseConfigSchema.extend({
   ...kafkaConfig,
   ...eventJournalConfig("fraud"),
   ...modelRegistryConfig,
+  ...clockConfig,
   /** Bearer token of the systems that send labels (chargebacks, analysts). Unset: POST /v1/labels answers 403. */
   LABEL_WRITER_TOKEN: tokenSetting,
   /** Redis gets this long per request before the answer is computed without its features. */
   FEATURE_DEADLINE_MS: z.coerce.number().positive().default(3),
   /**
-   * Consecutive feature-store failures (errors or missed deadlines) that open the breaker, and how
-   * long it stays open. A few late answers under a burst should not degrade a whole second of
-   * traffic: the breaker is for an outage, the deadline for a slow call.
+   * The feature-store breaker opens when half of the last 100 calls failed (errors or missed
+   * deadlines), once 20 have been made, for 250 ms. A few late answers under a burst do not
+   * degrade a healthy system: the breaker is for an outage, the deadline for a slow call.
    */
-  FEATURE_BREAKER_FAILURES: z.coerce.number().int().positive().default(20),
-  FEATURE_BREAKER_COOLDOWN_MS: z.coerce.number().int().positive().default(250),
+  ...breakerConfig("FEATURE_BREAKER_", { failureRate: 0.5, minimumCalls: 20, windowSize: 100, cooldownMs: 250 }),
+  /** How long a label may wait for the feature store to confirm the transaction it names. */
+  LABEL_CHECK_DEADLINE_MS: z.coerce.number().positive().default(200),
   /** Hard rule: amounts above this are declined before any model runs. */
   RULE_MAX_AMOUNT: z.coerce.number().positive().default(10_000),
   /** Hard rule: terminals that are declined outright (comma-separated ids). */

@@ -1,19 +1,18 @@
-import { TOPICS } from "@mlsd/contracts";
 import { RedisFraudFeatureStore } from "@mlsd/feature-store";
 import { ModelRegistry } from "@mlsd/model-registry";
-import { CircuitBreaker, httpDeps, setModelVersion, type ServiceContext } from "@mlsd/service-kit";
-import { createKafka, startBackgroundConsumer, startEventPublisher } from "@mlsd/service-kit/kafka";
+import { breakerOptions, CircuitBreaker, clockFromConfig, httpDeps, setModelVersion, TimeBounds, type ServiceContext } from "@mlsd/service-kit";
+import { createKafka, startEventPublisher } from "@mlsd/service-kit/kafka";
 import { connectRedis } from "@mlsd/service-kit/redis";
 import type { FraudAppDeps } from "./app";
 import type { FraudConfig } from "./config";
-import { labelApplier } from "./labels";
 import { createFraudMetrics } from "./metrics";
 import { FRAUD_MODEL_NAME } from "@mlsd/model-formats/fraud";
 import { loadGbdtFraudModel, type FraudModel } from "./model";
 
 /**
- * The model, Redis (features), Kafka (events out; labels in, joined in the background so a
- * restart answers at once). Each registers its closer as it opens.
+ * The model, Redis (features) and Kafka (events out, through the journal: start-up never waits
+ * for Kafka). Labels reach the features through the feature streamer, not this service. Each
+ * dependency registers its closer as it opens.
  */
 export async function createDeps(ctx: ServiceContext<FraudConfig>): Promise<FraudAppDeps> {
   const { config, logger, metrics, readiness } = ctx;
@@ -26,13 +25,13 @@ export async function createDeps(ctx: ServiceContext<FraudConfig>): Promise<Frau
   served(model);
   logger.info({ version: model.version, thresholds: model.thresholds }, "fraud model loaded");
 
-  const storeBreaker = new CircuitBreaker("redis", { failureThreshold: config.FEATURE_BREAKER_FAILURES, cooldownMs: config.FEATURE_BREAKER_COOLDOWN_MS });
+  const clock = clockFromConfig(config);
+  const storeBreaker = new CircuitBreaker("redis", breakerOptions(config, "FEATURE_BREAKER_"));
   const redis = connectRedis(ctx, { url: config.REDIS_URL, onRecovered: () => storeBreaker.success() });
-  const store = new RedisFraudFeatureStore(redis.client);
+  const store = new RedisFraudFeatureStore(redis.client, undefined, undefined, clock.speed);
 
   const kafka = createKafka("fraud", config.KAFKA_BROKERS);
   const events = await startEventPublisher(ctx, { kafka, journalDir: config.EVENT_JOURNAL_DIR });
-  const labels = startBackgroundConsumer(ctx, { kafka, groupId: "fraud-online-labels", topics: [TOPICS.fraudLabels], handleBatch: labelApplier(store), metricsPrefix: "fraud_labels" });
 
   const fraudMetrics = createFraudMetrics(metrics.registry);
   return {
@@ -49,11 +48,15 @@ export async function createDeps(ctx: ServiceContext<FraudConfig>): Promise<Frau
     rules: { maxAmount: config.RULE_MAX_AMOUNT, blockedTerminals: new Set(config.BLOCKED_TERMINALS) },
     events,
     reasonCount: config.REASON_CODES,
+    timeBounds: TimeBounds.fromConfig(clock, config),
+    labelCheckDeadlineMs: config.LABEL_CHECK_DEADLINE_MS,
     onDegraded: (reason) => fraudMetrics.degraded.inc({ reason }),
+    onReplay: () => fraudMetrics.replays.inc(),
+    onAnswerNotSaved: () => fraudMetrics.answersNotSaved.inc(),
+    onLabel: (outcome) => fraudMetrics.labels.inc({ outcome }),
     onDecision: (decision, decidedBy, score) => {
       fraudMetrics.decisions.inc({ decision, decided_by: decidedBy });
       if (score !== null) fraudMetrics.scores.observe(score);
     },
-    stopConsuming: () => labels.stop(),
   };
 }

@@ -5,20 +5,23 @@ import { TOPICS, type AnyEvent } from "@mlsd/contracts";
 import { buildReference, createDriftReference } from "@mlsd/drift";
 import { publishFraudModel } from "@mlsd/model-formats/fraud";
 import { ModelRegistry } from "@mlsd/model-registry";
-import { createLogger, startService, type StartedService } from "@mlsd/service-kit";
+import { createLogger, startService, type StartedService, type StartedServiceOf } from "@mlsd/service-kit";
 import { createFraudWorld, iterateTransactions } from "@mlsd/synth";
 import { startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
+import { ensureTopics } from "@mlsd/events";
 import { Kafka, logLevel, type Consumer } from "kafkajs";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FraudAppDeps } from "./app";
 import type { FraudConfig } from "./config";
+import { featureStreamerService } from "@mlsd/feature-streamer-service";
 import { fraudService } from "./service";
 import { TEST_THRESHOLDS, trainTestGbdt } from "./test-fixtures";
 
 let redis: RedisHandle;
 let kafka: KafkaHandle;
 let service: StartedService<FraudConfig, FraudAppDeps>;
+let streamer: StartedServiceOf<typeof featureStreamerService>;
 let app: StartedService<FraudConfig, FraudAppDeps>["app"];
 const LABEL_TOKEN = "label-writer-token-for-tests";
 let consumer: Consumer;
@@ -58,12 +61,21 @@ beforeAll(async () => {
     // a first Lua call past a tight deadline); the deadline itself is covered by the unit tests.
     FEATURE_DEADLINE_MS: "2000",
     LABEL_WRITER_TOKEN: LABEL_TOKEN,
+    // A clock standing in May 2018 (the simulated world's months); the tests jump days ahead, so
+    // they allow a wide skew here (the bounds themselves are unit-tested).
+    CLOCK_START: "2018-05-01T00:00:00Z",
+    MAX_CLOCK_SKEW_MS: String(30 * 86_400_000),
+    MAX_EVENT_AGE_DAYS: "3650",
   };
   service = await startService(fraudService, env, { logger: createLogger({ service: "fraud", level: "warn" }) });
   app = service.app;
+  // Labels reach the features through the feature streamer, as in production.
+  streamer = await startService(featureStreamerService, { PORT: "0", REDIS_URL: redis.url, KAFKA_BROKERS: kafka.brokers.join(","), CONSUMER_GROUP: `feature-streamer-${run}` }, { logger: createLogger({ service: "feature-streamer", level: "warn" }) });
   await waitFor("redis ready", () => service.ctx.readiness.report().checks.redis?.ready);
 
   const client = new Kafka({ clientId: `fraud-int-${run}`, brokers: kafka.brokers, logLevel: logLevel.NOTHING });
+  // The services create their topics in the background; this test subscribes at once.
+  await ensureTopics(client, { topics: [TOPICS.fraudDecisions, TOPICS.fraudLabels, TOPICS.fraudTransactions] });
   consumer = client.consumer({ groupId: `fraud-int-${run}` });
   await consumer.connect();
   await consumer.subscribe({ topic: TOPICS.fraudDecisions, fromBeginning: true });
@@ -77,6 +89,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await consumer?.disconnect();
+  await streamer?.shutdown("test over");
   await service?.shutdown("test over");
   await redis?.stop();
   await kafka?.stop();
@@ -101,7 +114,7 @@ describe("fraud service on real Redis and Kafka", () => {
     expect(withHistory.length).toBeGreaterThan(10);
   });
 
-  it("a chargeback raises the terminal's risk for its next transaction, through Kafka", async () => {
+  it("a chargeback raises the terminal's risk for its next transaction, through Kafka and the feature streamer", async () => {
     const first = `${run}-label-a`;
     await score({ transactionId: first, customerId: "CL1", terminalId: "TL1", amount: 30, time: "2018-05-01T10:00:00Z" });
     const label = await request(app)

@@ -16,6 +16,22 @@ export function createFraudMetrics(registry: Registry) {
       labelNames: ["reason"] as const,
       registers,
     }),
+    replays: new Counter({
+      name: "fraud_replayed_total",
+      help: "Transactions scored again under the same id with the same fields: the stored answer, no state changed",
+      registers,
+    }),
+    answersNotSaved: new Counter({
+      name: "fraud_answers_not_saved_total",
+      help: "Answers that could not be stored for retries (a retry is then observed again)",
+      registers,
+    }),
+    labels: new Counter({
+      name: "fraud_labels_total",
+      help: "Labels submitted, by outcome (accepted, or refused: unknown transaction, mismatch)",
+      labelNames: ["outcome"] as const,
+      registers,
+    }),
     scores: new Histogram({
       name: "fraud_score",
       help: "Model scores served (rule decisions carry no score)",

@@ -1,6 +1,6 @@
 import type { ReasonCode } from "@mlsd/contracts";
 import { PathExplainer, Predictor, topReasons, type GbdtModel } from "@mlsd/gbdt";
-import { loadFraudModel } from "@mlsd/model-formats/fraud";
+import { loadFraudModel, type FraudFallback } from "@mlsd/model-formats/fraud";
 import type { ModelRegistry } from "@mlsd/model-registry";
 
 export interface DecisionThresholds {
@@ -14,6 +14,10 @@ export interface ScoredTransaction {
   probability: number;
   /** The features that pushed the score most toward fraud, strongest first. */
   reasons: ReasonCode[];
+  /** The thresholds the probability is to be read against (the fallback model has its own). */
+  thresholds: DecisionThresholds;
+  /** The version that scored: the model's, or `<version>/fallback`. */
+  modelVersion: string;
 }
 
 /** What the scoring path needs from a model; the GBDT adapter and test doubles implement it. */
@@ -23,6 +27,11 @@ export interface FraudModel {
   readonly featureSchemaHash: string;
   readonly thresholds: DecisionThresholds;
   score(features: Float64Array, reasonCount: number): ScoredTransaction;
+  /**
+   * Scores a vector whose store features are missing (NaN): with the fallback model trained on
+   * request features alone when the version has one, else with the model itself.
+   */
+  scoreDegraded(features: Float64Array, reasonCount: number): ScoredTransaction;
 }
 
 export function decide(probability: number, thresholds: DecisionThresholds): "approve" | "review" | "decline" {
@@ -32,25 +41,31 @@ export function decide(probability: number, thresholds: DecisionThresholds): "ap
 }
 
 /**
- * The GBDT behind the FraudModel interface. Scores come from the flattened predictor (a few
- * microseconds). Reason codes use path (Saabas) attributions: one tree walk, like the score,
- * where TreeSHAP measured ~5 ms per row for 300 trees and blew the 5 ms budget under load. They
- * are computed for review and decline decisions, where an analyst or the customer needs them.
+ * The GBDT behind the FraudModel interface, with the version's fallback model (trained on the
+ * request's own features) for answers the feature store could not serve.
  */
 export class GbdtFraudModel implements FraudModel {
-  private readonly predictor: Predictor;
-  private readonly explainer: PathExplainer;
-  private readonly phi: Float64Array;
+  private readonly scorer: TreeScorer;
+  private readonly fallback: { scorer: TreeScorer; thresholds: DecisionThresholds; row: Float64Array; columns: number[] } | null;
 
   constructor(
     private readonly gbdt: GbdtModel,
     readonly version: string,
     readonly thresholds: DecisionThresholds,
     readonly featureSchemaHash: string,
+    fallback: FraudFallback | null = null,
   ) {
-    this.predictor = new Predictor(gbdt);
-    this.explainer = new PathExplainer(gbdt);
-    this.phi = new Float64Array(gbdt.numFeatures + 1);
+    this.scorer = new TreeScorer(gbdt);
+    if (fallback) {
+      const columns = fallback.gbdt.featureNames.map((name) => {
+        const i = gbdt.featureNames.indexOf(name);
+        if (i < 0) throw new RangeError(`fallback model uses ${name}, which the model does not compute`);
+        return i;
+      });
+      this.fallback = { scorer: new TreeScorer(fallback.gbdt), thresholds: fallback.thresholds, row: new Float64Array(columns.length), columns };
+    } else {
+      this.fallback = null;
+    }
   }
 
   get featureNames(): readonly string[] {
@@ -58,19 +73,48 @@ export class GbdtFraudModel implements FraudModel {
   }
 
   score(features: Float64Array, reasonCount: number): ScoredTransaction {
-    const probability = this.predictor.predictRow(features);
-    if (probability < this.thresholds.review || reasonCount === 0) return { probability, reasons: [] };
-    const phi = this.explainer.contributions(features, this.phi);
+    return this.scorer.score(features, features, reasonCount, this.thresholds, this.version);
+  }
+
+  scoreDegraded(features: Float64Array, reasonCount: number): ScoredTransaction {
+    if (!this.fallback) return this.score(features, reasonCount);
+    const { scorer, row, columns, thresholds } = this.fallback;
+    for (let j = 0; j < columns.length; j++) row[j] = features[columns[j] as number] as number;
+    return scorer.score(row, row, reasonCount, thresholds, `${this.version}/fallback`);
+  }
+}
+
+/**
+ * One GBDT's scores and reason codes. Scores come from the flattened predictor (a few
+ * microseconds). Reason codes use path (Saabas) attributions: one tree walk, like the score,
+ * where TreeSHAP measured ~5 ms per row for 300 trees and blew the 5 ms budget under load. They
+ * are computed for review and decline decisions, where an analyst or the customer needs them.
+ */
+class TreeScorer {
+  private readonly predictor: Predictor;
+  private readonly explainer: PathExplainer;
+  private readonly phi: Float64Array;
+
+  constructor(private readonly gbdt: GbdtModel) {
+    this.predictor = new Predictor(gbdt);
+    this.explainer = new PathExplainer(gbdt);
+    this.phi = new Float64Array(gbdt.numFeatures + 1);
+  }
+
+  score(row: Float64Array, shown: Float64Array, reasonCount: number, thresholds: DecisionThresholds, modelVersion: string): ScoredTransaction {
+    const probability = this.predictor.predictRow(row);
+    if (probability < thresholds.review || reasonCount === 0) return { probability, reasons: [], thresholds, modelVersion };
+    const phi = this.explainer.contributions(row, this.phi);
     const reasons = topReasons(phi, this.gbdt.featureNames, reasonCount).map((r) => {
-      const value = features[r.feature] as number;
+      const value = shown[r.feature] as number;
       return { feature: r.name, value: Number.isNaN(value) ? null : value, contribution: r.contribution };
     });
-    return { probability, reasons };
+    return { probability, reasons, thresholds, modelVersion };
   }
 }
 
 /** The version `alias` points at, through its format (checksums and feature schema checked there). */
 export function loadGbdtFraudModel(registry: ModelRegistry, alias: string): GbdtFraudModel {
   const artifact = loadFraudModel(registry, alias);
-  return new GbdtFraudModel(artifact.gbdt, artifact.version, artifact.thresholds, artifact.featureSchemaHash);
+  return new GbdtFraudModel(artifact.gbdt, artifact.version, artifact.thresholds, artifact.featureSchemaHash, artifact.fallback);
 }

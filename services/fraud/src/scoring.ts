@@ -1,38 +1,51 @@
 import { makeEvent, type FeatureVector, type ScoreTransactionRequest, type ScoreTransactionResponse } from "@mlsd/contracts";
 import type { EventPublisher } from "@mlsd/events";
-import { assembleFraudFeatures, type FraudAggregates, type FraudFeatureStore, type TransactionInput } from "@mlsd/feature-store";
-import { withDeadline, type CircuitBreaker, type StageTimer } from "@mlsd/service-kit";
+import { assembleFraudFeatures, toCents, type ClaimResult, type FraudAggregates, type FraudFeatureStore, type TransactionInput, type TransactionRecord } from "@mlsd/feature-store";
+import { AppError, withDeadline, type CircuitBreaker, type StageTimer, type TimeBounds } from "@mlsd/service-kit";
 import { decide, type FraudModel } from "./model";
 import { applyRules, type RuleSet } from "./rules";
 
 export interface ScoringDeps {
   store: FraudFeatureStore;
-  /** Trips after repeated Redis failures so requests stop paying the feature deadline. */
+  /** Opens on a failure rate of the feature store so requests stop paying its deadline. */
   storeBreaker: CircuitBreaker;
   featureDeadlineMs: number;
   model: () => FraudModel;
   rules: RuleSet;
   events: EventPublisher;
   reasonCount: number;
+  /** The service clock and how far a transaction's time may be from it. */
+  timeBounds: TimeBounds;
   /** Counts degraded answers by reason, for the dashboards. */
   onDegraded?: (reason: "timeout" | "error" | "circuit-open") => void;
+  /** Counts answers replayed for a retried transaction id. */
+  onReplay?: () => void;
+  /** Saving the answer for retries failed (it is not on the response path). */
+  onAnswerNotSaved?: (error: Error) => void;
 }
 
 const PRODUCER = "fraud";
 
+type FeatureOutcome = { kind: "observed"; aggregates: FraudAggregates } | Exclude<ClaimResult, { kind: "new" }>;
+
 /**
- * Rules, then features (Redis, under a deadline), then the model, then the decision. When Redis
- * fails or is late, the model still answers from the features this request carries itself (the
- * rest are missing values, which the trees route by their learned default direction) and the
- * answer says it is degraded.
+ * Rules, then features (Redis, under a deadline), then the model, then the decision.
+ *
+ * Trust: the transaction's time must lie within the clock's bounds (a client cannot move a card's
+ * windows by sending a date in the future); a transaction id is claimed once with what identifies
+ * the transaction, so a retry gets the stored answer and changes no state, and a different
+ * transaction under a used id is refused (409); a transaction a hard rule declines never reaches
+ * the feature store, so a declined 1,000,000 cannot skew a card's average amount (the offline
+ * replay skips rule decisions the same way).
+ *
+ * Degraded: when Redis fails or is late, the model still answers from the features this request
+ * carries itself (the rest are missing values, which the trees route by their learned default
+ * direction, or the fallback model scores them) and the answer says it is degraded. No state
+ * changes then, so a retry after Redis returns is scored in full.
  */
-export async function scoreTransaction(
-  deps: ScoringDeps,
-  request: ScoreTransactionRequest,
-  timer: StageTimer,
-): Promise<ScoreTransactionResponse> {
+export async function scoreTransaction(deps: ScoringDeps, request: ScoreTransactionRequest, timer: StageTimer): Promise<ScoreTransactionResponse> {
+  const timeMs = deps.timeBounds.check(request.time, "time");
   const model = deps.model();
-  const timeMs = request.time ? Date.parse(request.time) : Date.now();
   const tx: TransactionInput = {
     transactionId: request.transactionId,
     customerId: request.customerId,
@@ -45,22 +58,39 @@ export async function scoreTransaction(
 
   let aggregates: FraudAggregates | null = null;
   let degradedReason: string | null = null;
-  if (deps.storeBreaker.allow()) {
-    const result = await timer.time("features", () => withDeadline(deps.featureDeadlineMs, () => deps.store.observe(tx)));
-    if (result.ok) {
-      deps.storeBreaker.success();
-      aggregates = result.value;
+  if (!rule) {
+    if (deps.storeBreaker.allow()) {
+      const record: TransactionRecord = { customerId: tx.customerId, terminalId: tx.terminalId, timeMs, cents: toCents(tx.amount) };
+      const result = await timer.time("features", () =>
+        withDeadline(deps.featureDeadlineMs, async (): Promise<FeatureOutcome> => {
+          const claim = await deps.store.claim(tx.transactionId, record);
+          // A retry whose first attempt stored no answer yet is observed again: recording is
+          // idempotent for the same transaction (same members, same sets).
+          if (claim.kind === "conflict" || (claim.kind === "retry" && claim.answer !== null)) return claim;
+          return { kind: "observed", aggregates: await deps.store.observe(tx) };
+        }),
+      );
+      if (result.ok) {
+        deps.storeBreaker.success();
+        const outcome = result.value;
+        if (outcome.kind === "conflict") throw conflict(tx, outcome.recorded);
+        if (outcome.kind === "retry") {
+          deps.onReplay?.();
+          return { ...(JSON.parse(outcome.answer as string) as ScoreTransactionResponse), replayed: true, timings: timer.snapshot() };
+        }
+        aggregates = outcome.aggregates;
+      } else {
+        deps.storeBreaker.failure();
+        deps.onDegraded?.(result.reason);
+        degradedReason =
+          result.reason === "timeout"
+            ? `feature store did not answer within ${deps.featureDeadlineMs} ms`
+            : `feature store unavailable: ${(result.error as Error)?.message ?? String(result.error)}`;
+      }
     } else {
-      deps.storeBreaker.failure();
-      deps.onDegraded?.(result.reason);
-      degradedReason =
-        result.reason === "timeout"
-          ? `feature store did not answer within ${deps.featureDeadlineMs} ms`
-          : `feature store unavailable: ${(result.error as Error)?.message ?? String(result.error)}`;
+      deps.onDegraded?.("circuit-open");
+      degradedReason = "feature store circuit open after repeated failures";
     }
-  } else {
-    deps.onDegraded?.("circuit-open");
-    degradedReason = "feature store circuit open after repeated failures";
   }
 
   const features = aggregates ? assembleFraudFeatures(tx, aggregates) : requestOnlyFeatures(tx, model.featureNames.length);
@@ -69,15 +99,19 @@ export async function scoreTransaction(
   let reasons: ScoreTransactionResponse["reasons"] = [];
   let decision: ScoreTransactionResponse["decision"];
   let decidedBy: ScoreTransactionResponse["decidedBy"];
+  let thresholds = model.thresholds;
+  let scoredBy = model.version;
   if (rule) {
     decision = rule.decision;
     decidedBy = "rules";
   } else {
-    const scored = timer.timeSync("model", () => model.score(features, deps.reasonCount));
+    const scored = timer.timeSync("model", () => (aggregates ? model.score(features, deps.reasonCount) : model.scoreDegraded(features, deps.reasonCount)));
     score = scored.probability;
     reasons = scored.reasons;
-    decision = decide(score, model.thresholds);
-    decidedBy = "model";
+    thresholds = scored.thresholds;
+    scoredBy = scored.modelVersion;
+    decision = decide(score, thresholds);
+    decidedBy = aggregates ? "model" : "fallback";
   }
 
   timer.timeSync("publish", () => {
@@ -98,10 +132,10 @@ export async function scoreTransaction(
           terminalId: tx.terminalId,
           features: toFeatureVector(model.featureNames, features),
           score: score ?? 1,
-          threshold: model.thresholds.decline,
+          threshold: thresholds.decline,
           decision,
           decidedBy,
-          modelVersion: model.version,
+          modelVersion: scoredBy,
           reasonCodes: rule ? [rule.rule] : reasons.map((r) => r.feature),
         },
         { producer: PRODUCER, eventTime },
@@ -109,19 +143,32 @@ export async function scoreTransaction(
     );
   });
 
-  return {
+  const answer: ScoreTransactionResponse = {
     transactionId: tx.transactionId,
     score,
     decision,
     decidedBy,
     rule: rule?.rule ?? null,
-    thresholds: { ...model.thresholds },
+    thresholds: { ...thresholds },
     reasons,
-    modelVersion: model.version,
+    modelVersion: scoredBy,
     degraded: degradedReason !== null,
     degradedReason,
+    replayed: false,
     timings: timer.snapshot(),
   };
+  // Kept for retries, off the response path: a lost save only means a retry is observed again.
+  if (aggregates) deps.store.saveAnswer(tx.transactionId, JSON.stringify(answer)).catch((error: Error) => deps.onAnswerNotSaved?.(error));
+  return answer;
+}
+
+function conflict(tx: TransactionInput, recorded: TransactionRecord): AppError {
+  const differs: { field: string; message: string }[] = [];
+  if (recorded.customerId !== tx.customerId) differs.push({ field: "customerId", message: `transaction ${tx.transactionId} was scored for another customer` });
+  if (recorded.terminalId !== tx.terminalId) differs.push({ field: "terminalId", message: `transaction ${tx.transactionId} was scored at another terminal` });
+  if (recorded.timeMs !== tx.timeMs) differs.push({ field: "time", message: `transaction ${tx.transactionId} was scored with time ${new Date(recorded.timeMs).toISOString()}` });
+  if (recorded.cents !== toCents(tx.amount)) differs.push({ field: "amount", message: `transaction ${tx.transactionId} was scored with amount ${recorded.cents / 100}` });
+  return new AppError("CONFLICT", `transaction id ${tx.transactionId} was already used for another transaction: ${differs.map((d) => d.field).join(", ")}`, differs);
 }
 
 /** The features a transaction carries by itself; everything the store would add is missing. */

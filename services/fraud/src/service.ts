@@ -12,5 +12,4 @@ export const fraudService: ServiceDefinition<FraudConfig, FraudAppDeps> = {
   roles: { labels: "LABEL_WRITER_TOKEN" },
   createDeps,
   createApp,
-  beforeDrain: (deps) => deps.stopConsuming?.(),
 };

@@ -55,7 +55,9 @@ beforeAll(async () => {
     REDIS_PREFIX: prefix,
     MODEL_REGISTRY_DIR: registryDir,
     FEATURE_DEADLINE_MS: "50",
-    BREAKER_FAILURES: "2",
+    BREAKER_FAILURE_RATE: "1",
+    BREAKER_MIN_CALLS: "2",
+    BREAKER_WINDOW: "2",
     BREAKER_COOLDOWN_MS: "200",
   });
 });

@@ -63,7 +63,7 @@ function baseDeps(overrides: Partial<RankerAppDeps> = {}): RankerAppDeps {
     readiness: new Readiness(),
     auth: new TokenAuthenticator({ admin: ADMIN_TOKEN }),
     store: new MemoryRecsFeatureStore(),
-    storeBreaker: new CircuitBreaker("redis", { failureThreshold: 3, cooldownMs: 60_000 }),
+    storeBreaker: new CircuitBreaker("redis", { failureRate: 1, minimumCalls: 3, windowSize: 3, cooldownMs: 60_000 }),
     featureDeadlineMs: 200,
     model: () => new LinearModel(),
     now: () => T0,
@@ -173,7 +173,7 @@ describe("POST /v1/rank", () => {
   it("gives Redis a deadline, then opens the circuit and stops asking", async () => {
     const slow = new MemoryRecsFeatureStore();
     slow.fetch = () => new Promise(() => {});
-    const { app, fetches } = harness({ store: slow, deadlineMs: 5, breaker: new CircuitBreaker("redis", { failureThreshold: 2, cooldownMs: 60_000 }) });
+    const { app, fetches } = harness({ store: slow, deadlineMs: 5, breaker: new CircuitBreaker("redis", { failureRate: 1, minimumCalls: 2, windowSize: 2, cooldownMs: 60_000 }) });
     const first = await request(app).post("/v1/rank").send({ userId: "alice", candidates });
     expect(first.body.degradedReason).toMatch(/did not answer within 5 ms/);
     await request(app).post("/v1/rank").send({ userId: "alice", candidates });
@@ -201,6 +201,21 @@ describe("POST /v1/rank", () => {
     expect(await fieldsOf({ candidates, context: { device: "fridge" } })).toEqual(["userId", "context.device"]);
     const notJson = await request(app).post("/v1/rank").set("content-type", "application/json").send("{");
     expect(notJson.body.error.code).toBe("MALFORMED_JSON");
+  });
+
+  it("returns the scored feature rows of the returned items when asked (what the recommender logs as served)", async () => {
+    const { app, model } = harness({ store: await seededStore() });
+    const plain = await request(app).post("/v1/rank").send({ userId: "alice", candidates });
+    expect(plain.body.featureNames).toBeUndefined();
+    expect(plain.body.items[0].features).toBeUndefined();
+    const res = await request(app).post("/v1/rank").send({ userId: "alice", candidates, withFeatures: true });
+    expect(res.body.featureNames).toEqual([...RANKER_FEATURE_NAMES]);
+    for (const item of res.body.items as { itemId: string; features: (number | null)[] }[]) {
+      const row = candidates.findIndex((c) => c.itemId === item.itemId);
+      expect(item.features).toHaveLength(RANKER_FEATURE_COUNT);
+      expect(item.features[rankerFeatureIndex("item_log_clicks")]).toBe(model.feature(row, "item_log_clicks"));
+      expect(item.features[rankerFeatureIndex("retrieval_score")]).toBe(candidates[row]!.retrievalScore);
+    }
   });
 
   it("takes 1,000 candidates", async () => {

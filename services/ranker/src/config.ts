@@ -1,4 +1,4 @@
-import { BaseConfigSchema, modelRegistryConfig, redisConfig } from "@mlsd/service-kit";
+import { BaseConfigSchema, breakerConfig, modelRegistryConfig, redisConfig } from "@mlsd/service-kit";
 import { z } from "zod";
 
 export const RankerConfigSchema = BaseConfigSchema.extend({
@@ -16,8 +16,7 @@ export const RankerConfigSchema = BaseConfigSchema.extend({
   /** Local item-feature cache: entries kept, and how stale their counters may get (0 turns it off). */
   ITEM_CACHE_SIZE: z.coerce.number().int().positive().default(50_000),
   ITEM_CACHE_TTL_MS: z.coerce.number().int().min(0).default(0),
-  /** After this many Redis failures in a row, stop asking for a cool-down. */
-  BREAKER_FAILURES: z.coerce.number().int().positive().default(5),
-  BREAKER_COOLDOWN_MS: z.coerce.number().int().positive().default(2_000),
+  /** The feature-store breaker: opens when half of the last 50 reads failed, once 10 have been made, for 1 s. */
+  ...breakerConfig("BREAKER_", { failureRate: 0.5, minimumCalls: 10, windowSize: 50, cooldownMs: 1_000 }),
 });
 export type RankerConfig = z.infer<typeof RankerConfigSchema>;

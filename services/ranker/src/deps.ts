@@ -1,7 +1,7 @@
 import { CachedRecsFeatureStore, RedisRecsFeatureStore, type RecsFeatureStore } from "@mlsd/feature-store";
 import { RANKER_MODEL_NAME } from "@mlsd/model-formats/ranker";
 import { ModelRegistry } from "@mlsd/model-registry";
-import { AppError, CircuitBreaker, httpDeps, setModelVersion, type ServiceContext } from "@mlsd/service-kit";
+import { AppError, breakerOptions, CircuitBreaker, httpDeps, setModelVersion, type ServiceContext } from "@mlsd/service-kit";
 import { connectRedis } from "@mlsd/service-kit/redis";
 import type { RankerAppDeps } from "./app";
 import type { RankerConfig } from "./config";
@@ -15,7 +15,7 @@ import { loadRankerModel, type RankerModel } from "./model";
  */
 export function createDeps(ctx: ServiceContext<RankerConfig>): RankerAppDeps {
   const { config, logger, metrics, readiness } = ctx;
-  const storeBreaker = new CircuitBreaker("redis", { failureThreshold: config.BREAKER_FAILURES, cooldownMs: config.BREAKER_COOLDOWN_MS });
+  const storeBreaker = new CircuitBreaker("redis", breakerOptions(config, "BREAKER_"));
   let redisStore: RedisRecsFeatureStore | null = null;
   const redis = connectRedis(ctx, {
     url: config.REDIS_URL,

@@ -53,10 +53,12 @@ export async function rankCandidates(deps: RankingDeps, request: RankRequest, ti
 
   let scores: Float64Array = retrievalScores;
   let unknownItems = 0;
+  let rows: Float64Array | null = null;
   if (fetched) {
     const features = fetched;
-    const rows = timer.timeSync("assemble", () => assembleRankerRows(features.user, features.items, retrievalScores, context, deps.store.config));
-    scores = timer.timeSync("model", () => model.score(rows, n));
+    rows = timer.timeSync("assemble", () => assembleRankerRows(features.user, features.items, retrievalScores, context, deps.store.config));
+    const assembled = rows;
+    scores = timer.timeSync("model", () => model.score(assembled, n));
     for (const item of features.items) if (item === null) unknownItems++;
     if (unknownItems > 0) deps.onUnknownItems?.(unknownItems);
   }
@@ -68,9 +70,13 @@ export async function rankCandidates(deps: RankingDeps, request: RankRequest, ti
     return order.slice(0, Math.min(request.k, n));
   });
 
+  const width = model.featureNames.length;
+  const withFeatures = request.withFeatures === true && rows !== null;
+  const rowOf = (i: number) => Array.from((rows as Float64Array).subarray(i * width, (i + 1) * width), (v) => (Number.isNaN(v) ? null : v));
   return {
     userId: request.userId,
-    items: top.map((i) => ({ itemId: itemIds[i] as string, score: scores[i] as number, retrievalScore: retrievalScores[i] as number })),
+    items: top.map((i) => ({ itemId: itemIds[i] as string, score: scores[i] as number, retrievalScore: retrievalScores[i] as number, ...(withFeatures ? { features: rowOf(i) } : {}) })),
+    ...(withFeatures ? { featureNames: [...model.featureNames] } : {}),
     rankedBy: fetched ? "model" : "retrieval-score",
     modelVersion: model.version,
     degraded: degradedReason !== null,

@@ -44,12 +44,21 @@ describe("POST /v1/recommendations: the two-stage path", () => {
     expect(call.excludeItemIds).toEqual(["i7", "i3"]);
     expect(call.history).toEqual(["i7", "i3"]);
     expect(call.features).toEqual({ log_clicks: Math.log1p(2), home_category: 2, age_bucket: 3 });
-    expect(call.context).toEqual({ device: "mobile", hour: 9 });
+    // The request's time is the service clock's: retrieval and the ranker compute item ages from it.
+    expect(call.context).toEqual({ device: "mobile", hour: 9, time: "2024-01-20T10:00:30.000Z" });
     expect(ranker.calls[0]!.candidates).toHaveLength(40);
     expect(ranker.calls[0]!.candidates[0]).toEqual({ itemId: "i0", retrievalScore: 1 });
 
-    expect(events).toHaveLength(10);
-    expect(events.map((e) => e.type)).toEqual(Array(10).fill("recs.impression"));
+    expect(events).toHaveLength(11);
+    expect(events.map((e) => e.type)).toEqual([...Array(10).fill("recs.impression"), "recs.served"]);
+    const served = events[10]!;
+    if (served.type !== "recs.served") throw new Error("expected the served event");
+    // What was served, as served: each item with the row the ranker scored (the fake ranker's rows: retrieval score and rank).
+    expect(served.payload).toMatchObject({ requestId: res.body.requestId, userId: "u1", fallback: null, userFeatures: { log_clicks: Math.log1p(2), home_category: 2, age_bucket: 3 } });
+    expect(served.payload.items).toHaveLength(10);
+    expect(served.payload.items[0]).toEqual({ itemId: "i41", position: 0, score: 100, features: { retrieval_score: (60 - 41) / 60, rank: 0 } });
+    expect(served.eventTime).toBe("2024-01-20T10:00:30.000Z");
+    expect(ranker.calls[0]!.withFeatures).toBe(true);
     const first = events[0]!;
     if (first.type !== "recs.impression") throw new Error("expected an impression");
     expect(first.payload).toEqual({ requestId: res.body.requestId, userId: "u1", itemId: "i41", position: 0, modelVersions: res.body.modelVersions });
@@ -89,7 +98,10 @@ describe("POST /v1/recommendations: cold start", () => {
     expect(res.body.items.filter((i: { category: number }) => i.category === 3).length).toBeGreaterThanOrEqual(2);
     expect(res.body.modelVersions).toEqual({ popularity: "recs-popularity@pop-1" });
     expect(retrieval.calls).toHaveLength(0);
-    expect(events).toHaveLength(5);
+    expect(events.map((e) => e.type)).toEqual([...Array(5).fill("recs.impression"), "recs.served"]);
+    const served = events[5]!;
+    if (served.type !== "recs.served") throw new Error("expected the served event");
+    expect(served.payload).toMatchObject({ fallback: "cold-start", items: expect.arrayContaining([expect.objectContaining({ features: {} })]) });
   });
 
   it("uses the context's category for a user nobody knows, and overall popularity without one", async () => {
@@ -209,7 +221,7 @@ describe("POST /v1/events/click", () => {
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ accepted: true, historyUpdated: true });
     const click = events.at(-1)!;
-    expect(click).toMatchObject({ type: "recs.click", eventTime: "2024-01-20T10:00:00Z", payload: { requestId: first.body.requestId, userId: "u1", itemId: "i40", position: 1 } });
+    expect(click).toMatchObject({ type: "recs.click", eventTime: "2024-01-20T10:00:00.000Z", payload: { requestId: first.body.requestId, userId: "u1", itemId: "i40", position: 1 } });
     expect(res.body.eventId).toBe(click.eventId);
     expect(await history.read("u1", 3)).toEqual(["i40", "i7", "i3"]);
     await recommend(app, { userId: "u1", k: 3 });
@@ -224,13 +236,48 @@ describe("POST /v1/events/click", () => {
     expect(events).toHaveLength(0);
   });
 
-  it("still accepts the click when Redis is down: the event carries it", async () => {
+  it("still accepts a checked click when the history write fails: the event carries it", async () => {
     const t = await testDeps();
     const app = createApp({ ...t.deps, history: { ...t.history, read: t.history.read.bind(t.history), replace: t.history.replace.bind(t.history), append: async () => Promise.reject(new Error("Connection is closed.")) } });
-    const res = await request(app).post("/v1/events/click").set("authorization", `Bearer ${CLICK_TOKEN}`).send({ requestId: "r1", userId: "u1", itemId: "i1", position: 0 });
+    const answer = await recommend(app, { userId: "u1", k: 3 });
+    t.events.length = 0;
+    const item = answer.body.items[0];
+    const res = await request(app).post("/v1/events/click").set("authorization", `Bearer ${CLICK_TOKEN}`).send({ requestId: answer.body.requestId, userId: "u1", itemId: item.itemId, position: 0 });
     expect(res.status).toBe(202);
     expect(res.body.historyUpdated).toBe(false);
     expect(t.events.map((e) => e.type)).toEqual(["recs.click"]);
+  });
+
+  it("refuses a click on an answer never served to that user (404), an item not in it or at another position (400), a time in the future (400)", async () => {
+    const { app, events } = await setup();
+    const answer = await recommend(app, { userId: "u1", k: 3 });
+    events.length = 0;
+    const post = (body: object) => request(app).post("/v1/events/click").set("authorization", `Bearer ${CLICK_TOKEN}`).send(body);
+    const item = answer.body.items[1];
+    const base = { requestId: answer.body.requestId, userId: "u1", itemId: item.itemId, position: 1 };
+    const otherUser = await post({ ...base, userId: "u2" });
+    expect(otherUser.status).toBe(404);
+    expect(otherUser.body.error.details).toEqual([{ field: "requestId", message: "unknown answer for this user" }]);
+    expect((await post({ ...base, requestId: "made-up" })).status).toBe(404);
+    const notServed = await post({ ...base, itemId: "i999" });
+    expect(notServed.status).toBe(400);
+    expect(notServed.body.error.details).toEqual([{ field: "itemId", message: "was not in that answer" }]);
+    const moved = await post({ ...base, position: 2 });
+    expect(moved.status).toBe(400);
+    expect(moved.body.error.details).toEqual([{ field: "position", message: "the item was at position 1" }]);
+    const future = await post({ ...base, time: "2030-01-01T00:00:00Z" });
+    expect(future.status).toBe(400);
+    expect(future.body.error.details[0].field).toBe("time");
+    expect(events).toHaveLength(0);
+  });
+
+  it("answers 503 when it cannot check the click, and publishes nothing", async () => {
+    const t = await testDeps({ served: { record: async () => undefined, find: async () => Promise.reject(new Error("Connection is closed.")) } });
+    const app = createApp(t.deps);
+    const res = await request(app).post("/v1/events/click").set("authorization", `Bearer ${CLICK_TOKEN}`).send({ requestId: "r1", userId: "u1", itemId: "i1", position: 0 });
+    expect(res.status).toBe(503);
+    expect(res.headers["retry-after"]).toBeDefined();
+    expect(t.events).toHaveLength(0);
   });
 });
 

@@ -1,13 +1,13 @@
-import { ClickRequestSchema, makeEvent, RecommendationsRequestSchema, RecommendationsResponseSchema } from "@mlsd/contracts";
+import { ClickRequestSchema, RecommendationsRequestSchema, RecommendationsResponseSchema } from "@mlsd/contracts";
 import type { Popularity } from "@mlsd/model-formats/popularity";
-import { createServiceApp, defineRoute, modelReloadRoute, stageTimer, withDeadline, type HttpDeps, type RouteSpec, type ServiceApp } from "@mlsd/service-kit";
+import { createServiceApp, defineRoute, modelReloadRoute, stageTimer, type HttpDeps, type RouteSpec, type ServiceApp } from "@mlsd/service-kit";
 import { z } from "zod";
+import { acceptClick, type ClickDeps } from "./clicks";
 import { recommend, type RecommendDeps } from "./recommend";
 
-export interface RecommenderAppDeps extends RecommendDeps, HttpDeps {
+export interface RecommenderAppDeps extends RecommendDeps, ClickDeps, HttpDeps {
   /** Loads the popularity lists the registry alias points at now. */
   reloadPopularity?: () => Popularity;
-  onClickHistoryFailure?: () => void;
 }
 
 const ClickAcceptedSchema = z.object({ accepted: z.literal(true), eventId: z.string(), historyUpdated: z.boolean() });
@@ -25,28 +25,12 @@ export function createApp(deps: RecommenderAppDeps): ServiceApp {
     defineRoute({
       method: "POST",
       path: "/v1/events/click",
-      summary: "Report a click on an item of a recommendation answer (click writers)",
+      summary: "Report a click on an item of a recommendation answer served to that user (click writers)",
       auth: "clicks",
       body: ClickRequestSchema,
       response: ClickAcceptedSchema,
       status: 202,
-      handler: async ({ body: click }) => {
-        const event = makeEvent(
-          "recs.click",
-          { requestId: click.requestId, userId: click.userId, itemId: click.itemId, position: click.position },
-          { producer: "recommender", ...(click.time ? { eventTime: click.time } : {}) },
-        );
-        deps.events.publish(event);
-        // The clicked item joins the user's history at once, so the next answer excludes it.
-        // The event is already on its way to Kafka, so a Redis failure here loses nothing.
-        const appended = deps.breakers.redis.allow() ? await withDeadline(deps.deadlines.redisMs, () => deps.history.append(click.userId, click.itemId)) : null;
-        if (appended?.ok) deps.breakers.redis.success();
-        else {
-          if (appended) deps.breakers.redis.failure();
-          deps.onClickHistoryFailure?.();
-        }
-        return { accepted: true as const, eventId: event.eventId, historyUpdated: appended?.ok ?? false };
-      },
+      handler: ({ body }) => acceptClick(deps, body),
     }),
     defineRoute({
       method: "GET",

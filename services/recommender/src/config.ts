@@ -1,4 +1,4 @@
-import { BaseConfigSchema, eventJournalConfig, kafkaConfig, modelRegistryConfig, redisConfig, tokenSetting } from "@mlsd/service-kit";
+import { BaseConfigSchema, breakerConfig, clockConfig, eventJournalConfig, kafkaConfig, modelRegistryConfig, redisConfig, tokenSetting } from "@mlsd/service-kit";
 import { z } from "zod";
 
 export const RecommenderConfigSchema = BaseConfigSchema.extend({
@@ -8,9 +8,14 @@ export const RecommenderConfigSchema = BaseConfigSchema.extend({
   REDIS_PREFIX: z.string().default("rx:"),
   /** Key namespace of the users' clicked-item lists. */
   HISTORY_PREFIX: z.string().default("rh:"),
+  /** Key namespace of the answers served (what a click is checked against). */
+  SERVED_PREFIX: z.string().default("rs:"),
+  /** How long after an answer a click on it is accepted, in clock milliseconds. */
+  CLICK_ATTRIBUTION_MS: z.coerce.number().int().positive().default(30 * 60_000),
   ...kafkaConfig,
   ...eventJournalConfig("recommender"),
   ...modelRegistryConfig,
+  ...clockConfig,
   /** Bearer token of the systems that report clicks (the front end's back end). Unset: POST /v1/events/click answers 403. */
   CLICK_WRITER_TOKEN: tokenSetting,
   RETRIEVAL_URL: z.string().url().default("http://127.0.0.1:8082"),
@@ -21,11 +26,13 @@ export const RecommenderConfigSchema = BaseConfigSchema.extend({
   RETRIEVAL_DEADLINE_MS: z.coerce.number().positive().default(50),
   RANKER_DEADLINE_MS: z.coerce.number().positive().default(50),
   CANDIDATES: z.coerce.number().int().min(1).max(1000).default(200),
+  /** Share of model answers whose ranker feature rows go into recs.served (what training from the log reads). */
+  SERVED_FEATURES_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(1),
   HISTORY_LENGTH: z.coerce.number().int().min(0).max(200).default(20),
   SEEN_LIMIT: z.coerce.number().int().min(0).max(1000).default(500),
   MAX_PER_CATEGORY: z.coerce.number().int().min(1).default(3),
   COLD_START_CATEGORY_WEIGHT: z.coerce.number().min(0).max(1).default(0.7),
-  BREAKER_FAILURES: z.coerce.number().int().positive().default(5),
-  BREAKER_COOLDOWN_MS: z.coerce.number().int().positive().default(2_000),
+  /** Each dependency's breaker (Redis, retrieval, ranker): opens when half of its last 50 calls failed, once 10 have been made. */
+  ...breakerConfig("BREAKER_", { failureRate: 0.5, minimumCalls: 10, windowSize: 50, cooldownMs: 1_000 }),
 });
 export type RecommenderConfig = z.infer<typeof RecommenderConfigSchema>;

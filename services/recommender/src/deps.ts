@@ -1,7 +1,7 @@
-import { RedisRecsFeatureStore, RedisUserHistory } from "@mlsd/feature-store";
+import { RedisRecsFeatureStore, RedisServedImpressions, RedisUserHistory } from "@mlsd/feature-store";
 import { loadPopularity, POPULARITY_MODEL_NAME, type Popularity } from "@mlsd/model-formats/popularity";
 import { ModelRegistry } from "@mlsd/model-registry";
-import { AppError, CircuitBreaker, httpDeps, setModelVersion, type ServiceContext } from "@mlsd/service-kit";
+import { AppError, breakerOptions, CircuitBreaker, clockFromConfig, httpDeps, setModelVersion, TimeBounds, type ServiceContext } from "@mlsd/service-kit";
 import { createKafka, startEventPublisher } from "@mlsd/service-kit/kafka";
 import { connectRedis } from "@mlsd/service-kit/redis";
 import type { RecommenderAppDeps } from "./app";
@@ -32,7 +32,8 @@ export async function createDeps(ctx: ServiceContext<RecommenderConfig>): Promis
     logger.error({ err: error }, "no popularity lists: train (npm run train:recs) and reload");
   }
 
-  const breaker = (name: string) => new CircuitBreaker(name, { failureThreshold: config.BREAKER_FAILURES, cooldownMs: config.BREAKER_COOLDOWN_MS });
+  const clock = clockFromConfig(config);
+  const breaker = (name: string) => new CircuitBreaker(name, breakerOptions(config, "BREAKER_"));
   const breakers = { redis: breaker("redis"), retrieval: breaker("retrieval"), ranker: breaker("ranker") };
   const redis = connectRedis(ctx, { url: config.REDIS_URL, onRecovered: () => breakers.redis.success() });
 
@@ -51,6 +52,8 @@ export async function createDeps(ctx: ServiceContext<RecommenderConfig>): Promis
     ...httpDeps(ctx),
     features: new RedisRecsFeatureStore(redis.client, { prefix: config.REDIS_PREFIX }),
     history: new RedisUserHistory(redis.client, { prefix: config.HISTORY_PREFIX }),
+    served: new RedisServedImpressions(redis.client, { prefix: config.SERVED_PREFIX, ttlMs: Math.max(1_000, Math.ceil(config.CLICK_ATTRIBUTION_MS / clock.speed)) }),
+    timeBounds: TimeBounds.fromConfig(clock, config),
     retrieval: new HttpRetrievalClient(retrievalHttp),
     ranker: new HttpRankerClient(rankerHttp),
     popularity: () => {
@@ -61,6 +64,7 @@ export async function createDeps(ctx: ServiceContext<RecommenderConfig>): Promis
     breakers,
     deadlines: { budgetMs: config.REQUEST_BUDGET_MS, redisMs: config.REDIS_DEADLINE_MS, retrievalMs: config.RETRIEVAL_DEADLINE_MS, rankerMs: config.RANKER_DEADLINE_MS },
     candidates: config.CANDIDATES,
+    servedFeaturesSampleRate: config.SERVED_FEATURES_SAMPLE_RATE,
     historyLength: config.HISTORY_LENGTH,
     seenLimit: config.SEEN_LIMIT,
     maxPerCategory: config.MAX_PER_CATEGORY,
@@ -69,5 +73,7 @@ export async function createDeps(ctx: ServiceContext<RecommenderConfig>): Promis
     onFallback: (kind) => counters.fallbacks.inc({ kind }),
     onDependencyFailure: (dependency, reason) => counters.dependencyFailures.inc({ dependency, reason }),
     onClickHistoryFailure: () => counters.clickHistoryFailures.inc(),
+    onClick: (outcome) => counters.clicks.inc({ outcome }),
+    onServedNotRecorded: () => counters.servedNotRecorded.inc(),
   };
 }

@@ -1,8 +1,8 @@
 import { makeEvent, type CandidatesResponse, type RankResponse, type RecommendationsRequest, type RecommendationsResponse, type RecsFallback } from "@mlsd/contracts";
 import type { EventPublisher } from "@mlsd/events";
-import type { RecsFeatureStore, UserHistoryStore, UserState } from "@mlsd/feature-store";
+import type { RecsFeatureStore, ServedImpressionStore, UserHistoryStore, UserState } from "@mlsd/feature-store";
 import type { Popularity, PopularItem } from "@mlsd/model-formats/popularity";
-import { Deadline, type CircuitBreaker, type DeadlineResult, type StageTimer } from "@mlsd/service-kit";
+import { Deadline, type CircuitBreaker, type DeadlineResult, type StageTimer, type TimeBounds } from "@mlsd/service-kit";
 import type { RankerClient, RetrievalClient } from "./clients";
 import { capPerCategory, type Scored } from "./diversity";
 
@@ -21,6 +21,8 @@ export interface StageDeadlines {
 export interface RecommendDeps {
   features: RecsFeatureStore;
   history: UserHistoryStore;
+  /** What each answer showed, for the attribution window: clicks are checked against it. */
+  served: ServedImpressionStore;
   retrieval: RetrievalClient;
   ranker: RankerClient;
   popularity: () => Popularity;
@@ -37,11 +39,20 @@ export interface RecommendDeps {
   /** Cold start: weight of the category's popularity against overall popularity. */
   coldStartCategoryWeight: number;
   events: EventPublisher;
+  /** The service clock: a request's own time is checked against it, and events carry its time. */
+  timeBounds: TimeBounds;
+  /** Share of answers whose ranker feature rows are logged in `recs.served` (training from the log reads them). */
+  servedFeaturesSampleRate: number;
   onFallback?: (kind: FallbackKind) => void;
+  /** Recording an answer for click checks failed (off the response path). */
+  onServedNotRecorded?: (error: Error) => void;
   onDependencyFailure?: (dependency: Dependency, reason: FailureReason) => void;
 }
 
 export type RecommendationAnswer = RecommendationsResponse;
+
+/** A ranked item with the feature row the ranker scored, when it was asked for. */
+type ServedCandidate = Scored & { features?: readonly (number | null)[] };
 
 const PRODUCER = "recommender";
 /** The ranker returns at most this many (the contract's MAX_K); diversity picks the top k from them. */
@@ -99,6 +110,9 @@ export function blendPopularity(popularity: Popularity, category: number | null,
  * when known). Ranker down or degraded: retrieval order.
  */
 export async function recommend(deps: RecommendDeps, request: RecommendationsRequest, requestId: string, timer: StageTimer): Promise<RecommendationAnswer> {
+  // The request's own time must be the service's now, within the skew: item ages and event times follow it.
+  const nowMs = deps.timeBounds.check(request.context?.time, "context.time");
+  const eventTime = new Date(nowMs).toISOString();
   const deadline = new Deadline(deps.deadlines.budgetMs);
   const popularity = deps.popularity();
   const versions: Record<string, string> = {};
@@ -111,16 +125,38 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
     for (const [stage, ms] of Object.entries(timings)) downstream[`${dependency}.${stage}`] = ms;
   };
 
-  const finish = (ranked: readonly Scored[], fallback: FallbackKind | null, reason: string | null, seen: readonly string[]): RecommendationAnswer => {
+  let featureNames: readonly string[] = [];
+  let userFeatures: Record<string, number> = {};
+  const finish = (ranked: readonly ServedCandidate[], fallback: FallbackKind | null, reason: string | null, seen: readonly string[]): RecommendationAnswer => {
     const seenSet = new Set(seen);
     const fresh = timer.timeSync("filter", () => ranked.filter((i) => !excluded.has(i.itemId) && !seenSet.has(i.itemId)));
     const top = timer.timeSync("diversify", () => capPerCategory(fresh, k, deps.maxPerCategory));
     if (fallback) deps.onFallback?.(fallback);
     const items = top.map((item, position) => ({ itemId: item.itemId, position, score: item.score, category: item.category }));
+    // Off the response path: a click comes back a human reaction time later.
+    deps.served.record(request.userId, requestId, items.map((i) => i.itemId)).catch((error: Error) => deps.onServedNotRecorded?.(error));
     timer.timeSync("publish", () => {
+      const key = { producer: PRODUCER, eventTime };
       for (const item of items) {
-        deps.events.publish(makeEvent("recs.impression", { requestId, userId: request.userId, itemId: item.itemId, position: item.position, modelVersions: versions }, { producer: PRODUCER }));
+        deps.events.publish(makeEvent("recs.impression", { requestId, userId: request.userId, itemId: item.itemId, position: item.position, modelVersions: versions }, key));
       }
+      // What was served, as served: the ranker's rows for the items shown (training from the log
+      // reads exactly these), or empty rows when a fallback answered.
+      const named = (row: readonly (number | null)[] | undefined) => (row ? Object.fromEntries(featureNames.map((name, j) => [name, row[j] ?? null])) : {});
+      deps.events.publish(
+        makeEvent(
+          "recs.served",
+          {
+            requestId,
+            userId: request.userId,
+            modelVersions: versions,
+            fallback,
+            userFeatures,
+            items: top.map((item, position) => ({ itemId: item.itemId, position, score: item.score, features: named(item.features) })),
+          },
+          key,
+        ),
+      );
     });
     return { requestId, userId: request.userId, items, modelVersions: versions, fallback, fallbackReason: reason, timings: { ...timer.snapshot(), ...downstream } };
   };
@@ -155,11 +191,12 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
   const features: Record<string, number> = { log_clicks: Math.log1p(user?.clicks ?? 0) };
   if (user?.profile?.homeCategory != null) features.home_category = user.profile.homeCategory;
   if (user?.profile?.ageBucket != null) features.age_bucket = user.profile.ageBucket;
-  const context = request.context;
+  userFeatures = features;
+  const context = { ...request.context, time: eventTime };
   const retrieved = await timer.time("retrieval", () =>
     call(deps, "retrieval", deadline, deps.deadlines.retrievalMs, (signal) =>
       deps.retrieval.candidates(
-        { userId: request.userId, k: deps.candidates, history: clicked.slice(0, deps.historyLength), features, excludeItemIds: exclude, ...(context ? { context } : {}) },
+        { userId: request.userId, k: deps.candidates, history: clicked.slice(0, deps.historyLength), features, excludeItemIds: exclude, context },
         signal,
         requestId,
       ),
@@ -171,11 +208,18 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
   addDownstream("retrieval", candidates.timings);
   if (candidates.candidates.length === 0) return popular(category, "popularity", "retrieval: no candidates left after exclusions", clicked);
   const itemIds = candidates.candidates.map((c) => c.itemId);
+  const logFeatures = deps.servedFeaturesSampleRate >= 1 || Math.random() < deps.servedFeaturesSampleRate;
 
   const ranked = await timer.time("rank", () =>
     call(deps, "ranker", deadline, deps.deadlines.rankerMs, (signal) =>
       deps.ranker.rank(
-        { userId: request.userId, candidates: candidates.candidates.map((c) => ({ itemId: c.itemId, retrievalScore: c.score })), k: Math.min(RANKED_POOL, itemIds.length), ...(context ? { context } : {}) },
+        {
+          userId: request.userId,
+          candidates: candidates.candidates.map((c) => ({ itemId: c.itemId, retrievalScore: c.score })),
+          k: Math.min(RANKED_POOL, itemIds.length),
+          context,
+          ...(logFeatures ? { withFeatures: true } : {}),
+        },
         signal,
         requestId,
       ),
@@ -200,8 +244,9 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
     );
   }
   const rank: RankResponse = ranked.value;
+  featureNames = rank.featureNames ?? [];
   return finish(
-    rank.items.map((i) => withCategory(i.itemId, i.score)),
+    rank.items.map((i) => ({ ...withCategory(i.itemId, i.score), ...(i.features ? { features: i.features } : {}) })),
     null,
     null,
     clicked,

@@ -11,6 +11,7 @@ import { retrievalService } from "@mlsd/retrieval-service";
 import { startService, type StartedServiceOf } from "@mlsd/service-kit";
 import { startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
 import { Redis } from "ioredis";
+import { ensureTopics } from "@mlsd/events";
 import { Kafka, logLevel, type Consumer } from "kafkajs";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -83,7 +84,9 @@ beforeAll(async () => {
     RETRIEVAL_DEADLINE_MS: "2000",
     RANKER_DEADLINE_MS: "2000",
     CANDIDATES: "100",
-    BREAKER_FAILURES: "2",
+    BREAKER_FAILURE_RATE: "1",
+    BREAKER_MIN_CALLS: "2",
+    BREAKER_WINDOW: "2",
     BREAKER_COOLDOWN_MS: "300",
     CLICK_WRITER_TOKEN: CLICK_TOKEN,
   });
@@ -92,6 +95,8 @@ beforeAll(async () => {
   await waitFor("ranker ready", () => ranker.ctx.readiness.isReady);
 
   const kafkaClient = new Kafka({ clientId: `recommender-int-${run}`, brokers: kafka.brokers, logLevel: logLevel.NOTHING });
+  // The services create their topics in the background; this test subscribes at once.
+  await ensureTopics(kafkaClient, { topics: [TOPICS.recsImpressions, TOPICS.recsClicks] });
   consumer = kafkaClient.consumer({ groupId: `recommender-int-${run}` });
   await consumer.connect();
   await consumer.subscribe({ topics: [TOPICS.recsImpressions, TOPICS.recsClicks], fromBeginning: true });

@@ -1,7 +1,7 @@
 import type { AnyEvent, CandidatesRequestInput, CandidatesResponse, RankRequestInput, RankResponse } from "@mlsd/contracts";
-import { MemoryRecsFeatureStore, MemoryUserHistory, type RecsFeatureStore } from "@mlsd/feature-store";
+import { MemoryRecsFeatureStore, MemoryServedImpressions, MemoryUserHistory, type RecsFeatureStore } from "@mlsd/feature-store";
 import { buildPopularityLists, type Popularity } from "@mlsd/model-formats/popularity";
-import { CircuitBreaker, createLogger, createMetrics, Readiness, TokenAuthenticator } from "@mlsd/service-kit";
+import { CircuitBreaker, createLogger, createMetrics, ManualClock, Readiness, TimeBounds, TokenAuthenticator } from "@mlsd/service-kit";
 import type { RecommenderAppDeps } from "./app";
 import type { RankerClient, RetrievalClient } from "./clients";
 
@@ -44,7 +44,8 @@ export class FakeRanker implements RankerClient {
     if (this.behaviour === "fail") throw new Error("ranker: answered 503 UNAVAILABLE no ranker model loaded");
     const degraded = this.behaviour === "degraded";
     const order = degraded ? body.candidates : this.reorder ? this.reorder(body.candidates) : [...body.candidates].reverse();
-    const items = order.slice(0, body.k ?? 10).map((c, j) => ({ itemId: c.itemId, score: degraded ? c.retrievalScore : 100 - j, retrievalScore: c.retrievalScore }));
+    const withFeatures = body.withFeatures === true && !degraded;
+    const items = order.slice(0, body.k ?? 10).map((c, j) => ({ itemId: c.itemId, score: degraded ? c.retrievalScore : 100 - j, retrievalScore: c.retrievalScore, ...(withFeatures ? { features: [c.retrievalScore, j] } : {}) }));
     return {
       userId: body.userId,
       items,
@@ -54,6 +55,7 @@ export class FakeRanker implements RankerClient {
       degradedReason: degraded ? "feature store did not answer within 5 ms; ranked by retrieval score" : null,
       unknownItems: 0,
       unknownUser: false,
+      ...(withFeatures ? { featureNames: ["retrieval_score", "rank"] } : {}),
       timings: { total: 0.1 },
     };
   }
@@ -100,6 +102,7 @@ export interface TestSetup {
   ranker: FakeRanker;
   features: RecsFeatureStore;
   history: MemoryUserHistory;
+  clock: ManualClock;
 }
 
 export async function testDeps(overrides: Partial<RecommenderAppDeps> = {}): Promise<TestSetup> {
@@ -108,7 +111,9 @@ export async function testDeps(overrides: Partial<RecommenderAppDeps> = {}): Pro
   const retrieval = new FakeRetrieval();
   const ranker = new FakeRanker();
   const popularity = testPopularity();
-  const breaker = (name: string) => new CircuitBreaker(name, { failureThreshold: 3, cooldownMs: 60_000 });
+  const breaker = (name: string) => new CircuitBreaker(name, { failureRate: 1, minimumCalls: 3, windowSize: 3, cooldownMs: 60_000 });
+  // The service clock at 2024-01-20 10:00:30 UTC; clicks may be 2 s ahead of it.
+  const clock = new ManualClock(Date.UTC(2024, 0, 20, 10, 0, 30));
   const deps: RecommenderAppDeps = {
     logger: createLogger({ service: "recommender", level: "silent" }),
     metrics: createMetrics("recommender", { defaultMetrics: false }),
@@ -116,12 +121,15 @@ export async function testDeps(overrides: Partial<RecommenderAppDeps> = {}): Pro
     auth: new TokenAuthenticator({ clicks: CLICK_TOKEN }),
     features,
     history,
+    served: new MemoryServedImpressions(30 * 60_000, () => clock.now()),
+    timeBounds: new TimeBounds(clock, 2_000, 30 * 86_400_000),
     retrieval,
     ranker,
     popularity: () => popularity,
     breakers: { redis: breaker("redis"), retrieval: breaker("retrieval"), ranker: breaker("ranker") },
     deadlines: { budgetMs: 500, redisMs: 50, retrievalMs: 50, rankerMs: 50 },
     candidates: 40,
+    servedFeaturesSampleRate: 1,
     historyLength: 20,
     seenLimit: 500,
     maxPerCategory: 3,
@@ -129,5 +137,5 @@ export async function testDeps(overrides: Partial<RecommenderAppDeps> = {}): Pro
     events: { publish: (e) => events.push(e) },
     ...overrides,
   };
-  return { deps, events, retrieval, ranker, features: deps.features, history };
+  return { deps, events, retrieval, ranker, features: deps.features, history, clock };
 }

@@ -28,7 +28,7 @@ if (values.help) {
   --short        smaller load runs (what the CI smoke test uses)
   --stop         stop everything after the report instead of staying up
   --skip-train   reuse the models already in artifacts/registry
-  --port-base N  put the six services on N..N+5 instead of 8080-8086
+  --port-base N  put the services on N, N+1, ... instead of their default ports (8080-8087)
 `);
   process.exit(0);
 }

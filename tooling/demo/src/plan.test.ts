@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { DriftMonitorConfigSchema } from "../../../services/drift-monitor/src/config";
 import { EventLoggerConfigSchema } from "../../../services/event-logger/src/config";
+import { FeatureStreamerConfigSchema } from "../../../services/feature-streamer/src/config";
 import { FraudConfigSchema } from "../../../services/fraud/src/config";
 import { RankerConfigSchema } from "../../../services/ranker/src/config";
 import { RecommenderConfigSchema } from "../../../services/recommender/src/config";
 import { RetrievalConfigSchema } from "../../../services/retrieval/src/config";
+import { RetrainControllerConfigSchema } from "../../../services/retrain-controller/src/config";
 import { servicePlan } from "./plan";
 
 const settings = { root: "/repo", redisUrl: "redis://127.0.0.1:6379", kafkaBrokers: "127.0.0.1:9092", registryDir: "/repo/artifacts/registry", dataDir: "/repo/.data/demo", tokens: { admin: "admin-token-0123456789", labels: "labels-token-0123456789", clicks: "clicks-token-0123456789" } };
@@ -22,7 +24,7 @@ describe("demo plan", () => {
 
   it("moves every port with --port-base", () => {
     const plan = servicePlan({ ...settings, portBase: 9100 });
-    expect(plan.map((s) => s.port).sort()).toEqual([9100, 9101, 9102, 9103, 9104, 9105]);
+    expect(plan.map((s) => s.port).sort()).toEqual(plan.map((_, i) => 9100 + i));
     for (const s of plan) expect(s.env.PORT).toBe(String(s.port));
   });
 
@@ -32,6 +34,8 @@ describe("demo plan", () => {
       fraud: FraudConfigSchema,
       "event-logger": EventLoggerConfigSchema,
       "drift-monitor": DriftMonitorConfigSchema,
+      "feature-streamer": FeatureStreamerConfigSchema,
+      "retrain-controller": RetrainControllerConfigSchema,
       retrieval: RetrievalConfigSchema,
       ranker: RankerConfigSchema,
       recommender: RecommenderConfigSchema,

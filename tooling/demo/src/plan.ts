@@ -34,6 +34,8 @@ export const DEFAULT_PORTS = {
   ranker: 8083,
   "event-logger": 8085,
   "drift-monitor": 8086,
+  "feature-streamer": 8087,
+  "retrain-controller": 8088,
 } as const;
 
 /** The services in start order: dependencies first, so shutdown can go in reverse. */
@@ -45,9 +47,22 @@ export function servicePlan(s: DemoSettings): ServiceSpec[] {
   return [
     { name: "event-logger", dir: "services/event-logger", port: port("event-logger"), env: { ...common, OFFLINE_STORE_DIR: path.join(s.dataDir, "offline-store") }, explore: ["GET /v1/stats"] },
     { name: "drift-monitor", dir: "services/drift-monitor", port: port("drift-monitor"), env: { ...common, EVENT_JOURNAL_DIR: journal("drift-monitor"), COUNT_WINDOW_SIZE: "1000", COUNT_EVALUATE_EVERY: "250" }, explore: ["GET /v1/drift"] },
+    { name: "feature-streamer", dir: "services/feature-streamer", port: port("feature-streamer"), env: { ...common }, explore: ["GET /v1/stats"] },
     { name: "fraud", dir: "services/fraud", port: port("fraud"), env: { ...common, EVENT_JOURNAL_DIR: journal("fraud"), LABEL_WRITER_TOKEN: s.tokens.labels }, explore: ["POST /v1/transactions/score", "POST /v1/labels", "GET /v1/model"] },
     { name: "retrieval", dir: "services/retrieval", port: port("retrieval"), env: { ...common }, explore: ["POST /v1/candidates", "GET /v1/model"] },
     { name: "ranker", dir: "services/ranker", port: port("ranker"), env: { ...common }, explore: ["POST /v1/rank", "GET /v1/model"] },
+    {
+      name: "retrain-controller",
+      dir: "services/retrain-controller",
+      port: port("retrain-controller"),
+      env: {
+        ...common,
+        EVENT_JOURNAL_DIR: journal("retrain-controller"),
+        OFFLINE_STORE_DIR: path.join(s.dataDir, "offline-store"),
+        RELOAD_URLS: `fraud=${url("fraud")},recs=${url("ranker")}`,
+      },
+      explore: ["GET /v1/history", "POST /v1/retrain"],
+    },
     {
       name: "recommender",
       dir: "services/recommender",

@@ -12,6 +12,7 @@ import { Redis } from "ioredis";
 import { chooseThresholds, DEFAULT_DECISION_COSTS, policyCost, type DecisionCosts, type PolicyCost } from "./costs";
 import { buildFeatures, DEFAULT_SPLIT, fraudLabels, labelsKnownAt, selectRows, timeSplit, transactionInputs, type SplitSpec, type TimeSplit } from "./data";
 import { evaluateScores, renderFraudReport, type FraudEvaluation } from "./evaluate";
+import { trainFallback } from "./fallback";
 
 export const DEFAULT_GBDT_PARAMS: TrainParamsInput = {
   objective: "binary",
@@ -129,6 +130,20 @@ export async function trainFraud(options: TrainFraudOptions): Promise<TrainFraud
   const atHalf = policyCost(testRows, { review: 0.5, decline: 0.5 }, costs);
 
   const evaluation = evaluateScores(table, split.rows.test, testScores, split);
+  const degraded = trainFallback({
+    matrix,
+    rows: split.rows,
+    labels: { train: trainY.labels, valid: validY.labels, test: Float64Array.from(split.rows.test, (i) => table.fraud[i] as number) },
+    costRows: (rows, scores) => costRows(rows, scores, false),
+    costs,
+    main: result.model,
+    params,
+  });
+  const q = degraded.quality;
+  log(
+    `degraded answers (test, no feature store): fallback model AUC ${q.fallback.rocAuc.toFixed(4)} AP ${q.fallback.averagePrecision.toFixed(4)}; ` +
+      `main model without store features AUC ${q.mainWithoutStore.rocAuc.toFixed(4)} AP ${q.mainWithoutStore.averagePrecision.toFixed(4)}; full AUC ${q.full.rocAuc.toFixed(4)}`,
+  );
   const importance = featureImportance(result.model, "gain");
 
   const reference = createDriftReference({
@@ -146,12 +161,14 @@ export async function trainFraud(options: TrainFraudOptions): Promise<TrainFraud
   const metrics = {
     test: { rocAuc: evaluation.rocAuc, averagePrecision: evaluation.averagePrecision, cardPrecisionAt100: evaluation.cardPrecisionAt100, ece: evaluation.ece },
     costs: { chosen: chosen.total, atHalf: atHalf.total, currency: "amount units" },
+    degraded: degraded.quality,
     trees: result.model.trees.length,
     trainSeconds,
   };
   const registered = await publishFraudModel(registry, {
     gbdt: result.model,
     thresholds: chosenOnValid.thresholds,
+    fallback: degraded.fallback,
     driftReference: reference,
     dataWindow: { ...describe, train: [day(split.train[0]), day(split.train[1])], valid: [day(split.valid[0]), day(split.valid[1])], test: [day(split.test[0]), day(split.test[1])] },
     metrics,

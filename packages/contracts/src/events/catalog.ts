@@ -2,7 +2,7 @@ import type { z } from "zod";
 import { TOPICS } from "../topics";
 import type { TopicName } from "../topics";
 import { FraudDecisionPayloadSchema, LabelPayloadSchema, TransactionPayloadSchema } from "./fraud";
-import { RetrainRequestPayloadSchema } from "./ml";
+import { RetrainDecisionPayloadSchema, RetrainRequestPayloadSchema } from "./ml";
 import { ClickPayloadSchema, ImpressionPayloadSchema, ServedPayloadSchema } from "./recs";
 
 interface CatalogEntry<S extends z.ZodTypeAny> {
@@ -50,6 +50,12 @@ export const EVENT_CATALOG = {
     schemaVersion: 1,
     payload: RetrainRequestPayloadSchema,
     topic: TOPICS.mlRetrainRequests,
+    keyField: "model",
+  }),
+  "ml.retrain-decision": entry({
+    schemaVersion: 1,
+    payload: RetrainDecisionPayloadSchema,
+    topic: TOPICS.mlRetrainDecisions,
     keyField: "model",
   }),
 } as const;

@@ -48,6 +48,18 @@ export const EXAMPLE_PAYLOADS: { [T in EventType]: EventPayload<T> } = {
     transactionTime: "2024-04-01T00:00:31.000Z",
     knownAt: "2024-04-09T10:12:00.000Z",
   },
+  "ml.retrain-decision": {
+    model: "fraud-gbdt",
+    trigger: "drift",
+    decision: "handed-to-rollout",
+    candidateVersion: "20240409T101500Z-ab12cd",
+    baselineVersion: "20240401T000000Z-0f0f0f",
+    candidateMetric: 9120,
+    baselineMetric: 9800,
+    metric: "cost",
+    reason: "candidate cost 9120 vs 9800 in service on the same 11,200 rows",
+    durationMs: 41_000,
+  },
   "ml.retrain-request": {
     model: "fraud-gbdt",
     reason: "drift",

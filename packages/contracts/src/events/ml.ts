@@ -37,3 +37,27 @@ export const RetrainRequestPayloadSchema = z
     path: ["driftSummary"],
   });
 export type RetrainRequestPayload = z.infer<typeof RetrainRequestPayloadSchema>;
+
+/**
+ * What the retrain controller did with a retrain request or a scheduled run: the candidate it
+ * trained, how it compared with the model in service on the same rows, and the decision.
+ */
+export const RetrainDecisionSchema = z.enum(["promoted", "held", "handed-to-rollout", "debounced", "failed"]);
+export type RetrainDecision = z.infer<typeof RetrainDecisionSchema>;
+
+export const RetrainDecisionPayloadSchema = z.object({
+  model: z.string().min(1),
+  trigger: RetrainReasonSchema,
+  decision: RetrainDecisionSchema,
+  /** The candidate's registry version; null when nothing was trained (debounced, failed). */
+  candidateVersion: z.string().min(1).nullable(),
+  /** The version in service when the decision was taken. */
+  baselineVersion: z.string().min(1).nullable(),
+  /** The primary metric of each on the same evaluation rows (e.g. cost, NDCG@10), when trained. */
+  candidateMetric: z.number().finite().nullable(),
+  baselineMetric: z.number().finite().nullable(),
+  metric: z.string().min(1).nullable(),
+  reason: z.string(),
+  durationMs: z.number().nonnegative(),
+});
+export type RetrainDecisionPayload = z.infer<typeof RetrainDecisionPayloadSchema>;

@@ -31,6 +31,7 @@ export const ScoreTransactionResponseSchema = z.object({
   transactionId: z.string(),
   score: z.number().min(0).max(1).nullable(),
   decision: FraudDecisionSchema,
+  /** `fallback`: the feature store was unavailable and the degraded model scored request features only. */
   decidedBy: z.enum(["rules", "model", "fallback"]),
   rule: z.string().nullable(),
   thresholds: z.object({ review: z.number(), decline: z.number() }),
@@ -38,6 +39,8 @@ export const ScoreTransactionResponseSchema = z.object({
   modelVersion: z.string(),
   degraded: z.boolean(),
   degradedReason: z.string().nullable(),
+  /** True when this transaction id was scored before with the same fields: the stored answer, no state changed. */
+  replayed: z.boolean(),
   timings: z.record(z.number()),
 });
 export type ScoreTransactionResponse = z.infer<typeof ScoreTransactionResponseSchema>;

@@ -63,6 +63,8 @@ export const RankRequestSchema = z
     context: RecsContextSchema.optional(),
     /** How many of the ranked candidates to return (default 10). */
     k: K(10),
+    /** Return each returned item's feature row (for logging what was served; costs payload). */
+    withFeatures: z.boolean().optional(),
   })
   .strict();
 export type RankRequest = z.infer<typeof RankRequestSchema>;
@@ -74,6 +76,8 @@ export const RankedItemSchema = z.object({
   /** The ranker's score (a margin; only the order means something), or the retrieval score when degraded. */
   score: z.number(),
   retrievalScore: z.number(),
+  /** With `withFeatures`: the row the model scored, in `featureNames` order (null: missing). */
+  features: z.array(z.number().nullable()).optional(),
 });
 export type RankedItem = z.infer<typeof RankedItemSchema>;
 
@@ -88,6 +92,8 @@ export const RankResponseSchema = z.object({
   /** Candidates the feature store knew nothing about; they were ranked with default features. */
   unknownItems: z.number().int().nonnegative(),
   unknownUser: z.boolean(),
+  /** With `withFeatures` and a model answer: the names of the feature rows' columns. */
+  featureNames: z.array(z.string()).optional(),
   timings: Timings,
 });
 export type RankResponse = z.infer<typeof RankResponseSchema>;

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { assembleFraudFeatures, DAY_MS, fraudFeatureNames, fraudFeatureSchemaHash, isNight, isWeekend, type TransactionInput } from "./definitions";
 import { MemoryFraudFeatureStore } from "./memory-store";
 import { buildFraudFeaturesOffline } from "./offline";
+import { fraudRecordContract } from "./store.contract";
 
 const T0 = Date.UTC(2018, 3, 2, 12, 0, 0); // Monday 2018-04-02 12:00 UTC
 const tx = (id: string, customerId: string, terminalId: string, timeMs: number, amount: number): TransactionInput => ({
@@ -62,13 +63,28 @@ describe("fraud feature definitions", () => {
     const before = assembleFraudFeatures({ timeMs: T0, amount: 5 }, await store.observe(tx("y1", "c3", "t1", T0, 5)));
     expect(feature(names, before, "TERMINAL_ID_NB_TX_1DAY_WINDOW")).toBe(2);
     expect(feature(names, before, "TERMINAL_ID_RISK_1DAY_WINDOW")).toBe(0);
-    expect(await store.applyLabel({ transactionId: "x2", knownAtMs: T0 + 1 })).toBe(true);
-    expect(await store.applyLabel({ transactionId: "never-seen", knownAtMs: T0 })).toBe(false);
+    await store.applyKnownLabel({ transactionId: "x2", terminalId: "t1", transactionTimeMs: T0 - 8 * DAY_MS + 3_600_000, knownAtMs: T0 + 1 });
     const after = assembleFraudFeatures({ timeMs: T0 + 30_000, amount: 5 }, await store.observe(tx("y2", "c4", "t1", T0 + 30_000, 5)));
     expect(feature(names, after, "TERMINAL_ID_RISK_1DAY_WINDOW")).toBe(0.5);
     expect(feature(names, after, "TERMINAL_ID_RISK_30DAY_WINDOW")).toBe(0.5);
     // The current transaction is far too recent to be in any delayed window.
     expect(feature(names, after, "TERMINAL_ID_NB_TX_1HOUR")).toBe(2);
+  });
+
+  it("counts a fraud only once its label is known at the decision time, whenever the label arrived", async () => {
+    const store = new MemoryFraudFeatureStore();
+    await store.observe(tx("f1", "c1", "t1", T0 - 9 * DAY_MS, 10));
+    // The chargeback reaches the store early (a replay, a backfill) but is known only at T0 + 1 h.
+    await store.applyKnownLabel({ transactionId: "f1", terminalId: "t1", transactionTimeMs: T0 - 9 * DAY_MS, knownAtMs: T0 + 3_600_000 });
+    const before = assembleFraudFeatures({ timeMs: T0, amount: 5 }, await store.observe(tx("g1", "c2", "t1", T0, 5)));
+    expect(feature(names, before, "TERMINAL_ID_RISK_7DAY_WINDOW")).toBe(0);
+    const after = assembleFraudFeatures({ timeMs: T0 + 2 * 3_600_000, amount: 5 }, await store.observe(tx("g2", "c3", "t1", T0 + 2 * 3_600_000, 5)));
+    expect(feature(names, after, "TERMINAL_ID_RISK_7DAY_WINDOW")).toBe(1);
+    // A second label for it, known earlier, moves the time it counts from; a third changes nothing.
+    await store.applyKnownLabel({ transactionId: "f1", terminalId: "t1", transactionTimeMs: T0 - 9 * DAY_MS, knownAtMs: T0 - 3_600_000 });
+    await store.applyKnownLabel({ transactionId: "f1", terminalId: "t1", transactionTimeMs: T0 - 9 * DAY_MS, knownAtMs: T0 + DAY_MS });
+    const again = assembleFraudFeatures({ timeMs: T0, amount: 5 }, await store.observe(tx("g3", "c4", "t1", T0, 5)));
+    expect(feature(names, again, "TERMINAL_ID_RISK_7DAY_WINDOW")).toBe(1 / 1);
   });
 
   it("is idempotent per transaction id", async () => {
@@ -95,3 +111,5 @@ describe("fraud feature definitions", () => {
     expect(() => buildFraudFeaturesOffline([history[2]!, history[0]!], [])).toThrow(/time order/);
   });
 });
+
+fraudRecordContract("MemoryFraudFeatureStore", () => new MemoryFraudFeatureStore());

@@ -1,5 +1,5 @@
 import { DAY_MS, DEFAULT_FRAUD_FEATURE_CONFIG, toCents, type FraudAggregates, type FraudFeatureConfig, type LabelInput, type TransactionInput } from "./definitions";
-import type { FraudFeatureStore, LabelByIdInput } from "./store";
+import type { ClaimResult, FraudFeatureStore, TransactionRecord } from "./store";
 
 /** Times kept sorted, with values alongside; appends are the common case (time order). */
 class TimeSeries {
@@ -25,6 +25,14 @@ class TimeSeries {
     return lo;
   }
 
+  /** Entries in (from, to] whose value is at most `maxValue` (a label known by then). */
+  countUpTo(from: number, to: number, maxValue: number): number {
+    const end = this.upperBound(to);
+    let count = 0;
+    for (let i = end - 1; i >= 0 && (this.times[i] as number) > from; i--) if ((this.values[i] as number) <= maxValue) count++;
+    return count;
+  }
+
   /** Count and value sum over (from, to]. */
   window(from: number, to: number): { count: number; sum: number } {
     const end = this.upperBound(to);
@@ -44,10 +52,30 @@ export class MemoryFraudFeatureStore implements FraudFeatureStore {
   private readonly customers = new Map<string, TimeSeries>();
   private readonly terminals = new Map<string, TimeSeries>();
   private readonly terminalFrauds = new Map<string, TimeSeries>();
-  private readonly seen = new Map<string, { terminalId: string; timeMs: number }>();
-  private readonly labelled = new Set<string>();
+  private readonly seen = new Set<string>();
+  private readonly labelled = new Map<string, { timeMs: number; knownAtMs: number }>();
+  private readonly records = new Map<string, { record: TransactionRecord; answer: string | null }>();
 
   constructor(readonly config: FraudFeatureConfig = DEFAULT_FRAUD_FEATURE_CONFIG) {}
+
+  async claim(transactionId: string, record: TransactionRecord): Promise<ClaimResult> {
+    const existing = this.records.get(transactionId);
+    if (!existing) {
+      this.records.set(transactionId, { record: { ...record }, answer: null });
+      return { kind: "new" };
+    }
+    return sameRecord(existing.record, record) ? { kind: "retry", answer: existing.answer } : { kind: "conflict", recorded: { ...existing.record } };
+  }
+
+  async saveAnswer(transactionId: string, answer: string): Promise<void> {
+    const existing = this.records.get(transactionId);
+    if (existing) existing.answer = answer;
+  }
+
+  async lookup(transactionId: string): Promise<TransactionRecord | null> {
+    const existing = this.records.get(transactionId);
+    return existing ? { ...existing.record } : null;
+  }
 
   async observe(tx: TransactionInput): Promise<FraudAggregates> {
     return this.observeSync(tx);
@@ -61,7 +89,7 @@ export class MemoryFraudFeatureStore implements FraudFeatureStore {
     if (!this.seen.has(tx.transactionId)) {
       customer.insert(t, toCents(tx.amount));
       terminal.insert(t, 0);
-      this.seen.set(tx.transactionId, { terminalId: tx.terminalId, timeMs: t });
+      this.seen.add(tx.transactionId);
     }
     const frauds = series(this.terminalFrauds, tx.terminalId);
     const delay = this.config.labelDelayDays * DAY_MS;
@@ -80,7 +108,8 @@ export class MemoryFraudFeatureStore implements FraudFeatureStore {
       aggregates.customerCents.push(c.sum);
       const from = t - delay - days * DAY_MS;
       aggregates.terminalCount.push(terminal.window(from, t - delay).count);
-      aggregates.terminalFrauds.push(frauds.window(from, t - delay).count);
+      // A fraud counts only once its label is known by now (values hold when it became known).
+      aggregates.terminalFrauds.push(frauds.countUpTo(from, t - delay, t));
     }
     for (const ms of this.config.velocityWindowsMs) {
       aggregates.customerVelocity.push(customer.window(t - ms, t).count);
@@ -89,21 +118,24 @@ export class MemoryFraudFeatureStore implements FraudFeatureStore {
     return aggregates;
   }
 
-  async applyLabel(label: LabelByIdInput): Promise<boolean> {
-    const tx = this.seen.get(label.transactionId);
-    if (!tx) return false;
-    this.applyKnownLabelSync({ ...label, terminalId: tx.terminalId, transactionTimeMs: tx.timeMs });
-    return true;
-  }
-
   async applyKnownLabel(label: LabelInput): Promise<void> {
     this.applyKnownLabelSync(label);
   }
 
   applyKnownLabelSync(label: LabelInput): void {
-    if (this.labelled.has(label.transactionId)) return;
-    this.labelled.add(label.transactionId);
-    series(this.terminalFrauds, label.terminalId).insert(label.transactionTimeMs, 1);
+    const frauds = series(this.terminalFrauds, label.terminalId);
+    const before = this.labelled.get(label.transactionId);
+    if (before !== undefined) {
+      // Idempotent; a second label keeps the earlier time it became known, as the Redis store does.
+      if (label.knownAtMs < before.knownAtMs) {
+        const i = frauds.times.findIndex((time, j) => time === before.timeMs && frauds.values[j] === before.knownAtMs);
+        if (i >= 0) frauds.values[i] = label.knownAtMs;
+        before.knownAtMs = label.knownAtMs;
+      }
+      return;
+    }
+    this.labelled.set(label.transactionId, { timeMs: label.transactionTimeMs, knownAtMs: label.knownAtMs });
+    frauds.insert(label.transactionTimeMs, label.knownAtMs);
   }
 }
 
@@ -114,4 +146,8 @@ function series(map: Map<string, TimeSeries>, key: string): TimeSeries {
     map.set(key, s);
   }
   return s;
+}
+
+export function sameRecord(a: TransactionRecord, b: TransactionRecord): boolean {
+  return a.customerId === b.customerId && a.terminalId === b.terminalId && a.timeMs === b.timeMs && a.cents === b.cents;
 }

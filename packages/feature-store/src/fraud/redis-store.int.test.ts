@@ -7,6 +7,7 @@ import { MemoryFraudFeatureStore } from "./memory-store";
 import { buildFraudFeaturesOffline } from "./offline";
 import { RedisFraudFeatureStore } from "./redis-store";
 import type { FraudFeatureStore } from "./store";
+import { fraudRecordContract } from "./store.contract";
 
 let handle: RedisHandle;
 let redis: Redis;
@@ -58,7 +59,7 @@ async function serve(store: FraudFeatureStore, txs: TransactionInput[], labels: 
   for (const tx of txs) {
     while (next < pending.length && pending[next]!.knownAtMs <= tx.timeMs) {
       const label = pending[next++]!;
-      expect(await store.applyLabel({ transactionId: label.transactionId, knownAtMs: label.knownAtMs })).toBe(true);
+      await store.applyKnownLabel(label);
     }
     rows.push(assembleFraudFeatures(tx, await store.observe(tx)));
   }
@@ -99,3 +100,6 @@ describe("fraud features: Redis and the in-memory twin agree, and online equals 
     expect(ttl).toBeLessThanOrEqual(39 * DAY_MS);
   });
 });
+
+let contractRun = 0;
+fraudRecordContract("RedisFraudFeatureStore", () => new RedisFraudFeatureStore(redis, undefined, `fx-contract-${Date.now()}-${contractRun++}:`));

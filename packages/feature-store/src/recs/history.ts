@@ -23,14 +23,17 @@ export function historyKey(prefix: string, userId: string): string {
 export class RedisUserHistory implements UserHistoryStore {
   readonly prefix: string;
   readonly maxLength: number;
+  /** A user who clicks nothing for this long (real ms) is forgotten: histories do not pile up forever. */
+  readonly ttlMs: number;
   private readonly writeBatch: number;
 
   constructor(
     private readonly redis: Redis,
-    options: { prefix?: string; maxLength?: number; writeBatch?: number } = {},
+    options: { prefix?: string; maxLength?: number; writeBatch?: number; ttlMs?: number } = {},
   ) {
     this.prefix = options.prefix ?? "rh:";
     this.maxLength = options.maxLength ?? DEFAULT_HISTORY_MAX;
+    this.ttlMs = options.ttlMs ?? 180 * 86_400_000;
     this.writeBatch = options.writeBatch ?? 500;
   }
 
@@ -40,7 +43,7 @@ export class RedisUserHistory implements UserHistoryStore {
 
   async append(userId: string, itemId: string): Promise<void> {
     const key = historyKey(this.prefix, userId);
-    const results = await this.redis.multi().lrem(key, 0, itemId).lpush(key, itemId).ltrim(key, 0, this.maxLength - 1).exec();
+    const results = await this.redis.multi().lrem(key, 0, itemId).lpush(key, itemId).ltrim(key, 0, this.maxLength - 1).pexpire(key, this.ttlMs).exec();
     const failed = results?.find(([error]) => error);
     if (!results || failed) throw failed?.[0] ?? new Error("redis transaction was discarded");
   }
@@ -58,7 +61,7 @@ export class RedisUserHistory implements UserHistoryStore {
       const key = historyKey(this.prefix, userId);
       pipeline.del(key);
       const kept = dedupe(items).slice(0, this.maxLength);
-      if (kept.length > 0) pipeline.rpush(key, ...kept);
+      if (kept.length > 0) pipeline.rpush(key, ...kept).pexpire(key, this.ttlMs);
       if (++n % this.writeBatch === 0) await flush();
     }
     if (n % this.writeBatch !== 0) await flush();

@@ -5,3 +5,4 @@ export * from "./offline";
 export * from "./redis-store";
 export * from "./store";
 export * from "./history";
+export * from "./served";

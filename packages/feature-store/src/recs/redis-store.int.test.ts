@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CachedRecsFeatureStore } from "./cached-store";
 import { RedisUserHistory } from "./history";
 import { userHistoryContract } from "./history.contract";
+import { RedisServedImpressions } from "./served";
+import { servedImpressionContract } from "./served.contract";
 import { assembleRankerRows, RANKER_FEATURE_COUNT, RANKER_FEATURE_NAMES, rankerContext } from "./definitions";
 import { MemoryRecsFeatureStore } from "./memory-store";
 import { buildRankerFeaturesOffline, materializeRecsFeatures, sessionEvents, type RecsSession } from "./offline";
@@ -162,4 +164,9 @@ describe("recs features: Redis, the in-memory twin and the offline replay give i
 describe("RedisUserHistory on real Redis", () => {
   let n = 0;
   userHistoryContract("RedisUserHistory", (maxLength) => new RedisUserHistory(redis, { prefix: `rh-contract-${Date.now()}-${n++}:`, maxLength }));
+});
+
+describe("RedisServedImpressions on real Redis", () => {
+  let n = 0;
+  servedImpressionContract("RedisServedImpressions", () => new RedisServedImpressions(redis, { prefix: `rs-contract-${Date.now()}-${n++}:`, ttlMs: 60_000 }));
 });

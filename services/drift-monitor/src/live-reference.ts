@@ -1,0 +1,40 @@
+import type { FeatureVector } from "@mlsd/contracts";
+import { buildReference, createDriftReference } from "@mlsd/drift";
+import type { LoadedReference } from "./monitor";
+
+/**
+ * A baseline taken from the first predictions a model version serves, for models whose training
+ * data does not look like what they serve: the ranker is trained on slates a logging policy chose,
+ * but serves the top of its own ranking, so its training distribution would raise an alarm on the
+ * first normal minute. Drift is then measured against the model's own first window of traffic.
+ */
+export class LiveReferenceBuilder {
+  private readonly rows: FeatureVector[] = [];
+  private readonly scores: number[] = [];
+
+  constructor(
+    readonly model: string,
+    /** Predictions collected before the reference is built. */
+    readonly size: number,
+  ) {
+    if (!(size >= 100)) throw new RangeError(`a live reference needs at least 100 predictions, got ${size}`);
+  }
+
+  get collected(): number {
+    return this.rows.length;
+  }
+
+  /** Adds one prediction; returns the reference once `size` have been seen. */
+  add(features: FeatureVector, score: number): LoadedReference | null {
+    if (this.rows.length >= this.size) return null;
+    this.rows.push(features);
+    this.scores.push(score);
+    if (this.rows.length < this.size) return null;
+    const names = [...new Set(this.rows.flatMap((r) => Object.keys(r)))].sort();
+    const reference = createDriftReference({
+      features: names.map((name) => buildReference(name, this.rows.map((r) => r[name] ?? null), { kind: "numeric", bins: 10 })),
+      score: buildReference("score", this.scores, { kind: "numeric", bins: 10 }),
+    });
+    return { id: `${this.model}@live`, version: "live", reference };
+  }
+}

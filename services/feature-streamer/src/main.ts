@@ -1,0 +1,4 @@
+import { runServiceMain } from "@mlsd/service-kit";
+import { featureStreamerService } from "./service";
+
+await runServiceMain(featureStreamerService);

@@ -1,0 +1,4 @@
+import { runServiceMain } from "@mlsd/service-kit";
+import { retrainControllerService } from "./service";
+
+await runServiceMain(retrainControllerService);
