@@ -4,6 +4,7 @@ import { importTransactionsCsv, loadMovieLens } from "@mlsd/datasets";
 import { trainFraud, type FraudDataSource } from "./fraud/pipeline";
 import { trainFraudFromLog } from "./from-log/fraud";
 import { trainRankerFromLog } from "./from-log/recs";
+import { twoTowerSeeds } from "./recs/movielens-eval";
 import { DEFAULT_TUNE_GRID, tuneMovieLens } from "./recs/movielens-tune";
 import { materializeWorld, trainRecs, type RecsDataSource, type RecsPreset } from "./recs/pipeline";
 import { MOVIELENS_TWO_STAGE } from "./recs/two-stage";
@@ -37,6 +38,7 @@ recs options:
   --seeds LIST         movielens: comma-separated split seeds (e.g. 42,43,44); the table shows mean, sd and range,
                        the first seed's models are published
   --skip-two-tower     movielens: leave the (slow) tfjs two-tower row out
+  --two-tower-only     movielens: only the two-tower row (and MostPop) for each of --seeds
   --tune               movielens: search the hyper-parameters on a validation split carved from the
                        training half of --seed's split (no test rating is read), print the table, publish nothing
   --data DIR           MovieLens folder (default ../shared/datasets/ml-100k beside the repository)
@@ -75,6 +77,7 @@ async function main(): Promise<void> {
       seeds: { type: "string" },
       "skip-two-tower": { type: "boolean" },
       tune: { type: "boolean" },
+      "two-tower-only": { type: "boolean" },
       csv: { type: "string" },
       rounds: { type: "string" },
       registry: { type: "string", default: "artifacts/registry" },
@@ -247,6 +250,25 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
   } else {
     process.stderr.write(`--dataset must be synthetic or movielens, got "${dataset}"\n`);
     process.exit(2);
+  }
+  if (values["two-tower-only"]) {
+    if (source.kind !== "movielens") {
+      process.stderr.write("--two-tower-only needs --dataset movielens\n");
+      process.exit(2);
+    }
+    const dataset = await loadMovieLens(source.dir);
+    const rows = await twoTowerSeeds(dataset, source.seeds ?? [source.seed ?? 42], source.epochs ? { epochs: source.epochs } : {}, (line) => process.stderr.write(line + "\n"));
+    const stats = (xs: number[]) => {
+      const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+      const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1));
+      return `${mean.toFixed(4)} ± ${sd.toFixed(4)} (${Math.min(...xs).toFixed(4)}-${Math.max(...xs).toFixed(4)})`;
+    };
+    const out = [`\n${source.dir}, seeds ${rows.map((r) => r.seed).join(", ")}:`, "", "| model | NDCG@10 | P@10 | R@10 |", "|---|---:|---:|---:|"];
+    for (const key of ["mostPop", "twoTower"] as const) {
+      out.push(`| ${rows[0]?.[key].recommender} | ${stats(rows.map((r) => r[key].ndcg))} | ${stats(rows.map((r) => r[key].precision))} | ${stats(rows.map((r) => r[key].recall))} |`);
+    }
+    process.stdout.write(out.join("\n") + "\n");
+    return;
   }
   if (values.tune) {
     if (source.kind !== "movielens") {

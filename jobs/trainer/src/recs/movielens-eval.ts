@@ -159,3 +159,21 @@ export function summarizeSeeds(runs: readonly SeedRun[]): SeedSummary[] {
   for (const r of first.recallAt200) add(r.model, "R@200", runs.map((run) => (run.recallAt200.find((x) => x.model === r.model) as { recall: number }).recall));
   return out;
 }
+
+/**
+ * Only the two-tower row (with MostPop beside it as the floor), per seed: the tfjs model is the
+ * slowest part of a full run, so its seeds can be measured on their own with the same split
+ * and the same early stopping.
+ */
+export async function twoTowerSeeds(dataset: RatingsDataset, seeds: readonly number[], config: Partial<TwoTowerConfig>, log: (line: string) => void = () => undefined): Promise<{ seed: number; mostPop: EvaluationResult; twoTower: EvaluationResult; keptEpoch: number }[]> {
+  const out = [];
+  for (const seed of seeds) {
+    const split = stratifiedSplit(interactionsOf(dataset), { trainRatio: 0.75, seed });
+    const { trained, recommender } = await fitTwoTowerOn(dataset, split, seed, config, true);
+    const twoTower = await evaluate(recommender, split, { k: 10 });
+    const mostPop = await evaluate(new MostPopular(), split, { k: 10 });
+    log(`seed ${seed}: two-tower NDCG@10 ${twoTower.ndcg.toFixed(4)} (epoch ${trained.keptEpoch} kept), MostPop ${mostPop.ndcg.toFixed(4)}`);
+    out.push({ seed, mostPop, twoTower, keptEpoch: trained.keptEpoch });
+  }
+  return out;
+}
