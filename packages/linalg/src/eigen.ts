@@ -1,4 +1,5 @@
 import { Rng } from "@mlsd/random";
+import { choleskyInverse } from "./cholesky";
 import { LinalgError } from "./errors";
 import { matmul } from "./matmul";
 
@@ -246,41 +247,13 @@ async function orthonormalizeRowsFast(m: Float64Array, k: number, n: number): Pr
   }
   for (let pass = 0; pass < 2; pass++) {
     const gram = await matmul(m, transpose(m, k, n), k, n, k);
-    const factor = choleskyInverseTransposed(gram, k);
+    const factor = choleskyInverse(gram, k, 1e-12);
     if (!factor) {
       orthonormalizeRows(m, k, n);
       return;
     }
     m.set(await matmul(factor, m, k, k, n));
   }
-}
-
-/** L^-1 for the Cholesky factor L of an SPD k x k matrix (so L^-1 G L^-T = I), or null when not positive definite. */
-function choleskyInverseTransposed(g: Float64Array, k: number): Float64Array | null {
-  const L = new Float64Array(k * k);
-  for (let j = 0; j < k; j++) {
-    let dj = g[j * k + j] as number;
-    for (let t = 0; t < j; t++) dj -= (L[j * k + t] as number) ** 2;
-    if (!(dj > 1e-12 * (g[j * k + j] as number)) || !(dj > 0)) return null;
-    const ljj = Math.sqrt(dj);
-    L[j * k + j] = ljj;
-    for (let i = j + 1; i < k; i++) {
-      let v = g[i * k + j] as number;
-      for (let t = 0; t < j; t++) v -= (L[i * k + t] as number) * (L[j * k + t] as number);
-      L[i * k + j] = v / ljj;
-    }
-  }
-  const W = new Float64Array(k * k);
-  for (let i = 0; i < k; i++) {
-    const inv = 1 / (L[i * k + i] as number);
-    W[i * k + i] = inv;
-    for (let j = 0; j < i; j++) {
-      let v = 0;
-      for (let t = j; t < i; t++) v += (L[i * k + t] as number) * (W[t * k + j] as number);
-      W[i * k + j] = -v * inv;
-    }
-  }
-  return W;
 }
 
 /** X^T X Q for Q numColumns x k (row-major), through the rows of X. */

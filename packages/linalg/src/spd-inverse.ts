@@ -1,3 +1,4 @@
+import { choleskyInverse } from "./cholesky";
 import { LinalgError } from "./errors";
 import { gemmKernel, type GemmKernel } from "./kernels";
 
@@ -121,29 +122,8 @@ export class SymmetricWorkspace {
  * small pivot blocks.
  */
 function negatedSmallInverse(m: Float64Array, k: number): void {
-  const L = new Float64Array(k * k);
-  for (let j = 0; j < k; j++) {
-    let d = m[j * k + j] as number;
-    for (let t = 0; t < j; t++) d -= (L[j * k + t] as number) ** 2;
-    if (!(d > 0)) throw new LinalgError("matrix", `pivot ${j} is ${d}`);
-    const ljj = Math.sqrt(d);
-    L[j * k + j] = ljj;
-    for (let i = j + 1; i < k; i++) {
-      let v = m[i * k + j] as number;
-      for (let t = 0; t < j; t++) v -= (L[i * k + t] as number) * (L[j * k + t] as number);
-      L[i * k + j] = v / ljj;
-    }
-  }
-  const W = new Float64Array(k * k);
-  for (let i = 0; i < k; i++) {
-    const inv = 1 / (L[i * k + i] as number);
-    W[i * k + i] = inv;
-    for (let j = 0; j < i; j++) {
-      let v = 0;
-      for (let t = j; t < i; t++) v += (L[i * k + t] as number) * (W[t * k + j] as number);
-      W[i * k + j] = -v * inv;
-    }
-  }
+  const W = choleskyInverse(m, k);
+  if (!W) throw new LinalgError("matrix", "a pivot is not positive");
   for (let i = 0; i < k; i++) {
     for (let j = 0; j <= i; j++) {
       let v = 0;
