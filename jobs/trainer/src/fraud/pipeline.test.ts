@@ -4,9 +4,16 @@ import path from "node:path";
 import { loadFraudModel } from "@mlsd/model-formats/fraud";
 import { ModelRegistry } from "@mlsd/model-registry";
 import { afterAll, describe, expect, it } from "vitest";
+import { buildReference, parseDriftReference } from "@mlsd/drift";
+import { fraudLabelInputs, fraudTransactionInputs } from "@mlsd/feature-store";
+import { DRIFT_REFERENCE_FILE } from "@mlsd/model-formats/drift-reference";
+import { createFraudWorld, simulateTransactions } from "@mlsd/synth";
+import { buildFeatures } from "./data";
 import { spread } from "./evaluate";
 import { REQUEST_FEATURES } from "./fallback";
 import { trainFraud, type TrainFraudOptions } from "./pipeline";
+import { rowsOfDays, testFolds } from "./protocol";
+import { scoreRows } from "./selection";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fraud-pipeline-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -50,6 +57,18 @@ describe("trainFraud on the handbook's protocol", async () => {
     expect(d.fallback.rocAuc).toBeLessThan(d.full.rocAuc);
     expect(model.manifest.metrics).toMatchObject({ degraded: JSON.parse(JSON.stringify(d)) });
     expect(report).toContain(`| fallback model | ${f4(d.fallback.rocAuc)} | ${f4(d.fallback.averagePrecision)} |`);
+  });
+
+  it("takes the drift reference's score from the published model on its delay period, not another fold's model", () => {
+    const registered = result.registered;
+    const reference = parseDriftReference(fs.readFileSync(registered.file(DRIFT_REFERENCE_FILE), "utf8"));
+    const table = simulateTransactions(createFraudWorld({ customers: 300, terminals: 600, days: 50, seed: 3 }));
+    const delay = rowsOfDays(table, testFolds(result.runs[0]!.spec)[0]!.delay);
+    const model = loadFraudModel(new ModelRegistry(path.join(dir, "drop", "registry")), "current");
+    const txs = fraudTransactionInputs(table);
+    const scores = scoreRows(model.gbdt, buildFeatures(txs, fraudLabelInputs(table, txs), true), delay);
+    expect(reference.score?.count).toBe(delay.length);
+    expect(reference.score).toEqual(buildReference("score", scores, { kind: "numeric", bins: 10 }));
   });
 
   it("writes a report with the command, rows, frauds, fraud rate and dates of every window, and only computed numbers", () => {

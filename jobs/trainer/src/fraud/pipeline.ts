@@ -26,6 +26,7 @@ import {
   foldCutoffMs,
   foldRows,
   resolveProtocol,
+  rowsOfDays,
   summarizeWindow,
   testFolds,
   validationFolds,
@@ -339,13 +340,18 @@ async function publish(full: FullRun, options: TrainFraudOptions, costs: Decisio
       `main model without store features AUC ${q.mainWithoutStore.rocAuc.toFixed(4)} AP ${q.mainWithoutStore.averagePrecision.toFixed(4)}; full AUC ${q.full.rocAuc.toFixed(4)}`,
   );
 
+  // The score reference must come from the model in service, on rows it did not train on: the
+  // delay period's (scored the day it is deployed, no label needed), else the test window's.
+  // Validation fold 0's scores are another model's and would read as drift from the start.
+  const delayRows = rowsOfDays(table, testFold.windows.delay);
+  const referenceScores = delayRows.length > 0 ? scoreRows(fit.model, matrix, delayRows) : testScores;
   const width = matrix.names.length;
   const reference = createDriftReference({
     features: matrix.names.map((name, f) => {
       const column = Float64Array.from(testFold.train, (i) => matrix.values[i * width + f] as number);
       return buildReference(name, column, { kind: "numeric", bins: 10 });
     }),
-    score: buildReference("score", validScores, { kind: "numeric", bins: 10 }),
+    score: buildReference("score", referenceScores, { kind: "numeric", bins: 10 }),
   });
 
   const date = (d: number) => dateOfDay(d, table.originEpochSeconds);

@@ -221,6 +221,12 @@ export function knownCompromisedCards(table: TransactionTable, since: number, da
   return cards;
 }
 
+/** The rows of days [from, to). */
+export function rowsOfDays(table: TransactionTable, range: DayRange, starts = dayStarts(table)): Int32Array {
+  const [from, to] = rowRange(starts, range);
+  return Int32Array.from({ length: to - from }, (_, r) => from + r);
+}
+
 export interface FoldRows {
   windows: FoldWindows;
   train: Int32Array;
