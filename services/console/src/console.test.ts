@@ -15,7 +15,7 @@ import { Scraper, type ServiceScrape, type Snapshot } from "./scraper";
 const BUDGETS = parseBudgets({
   endpoints: {
     fraud: { rate: 1000, latency: { p50: 2, p95: 4, p99: 5 }, stages: { features: { p99: 2 } }, maxErrorRate: 0.001, maxFallbackRate: 0.01 },
-    recommendations: { rate: 300, latency: { p50: 10, p95: 20, p99: 25 }, stages: { features: { p99: 2 } } },
+    recommendations: { rate: 300, latency: { p50: 10, p95: 20, p99: 25 }, stages: { user: { p99: 2 } } },
   },
 });
 const ADMIN = "console-unit-admin-token";
@@ -57,6 +57,19 @@ describe("the pipelines from scraped metrics", () => {
     expect(view.endToEnd.overBudget).toBe(false);
     expect(view.stages.find((s) => s.id === "fraud-rules")).toMatchObject({ count: 0, p99Ms: null, overBudget: null });
     expect(modelViews(latest)).toEqual([{ service: "fraud", model: "fraud-gbdt", version: "v7", challenger: { version: "v8", mode: "shadow", share: 0 }, answersByArm: {} }]);
+  });
+
+  it("counts recommender fallbacks as the budgets do: a cold start is not one", async () => {
+    const metrics = createMetrics("recommender", { defaultMetrics: false });
+    for (let i = 0; i < 10; i++) metrics.httpDuration.observe({ method: "POST", route: "/v1/recommendations", status: "200" }, 0.01);
+    const text = (await metrics.registry.metrics()) + `# TYPE recommender_fallbacks_total counter\nrecommender_fallbacks_total{kind="cold-start"} 3\nrecommender_fallbacks_total{kind="popularity"} 2\n`;
+    const scrape: ServiceScrape = { name: "recommender", url: "http://r", up: true, error: null, ready: true, readiness: null, families: parseExposition(text), json: {}, ms: 1 };
+    const recs = pipelines(BUDGETS).find((p) => p.design === "recs");
+    if (!recs) throw new Error("no recs pipeline");
+    const view = pipelineView(recs, { at: 1, services: new Map([["recommender", scrape]]) }, null);
+    expect(view.fallbackRate).toBeCloseTo(2 / 10, 12);
+    expect(view.outcomes).toMatchObject({ "cold-start": 3, popularity: 2 });
+    expect(view.stages.find((s) => s.id === "recs-user")?.budgetP99Ms).toBe(2);
   });
 
   it("shows a service that did not answer as down, with nothing made up", () => {

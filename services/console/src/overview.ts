@@ -112,7 +112,8 @@ export function pipelineView(spec: PipelineSpec, latest: Snapshot, start: Snapsh
     outcomes.degraded = degraded;
   } else {
     outcomes = sumBy(families, "recommender_fallbacks_total", "kind");
-    fallbacks = sumOf(families, "recommender_fallbacks_total");
+    // As the budgets count them: a cold-start list is the designed answer for a new user, not a fallback.
+    fallbacks = sumOf(families, "recommender_fallbacks_total") - (outcomes["cold-start"] ?? 0);
     const ranker = latest.services.get("ranker");
     degraded = ranker?.up ? sumOf(ranker.families, "ranker_degraded_total") : 0;
     outcomes["ranker degraded"] = degraded;

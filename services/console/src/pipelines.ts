@@ -30,7 +30,7 @@ export interface PipelineSpec {
 /**
  * The two designs as their request paths. Stage names are the `timings` keys each service puts in
  * its answers and the `stage` labels of its stage histogram; a budget applies where the budgets
- * file names the stage (`features`: the feature fetch, p99 <= 2 ms).
+ * file names the stage (the feature-store reads: fraud `features`, the recommender's `user`).
  */
 export function pipelines(budgets: Budgets): PipelineSpec[] {
   const stageBudget = (endpoint: string, stage: string): number | null => budgets.endpoints[endpoint]?.stages?.[stage]?.p99 ?? null;
@@ -49,7 +49,7 @@ export function pipelines(budgets: Budgets): PipelineSpec[] {
       budget: endpointBudget("recommendations"),
       stages: [
         { id: "recs-validate", label: "validate", service: "recommender", stages: ["validate"], budgetP99Ms: null },
-        { id: "recs-user", label: "user features + history (Redis)", service: "recommender", stages: ["user"], budgetP99Ms: null },
+        { id: "recs-user", label: "user features + history (Redis)", service: "recommender", stages: ["user"], budgetP99Ms: stageBudget("recommendations", "user") },
         {
           id: "recs-retrieval",
           label: "retrieval (two-tower + HNSW)",
