@@ -175,8 +175,9 @@ beforeAll(async () => {
     "drift-monitor",
     await startService(driftMonitorService, composeEnv("drift-monitor", { CONSUMER_GROUP: `drift-monitor-${run}`, COUNT_WINDOW_SIZE: "100", COUNT_EVALUATE_EVERY: "25", TIME_EVALUATE_EVERY: "25" }), { logger: silentLogger }),
   );
-  services.set("retrain-controller", await startService(retrainControllerService, composeEnv("retrain-controller", { CONSUMER_GROUP: `retrain-controller-${run}` }), { logger: silentLogger }));
+  // The retrain controller hands candidates to the rollout controller (ROLLOUT_URL): that one first.
   services.set("rollout-controller", await startService(rolloutControllerService, composeEnv("rollout-controller"), { logger: silentLogger }));
+  services.set("retrain-controller", await startService(retrainControllerService, composeEnv("retrain-controller", { CONSUMER_GROUP: `retrain-controller-${run}` }), { logger: silentLogger }));
   for (const name of services.keys()) await waitFor(`${name} ready`, async () => (await fetch(url(name, "/readyz"))).status === 200);
 
   // Fraud: a stream of transactions (10 s apart, so the drift monitor's 1-hour time window holds its

@@ -87,7 +87,8 @@ function pipelinePanel(p) {
 function renderServices(services) {
   const root = document.getElementById("services");
   root.replaceChildren(
-    ...services.map((s) => el("span", { class: `svc ${s.up ? "up" : "down"}${s.ready ? " ready" : ""}`, "data-service": s.name, title: s.error || s.url, text: s.name })),
+    // Each chip opens the service's OpenAPI document (generated from its zod contracts).
+    ...services.map((s) => el("a", { class: `svc ${s.up ? "up" : "down"}${s.ready ? " ready" : ""}`, "data-service": s.name, href: `${s.url}/openapi.json`, title: s.error || `${s.url}: API document`, text: s.name })),
   );
 }
 

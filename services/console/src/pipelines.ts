@@ -76,7 +76,7 @@ export function pipelines(budgets: Budgets): PipelineSpec[] {
         },
         { id: "recs-filter", label: "filter + diversify", service: "recommender", stages: ["filter", "diversify"], budgetP99Ms: null },
         { id: "recs-publish", label: "publish impression", service: "recommender", stages: ["publish"], budgetP99Ms: null },
-        { id: "recs-popularity", label: "fallback: popularity", service: "recommender", stages: ["popularity"], budgetP99Ms: null },
+        { id: "recs-fallback", label: "fallback: popularity", service: "recommender", stages: ["popularity"], budgetP99Ms: null },
       ],
     },
     {
