@@ -144,6 +144,10 @@ async function main(): Promise<void> {
   }
 
   const url = (name: string) => `http://127.0.0.1:${(plan.find((s) => s.name === name) as ServiceSpec).port}`;
+  // The world's --duration counts from its launch: started before the clock's origin, a short run
+  // would spend itself waiting for the world's first day.
+  const early = clock.originMs - Date.now();
+  if (early > 0) await new Promise((resolve) => setTimeout(resolve, early));
   step(values.short ? "the world: simulated users and card holders on the services' clock (short run)" : "the world: simulated users and card holders on the services' clock, a card-testing wave on day 9");
   await run(
     tsx,
