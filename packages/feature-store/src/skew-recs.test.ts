@@ -61,7 +61,7 @@ describe("compareRecsServedWithLog: a hand-made log", () => {
     for (const name of ["item_log_impressions", "item_ctr", "item_examined_ctr"]) {
       expect(f[name]).toMatchObject({ compared: 2, mismatches: 1, mismatchRate: 0.5, stale: 1, unexplained: 0, maxStalenessMs: HOUR });
     }
-    expect(f.item_log_impressions!.examples).toEqual([{ requestId: "r1", itemId: "b", served: 0, offline: Math.log1p(1), stalenessMs: HOUR }]);
+    expect(f.item_log_impressions!.examples).toEqual([{ requestId: "r1", itemId: "b", served: 0, offline: Math.log1p(1), stalenessMs: HOUR, aheadMs: null }]);
     expect(lagging.features.reduce((s, x) => s + x.mismatches, 0)).toBe(3);
     expect(lagging).toMatchObject({ answersWithMismatch: 1, answersWithUnexplained: 0, maxStalenessMs: HOUR });
 
@@ -69,6 +69,18 @@ describe("compareRecsServedWithLog: a hand-made log", () => {
     const strict = compareRecsServedWithLog([served], { state: base(), events, maxLagMs: 0.5 * HOUR });
     expect(byName(strict).item_ctr).toMatchObject({ mismatches: 1, stale: 0, unexplained: 1, unexplainedRate: 0.5 });
     expect(strict).toMatchObject({ answersWithMismatch: 1, answersWithUnexplained: 1, maxStalenessMs: 0 });
+  });
+
+  it("calls a value holding an event later than the answer ahead, with its lead", () => {
+    // Another answer's impression of b at 5 h reached the store before this answer (at 4 h) read it.
+    const later: RecsEvent = { kind: "impression", eventId: "e4", userId: "u2", itemId: "b", position: 0, timeMs: T0 + 5 * HOUR };
+    const online = base();
+    for (const e of [...events, later]) online.applySync(e);
+    const served = serve(online, "r1", "u1", ["a", "b"], T0 + 4 * HOUR, 1);
+    const all = [...events, later];
+    const f = byName(compareRecsServedWithLog([served], { state: base(), events: all, maxLagMs: 2 * HOUR }));
+    for (const name of ["item_log_impressions", "item_ctr", "item_examined_ctr"]) expect(f[name]).toMatchObject({ mismatches: 1, stale: 0, ahead: 1, unexplained: 0, maxAheadMs: HOUR });
+    expect(byName(compareRecsServedWithLog([served], { state: base(), events: all, maxLagMs: 0.5 * HOUR })).item_ctr).toMatchObject({ ahead: 0, unexplained: 1 });
   });
 
   it("never explains a value no state of the log had (a bug), however far back it looks", () => {

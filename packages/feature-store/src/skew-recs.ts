@@ -10,10 +10,13 @@ import { sameValue } from "./skew";
  * and click before the answer, replayed through the same definitions the trainer uses).
  *
  * The online counters are updated by a stream (the feature streamer), so a served value can lag
- * the log by the stream's delay. With `maxLagMs` a mismatching value is also looked for in the
- * states the log passed through in the `maxLagMs` before the answer: found there, it is *stale*
- * (the store had not applied the latest events yet, and the staleness says by how much event time);
- * not found, it is *unexplained* (a bug, a lost or doubled event, a clock).
+ * the log by the stream's delay, and under concurrency it can also hold events *later* than the
+ * answer (another answer, stamped after this one, was applied before this one read the store).
+ * With `maxLagMs` a mismatching value is looked for in the states the log passed through within
+ * `maxLagMs` of the answer: found before it, the value is *stale* (the staleness says by how much
+ * event time); found after it, it is *ahead* (the store had applied an event that much later than
+ * the answer); found in neither, it is *unexplained* (a bug, a lost or doubled event, a clock, or
+ * events applied out of their order on both sides of the answer at once).
  */
 
 /** What the comparison needs of one logged answer the ranker scored. */
@@ -44,6 +47,8 @@ export interface RecsFeatureSkew {
   mismatchRate: number;
   /** Mismatches whose served value the log had in the `maxLagMs` before the answer: the stream's lag. */
   stale: number;
+  /** Mismatches whose served value the log had only in the `maxLagMs` after the answer: a later event already applied. */
+  ahead: number;
   /** Mismatches nothing within `maxLagMs` explains. */
   unexplained: number;
   unexplainedRate: number;
@@ -53,7 +58,9 @@ export interface RecsFeatureSkew {
   meanAbsDiff: number;
   /** The largest staleness among the stale values: answer time minus the time of the first event the served state lacked. */
   maxStalenessMs: number;
-  examples: { requestId: string; itemId: string | null; served: number | null; offline: number | null; stalenessMs: number | null }[];
+  /** The largest lead among the values ahead: the time of the latest event the served state held minus the answer's time. */
+  maxAheadMs: number;
+  examples: { requestId: string; itemId: string | null; served: number | null; offline: number | null; stalenessMs: number | null; aheadMs: number | null }[];
 }
 
 export interface RecsSkewComparison {
@@ -64,6 +71,7 @@ export interface RecsSkewComparison {
   answersWithUnexplained: number;
   /** Over every feature: the largest staleness a stale value implied (0 when none was stale). */
   maxStalenessMs: number;
+  maxAheadMs: number;
   features: RecsFeatureSkew[];
 }
 
@@ -79,7 +87,7 @@ export interface RecsSkewOptions {
   config?: RecsFeatureConfig;
   /** Relative tolerance for two numbers to count as equal. Default 1e-9. */
   tolerance?: number;
-  /** How far back (event time) a mismatching served value is looked for as a stale state. Default 0. */
+  /** How far before and after the answer (event time) a mismatching served value is looked for. Default 0. */
   maxLagMs?: number;
 }
 
@@ -102,6 +110,11 @@ interface Pending {
   /** Whether some state in the window matched each cell, and the time of the first event after the latest one that did. */
   everMatched: boolean[];
   lostAt: (number | null)[];
+  /** Set once the log passes the answer's time: the point-in-time values and each mismatch's staleness. */
+  pit: (number | null)[] | null;
+  staleness: (number | null)[];
+  /** After the answer's time: the lead at which a mismatching cell first matched. */
+  ahead: (number | null)[];
 }
 
 /** Served value of a named feature: a missing key or a non-finite number is a null. */
@@ -118,7 +131,7 @@ export function compareRecsServedWithLog(served: readonly ServedRecsAnswer[], op
   const store = options.state;
   const names = [...RECS_SKEW_ITEM_FEATURES, ...RECS_SKEW_USER_FEATURES];
   const userBase = RECS_SKEW_ITEM_FEATURES.length;
-  const stats = names.map((feature) => ({ feature, compared: 0, mismatches: 0, stale: 0, servedMissing: 0, offlineMissing: 0, absDiff: 0, numeric: 0, maxStalenessMs: 0, examples: [] as RecsFeatureSkew["examples"] }));
+  const stats = names.map((feature) => ({ feature, compared: 0, mismatches: 0, stale: 0, ahead: 0, servedMissing: 0, offlineMissing: 0, absDiff: 0, numeric: 0, maxStalenessMs: 0, maxAheadMs: 0, examples: [] as RecsFeatureSkew["examples"] }));
   const answers = served.filter((a) => a.items.length > 0).sort((a, b) => a.timeMs - b.timeMs);
   const events = [...options.events].sort((a, b) => a.timeMs - b.timeMs);
   const row = new Float64Array(RANKER_FEATURE_COUNT);
@@ -140,6 +153,10 @@ export function compareRecsServedWithLog(served: readonly ServedRecsAnswer[], op
     const values = evaluate(p);
     p.cells.forEach((cell, c) => {
       const matches = sameValue(cell.served, values[c] ?? null, tolerance);
+      if (p.pit) {
+        if (matches && eventMs !== null && p.ahead[c] === null && !sameValue(cell.served, p.pit[c] ?? null, tolerance) && p.staleness[c] === null) p.ahead[c] = eventMs - p.answer.timeMs;
+        return;
+      }
       if (matches) {
         p.everMatched[c] = true;
         p.lostAt[c] = null;
@@ -165,9 +182,21 @@ export function compareRecsServedWithLog(served: readonly ServedRecsAnswer[], op
       offline: [],
       everMatched: cells.map(() => false),
       lostAt: cells.map(() => null),
+      pit: null,
+      staleness: cells.map(() => null),
+      ahead: cells.map(() => null),
     };
     observe(p, null);
     return p;
+  };
+
+  /** The log reached the answer's time: what the answer should have seen, and how stale a mismatch is. */
+  const reachTime = (p: Pending) => {
+    p.pit = [...p.offline];
+    p.cells.forEach((_, c) => {
+      const lostAt = p.everMatched[c] ? p.lostAt[c] : null;
+      if (lostAt !== null && lostAt !== undefined) p.staleness[c] = p.answer.timeMs - lostAt;
+    });
   };
 
   let answersWithMismatch = 0;
@@ -177,9 +206,10 @@ export function compareRecsServedWithLog(served: readonly ServedRecsAnswer[], op
     let any = false;
     let unexplainedAny = false;
     rows += p.answer.items.length;
+    const pit = p.pit as (number | null)[];
     p.cells.forEach((cell, c) => {
       const s = stats[cell.feature] as (typeof stats)[number];
-      const offline = p.offline[c] ?? null;
+      const offline = pit[c] ?? null;
       s.compared++;
       if (cell.served === null && offline !== null) s.servedMissing++;
       if (offline === null && cell.served !== null) s.offlineMissing++;
@@ -190,15 +220,18 @@ export function compareRecsServedWithLog(served: readonly ServedRecsAnswer[], op
       if (sameValue(cell.served, offline, tolerance)) return;
       any = true;
       s.mismatches++;
-      const lostAt = p.everMatched[c] ? p.lostAt[c] : null;
-      const stalenessMs = lostAt === null || lostAt === undefined ? null : p.answer.timeMs - lostAt;
+      const stalenessMs = p.staleness[c] ?? null;
+      const aheadMs = stalenessMs === null ? (p.ahead[c] ?? null) : null;
       if (stalenessMs !== null) {
         s.stale++;
         s.maxStalenessMs = Math.max(s.maxStalenessMs, stalenessMs);
+      } else if (aheadMs !== null) {
+        s.ahead++;
+        s.maxAheadMs = Math.max(s.maxAheadMs, aheadMs);
       } else {
         unexplainedAny = true;
       }
-      if (s.examples.length < 3) s.examples.push({ requestId: p.answer.requestId, itemId: cell.itemId, served: cell.served, offline, stalenessMs });
+      if (s.examples.length < 3) s.examples.push({ requestId: p.answer.requestId, itemId: cell.itemId, served: cell.served, offline, stalenessMs, aheadMs });
     });
     if (any) answersWithMismatch++;
     if (unexplainedAny) answersWithUnexplained++;
@@ -209,12 +242,15 @@ export function compareRecsServedWithLog(served: readonly ServedRecsAnswer[], op
   for (let e = 0; e <= events.length; e++) {
     const event = events[e];
     const at = event ? event.timeMs : Number.POSITIVE_INFINITY;
-    // Windows open on the state before the first event at or after `time - maxLag`, and close on the
-    // state before the first event at or after the answer's own time: the answer saw none of those.
+    // A window opens on the state before the first event at or after `time - maxLag`; the answer's
+    // own values are the state before the first event at or after its time (it saw none of those);
+    // the window closes before the first event after `time + maxLag`.
     while (next < answers.length && (answers[next] as ServedRecsAnswer).timeMs - maxLag <= at) pending.push(open(answers[next++] as ServedRecsAnswer));
     for (let i = pending.length - 1; i >= 0; i--) {
-      if ((pending[i] as Pending).answer.timeMs <= at) {
-        close(pending[i] as Pending);
+      const p = pending[i] as Pending;
+      if (p.pit === null && p.answer.timeMs <= at) reachTime(p);
+      if (p.answer.timeMs + maxLag < at) {
+        close(p);
         pending.splice(i, 1);
       }
     }
@@ -229,18 +265,21 @@ export function compareRecsServedWithLog(served: readonly ServedRecsAnswer[], op
     answersWithMismatch,
     answersWithUnexplained,
     maxStalenessMs: Math.max(0, ...stats.map((s) => s.maxStalenessMs)),
+    maxAheadMs: Math.max(0, ...stats.map((s) => s.maxAheadMs)),
     features: stats.map((s) => ({
       feature: s.feature,
       compared: s.compared,
       mismatches: s.mismatches,
       mismatchRate: s.compared > 0 ? s.mismatches / s.compared : 0,
       stale: s.stale,
-      unexplained: s.mismatches - s.stale,
-      unexplainedRate: s.compared > 0 ? (s.mismatches - s.stale) / s.compared : 0,
+      ahead: s.ahead,
+      unexplained: s.mismatches - s.stale - s.ahead,
+      unexplainedRate: s.compared > 0 ? (s.mismatches - s.stale - s.ahead) / s.compared : 0,
       servedMissing: s.servedMissing,
       offlineMissing: s.offlineMissing,
       meanAbsDiff: s.numeric > 0 ? s.absDiff / s.numeric : 0,
       maxStalenessMs: s.maxStalenessMs,
+      maxAheadMs: s.maxAheadMs,
       examples: s.examples,
     })),
   };
