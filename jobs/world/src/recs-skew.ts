@@ -82,11 +82,12 @@ export function renderRecsSkew(report: RecsSkewReport): string {
   const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
   const lines = [
     `${report.logged} answers logged from ${report.from} to ${report.to}, ${report.ranked} ranked from the store's features, ${report.sampled} sampled (${report.rows} item rows); ` +
-      `${report.answersWithMismatch} with a value that differs from the log at the answer's time, ${report.answersWithUnexplained} with one no state of the log within ${(report.maxLagMs / 60_000).toFixed(0)} world minutes explains.`,
+      `${report.answersWithMismatch} with a value that differs from the log at the answer's time, ${report.answersWithUnexplained} with one no state of the log within ${(report.maxLagMs / 60_000).toFixed(0)} world minutes of the answer explains. ` +
+      "Stale: the value the log had before the answer (the stream had not applied the latest events); ahead: a value it had only after (a later answer's events already applied).",
     "",
-    "| feature | compared | mismatches | rate | stale (stream lag) | unexplained | max staleness (world min) |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ...report.features.map((f) => `| ${f.feature} | ${f.compared} | ${f.mismatches} | ${pct(f.mismatchRate)} | ${f.stale} | ${f.unexplained} | ${(f.maxStalenessMs / 60_000).toFixed(1)} |`),
+    "| feature | compared | mismatches | rate | stale | ahead | unexplained | max staleness / lead (world min) |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...report.features.map((f) => `| ${f.feature} | ${f.compared} | ${f.mismatches} | ${pct(f.mismatchRate)} | ${f.stale} | ${f.ahead} | ${f.unexplained} | ${(f.maxStalenessMs / 60_000).toFixed(1)} / ${(f.maxAheadMs / 60_000).toFixed(1)} |`),
   ];
   return lines.join("\n");
 }
