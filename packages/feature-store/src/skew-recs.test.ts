@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { assembleRankerRows, rankerContext, rankerRowByName, RANKER_FEATURE_COUNT, type ItemProfile, type UserProfile } from "./recs/definitions";
-import { MemoryRecsFeatureStore, type RecsCatalogue } from "./recs/memory-store";
+import type { MemoryRecsFeatureStore} from "./recs/memory-store";
+import { type RecsCatalogue } from "./recs/memory-store";
 import { recsFeaturesAsOf, sessionEvents, type RecsSession } from "./recs/offline";
 import type { RecsEvent } from "./recs/store";
 import { recsTestHistory } from "./recs/test-fixtures";
