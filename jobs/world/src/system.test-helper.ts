@@ -49,6 +49,8 @@ export interface SystemOptions {
   run: string;
   /** The fraud drifts the card holders inject. */
   drifts: readonly Extract<WorldDrift, { kind: "card-testing" | "terminal-wave" }>[];
+  /** World days the card holders transact for (default 14). */
+  horizonDays?: number;
   /** Also start the event logger (offline store) and the retrain controller with these settings. */
   loop?: { retrain: Record<string, string> };
 }
@@ -94,7 +96,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     log: () => undefined,
   });
 
-  const cardHolders = new CardHolders({ world: FRAUD, horizonDays: 14, drift: options.drifts, seed: 5 });
+  const cardHolders = new CardHolders({ world: FRAUD, horizonDays: options.horizonDays ?? 14, drift: options.drifts, seed: 5 });
   const week = Math.round(7 * cardHolders.perDay.transactions);
   // Every process gets the same clock: the world's start a few seconds from now.
   const originMs = Date.now() + 4_000;
