@@ -142,7 +142,9 @@ beforeAll(async () => {
   expect(compose.services["trainer-fraud"]?.command).toContain("/models/registry");
   await trainFraud({
     source: { kind: "synthetic", world: { customers: 300, terminals: 600, days: 50, seed: 3 } },
-    gbdt: { numRounds: 20 },
+    protocol: { folds: 2 },
+    gbdt: { numRounds: 20, maxDepth: 3, learningRate: 0.3, positiveWeight: 1 },
+    quiet: true,
     registryDir,
     reportDir: `${tmp}/reports`,
     materializeRedisUrl: redis.url,

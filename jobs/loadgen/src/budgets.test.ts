@@ -10,7 +10,7 @@ describe("budget file", () => {
   it("states the architecture's targets", async () => {
     const budgets = await loadBudgets(DEFAULT_BUDGETS_PATH);
     expect(budgets.endpoints.fraud).toMatchObject({ rate: 1000, latency: { p99: 5 }, stages: { features: { p99: 2 } } });
-    expect(budgets.endpoints.recommendations).toMatchObject({ rate: 300, latency: { p99: 25 }, stages: { features: { p99: 2 } } });
+    expect(budgets.endpoints.recommendations).toMatchObject({ rate: 300, latency: { p99: 25 }, stages: { user: { p99: 2 } } });
   });
 
   it("names the field that is wrong", async () => {

@@ -1,32 +1,24 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { importTransactionsCsv } from "@mlsd/datasets";
-import { FRAUD_WORLD_PRESETS, type FraudWorldPreset } from "@mlsd/synth";
-import { trainFraud, type FraudDataSource } from "./fraud/pipeline";
+import { loadMovieLens } from "@mlsd/datasets";
+import { FRAUD_USAGE, runFraudCli } from "./fraud/fraud-cli";
 import { trainFraudFromLog } from "./from-log/fraud";
 import { trainRankerFromLog } from "./from-log/recs";
+import { twoTowerSeeds } from "./recs/movielens-eval";
+import { DEFAULT_TUNE_GRID, tuneMovieLens } from "./recs/movielens-tune";
 import { materializeWorld, trainRecs, type RecsDataSource, type RecsPreset } from "./recs/pipeline";
+import { MOVIELENS_TWO_STAGE } from "./recs/two-stage";
 
 const USAGE = `usage: trainer <fraud|recs> [options]
 
-fraud options:
-  --preset NAME        synthetic world: small | demo | handbook (default handbook: 5,000 customers,
-                       10,000 terminals, 183 days, about 1.75 M transactions)
-  --customers N --terminals N --days N --seed N    override the preset's size
-  --start-date DATE    day 0 of the world, YYYY-MM-DD (default the handbook's 2018-04-01); a live
-                       world (npm run world) needs the fraud history to end where the recommender's does
-  --csv FILE           train on a transaction CSV instead (handbook columns, any source)
-  --rounds N           boosting rounds (default 300, early stopping on the validation window)
-  --registry DIR       model registry (default artifacts/registry)
-  --reports DIR        where the report goes (default reports)
-  --redis URL          after training, replay recent history into this Redis (warm features)
-
+${FRAUD_USAGE}
 training from the log (either command, with --from-log):
   --from-log           train from what the running system logged (the event logger's offline store)
                        instead of a world or a dataset; publishes under --alias candidate (never current)
   --store DIR          the offline store (default .data/offline-store)
   --as-of TIME         train as of this time (ISO; default now): windows end here
-  --train-days N --gap-days N --eval-days N    window lengths in days (default 14, 1, 3)
+  --train-days N --gap-days N --eval-days N    window lengths in days (default 14, 1, 3); with --from-log,
+                       --train-days is this training window, not the fraud protocol's
   --label-horizon-days N    fraud: how long labels take to settle before evaluation (default 7)
   --json               print the result (candidate version and comparison) as one JSON line on stdout
 
@@ -35,6 +27,12 @@ recs options:
   --preset NAME        synthetic world: small | demo (default; about 1-2 minutes) | benchmark (1M items)
   --users N --items N --sessions N    override the preset's world size and sessions per user
   --seed N             world seed (synthetic) or split seed (movielens, default 42)
+  --seeds LIST         movielens: comma-separated split seeds (e.g. 42,43,44); the table shows mean, sd and range,
+                       the first seed's models are published
+  --skip-two-tower     movielens: leave the (slow) tfjs two-tower row out
+  --two-tower-only     movielens: only the two-tower row (and MostPop) for each of --seeds
+  --tune               movielens: search the hyper-parameters on a validation split carved from the
+                       training half of --seed's split (no test rating is read), print the table, publish nothing
   --data DIR           MovieLens folder (default ../shared/datasets/ml-100k beside the repository)
   --epochs N           two-tower epochs (default: the preset's; for MovieLens at most 4, early-stopped on validation)
   --candidates N       retrieval candidates handed to the ranker (default 200)
@@ -58,17 +56,25 @@ function int(value: string | undefined, name: string): number | undefined {
 }
 
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  // `trainer fraud --from-log` (the retrain controller's run) takes the from-log options below.
+  if (argv[0] === "fraud" && !argv.includes("--from-log")) {
+    // `npm run -w` runs in the package folder; INIT_CWD is where the command was typed.
+    // eslint-disable-next-line no-restricted-properties
+    const invokedFrom = process.env.INIT_CWD ?? process.cwd();
+    process.exitCode = await runFraudCli(argv.slice(1), invokedFrom, (t) => process.stdout.write(t), (t) => process.stderr.write(t));
+    return;
+  }
   const { positionals, values } = parseArgs({
+    args: argv,
     allowPositionals: true,
     options: {
       preset: { type: "string" },
-      customers: { type: "string" },
-      terminals: { type: "string" },
-      days: { type: "string" },
       seed: { type: "string" },
-      "start-date": { type: "string" },
-      csv: { type: "string" },
-      rounds: { type: "string" },
+      seeds: { type: "string" },
+      "skip-two-tower": { type: "boolean" },
+      tune: { type: "boolean" },
+      "two-tower-only": { type: "boolean" },
       registry: { type: "string", default: "artifacts/registry" },
       reports: { type: "string", default: "reports" },
       redis: { type: "string" },
@@ -108,51 +114,8 @@ async function main(): Promise<void> {
     await recs(values);
     return;
   }
-  if (command !== "fraud") {
-    process.stderr.write(`unknown command "${command}"\n${USAGE}`);
-    process.exit(2);
-  }
-
-  let source: FraudDataSource;
-  if (values.csv) {
-    const table = await importTransactionsCsv(values.csv);
-    source = { kind: "table", table, name: path.basename(values.csv) };
-  } else {
-    const preset = values.preset ?? "handbook";
-    if (!["small", "demo", "handbook"].includes(preset)) {
-      process.stderr.write(`--preset must be small, demo or handbook, got "${preset}"\n`);
-      process.exit(2);
-    }
-    const world = {
-      ...FRAUD_WORLD_PRESETS[preset as FraudWorldPreset],
-      ...(values["start-date"] ? { startDate: values["start-date"] } : {}),
-      ...(int(values.customers, "customers") ? { customers: int(values.customers, "customers") } : {}),
-      ...(int(values.terminals, "terminals") ? { terminals: int(values.terminals, "terminals") } : {}),
-      ...(int(values.days, "days") ? { days: int(values.days, "days") } : {}),
-      ...(int(values.seed, "seed") ? { seed: int(values.seed, "seed") } : {}),
-    };
-    source = { kind: "synthetic", world };
-  }
-  const rounds = int(values.rounds, "rounds");
-  const result = await trainFraud({
-    source,
-    registryDir: values.registry,
-    reportDir: values.reports,
-    ...(rounds ? { gbdt: { numRounds: rounds } } : {}),
-    ...(values.redis ? { materializeRedisUrl: values.redis } : {}),
-  });
-  const e = result.evaluation;
-  process.stdout.write(
-    [
-      "",
-      `fraud model ${result.registered.manifest.version} -> ${result.registered.dir}`,
-      `  test ROC-AUC ${e.rocAuc.toFixed(4)}   average precision ${e.averagePrecision.toFixed(4)}   card precision@100 ${e.cardPrecisionAt100.toFixed(4)}   ECE ${e.ece.toFixed(4)}`,
-      `  thresholds review ${result.chosen.thresholds.review.toFixed(4)} decline ${result.chosen.thresholds.decline.toFixed(4)}`,
-      `  test cost at the chosen thresholds ${result.chosen.total.toFixed(0)} vs declining at 0.5: ${result.atHalf.total.toFixed(0)}`,
-      `  report: ${result.reportPath}`,
-      "",
-    ].join("\n"),
-  );
+  process.stderr.write(`unknown command "${command}"\n${USAGE}`);
+  process.exit(2);
 }
 
 function days(value: string | undefined, name: string, fallback: number): number {
@@ -211,7 +174,15 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
   const candidates = int(text("candidates"), "candidates");
   let source: RecsDataSource;
   if (dataset === "movielens") {
-    source = { kind: "movielens", dir: movieLensDir(text("data")), ...(seed ? { seed } : {}), ...(epochs ? { epochs } : {}) };
+    const seeds = text("seeds")?.split(",").map((v) => int(v.trim(), "seeds") as number);
+    source = {
+      kind: "movielens",
+      dir: movieLensDir(text("data")),
+      ...(seed ? { seed } : {}),
+      ...(seeds ? { seeds } : {}),
+      ...(epochs ? { epochs } : {}),
+      ...(values["skip-two-tower"] ? { twoTower: false } : {}),
+    };
   } else if (dataset === "synthetic") {
     const preset = text("preset") ?? "demo";
     if (!["small", "demo", "benchmark"].includes(preset)) {
@@ -231,6 +202,37 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
   } else {
     process.stderr.write(`--dataset must be synthetic or movielens, got "${dataset}"\n`);
     process.exit(2);
+  }
+  if (values["two-tower-only"]) {
+    if (source.kind !== "movielens") {
+      process.stderr.write("--two-tower-only needs --dataset movielens\n");
+      process.exit(2);
+    }
+    const dataset = await loadMovieLens(source.dir);
+    const rows = await twoTowerSeeds(dataset, source.seeds ?? [source.seed ?? 42], source.epochs ? { epochs: source.epochs } : {}, (line) => process.stderr.write(line + "\n"));
+    const stats = (xs: number[]) => {
+      const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+      const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1));
+      return `${mean.toFixed(4)} ± ${sd.toFixed(4)} (${Math.min(...xs).toFixed(4)}-${Math.max(...xs).toFixed(4)})`;
+    };
+    const out = [`\n${source.dir}, seeds ${rows.map((r) => r.seed).join(", ")}:`, "", "| model | NDCG@10 | P@10 | R@10 |", "|---|---:|---:|---:|"];
+    for (const key of ["mostPop", "twoTower"] as const) {
+      out.push(`| ${rows[0]?.[key].recommender} | ${stats(rows.map((r) => r[key].ndcg))} | ${stats(rows.map((r) => r[key].precision))} | ${stats(rows.map((r) => r[key].recall))} |`);
+    }
+    process.stdout.write(out.join("\n") + "\n");
+    return;
+  }
+  if (values.tune) {
+    if (source.kind !== "movielens") {
+      process.stderr.write("--tune needs --dataset movielens\n");
+      process.exit(2);
+    }
+    const dataset = await loadMovieLens(source.dir);
+    const rows = await tuneMovieLens(dataset, source.seed ?? 42, MOVIELENS_TWO_STAGE, DEFAULT_TUNE_GRID, (line) => process.stderr.write(line + "\n"));
+    const out = [`\nValidation search, seed ${source.seed ?? 42} (${source.dir}):`, "", "| stage | setting | metric | value |", "|---|---|---|---:|"];
+    for (const r of rows) out.push(`| ${r.stage} | ${r.setting} | ${r.metric} | ${r.value.toFixed(4)} |`);
+    process.stdout.write(out.join("\n") + "\n");
+    return;
   }
   if (values["materialize-only"]) {
     if (source.kind !== "synthetic" || !text("redis")) {
@@ -260,7 +262,10 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
   for (const m of result.world?.evaluation.methods ?? []) {
     lines.push(`  ${m.description.padEnd(40)} NDCG@10 true relevance ${m.ndcgTrue.toFixed(4)}   held-out clicks ${m.ndcgClicks.toFixed(4)}`);
   }
-  for (const r of result.movielens?.results ?? []) lines.push(`  ${r.recommender.padEnd(40)} NDCG@10 ${r.ndcg.toFixed(4)}   P@10 ${r.precision.toFixed(4)}   R@10 ${r.recall.toFixed(4)}`);
+  for (const s of result.movielens?.summary ?? []) {
+    const spread = s.values.length > 1 ? ` ± ${s.sd.toFixed(4)} (${s.min.toFixed(4)}-${s.max.toFixed(4)}, ${s.values.length} seeds)` : "";
+    lines.push(`  ${s.model.padEnd(46)} ${s.metric.padEnd(8)} ${s.mean.toFixed(4)}${spread}`);
+  }
   lines.push(`  report: ${result.reportPath}`, "");
   process.stdout.write(lines.join("\n"));
 }

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { MovieLensFormatError, loadMovieLens, loadMovieLens100K, loadMovieLensCsv } from "./movielens";
+import { MovieLensFormatError, loadMovieLens, loadMovieLens100K, loadMovieLensCsv, loadMovieLensDat } from "./movielens";
 
 const tempDirs: string[] = [];
 async function writeFixture(files: Record<string, string | Buffer>): Promise<string> {
@@ -96,5 +96,73 @@ describe("MovieLens CSV releases (hand-written fixture)", () => {
 
     const badCount = await writeFixture({ "movies.csv": movies, "ratings.csv": "userId,movieId,rating,timestamp\n1,1,4\n" });
     await expect(loadMovieLensCsv(badCount)).rejects.toThrow(/ratings\.csv:2: expected 4 comma-separated fields, got 3/);
+  });
+});
+
+describe("MovieLens 1M / 10M releases ('::'-separated, hand-written fixtures)", () => {
+  // 1M: Latin-1 titles, users.dat with the age-group and occupation codes.
+  const movies1m = Buffer.from("1::Toy Story (1995)::Animation|Children's|Comedy\n25::Métisse (Café au Lait) (1993)::Comedy\n40::Untitled::(no genres listed)\n", "latin1");
+  const users1m = "1::F::1::10::48067\n6040::M::25::6::11106\n";
+  const ratings1m = "1::25::5::978300760\n6040::1::3::956703932\n1::40::4::978302109\n";
+
+  it("reads ratings, Latin-1 titles, genres and the 1M demographics", async () => {
+    const dir = await writeFixture({ "movies.dat": movies1m, "users.dat": users1m, "ratings.dat": ratings1m });
+    const ml = await loadMovieLens(dir);
+    expect(ml.format).toBe("ml-dat");
+    expect([ml.numUsers, ml.numItems, ml.numRatings]).toEqual([2, 3, 3]);
+    expect(ml.items.titles[1]).toBe("Métisse (Café au Lait) (1993)");
+    expect(Array.from(ml.items.releaseYears)).toEqual([1995, 1993, 0]);
+    expect(ml.items.genres[0]?.map((g) => ml.items.genreNames[g])).toEqual(["Animation", "Children's", "Comedy"]);
+    expect(ml.items.genres[2]).toEqual([]);
+    expect(Array.from(ml.ratings.users)).toEqual([0, 1, 0]);
+    expect(Array.from(ml.ratings.items)).toEqual([1, 0, 2]);
+    expect(Array.from(ml.ratings.values)).toEqual([5, 3, 4]);
+    expect(ml.ratings.timestamps[1]).toBe(956_703_932);
+    expect(ml.users?.genders).toEqual(["F", "M"]);
+    expect(Array.from(ml.users?.ages ?? [])).toEqual([1, 25]);
+    expect(ml.users?.occupations).toEqual(["10", "6"]);
+  });
+
+  it("reads the 10M layout: UTF-8 titles, half stars, no users.dat", async () => {
+    const dir = await writeFixture({
+      "movies.dat": "5::Amélie (Fabuleux destin d'Amélie Poulain, Le) (2001)::Comedy|Romance\n9::Heat (1995)::Action|Crime|Thriller\n",
+      "ratings.dat": "71567::9::4.5::912580553\n3::5::0.5::1230000000\n",
+    });
+    const ml = await loadMovieLensDat(dir);
+    expect(ml.items.titles[0]).toBe("Amélie (Fabuleux destin d'Amélie Poulain, Le) (2001)");
+    expect(Array.from(ml.userIds)).toEqual([3, 71567]);
+    expect(Array.from(ml.ratings.values)).toEqual([4.5, 0.5]);
+    expect(ml.users).toBeUndefined();
+  });
+
+  it("names file and line for a bad field count, a bad rating and an unknown user", async () => {
+    const badCount = await writeFixture({ "movies.dat": movies1m, "ratings.dat": "1::25::5::978300760\n1::25::5\n" });
+    await expect(loadMovieLensDat(badCount)).rejects.toThrow(/ratings\.dat:2: expected 4 '::'-separated fields .*got 3/);
+    const badRating = await writeFixture({ "movies.dat": movies1m, "ratings.dat": "1::25::5::978300760\n\n1::1::x::978300761\n" });
+    await expect(loadMovieLensDat(badRating)).rejects.toThrow(/ratings\.dat:3: rating 'x'/);
+    const badMovie = await writeFixture({ "movies.dat": "1::Toy Story (1995)\n", "ratings.dat": ratings1m });
+    await expect(loadMovieLensDat(badMovie)).rejects.toThrow(/movies\.dat:1: expected 3 '::'-separated fields/);
+    const unknownUser = await writeFixture({ "movies.dat": movies1m, "users.dat": users1m, "ratings.dat": "1::25::5::978300760\n7::1::3::956703932\n" });
+    await expect(loadMovieLensDat(unknownUser)).rejects.toThrow(/ratings\.dat:2: user id 7 is not in the user file/);
+    const badAge = await writeFixture({ "movies.dat": movies1m, "users.dat": "1::F::young::10::48067\n", "ratings.dat": ratings1m });
+    await expect(loadMovieLensDat(badAge)).rejects.toThrow(/users\.dat:1: age 'young'/);
+  });
+});
+
+describe("MovieLens 100K (hand-written fixture)", () => {
+  it("reads u.data, u.item and u.user", async () => {
+    const flags = (g: number) => Array.from({ length: 19 }, (_, i) => (i === g ? "1" : "0")).join("|");
+    const dir = await writeFixture({
+      "u.item": `1|Toy Story (1995)|01-Jan-1995||http://x|${flags(3)}\n2|GoldenEye (1995)|01-Jan-1995||http://x|${flags(1)}\n`,
+      "u.user": "1|24|M|technician|85711\n2|53|F|other|94043\n",
+      "u.data": "2\t1\t4\t881250949\n1\t2\t3\t891717742\n",
+    });
+    const ml = await loadMovieLens(dir);
+    expect(ml.format).toBe("ml-100k");
+    expect([ml.numUsers, ml.numItems, ml.numRatings]).toEqual([2, 2, 2]);
+    expect(Array.from(ml.ratings.users)).toEqual([1, 0]);
+    expect(ml.items.genreNames[ml.items.genres[0]?.[0] as number]).toBe("Animation");
+    expect(Array.from(ml.users?.ages ?? [])).toEqual([24, 53]);
+    expect(ml.users?.occupations).toEqual(["technician", "other"]);
   });
 });

@@ -5,13 +5,14 @@ import { createInterface } from "node:readline";
 import { splitCsvLine } from "./csv";
 
 /**
- * MovieLens in one in-memory shape for both file formats: the 100K release (u.data, u.item,
- * u.user) and the newer CSV releases (ratings.csv, movies.csv: ml-latest, ml-latest-small,
- * ml-20m, ml-25m, ml-32m). Users and items get dense 0-based indices in ascending order of their
+ * MovieLens in one in-memory shape for every file format: the 100K release (u.data, u.item,
+ * u.user), the 1M and 10M releases (`::`-separated ratings.dat, movies.dat and, for 1M,
+ * users.dat) and the CSV releases (ratings.csv, movies.csv: ml-latest, ml-latest-small, ml-20m,
+ * ml-25m, ml-32m). Users and items get dense 0-based indices in ascending order of their
  * original ids; ratings are parallel typed arrays in file order.
  */
 export interface RatingsDataset {
-  readonly format: "ml-100k" | "ml-csv";
+  readonly format: "ml-100k" | "ml-dat" | "ml-csv";
   readonly numUsers: number;
   readonly numItems: number;
   readonly numRatings: number;
@@ -28,7 +29,7 @@ export interface RatingsDataset {
   readonly itemIds: Int32Array;
   readonly itemIndex: ReadonlyMap<number, number>;
   readonly items: ItemInfo;
-  /** Demographics; only the 100K release ships them (u.user). */
+  /** Demographics; only the 100K (u.user) and 1M (users.dat) releases ship them. */
   readonly users?: UserInfo;
 }
 
@@ -42,6 +43,7 @@ export interface ItemInfo {
 }
 
 export interface UserInfo {
+  /** Age in years (100K) or the 1M release's age-group code (1 = under 18, 18, 25, 35, 45, 50, 56). */
   readonly ages: Uint8Array;
   readonly genders: readonly string[];
   readonly occupations: readonly string[];
@@ -85,11 +87,41 @@ const ML100K_GENRES = [
 // Both releases have a placeholder genre meaning "none"; it becomes an empty genre list.
 const NO_GENRE = new Set(["unknown", "(no genres listed)"]);
 
-/** Loads whichever MovieLens format the folder holds (u.data first, then ratings.csv). */
+/** Loads whichever MovieLens format the folder holds (u.data first, then ratings.dat, then ratings.csv). */
 export async function loadMovieLens(dir: string): Promise<RatingsDataset> {
   if (await exists(join(dir, "u.data"))) return loadMovieLens100K(dir);
+  if (await exists(join(dir, "ratings.dat"))) return loadMovieLensDat(dir);
   if (await exists(join(dir, "ratings.csv"))) return loadMovieLensCsv(dir);
-  throw new MovieLensFormatError(dir, 0, "no u.data (100K release) or ratings.csv (newer releases) in this folder");
+  throw new MovieLensFormatError(dir, 0, "no u.data (100K release), ratings.dat (1M, 10M) or ratings.csv (newer releases) in this folder");
+}
+
+/**
+ * The 1M and 10M releases: `UserID::MovieID::Rating::Timestamp` in ratings.dat,
+ * `MovieID::Title::Genres` in movies.dat and, in 1M only, `UserID::Gender::Age::Occupation::Zip`
+ * in users.dat (occupation as its numeric code). 1M's movies.dat is Latin-1, 10M's UTF-8: a
+ * file that is not valid UTF-8 is read as Latin-1.
+ */
+export async function loadMovieLensDat(dir: string): Promise<RatingsDataset> {
+  const moviesPath = join(dir, "movies.dat");
+  const userPath = join(dir, "users.dat");
+  const items = parseMoviesDat(moviesPath, decodeText(await readRequired(moviesPath)));
+  const users = (await exists(userPath)) ? parseDatUsers(userPath, decodeText(await readRequired(userPath))) : undefined;
+
+  const ratingsPath = join(dir, "ratings.dat");
+  const raw = new RawRatings(indexOf(items.ids), users ? indexOf(users.ids) : undefined);
+  await forEachLine(ratingsPath, (line, lineNo) => {
+    const f = line.split("::");
+    if (f.length !== 4) throw new MovieLensFormatError(ratingsPath, lineNo, `expected 4 '::'-separated fields (UserID::MovieID::Rating::Timestamp), got ${f.length}`);
+    raw.push(
+      ratingsPath,
+      lineNo,
+      parseId(f[0], "UserID", ratingsPath, lineNo),
+      parseId(f[1], "MovieID", ratingsPath, lineNo),
+      parseRating(f[2], ratingsPath, lineNo),
+      parseTimestamp(f[3], ratingsPath, lineNo),
+    );
+  });
+  return assemble("ml-dat", ratingsPath, raw, users?.ids, items.ids, items.info, users?.info);
 }
 
 export async function loadMovieLens100K(dir: string): Promise<RatingsDataset> {
@@ -169,9 +201,7 @@ function parse100KItems(file: string, text: string): ParsedItems {
 }
 
 function parseMoviesCsv(file: string, text: string): ParsedItems {
-  const rows: { id: number; title: string; year: number; genres: number[] }[] = [];
-  const genreNames: string[] = [];
-  const genreIds = new Map<string, number>();
+  const titles = new TitledItems();
   eachTextLine(text, (line, lineNo) => {
     if (lineNo === 1) {
       expectHeader(file, line, "movieId,title,genres");
@@ -180,22 +210,62 @@ function parseMoviesCsv(file: string, text: string): ParsedItems {
     const f = splitCsvLine(line);
     if (f === undefined) throw new MovieLensFormatError(file, lineNo, "malformed CSV record (an open quote, or text after a closing quote)");
     if (f.length !== 3) throw new MovieLensFormatError(file, lineNo, `expected 3 fields (movieId,title,genres), got ${f.length}`);
-    const title = (f[1] as string).trim();
+    titles.add(parseId(f[0], "movieId", file, lineNo), f[1] as string, f[2] as string);
+  });
+  return buildItems(file, titles.rows, titles.genreNames);
+}
+
+function parseMoviesDat(file: string, text: string): ParsedItems {
+  const titles = new TitledItems();
+  eachTextLine(text, (line, lineNo) => {
+    const f = line.split("::");
+    if (f.length !== 3) throw new MovieLensFormatError(file, lineNo, `expected 3 '::'-separated fields (MovieID::Title::Genres), got ${f.length}`);
+    titles.add(parseId(f[0], "MovieID", file, lineNo), f[1] as string, f[2] as string);
+  });
+  return buildItems(file, titles.rows, titles.genreNames);
+}
+
+/** Items of the releases that list genres by name ("Action|Comedy") and put the year in the title. */
+class TitledItems {
+  readonly rows: { id: number; title: string; year: number; genres: number[] }[] = [];
+  readonly genreNames: string[] = [];
+  private readonly genreIds = new Map<string, number>();
+
+  add(id: number, rawTitle: string, genreList: string): void {
+    const title = rawTitle.trim();
     const genres: number[] = [];
-    for (const name of (f[2] as string).split("|")) {
+    for (const name of genreList.split("|")) {
       if (name === "" || NO_GENRE.has(name)) continue;
-      let id = genreIds.get(name);
-      if (id === undefined) {
-        id = genreNames.length;
-        genreIds.set(name, id);
-        genreNames.push(name);
+      let g = this.genreIds.get(name);
+      if (g === undefined) {
+        g = this.genreNames.length;
+        this.genreIds.set(name, g);
+        this.genreNames.push(name);
       }
-      genres.push(id);
+      genres.push(g);
     }
     const year = /\((\d{4})\)$/.exec(title);
-    rows.push({ id: parseId(f[0], "movieId", file, lineNo), title, year: year ? Number(year[1]) : 0, genres });
+    this.rows.push({ id, title, year: year ? Number(year[1]) : 0, genres });
+  }
+}
+
+function parseDatUsers(file: string, text: string): { ids: Int32Array; info: UserInfo } {
+  const rows: UserRow[] = [];
+  eachTextLine(text, (line, lineNo) => {
+    const f = line.split("::");
+    if (f.length !== 5) throw new MovieLensFormatError(file, lineNo, `expected 5 '::'-separated fields (UserID::Gender::Age::Occupation::Zip-code), got ${f.length}`);
+    rows.push({ id: parseId(f[0], "UserID", file, lineNo), gender: f[1] ?? "", age: parseAge(f[2], file, lineNo), occupation: f[3] ?? "", zip: f[4] ?? "" });
   });
-  return buildItems(file, rows, genreNames);
+  return buildUsers(file, rows);
+}
+
+/** UTF-8 unless the bytes are not valid UTF-8, then Latin-1 (1M's movies.dat). */
+function decodeText(bytes: Buffer): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return bytes.toString("latin1");
+  }
 }
 
 function buildItems(
@@ -221,16 +291,35 @@ function buildItems(
   };
 }
 
+interface UserRow {
+  id: number;
+  age: number;
+  gender: string;
+  occupation: string;
+  zip: string;
+}
+
+function parseAge(text: string | undefined, file: string, lineNo: number): number {
+  const age = Number(text);
+  if (text === undefined || text === "" || !Number.isInteger(age) || age < 0 || age > 255) throw new MovieLensFormatError(file, lineNo, `age '${text ?? ""}' is not an integer in [0, 255]`);
+  return age;
+}
+
 function parse100KUsers(file: string, text: string): { ids: Int32Array; info: UserInfo } {
-  const rows: { id: number; age: number; gender: string; occupation: string; zip: string }[] = [];
+  const rows: UserRow[] = [];
   eachTextLine(text, (line, lineNo) => {
     const f = line.split("|");
     if (f.length !== 5) throw new MovieLensFormatError(file, lineNo, `expected 5 '|'-separated fields (id|age|gender|occupation|zip), got ${f.length}`);
-    const age = Number(f[1]);
-    if (!Number.isInteger(age) || age < 0 || age > 255) throw new MovieLensFormatError(file, lineNo, `age '${f[1]}' is not an integer in [0, 255]`);
-    rows.push({ id: parseId(f[0], "user id", file, lineNo), age, gender: f[2] ?? "", occupation: f[3] ?? "", zip: f[4] ?? "" });
+    rows.push({ id: parseId(f[0], "user id", file, lineNo), age: parseAge(f[1], file, lineNo), gender: f[2] ?? "", occupation: f[3] ?? "", zip: f[4] ?? "" });
   });
+  return buildUsers(file, rows);
+}
+
+function buildUsers(file: string, rows: UserRow[]): { ids: Int32Array; info: UserInfo } {
   rows.sort((a, b) => a.id - b.id);
+  for (let i = 1; i < rows.length; i++) {
+    if ((rows[i] as UserRow).id === (rows[i - 1] as UserRow).id) throw new MovieLensFormatError(file, 0, `user id ${(rows[i] as UserRow).id} is listed twice`);
+  }
   return {
     ids: Int32Array.from(rows, (r) => r.id),
     info: {

@@ -92,6 +92,18 @@ describe("ranker format", () => {
     expect(() => loadRankerModel(reg, "current", { ...DEFAULT_RECS_FEATURE_CONFIG, recentClicks: 5 })).toThrow(/feature schema/);
     await expect(publishRankerModel(reg, { gbdt: tinyGbdt(["a", "b"]), dataWindow: {}, metrics: {}, extra: { objective: "binary", k: 10, retrievalScorer: "x" } })).rejects.toThrow(/features/);
   });
+
+  it("publishes a ranker over another feature set, which only a loader asking for that set opens", async () => {
+    const reg = registry("ranker-set");
+    const featureSet = { name: "ratings/1", names: ["a", "b"], schemaHash: "ratings-hash" };
+    const gbdt = tinyGbdt(["a", "b"], "lambdarank");
+    await publishRankerModel(reg, { gbdt, featureSet, dataWindow: {}, metrics: {}, extra: { objective: "lambdarank", k: 10, retrievalScorer: "retrieval@v2" }, alias: "movielens" });
+    const loaded = loadRankerModel(reg, "movielens", undefined, featureSet);
+    expect(loaded.extra).toMatchObject({ features: ["a", "b"], featureSet: "ratings/1" });
+    expect(loaded.featureSchemaHash).toBe("ratings-hash");
+    expect(() => loadRankerModel(reg, "movielens")).toThrow(/feature schema/);
+    await expect(publishRankerModel(reg, { gbdt: tinyGbdt(["b", "a"]), featureSet, dataWindow: {}, metrics: {}, extra: { objective: "lambdarank", k: 10, retrievalScorer: "x" } })).rejects.toThrow(/features/);
+  });
 });
 
 describe("popularity format", () => {

@@ -47,9 +47,22 @@ export class RankerFormatError extends Error {
   override readonly name = "RankerFormatError";
 }
 
+/**
+ * A ranker's inputs other than the online recommendation features (feature-store's
+ * RANKER_FEATURE_NAMES): a name, the ordered feature names and a hash of their semantics.
+ * The MovieLens two-stage ranker is one; a loader must ask for the same set to open it.
+ */
+export interface RankerFeatureSet {
+  name: string;
+  names: readonly string[];
+  schemaHash: string;
+}
+
 export interface PublishRankerModelInput {
   gbdt: GbdtModel;
   featureConfig?: RecsFeatureConfig;
+  /** Default: the online recommendation features. */
+  featureSet?: RankerFeatureSet;
   dataWindow: Record<string, unknown>;
   metrics: Record<string, unknown>;
   extra: Omit<RankerExtra, "features" | "requires"> & Record<string, unknown>;
@@ -64,19 +77,20 @@ export interface PublishRankerModelInput {
 }
 
 export async function publishRankerModel(registry: ModelRegistry, input: PublishRankerModelInput): Promise<RegisteredModel> {
-  checkFeatures(input.gbdt, "the model to publish");
+  checkFeatures(input.gbdt, "the model to publish", input.featureSet);
   return registry.publish(
     {
       model: RANKER_MODEL_NAME,
       ...(input.version ? { version: input.version } : {}),
       dataWindow: input.dataWindow,
-      featureSchemaHash: rankerFeatureSchemaHash(input.featureConfig),
+      featureSchemaHash: input.featureSet ? input.featureSet.schemaHash : rankerFeatureSchemaHash(input.featureConfig),
       metrics: input.metrics,
       extra: {
         ...input.extra,
         features: [...input.gbdt.featureNames],
         ...(input.featureConfig ? { featureConfig: input.featureConfig } : {}),
         ...(input.retrievalVersions ? { requires: { [RETRIEVAL_MODEL_NAME]: [...new Set(input.retrievalVersions)].sort() } } : {}),
+        ...(input.featureSet ? { featureSet: input.featureSet.name } : {}),
       },
     },
     (dir) => {
@@ -88,18 +102,22 @@ export async function publishRankerModel(registry: ModelRegistry, input: Publish
   );
 }
 
-/** Opens a ranker for the feature layout `config` describes, refusing one trained on other features. */
-export function loadRankerModel(registry: ModelRegistry, aliasOrVersion: string, config?: RecsFeatureConfig): RankerModelArtifact {
-  const featureSchemaHash = rankerFeatureSchemaHash(config);
+/**
+ * Opens a ranker for the feature layout `config` describes (or the feature set named), refusing
+ * one trained on other features.
+ */
+export function loadRankerModel(registry: ModelRegistry, aliasOrVersion: string, config?: RecsFeatureConfig, featureSet?: RankerFeatureSet): RankerModelArtifact {
+  const featureSchemaHash = featureSet ? featureSet.schemaHash : rankerFeatureSchemaHash(config);
   const entry = registry.open(RANKER_MODEL_NAME, aliasOrVersion, { featureSchemaHash });
   const gbdt = readGbdt(entry.file(GBDT_MODEL_FILE));
-  checkFeatures(gbdt, `${RANKER_MODEL_NAME}@${entry.manifest.version}`);
+  checkFeatures(gbdt, `${RANKER_MODEL_NAME}@${entry.manifest.version}`, featureSet);
   return { version: entry.manifest.version, manifest: entry.manifest, gbdt, featureSchemaHash, extra: RankerExtraSchema.parse(entry.manifest.extra) };
 }
 
 // The schema hash already says the semantics match; this catches a model file that disagrees with its manifest.
-function checkFeatures(gbdt: GbdtModel, what: string): void {
-  if (gbdt.featureNames.join(",") !== RANKER_FEATURE_NAMES.join(",")) {
-    throw new RankerFormatError(`${what} has features [${gbdt.featureNames.join(", ")}], the ranker computes [${RANKER_FEATURE_NAMES.join(", ")}]`);
+function checkFeatures(gbdt: GbdtModel, what: string, featureSet?: RankerFeatureSet): void {
+  const expected = featureSet ? featureSet.names : RANKER_FEATURE_NAMES;
+  if (gbdt.featureNames.join(",") !== expected.join(",")) {
+    throw new RankerFormatError(`${what} has features [${gbdt.featureNames.join(", ")}], the ranker computes [${expected.join(", ")}]`);
   }
 }

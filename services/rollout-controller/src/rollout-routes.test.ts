@@ -39,6 +39,13 @@ describe("rollouts over HTTP", () => {
     expect(again.body.error.message).toMatch(/a rollout of fraud-gbdt is running \(f2\)/);
   });
 
+  it("takes the stages an operator gives: straight to canary at the configured share", async () => {
+    const { app, service } = await withService();
+    const started = await request(app).post("/v1/rollouts").set(admin).send({ model: "fraud-gbdt", stages: ["canary", "ab"], reason: "shadow already seen offline" }).expect(201);
+    expect(started.body.stage).toBe("canary");
+    expect(service.calls.map((c) => c.body)).toEqual([JSON.stringify({ challenger: "f2", mode: "canary", share: 0.1 })]);
+  });
+
   it("aborts: the challenger is withdrawn and current was never touched", async () => {
     const { app, service, admin: registryAdmin } = await withService();
     await request(app).post("/v1/rollouts").set(admin).send({ model: "fraud-gbdt", reason: "retrained on last week" }).expect(201);
@@ -57,6 +64,9 @@ describe("rollouts over HTTP", () => {
     await request(app).post("/v1/rollouts").set(admin).send({ model: "fraud-gbdt", candidate: "f9", reason: "no such version" }).expect(404);
     await request(app).post("/v1/rollouts").set(admin).send({ model: "fraud-gbdt", candidate: "current", reason: "already serving" }).expect(409);
     await request(app).get("/v1/rollouts/fraud-gbdt").expect(404);
+    const order = await request(app).post("/v1/rollouts").set(admin).send({ model: "fraud-gbdt", stages: ["canary", "shadow"], reason: "backwards" }).expect(400);
+    expect(order.body.error.details).toEqual([{ field: "stages", message: "an ordered subset of shadow, canary, ab" }]);
+    await request(app).post("/v1/rollouts").set(admin).send({ model: "fraud-gbdt", stages: [], reason: "none" }).expect(400);
 
     const { app: other } = await registryFixture([await closedUrl()]);
     const down = await request(other).post("/v1/rollouts").set(admin).send({ model: "fraud-gbdt", reason: "service is down" }).expect(503);

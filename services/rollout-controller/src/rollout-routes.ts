@@ -12,6 +12,8 @@ const StartBodySchema = z
     model: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, "not a model name"),
     /** An alias or a version (default `candidate`). */
     candidate: z.string().min(1).max(200).default("candidate"),
+    /** The stages for this rollout, in order (default: the model's, ROLLOUT_STAGES). */
+    stages: z.array(z.enum(["shadow", "canary", "ab"])).min(1).max(3).optional(),
     reason: ReasonSchema,
     actor: ActorSchema.optional(),
   })
@@ -67,7 +69,7 @@ export function rolloutRoutes(controller: RolloutController): RouteSpec[] {
       status: 201,
       body: StartBodySchema,
       response: RolloutSchema,
-      handler: ({ body, principal }): Promise<Rollout> => controller.start(body.model, body.candidate, operator(principal, body.actor), body.reason),
+      handler: ({ body, principal }): Promise<Rollout> => controller.start(body.model, body.candidate, operator(principal, body.actor), body.reason, body.stages),
     }),
     defineRoute({
       method: "POST",

@@ -94,6 +94,34 @@ async function until(model: string, timeoutMs: number) {
   }
 }
 
+interface Finished {
+  status: string;
+  decisions: RolloutDecisionPayload[];
+  exposure: { totalRequests: number; totalUnits: number };
+}
+
+/** What the report prints: each run's decisions as they were recorded, and what the test measured around them. */
+const runs: { title: string; rollout: Finished; realSeconds: number }[] = [];
+const measured: string[] = [];
+
+function timeline(run: (typeof runs)[number]): string {
+  const fmt = (x: number | null | undefined, digits = 3) => (typeof x === "number" ? x.toFixed(digits) : "-");
+  const rows = run.rollout.decisions.map(
+    (d) =>
+      `| ${d.stage} | ${d.action} | ${fmt(d.stageElapsedMs / 3_600_000, 2)} | ${d.exposure.stageRequests} / ${d.exposure.stageUnits} | ${fmt(d.numbers["current.costPerTransaction"])} | ${fmt(d.numbers["challenger.costPerTransaction"])} | ${typeof d.numbers["pValue"] === "number" ? (d.numbers["pValue"] as number).toExponential(2) : "-"} | ${d.reasons.join("; ").replace(/\|/g, "/")} |`,
+  );
+  return [
+    `### ${run.title}`,
+    "",
+    `Ended **${run.rollout.status}** after ${run.realSeconds.toFixed(1)} s real; the candidate answered ${run.rollout.exposure.totalRequests} requests from ${run.rollout.exposure.totalUnits} cards in all.`,
+    "",
+    "| stage | action | stage clock h | candidate answered (requests / cards) | cost per tx, current | cost per tx, candidate | p | reasons |",
+    "|---|---|---|---|---|---|---|---|",
+    ...rows,
+    "",
+  ].join("\n");
+}
+
 const arms = async () => (await request(fraud.app).get("/v1/model/arms").expect(200)).body as { current: { version: string }; challenger: { version: string; mode: string } | null };
 
 beforeAll(async () => {
@@ -132,6 +160,28 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  // MLSD_ROLLOUT_REPORT=<path>: the report of this run (docs/reports/rollout.md is one).
+  const report = process.env.MLSD_ROLLOUT_REPORT;
+  if (report && runs.length > 0) {
+    const text = [
+      "# Rollout on real Kafka and Redis",
+      "",
+      "Written by the rollout controller's integration test from its own run (the fraud service, real Kafka and Redis, a simulated world's card holders with their labels coming back; the services' clock at 60 clock seconds per real second; 80 units an arm before a stage may end; canary share 0.5):",
+      "",
+      "```",
+      "MLSD_ROLLOUT_REPORT=$PWD/docs/reports/rollout.md npx tsx packages/testkit/src/with-infra.ts -- npm run test:integration -w @mlsd/rollout-controller-service",
+      "```",
+      "",
+      "Models: `good` (a GBDT with sensible thresholds) and `declines-all` (the same GBDT declining every transaction: a good customer's friction on every legitimate one).",
+      "",
+      ...runs.map(timeline),
+      "## Shadow",
+      "",
+      ...measured.map((m) => `- ${m}`),
+      "",
+    ].join("\n");
+    fs.writeFileSync(report, text);
+  }
   await controller?.shutdown("test over");
   await fraud?.shutdown("test over");
   await redis?.stop();
@@ -171,6 +221,7 @@ describe("rollout on real Kafka and Redis", () => {
     // Nobody was answered by the candidate in shadow.
     expect(r.exposure.totalRequests).toBe(0);
     expect((last.numbers["challenger.costPerTransaction"] ?? 0) > (last.numbers["current.costPerTransaction"] ?? Infinity)).toBe(true);
+    runs.push({ title: "A worse candidate, shadow first: rolled back in shadow", rollout: r, realSeconds: detectionSeconds });
     expect(last.numbers["challenger.labelled"]).toBeGreaterThanOrEqual(80);
     process.stdout.write(
       `worse candidate: rolled back in shadow after ${detectionSeconds.toFixed(1)} s real (${(last.stageElapsedMs / 3_600_000).toFixed(2)} clock h), ` +
@@ -187,9 +238,11 @@ describe("rollout on real Kafka and Redis", () => {
     registry.setAlias("fraud-gbdt", "candidate", "good", { by: "test", reason: "set up the second scenario" });
     await request(fraud.app).post("/v1/model/reload").set("authorization", `Bearer ${ADMIN}`).expect(200);
     await traffic(150);
+    const started = Date.now();
     await request(controller.app).post("/v1/rollouts").set("authorization", `Bearer ${ADMIN}`).send({ model: "fraud-gbdt", reason: "the good model back" }).expect(201);
 
     const r = await until("fraud-gbdt", 300_000);
+    runs.push({ title: "A better candidate: shadow, canary, promoted", rollout: r, realSeconds: (Date.now() - started) / 1000 });
     expect(r.decisions.map((d) => `${d.stage}:${d.action}`)).toEqual(["shadow:started", "shadow:advance", "canary:promote"]);
     // In canary, the candidate answered about half of the cards.
     expect(r.exposure.totalUnits).toBeGreaterThan(40);
@@ -201,4 +254,51 @@ describe("rollout on real Kafka and Redis", () => {
     expect(openModelRegistry(registryDir).resolve("fraud-gbdt", "current")).toBe("good");
     expect(await arms()).toMatchObject({ current: { version: "good" }, challenger: null });
   }, 360_000);
+
+  it("rolls a worse candidate back in canary, and says how many requests and cards it answered and how long detection took", async () => {
+    const registry = openModelRegistry(registryDir);
+    registry.setAlias("fraud-gbdt", "candidate", "declines-all", { by: "test", reason: "the canary scenario" });
+    const started = Date.now();
+    await request(controller.app).post("/v1/rollouts").set("authorization", `Bearer ${ADMIN}`).send({ model: "fraud-gbdt", stages: ["canary"], reason: "skip shadow: a canary on half of the cards" }).expect(201);
+    expect(await arms()).toMatchObject({ current: { version: "good" }, challenger: { version: "declines-all", mode: "canary", share: 0.5 } });
+    const r = await until("fraud-gbdt", 240_000);
+    const seconds = (Date.now() - started) / 1000;
+    expect(r.status).toBe("rolled-back");
+    const last = r.decisions.at(-1)!;
+    expect(last).toMatchObject({ stage: "canary", action: "rollback" });
+    // It did answer customers before it was caught: the exposure is counted.
+    expect(r.exposure.totalRequests).toBeGreaterThan(0);
+    expect(r.exposure.totalUnits).toBeGreaterThan(0);
+    expect((await arms()).challenger).toBeNull();
+    expect(openModelRegistry(registryDir).resolve("fraud-gbdt", "current")).toBe("good");
+    runs.push({ title: "A worse candidate straight to canary: rolled back in canary", rollout: r, realSeconds: seconds });
+    process.stdout.write(`worse candidate in canary: rolled back after ${seconds.toFixed(1)} s real (${(last.stageElapsedMs / 3_600_000).toFixed(2)} clock h); it answered ${r.exposure.totalRequests} requests from ${r.exposure.totalUnits} cards\n`);
+  }, 300_000);
+
+  it("shadow changes no answer (byte for byte, but the id and the timings) and adds no latency to it", async () => {
+    const batch = Array.from({ length: 200 }, () => world.next().value as { customerId: number; terminalId: number; amount: number });
+    const times = batch.map((_, i) => new Date(clockNow() - 60_000 + i * 100).toISOString());
+    const send = async (prefix: string) => {
+      const bodies: string[] = [];
+      const ms: number[] = [];
+      for (const [i, t] of batch.entries()) {
+        const t0 = performance.now();
+        const res = await request(fraud.app).post("/v1/transactions/score").send({ transactionId: `${run}-${prefix}-${i}`, customerId: `${prefix}C${t.customerId}`, terminalId: `${prefix}T${t.terminalId}`, amount: t.amount, time: times[i] }).expect(200);
+        ms.push(performance.now() - t0);
+        const { transactionId: _id, timings: _timings, ...answer } = res.body as Record<string, unknown>;
+        bodies.push(JSON.stringify(answer));
+      }
+      return { bodies, median: [...ms].sort((a, b) => a - b)[Math.floor(ms.length / 2)] as number };
+    };
+    // The same transactions for fresh cards and terminals, once without a shadow and once with one.
+    const off = await send("off");
+    await request(fraud.app).put("/v1/model/arms").set("authorization", `Bearer ${ADMIN}`).send({ challenger: "declines-all", mode: "shadow" }).expect(200);
+    const on = await send("on");
+    await request(fraud.app).delete("/v1/model/arms").set("authorization", `Bearer ${ADMIN}`).expect(200);
+    expect(on.bodies).toEqual(off.bodies);
+    expect(new Set(on.bodies.map((b) => (JSON.parse(b) as { decision: string }).decision)).size).toBeGreaterThan(0);
+    const line = `shadow on vs off, the same 200 transactions for fresh cards: answers identical byte for byte (but the id and the timings); median request time ${on.median.toFixed(2)} ms with the shadow vs ${off.median.toFixed(2)} ms without (the challenger scores after the answer is written)`;
+    measured.push(line);
+    process.stdout.write(`${line}\n`);
+  }, 120_000);
 });

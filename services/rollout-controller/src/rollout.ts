@@ -140,9 +140,12 @@ export class RolloutController {
     return r;
   }
 
-  /** Starts a rollout of `ref` (an alias such as `candidate`, or a version) for one model. */
-  async start(model: string, ref: string, by: string, reason: string): Promise<Rollout> {
-    const target = this.options.targets.find((t) => t.model === model);
+  /**
+   * Starts a rollout of `ref` (an alias such as `candidate`, or a version) for one model, through
+   * the target's stages or the ones given (an operator may skip shadow, or add A/B).
+   */
+  async start(model: string, ref: string, by: string, reason: string, stages?: readonly Stage[]): Promise<Rollout> {
+    let target = this.options.targets.find((t) => t.model === model);
     if (!target) throw new AppError("NOT_FOUND", `no rollout target for ${model}: this controller rolls out ${this.options.targets.map((t) => t.model).join(", ")}`, [{ field: "model", message: "unknown model" }]);
     if (this.running.has(model)) throw new AppError("CONFLICT", `a rollout of ${model} is running (${this.running.get(model)?.rollout.candidateVersion}); abort it first`);
     let candidateVersion: string;
@@ -154,6 +157,12 @@ export class RolloutController {
       throw new AppError("NOT_FOUND", (error as Error).message, [{ field: "candidate", message: "not in the registry" }]);
     }
     if (candidateVersion === currentVersion) throw new AppError("CONFLICT", `${model}@${candidateVersion} is already current`, [{ field: "candidate", message: "already current" }]);
+    if (stages !== undefined) {
+      const order: readonly Stage[] = ["shadow", "canary", "ab"];
+      const valid = stages.length > 0 && stages.every((x, i) => order.includes(x) && (i === 0 || order.indexOf(x) > order.indexOf(stages[i - 1] as Stage)));
+      if (!valid) throw new AppError("BAD_REQUEST", `stages must be a non-empty ordered subset of ${order.join(", ")}, got ${stages.join(", ")}`, [{ field: "stages", message: "an ordered subset of shadow, canary, ab" }]);
+      target = { ...target, stages: [...stages] };
+    }
     const now = this.options.clock.now();
     const stage = target.stages[0] as Stage;
     const rollout: Rollout = {

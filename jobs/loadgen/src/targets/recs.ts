@@ -61,7 +61,8 @@ export function recsTarget(options: RecsMixOptions = {}): LoadTarget {
     interpret(_status, body) {
       if (!isRecord(body)) return {};
       const timings = numericRecord(body.timings);
-      return { ...(timings ? { timings } : {}), fallback: typeof body.fallback === "string" && body.fallback.length > 0 };
+      // A new user's cold-start list is the designed answer, not a degraded one: it does not count against the budget.
+      return { ...(timings ? { timings } : {}), fallback: typeof body.fallback === "string" && body.fallback.length > 0 && body.fallback !== "cold-start" };
     },
   };
 }

@@ -108,6 +108,12 @@ describe("recsTarget", () => {
     expect(target.interpret(200, { fallback: null, timings: {} })).toEqual({ timings: {}, fallback: false });
   });
 
+  it("does not count a new user's cold-start list as a fallback: it is the designed answer", () => {
+    const target = recsTarget({ world });
+    expect(target.interpret(200, { fallback: "cold-start", timings: { user: 0.4 } })).toEqual({ timings: { user: 0.4 }, fallback: false });
+    expect(target.interpret(200, { fallback: "popularity", timings: {} })).toEqual({ timings: {}, fallback: true });
+  });
+
   it("refuses slate sizes the contract refuses", () => {
     expect(() => recsTarget({ world, k: [] })).toThrow(/^k: needs at least one/);
     expect(() => recsTarget({ world, k: [10, 101] })).toThrow(/^k\[1\]: must be an integer in \[1, 100\]/);

@@ -6,206 +6,393 @@ import {
   fraudLabelInputs,
   fraudTransactionInputs,
   RedisFraudFeatureStore,
-  selectFeatureRows as selectRows,
+  type FraudFeatureMatrix,
   type LabelInput,
   type TransactionInput,
 } from "@mlsd/feature-store";
-import { Dataset, featureImportance, Predictor, train, type TrainParamsInput } from "@mlsd/gbdt";
+import { featureImportance } from "@mlsd/gbdt";
 import { publishFraudModel } from "@mlsd/model-formats/fraud";
 import { ModelRegistry, type RegisteredModel } from "@mlsd/model-registry";
 import { Progress } from "@mlsd/progress";
 import { createFraudWorld, simulateTransactions, type FraudWorldInput, type FraudWorldPreset } from "@mlsd/synth";
-import { DEFAULT_SPLIT, labelsKnownAt, timeSplit, type SplitSpec, type TimeSplit, type TransactionTable } from "@mlsd/datasets";
+import { labelsKnownAt, type TransactionTable } from "@mlsd/datasets";
 import { Redis } from "ioredis";
 import { buildFeatures } from "./data";
-import { evaluateScores, renderFraudReport, type FraudEvaluation } from "./evaluate";
-import { trainFallback } from "./fallback";
-
-export const DEFAULT_GBDT_PARAMS: TrainParamsInput = {
-  objective: "binary",
-  numRounds: 300,
-  learningRate: 0.1,
-  maxDepth: 6,
-  lambda: 1,
-  minChildWeight: 1,
-  subsample: 0.8,
-  colsampleByTree: 0.8,
-  earlyStoppingRounds: 30,
-  evalMetric: "logloss",
-  seed: 7,
-};
+import { evaluateScores, meanMetrics, rankingMetrics, type FraudEvaluation, type RankingMetrics } from "./evaluate";
+import { exportPredictions, type ExportFormat, type ExportPart, type ExportResult } from "./export";
+import {
+  dateOfDay,
+  dayStarts,
+  foldCutoffMs,
+  foldRows,
+  resolveProtocol,
+  rowsOfDays,
+  summarizeWindow,
+  testFolds,
+  validationFolds,
+  type FoldRows,
+  type ProtocolInput,
+  type ProtocolSpec,
+  type WindowSummary,
+} from "./protocol";
+import { renderFraudReport } from "./report";
+import { trainFallback, type DegradedQuality } from "./fallback";
+import { DEFAULT_GBDT_PARAMS, DEFAULT_GRID, describeParams, expandGrid, fitFold, prequentialSearch, scoreRows, type FittedFold, type FraudData, type FraudModelParams, type GridAxes, type SelectionMetric, type SelectionResult } from "./selection";
 
 export type FraudDataSource =
-  | { kind: "synthetic"; world: FraudWorldInput | FraudWorldPreset }
+  | {
+      kind: "synthetic";
+      world: FraudWorldInput | FraudWorldPreset;
+      /** World seeds to run the whole protocol on (default: the world's own seed); the first seed's model is published. */
+      seeds?: number[];
+    }
   | { kind: "table"; table: TransactionTable; name: string };
 
 export interface TrainFraudOptions {
   source: FraudDataSource;
-  split?: SplitSpec;
-  gbdt?: Partial<TrainParamsInput>;
-  /**
-   * Weight of fraud rows relative to legitimate ones. `"sqrt-balance"` uses sqrt(negatives /
-   * positives): enough to stop the rare class being ignored, without the calibration damage of a
-   * full rebalance.
-   */
-  positiveWeight?: number | "sqrt-balance";
+  protocol?: ProtocolInput;
+  /** Replaces axes of the default candidate grid. */
+  grid?: Partial<GridAxes>;
+  /** Fixes parameters: the grid keeps only this value on their axes. */
+  gbdt?: Partial<FraudModelParams>;
+  /** Validation metric that picks the candidate (default ap). */
+  selectBy?: SelectionMetric;
   costs?: DecisionCosts;
   registryDir: string;
   reportDir: string;
+  /** Features and predictions of the published seed's train, validation and test rows. */
+  export?: { dir: string; format: ExportFormat };
   /** Replays the most recent history into this Redis so the service starts with warm features. */
   materializeRedisUrl?: string;
+  /** The command line that made this run, printed at the top of the report. */
+  command?: string;
+  quiet?: boolean;
   log?: (line: string) => void;
+}
+
+export interface FoldSummary {
+  train: WindowSummary;
+  assess: WindowSummary;
+  /** Assessment rows dropped because their card was known compromised. */
+  dropped: number;
+  droppedCards: number;
+  knownFrauds?: number;
+  hiddenFrauds?: number;
+}
+
+export interface TestFoldResult extends FoldSummary {
+  metrics: RankingMetrics;
+  trees: number;
+  trainSeconds: number;
+  scalePosWeight: number;
+}
+
+/** What the report keeps of one seed's run (the heavy arrays are dropped once a seed is done). */
+export interface SeedRun {
+  label: string;
+  describe: Record<string, unknown>;
+  history: WindowSummary;
+  labelDelayDays: { min: number; max: number } | undefined;
+  spec: ProtocolSpec;
+  validation: FoldSummary[];
+  selection: Omit<SelectionResult, "bestScores">;
+  tests: TestFoldResult[];
+  testMean: RankingMetrics;
 }
 
 export interface TrainFraudResult {
   registered: RegisteredModel;
+  runs: SeedRun[];
+  /** The published model on its test window (test fold 0 of the first seed). */
   evaluation: FraudEvaluation;
-  split: TimeSplit;
   chosen: PolicyCost;
   atHalf: PolicyCost;
+  /** Test-window quality of degraded answers (feature store down): the fallback model against the main model without store features. */
+  degraded: DegradedQuality;
+  exported?: ExportResult;
   reportPath: string;
-  trainSeconds: number;
 }
 
-function loadSource(source: FraudDataSource, log: (l: string) => void): { table: TransactionTable; describe: Record<string, unknown> } {
-  if (source.kind === "table") return { table: source.table, describe: { dataset: source.name } };
-  const world = createFraudWorld(source.world);
-  const progress = new Progress({ total: world.options.days, label: "simulate transactions", unit: "days" });
-  const table = simulateTransactions(world, { onDay: (done) => progress.update(done) });
-  progress.done();
-  log(`world: ${world.options.customers} customers, ${world.options.terminals} terminals, ${world.options.days} days, seed ${world.options.seed}: ${table.length} transactions`);
+interface LoadedData {
+  table: TransactionTable;
+  describe: Record<string, unknown>;
+  label: string;
+}
+
+function* loadSources(source: FraudDataSource, log: (l: string) => void, quiet: boolean): Generator<LoadedData> {
+  if (source.kind === "table") {
+    yield { table: source.table, describe: { dataset: source.name }, label: source.name };
+    return;
+  }
+  const base = createFraudWorld(source.world).options;
+  for (const seed of source.seeds ?? [base.seed]) {
+    const world = createFraudWorld({ ...base, seed });
+    const progress = quiet ? undefined : new Progress({ total: world.options.days, label: `simulate transactions (world seed ${seed})`, unit: "days" });
+    const table = simulateTransactions(world, { onDay: (done) => progress?.update(done) });
+    progress?.done();
+    log(`world seed ${seed}: ${world.options.customers} customers, ${world.options.terminals} terminals, ${world.options.days} days: ${table.length} transactions`);
+    yield {
+      table,
+      label: `world seed ${seed}`,
+      describe: {
+        dataset: "synthetic fraud world",
+        customers: world.options.customers,
+        terminals: world.options.terminals,
+        days: world.options.days,
+        seed,
+        startDate: world.options.startDate,
+      },
+    };
+  }
+}
+
+function labelDelayOf(table: TransactionTable): { min: number; max: number } | undefined {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < table.length; i++) {
+    if (table.fraud[i] !== 1) continue;
+    const d = ((table.labelKnownAt[i] as number) - (table.timeSeconds[i] as number)) / 86_400;
+    if (d < min) min = d;
+    if (d > max) max = d;
+  }
+  return Number.isFinite(min) ? { min, max } : undefined;
+}
+
+function foldSummary(table: TransactionTable, fold: FoldRows): FoldSummary {
+  const cards = new Set<number>();
+  for (const i of fold.dropped) cards.add(table.customerId[i] as number);
   return {
-    table,
-    describe: {
-      dataset: "synthetic fraud world",
-      customers: world.options.customers,
-      terminals: world.options.terminals,
-      days: world.options.days,
-      seed: world.options.seed,
-      startDate: new Date(table.originEpochSeconds * 1000).toISOString().slice(0, 10),
+    train: summarizeWindow(table, fold.windows.train, fold.train),
+    assess: summarizeWindow(table, fold.windows.assess, fold.assess),
+    dropped: fold.dropped.length,
+    droppedCards: cards.size,
+  };
+}
+
+function candidatesFor(options: TrainFraudOptions) {
+  const axes: GridAxes = { ...DEFAULT_GRID, ...options.grid };
+  const fixed = options.gbdt ?? {};
+  return expandGrid({
+    maxDepth: fixed.maxDepth !== undefined ? [fixed.maxDepth] : axes.maxDepth,
+    learningRate: fixed.learningRate !== undefined ? [fixed.learningRate] : axes.learningRate,
+    numRounds: fixed.numRounds !== undefined ? [fixed.numRounds] : axes.numRounds,
+    positiveWeight: fixed.positiveWeight !== undefined ? [fixed.positiveWeight] : axes.positiveWeight,
+  });
+}
+
+interface FullRun {
+  run: SeedRun;
+  data: FraudData;
+  txs: TransactionInput[];
+  labels: LabelInput[];
+  validation: FoldRows[];
+  test: FoldRows[];
+  bestScores: Float64Array[];
+  fitted: FittedFold[];
+  testScores: Float64Array[];
+}
+
+function runProtocol(loaded: LoadedData, options: TrainFraudOptions, log: (l: string) => void): FullRun {
+  const { table } = loaded;
+  const quiet = options.quiet ?? false;
+  const days = table.length ? (table.timeDays[table.length - 1] as number) + 1 : 0;
+  const spec = resolveProtocol(options.protocol ?? {}, { originEpochSeconds: table.originEpochSeconds, days });
+  const txs = fraudTransactionInputs(table);
+  const labels = fraudLabelInputs(table, txs);
+  const matrix: FraudFeatureMatrix = buildFeatures(txs, labels, quiet);
+  const data: FraudData = { table, matrix };
+  const starts = dayStarts(table);
+  const validation = validationFolds(spec).map((w) => foldRows(table, w, spec.knownCompromised, starts));
+  const test = testFolds(spec).map((w) => foldRows(table, w, spec.knownCompromised, starts));
+  const date = (d: number) => dateOfDay(d, table.originEpochSeconds);
+  log(
+    `${loaded.label}: train ${date(spec.trainStart)} + ${spec.trainDays} d, delay ${spec.delayDays} d, test ${test.map((f) => date(f.windows.assess.from)).join(", ")} (${spec.testDays} d each), ` +
+      `${spec.folds} validation folds, known-compromised cards: ${spec.knownCompromised}`,
+  );
+
+  const selection = prequentialSearch(data, validation, candidatesFor(options), options.selectBy ?? "ap", { quiet });
+  log(`${loaded.label}: chose ${describeParams(selection.best.candidate.params)} (validation AP ${selection.best.mean.ap.toFixed(4)}, ${selection.seconds.toFixed(0)} s)`);
+
+  const fitted: FittedFold[] = [];
+  const testScores: Float64Array[] = [];
+  const tests: TestFoldResult[] = test.map((fold) => {
+    const fit = fitFold(data, fold, selection.best.candidate.params);
+    const scores = scoreRows(fit.model, matrix, fold.assess);
+    fitted.push(fit);
+    testScores.push(scores);
+    return {
+      ...foldSummary(table, fold),
+      knownFrauds: fit.knownFrauds,
+      hiddenFrauds: fit.hiddenFrauds,
+      metrics: rankingMetrics(table, fold.assess, scores),
+      trees: fit.model.trees.length,
+      trainSeconds: fit.seconds,
+      scalePosWeight: fit.scalePosWeight,
+    };
+  });
+  const testMean = meanMetrics(tests.map((t) => t.metrics));
+  log(`${loaded.label}: test AUC ${testMean.auc.toFixed(4)}, AP ${testMean.ap.toFixed(4)}, CP@100 ${testMean.cp100.toFixed(4)} (mean of ${tests.length} test fold(s))`);
+  const { bestScores, ...selectionSummary } = selection;
+  return {
+    run: {
+      label: loaded.label,
+      describe: loaded.describe,
+      history: summarizeWindow(table, { from: 0, to: days }, Int32Array.from({ length: table.length }, (_, i) => i)),
+      labelDelayDays: labelDelayOf(table),
+      spec,
+      validation: validation.map((f) => foldSummary(table, f)),
+      selection: selectionSummary,
+      tests,
+      testMean,
     },
+    data,
+    txs,
+    labels,
+    validation,
+    test,
+    bestScores,
+    fitted,
+    testScores,
   };
 }
 
 export async function trainFraud(options: TrainFraudOptions): Promise<TrainFraudResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
   const costs = options.costs ?? DEFAULT_DECISION_COSTS;
-  const { table, describe } = loadSource(options.source, log);
-  const txs = fraudTransactionInputs(table);
-  const labels = fraudLabelInputs(table, txs);
-  const matrix = buildFeatures(txs, labels);
-  const split = timeSplit(table, options.split ?? DEFAULT_SPLIT);
+  const runs: SeedRun[] = [];
+  let published: Omit<TrainFraudResult, "runs" | "reportPath"> & { importance: ReturnType<typeof featureImportance> } | undefined;
 
-  const trainY = labelsKnownAt(table, split.rows.train, split.cutoffMs);
-  const validY = labelsKnownAt(table, split.rows.valid, split.cutoffMs);
-  const positives = trainY.labels.reduce((s, v) => s + v, 0);
-  if (positives === 0) throw new RangeError("no known fraud in the training window: use a longer history or window");
-  const negatives = trainY.labels.length - positives;
-  const weight = options.positiveWeight ?? "sqrt-balance";
-  const scalePosWeight = weight === "sqrt-balance" ? Math.sqrt(negatives / positives) : weight;
-  log(
-    `split: train days ${split.train.join("-")} (${split.rows.train.length} rows, ${positives} known frauds, ${trainY.hidden} not yet known), ` +
-      `valid ${split.valid.join("-")} (${split.rows.valid.length}), delay ${split.spec.delayDays} d, test ${split.test.join("-")} (${split.rows.test.length})`,
-  );
+  for (const loaded of loadSources(options.source, log, options.quiet ?? false)) {
+    const full = runProtocol(loaded, options, log);
+    runs.push(full.run);
+    if (published) continue;
+    published = await publish(full, options, costs, log);
+    if (options.materializeRedisUrl) await materialize(options.materializeRedisUrl, full.txs, full.labels, log);
+  }
+  if (!published) throw new RangeError("no data to train on");
 
-  const trainData = Dataset.fromRows(selectRows(matrix, split.rows.train), { labels: trainY.labels, featureNames: matrix.names, seed: 7 });
-  const validData = Dataset.fromRows(selectRows(matrix, split.rows.valid), { labels: validY.labels, reference: trainData });
-  const params: TrainParamsInput = { ...DEFAULT_GBDT_PARAMS, ...options.gbdt, scalePosWeight };
-  const rounds = params.numRounds ?? 300;
-  const progress = new Progress({ total: rounds, label: "train GBDT", unit: "trees" });
-  const t0 = performance.now();
-  const result = train(trainData, params, { validation: validData, onIteration: (r) => progress.update(r.iteration + 1) });
-  const trainSeconds = (performance.now() - t0) / 1000;
-  progress.done();
-  log(`gbdt: ${result.model.trees.length} trees (best iteration ${result.bestIteration}), ${trainSeconds.toFixed(1)} s`);
+  fs.mkdirSync(options.reportDir, { recursive: true });
+  const reportPath = path.join(options.reportDir, "fraud-report.md");
+  const report = renderFraudReport({
+    version: published.registered.manifest.version,
+    command: options.command,
+    runs,
+    evaluation: published.evaluation,
+    chosen: published.chosen,
+    atHalf: published.atHalf,
+    costs,
+    degraded: published.degraded,
+    importance: published.importance,
+    exported: published.exported,
+    prCurvePath: "fraud-pr-curve.svg",
+  });
+  fs.writeFileSync(reportPath, report.markdown);
+  fs.writeFileSync(path.join(options.reportDir, "fraud-pr-curve.svg"), report.prCurveSvg);
+  fs.copyFileSync(reportPath, published.registered.file("report.md"));
+  const { importance: _importance, ...rest } = published;
+  return { ...rest, runs, reportPath };
+}
 
-  const predictor = new Predictor(result.model);
-  const score = (rows: Int32Array) => predictor.predictBatch(selectRows(matrix, rows));
-  const validScores = score(split.rows.valid);
-  const testScores = score(split.rows.test);
+async function publish(full: FullRun, options: TrainFraudOptions, costs: DecisionCosts, log: (l: string) => void) {
+  const { data, run } = full;
+  const { table, matrix } = data;
+  const testFold = full.test[0] as FoldRows;
+  const fit = full.fitted[0] as FittedFold;
+  const testScores = full.testScores[0] as Float64Array;
+  const validFold = full.validation[0] as FoldRows;
+  const validScores = full.bestScores[0] as Float64Array;
 
-  const costRows = (rows: Int32Array, scores: Float64Array, useTruth: boolean) => ({
+  const costRows = (rows: Int32Array, scores: Float64Array, fraud: Float64Array) => ({
     scores,
-    fraud: useTruth ? Float64Array.from(rows, (i) => table.fraud[i] as number) : labelsKnownAt(table, rows, split.cutoffMs).labels,
+    fraud,
     amount: Float64Array.from(rows, (i) => table.amount[i] as number),
     day: Float64Array.from(rows, (i) => table.timeDays[i] as number),
   });
-  // Thresholds are chosen on validation data, then judged on the untouched test window.
-  const chosenOnValid = chooseThresholds(costRows(split.rows.valid, validScores, false), costs);
-  const testRows = costRows(split.rows.test, testScores, true);
+  // Thresholds are chosen on the newest validation window (labels as known when the model is
+  // deployed), with the chosen hyper-parameters' scores there, then judged on the test window.
+  const knownAtDeployment = (rows: Int32Array) => labelsKnownAt(table, rows, foldCutoffMs(table, testFold)).labels;
+  const chosenOnValid = chooseThresholds(costRows(validFold.assess, validScores, knownAtDeployment(validFold.assess)), costs);
+  const testRows = costRows(testFold.assess, testScores, Float64Array.from(testFold.assess, (i) => table.fraud[i] as number));
   const chosen = policyCost(testRows, chosenOnValid.thresholds, costs);
   const atHalf = policyCost(testRows, { review: 0.5, decline: 0.5 }, costs);
+  const evaluation = evaluateScores(table, testFold.assess, testScores);
+  const importance = featureImportance(fit.model, "gain");
 
-  const evaluation = evaluateScores(table, split.rows.test, testScores, split);
+  // The fallback is fitted on validation fold 0's layout, not the test fold's: that fold's
+  // validation window is the last week of the published model's training window, so early
+  // stopping and thresholds there would be judged on the fallback's own training rows.
   const degraded = trainFallback({
     matrix,
-    rows: split.rows,
-    labels: { train: trainY.labels, valid: validY.labels, test: Float64Array.from(split.rows.test, (i) => table.fraud[i] as number) },
-    costRows: (rows, scores) => costRows(rows, scores, false),
+    rows: { train: validFold.train, valid: validFold.assess, test: testFold.assess },
+    labels: {
+      train: labelsKnownAt(table, validFold.train, foldCutoffMs(table, validFold)).labels,
+      valid: knownAtDeployment(validFold.assess),
+      test: Float64Array.from(testFold.assess, (i) => table.fraud[i] as number),
+    },
+    costRows: (rows, scores) => costRows(rows, scores, knownAtDeployment(rows)),
     costs,
-    main: result.model,
-    params,
+    main: fit.model,
+    params: { ...DEFAULT_GBDT_PARAMS, scalePosWeight: fit.scalePosWeight },
   });
   const q = degraded.quality;
   log(
     `degraded answers (test, no feature store): fallback model AUC ${q.fallback.rocAuc.toFixed(4)} AP ${q.fallback.averagePrecision.toFixed(4)}; ` +
       `main model without store features AUC ${q.mainWithoutStore.rocAuc.toFixed(4)} AP ${q.mainWithoutStore.averagePrecision.toFixed(4)}; full AUC ${q.full.rocAuc.toFixed(4)}`,
   );
-  const importance = featureImportance(result.model, "gain");
 
+  // The score reference must come from the model in service, on rows it did not train on: the
+  // delay period's (scored the day it is deployed, no label needed), else the test window's.
+  // Validation fold 0's scores are another model's and would read as drift from the start.
+  const delayRows = rowsOfDays(table, testFold.windows.delay);
+  const referenceScores = delayRows.length > 0 ? scoreRows(fit.model, matrix, delayRows) : testScores;
+  const width = matrix.names.length;
   const reference = createDriftReference({
     features: matrix.names.map((name, f) => {
-      const column = new Float64Array(split.rows.train.length);
-      split.rows.train.forEach((i, r) => (column[r] = matrix.values[i * matrix.names.length + f] as number));
+      const column = Float64Array.from(testFold.train, (i) => matrix.values[i * width + f] as number);
       return buildReference(name, column, { kind: "numeric", bins: 10 });
     }),
-    score: buildReference("score", validScores, { kind: "numeric", bins: 10 }),
+    score: buildReference("score", referenceScores, { kind: "numeric", bins: 10 }),
   });
 
-  const registry = new ModelRegistry(options.registryDir);
-  const origin = table.originEpochSeconds * 1000;
-  const day = (d: number) => new Date(origin + d * 86_400_000).toISOString().slice(0, 10);
-  const metrics = {
-    test: { rocAuc: evaluation.rocAuc, averagePrecision: evaluation.averagePrecision, cardPrecisionAt100: evaluation.cardPrecisionAt100, ece: evaluation.ece },
-    costs: { chosen: chosen.total, atHalf: atHalf.total, currency: "amount units" },
-    degraded: degraded.quality,
-    trees: result.model.trees.length,
-    trainSeconds,
-  };
-  const registered = await publishFraudModel(registry, {
-    gbdt: result.model,
+  const date = (d: number) => dateOfDay(d, table.originEpochSeconds);
+  const range = (r: { from: number; to: number }) => [date(r.from), date(r.to - 1)];
+  const test0 = run.tests[0] as TestFoldResult;
+  const registered = await publishFraudModel(new ModelRegistry(options.registryDir), {
+    gbdt: fit.model,
     thresholds: chosenOnValid.thresholds,
     fallback: degraded.fallback,
     driftReference: reference,
-    dataWindow: { ...describe, train: [day(split.train[0]), day(split.train[1])], valid: [day(split.valid[0]), day(split.valid[1])], test: [day(split.test[0]), day(split.test[1])] },
-    metrics,
-    extra: { costs, scalePosWeight, params: result.params },
+    dataWindow: {
+      ...run.describe,
+      train: range(testFold.windows.train),
+      delay: range(testFold.windows.delay),
+      test: range(testFold.windows.assess),
+      validation: full.validation.map((f) => range(f.windows.assess)),
+      knownCompromised: run.spec.knownCompromised,
+    },
+    metrics: {
+      test: { rocAuc: test0.metrics.auc, averagePrecision: test0.metrics.ap, cardPrecisionAt100: test0.metrics.cp100, ece: evaluation.ece },
+      validation: { selectBy: run.selection.selectBy, ...run.selection.best.mean },
+      costs: { chosen: chosen.total, atHalf: atHalf.total, currency: "amount units" },
+      degraded: degraded.quality,
+      trees: fit.model.trees.length,
+      trainSeconds: fit.seconds,
+    },
+    extra: { costs, scalePosWeight: fit.scalePosWeight, params: run.selection.best.candidate.params },
   });
+  log(`published ${registered.manifest.version} -> ${registered.dir}`);
 
-  fs.mkdirSync(options.reportDir, { recursive: true });
-  const reportPath = path.join(options.reportDir, "fraud-report.md");
-  const report = renderFraudReport({
-    version: registered.manifest.version,
-    describe,
-    split,
-    days: day,
-    evaluation,
-    chosen,
-    atHalf,
-    costs,
-    importance,
-    trees: result.model.trees.length,
-    trainSeconds,
-    scalePosWeight,
-    rows: { train: split.rows.train.length, valid: split.rows.valid.length, test: split.rows.test.length, positives, hidden: trainY.hidden },
-    prCurvePath: "fraud-pr-curve.svg",
-  });
-  fs.writeFileSync(reportPath, report.markdown);
-  fs.writeFileSync(path.join(options.reportDir, "fraud-pr-curve.svg"), report.prCurveSvg);
-  fs.copyFileSync(reportPath, registered.file("report.md"));
-
-  if (options.materializeRedisUrl) await materialize(options.materializeRedisUrl, txs, labels, log);
-  return { registered, evaluation, split, chosen, atHalf, reportPath, trainSeconds };
+  let exported: ExportResult | undefined;
+  if (options.export) {
+    const parts: ExportPart[] = [
+      { split: "train", fold: 0, rows: testFold.train, scores: scoreRows(fit.model, matrix, testFold.train), cutoffSeconds: testFold.cutoffSeconds },
+      ...full.validation.map((f, k): ExportPart => ({ split: "validation", fold: k, rows: f.assess, scores: full.bestScores[k] as Float64Array, cutoffSeconds: f.cutoffSeconds })),
+      ...full.test.map((f, j): ExportPart => ({ split: "test", fold: j, rows: f.assess, scores: full.testScores[j] as Float64Array, cutoffSeconds: f.cutoffSeconds })),
+    ];
+    exported = await exportPredictions(options.export.dir, { table, matrix, modelVersion: registered.manifest.version, parts }, options.export.format);
+    log(`exported ${exported.rows.train} train, ${exported.rows.validation} validation and ${exported.rows.test} test rows to ${options.export.dir}`);
+  }
+  return { registered, evaluation, chosen, atHalf, degraded: degraded.quality, exported, importance };
 }
 
 /**
@@ -224,7 +411,7 @@ async function materialize(url: string, txs: readonly TransactionInput[], labels
     // due for the history's last week would otherwise never arrive, and terminal risk would sag
     // for a week of live traffic.
     const pending = [...labels].sort((a, b) => a.knownAtMs - b.knownAtMs);
-    const progress = new Progress({ total: recent.length, label: "materialise features into Redis", unit: "tx" });
+    const progress = new Progress({ total: Math.max(1, recent.length), label: "materialise features into Redis", unit: "tx" });
     let next = 0;
     let inFlight: Promise<unknown>[] = [];
     for (let i = 0; i < recent.length; i++) {

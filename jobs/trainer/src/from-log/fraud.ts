@@ -8,7 +8,7 @@ import { OfflineStoreReader, readLabelledDecisions, type LabelledDecision } from
 import { chooseThresholds, DEFAULT_DECISION_COSTS, policyCost, type CostedRows, type DecisionCosts } from "@mlsd/decisions";
 import { selectFeatureRows as selectRows } from "@mlsd/feature-store";
 import { trainFallback } from "../fraud/fallback";
-import { DEFAULT_GBDT_PARAMS } from "../fraud/pipeline";
+import { DEFAULT_GBDT_PARAMS } from "../fraud/selection";
 import { dayMs, describeWindows, logWindows, type LogWindowOptions } from "./windows";
 
 export interface FraudFromLogOptions extends LogWindowOptions {

@@ -1,9 +1,7 @@
-import type { SearchResult } from "@mlsd/ann";
 import type { RatingsDataset } from "@mlsd/datasets";
-import { Ease, evaluate, MostPopular, type EvalSplit, type EvaluationResult, type Interactions, type Recommender, type UserItemMatrix } from "@mlsd/rec-eval";
+import type { Recommender, UserItemMatrix } from "@mlsd/rec-eval";
 import { buildHistories, type TrainingData, type UserEncoder, type UserQuery } from "@mlsd/two-tower";
 import type { UserTable } from "@mlsd/model-formats/retrieval";
-import { searchHnsw, type BuiltIndexes } from "./retrieval-model";
 import { HISTORY_LENGTH } from "./world-data";
 
 /** MovieLens 100K age groups (the 1M release's buckets): under 18, 18-24, 25-34, 35-44, 45-49, 50-55, 56+. */
@@ -116,13 +114,6 @@ export function movieLensUserTable(data: TrainingData): UserTable {
   };
 }
 
-/** A matrix back to the rating log the split functions take (to split a training half again). */
-export function matrixInteractions(m: UserItemMatrix): Interactions {
-  const users = new Int32Array(m.nnz);
-  for (let u = 0; u < m.numUsers; u++) users.fill(u, m.indptr[u] as number, m.indptr[u + 1] as number);
-  return { numUsers: m.numUsers, numItems: m.numItems, users, items: m.indices, values: m.values, timestamps: m.timestamps };
-}
-
 /** The two-tower model scored exactly by dot products: what validation early-stops on. */
 export function dotRecommender(encoder: UserEncoder, table: UserTable, embeddings: Float32Array): Recommender {
   const d = encoder.dim;
@@ -155,52 +146,6 @@ function queryOf(table: UserTable, u: number): UserQuery {
   };
 }
 
-/** rec-eval adapters: the two-tower model scored exactly, through HNSW, and HNSW candidates re-ranked by EASE. */
-export function twoTowerRecommenders(input: {
-  encoder: UserEncoder;
-  table: UserTable;
-  indexes: BuiltIndexes;
-  numItems: number;
-  /** Dense item index of an index label. */
-  itemIndex: (id: string) => number;
-  candidates: number;
-  /** The re-ranker of the two-stage variant; wrap it in fitOnce to share one fit with its baseline row. */
-  ease: Recommender;
-}): Recommender[] {
-  const { encoder, table, numItems } = input;
-  const q = new Float32Array(encoder.dim);
-  const scores = new Float32Array(numItems);
-  let trainRows: UserItemMatrix | undefined;
-  const hnsw = (k: number) => searchHnsw(input.indexes, q, k);
-  const exact = (k: number) => input.indexes.exact.search(q, k);
-  const fromSearch = (u: number, search: (k: number) => SearchResult<string>, n: number, rescore?: Float32Array) => {
-    encoder.encode(queryOf(table, u), q);
-    const seen = trainRows ? trainRows.countOf(u) : 0;
-    const result = search(Math.min(numItems, n + seen));
-    scores.fill(Number.NEGATIVE_INFINITY);
-    result.ids.forEach((id, j) => {
-      const i = input.itemIndex(id);
-      scores[i] = rescore ? (rescore[i] as number) : (result.scores[j] as number);
-    });
-    return scores;
-  };
-  const remember = (train: UserItemMatrix) => {
-    trainRows = train;
-  };
-  return [
-    { name: "two-tower, exact", fit: remember, scoreAll: (u) => fromSearch(u, exact, numItems) },
-    { name: "two-tower, HNSW", fit: remember, scoreAll: (u) => fromSearch(u, hnsw, input.candidates) },
-    {
-      name: `two-stage: HNSW top-${input.candidates} -> EASE`,
-      fit: async (train) => {
-        remember(train);
-        await input.ease.fit(train);
-      },
-      scoreAll: (u) => fromSearch(u, hnsw, input.candidates, Float32Array.from(input.ease.scoreAll(u))),
-    },
-  ];
-}
-
 /** Fits the wrapped model only when handed a different training matrix, so two rows can share one fit. */
 export function fitOnce(model: Recommender): Recommender {
   let fittedOn: UserItemMatrix | undefined;
@@ -215,18 +160,3 @@ export function fitOnce(model: Recommender): Recommender {
   };
 }
 
-export function easeBaseline(): Recommender {
-  return fitOnce(new Ease({ lambda: 500 }));
-}
-
-export interface MovieLensComparison {
-  results: EvaluationResult[];
-  protocol: string;
-}
-
-/** MostPop, EASE and the two-tower variants under one split, ranked by rec-eval's full-catalogue protocol. */
-export async function compareOnMovieLens(split: EvalSplit, ease: Recommender, twoTower: Recommender[], k = 10): Promise<MovieLensComparison> {
-  const results: EvaluationResult[] = [];
-  for (const model of [new MostPopular(), ease, ...twoTower]) results.push(await evaluate(model, split, { k }));
-  return { results, protocol: split.protocol };
-}

@@ -4,6 +4,9 @@ import path from "node:path";
 import { ModelRegistry } from "@mlsd/model-registry";
 import { loadPopularity } from "@mlsd/model-formats/popularity";
 import { loadRetrievalArtifact, RETRIEVAL_FILES } from "@mlsd/model-formats/retrieval";
+import { loadRankerModel } from "@mlsd/model-formats/ranker";
+import { linearUserVector } from "@mlsd/two-tower";
+import { TWO_STAGE_FEATURE_SET, TWO_STAGE_FEATURES } from "./two-stage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeTinyMovieLens } from "./movielens-fixture";
 import { trainRecs, type TrainRecsResult } from "./pipeline";
@@ -81,25 +84,50 @@ describe("recs training on a synthetic world", () => {
 });
 
 describe("recs training on MovieLens (a miniature folder in the 100K format)", () => {
-  it("compares the two-tower variants with rec-eval's baselines under its split", () => {
-    const rows = movielens.movielens!.results;
-    expect(rows.map((r) => r.recommender)).toEqual(["MostPop", "EASE(lambda=500)", "two-tower, exact", "two-tower, HNSW", "two-stage: HNSW top-200 -> EASE"]);
+  it("compares the two-stage pipeline, its retrieval stage and the two-tower model with rec-eval's baselines under one split", () => {
+    const run = movielens.movielens!.runs[0]!;
+    const rows = run.results;
+    expect(rows.map((r) => r.recommender)).toEqual(["MostPop", "ItemKNN(cosine, k=100)", "EASE(lambda=500)", "two-tower (exact)", "low-rank EASE retrieval (exact)", "two-stage: retrieval top-200 -> GBDT ranker"]);
     const ndcg = Object.fromEntries(rows.map((r) => [r.recommender, r.ndcg]));
-    // Users keep to their genre; a model that learned it beats the genre-blind popularity list.
-    expect(ndcg["two-tower, exact"]).toBeGreaterThan(ndcg["MostPop"]! + 0.05);
-    expect(ndcg["two-tower, HNSW"]).toBeCloseTo(ndcg["two-tower, exact"]!, 6);
-    // 45 movies: the top 200 hold the whole catalogue, so re-ranking them with EASE is EASE.
-    expect(ndcg["two-stage: HNSW top-200 -> EASE"]).toBeCloseTo(ndcg["EASE(lambda=500)"]!, 6);
+    // Users keep to their genre; models that learned it beat the genre-blind popularity list.
+    expect(ndcg["two-tower (exact)"]).toBeGreaterThan(ndcg["MostPop"]! + 0.05);
+    expect(ndcg["two-stage: retrieval top-200 -> GBDT ranker"]).toBeGreaterThan(ndcg["MostPop"]! + 0.05);
+    // 45 movies: every model's top 200 holds the whole catalogue.
+    for (const r of run.recallAt200) expect(r.recall).toBe(1);
+    expect(run.ranker.groups).toBeGreaterThan(0);
+    const summary = movielens.movielens!.summary.find((s) => s.model === "MostPop" && s.metric === "NDCG@10")!;
+    expect(summary.values).toEqual([ndcg["MostPop"]]);
   });
 
-  it("publishes under the movielens alias with the dataset's own ids, and no ranker", async () => {
+  it("publishes retrieval, ranker and popularity under the movielens alias with the dataset's own ids", async () => {
     const registry = new ModelRegistry(registryDir);
     expect(registry.aliases("retrieval").movielens).toBe(movielens.version);
     expect(registry.aliases("retrieval").current).toBe(world.version);
     expect(world.published.ranker?.manifest.extra.requires).toEqual({ retrieval: [world.version] });
-    expect(movielens.published.ranker).toBeNull();
+    expect(registry.aliases("ranker-gbdt").movielens).toBe(movielens.version);
+    const ranker = loadRankerModel(registry, "movielens", undefined, TWO_STAGE_FEATURE_SET);
+    expect(ranker.gbdt.featureNames).toEqual([...TWO_STAGE_FEATURES]);
+    // Its first feature is the MovieLens retrieval score: it serves only beside that retrieval.
+    expect(ranker.extra.requires).toEqual({ retrieval: [movielens.version] });
     const artifact = await loadRetrievalArtifact(registry.open("retrieval", "movielens").dir);
     expect([artifact.itemIds.idOf(0), artifact.userIds.idOf(29), artifact.itemIds.indexOf("45")]).toEqual(["1", "30", 44]);
-    expect(fs.readFileSync(path.join(reportDir, "recs-movielens-report.md"), "utf8")).toContain("MostPop");
+    // The served user tower points where the user's full training history does.
+    const run = movielens.movielens!.runs[0]!;
+    const u = 3;
+    const served = artifact.encoder.encode({ userId: u, numeric: artifact.users.numeric.subarray(u, u + 1), categorical: artifact.users.categorical.subarray(3 * u, 3 * u + 3), history: artifact.users.history.subarray(20 * u, 20 * u + 20) });
+    const full = linearUserVector(run.signals.towers, run.split.train.itemsOf(u));
+    let dot = 0;
+    let norm = 0;
+    for (let r = 0; r < full.length; r++) {
+      dot += served[r]! * full[r]!;
+      norm += full[r]! ** 2;
+    }
+    expect(dot / Math.sqrt(norm)).toBeCloseTo(1, 4);
+    const report = fs.readFileSync(path.join(reportDir, "recs-movielens-report.md"), "utf8");
+    expect(report).toContain(`| two-stage: retrieval top-200 -> GBDT ranker | ${ndcgOf(run, "two-stage: retrieval top-200 -> GBDT ranker")} |`);
   });
 });
+
+function ndcgOf(run: { results: { recommender: string; ndcg: number }[] }, name: string): string {
+  return run.results.find((r) => r.recommender === name)!.ndcg.toFixed(4);
+}

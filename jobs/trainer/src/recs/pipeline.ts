@@ -5,7 +5,6 @@ import { loadMovieLens } from "@mlsd/datasets";
 import { recsFeaturesAsOf } from "@mlsd/feature-store";
 import { ModelRegistry, newVersion, type RegisteredModel } from "@mlsd/model-registry";
 import { Progress } from "@mlsd/progress";
-import { evaluate, interactionsOf, stratifiedSplit } from "@mlsd/rec-eval";
 import { buildPopularityLists, publishPopularity, type PopularityLists } from "@mlsd/model-formats/popularity";
 import { publishRetrievalModel } from "@mlsd/model-formats/retrieval";
 import { Rng } from "@mlsd/random";
@@ -13,11 +12,15 @@ import { createRecWorld, REC_TRAFFIC_PRESETS, simulateInteractions, type RecWorl
 import type { TwoTowerConfig } from "@mlsd/two-tower";
 import { evaluateWorld, type WorldEvaluation } from "./evaluate-world";
 import { materializeRecs } from "./materialize";
-import { compareOnMovieLens, dotRecommender, easeBaseline, matrixInteractions, movieLensTrainingData, movieLensUserTable, twoTowerRecommenders, type MovieLensComparison } from "./movielens";
+import { publishRankerModel } from "@mlsd/model-formats/ranker";
+import { linearUserVector, saveLinearTowers } from "@mlsd/two-tower";
+import { movieLensUserTable } from "./movielens";
+import { MODEL_NAMES, runSeed, summarizeSeeds, type SeedRun, type SeedSummary } from "./movielens-eval";
+import { MOVIELENS_TWO_STAGE, TWO_STAGE_FEATURE_SET, type TwoStageConfig } from "./two-stage";
 import { trainRanker, type RankerTrainingReport } from "./ranker";
 import { REC_WORLD_ORIGIN_MS, worldCatalogue, worldDayToMs, worldProfiles, worldSessions } from "./ranker-data";
 import { renderMovieLensReport, renderWorldReport, type IndexSweep } from "./report";
-import { buildIndexes, searchHnsw, sweepIndexRecall, trainTwoTower, userQuery, type BuiltIndexes, type TrainedTwoTower } from "./retrieval-model";
+import { buildIndexes, searchHnsw, sweepIndexRecall, trainTwoTower, userQuery, type BuiltIndexes } from "./retrieval-model";
 import { clicksOf, latestHistories, worldTrainingData, worldUserTable } from "./world-data";
 
 export type RecsPreset = RecWorldPreset;
@@ -42,7 +45,7 @@ export const RECS_PRESETS: Readonly<Record<RecsPreset, RecsPresetSpec>> = Object
 
 export type RecsDataSource =
   | { kind: "synthetic"; preset: RecsPreset; world?: Partial<RecWorldInput>; sessionsPerUser?: number; seed?: number }
-  | { kind: "movielens"; dir: string; seed?: number; epochs?: number };
+  | { kind: "movielens"; dir: string; seed?: number; seeds?: number[]; epochs?: number; twoTower?: boolean };
 
 export interface TrainRecsOptions {
   source: RecsDataSource;
@@ -56,6 +59,8 @@ export interface TrainRecsOptions {
   hnsw?: Partial<HnswParams>;
   /** Candidates retrieval hands the ranker, offline as online. */
   candidates?: number;
+  /** MovieLens: overrides of the two-stage settings (tests run it smaller). */
+  twoStage?: Partial<TwoStageConfig>;
   /** Registry alias to publish under (default: `current` for synthetic worlds, `movielens` for MovieLens). */
   alias?: string;
   /** No progress bars (tests). */
@@ -75,18 +80,11 @@ export interface TrainRecsResult {
   reportPath: string;
   indexSweep: IndexSweep[];
   world?: { evaluation: WorldEvaluation; ranker: RankerTrainingReport };
-  movielens?: MovieLensComparison;
+  movielens?: { runs: SeedRun[]; summary: SeedSummary[] };
   seconds: number;
 }
 
 const EF_SWEEP = [50, 100, 200, 400];
-
-/**
- * Two-tower settings for MovieLens 100K. Batch size and learning rate come from a sweep of seven
- * settings scored on the test split (services/recommender/README.md), so the row is slightly optimistic;
- * the epoch count is chosen by early stopping on a validation split.
- */
-export const MOVIELENS_TWO_TOWER: Partial<TwoTowerConfig> = { batchSize: 512, learningRate: 0.001, epochs: 4 };
 
 function sweepIndex(indexes: BuiltIndexes, queries: Float32Array[]): IndexSweep[] {
   return sweepIndexRecall(indexes, queries, [10, 100], EF_SWEEP);
@@ -296,70 +294,71 @@ async function trainOnMovieLens(
   log: (line: string) => void,
 ): Promise<Omit<TrainRecsResult, "seconds">> {
   const dataset = await loadMovieLens(source.dir);
-  const seed = source.seed ?? 42;
-  const split = stratifiedSplit(interactionsOf(dataset), { trainRatio: 0.75, seed });
-  // The model fits on 90 % of the training half and stops early on the other 10 %; the test half
-  // is touched once, at the end. Serving uses every training rating for histories and features.
-  const inner = stratifiedSplit(matrixInteractions(split.train), { trainRatio: 0.9, seed: seed + 1 });
-  const fitData = movieLensTrainingData(dataset, inner.train);
-  const data = movieLensTrainingData(dataset, split.train);
-  const validTable = movieLensUserTable(fitData);
-  log(
-    `MovieLens ${source.dir}: ${dataset.numUsers} users, ${dataset.numItems} items, ${dataset.numRatings} ratings; ${split.protocol} split (seed ${seed}): ` +
-      `${split.train.nnz} train (${inner.train.nnz} fit, ${inner.test.nnz} validation), ${split.test.nnz} test`,
-  );
-
+  const seeds = source.seeds ?? [source.seed ?? 42];
+  const config: TwoStageConfig = { ...MOVIELENS_TWO_STAGE, ...options.twoStage, ...(options.candidates ? { candidates: options.candidates } : {}) };
+  log(`MovieLens ${source.dir} (${dataset.format}): ${dataset.numUsers} users, ${dataset.numItems} items, ${dataset.numRatings} ratings; seeds ${seeds.join(", ")}`);
   const version = newVersion();
-  const trained: TrainedTwoTower = await trainTwoTower(fitData, { ...MOVIELENS_TWO_TOWER, ...(source.epochs ? { epochs: source.epochs } : {}), ...options.twoTower }, {
-    quiet: options.quiet ?? false,
-    validate: async (encoder, embeddings) => (await evaluate(dotRecommender(encoder, validTable, embeddings), { protocol: "validation", train: inner.train, test: inner.test }, { k: 10 })).ndcg,
-  });
-  log(
-    `two-tower: ${trained.epochLoss.length} epochs, loss ${trained.epochLoss.map((l) => l.toFixed(3)).join(" -> ")}, validation NDCG@10 ${trained.validation.map((v) => v.toFixed(4)).join(" -> ")}, ` +
-      `kept epoch ${trained.keptEpoch}, ${trained.examplesPerSecond.toFixed(0)} examples/s`,
-  );
-  const itemIds = Array.from(dataset.itemIds, String);
-  const itemIndex = new Map(itemIds.map((id, i) => [id, i]));
-  const dim = trained.encoder.dim;
-  const indexes = buildIndexes(trained.embeddings, dim, (i) => itemIds[i] as string, version, options.hnsw, { quiet: true });
-  const table = movieLensUserTable(data);
-  const queries = Array.from({ length: dataset.numUsers }, (_, u) =>
-    trained.encoder.encode(userQuery(data, u, table.known[u] === 1, table.history.subarray(u * table.historyLength, (u + 1) * table.historyLength))),
-  );
-  const indexSweep = sweepIndex(indexes, queries);
+  const runs: SeedRun[] = [];
+  for (const [k, seed] of seeds.entries()) {
+    const twoTower = source.twoTower === false ? false : { ...(source.epochs ? { epochs: source.epochs } : {}), ...options.twoTower };
+    runs.push(await runSeed(dataset, seed, { config, version: k === 0 ? version : `${version}-seed${seed}`, twoTower, quiet: options.quiet ?? false, log }));
+  }
+  const summary = summarizeSeeds(runs);
+  const first = runs[0] as SeedRun;
+  const table = movieLensUserTable(first.data);
+  const queries = Array.from({ length: Math.min(dataset.numUsers, 1000) }, (_, u) => linearUserVector(first.signals.towers, first.split.train.itemsOf(u)));
+  const indexSweep = sweepIndex(first.indexes, queries);
 
-  const ease = easeBaseline();
-  const candidates = options.candidates ?? 200;
-  const comparison = await compareOnMovieLens(
-    split,
-    ease,
-    twoTowerRecommenders({ encoder: trained.encoder, table, indexes, numItems: dataset.numItems, itemIndex: (id) => itemIndex.get(id) ?? -1, candidates, ease }),
-  );
-
+  // The first seed's models are the ones served; the others only measure the spread.
   const registry = new ModelRegistry(options.registryDir);
   const alias = options.alias ?? "movielens";
-  const dataWindow = { dataset: `MovieLens (${dataset.format})`, split: split.protocol, seed, users: dataset.numUsers, items: dataset.numItems, trainRatings: split.train.nnz };
+  const itemIds = Array.from(dataset.itemIds, String);
+  const dataWindow = { dataset: `MovieLens (${dataset.format})`, split: first.split.protocol, seed: first.seed, users: dataset.numUsers, items: dataset.numItems, trainRatings: first.split.train.nnz };
+  const ndcg = Object.fromEntries(first.results.map((r) => [r.recommender, r.ndcg]));
   const retrieval = await publishRetrievalModel(registry, {
     version,
-    saveTower: (dir) => trained.model.save(dir, { version }),
-    index: indexes.hnsw,
-    center: indexes.center,
-    itemCategories: data.itemFeatures.category,
+    saveTower: (dir) =>
+      saveLinearTowers(dir, first.signals.towers, {
+        schema: {
+          numUsers: dataset.numUsers,
+          userNumericDim: table.numericNames.length,
+          userCategoricalCardinalities: table.cardinalities,
+          numItemCategories: first.data.itemFeatures.numCategories,
+          numTags: first.data.itemFeatures.numTags,
+          historyLength: table.historyLength,
+        },
+        userHistory: (u) => first.split.train.itemsOf(u),
+        recentHistory: table.history,
+        version,
+      }),
+    index: first.indexes.hnsw,
+    center: first.indexes.center,
+    itemCategories: first.data.itemFeatures.category,
     users: table,
     userIds: Array.from(dataset.userIds, String),
     itemIds,
     dataWindow,
-    metrics: { epochLoss: trained.epochLoss, ndcg10: Object.fromEntries(comparison.results.map((r) => [r.recommender, r.ndcg])) },
+    metrics: { model: `low-rank EASE, dim ${first.signals.towers.dim}, lambda ${config.retrievalLambda}`, ndcg10: ndcg, recallAt200: Object.fromEntries(first.recallAt200.map((r) => [r.model, r.recall])) },
     alias,
   });
-  const lists = buildPopularityLists({ scores: split.train.itemCounts(), categories: data.itemFeatures.category, itemId: (i) => itemIds[i] as string, description: "training ratings per movie" });
+  const ranker = await publishRankerModel(registry, {
+    gbdt: first.ranker.model,
+    featureSet: TWO_STAGE_FEATURE_SET,
+    version,
+    dataWindow,
+    metrics: { ndcg10: ndcg[MODEL_NAMES.twoStage], earlyStoppingNdcg10: first.ranker.validNdcg, trees: first.ranker.bestIteration + 1 },
+    extra: { objective: "lambdarank", k: 10, retrievalScorer: `retrieval@${version}`, candidates: config.candidates, config },
+    retrievalVersions: [version],
+    alias,
+  });
+  const lists = buildPopularityLists({ scores: first.split.train.itemCounts(), categories: first.data.itemFeatures.category, itemId: (i) => itemIds[i] as string, description: "training ratings per movie" });
   const popularity = await publishPopularity(registry, lists, { version, dataWindow, alias });
-  log(`published retrieval@${version} and recs-popularity@${version} under alias "${alias}" (no ranker: MovieLens has no logged impressions to learn one from)`);
+  log(`published retrieval@${version}, ranker-gbdt@${version} and recs-popularity@${version} under alias "${alias}"`);
 
-  const report = renderMovieLensReport({ version, dir: source.dir, dataset: { users: dataset.numUsers, items: dataset.numItems, ratings: dataset.numRatings }, split: { protocol: split.protocol, seed, train: split.train.nnz, fit: inner.train.nnz, test: split.test.nnz }, trained, indexSweep, comparison, candidates });
+  const report = renderMovieLensReport({ version, dir: source.dir, dataset: { format: dataset.format, users: dataset.numUsers, items: dataset.numItems, ratings: dataset.numRatings }, runs, summary, config, indexSweep });
   const reportPath = path.join(options.reportDir, "recs-movielens-report.md");
   fs.writeFileSync(reportPath, report.markdown);
   for (const [name, svg] of Object.entries(report.charts)) fs.writeFileSync(path.join(options.reportDir, name), svg);
   log(`report: ${reportPath}`);
-  return { version, published: { retrieval, popularity, ranker: null }, reportPath, indexSweep, movielens: comparison };
+  return { version, published: { retrieval, popularity, ranker }, reportPath, indexSweep, movielens: { runs, summary } };
 }

@@ -2,9 +2,10 @@ import { barChart, lineChart } from "@mlsd/plot";
 import { formatResultsTable } from "@mlsd/rec-eval";
 import type { PopularityLists } from "@mlsd/model-formats/popularity";
 import type { WorldEvaluation } from "./evaluate-world";
-import type { MovieLensComparison } from "./movielens";
+import { MODEL_NAMES, type SeedRun, type SeedSummary } from "./movielens-eval";
 import type { RankerTrainingReport } from "./ranker";
 import type { BuiltIndexes, IndexRecall, TrainedTwoTower } from "./retrieval-model";
+import type { TwoStageConfig } from "./two-stage";
 
 export type IndexSweep = IndexRecall;
 
@@ -139,50 +140,104 @@ export function renderWorldReport(input: WorldReportInput): RenderedReport {
 export interface MovieLensReportInput {
   version: string;
   dir: string;
-  dataset: { users: number; items: number; ratings: number };
-  /** `fit` of the `train` ratings fit the model; the rest is its early-stopping validation. */
-  split: { protocol: string; seed: number; train: number; fit: number; test: number };
-  trained: TrainedTwoTower;
+  dataset: { format: string; users: number; items: number; ratings: number };
+  runs: readonly SeedRun[];
+  summary: readonly SeedSummary[];
+  config: TwoStageConfig;
   indexSweep: readonly IndexSweep[];
-  comparison: MovieLensComparison;
-  candidates: number;
 }
 
+const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+
+/** Every number here is computed by this run; nothing is copied from a README. */
 export function renderMovieLensReport(input: MovieLensReportInput): RenderedReport {
-  const results = input.comparison.results;
+  const { runs, summary, config } = input;
+  const first = runs[0] as SeedRun;
+  const seeds = runs.map((r) => r.seed);
+  const metrics = ["NDCG@10", "P@10", "R@10"];
+  const models = [...new Set(summary.filter((s) => s.metric === "NDCG@10").map((s) => s.model))];
+  const cell = (model: string, metric: string) => {
+    const s = summary.find((x) => x.model === model && x.metric === metric);
+    if (!s) return "-";
+    return runs.length > 1 ? `${s.mean.toFixed(4)} ± ${s.sd.toFixed(4)} (${s.min.toFixed(4)}-${s.max.toFixed(4)})` : s.mean.toFixed(4);
+  };
+  const recallModels = [...new Set(summary.filter((s) => s.metric === "R@200").map((s) => s.model))];
+  const twoStage = summary.find((s) => s.model === MODEL_NAMES.twoStage && s.metric === "NDCG@10");
+  const ease = summary.find((s) => s.model === MODEL_NAMES.ease && s.metric === "NDCG@10");
+  const retrievalRecall = summary.find((s) => s.model === MODEL_NAMES.retrieval && s.metric === "R@200");
+  const easeRecall = summary.find((s) => s.model === MODEL_NAMES.ease && s.metric === "R@200");
+  const verdicts: string[] = [];
+  if (twoStage && ease) {
+    verdicts.push(
+      `- Two-stage vs EASE, NDCG@10: ${twoStage.mean.toFixed(4)} vs ${ease.mean.toFixed(4)} (${twoStage.mean >= ease.mean ? "+" : ""}${(twoStage.mean - ease.mean).toFixed(4)}); ` +
+        `two-stage above EASE on ${runs.filter((_, k) => (twoStage.values[k] as number) > (ease.values[k] as number)).length} of ${runs.length} seeds.`,
+    );
+  }
+  if (retrievalRecall && easeRecall) {
+    verdicts.push(`- Retrieval stage alone vs EASE, recall@200: ${retrievalRecall.mean.toFixed(4)} vs ${easeRecall.mean.toFixed(4)} (${(retrievalRecall.mean - easeRecall.mean).toFixed(4)}).`);
+  }
   const markdown = [
-    "# Recommendations on MovieLens: two-tower retrieval vs rec-eval's baselines",
+    "# Recommendations on MovieLens: the two-stage pipeline against the baselines",
     "",
-    `Model version ${input.version}; ${input.dir}: ${input.dataset.users} users, ${input.dataset.items} movies, ${input.dataset.ratings} ratings, ` +
-      `every rating a positive. Protocol: rec-eval's ${input.split.protocol} split (seed ${input.split.seed}; ${input.split.train} train, ` +
-      `${input.split.test} test ratings), all movies a user has not rated in training ranked, k = 10.`,
+    `Model version ${input.version}; ${input.dir} (${input.dataset.format}): ${input.dataset.users} users, ${input.dataset.items} movies, ` +
+      `${input.dataset.ratings} ratings, every rating a positive. Protocol: rec-eval's ${first.split.protocol} split per seed ` +
+      `(${first.split.train.nnz} train / ${first.split.test.nnz} test ratings for seed ${first.seed}), all movies a user has not rated in training ranked, k = 10. ` +
+      `Seeds: ${seeds.join(", ")}. Every model is fitted on the training half of its seed only.`,
     "",
-    formatResultsTable(results, ["precision", "recall", "ndcg", "map", "coverage", "fitSeconds", "recommendSeconds"]),
+    runs.length > 1 ? `## Over ${runs.length} seeds: mean ± standard deviation (min-max)` : "## Results",
     "",
-    "MostPop and EASE are rec-eval's own baselines, run here in the same process on the same split; its README lists, for " +
-      "seed 42, MostPop NDCG@10 0.2515 and EASE(lambda=500) 0.4855. The two-tower model's fit time is not in its row (it " +
-      `was trained before the evaluation, below). The two-stage row re-ranks the HNSW top-${input.candidates} with EASE: ` +
-      "its distance to the EASE row is what the candidate stage costs. There is no GBDT ranker for MovieLens: it learns from " +
-      "logged impressions with positions, which MovieLens does not have.",
+    `| model | ${metrics.join(" | ")} |`,
+    `|---|${metrics.map(() => "---:").join("|")}|`,
+    ...models.map((m) => `| ${m} | ${metrics.map((x) => cell(m, x)).join(" | ")} |`),
     "",
-    ...twoTowerLines(input.trained, input.split.fit),
+    `Recall@200 (the retrieval stage's job: what the ranker can reach):`,
+    "",
+    "| model | recall@200 |",
+    "|---|---:|",
+    ...recallModels.map((m) => `| ${m} | ${cell(m, "R@200")} |`),
+    "",
+    ...verdicts,
+    "",
+    "## The pipeline",
+    "",
+    `Retrieval: low-rank EASE, the ${first.signals.towers.dim} leading eigen-directions of X^T X (lambda ${config.retrievalLambda}), ` +
+      "served as a two-tower model with linear towers (user vector = sum of the history items' vectors) over an HNSW index. " +
+      `Ranker: LambdaRank GBDT on the top ${config.candidates} candidates with ${first.ranker.topFeatures.length ? "features led by " + first.ranker.topFeatures.join(", ") : "its features"}; ` +
+      `trained on ${config.folds} folds of each seed's training ratings (signals fitted on ${config.folds - 1} folds, the held-out fold labels the candidates), ` +
+      `early-stopped on a fifth of the users.`,
+    "",
+    "| seed | ranker trees | early-stopping NDCG@10 | fold candidate recall | two-tower epochs kept | seconds: two-tower / ranker / signals / evaluation |",
+    "|---:|---:|---:|---:|---:|---|",
+    ...runs.map(
+      (r) =>
+        `| ${r.seed} | ${r.ranker.bestIteration + 1} | ${r.ranker.validNdcg?.toFixed(4) ?? "-"} | ${pct(r.ranker.candidateRecall)} | ${r.twoTower ? `${r.twoTower.keptEpoch} of ${r.twoTower.epochLoss.length}` : "-"} | ` +
+        `${r.seconds.twoTower.toFixed(0)} / ${r.seconds.ranker.toFixed(0)} / ${r.seconds.signals.toFixed(0)} / ${r.seconds.evaluation.toFixed(0)} |`,
+    ),
+    "",
+    ...(first.twoTower ? [...twoTowerLines(first.twoTower, first.split.train.nnz), ""] : []),
+    `HNSW over the ${input.dataset.items} retrieval item vectors (seed ${first.seed}), recall against exact search on the users' vectors:`,
     "",
     ...sweepTable(input.indexSweep),
+    "",
+    `## Seed ${first.seed} in full`,
+    "",
+    formatResultsTable(first.results, ["precision", "recall", "ndcg", "map", "coverage", "fitSeconds", "recommendSeconds"]),
     "",
     "![NDCG@10 on MovieLens](recs-movielens-ndcg.svg)",
     "",
   ].join("\n");
+  const ndcgRows = summary.filter((s) => s.metric === "NDCG@10");
   const charts = {
     "recs-movielens-ndcg.svg": barChart({
-      title: "MovieLens: NDCG@10 and recall@10",
+      title: `MovieLens: NDCG@10, mean over ${runs.length} seed${runs.length > 1 ? "s" : ""}`,
       xLabel: "model",
-      yLabel: "metric@10",
-      categories: results.map((r) => r.recommender),
+      yLabel: "NDCG@10",
+      categories: ndcgRows.map((s) => s.model),
       series: [
-        { name: "NDCG@10", values: results.map((r) => r.ndcg) },
-        { name: "recall@10", values: results.map((r) => r.recall) },
+        { name: "mean", values: ndcgRows.map((s) => s.mean) },
+        { name: "min", values: ndcgRows.map((s) => s.min) },
       ],
-      width: 900,
+      width: 1000,
     }),
   };
   return { markdown, charts };

@@ -4,6 +4,8 @@ import { UserItemMatrix } from "../matrix";
 import { Ease } from "./ease";
 import { ItemKnn } from "./item-knn";
 import { MostPopular, RandomRecommender } from "./simple";
+import { Rp3Beta } from "./rp3beta";
+import { UserKnn } from "./user-knn";
 
 function matrix(numUsers: number, numItems: number, lists: number[][]): UserItemMatrix {
   const rows = lists.flatMap((items, u) => items.map((i) => [u, i] as const));
@@ -39,6 +41,17 @@ describe("MostPopular and Random", () => {
 });
 
 describe("ItemKnn", () => {
+  it("stores only the kept neighbours, most similar first", () => {
+    const knn = new ItemKnn({ neighbors: 2 });
+    knn.fit(toy);
+    // Item 2 co-occurs with 0, 1 (cosine 1/2) and 3 (1/sqrt(2)): 3 first, then 0 (lower index wins the tie).
+    const { ids, similarities } = knn.neighborsOf(2);
+    expect(Array.from(ids)).toEqual([3, 0]);
+    expect(similarities[0]).toBeCloseTo(Math.SQRT1_2, 6);
+    // Item 3 has one co-rated item: nothing with similarity 0 is kept.
+    expect(Array.from(knn.neighborsOf(3).ids)).toEqual([2]);
+  });
+
   it("sums cosine similarities of the user's items", () => {
     const knn = new ItemKnn({ neighbors: 10 });
     knn.fit(toy);
@@ -58,7 +71,7 @@ describe("ItemKnn", () => {
 });
 
 describe("Ease", () => {
-  it("satisfies the closed-form conditions: zero diagonal, (G + lambda I) B = G off the diagonal", () => {
+  it("satisfies the closed-form conditions: zero diagonal, (G + lambda I) B = G off the diagonal", async () => {
     const n = 6;
     const lambda = 3;
     const rng = new Rng(4);
@@ -67,7 +80,7 @@ describe("Ease", () => {
     for (let u = 0; u < 40; u++) lists.push(Array.from({ length: n }, (_, i) => i).filter(() => rng.bernoulli(0.4)));
     const train = matrix(lists.length, n, lists);
     const ease = new Ease({ lambda });
-    ease.fit(train);
+    await ease.fit(train);
     const B = Array.from({ length: n }, (_, i) => Array.from(ease.scoreAll(i)));
     const G = Array.from({ length: n }, () => new Array<number>(n).fill(0));
     for (const items of lists) for (const i of items) for (const j of items) (G[i] as number[])[j]! += 1;
@@ -84,5 +97,46 @@ describe("Ease", () => {
 
   it("rejects a non-positive lambda by name", () => {
     expect(() => new Ease({ lambda: 0 })).toThrow(/^lambda: /);
+  });
+
+  it("matches the dense closed form across several pivot blocks (150 items)", async () => {
+    const n = 150;
+    const rng = new Rng(8);
+    const lists = Array.from({ length: 300 }, () => Array.from({ length: n }, (_, i) => i).filter(() => rng.bernoulli(0.08)));
+    const train = matrix(lists.length, n, lists);
+    const ease = new Ease({ lambda: 20 });
+    await ease.fit(train);
+    // (G + lambda I) B = G - diag(mu) for some mu: off the diagonal, row i of the product equals G's.
+    const G = Array.from({ length: n }, () => new Float64Array(n));
+    for (const items of lists) for (const i of items) for (const j of items) G[i]![j]! += 1;
+    for (const [i, j] of [[0, 1], [17, 140], [149, 3], [64, 65], [127, 128]] as const) {
+      let s = 20 * ease.weight(i, j);
+      for (let m = 0; m < n; m++) s += G[i]![m]! * ease.weight(m, j);
+      expect(s).toBeCloseTo(G[i]![j]!, 3);
+    }
+  });
+});
+
+describe("UserKnn and RP3beta (hand-computed on the toy matrix)", () => {
+  it("UserKnn sums the cosine of the neighbours who rated each item", () => {
+    const knn = new UserKnn({ neighbors: 5 });
+    knn.fit(toy);
+    // cos(u0, u1) = 2 / sqrt(2 * 3); u0 and u2 share nothing.
+    const c = 2 / Math.sqrt(6);
+    expect(Array.from(knn.scoreAll(0)).map((v) => +v.toFixed(6))).toEqual([c, c, c, 0].map((v) => +v.toFixed(6)));
+    // u2's neighbour is u1 (1 / sqrt(6)).
+    expect(knn.scoreAll(2)[0]).toBeCloseTo(1 / Math.sqrt(6), 6);
+  });
+
+  it("RP3beta walks item -> user -> item and divides by popularity^beta", () => {
+    const plain = new Rp3Beta({ beta: 0 });
+    plain.fit(toy);
+    // u2 holds items 2 and 3: W(2,0) = (1/3) / 2 via u1, W(2,3) = (1/2) / 2 via u2, W(3,2) = (1/2) / 1.
+    const s = Array.from(plain.scoreAll(2));
+    [1 / 6, 1 / 6, 0.5, 0.25].forEach((v, i) => expect(s[i]).toBeCloseTo(v, 6));
+    const penalised = new Rp3Beta({ beta: 1 });
+    penalised.fit(toy);
+    const p = Array.from(penalised.scoreAll(2));
+    [1 / 12, 1 / 12, 0.25, 0.25].forEach((v, i) => expect(p[i]).toBeCloseTo(v, 6));
   });
 });

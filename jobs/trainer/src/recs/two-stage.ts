@@ -1,0 +1,412 @@
+import { createHash } from "node:crypto";
+import type { RatingsDataset } from "@mlsd/datasets";
+import { Dataset, featureImportance, Predictor, train as trainGbdt, type GbdtModel, type TrainParamsInput } from "@mlsd/gbdt";
+import { ItemKnn, RecEvalError, Rp3Beta, topK, UserItemMatrix, UserKnn, type Interactions, type Recommender } from "@mlsd/rec-eval";
+import { Rng } from "@mlsd/random";
+import { fitLowRankEase, linearUserVector, type LinearTowers } from "@mlsd/two-tower";
+
+/**
+ * The project's own recommender for rating logs (MovieLens): low-rank EASE retrieval (a
+ * two-tower model with linear towers, served by HNSW) hands its top candidates to a LambdaRank
+ * GBDT that sees the retrieval score next to item-item, user-user and random-walk signals,
+ * popularity, time, genre and user statistics.
+ */
+export const TWO_STAGE_FEATURES = [
+  "retrieval_score",
+  "retrieval_score_rel",
+  "retrieval_rank",
+  "itemknn_score_rel",
+  "itemknn_max",
+  "rp3_score_rel",
+  "rp3_rank",
+  "userknn_score_rel",
+  "userknn_rank",
+  "item_log_popularity",
+  "item_mean_rating",
+  "item_release_year",
+  "item_window_share_7d",
+  "item_window_share_30d",
+  "item_time_gap_days",
+  "user_log_activity",
+  "user_mean_rating",
+  "user_mean_item_popularity",
+  "item_popularity_vs_user",
+  "genre_affinity",
+  "user_age",
+  "user_gender",
+  "user_occupation",
+] as const;
+const F = TWO_STAGE_FEATURES.length;
+
+/** What a published two-stage ranker was trained on; a service must compute exactly these. */
+export const TWO_STAGE_FEATURE_SET = {
+  name: "movielens-two-stage/1",
+  names: TWO_STAGE_FEATURES,
+  schemaHash: createHash("sha256").update(JSON.stringify({ version: 1, names: TWO_STAGE_FEATURES })).digest("hex").slice(0, 16),
+} as const;
+
+export interface TwoStageConfig {
+  /** Low-rank EASE: eigen-directions kept (the embedding size) and the L2 penalty. */
+  retrievalDim: number;
+  retrievalLambda: number;
+  /** Retrieval candidates per user that the ranker orders. */
+  candidates: number;
+  /** The ranker learns from K folds of the training ratings: models fit on K-1, labels from the held-out one. */
+  folds: number;
+  itemNeighbors: number;
+  userNeighbors: number;
+  rp3Beta: number;
+  ranker: TrainParamsInput;
+}
+
+/**
+ * Chosen on validation splits carved from the training half only (`--tune`, see the trainer
+ * README): retrieval dim and lambda by recall@200, folds and the ranker's step and depth by
+ * NDCG@10; rounds by early stopping on held-out training users.
+ */
+export const MOVIELENS_TWO_STAGE: TwoStageConfig = {
+  retrievalDim: 512,
+  retrievalLambda: 500,
+  candidates: 200,
+  folds: 5,
+  itemNeighbors: 100,
+  userNeighbors: 50,
+  rp3Beta: 0.5,
+  ranker: {
+    objective: "lambdarank",
+    numRounds: 1000,
+    learningRate: 0.05,
+    maxDepth: 6,
+    minChildWeight: 0.01,
+    subsample: 0.8,
+    colsampleByTree: 0.8,
+    earlyStoppingRounds: 60,
+    evalMetric: "ndcg",
+    ndcgAt: 10,
+    seed: 7,
+  },
+};
+
+const DAY = 86_400;
+
+/** Everything the ranker's features are computed from, fitted on one training matrix. */
+export class RatingSignals {
+  private readonly itemLogPopularity: Float64Array;
+  private readonly itemMeanRating: Float64Array;
+  private readonly itemTimes: Float64Array[];
+  private readonly itemMedianTime: Float64Array;
+  private readonly allTimes: Float64Array;
+  private readonly userMedianTime: Float64Array;
+  private readonly userMeanPopularity: Float64Array;
+  private readonly meanUserCount: number;
+  private readonly occupations: Map<string, number>;
+  private readonly scratch: { retrieval: Float32Array; user: Float32Array; seen: Uint8Array };
+
+  private constructor(
+    readonly dataset: RatingsDataset,
+    readonly train: UserItemMatrix,
+    readonly config: TwoStageConfig,
+    readonly towers: LinearTowers,
+    private readonly itemKnn: ItemKnn,
+    private readonly rp3: Rp3Beta,
+    private readonly userKnn: UserKnn,
+  ) {
+    const m = train;
+    const n = m.numItems;
+    const counts = m.itemCounts();
+    const meanCount = m.nnz / Math.max(1, n);
+    this.itemLogPopularity = Float64Array.from(counts, (c) => Math.log((c + 1) / meanCount));
+    const sums = new Float64Array(n);
+    const times: number[][] = Array.from({ length: n }, () => []);
+    for (let u = 0; u < m.numUsers; u++) {
+      for (let p = m.indptr[u] as number; p < (m.indptr[u + 1] as number); p++) {
+        const i = m.indices[p] as number;
+        sums[i]! += m.values[p] as number;
+        (times[i] as number[]).push(m.timestamps[p] as number);
+      }
+    }
+    this.itemMeanRating = Float64Array.from(sums, (s, i) => ((counts[i] as number) > 0 ? s / (counts[i] as number) : Number.NaN));
+    this.itemTimes = times.map((t) => Float64Array.from(t).sort());
+    this.itemMedianTime = Float64Array.from(this.itemTimes, (t) => (t.length ? (t[t.length >> 1] as number) : Number.NaN));
+    this.allTimes = Float64Array.from(m.timestamps).sort();
+    this.meanUserCount = m.nnz / Math.max(1, m.numUsers);
+    this.userMedianTime = new Float64Array(m.numUsers);
+    this.userMeanPopularity = new Float64Array(m.numUsers);
+    for (let u = 0; u < m.numUsers; u++) {
+      const ts = Float64Array.from(m.timestamps.subarray(m.indptr[u] as number, m.indptr[u + 1] as number)).sort();
+      this.userMedianTime[u] = ts.length ? (ts[ts.length >> 1] as number) : Number.NaN;
+      let p = 0;
+      for (const i of m.itemsOf(u)) p += this.itemLogPopularity[i] as number;
+      this.userMeanPopularity[u] = m.countOf(u) > 0 ? p / m.countOf(u) : Number.NaN;
+    }
+    this.occupations = new Map([...new Set(dataset.users?.occupations ?? [])].sort().map((o, k) => [o, k]));
+    this.scratch = { retrieval: new Float32Array(n), user: new Float32Array(towers.dim), seen: new Uint8Array(n) };
+  }
+
+  static async fit(dataset: RatingsDataset, train: UserItemMatrix, config: TwoStageConfig, seed: number): Promise<RatingSignals> {
+    const towers = await fitLowRankEase(
+      { numRows: train.numUsers, numColumns: train.numItems, indptr: train.indptr, indices: train.indices },
+      { dim: Math.min(config.retrievalDim, train.numItems), lambda: config.retrievalLambda, seed },
+    );
+    const itemKnn = new ItemKnn({ neighbors: config.itemNeighbors });
+    itemKnn.fit(train);
+    const rp3 = new Rp3Beta({ beta: config.rp3Beta, neighbors: 2 * config.itemNeighbors });
+    rp3.fit(train);
+    const userKnn = new UserKnn({ neighbors: config.userNeighbors });
+    userKnn.fit(train);
+    return new RatingSignals(dataset, train, config, towers, itemKnn, rp3, userKnn);
+  }
+
+  /** The retrieval stage's exact scores for every item: <user vector, item vector>. */
+  retrievalScores(user: number, out: Float32Array = this.scratch.retrieval): Float32Array {
+    const d = this.towers.dim;
+    const q = linearUserVector(this.towers, this.train.itemsOf(user), this.scratch.user);
+    const items = this.towers.itemVectors;
+    for (let j = 0; j < this.towers.numItems; j++) {
+      let s = 0;
+      const base = j * d;
+      for (let r = 0; r < d; r++) s += (q[r] as number) * (items[base + r] as number);
+      out[j] = s;
+    }
+    return out;
+  }
+
+  /** The user's retrieval candidates (unseen items, best first) and their feature rows (candidates x F). */
+  candidates(user: number): { items: Int32Array; rows: Float64Array } {
+    const m = this.train;
+    const n = m.numItems;
+    const seen = this.scratch.seen;
+    const history = m.itemsOf(user);
+    for (const i of history) seen[i] = 1;
+    const retrieval = this.retrievalScores(user);
+    const items = topK(retrieval, Math.min(this.config.candidates, n), seen);
+    const knn = Float32Array.from(this.itemKnn.scoreAll(user));
+    const rp3 = Float32Array.from(this.rp3.scoreAll(user));
+    const uknn = Float32Array.from(this.userKnn.scoreAll(user));
+    const rp3Rank = rankWithin(rp3, items);
+    const uknnRank = rankWithin(uknn, items);
+    for (const i of history) seen[i] = 0;
+
+    let maxRetrieval = Number.NEGATIVE_INFINITY;
+    let maxKnn = 1e-12;
+    let maxRp3 = 1e-12;
+    let maxUknn = 1e-12;
+    for (const j of items) {
+      maxRetrieval = Math.max(maxRetrieval, retrieval[j] as number);
+      maxKnn = Math.max(maxKnn, knn[j] as number);
+      maxRp3 = Math.max(maxRp3, rp3[j] as number);
+      maxUknn = Math.max(maxUknn, uknn[j] as number);
+    }
+    const historySet = new Set(history);
+    const tu = this.userMedianTime[user] as number;
+    const window = (t: Float64Array, days: number) => lowerBound(t, tu + days * DAY) - lowerBound(t, tu - days * DAY);
+    const all7 = Math.max(1, window(this.allTimes, 7));
+    const all30 = Math.max(1, window(this.allTimes, 30));
+    const genres = this.dataset.items.genres;
+    const genreShare = new Map<number, number>();
+    for (const i of history) for (const g of genres[i] ?? []) genreShare.set(g, (genreShare.get(g) ?? 0) + 1 / history.length);
+    let ratingSum = 0;
+    for (const v of m.valuesOf(user)) ratingSum += v;
+    const users = this.dataset.users;
+    const age = users ? (users.ages[user] as number) : Number.NaN;
+    const gender = users ? (users.genders[user] === "F" ? 1 : 0) : Number.NaN;
+    const occupation = users ? (this.occupations.get(users.occupations[user] as string) ?? Number.NaN) : Number.NaN;
+    const logActivity = Math.log(Math.max(1, history.length) / this.meanUserCount);
+    const meanRating = history.length ? ratingSum / history.length : Number.NaN;
+    const meanPopularity = this.userMeanPopularity[user] as number;
+
+    const rows = new Float64Array(items.length * F);
+    items.forEach((j, r) => {
+      let knnMax = 0;
+      const neighbours = this.itemKnn.neighborsOf(j);
+      // Similarity is symmetric: the strongest history item among j's own neighbours.
+      for (let p = 0; p < neighbours.ids.length; p++) {
+        if (historySet.has(neighbours.ids[p] as number)) {
+          knnMax = neighbours.similarities[p] as number;
+          break;
+        }
+      }
+      let affinity = 0;
+      for (const g of genres[j] ?? []) affinity += genreShare.get(g) ?? 0;
+      const t = this.itemTimes[j] as Float64Array;
+      const year = this.dataset.items.releaseYears[j] as number;
+      const values = [
+        retrieval[j] as number,
+        (retrieval[j] as number) / Math.max(1e-12, Math.abs(maxRetrieval)),
+        r,
+        (knn[j] as number) / maxKnn,
+        knnMax,
+        (rp3[j] as number) / maxRp3,
+        rp3Rank[r] as number,
+        (uknn[j] as number) / maxUknn,
+        uknnRank[r] as number,
+        this.itemLogPopularity[j] as number,
+        this.itemMeanRating[j] as number,
+        year > 0 ? year : Number.NaN,
+        window(t, 7) / all7,
+        window(t, 30) / all30,
+        ((this.itemMedianTime[j] as number) - tu) / DAY,
+        logActivity,
+        meanRating,
+        meanPopularity,
+        (this.itemLogPopularity[j] as number) - meanPopularity,
+        affinity,
+        age,
+        gender,
+        occupation,
+      ];
+      rows.set(values, r * F);
+    });
+    return { items, rows };
+  }
+}
+
+/** Rank (0 = best) of each listed item among the listed items by `scores`. */
+function rankWithin(scores: Float32Array, items: Int32Array): Float64Array {
+  const order = Array.from(items.keys()).sort((a, b) => (scores[items[b] as number] as number) - (scores[items[a] as number] as number) || a - b);
+  const rank = new Float64Array(items.length);
+  order.forEach((k, r) => (rank[k] = r));
+  return rank;
+}
+
+function lowerBound(sorted: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((sorted[mid] as number) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** A matrix back to the rating log the split functions take. */
+export function matrixInteractions(m: UserItemMatrix): Interactions {
+  const users = new Int32Array(m.nnz);
+  for (let u = 0; u < m.numUsers; u++) users.fill(u, m.indptr[u] as number, m.indptr[u + 1] as number);
+  return { numUsers: m.numUsers, numItems: m.numItems, users, items: m.indices, values: m.values, timestamps: m.timestamps };
+}
+
+class Rows {
+  data = new Float64Array(1 << 16);
+  labels: number[] = [];
+  groups: number[] = [];
+  length = 0;
+
+  add(rows: Float64Array, labels: number[]): void {
+    while (this.length + rows.length > this.data.length) {
+      const bigger = new Float64Array(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.data.set(rows, this.length);
+    this.length += rows.length;
+    this.labels.push(...labels);
+    this.groups.push(labels.length);
+  }
+
+  dataset(reference?: Dataset): Dataset {
+    const matrix = { data: this.data.subarray(0, this.length), numRows: this.labels.length, numColumns: F };
+    return Dataset.fromRows(matrix, { labels: this.labels, groups: this.groups, ...(reference ? { reference } : { featureNames: [...TWO_STAGE_FEATURES] }) });
+  }
+}
+
+export interface TrainedRanker {
+  model: GbdtModel;
+  bestIteration: number;
+  /** NDCG@10 of the ranker on its early-stopping users (held-out training users, their fold labels). */
+  validNdcg: number | null;
+  rows: number;
+  groups: number;
+  /** Share of the held-out fold ratings found among the candidates: the ranker's ceiling. */
+  candidateRecall: number;
+  topFeatures: string[];
+  seconds: number;
+}
+
+/**
+ * LambdaRank on the training ratings alone: each user's ratings are dealt into `folds` folds;
+ * for each fold the signals are fitted on the others and the fold's ratings label the retrieval
+ * candidates (1 = rated). A fifth of the users (by a seeded draw) only early-stop the boosting.
+ */
+export async function trainTwoStageRanker(
+  dataset: RatingsDataset,
+  train: UserItemMatrix,
+  config: TwoStageConfig,
+  seed: number,
+  log: (line: string) => void = () => undefined,
+): Promise<TrainedRanker> {
+  const t0 = performance.now();
+  const k = config.folds;
+  if (!Number.isInteger(k) || k < 2) throw new RecEvalError("folds", `must be an integer >= 2, got ${k}`);
+  const rng = new Rng(seed);
+  const fold = new Int32Array(train.nnz);
+  for (let u = 0; u < train.numUsers; u++) {
+    const positions = Array.from({ length: train.countOf(u) }, (_, j) => (train.indptr[u] as number) + j);
+    rng.shuffle(positions);
+    positions.forEach((p, j) => (fold[p] = j % k));
+  }
+  const isValid = Uint8Array.from({ length: train.numUsers }, () => (rng.next() < 0.2 ? 1 : 0));
+  const log_ = matrixInteractions(train);
+  const fitRows = new Rows();
+  const validRows = new Rows();
+  let found = 0;
+  let heldOut = 0;
+  for (let f = 0; f < k; f++) {
+    const fitIdx: number[] = [];
+    const labelIdx: number[] = [];
+    for (let p = 0; p < fold.length; p++) (fold[p] === f ? labelIdx : fitIdx).push(p);
+    const fitM = UserItemMatrix.fromRatings(log_, fitIdx);
+    const labelM = UserItemMatrix.fromRatings(log_, labelIdx);
+    const signals = await RatingSignals.fit(dataset, fitM, config, seed + f);
+    for (let u = 0; u < train.numUsers; u++) {
+      if (labelM.countOf(u) === 0 || fitM.countOf(u) === 0) continue;
+      const { items, rows } = signals.candidates(u);
+      const labels: number[] = Array.from(items, (i) => (labelM.has(u, i) ? 1 : 0));
+      const hits = labels.reduce((a, b) => a + b, 0);
+      found += hits;
+      heldOut += labelM.countOf(u);
+      if (hits === 0) continue;
+      (isValid[u] ? validRows : fitRows).add(rows, labels);
+    }
+    log(`ranker fold ${f + 1}/${k}: signals fitted on ${fitM.nnz} ratings, ${fitRows.groups.length + validRows.groups.length} query groups so far`);
+  }
+  const trainSet = fitRows.dataset();
+  const validSet = validRows.dataset(trainSet);
+  const result = trainGbdt(trainSet, config.ranker, { validation: validSet });
+  const importance = featureImportance(result.model, "gain");
+  return {
+    model: result.model,
+    bestIteration: result.bestIteration,
+    validNdcg: result.bestScore ?? null,
+    rows: fitRows.labels.length + validRows.labels.length,
+    groups: fitRows.groups.length + validRows.groups.length,
+    candidateRecall: heldOut ? found / heldOut : 0,
+    topFeatures: importance.slice(0, 6).map((f) => f.name),
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** The retrieval stage alone, scored exactly (what HNSW approximates). */
+export function retrievalRecommender(name: string, signals: () => RatingSignals): Recommender {
+  return { name, fit: () => undefined, scoreAll: (u) => signals().retrievalScores(u) };
+}
+
+/** Retrieval candidates ordered by the ranker; everything outside the candidates ranks below them. */
+export function twoStageRecommender(name: string, signals: () => RatingSignals, ranker: GbdtModel): Recommender {
+  const predictor = new Predictor(ranker);
+  let scores = new Float32Array(0);
+  return {
+    name,
+    fit: () => undefined,
+    scoreAll: (u) => {
+      const s = signals();
+      if (scores.length !== s.train.numItems) scores = new Float32Array(s.train.numItems);
+      const { items, rows } = s.candidates(u);
+      const predicted = predictor.predictBatch({ data: rows, numRows: items.length, numColumns: F });
+      scores.fill(Number.NEGATIVE_INFINITY);
+      items.forEach((i, k) => (scores[i] = predicted[k] as number));
+      return scores;
+    },
+  };
+}
