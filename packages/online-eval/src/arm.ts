@@ -71,3 +71,32 @@ export const ratio = (n: number, d: number): number | null => (d > 0 ? n / d : n
 export function meanOrNull(stat: MeanStat): number | null {
   return stat.count > 0 ? stat.mean : null;
 }
+
+/**
+ * The health side of a shadow: both models' compute time on the same requests, the challenger's
+ * failures (the model in service answered, so it has none), and the entities it saw.
+ */
+export class ShadowHealth {
+  private readonly latency = emptyArms(() => new LatencyStat());
+  private readonly errors = new ProportionStat();
+  private readonly units = new Set<string>();
+
+  observe(p: { entityId: string; servingMs: number; shadowMs: number; error: string | null }): void {
+    this.units.add(p.entityId);
+    this.latency.current.observe(Math.max(p.servingMs, 1e-3));
+    this.latency.challenger.observe(Math.max(p.shadowMs, 1e-3));
+    this.errors.observe(p.error !== null);
+  }
+
+  /** One arm's view in shadow, with its primary metric and summary. */
+  view(a: Arm, primary: Moments, summary: Record<string, number | null>): ArmView {
+    return {
+      primary,
+      latency: this.latency[a],
+      errors: a === "challenger" ? this.errors : new ProportionStat(0, this.errors.trials),
+      requests: this.errors.trials,
+      units: this.units.size,
+      summary,
+    };
+  }
+}

@@ -1,7 +1,7 @@
 import { averagePrecision } from "@mlsd/ml-metrics";
 import type { AnyEvent, Arm, FraudDecision } from "@mlsd/contracts";
-import { LatencyStat, MeanStat, ProportionStat } from "@mlsd/rollout-stats";
-import { ArmAccumulators, emptyArms, meanOrNull, type ArmView, type EvalView } from "./arm";
+import { MeanStat, ProportionStat } from "@mlsd/rollout-stats";
+import { ArmAccumulators, emptyArms, ShadowHealth, meanOrNull, type ArmView, type EvalView } from "./arm";
 import { transactionCost, type TransactionCosts } from "@mlsd/decisions";
 import { ExpiringMap } from "./expiring";
 
@@ -47,9 +47,7 @@ export class FraudOnlineEval {
   private readonly shadowCost = emptyArms(() => new MeanStat());
   private readonly shadowScored = emptyArms(() => ({ score: [] as number[], label: [] as number[] }));
   private readonly shadowDeclines = emptyArms(() => new ProportionStat());
-  private readonly shadowLatency = emptyArms(() => new LatencyStat());
-  private readonly shadowErrors = new ProportionStat();
-  private readonly shadowUnits = new Set<string>();
+  private readonly shadowHealth = new ShadowHealth();
   private readonly amounts: ExpiringMap<number>;
   private readonly decisions: ExpiringMap<Decided>;
   private readonly shadows: ExpiringMap<ShadowPair>;
@@ -89,10 +87,7 @@ export class FraudOnlineEval {
       case "ml.shadow-prediction": {
         const p = event.payload;
         if (t < since || p.model !== this.options.model) return;
-        this.shadowUnits.add(p.entityId);
-        this.shadowLatency.current.observe(Math.max(p.servingMs, 1e-3));
-        this.shadowLatency.challenger.observe(Math.max(p.shadowMs, 1e-3));
-        this.shadowErrors.observe(p.error !== null);
+        this.shadowHealth.observe(p);
         if (p.prediction?.kind !== "fraud") return;
         this.shadowDeclines.current.observe(p.prediction.serving.decision === "decline");
         this.shadowDeclines.challenger.observe(p.prediction.shadow.decision === "decline");
@@ -125,14 +120,7 @@ export class FraudOnlineEval {
 
   view(mode: "split" | "shadow"): EvalView {
     if (mode === "shadow") {
-      const arm = (a: Arm): ArmView => ({
-        primary: this.shadowCost[a],
-        latency: this.shadowLatency[a],
-        errors: a === "challenger" ? this.shadowErrors : new ProportionStat(0, this.shadowErrors.trials),
-        requests: this.shadowErrors.trials,
-        units: this.shadowUnits.size,
-        summary: { costPerTransaction: meanOrNull(this.shadowCost[a]), labelled: this.shadowCost[a].count, averagePrecision: ap(this.shadowScored[a]), declineRate: rate(this.shadowDeclines[a]) },
-      });
+      const arm = (a: Arm): ArmView => this.shadowHealth.view(a, this.shadowCost[a], { costPerTransaction: meanOrNull(this.shadowCost[a]), labelled: this.shadowCost[a].count, averagePrecision: ap(this.shadowScored[a]), declineRate: rate(this.shadowDeclines[a]) });
       return { mode, primaryMetric: "cost per labelled transaction", direction: "lower-is-better", current: arm("current"), challenger: arm("challenger") };
     }
     const arm = (a: Arm): ArmView => {

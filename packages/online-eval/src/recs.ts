@@ -1,6 +1,6 @@
 import type { AnyEvent, Arm, ShadowPredictionPayload, WorldRecsOutcomePayload } from "@mlsd/contracts";
-import { LatencyStat, MeanStat, ProportionStat } from "@mlsd/rollout-stats";
-import { ArmAccumulators, emptyArms, meanOrNull, PerUnitRatio, ratio, type ArmView, type EvalView } from "./arm";
+import { MeanStat } from "@mlsd/rollout-stats";
+import { ArmAccumulators, emptyArms, ShadowHealth, meanOrNull, PerUnitRatio, ratio, type ArmView, type EvalView } from "./arm";
 import { ExpiringMap } from "./expiring";
 
 export interface RecsOnlineEvalOptions {
@@ -43,9 +43,7 @@ interface ArmRecs extends ArmAccumulators {
 export class RecsOnlineEval {
   private readonly arms = emptyArms<ArmRecs>(() => Object.assign(new ArmAccumulators(), { ctr: new PerUnitRatio(), ndcg: new MeanStat() }));
   private readonly shadowNdcg = emptyArms(() => new MeanStat());
-  private readonly shadowLatency = emptyArms(() => new LatencyStat());
-  private readonly shadowErrors = new ProportionStat();
-  private readonly shadowUnits = new Set<string>();
+  private readonly shadowHealth = new ShadowHealth();
   private readonly served: ExpiringMap<Served>;
   private readonly outcomes: ExpiringMap<WorldRecsOutcomePayload>;
   private readonly shadows: ExpiringMap<ShadowPredictionPayload>;
@@ -98,10 +96,7 @@ export class RecsOnlineEval {
       case "ml.shadow-prediction": {
         const p = event.payload;
         if (p.model !== this.options.model) return;
-        this.shadowUnits.add(p.entityId);
-        this.shadowLatency.current.observe(Math.max(p.servingMs, 1e-3));
-        this.shadowLatency.challenger.observe(Math.max(p.shadowMs, 1e-3));
-        this.shadowErrors.observe(p.error !== null);
+        this.shadowHealth.observe(p);
         if (p.prediction?.kind === "ranking") this.shadows.set(p.requestId, p, t);
         return;
       }
@@ -113,14 +108,7 @@ export class RecsOnlineEval {
   /** The arms as the rollout reads them: split (canary, A/B) or shadow (paired on the same answers). */
   view(mode: "split" | "shadow"): EvalView {
     if (mode === "shadow") {
-      const arm = (a: Arm): ArmView => ({
-        primary: this.shadowNdcg[a],
-        latency: this.shadowLatency[a],
-        errors: a === "challenger" ? this.shadowErrors : new ProportionStat(0, this.shadowErrors.trials),
-        requests: this.shadowErrors.trials,
-        units: this.shadowUnits.size,
-        summary: { ndcg: meanOrNull(this.shadowNdcg[a]), judged: this.shadowNdcg[a].count },
-      });
+      const arm = (a: Arm): ArmView => this.shadowHealth.view(a, this.shadowNdcg[a], { ndcg: meanOrNull(this.shadowNdcg[a]), judged: this.shadowNdcg[a].count });
       return { mode, primaryMetric: `ndcg (${this.options.truth}) of the served items in each model's order`, direction: "higher-is-better", current: arm("current"), challenger: arm("challenger") };
     }
     const arm = (a: Arm): ArmView => {
