@@ -54,6 +54,9 @@ export async function runClaim(experiment: AnyClaimExperiment, options: RunOptio
       if (!(c.metric in outcome.metrics)) throw new Error(`claim ${experiment.id}: seed ${seed} did not report metric "${c.metric}" (check ${c.id})`);
     }
     runs.push({ seed, seconds: (performance.now() - s0) / 1000, ...outcome });
+    // A seed is one long synchronous computation: yield between seeds so whoever drives the run (a
+    // test runner's worker answering its parent, a progress bar) is heard at least once per seed.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     progress.update(runs.length);
   }
   progress.done();

@@ -1,3 +1,4 @@
 export * from "./fraud/index";
 export * from "./recs/index";
 export * from "./skew";
+export * from "./skew-recs";

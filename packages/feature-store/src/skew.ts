@@ -62,17 +62,13 @@ export function compareServedWithOffline(
       const raw = row[f] as number;
       const offlineValue = Number.isNaN(raw) ? null : raw;
       s.compared++;
-      let mismatch = false;
-      if (servedValue === null || offlineValue === null) {
-        mismatch = servedValue !== offlineValue;
-        if (servedValue === null && offlineValue !== null) s.servedMissing++;
-        if (offlineValue === null && servedValue !== null) s.offlineMissing++;
-      } else {
-        const diff = Math.abs(servedValue - offlineValue);
-        s.absDiff += diff;
+      if (servedValue === null && offlineValue !== null) s.servedMissing++;
+      if (offlineValue === null && servedValue !== null) s.offlineMissing++;
+      if (servedValue !== null && offlineValue !== null) {
+        s.absDiff += Math.abs(servedValue - offlineValue);
         s.numeric++;
-        mismatch = diff > tolerance * Math.max(1, Math.abs(servedValue), Math.abs(offlineValue));
       }
+      const mismatch = !sameValue(servedValue, offlineValue, tolerance);
       if (mismatch) {
         any = true;
         s.mismatches++;
@@ -101,3 +97,28 @@ export function compareServedWithOffline(
   };
 }
 
+
+/** Null only equals null; two numbers are equal within a relative tolerance (absolute below 1). */
+export function sameValue(served: number | null, offline: number | null, tolerance = 1e-9): boolean {
+  if (served === null || offline === null) return served === offline;
+  return Math.abs(served - offline) <= tolerance * Math.max(1, Math.abs(served), Math.abs(offline));
+}
+
+/**
+ * FNV-1a with murmur3's final mix (sequential ids differ only in their last characters, which
+ * plain FNV leaves in the low bits), mapped to [0, 1): the same id is in or out of a skew sample on
+ * every run.
+ */
+export function sampleKey(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) / 2 ** 32;
+}

@@ -1,6 +1,6 @@
 import { TOPICS } from "@mlsd/contracts";
 import type { FraudDecisionEvent } from "@mlsd/contracts";
-import { buildFraudFeaturesOffline, compareServedWithOffline, DAY_MS, DEFAULT_FRAUD_FEATURE_CONFIG } from "@mlsd/feature-store";
+import { buildFraudFeaturesOffline, compareServedWithOffline, DAY_MS, DEFAULT_FRAUD_FEATURE_CONFIG, sampleKey } from "@mlsd/feature-store";
 import type { FeatureSkew, FraudFeatureConfig, LabelInput, ServedDecision, TransactionInput } from "@mlsd/feature-store";
 import type { OfflineStoreReader, TimeInput } from "@mlsd/offline-store";
 
@@ -58,24 +58,7 @@ function epochMs(value: TimeInput, field: string): number {
   return ms;
 }
 
-/**
- * FNV-1a with murmur3's final mix (sequential ids differ only in their last characters, which
- * plain FNV leaves in the low bits), mapped to [0, 1): the same transaction is in or out of the
- * sample on every run.
- */
-export function sampleKey(id: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) {
-    h ^= id.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return (h >>> 0) / 2 ** 32;
-}
+export { sampleKey };
 
 function defaultLookback(config: FraudFeatureConfig): number {
   return (Math.max(...config.windowDays) + config.labelDelayDays + 1) * DAY_MS;

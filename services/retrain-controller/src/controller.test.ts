@@ -45,7 +45,7 @@ class RecordingPolicy implements CandidatePolicy {
   }
 }
 
-function setup(options: { debounceHours?: number; scheduleHours?: number; mode?: CandidatePolicy["mode"] } = {}) {
+function setup(options: { debounceHours?: number; scheduleHours?: number; mode?: CandidatePolicy["mode"]; loggedUntil?: (design: Design) => Promise<number | null> } = {}) {
   const clock = new ManualClock(T0);
   const runner = new FakeRunner();
   const policy = new RecordingPolicy(options.mode);
@@ -59,6 +59,7 @@ function setup(options: { debounceHours?: number; scheduleHours?: number; mode?:
     logger: silentLogger,
     debounceMs: (options.debounceHours ?? 24) * HOUR,
     scheduleEveryMs: (options.scheduleHours ?? 0) * HOUR,
+    ...(options.loggedUntil ? { loggedUntil: options.loggedUntil } : {}),
   });
   const decisions = () => events.ofType("ml.retrain-decision").map((e) => e.payload);
   return { clock, runner, policy, events, controller, decisions };
@@ -74,6 +75,24 @@ describe("retrain controller", () => {
     expect(decisions()).toEqual([
       expect.objectContaining({ model: "fraud-gbdt", trigger: "drift", decision: "promoted", candidateVersion: "v1", baselineVersion: "v0", candidateMetric: 90, baselineMetric: 100, metric: "cost" }),
     ]);
+  });
+
+  it("trains as of the newest logged label when the event logger lags the clock, and says so", async () => {
+    const asked: Design[] = [];
+    const lagging = setup({ loggedUntil: async (design) => (asked.push(design), T0 - 5 * HOUR) });
+    lagging.controller.request("fraud", "drift");
+    await lagging.controller.idle();
+    expect(asked).toEqual(["fraud"]);
+    expect(lagging.runner.runs).toEqual([{ design: "fraud", asOfMs: T0 - 5 * HOUR }]);
+    expect(lagging.decisions()[0]!.reason).toMatch(/trained as of 2024-04-30T19:00:00.000Z, the newest label in the offline store \(the clock read 2024-05-01T00:00:00.000Z\)/);
+    // A store that is up to date (or empty) leaves the clock's time.
+    for (const logged of [T0 + HOUR, null]) {
+      const current = setup({ loggedUntil: async () => logged });
+      current.controller.request("fraud", "drift");
+      await current.controller.idle();
+      expect(current.runner.runs[0]!.asOfMs).toBe(T0);
+      expect(current.decisions()[0]!.reason).not.toMatch(/trained as of/);
+    }
   });
 
   it("holds a candidate that is not better (for the ranker, higher NDCG wins)", async () => {

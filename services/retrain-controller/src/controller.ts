@@ -59,6 +59,13 @@ export interface ControllerOptions {
   /** Clock ms between scheduled retrains (0: none). */
   scheduleEveryMs: number;
   onDecision?: (payload: RetrainDecisionPayload) => void;
+  /**
+   * Clock time up to which the offline store holds the design's labels (the newest logged one), or
+   * null when unknown. A run trains as of the earlier of it and the clock: trained "as of now" on a
+   * store the event logger has not caught up with, frauds whose labels are still in Kafka would be
+   * taken for legitimate once past the label horizon.
+   */
+  loggedUntil?: (design: Design) => Promise<number | null>;
 }
 
 interface DesignState {
@@ -152,7 +159,10 @@ export class RetrainController {
     s.lastRunAt = this.options.clock.now();
     const t0 = performance.now();
     try {
-      const result = await this.options.runner.train(design, s.lastRunAt);
+      const logged = this.options.loggedUntil ? await this.options.loggedUntil(design) : null;
+      const asOf = logged !== null && logged < s.lastRunAt ? logged : s.lastRunAt;
+      const capped = asOf < s.lastRunAt ? `; trained as of ${new Date(asOf).toISOString()}, the newest label in the offline store (the clock read ${new Date(s.lastRunAt).toISOString()})` : "";
+      const result = await this.options.runner.train(design, asOf);
       const spec = DESIGNS[design];
       const candidate = spec.read(result.comparison.candidate);
       const baseline = result.comparison.baseline ? spec.read(result.comparison.baseline) : null;
@@ -177,7 +187,7 @@ export class RetrainController {
         decision = "held";
         reason = `${compared}: not better, the model in service stays`;
       }
-      this.record(design, trigger, decision, result, reason, performance.now() - t0, candidate, baseline);
+      this.record(design, trigger, decision, result, reason + capped, performance.now() - t0, candidate, baseline);
     } catch (error) {
       this.options.logger.error({ design, err: (error as Error).message }, "retrain failed");
       this.record(design, trigger, "failed", null, (error as Error).message.slice(0, 500), performance.now() - t0);

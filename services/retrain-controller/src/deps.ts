@@ -7,6 +7,7 @@ import { Counter, Histogram } from "prom-client";
 import type { RetrainControllerConfig } from "./config";
 import { designOf, RetrainController, type CandidatePolicy, type TrainingRunner } from "./controller";
 import { parseReloadUrls, PromoteIfBetter } from "./policy";
+import { loggedUntil } from "./logged-until";
 import { ProcessTrainingRunner } from "./runner";
 
 export interface RetrainControllerDeps extends HttpDeps {
@@ -73,6 +74,7 @@ export function createDepsWith(overrides: RetrainControllerOverrides) {
       debounceMs: config.DEBOUNCE_HOURS * 3_600_000,
       scheduleEveryMs: config.SCHEDULE_EVERY_HOURS * 3_600_000,
       onDecision,
+      loggedUntil: (design) => loggedUntil(config.OFFLINE_STORE_DIR, design),
     });
     controller.start();
     // Closers run in reverse: the consumer stops first, then the run in progress finishes, then the producer flushes.

@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { alignedFraudStartDate, CardHolders, fraudPresetSpec, recsHistoryEndMs, recsPresetSpec, WEEK_MS } from "@mlsd/world";
 import { servicePlan, type ServiceSpec } from "./plan";
 import { run, Supervisor, waitReady } from "./supervisor";
+import { loopSummary } from "./loop-summary";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const { values } = parseArgs({
@@ -186,6 +187,8 @@ async function main(): Promise<void> {
 
   step("drift report (fraud decisions against the training reference)");
   say(await driftSummary(url("drift-monitor")));
+  step("the loop: drift alarm -> retrain from the log -> candidate -> rollout");
+  say(await loopSummary(url("retrain-controller"), url("rollout-controller")));
 
   step("what is running");
   say(`Redis/Kafka: ${how}`);

@@ -12,11 +12,11 @@ import { fitLowRankEase, linearUserVector, type LinearTowers } from "@mlsd/two-t
  * popularity, time, genre and user statistics.
  */
 export const TWO_STAGE_FEATURES = [
-  "retrieval_score",
+  "retrieval_score_z",
   "retrieval_score_rel",
   "retrieval_rank",
   "itemknn_score_rel",
-  "itemknn_max",
+  "itemknn_max_rel",
   "rp3_score_rel",
   "rp3_rank",
   "userknn_score_rel",
@@ -40,9 +40,9 @@ const F = TWO_STAGE_FEATURES.length;
 
 /** What a published two-stage ranker was trained on; a service must compute exactly these. */
 export const TWO_STAGE_FEATURE_SET = {
-  name: "movielens-two-stage/1",
+  name: "movielens-two-stage/2",
   names: TWO_STAGE_FEATURES,
-  schemaHash: createHash("sha256").update(JSON.stringify({ version: 1, names: TWO_STAGE_FEATURES })).digest("hex").slice(0, 16),
+  schemaHash: createHash("sha256").update(JSON.stringify({ version: 2, names: TWO_STAGE_FEATURES })).digest("hex").slice(0, 16),
 } as const;
 
 export interface TwoStageConfig {
@@ -188,11 +188,15 @@ export class RatingSignals {
     for (const i of history) seen[i] = 0;
 
     let maxRetrieval = Number.NEGATIVE_INFINITY;
+    let sumRetrieval = 0;
+    let sumRetrieval2 = 0;
     let maxKnn = 1e-12;
     let maxRp3 = 1e-12;
     let maxUknn = 1e-12;
     for (const j of items) {
       maxRetrieval = Math.max(maxRetrieval, retrieval[j] as number);
+      sumRetrieval += retrieval[j] as number;
+      sumRetrieval2 += (retrieval[j] as number) ** 2;
       maxKnn = Math.max(maxKnn, knn[j] as number);
       maxRp3 = Math.max(maxRp3, rp3[j] as number);
       maxUknn = Math.max(maxUknn, uknn[j] as number);
@@ -215,27 +219,29 @@ export class RatingSignals {
     const meanRating = history.length ? ratingSum / history.length : Number.NaN;
     const meanPopularity = this.userMeanPopularity[user] as number;
 
+    // The strongest similarity between each candidate and a history item (similarity is symmetric,
+    // so it is the first history item among the candidate's own neighbours).
+    const knnMax = Float64Array.from(items, (j) => {
+      const neighbours = this.itemKnn.neighborsOf(j);
+      for (let p = 0; p < neighbours.ids.length; p++) if (historySet.has(neighbours.ids[p] as number)) return neighbours.similarities[p] as number;
+      return 0;
+    });
+    const topKnnMax = Math.max(1e-12, ...knnMax);
+    const meanRetrieval = sumRetrieval / items.length;
+    const sdRetrieval = Math.sqrt(Math.max(0, sumRetrieval2 / items.length - meanRetrieval ** 2)) || 1;
+
     const rows = new Float64Array(items.length * F);
     items.forEach((j, r) => {
-      let knnMax = 0;
-      const neighbours = this.itemKnn.neighborsOf(j);
-      // Similarity is symmetric: the strongest history item among j's own neighbours.
-      for (let p = 0; p < neighbours.ids.length; p++) {
-        if (historySet.has(neighbours.ids[p] as number)) {
-          knnMax = neighbours.similarities[p] as number;
-          break;
-        }
-      }
       let affinity = 0;
       for (const g of genres[j] ?? []) affinity += genreShare.get(g) ?? 0;
       const t = this.itemTimes[j] as Float64Array;
       const year = this.dataset.items.releaseYears[j] as number;
       const values = [
-        retrieval[j] as number,
+        ((retrieval[j] as number) - meanRetrieval) / sdRetrieval,
         (retrieval[j] as number) / Math.max(1e-12, Math.abs(maxRetrieval)),
         r,
         (knn[j] as number) / maxKnn,
-        knnMax,
+        (knnMax[r] as number) / topKnnMax,
         (rp3[j] as number) / maxRp3,
         rp3Rank[r] as number,
         (uknn[j] as number) / maxUknn,
