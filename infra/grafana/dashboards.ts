@@ -251,11 +251,11 @@ function recommender(inputs: DashboardInputs): DashboardSpec {
             line: seconds(budget.latency.p99),
           },
           {
-            title: `Feature fetch, user + candidates (budget p99 ${budget.stages.features?.p99} ms)`,
+            title: `Feature fetch, user + candidates (budget p99 ${budget.stages["ranker.features"]?.p99} ms)`,
             description: "The ranker's `features` stage: one user and the candidate items from Redis.",
             unit: "s",
             queries: percentiles("ranker_stage_duration_seconds", `{stage="features"}`),
-            line: stageBudget(budget, "features"),
+            line: stageBudget(budget, "ranker.features"),
           },
           {
             title: "Recommender p99 by stage",

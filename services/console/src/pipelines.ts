@@ -68,7 +68,7 @@ export function pipelines(budgets: Budgets): PipelineSpec[] {
           stages: ["rank"],
           budgetP99Ms: null,
           inner: [
-            { id: "ranker-features", label: "item features (Redis)", service: "ranker", stages: ["features"], budgetP99Ms: stageBudget("recommendations", "features") },
+            { id: "ranker-features", label: "item features (Redis)", service: "ranker", stages: ["features"], budgetP99Ms: stageBudget("recommendations", "ranker.features") },
             { id: "ranker-assemble", label: "assemble", service: "ranker", stages: ["assemble"], budgetP99Ms: null },
             { id: "ranker-model", label: "model", service: "ranker", stages: ["model"], budgetP99Ms: null },
             { id: "ranker-sort", label: "sort", service: "ranker", stages: ["sort"], budgetP99Ms: null },
