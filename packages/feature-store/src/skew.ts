@@ -4,6 +4,7 @@
  * differently from training: a degraded answer, a label used before it was known, a clock, or a bug
  * in one of the two paths. Used by the drift monitor on logged decisions and by the claims lab.
  */
+import { unitHash } from "@mlsd/random";
 
 export interface FeatureSkew {
   feature: string;
@@ -104,21 +105,7 @@ export function sameValue(served: number | null, offline: number | null, toleran
   return Math.abs(served - offline) <= tolerance * Math.max(1, Math.abs(served), Math.abs(offline));
 }
 
-/**
- * FNV-1a with murmur3's final mix (sequential ids differ only in their last characters, which
- * plain FNV leaves in the low bits), mapped to [0, 1): the same id is in or out of a skew sample on
- * every run.
- */
+/** The same id is in or out of a skew sample on every run (@mlsd/random's unitHash). */
 export function sampleKey(id: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) {
-    h ^= id.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return (h >>> 0) / 2 ** 32;
+  return unitHash(id);
 }

@@ -172,3 +172,22 @@ export class AliasTable {
     return rng.next() < (this.prob[i] as number) ? i : (this.alias[i] as number);
   }
 }
+
+/**
+ * A number in [0, 1) fixed by the text: FNV-1a over its UTF-16 code units, then murmur3's final
+ * mix, so ids that differ only in their last characters (u1, u2, ...) still spread evenly. The
+ * same id gets the same number on every run and in every process (splits, samples).
+ */
+export function unitHash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) / 4_294_967_296;
+}

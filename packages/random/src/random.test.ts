@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AliasTable, Rng } from "./index";
+import { AliasTable, Rng, unitHash } from "./index";
 
 describe("Rng", () => {
   it("repeats the same stream for the same seed and differs across seeds", () => {
@@ -56,5 +56,17 @@ describe("AliasTable", () => {
     expect(() => new AliasTable([])).toThrow(RangeError);
     expect(() => new AliasTable([1, -1])).toThrow(RangeError);
     expect(() => new AliasTable([0, 0])).toThrow(RangeError);
+  });
+});
+
+describe("unitHash", () => {
+  it("is fixed by the text, in [0, 1), and spreads ids that differ only at the end", () => {
+    expect(unitHash("u42")).toBe(unitHash("u42"));
+    const values = Array.from({ length: 10_000 }, (_, i) => unitHash(`u${i}`));
+    expect(values.every((v) => v >= 0 && v < 1)).toBe(true);
+    const below = values.filter((v) => v < 0.1).length;
+    // 10 % of 10,000 by a fair split: 1,000 +- 3 sd (30).
+    expect(below).toBeGreaterThan(910);
+    expect(below).toBeLessThan(1090);
   });
 });
