@@ -11,7 +11,10 @@ export const RolloutControllerConfigSchema = BaseConfigSchema.extend({
   ...eventJournalConfig("rollout-controller"),
   ...clockConfig,
   ...rolloutConfig,
-  /** One group for all replicas would split the log between them: each replica reads all of it. */
+  /**
+   * The controller runs as one instance (its rollouts live in memory) and needs the whole log: a
+   * second instance in the same group would split the partitions between them, so give it its own.
+   */
   CONSUMER_GROUP: z.string().min(1).default("rollout-controller"),
   ENSURE_TOPICS: z.coerce.boolean().default(true),
   /** The registry this controller moves aliases in (read-write). */

@@ -55,8 +55,8 @@ export async function createDeps(ctx: ServiceContext<RolloutControllerConfig>): 
     onDecision: hooks.onDecision,
     onView: hooks.onView,
   });
-  // Every replica reads the whole log from where it joins (a group per start would replay history; the
-  // evaluation only needs what happens from the rollout on, and the log before it plans the first stage).
+  // From where the group stands (the latest offsets on its first start): the evaluation needs what
+  // happens from a rollout on, and the log since start-up plans the first stage's test.
   startBackgroundConsumer(ctx, {
     kafka,
     groupId: config.CONSUMER_GROUP,
