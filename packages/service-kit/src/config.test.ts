@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { BaseConfigSchema, ConfigError, loadConfig, parseKeyedUrls } from "./config";
+import { BaseConfigSchema, ConfigError, ensureTopicsConfig, loadConfig, parseKeyedUrls } from "./config";
 
 describe("loadConfig", () => {
   const Schema = BaseConfigSchema.extend({ REDIS_URL: z.string().url(), MODEL_DIR: z.string().min(1) });
@@ -37,5 +37,14 @@ describe("parseKeyedUrls", () => {
     expect(() => parseKeyedUrls(["http://x:1"], options)).toThrow('RELOAD_URLS: "http://x:1" is not model=url');
     expect(() => parseKeyedUrls(["fraud=ftp://x"], options)).toThrow(/"fraud=ftp:\/\/x" is not model=url/);
     expect(() => parseKeyedUrls(["ads=http://x:1"], { ...options, keys: ["fraud", "recs"] })).toThrow('RELOAD_URLS: "ads=http://x:1" is not model=url (fraud or recs)');
+  });
+});
+
+describe("ensureTopicsConfig", () => {
+  it('reads "false" as false (z.coerce.boolean would read it as true) and defaults to true', () => {
+    const schema = z.object(ensureTopicsConfig);
+    expect(schema.parse({}).ENSURE_TOPICS).toBe(true);
+    expect(schema.parse({ ENSURE_TOPICS: "false" }).ENSURE_TOPICS).toBe(false);
+    expect(schema.safeParse({ ENSURE_TOPICS: "no" }).success).toBe(false);
   });
 });

@@ -47,6 +47,14 @@ export const optionalKafkaConfig = {
   KAFKA_BROKERS: csv.pipe(z.array(z.string().regex(/^[^:]+:\d+$/, "host:port"))),
 };
 
+/** For a consuming service: create missing topics at start-up (development; production topics are provisioned). "false" is false. */
+export const ensureTopicsConfig = {
+  ENSURE_TOPICS: z
+    .enum(["true", "false"])
+    .default("true")
+    .transform((v) => v === "true"),
+};
+
 /** Where a producing service's events wait on disk while Kafka is unreachable. */
 export const eventJournalConfig = (service: string) => ({
   EVENT_JOURNAL_DIR: z.string().min(1).default(`.data/journal/${service}`),

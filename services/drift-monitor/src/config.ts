@@ -1,4 +1,4 @@
-import { BaseConfigSchema, eventJournalConfig, kafkaConfig } from "@mlsd/service-kit";
+import { BaseConfigSchema, eventJournalConfig, kafkaConfig, ensureTopicsConfig } from "@mlsd/service-kit";
 import { z } from "zod";
 import { MONITORED_STREAMS, type MonitoredStreamName } from "./streams";
 
@@ -60,10 +60,7 @@ export const DriftMonitorConfigSchema = BaseConfigSchema.extend({
   ALERT_WEBHOOK_URL: z.string().url().optional(),
   ALERT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(2_000),
   ALERT_WEBHOOK_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
-  ENSURE_TOPICS: z
-    .enum(["true", "false"])
-    .default("true")
-    .transform((v) => v === "true"),
+  ...ensureTopicsConfig,
 });
 export type DriftMonitorConfig = z.infer<typeof DriftMonitorConfigSchema>;
 

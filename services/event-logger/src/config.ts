@@ -1,5 +1,5 @@
 import { ALL_TOPICS, DEAD_LETTER_TOPIC } from "@mlsd/contracts";
-import { BaseConfigSchema, csvSetting, kafkaConfig } from "@mlsd/service-kit";
+import { BaseConfigSchema, csvSetting, kafkaConfig, ensureTopicsConfig } from "@mlsd/service-kit";
 import { z } from "zod";
 
 /**
@@ -28,11 +28,7 @@ export const EventLoggerConfigSchema = BaseConfigSchema.extend({
   /** Partition-hours whose id sets stay in memory (dedup stays exact beyond it, at the cost of a re-scan). */
   STORE_CACHED_PARTITIONS: z.coerce.number().int().positive().default(48),
   STORE_MAX_PART_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
-  /** Create missing topics at start-up (development; production topics are provisioned). */
-  ENSURE_TOPICS: z
-    .enum(["true", "false"])
-    .default("true")
-    .transform((v) => v === "true"),
+  ...ensureTopicsConfig,
   LAG_INTERVAL_MS: z.coerce.number().int().positive().default(5_000),
 });
 export type EventLoggerConfig = z.infer<typeof EventLoggerConfigSchema>;

@@ -1,4 +1,4 @@
-import { BaseConfigSchema, clockConfig, csvSetting, eventJournalConfig, kafkaConfig, parseKeyedUrls } from "@mlsd/service-kit";
+import { BaseConfigSchema, clockConfig, csvSetting, ensureTopicsConfig, eventJournalConfig, kafkaConfig, parseKeyedUrls } from "@mlsd/service-kit";
 import { rolloutConfig } from "./rollout-config";
 import { z } from "zod";
 
@@ -16,7 +16,7 @@ export const RolloutControllerConfigSchema = BaseConfigSchema.extend({
    * second instance in the same group would split the partitions between them, so give it its own.
    */
   CONSUMER_GROUP: z.string().min(1).default("rollout-controller"),
-  ENSURE_TOPICS: z.coerce.boolean().default(true),
+  ...ensureTopicsConfig,
   /** The registry this controller moves aliases in (read-write). */
   MODEL_REGISTRY_DIR: z.string().min(1).default("artifacts/registry"),
   /**
