@@ -160,9 +160,12 @@ describe("the loop: world -> served events -> offline store -> retrain from the 
     const exact = ["user_home_category_match", "item_category", "item_age_days", "user_days_since_signup", "home_category", "age_bucket"];
     for (const name of exact) expect([name, skew.features.find((f) => f.feature === name)?.mismatches]).toEqual([name, 0]);
     // The streamed counters and histories lag (or lead) the log by the stream's delay; what neither explains is
-    // confined to the item counters and to a few answers (events of one item applied out of order
-    // on both sides of the answer at 17,280x).
-    for (const f of skew.features) if (f.unexplained > 0) expect(["item_log_impressions", "item_log_clicks", "item_ctr", "item_examined_ctr"]).toContain(f.feature);
+    // confined to the counters events of several partitions or topics feed, and to a few answers: an item's
+    // events come from every user's partition, and a ratio (user_ctr, item_ctr) reads clicks and impressions,
+    // two topics the streamer consumes independently, so a click can be applied before the impression it
+    // answered (a state the log never passed through). A user's single-topic counters and profile never do.
+    const crossStream = ["item_log_impressions", "item_log_clicks", "item_ctr", "item_examined_ctr", "user_ctr"];
+    for (const f of skew.features) if (f.unexplained > 0) expect(crossStream).toContain(f.feature);
     expect(skew.answersWithUnexplained / skew.sampled).toBeLessThan(0.1);
   });
 });
