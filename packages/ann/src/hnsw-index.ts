@@ -56,6 +56,7 @@ const lifted = (params: HnswParams): boolean => params.liftFraction > 0;
  * later gives it a fresh label.
  */
 export class HnswIndex<Id extends ItemId = ItemId> implements VectorIndex<Id> {
+  readonly kind = "hnsw" as const;
   private readonly labelOf = new Map<Id, number>();
   private readonly deleted: Set<number>;
   // hnswlib-node copies plain arrays only; one reused buffer avoids an allocation per call.

@@ -9,7 +9,7 @@ export { DEFAULT_HNSW_PARAMS, HnswIndex } from "./hnsw-index";
 export type { HnswIndexOptions, IndexExpectation } from "./hnsw-index";
 export { DEFAULT_IVF_PARAMS, IvfIndex } from "./ivf-index";
 export type { IvfIndexOptions } from "./ivf-index";
-export { indexKind, openIndex } from "./open-index";
+export { defaultEffort, indexKind, openIndex, SEARCH_EFFORT } from "./open-index";
 export type { IndexKind, SavedIndex } from "./open-index";
 export type { HnswParams, IndexManifest, IvfManifest, IvfParams } from "./manifest";
 export { INDEX_FILE, IVF_INDEX_FILE, MANIFEST_FILE } from "./manifest";

@@ -5,7 +5,7 @@ import { ExactIndex } from "./exact-index";
 import { HnswIndex } from "./hnsw-index";
 import { IvfIndex } from "./ivf-index";
 import { IVF_INDEX_FILE, MANIFEST_FILE } from "./manifest";
-import { indexKind, openIndex } from "./open-index";
+import { defaultEffort, indexKind, openIndex, SEARCH_EFFORT } from "./open-index";
 import { recallAtK } from "./recall";
 import { rejection, tempFolders } from "./testing/folders";
 import { clusteredWorld } from "./testing/synthetic-catalogue";
@@ -49,6 +49,9 @@ describe("IvfIndex", () => {
     const loaded = await IvfIndex.load<string>(dir, { modelVersion: "tt@1", dim: DIM });
     const opened = await openIndex<string>(dir, { modelVersion: "tt@1", dim: DIM, kind: "ivf" });
     expect(opened).toBeInstanceOf(IvfIndex);
+    expect(opened.kind).toBe("ivf");
+    expect(SEARCH_EFFORT[opened.kind]).toBe("nprobe");
+    expect(defaultEffort(opened)).toBe(index.params.nprobe);
     for (let q = 0; q < 10; q++) {
       const query = world.queries.subarray(q * DIM, (q + 1) * DIM);
       expect(loaded.search(query, 30)).toEqual(index.search(query, 30));
@@ -82,6 +85,9 @@ describe("IvfIndex", () => {
     expect(await indexKind(dir)).toBe("hnsw");
     const opened = await openIndex<string>(dir, { modelVersion: "tt@1", dim: DIM });
     expect(opened).toBeInstanceOf(HnswIndex);
+    expect(opened.kind).toBe("hnsw");
+    expect(SEARCH_EFFORT[opened.kind]).toBe("ef");
+    expect(defaultEffort(opened)).toBe(hnsw.params.ef);
     expect(opened.search(world.queries.subarray(0, DIM), 10)).toEqual(hnsw.search(world.queries.subarray(0, DIM), 10));
   });
 });

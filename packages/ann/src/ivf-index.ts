@@ -52,6 +52,7 @@ function checkParams(p: IvfParams): void {
  * added (as HNSW takes its lift norm from it); later items go to the nearest existing centroid.
  */
 export class IvfIndex<Id extends ItemId = ItemId> implements VectorIndex<Id> {
+  readonly kind = "ivf" as const;
   private centroids: FloatRows | null = null;
   private halfNorms = new Float64Array(0);
   private nlist = 0;

@@ -6,8 +6,16 @@ import type { ItemId } from "./vector-index";
 
 export type IndexKind = "hnsw" | "ivf";
 
-/** A saved index of either kind, loaded behind the shared interface. */
+/** A saved index of either kind, loaded behind the shared interface; `kind` tells them apart. */
 export type SavedIndex<Id extends ItemId = ItemId> = HnswIndex<Id> | IvfIndex<Id>;
+
+/** What `search`'s third argument means for each kind. */
+export const SEARCH_EFFORT: Readonly<Record<IndexKind, "ef" | "nprobe">> = Object.freeze({ hnsw: "ef", ivf: "nprobe" });
+
+/** The effort a search uses when none is given: the index's own `ef` or `nprobe`. */
+export function defaultEffort(index: SavedIndex): number {
+  return index.kind === "hnsw" ? index.params.ef : index.params.nprobe;
+}
 
 /** The kind of index saved in `dir`, from its manifest's format. */
 export async function indexKind(dir: string): Promise<IndexKind> {

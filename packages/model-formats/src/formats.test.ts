@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { HnswIndex } from "@mlsd/ann";
+import { HnswIndex, IvfIndex } from "@mlsd/ann";
 import { buildReference, createDriftReference } from "@mlsd/drift";
 import { DEFAULT_RECS_FEATURE_CONFIG, fraudFeatureNames, RANKER_FEATURE_NAMES } from "@mlsd/feature-store";
 import { Dataset, train, type GbdtModel } from "@mlsd/gbdt";
@@ -16,7 +16,7 @@ import { FRAUD_MODEL_NAME, loadFraudModel, publishFraudModel } from "./fraud";
 import { GBDT_MODEL_FILE } from "./gbdt-file";
 import { buildPopularityLists, loadPopularity, POPULARITY_MODEL_NAME, publishPopularity } from "./popularity";
 import { loadRankerModel, publishRankerModel, RANKER_MODEL_NAME } from "./ranker";
-import { centeredEmbeddings, embeddingCenter, loadRetrievalModel, publishRetrievalModel, RETRIEVAL_FEATURE_SCHEMA, RETRIEVAL_FILES, RETRIEVAL_MODEL_NAME } from "./retrieval";
+import { centeredEmbeddings, embeddingCenter, loadRetrievalModel, publishRetrievalModel, RETRIEVAL_FEATURE_SCHEMA, RETRIEVAL_INDEX_FILES, RETRIEVAL_MODEL_NAME, retrievalFiles } from "./retrieval";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "model-formats-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -120,8 +120,8 @@ describe("popularity format", () => {
 });
 
 describe("retrieval format", () => {
-  it("round-trips tower, index, user table and catalogue under one version; a truncated index is refused", async () => {
-    const reg = registry("retrieval");
+  it.each(["hnsw", "ivf"] as const)("round-trips tower, %s index, user table and catalogue under one version; a truncated index is refused", async (kind) => {
+    const reg = registry(`retrieval-${kind}`);
     const world = makeClusteredWorld({ numUsers: 40, numItems: 30, interactionsPerUser: 6 });
     const model = await TwoTowerModel.fromData(world.train, { idDim: 8, categoricalDim: 4, hiddenDims: [16], outputDim: 8 });
     const version = "r1";
@@ -130,7 +130,8 @@ describe("retrieval format", () => {
     const { embeddings, numItems, dim } = await loadItemEmbeddings(towerDir);
     const center = embeddingCenter(embeddings, dim);
     const ids = Array.from({ length: numItems }, (_, i) => String(i));
-    const index = HnswIndex.build<string>(centeredEmbeddings(embeddings, center), ids, { dim, modelVersion: version });
+    const centred = centeredEmbeddings(embeddings, center);
+    const index = kind === "hnsw" ? HnswIndex.build<string>(centred, ids, { dim, modelVersion: version }) : IvfIndex.build<string>(centred, ids, { dim, modelVersion: version, params: { nlist: 4, nprobe: 2 } });
     const users = {
       numeric: new Float32Array(0),
       numericNames: [],
@@ -152,16 +153,26 @@ describe("retrieval format", () => {
       metrics: {},
     });
     const entry = reg.open(RETRIEVAL_MODEL_NAME);
-    expect(Object.keys(entry.manifest.files).sort()).toEqual(Object.values(RETRIEVAL_FILES).sort());
+    expect(Object.keys(entry.manifest.files).sort()).toEqual(retrievalFiles(kind).sort());
+    expect(entry.manifest.extra).toMatchObject({ index: { kind, params: index.params } });
     const loaded = await loadRetrievalModel(reg, "current");
     expect(loaded.version).toBe(version);
+    expect(loaded.index?.kind).toBe(kind);
     expect(loaded.index?.modelVersion).toBe(version);
+    expect(loaded.indexError).toBeNull();
+    const query = centred.subarray(3 * dim, 4 * dim);
+    expect(loaded.index?.search(query, 5, ids.length)).toEqual(index.search(query, 5, ids.length));
+    // Asked for the other kind, the index is refused and says what the folder holds.
+    const other = kind === "hnsw" ? "ivf" : "hnsw";
+    const refused = await loadRetrievalModel(reg, "current", { indexKind: other });
+    expect(refused.index).toBeNull();
+    expect(refused.indexError).toBe(`manifest.format: index in index.json is ${kind}, expected ${other}`);
     expect(Array.from(loaded.embeddings)).toEqual(Array.from(embeddings));
     expect(loaded.itemCategories[4]).toBe(1);
     expect(loaded.itemIds.idOf(7)).toBe("7");
 
-    fs.truncateSync(entry.file(RETRIEVAL_FILES.index), 100);
-    await expect(loadRetrievalModel(reg, "current")).rejects.toThrow(/index\.hnsw does not match its manifest checksum/);
+    fs.truncateSync(entry.file(RETRIEVAL_INDEX_FILES[kind]), 100);
+    await expect(loadRetrievalModel(reg, "current")).rejects.toThrow(`${RETRIEVAL_INDEX_FILES[kind]} does not match its manifest checksum`);
   });
 });
 

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { HnswIndex } from "@mlsd/ann";
+import { INDEX_FILE, IVF_INDEX_FILE, openIndex, type IndexKind, type SavedIndex } from "@mlsd/ann";
 import type { ModelRegistry, RegisteredModel } from "@mlsd/model-registry";
 import { loadItemEmbeddings, loadUserEncoder, type UserEncoder } from "@mlsd/two-tower/serving";
 import { z } from "zod";
@@ -9,11 +9,13 @@ import { RETRIEVAL_FEATURE_SCHEMA, RETRIEVAL_MODEL_NAME } from "./retrieval-id";
 
 /**
  * The retrieval model as one registry folder: the two-tower model (whose weights carry the
- * catalogue's item embeddings), the HNSW index built from those embeddings for the same version,
- * and the per-user table the user tower reads when a request brings no features of its own.
+ * catalogue's item embeddings), the nearest-neighbour index (HNSW or IVF) built from those
+ * embeddings for the same version, and the per-user table the user tower reads when a request
+ * brings no features of its own.
  *
  *   tower.json  weights.bin    the two-tower artifact (its manifest, renamed)
- *   index.json  index.hnsw     the HNSW graph and its manifest (renamed)
+ *   index.json  index.hnsw     the HNSW graph and its manifest (renamed), or
+ *   index.json  index.ivf      the IVF lists and their manifest: the manifest's format says which
  *   users.bin                  numeric f32 | categorical i32 | history i32 | known u8, user-major
  *   items.bin                  category i32 per item (-1 unknown): answers carry it, for diversity
  *   retrieval.json             format, version, sizes, feature names, external ids
@@ -29,11 +31,18 @@ export const RETRIEVAL_FILES = {
   towerManifest: "tower.json",
   weights: "weights.bin",
   indexManifest: "index.json",
-  index: "index.hnsw",
   users: "users.bin",
   items: "items.bin",
   description: "retrieval.json",
 } as const;
+
+/** The index's data file, stored under the library's own name. */
+export const RETRIEVAL_INDEX_FILES: Readonly<Record<IndexKind, string>> = Object.freeze({ hnsw: INDEX_FILE, ivf: IVF_INDEX_FILE });
+
+/** Every file of a retrieval folder whose index is of `kind`. */
+export function retrievalFiles(kind: IndexKind): string[] {
+  return [...Object.values(RETRIEVAL_FILES), RETRIEVAL_INDEX_FILES[kind]];
+}
 
 const LIBRARY_MANIFEST = "manifest.json";
 
@@ -104,8 +113,8 @@ export interface RetrievalArtifactInput {
   version: string;
   /** Writes the two-tower artifact (manifest.json + weights.bin) into a folder, e.g. `model.save(dir, { version })`. */
   saveTower: (dir: string) => Promise<unknown>;
-  /** Built over the item embeddings minus `center`. */
-  index: HnswIndex<string>;
+  /** Built over the item embeddings minus `center`: HNSW or IVF. */
+  index: SavedIndex<string>;
   center: Float32Array;
   users: UserTable;
   /** Category of each item (-1 unknown), returned with the candidates. */
@@ -135,7 +144,8 @@ export async function writeRetrievalArtifact(dir: string, input: RetrievalArtifa
   fs.rmSync(towerDir, { recursive: true });
   await input.index.save(indexDir);
   moveUp(path.join(indexDir, LIBRARY_MANIFEST), path.join(dir, RETRIEVAL_FILES.indexManifest));
-  moveUp(path.join(indexDir, RETRIEVAL_FILES.index), path.join(dir, RETRIEVAL_FILES.index));
+  const indexFile = RETRIEVAL_INDEX_FILES[input.index.kind];
+  moveUp(path.join(indexDir, indexFile), path.join(dir, indexFile));
   fs.rmSync(indexDir, { recursive: true });
 
   const sections = [u.numeric, u.categorical, u.history, u.known];
@@ -202,8 +212,8 @@ export interface RetrievalArtifact {
   /** numItems x dim, row i = item i: what the index was built from, and the exact fallback's data. */
   embeddings: Float32Array;
   dim: number;
-  /** Over the embeddings minus `center`; null when it could not be loaded (`indexError` says why, exact search serves). */
-  index: HnswIndex<string> | null;
+  /** Over the embeddings minus `center`, HNSW or IVF (`index.kind`); null when it could not be loaded (`indexError` says why, exact search serves). */
+  index: SavedIndex<string> | null;
   center: Float32Array;
   indexError: string | null;
   users: UserTable;
@@ -251,8 +261,17 @@ function stage(dir: string, files: Record<string, string>): string {
   return scratch;
 }
 
-/** Loads a retrieval folder written by writeRetrievalArtifact. No tfjs: the user tower runs as plain loops. */
-export async function loadRetrievalArtifact(dir: string): Promise<RetrievalArtifact> {
+export interface LoadRetrievalOptions {
+  /** Refuse (as `indexError`) an index of the other kind: a service configured for IVF does not silently serve HNSW. */
+  indexKind?: IndexKind;
+}
+
+/**
+ * Loads a retrieval folder written by writeRetrievalArtifact. No tfjs: the user tower runs as plain
+ * loops. The index is opened by whichever kind its manifest names, with its own model-version,
+ * dimension and checksum checks.
+ */
+export async function loadRetrievalArtifact(dir: string, options: LoadRetrievalOptions = {}): Promise<RetrievalArtifact> {
   const descriptionFile = path.join(dir, RETRIEVAL_FILES.description);
   let description: Description;
   try {
@@ -262,19 +281,21 @@ export async function loadRetrievalArtifact(dir: string): Promise<RetrievalArtif
   }
   const version = description.modelVersion;
   const towerDir = stage(dir, { [RETRIEVAL_FILES.towerManifest]: LIBRARY_MANIFEST, [RETRIEVAL_FILES.weights]: RETRIEVAL_FILES.weights });
-  const indexDir = stage(dir, { [RETRIEVAL_FILES.indexManifest]: LIBRARY_MANIFEST, [RETRIEVAL_FILES.index]: RETRIEVAL_FILES.index });
+  const indexFiles: Record<string, string> = { [RETRIEVAL_FILES.indexManifest]: LIBRARY_MANIFEST };
+  for (const file of Object.values(RETRIEVAL_INDEX_FILES)) if (fs.existsSync(path.join(dir, file))) indexFiles[file] = file;
+  const indexDir = stage(dir, indexFiles);
   try {
     const { encoder, version: towerVersion } = await loadUserEncoder(towerDir);
     if (towerVersion !== version) throw new RetrievalArtifactError(RETRIEVAL_FILES.towerManifest, `holds model ${towerVersion}, expected ${version}`);
     const { embeddings, numItems, dim } = await loadItemEmbeddings(towerDir);
     if (numItems !== description.numItems) throw new RetrievalArtifactError(RETRIEVAL_FILES.weights, `holds ${numItems} items, expected ${description.numItems}`);
-    let index: HnswIndex<string> | null = null;
+    let index: SavedIndex<string> | null = null;
     let indexError: string | null = null;
     try {
-      index = await HnswIndex.load<string>(indexDir, { modelVersion: version, dim });
+      index = await openIndex<string>(indexDir, { modelVersion: version, dim, ...(options.indexKind ? { kind: options.indexKind } : {}) });
     } catch (error) {
       // Exact search answers from the embeddings while the index is missing or refused.
-      indexError = (error as Error).message;
+      indexError = (error as Error).message.replaceAll(indexDir, RETRIEVAL_FILES.indexManifest);
     }
     if (description.center.length !== dim) throw new RetrievalArtifactError(RETRIEVAL_FILES.description, `center has ${description.center.length} values, the embeddings ${dim}`);
     const users = readUsers(path.join(dir, RETRIEVAL_FILES.users), description);
@@ -311,14 +332,14 @@ export interface PublishRetrievalModelInput extends RetrievalArtifactInput {
 /** Publishes the retrieval model (tower, index, user table, catalogue) as one registry version. */
 export function publishRetrievalModel(registry: ModelRegistry, input: PublishRetrievalModelInput): Promise<RegisteredModel> {
   return registry.publish(
-    { model: RETRIEVAL_MODEL_NAME, version: input.version, dataWindow: input.dataWindow, featureSchemaHash: RETRIEVAL_FEATURE_SCHEMA, metrics: input.metrics, extra: { hnsw: input.index.params } },
+    { model: RETRIEVAL_MODEL_NAME, version: input.version, dataWindow: input.dataWindow, featureSchemaHash: RETRIEVAL_FEATURE_SCHEMA, metrics: input.metrics, extra: { index: { kind: input.index.kind, params: input.index.params } } },
     (dir) => writeRetrievalArtifact(dir, input),
     { alias: input.alias ?? "current" },
   );
 }
 
 /** Opens the version `aliasOrVersion` names (every file checked against its manifest) and loads it. */
-export async function loadRetrievalModel(registry: ModelRegistry, aliasOrVersion: string): Promise<RetrievalArtifact> {
+export async function loadRetrievalModel(registry: ModelRegistry, aliasOrVersion: string, options: LoadRetrievalOptions = {}): Promise<RetrievalArtifact> {
   const entry = registry.open(RETRIEVAL_MODEL_NAME, aliasOrVersion, { featureSchemaHash: RETRIEVAL_FEATURE_SCHEMA });
-  return loadRetrievalArtifact(entry.dir);
+  return loadRetrievalArtifact(entry.dir, options);
 }
