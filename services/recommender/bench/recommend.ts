@@ -229,7 +229,7 @@ client.close();
 stopAll();
 
 log("recall@100 of the served index against exact search");
-const retriever = await loadRetriever(registry, "current", values.ef ? Number(values.ef) : undefined);
+const retriever = await loadRetriever(registry, "current", values.ef ? { ef: Number(values.ef) } : {});
 const rng = new Rng(11);
 const queries = Number(values["recall-queries"]);
 let recall = 0;
@@ -274,7 +274,7 @@ const lines = [
   "",
   "| index | recall@100 vs exact | median search ms (k=100) | queries |",
   "|---|---:|---:|---:|",
-  `| HNSW (served, ef ${values.ef ?? retriever.artifact.index?.params.ef}) | ${recall.toFixed(4)} | ${median(hnswMs).toFixed(3)} | ${queries} |`,
+  `| HNSW (served, ef ${retriever.search?.value}) | ${recall.toFixed(4)} | ${median(hnswMs).toFixed(3)} | ${queries} |`,
   `| exact scan (baseline) | 1.0000 | ${median(exactMs).toFixed(3)} | ${queries} |`,
   "",
 ];

@@ -6,11 +6,11 @@ import { buildService, type ServiceInstance } from "@mlsd/service-kit";
 import type { TrainingData, TwoTowerModel } from "@mlsd/two-tower";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadRetrievalArtifact, RETRIEVAL_FILES, RETRIEVAL_MODEL_NAME } from "@mlsd/model-formats/retrieval";
+import { loadRetrievalArtifact, RETRIEVAL_FILES, RETRIEVAL_INDEX_FILES, RETRIEVAL_MODEL_NAME, retrievalFiles } from "@mlsd/model-formats/retrieval";
 import type { RetrievalAppDeps } from "./app";
 import type { RetrievalConfig } from "./config";
 import { retrievalService } from "./service";
-import { CLUSTERS, ITEMS, publishTinyRetrieval, tinyTrainingData, tinyUserTable, trainTinyModel, USERS } from "./test-fixtures";
+import { CLUSTERS, ITEMS, publishTinyRetrieval, TINY_NLIST, tinyTrainingData, tinyUserTable, trainTinyModel, USERS } from "./test-fixtures";
 
 const ADMIN_TOKEN = "retrieval-admin-token-0123";
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "retrieval-test-"));
@@ -39,7 +39,7 @@ const cluster = (itemId: string) => Number(itemId.slice(1)) % CLUSTERS;
 describe("retrieval artifact", () => {
   it("stores tower, index and user table flat in one registry folder and loads them back without tfjs", async () => {
     const entry = new ModelRegistry(registryDir).open(RETRIEVAL_MODEL_NAME, "current");
-    expect(Object.keys(entry.manifest.files).sort()).toEqual(Object.values(RETRIEVAL_FILES).sort());
+    expect(Object.keys(entry.manifest.files).sort()).toEqual(retrievalFiles("hnsw").sort());
     const artifact = await loadRetrievalArtifact(entry.dir);
     expect(artifact.version).toBe("v1");
     expect(artifact.indexError).toBeNull();
@@ -154,7 +154,7 @@ describe("POST /v1/candidates", () => {
 describe("model in service", () => {
   it("describes the model and switches to a newly published version on reload", async () => {
     const described = await request(app).get("/v1/model");
-    expect(described.body).toMatchObject({ name: "retrieval", version: "v1", items: ITEMS, users: USERS, index: { size: ITEMS }, userFeatures: { numeric: ["log_clicks"], categorical: ["cluster_hint", "device"] } });
+    expect(described.body).toMatchObject({ name: "retrieval", version: "v1", items: ITEMS, users: USERS, search: "hnsw", index: { kind: "hnsw", size: ITEMS, ef: 64, params: { M: 8 } }, userFeatures: { numeric: ["log_clicks"], categorical: ["cluster_hint", "device"] } });
     await publishTinyRetrieval(registryDir, model, data, "v2");
     expect((await request(app).post("/v1/model/reload")).status).toBe(401);
     const reloaded = await request(app).post("/v1/model/reload").set("authorization", `Bearer ${ADMIN_TOKEN}`);
@@ -175,7 +175,7 @@ describe("a tampered or corrupt model", () => {
   it("is refused on reload with the reason, and the model in service keeps serving", async () => {
     const registry = new ModelRegistry(registryDir);
     await publishTinyRetrieval(registryDir, model, data, "v3");
-    fs.appendFileSync(registry.open(RETRIEVAL_MODEL_NAME, "v3", { verify: false }).file(RETRIEVAL_FILES.index), Buffer.from([1, 2, 3]));
+    fs.appendFileSync(registry.open(RETRIEVAL_MODEL_NAME, "v3", { verify: false }).file(RETRIEVAL_INDEX_FILES.hnsw), Buffer.from([1, 2, 3]));
     const before = (await candidates({ userId: "u1", k: 2 })).body.modelVersion;
     const refused = await request(app).post("/v1/model/reload").set("authorization", `Bearer ${ADMIN_TOKEN}`);
     expect(refused.status).toBe(409);
@@ -188,5 +188,69 @@ describe("a tampered or corrupt model", () => {
     const [a, b] = await Promise.all([runtime.deps.arms!.reload(), runtime.deps.arms!.reload()]);
     expect([a.current?.version, b.current?.version]).toEqual(["v4", "v4"]);
     expect(runtime.deps.retriever().version).toBe("v4");
+  });
+});
+
+describe("an IVF model", () => {
+  const ivfRegistry = path.join(tmp, "registry-ivf");
+  const start = (env: Record<string, string>) => buildService(retrievalService, { PORT: "0", LOG_LEVEL: "silent", MODEL_REGISTRY_DIR: ivfRegistry, ADMIN_TOKEN, ...env });
+  const ids = (res: request.Response) => res.body.candidates.map((c: { itemId: string }) => c.itemId);
+  beforeAll(async () => {
+    await publishTinyRetrieval(ivfRegistry, model, data, "i1", "ivf");
+  });
+
+  it("is stored with its index.ivf and loaded as IVF", async () => {
+    const entry = new ModelRegistry(ivfRegistry).open(RETRIEVAL_MODEL_NAME, "current");
+    expect(Object.keys(entry.manifest.files).sort()).toEqual(retrievalFiles("ivf").sort());
+    expect(entry.manifest.extra).toMatchObject({ index: { kind: "ivf", params: { nlist: TINY_NLIST, nprobe: 1 } } });
+    const artifact = await loadRetrievalArtifact(entry.dir);
+    expect(artifact.index?.kind).toBe("ivf");
+    expect(artifact.index?.size).toBe(ITEMS);
+  });
+
+  it("serves SEARCH=ivf with nprobe from config, reported in /readyz and /v1/model; every list probed equals exact search", async () => {
+    const { app: ivfApp } = await start({ SEARCH: "ivf", SEARCH_NPROBE: String(TINY_NLIST) });
+    const ready = await request(ivfApp).get("/readyz");
+    expect(ready.status).toBe(200);
+    expect(JSON.stringify(ready.body)).toContain(`i1: ivf index, nprobe ${TINY_NLIST}`);
+    expect((await request(ivfApp).get("/v1/model")).body).toMatchObject({ version: "i1", search: "ivf", index: { kind: "ivf", size: ITEMS, nprobe: TINY_NLIST, params: { nlist: TINY_NLIST } }, indexError: null });
+    for (const u of [0, 1, 2, 3, 20]) {
+      const ivf = await request(ivfApp).post("/v1/candidates").send({ userId: `u${u}`, k: 20 });
+      expect(ivf.body).toMatchObject({ source: "ivf", degraded: false });
+      expect(Object.keys(ivf.body.timings)).toContain("ann");
+      const exact = await request(ivfApp).post("/v1/candidates?search=exact").set("authorization", `Bearer ${ADMIN_TOKEN}`).send({ userId: `u${u}`, k: 20 });
+      expect(ids(ivf)).toEqual(ids(exact));
+      // The lists hold centred embeddings; the service adds the query's shift back, so scores agree too.
+      exact.body.candidates.forEach((c: { score: number }, j: number) => expect(ivf.body.candidates[j].score).toBeCloseTo(c.score, 5));
+    }
+  });
+
+  it("scans fewer items with the index's own nprobe (1 of 4 lists), so some of a top 20 is missed", async () => {
+    const { app: ivfApp } = await start({ SEARCH: "ivf" });
+    expect((await request(ivfApp).get("/v1/model")).body.index).toMatchObject({ kind: "ivf", nprobe: 1 });
+    let missed = 0;
+    for (let u = 0; u < 8; u++) {
+      const ivf = await request(ivfApp).post("/v1/candidates").send({ userId: `u${u}`, k: 20 });
+      const exact = await request(ivfApp).post("/v1/candidates?search=exact").set("authorization", `Bearer ${ADMIN_TOKEN}`).send({ userId: `u${u}`, k: 20 });
+      expect(ivf.body.source).toBe("ivf");
+      const found = new Set(ids(ivf));
+      missed += ids(exact).filter((id: string) => !found.has(id)).length;
+    }
+    expect(missed).toBeGreaterThan(0);
+  });
+
+  it("serves exact search, degraded and saying why, when SEARCH names the other kind of index", async () => {
+    const { app: hnswApp } = await start({});
+    const ready = await request(hnswApp).get("/readyz");
+    expect(JSON.stringify(ready.body)).toContain("HNSW index refused");
+    const res = await request(hnswApp).post("/v1/candidates").send({ userId: "u1", k: 5 });
+    expect(res.body).toMatchObject({ source: "exact", degraded: true });
+    expect(res.body.degradedReason).toContain("index in index.json is ivf, expected hnsw");
+    expect((await request(hnswApp).get("/metrics")).text).toMatch(/retrieval_index_fallback 1/);
+  });
+
+  it("refuses at start-up a search knob of the other index", async () => {
+    await expect(start({ SEARCH: "ivf", SEARCH_EF: "100" })).rejects.toThrow(/SEARCH_EF.*HNSW's knob, but SEARCH is ivf/s);
+    await expect(start({ SEARCH_NPROBE: "8" })).rejects.toThrow(/SEARCH_NPROBE.*IVF's knob, but SEARCH is hnsw/s);
   });
 });

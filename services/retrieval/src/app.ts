@@ -20,7 +20,7 @@ export interface RetrievalAppDeps extends HttpDeps {
 const CandidatesQuerySchema = z
   .object({
     /** The search method; anything but the configured one needs the admin token (an exact scan over 1M items costs ~45 ms of CPU). */
-    search: z.enum(["hnsw", "exact"]).optional(),
+    search: z.enum(["hnsw", "ivf", "exact"]).optional(),
   })
   .strict();
 
@@ -77,7 +77,7 @@ export function createApp(deps: RetrievalAppDeps): ServiceApp {
             entityId: request.userId,
             servingVersion: retriever.version,
             shadowVersion: shadow.version,
-            servingMs: (answer.timings.encode ?? 0) + (answer.timings[found.source === "hnsw" ? "ann" : "exact"] ?? 0),
+            servingMs: (answer.timings.encode ?? 0) + (answer.timings[found.source === "exact" ? "exact" : "ann"] ?? 0),
             predict: () => ({ kind: "candidates", serving: [...serving], shadow: [...shadow.candidates(query, mode, new StageTimer()).itemIds] }),
           });
         }
@@ -87,9 +87,11 @@ export function createApp(deps: RetrievalAppDeps): ServiceApp {
     defineRoute({
       method: "GET",
       path: "/v1/model",
-      summary: "The model in service: version, sizes, index parameters, the user tower's inputs",
+      summary: "The model in service: version, sizes, the index's kind, parameters and search knob, the user tower's inputs",
       handler: () => {
-        const { artifact } = deps.retriever();
+        const retriever = deps.retriever();
+        const { artifact } = retriever;
+        const search = retriever.search;
         return {
           name: RETRIEVAL_MODEL_NAME,
           version: artifact.version,
@@ -97,7 +99,7 @@ export function createApp(deps: RetrievalAppDeps): ServiceApp {
           items: artifact.itemIds.size,
           users: artifact.userIds.size,
           search: deps.search,
-          index: artifact.index ? { size: artifact.index.size, params: artifact.index.params } : null,
+          index: artifact.index && search ? { kind: artifact.index.kind, size: artifact.index.size, params: artifact.index.params, [search.effort]: search.value } : null,
           indexError: artifact.indexError,
           userFeatures: { numeric: artifact.users.numericNames, categorical: artifact.users.categoricalNames },
           historyLength: artifact.users.historyLength,
@@ -106,5 +108,5 @@ export function createApp(deps: RetrievalAppDeps): ServiceApp {
     }),
   ];
   if (deps.arms) routes.push(...modelArmsRoutes(deps.arms));
-  return createServiceApp({ ...deps, routes, info: { title: "retrieval", description: "The retrieval stage: a two-tower user encoder and an HNSW index over the item embeddings" } });
+  return createServiceApp({ ...deps, routes, info: { title: "retrieval", description: "The retrieval stage: a two-tower user encoder and an HNSW or IVF index over the item embeddings" } });
 }

@@ -9,9 +9,19 @@ export const RetrievalConfigSchema = BaseConfigSchema.extend({
   /** Where shadow challengers' predictions are logged (opened on the first one); unset: they are not logged. */
   ...optionalKafkaConfig,
   ...eventJournalConfig("retrieval"),
-  /** `exact` scans every item embedding instead of the HNSW graph: the reference, and the fallback when the index is refused. */
-  SEARCH: z.enum(["hnsw", "exact"]).default("hnsw"),
+  /**
+   * `hnsw` or `ivf` searches the index the model carries, which must be of that kind (the trainer's
+   * `--index` chose it); `exact` scans every item embedding instead: the reference, and the
+   * fallback when the index is refused.
+   */
+  SEARCH: z.enum(["hnsw", "ivf", "exact"]).default("hnsw"),
   /** HNSW candidate list size; default: what the index was built with (the trainer's recall table says what it buys). */
   SEARCH_EF: z.coerce.number().int().positive().optional(),
+  /** IVF lists scanned per query; default: the index's own nprobe (the trainer's recall table says what it buys). */
+  SEARCH_NPROBE: z.coerce.number().int().positive().optional(),
+}).superRefine((config, ctx) => {
+  // A knob for the other index would be silently ignored.
+  if (config.SEARCH_EF !== undefined && config.SEARCH !== "hnsw") ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["SEARCH_EF"], message: `is HNSW's knob, but SEARCH is ${config.SEARCH}` });
+  if (config.SEARCH_NPROBE !== undefined && config.SEARCH !== "ivf") ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["SEARCH_NPROBE"], message: `is IVF's knob, but SEARCH is ${config.SEARCH}` });
 });
 export type RetrievalConfig = z.infer<typeof RetrievalConfigSchema>;

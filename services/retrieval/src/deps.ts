@@ -7,11 +7,23 @@ import { createKafka, startEventPublisherOnDemand } from "@mlsd/service-kit/kafk
 import { Counter, Gauge } from "prom-client";
 import type { RetrievalAppDeps } from "./app";
 import type { RetrievalConfig } from "./config";
-import { Retriever } from "./retriever";
+import { Retriever, type SearchEfforts, type SearchMode } from "./retriever";
 
-/** Loads the version `alias` points at: the user tower, the item embeddings and the HNSW index built for them. */
-export async function loadRetriever(registry: ModelRegistry, alias: string, ef?: number): Promise<Retriever> {
-  return new Retriever(await loadRetrievalModel(registry, alias), ef !== undefined ? { ef } : {});
+/**
+ * Loads the version `alias` points at: the user tower, the item embeddings and the index built for
+ * them. With `search` `hnsw` or `ivf`, an index of the other kind is refused (exact search serves, degraded).
+ */
+export async function loadRetriever(registry: ModelRegistry, alias: string, efforts: SearchEfforts = {}, search: SearchMode = "hnsw"): Promise<Retriever> {
+  return new Retriever(await loadRetrievalModel(registry, alias, search === "exact" ? {} : { indexKind: search }), efforts);
+}
+
+/** The readiness line of a loaded model: its version, and how it searches or why it is degraded. */
+export function describeLoaded(loaded: Retriever, search: SearchMode): string {
+  const indexError = loaded.artifact.indexError;
+  if (indexError) return `${loaded.version}: ${search === "exact" ? "index" : search.toUpperCase() + " index"} refused (${indexError}); exact search answers${search === "exact" ? "" : ", degraded"}`;
+  const s = loaded.search;
+  if (search === "exact" || !s) return `${loaded.version}: exact search`;
+  return `${loaded.version}: ${s.kind} index, ${s.effort} ${s.value}`;
 }
 
 /**
@@ -26,12 +38,12 @@ export async function createDeps(ctx: ServiceContext<RetrievalConfig>): Promise<
   const { config, logger, metrics, readiness } = ctx;
   const registry = new ModelRegistry(config.MODEL_REGISTRY_DIR);
   const answers = new Counter({ name: "retrieval_answers_total", help: "Candidate answers by search method and whether they were degraded", labelNames: ["source", "degraded"] as const, registers: [metrics.registry] });
-  const indexFallback = new Gauge({ name: "retrieval_index_fallback", help: "1 while the model in service has no usable HNSW index and exact search answers (degraded)", registers: [metrics.registry] });
+  const indexFallback = new Gauge({ name: "retrieval_index_fallback", help: "1 while the model in service has no usable index of the configured kind (HNSW or IVF) and exact search answers (degraded)", registers: [metrics.registry] });
+  const efforts: SearchEfforts = { ...(config.SEARCH_EF !== undefined ? { ef: config.SEARCH_EF } : {}), ...(config.SEARCH_NPROBE !== undefined ? { nprobe: config.SEARCH_NPROBE } : {}) };
 
   const install = (loaded: Retriever) => {
-    const indexError = loaded.artifact.indexError;
-    indexFallback.set(indexError ? 1 : 0);
-    readiness.set("model", true, indexError ? `${loaded.version}: HNSW index refused (${indexError}); exact search answers, degraded` : loaded.version);
+    indexFallback.set(loaded.artifact.indexError && config.SEARCH !== "exact" ? 1 : 0);
+    readiness.set("model", true, describeLoaded(loaded, config.SEARCH));
     setModelVersion(metrics, RETRIEVAL_MODEL_NAME, loaded.version);
   };
   const armsMetrics = createArmsMetrics(metrics.registry, metricPrefix(ctx.name));
@@ -39,10 +51,10 @@ export async function createDeps(ctx: ServiceContext<RetrievalConfig>): Promise<
   const arms: ModelArms<Retriever> = new ModelArms<Retriever>({
     model: RETRIEVAL_MODEL_NAME,
     load: async (ref) => {
-      const loaded = await loadRetriever(registry, ref, config.SEARCH_EF);
+      const loaded = await loadRetriever(registry, ref, efforts, config.SEARCH);
       // With a model in service, a version whose index is refused is refused too: exact search over it would be a silent slowdown.
-      if (loaded.artifact.indexError && config.SEARCH === "hnsw" && serving) {
-        throw new Error(`${RETRIEVAL_MODEL_NAME}@${loaded.version}: HNSW index refused (${loaded.artifact.indexError}); the models in service keep serving`);
+      if (loaded.artifact.indexError && config.SEARCH !== "exact" && serving) {
+        throw new Error(`${RETRIEVAL_MODEL_NAME}@${loaded.version}: ${config.SEARCH.toUpperCase()} index refused (${loaded.artifact.indexError}); the models in service keep serving`);
       }
       if (config.SEARCH === "exact") loaded.exact();
       return loaded;
@@ -57,8 +69,8 @@ export async function createDeps(ctx: ServiceContext<RetrievalConfig>): Promise<
   });
   try {
     const loaded = await arms.loadCurrent();
-    if (loaded.artifact.indexError) logger.error({ version: loaded.version, err: loaded.artifact.indexError }, "HNSW index refused; exact search answers, degraded");
-    logger.info({ version: loaded.version, items: loaded.artifact.itemIds.size, search: config.SEARCH }, "retrieval model loaded");
+    if (loaded.artifact.indexError && config.SEARCH !== "exact") logger.error({ version: loaded.version, err: loaded.artifact.indexError }, `${config.SEARCH.toUpperCase()} index refused; exact search answers, degraded`);
+    logger.info({ version: loaded.version, items: loaded.artifact.itemIds.size, search: config.SEARCH, index: loaded.search }, "retrieval model loaded");
   } catch (error) {
     readiness.set("model", false, (error as Error).message);
     logger.error({ err: error }, "no retrieval model: train one (npm run train:recs) and reload");

@@ -1,8 +1,14 @@
-import { ExactIndex, type VectorIndex } from "@mlsd/ann";
+import { defaultEffort, ExactIndex, SEARCH_EFFORT, type IndexKind, type VectorIndex } from "@mlsd/ann";
 import type { StageTimer } from "@mlsd/service-kit";
 import type { RetrievalArtifact } from "@mlsd/model-formats/retrieval";
 
-export type SearchMode = "hnsw" | "exact";
+export type SearchMode = IndexKind | "exact";
+
+/** The knob of each index kind, set from config (SEARCH_EF, SEARCH_NPROBE); unset: the index's own default. */
+export interface SearchEfforts {
+  ef?: number;
+  nprobe?: number;
+}
 
 export interface CandidateQuery {
   userId: string;
@@ -22,7 +28,7 @@ export interface Candidates {
   /** Each candidate's category from the catalogue, null when unknown. */
   categories: (number | null)[];
   source: SearchMode;
-  /** Why the answer came from exact search although HNSW was asked for, or null. */
+  /** Why the answer came from exact search although an index (HNSW or IVF) was asked for, or null. */
   degradedReason: string | null;
   /** The user tower has an embedding of this user (else its unknown-user row served). */
   userKnown: boolean;
@@ -56,7 +62,7 @@ export class Retriever {
 
   constructor(
     readonly artifact: RetrievalArtifact,
-    private readonly options: { ef?: number } = {},
+    private readonly efforts: SearchEfforts = {},
   ) {
     this.vector = new Float32Array(artifact.dim);
     this.numeric = new Float64Array(artifact.users.numericNames.length);
@@ -69,7 +75,18 @@ export class Retriever {
     return this.artifact.version;
   }
 
-  /** Built on first use: the reference scan over the same embeddings the graph holds. */
+  /**
+   * What a search of the loaded index uses: its kind, the knob's name (`ef` or `nprobe`) and
+   * value (from config, else the index's own default); null without an index.
+   */
+  get search(): { kind: IndexKind; effort: "ef" | "nprobe"; value: number } | null {
+    const index = this.artifact.index;
+    if (!index) return null;
+    const effort = SEARCH_EFFORT[index.kind];
+    return { kind: index.kind, effort, value: this.efforts[effort] ?? defaultEffort(index) };
+  }
+
+  /** Built on first use: the reference scan over the same embeddings the index holds. */
   exact(): ExactIndex<string> {
     if (!this.exactIndex) {
       const { embeddings, dim, itemIds } = this.artifact;
@@ -84,20 +101,24 @@ export class Retriever {
     let source = mode;
     let degradedReason: string | null = null;
     let index: VectorIndex<string>;
-    if (mode === "hnsw" && this.artifact.index) {
-      index = this.artifact.index;
+    let effort: number | undefined;
+    const loaded = this.artifact.index;
+    if (mode !== "exact" && loaded?.kind === mode) {
+      index = loaded;
+      effort = this.efforts[SEARCH_EFFORT[mode]];
     } else {
-      if (mode === "hnsw") {
+      if (mode !== "exact") {
         source = "exact";
-        degradedReason = `HNSW index unavailable (${this.artifact.indexError ?? "not loaded"}); exact search served`;
+        const why = loaded ? `the model carries a ${loaded.kind} index` : (this.artifact.indexError ?? "not loaded");
+        degradedReason = `${mode.toUpperCase()} index unavailable (${why}); exact search served`;
       }
       index = this.exact();
     }
-    const found = timer.timeSync(source === "hnsw" ? "ann" : "exact", () => {
+    const found = timer.timeSync(source === "exact" ? "exact" : "ann", () => {
       const exclude = new Set((query.exclude ?? []).filter((id) => index.has(id)));
-      const result = index.search(this.vector, Math.min(index.size, query.k + exclude.size), source === "hnsw" ? this.options.ef : undefined);
-      // The graph holds centred embeddings: its scores are off by <q, center>, the same for every item.
-      const shift = source === "hnsw" ? this.centerShift() : 0;
+      const result = index.search(this.vector, Math.min(index.size, query.k + exclude.size), effort);
+      // The index holds centred embeddings: its scores are off by <q, center>, the same for every item.
+      const shift = source === "exact" ? 0 : this.centerShift();
       const itemIds: string[] = [];
       const scores: number[] = [];
       const categories: (number | null)[] = [];

@@ -1,4 +1,4 @@
-import { HnswIndex } from "@mlsd/ann";
+import { HnswIndex, IvfIndex, type IndexKind } from "@mlsd/ann";
 import { ModelRegistry, type RegisteredModel } from "@mlsd/model-registry";
 import { Rng } from "@mlsd/random";
 import { buildHistories, TwoTowerModel, type TrainingData } from "@mlsd/two-tower";
@@ -76,12 +76,20 @@ export function tinyUserTable(data: TrainingData): UserTable {
   };
 }
 
-/** Publishes the model with an HNSW index and the user table as `retrieval@version` (external ids "u<n>" / "m<n>"). */
-export async function publishTinyRetrieval(registryDir: string, model: TwoTowerModel, data: TrainingData, version: string): Promise<RegisteredModel> {
+/** IVF lists of the tiny catalogue: 10 items each on average, so one probe misses most of a top 20. */
+export const TINY_NLIST = 4;
+
+/** Publishes the model with an HNSW (or IVF) index and the user table as `retrieval@version` (external ids "u<n>" / "m<n>"). */
+export async function publishTinyRetrieval(registryDir: string, model: TwoTowerModel, data: TrainingData, version: string, kind: IndexKind = "hnsw"): Promise<RegisteredModel> {
   const embeddings = model.exportItemEmbeddings();
   const itemIds = Array.from({ length: ITEMS }, (_, i) => `m${i}`);
   const center = embeddingCenter(embeddings, model.config.outputDim);
-  const index = HnswIndex.build(centeredEmbeddings(embeddings, center), itemIds, { dim: model.config.outputDim, modelVersion: version, params: { M: 8, efConstruction: 64, ef: 64 } });
+  const centred = centeredEmbeddings(embeddings, center);
+  const dim = model.config.outputDim;
+  const index =
+    kind === "hnsw"
+      ? HnswIndex.build(centred, itemIds, { dim, modelVersion: version, params: { M: 8, efConstruction: 64, ef: 64 } })
+      : IvfIndex.build(centred, itemIds, { dim, modelVersion: version, params: { nlist: TINY_NLIST, nprobe: 1 } });
   return publishRetrievalModel(new ModelRegistry(registryDir), {
     version,
     saveTower: (d) => model.save(d, { version }),
