@@ -1,5 +1,6 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { DEFAULT_IVF_PARAMS, SEARCH_EFFORT } from "@mlsd/ann";
 import { loadMovieLens } from "@mlsd/datasets";
 import { FRAUD_USAGE, runFraudCli } from "./fraud/fraud-cli";
 import { trainFraudFromLog } from "./from-log/fraud";
@@ -8,6 +9,7 @@ import { twoTowerSeeds } from "./recs/movielens-eval";
 import { DEFAULT_TUNE_GRID, tuneMovieLens } from "./recs/movielens-tune";
 import { materializeWorld, trainRecs, type RecsDataSource, type RecsPreset } from "./recs/pipeline";
 import { MOVIELENS_TWO_STAGE } from "./recs/two-stage";
+import type { IndexSpec } from "./recs/retrieval-model";
 
 const USAGE = `usage: trainer <fraud|recs> [options]
 
@@ -36,6 +38,10 @@ recs options:
   --data DIR           MovieLens folder (default ../shared/datasets/ml-100k beside the repository)
   --epochs N           two-tower epochs (default: the preset's; for MovieLens at most 4, early-stopped on validation)
   --candidates N       retrieval candidates handed to the ranker (default 200)
+  --index KIND         synthetic: the index retrieval serves from, hnsw (default) or ivf (the service's SEARCH
+                       must name the same kind); MovieLens always builds HNSW
+  --nlist N            ivf: k-means lists (default 4 sqrt(items), at most 1024)
+  --nprobe N           ivf: lists a search scans unless the service sets SEARCH_NPROBE (default 32)
   --registry DIR       model registry (default artifacts/registry)
   --reports DIR        where the report and charts go (default reports)
   --alias NAME         registry alias to publish under (default current; movielens for MovieLens)
@@ -82,6 +88,9 @@ async function main(): Promise<void> {
       data: { type: "string" },
       epochs: { type: "string" },
       candidates: { type: "string" },
+      index: { type: "string" },
+      nlist: { type: "string" },
+      nprobe: { type: "string" },
       alias: { type: "string" },
       users: { type: "string" },
       items: { type: "string" },
@@ -172,6 +181,22 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
   const seed = text("seed") !== undefined ? int(text("seed"), "seed") : undefined;
   const epochs = int(text("epochs"), "epochs");
   const candidates = int(text("candidates"), "candidates");
+  const indexKind = text("index") ?? "hnsw";
+  const nlist = int(text("nlist"), "nlist");
+  const nprobe = int(text("nprobe"), "nprobe");
+  if (indexKind !== "hnsw" && indexKind !== "ivf") {
+    process.stderr.write(`--index must be hnsw or ivf, got "${indexKind}"\n`);
+    process.exit(2);
+  }
+  if ((nlist || nprobe) && indexKind !== "ivf") {
+    process.stderr.write("--nlist and --nprobe need --index ivf\n");
+    process.exit(2);
+  }
+  if (indexKind === "ivf" && dataset === "movielens") {
+    process.stderr.write("--index ivf is for synthetic worlds; MovieLens builds HNSW\n");
+    process.exit(2);
+  }
+  const index: IndexSpec = indexKind === "ivf" ? { kind: "ivf", params: { ...(nlist ? { nlist } : {}), ...(nprobe ? { nprobe } : {}) } } : { kind: "hnsw" };
   let source: RecsDataSource;
   if (dataset === "movielens") {
     const seeds = text("seeds")?.split(",").map((v) => int(v.trim(), "seeds") as number);
@@ -256,9 +281,11 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
     ...(values.quiet ? { quiet: true } : {}),
     ...(candidates ? { candidates } : {}),
     ...(epochs && source.kind === "synthetic" ? { twoTower: { epochs } } : {}),
+    index,
   });
   const lines = ["", `recs models ${result.version} (${result.seconds.toFixed(0)} s)`];
-  for (const r of result.indexSweep.filter((s) => s.ef === 200)) lines.push(`  HNSW recall@${r.k} vs exact at ef 200: ${r.recall.toFixed(4)}`);
+  const shown = index.kind === "hnsw" ? 200 : (nprobe ?? DEFAULT_IVF_PARAMS.nprobe);
+  for (const r of result.indexSweep.filter((s) => s.effort === shown)) lines.push(`  ${index.kind.toUpperCase()} recall@${r.k} vs exact at ${SEARCH_EFFORT[index.kind]} ${shown}: ${r.recall.toFixed(4)}`);
   for (const m of result.world?.evaluation.methods ?? []) {
     lines.push(`  ${m.description.padEnd(40)} NDCG@10 true relevance ${m.ndcgTrue.toFixed(4)}   held-out clicks ${m.ndcgClicks.toFixed(4)}`);
   }

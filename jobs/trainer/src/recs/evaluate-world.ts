@@ -8,7 +8,7 @@ import type { UserEncoder, UserQuery } from "@mlsd/two-tower";
 import { worldDayToMs } from "./ranker-data";
 import type { ClickLog } from "./world-data";
 
-export type WorldMethod = "popularity" | "retrieval-exact" | "retrieval-hnsw" | "two-stage";
+export type WorldMethod = "popularity" | "retrieval-exact" | "retrieval-index" | "two-stage";
 
 export interface WorldMethodResult {
   method: WorldMethod;
@@ -23,8 +23,8 @@ export interface WorldMethodResult {
 
 export interface CandidateRecall {
   n: number;
-  /** Share of held-out clicked items among the top-n candidates. */
-  hnsw: number;
+  /** Share of held-out clicked items among the top-n candidates, through the index and through exact search. */
+  index: number;
   exact: number;
 }
 
@@ -46,7 +46,9 @@ export interface WorldEvalInput {
   query: (user: number) => UserQuery;
   encoder: UserEncoder;
   /** Top k by the index and by exact search, scores on the same (inner product) scale. */
-  hnsw: (q: Float32Array, k: number) => SearchResult<string>;
+  index: (q: Float32Array, k: number) => SearchResult<string>;
+  /** What the index is called in the method descriptions ("HNSW", "IVF"). */
+  indexName: string;
   exact: (q: Float32Array, k: number) => SearchResult<string>;
   /** Items by training popularity, most popular first. */
   popularOrder: Int32Array;
@@ -130,11 +132,11 @@ export function evaluateWorld(input: WorldEvalInput): WorldEvaluation {
   const sums: Record<WorldMethod, { ndcgTrue: number; ndcgClicks: number; recall: number }> = {
     popularity: { ndcgTrue: 0, ndcgClicks: 0, recall: 0 },
     "retrieval-exact": { ndcgTrue: 0, ndcgClicks: 0, recall: 0 },
-    "retrieval-hnsw": { ndcgTrue: 0, ndcgClicks: 0, recall: 0 },
+    "retrieval-index": { ndcgTrue: 0, ndcgClicks: 0, recall: 0 },
     "two-stage": { ndcgTrue: 0, ndcgClicks: 0, recall: 0 },
   };
   let withClicks = 0;
-  let candidateHitsHnsw = 0;
+  let candidateHitsIndex = 0;
   let candidateHitsExact = 0;
   let candidateTotal = 0;
   const gains = new Float64Array(numItems);
@@ -153,20 +155,20 @@ export function evaluateWorld(input: WorldEvalInput): WorldEvaluation {
       if (!exclude.has(item)) popular.push(item);
     }
     const exact = topOf(input.exact, q, nCandidates, exclude, numItems);
-    const hnsw = topOf(input.hnsw, q, nCandidates, exclude, numItems);
+    const viaIndex = topOf(input.index, q, nCandidates, exclude, numItems);
 
     const userState = input.featuresAtCutoff.userSync(String(u));
-    const itemStates = hnsw.items.map((i) => input.featuresAtCutoff.itemSync(String(i)));
+    const itemStates = viaIndex.items.map((i) => input.featuresAtCutoff.itemSync(String(i)));
     const context = rankerContext({ timeMs: worldDayToMs(truth.firstDay), device: world.users.device[u] as number });
-    const rows = assembleRankerRows(userState, itemStates, hnsw.scores, context, config);
-    const rankScores = predictor.predictBatchRaw({ data: rows, numRows: hnsw.items.length, numColumns: RANKER_FEATURE_COUNT });
-    const order = hnsw.items.map((_, j) => j).sort((a, b) => (rankScores[b] as number) - (rankScores[a] as number) || a - b);
-    const twoStage = order.slice(0, k).map((j) => hnsw.items[j] as number);
+    const rows = assembleRankerRows(userState, itemStates, viaIndex.scores, context, config);
+    const rankScores = predictor.predictBatchRaw({ data: rows, numRows: viaIndex.items.length, numColumns: RANKER_FEATURE_COUNT });
+    const order = viaIndex.items.map((_, j) => j).sort((a, b) => (rankScores[b] as number) - (rankScores[a] as number) || a - b);
+    const twoStage = order.slice(0, k).map((j) => viaIndex.items[j] as number);
 
     const lists: Record<WorldMethod, number[]> = {
       popularity: popular,
       "retrieval-exact": exact.items.slice(0, k),
-      "retrieval-hnsw": hnsw.items.slice(0, k),
+      "retrieval-index": viaIndex.items.slice(0, k),
       "two-stage": twoStage,
     };
     for (const method of Object.keys(lists) as WorldMethod[]) {
@@ -179,10 +181,10 @@ export function evaluateWorld(input: WorldEvalInput): WorldEvaluation {
     }
     if (relevant.size > 0) {
       withClicks++;
-      const inHnsw = new Set(hnsw.items);
+      const inIndex = new Set(viaIndex.items);
       const inExact = new Set(exact.items);
       for (const i of relevant) {
-        if (inHnsw.has(i)) candidateHitsHnsw++;
+        if (inIndex.has(i)) candidateHitsIndex++;
         if (inExact.has(i)) candidateHitsExact++;
       }
       candidateTotal += relevant.size;
@@ -195,8 +197,8 @@ export function evaluateWorld(input: WorldEvalInput): WorldEvaluation {
   const describe: Record<WorldMethod, string> = {
     popularity: "popularity (training clicks)",
     "retrieval-exact": "two-tower, exact search",
-    "retrieval-hnsw": "two-tower, HNSW",
-    "two-stage": `two-stage: HNSW top-${nCandidates} -> GBDT ranker`,
+    "retrieval-index": `two-tower, ${input.indexName}`,
+    "two-stage": `two-stage: ${input.indexName} top-${nCandidates} -> GBDT ranker`,
   };
   return {
     k,
@@ -209,6 +211,6 @@ export function evaluateWorld(input: WorldEvalInput): WorldEvaluation {
       ndcgClicks: sums[method].ndcgClicks / c,
       recallClicks: sums[method].recall / c,
     })),
-    candidates: { n: nCandidates, hnsw: candidateTotal ? candidateHitsHnsw / candidateTotal : 0, exact: candidateTotal ? candidateHitsExact / candidateTotal : 0 },
+    candidates: { n: nCandidates, index: candidateTotal ? candidateHitsIndex / candidateTotal : 0, exact: candidateTotal ? candidateHitsExact / candidateTotal : 0 },
   };
 }

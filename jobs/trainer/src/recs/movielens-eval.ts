@@ -3,7 +3,7 @@ import type { RatingsDataset } from "@mlsd/datasets";
 import { Ease, EASE_MAX_ITEMS, evaluate, interactionsOf, ItemKnn, MostPopular, stratifiedSplit, type EvalSplit, type EvaluationResult, type Recommender } from "@mlsd/rec-eval";
 import type { TrainingData, TwoTowerConfig } from "@mlsd/two-tower";
 import { dotRecommender, fitOnce, movieLensTrainingData, movieLensUserTable } from "./movielens";
-import { buildIndexes, searchHnsw, trainTwoTower, type BuiltIndexes, type TrainedTwoTower } from "./retrieval-model";
+import { buildIndexes, searchIndex, trainTwoTower, type BuiltIndexes, type TrainedTwoTower } from "./retrieval-model";
 import { matrixInteractions, RatingSignals, retrievalRecommender, trainTwoStageRanker, twoStageRecommender, type TrainedRanker, type TwoStageConfig } from "./two-stage";
 
 /**
@@ -70,7 +70,7 @@ function hnswRecommender(signals: RatingSignals, indexes: BuiltIndexes, k: numbe
       const d = signals.towers.dim;
       q.fill(0);
       for (const i of signals.train.itemsOf(u)) for (let r = 0; r < d; r++) q[r] = (q[r] as number) + (signals.towers.historyVectors[i * d + r] as number);
-      const found: SearchResult<string> = searchHnsw(indexes, q, Math.min(n, k + signals.train.countOf(u)), Math.max(400, 2 * k));
+      const found: SearchResult<string> = searchIndex(indexes, q, Math.min(n, k + signals.train.countOf(u)), Math.max(400, 2 * k));
       scores.fill(Number.NEGATIVE_INFINITY);
       found.ids.forEach((id, j) => (scores[signals.dataset.itemIndex.get(Number(id)) as number] = found.scores[j] as number));
       return scores;
@@ -97,7 +97,7 @@ export async function runSeed(dataset: RatingsDataset, seed: number, options: Se
   const t2 = performance.now();
   const signals = await RatingSignals.fit(dataset, split.train, options.config, seed);
   const d = signals.towers.dim;
-  const indexes = buildIndexes(signals.towers.itemVectors, d, (i) => String(dataset.itemIds[i]), options.version, {}, { quiet: true });
+  const indexes = buildIndexes(signals.towers.itemVectors, d, (i) => String(dataset.itemIds[i]), options.version, { kind: "hnsw" }, { quiet: true });
   const data = movieLensTrainingData(dataset, split.train);
   const t3 = performance.now();
 

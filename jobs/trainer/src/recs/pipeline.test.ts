@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { ModelRegistry } from "@mlsd/model-registry";
 import { loadPopularity } from "@mlsd/model-formats/popularity";
-import { loadRetrievalArtifact, RETRIEVAL_FILES } from "@mlsd/model-formats/retrieval";
+import { loadRetrievalArtifact, retrievalFiles } from "@mlsd/model-formats/retrieval";
 import { loadRankerModel } from "@mlsd/model-formats/ranker";
 import { linearUserVector } from "@mlsd/two-tower";
 import { TWO_STAGE_FEATURE_SET, TWO_STAGE_FEATURES } from "./two-stage";
@@ -14,15 +14,21 @@ import { trainRecs, type TrainRecsResult } from "./pipeline";
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "recs-pipeline-"));
 const registryDir = path.join(tmp, "registry");
 const reportDir = path.join(tmp, "reports");
+const ivfRegistryDir = path.join(tmp, "registry-ivf");
+const ivfReportDir = path.join(tmp, "reports-ivf");
 let world: TrainRecsResult;
+let ivfWorld: TrainRecsResult;
 let movielens: TrainRecsResult;
+const smallWorld = { kind: "synthetic", preset: "small", world: { numUsers: 200, numItems: 500 }, sessionsPerUser: 6, seed: 2 } as const;
 
 beforeAll(async () => {
-  world = await trainRecs({
-    source: { kind: "synthetic", preset: "small", world: { numUsers: 200, numItems: 500 }, sessionsPerUser: 6, seed: 2 },
+  world = await trainRecs({ source: smallWorld, twoTower: { epochs: 2 }, registryDir, reportDir, quiet: true, log: () => undefined });
+  ivfWorld = await trainRecs({
+    source: smallWorld,
     twoTower: { epochs: 2 },
-    registryDir,
-    reportDir,
+    index: { kind: "ivf", params: { nlist: 16, nprobe: 4 } },
+    registryDir: ivfRegistryDir,
+    reportDir: ivfReportDir,
     quiet: true,
     log: () => undefined,
   });
@@ -46,8 +52,9 @@ describe("recs training on a synthetic world", () => {
     expect(registry.resolve("recs-popularity")).toBe(world.version);
     expect(registry.resolve("ranker-gbdt")).toBe(world.published.ranker!.manifest.version);
     const entry = registry.open("retrieval");
-    expect(Object.keys(entry.manifest.files).sort()).toEqual(Object.values(RETRIEVAL_FILES).sort());
+    expect(Object.keys(entry.manifest.files).sort()).toEqual(retrievalFiles("hnsw").sort());
     const artifact = await loadRetrievalArtifact(entry.dir);
+    expect(artifact.index?.kind).toBe("hnsw");
     expect(artifact.index?.modelVersion).toBe(world.version);
     expect(artifact.itemIds.size).toBe(500);
     expect(artifact.itemIds.idOf(42)).toBe("42");
@@ -58,20 +65,20 @@ describe("recs training on a synthetic world", () => {
   });
 
   it("measures the index against exact search and the methods against each other", () => {
-    const at200 = world.indexSweep.find((s) => s.k === 100 && s.ef === 200)!;
+    const at200 = world.indexSweep.find((s) => s.k === 100 && s.effort === 200)!;
     expect(at200.recall).toBeGreaterThanOrEqual(0.95);
-    expect(world.indexSweep.every((s) => s.ef >= s.k)).toBe(true);
+    expect(world.indexSweep.every((s) => s.effort >= s.k)).toBe(true);
     const e = world.world!.evaluation;
     const by = Object.fromEntries(e.methods.map((m) => [m.method, m]));
-    expect(Object.keys(by)).toEqual(["popularity", "retrieval-exact", "retrieval-hnsw", "two-stage"]);
-    expect(Math.abs(by["retrieval-hnsw"]!.ndcgTrue - by["retrieval-exact"]!.ndcgTrue)).toBeLessThan(0.02);
+    expect(Object.keys(by)).toEqual(["popularity", "retrieval-exact", "retrieval-index", "two-stage"]);
+    expect(Math.abs(by["retrieval-index"]!.ndcgTrue - by["retrieval-exact"]!.ndcgTrue)).toBeLessThan(0.02);
     // The ranker, which sees popularity, the user's categories and the retrieval score, beats both inputs on true relevance.
     expect(by["two-stage"]!.ndcgTrue).toBeGreaterThan(by["popularity"]!.ndcgTrue);
-    expect(by["two-stage"]!.ndcgTrue).toBeGreaterThan(by["retrieval-hnsw"]!.ndcgTrue);
+    expect(by["two-stage"]!.ndcgTrue).toBeGreaterThan(by["retrieval-index"]!.ndcgTrue);
     for (const m of e.methods) {
       for (const v of [m.ndcgTrue, m.ndcgClicks, m.recallClicks]) expect(v >= 0 && v <= 1).toBe(true);
     }
-    expect(e.candidates.hnsw).toBeGreaterThan(0);
+    expect(e.candidates.index).toBeGreaterThan(0);
   });
 
   it("writes the report and its charts", () => {
@@ -80,6 +87,35 @@ describe("recs training on a synthetic world", () => {
     expect(report).toContain("| two-stage: HNSW top-200 -> GBDT ranker |");
     expect(report).toContain("## Ranker");
     for (const chart of ["recs-ndcg.svg", "recs-index-recall.svg"]) expect(fs.readFileSync(path.join(reportDir, chart), "utf8")).toMatch(/^<svg/);
+  });
+});
+
+describe("recs training with an IVF index (--index ivf)", () => {
+  it("publishes the IVF index in the retrieval artifact, with its default nprobe in the metrics", async () => {
+    const entry = new ModelRegistry(ivfRegistryDir).open("retrieval");
+    expect(Object.keys(entry.manifest.files).sort()).toEqual(retrievalFiles("ivf").sort());
+    expect(entry.manifest.extra).toMatchObject({ index: { kind: "ivf", params: { nlist: 16, nprobe: 4 } } });
+    expect(entry.manifest.metrics).toMatchObject({ index: { kind: "ivf", nprobe: 4 } });
+    const artifact = await loadRetrievalArtifact(entry.dir, { indexKind: "ivf" });
+    expect(artifact.indexError).toBeNull();
+    expect(artifact.index?.kind).toBe("ivf");
+    expect(artifact.index?.size).toBe(500);
+  });
+
+  it("sweeps nprobe up to nlist: recall grows with it and is exact with every list scanned", () => {
+    expect([...new Set(ivfWorld.indexSweep.map((s) => s.effort))]).toEqual([1, 2, 4, 8, 16]);
+    for (const k of [10, 100]) {
+      const recalls = ivfWorld.indexSweep.filter((s) => s.k === k).map((s) => s.recall);
+      expect(recalls).toEqual([...recalls].sort((a, b) => a - b));
+      expect(recalls[0]).toBeLessThan(0.9);
+      expect(recalls.at(-1)).toBeCloseTo(1, 3);
+    }
+    const by = Object.fromEntries(ivfWorld.world!.evaluation.methods.map((m) => [m.method, m]));
+    expect(by["retrieval-index"]!.description).toBe("two-tower, IVF");
+    const report = fs.readFileSync(path.join(ivfReportDir, "recs-report.md"), "utf8");
+    expect(report).toContain("| k | nprobe | recall@k vs exact | IVF median us | exact median us |");
+    expect(report).toContain("IVF (k-means lists, exact scan of the probed lists): nlist=16, default nprobe=4");
+    expect(report).toContain("| two-stage: IVF top-200 -> GBDT ranker |");
   });
 });
 

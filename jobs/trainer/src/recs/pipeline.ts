@@ -1,6 +1,5 @@
 import fs from "node:fs";
 import path from "node:path";
-import type { HnswParams } from "@mlsd/ann";
 import { loadMovieLens } from "@mlsd/datasets";
 import { recsFeaturesAsOf } from "@mlsd/feature-store";
 import { ModelRegistry, newVersion, type RegisteredModel } from "@mlsd/model-registry";
@@ -20,7 +19,7 @@ import { MOVIELENS_TWO_STAGE, TWO_STAGE_FEATURE_SET, type TwoStageConfig } from 
 import { trainRanker, type RankerTrainingReport } from "./ranker";
 import { REC_WORLD_ORIGIN_MS, worldCatalogue, worldDayToMs, worldProfiles, worldSessions } from "./ranker-data";
 import { renderMovieLensReport, renderWorldReport, type IndexSweep } from "./report";
-import { buildIndexes, searchHnsw, sweepIndexRecall, trainTwoTower, userQuery, type BuiltIndexes } from "./retrieval-model";
+import { buildIndexes, effortName, recallAtDefault, searchIndex, sweepIndexRecall, trainTwoTower, userQuery, type BuiltIndexes, type IndexSpec } from "./retrieval-model";
 import { clicksOf, latestHistories, worldTrainingData, worldUserTable } from "./world-data";
 
 export type RecsPreset = RecWorldPreset;
@@ -56,7 +55,8 @@ export interface TrainRecsOptions {
   featurePrefix?: string;
   historyPrefix?: string;
   twoTower?: Partial<TwoTowerConfig>;
-  hnsw?: Partial<HnswParams>;
+  /** The index retrieval serves from (synthetic worlds; default HNSW with the library's parameters). MovieLens always builds HNSW. */
+  index?: IndexSpec;
   /** Candidates retrieval hands the ranker, offline as online. */
   candidates?: number;
   /** MovieLens: overrides of the two-stage settings (tests run it smaller). */
@@ -84,10 +84,14 @@ export interface TrainRecsResult {
   seconds: number;
 }
 
-const EF_SWEEP = [50, 100, 200, 400];
-
 function sweepIndex(indexes: BuiltIndexes, queries: Float32Array[]): IndexSweep[] {
-  return sweepIndexRecall(indexes, queries, [10, 100], EF_SWEEP);
+  return sweepIndexRecall(indexes, queries, [10, 100]);
+}
+
+function describeIndex(indexes: BuiltIndexes, items: number): string {
+  const a = indexes.ann;
+  const params = a.kind === "hnsw" ? `M=${a.params.M} efConstruction=${a.params.efConstruction} ef=${a.params.ef}` : `nlist=${a.params.nlist} nprobe=${a.params.nprobe}`;
+  return `${a.kind.toUpperCase()} index: ${items} items, ${params}, ${indexes.buildSeconds.toFixed(1)} s`;
 }
 
 /** Decayed clicks near the end of the log: what is popular now, not what was popular a month ago. */
@@ -101,7 +105,7 @@ function trendingScores(numItems: number, items: Int32Array, days: Float64Array,
 }
 
 /**
- * The recommendation training run: data -> two-tower -> item embeddings -> HNSW index (stamped
+ * The recommendation training run: data -> two-tower -> item embeddings -> HNSW or IVF index (stamped
  * with the model version) -> ranker -> offline comparison -> registry (retrieval, ranker-gbdt,
  * recs-popularity) -> report -> optionally Redis.
  */
@@ -159,8 +163,8 @@ async function trainOnWorld(
   const trained = await trainTwoTower(data, { ...spec.twoTower, ...options.twoTower }, { quiet: options.quiet ?? false });
   log(`two-tower: ${trained.epochLoss.length} epochs, loss ${trained.epochLoss.map((l) => l.toFixed(3)).join(" -> ")}, ${trained.examplesPerSecond.toFixed(0)} examples/s`);
   const dim = trained.encoder.dim;
-  const indexes = buildIndexes(trained.embeddings, dim, String, version, options.hnsw, { quiet: options.quiet ?? false });
-  log(`HNSW index: ${world.numItems} items, M=${indexes.hnsw.params.M} efConstruction=${indexes.hnsw.params.efConstruction}, ${indexes.buildSeconds.toFixed(1)} s`);
+  const indexes = buildIndexes(trained.embeddings, dim, String, version, options.index, { quiet: options.quiet ?? false });
+  log(describeIndex(indexes, world.numItems));
 
   // The user tower as of the cut-off: training history and features only.
   const known = new Uint8Array(world.numUsers);
@@ -215,7 +219,8 @@ async function trainOnWorld(
     cutoffDay: cutoff,
     query: queryAtCutoff,
     encoder: trained.encoder,
-    hnsw: (q, k) => searchHnsw(indexes, q, k),
+    index: (q, k) => searchIndex(indexes, q, k),
+    indexName: indexes.ann.kind.toUpperCase(),
     exact: (q, k) => indexes.exact.search(q, k),
     popularOrder,
     ranker: ranker.model,
@@ -235,11 +240,11 @@ async function trainOnWorld(
   const alias = options.alias ?? "current";
   const day = (d: number) => new Date(worldDayToMs(d)).toISOString().slice(0, 10);
   const dataWindow = { dataset: "synthetic recommendation world", preset: source.preset, seed, users: world.numUsers, items: world.numItems, sessionsPerUser, train: [day(0), day(cutoff)], servedAsOf: day(world.options.days), originMs: REC_WORLD_ORIGIN_MS };
-  const recallAt = (k: number) => indexSweep.find((s) => s.k === k && s.ef === Math.max(k, indexes.hnsw.params.ef))?.recall ?? null;
+  const recallAt = (k: number) => recallAtDefault(indexSweep, indexes.ann, k);
   const retrieval = await publishRetrievalModel(registry, {
     version,
     saveTower: (dir) => trained.model.save(dir, { version }),
-    index: indexes.hnsw,
+    index: indexes.ann,
     center: indexes.center,
     itemCategories: Int32Array.from(world.items.category),
     // Serving starts where the log ends: every click so far is in the histories and counts.
@@ -247,6 +252,7 @@ async function trainOnWorld(
     dataWindow,
     metrics: {
       epochLoss: trained.epochLoss,
+      index: { kind: indexes.ann.kind, [effortName(indexes.ann)]: indexes.ann.kind === "hnsw" ? indexes.ann.params.ef : indexes.ann.params.nprobe },
       [`indexRecall@10`]: recallAt(10),
       [`indexRecall@100`]: recallAt(100),
       [`ndcg@${evaluation.k}`]: Object.fromEntries(evaluation.methods.map((m) => [m.method, { trueRelevance: m.ndcgTrue, clicks: m.ndcgClicks }])),
@@ -331,7 +337,7 @@ async function trainOnMovieLens(
         recentHistory: table.history,
         version,
       }),
-    index: first.indexes.hnsw,
+    index: first.indexes.ann,
     center: first.indexes.center,
     itemCategories: first.data.itemFeatures.category,
     users: table,

@@ -4,7 +4,8 @@ import type { PopularityLists } from "@mlsd/model-formats/popularity";
 import type { WorldEvaluation } from "./evaluate-world";
 import { MODEL_NAMES, type SeedRun, type SeedSummary } from "./movielens-eval";
 import type { RankerTrainingReport } from "./ranker";
-import type { BuiltIndexes, IndexRecall, TrainedTwoTower } from "./retrieval-model";
+import type { IndexKind } from "@mlsd/ann";
+import { effortName, type BuiltIndexes, type IndexRecall, type TrainedTwoTower } from "./retrieval-model";
 import type { TwoStageConfig } from "./two-stage";
 
 export type IndexSweep = IndexRecall;
@@ -29,22 +30,25 @@ function twoTowerLines(trained: TrainedTwoTower, examples: number): string[] {
   ];
 }
 
-function sweepTable(sweep: readonly IndexSweep[]): string[] {
+const EFFORT_AXIS: Readonly<Record<IndexKind, string>> = { hnsw: "ef (HNSW candidate list)", ivf: "nprobe (IVF lists scanned)" };
+
+function sweepTable(sweep: readonly IndexSweep[], kind: IndexKind): string[] {
+  const effort = kind === "hnsw" ? "ef" : "nprobe";
   return [
-    "| k | ef | recall@k vs exact | HNSW median us | exact median us |",
+    `| k | ${effort} | recall@k vs exact | ${kind.toUpperCase()} median us | exact median us |`,
     "|---:|---:|---:|---:|---:|",
-    ...sweep.map((s) => `| ${s.k} | ${s.ef} | ${f4(s.recall)} | ${s.hnswMedianUs.toFixed(0)} | ${s.exactMedianUs.toFixed(0)} |`),
+    ...sweep.map((s) => `| ${s.k} | ${s.effort} | ${f4(s.recall)} | ${s.annMedianUs.toFixed(0)} | ${s.exactMedianUs.toFixed(0)} |`),
   ];
 }
 
-function sweepChart(sweep: readonly IndexSweep[], title: string): string {
+function sweepChart(sweep: readonly IndexSweep[], title: string, kind: IndexKind): string {
   const ks = [...new Set(sweep.map((s) => s.k))];
   return lineChart({
     title,
-    xLabel: "ef (HNSW candidate list)",
+    xLabel: EFFORT_AXIS[kind],
     yLabel: "recall@k against exact search",
     xScale: "log",
-    series: ks.map((k) => ({ name: `recall@${k}`, points: sweep.filter((s) => s.k === k).map((s) => [s.ef, s.recall] as const), markers: true })),
+    series: ks.map((k) => ({ name: `recall@${k}`, points: sweep.filter((s) => s.k === k).map((s) => [s.effort, s.recall] as const), markers: true })),
     hLines: [{ y: 0.95, label: "budget 0.95" }],
   });
 }
@@ -64,7 +68,12 @@ export interface WorldReportInput {
 export function renderWorldReport(input: WorldReportInput): RenderedReport {
   const { evaluation: e, world: w, ranker } = input;
   const k = e.k;
-  const p = input.indexes.hnsw.params;
+  const ann = input.indexes.ann;
+  const kindName = ann.kind.toUpperCase();
+  const indexLine =
+    ann.kind === "hnsw"
+      ? `HNSW (hnswlib, inner product with the norm lift): M=${ann.params.M}, efConstruction=${ann.params.efConstruction}, default ef=${ann.params.ef}`
+      : `IVF (k-means lists, exact scan of the probed lists): nlist=${ann.params.nlist}, default nprobe=${ann.params.nprobe}`;
   const markdown = [
     `# Recommendations on the synthetic world: retrieval, ranking, popularity`,
     "",
@@ -85,8 +94,8 @@ export function renderWorldReport(input: WorldReportInput): RenderedReport {
       "relevant items of the catalogue, so it is free of the logging policy's bias. Held-out clicks are what an offline " +
       "evaluation on logs sees: they were shown by a popularity policy, which favours popularity in this column.",
     "",
-    `Candidate recall: the top ${e.candidates.n} candidates contain ${(100 * e.candidates.hnsw).toFixed(1)} % of the held-out clicked items ` +
-      `through HNSW and ${(100 * e.candidates.exact).toFixed(1)} % through exact search: the ceiling of any ranker on top.`,
+    `Candidate recall: the top ${e.candidates.n} candidates contain ${(100 * e.candidates.index).toFixed(1)} % of the held-out clicked items ` +
+      `through ${kindName} and ${(100 * e.candidates.exact).toFixed(1)} % through exact search: the ceiling of any ranker on top.`,
     "",
     "![NDCG by method](recs-ndcg.svg)",
     "",
@@ -94,13 +103,13 @@ export function renderWorldReport(input: WorldReportInput): RenderedReport {
     "",
     ...twoTowerLines(input.trained, w.trainClicks),
     "",
-    `HNSW (hnswlib, inner product with the norm lift): M=${p.M}, efConstruction=${p.efConstruction}, default ef=${p.ef}, built in ` +
+    `${indexLine}, built in ` +
       `${input.indexes.buildSeconds.toFixed(1)} s over ${w.items} item embeddings; saved with model version ${input.version}. ` +
       `Recall against exact search on the user-tower vectors of ${input.indexSweep[0]?.queries ?? 0} users:`,
     "",
-    ...sweepTable(input.indexSweep),
+    ...sweepTable(input.indexSweep, ann.kind),
     "",
-    "![index recall vs ef](recs-index-recall.svg)",
+    `![index recall vs ${effortName(ann)}](recs-index-recall.svg)`,
     "",
     "## Ranker",
     "",
@@ -132,7 +141,7 @@ export function renderWorldReport(input: WorldReportInput): RenderedReport {
         { name: "vs held-out clicks", values: e.methods.map((m) => m.ndcgClicks) },
       ],
     }),
-    "recs-index-recall.svg": sweepChart(input.indexSweep, `HNSW recall vs exact, ${w.items} items`),
+    "recs-index-recall.svg": sweepChart(input.indexSweep, `${kindName} recall vs exact, ${w.items} items`, ann.kind),
   };
   return { markdown, charts };
 }
@@ -217,7 +226,7 @@ export function renderMovieLensReport(input: MovieLensReportInput): RenderedRepo
     ...(first.twoTower ? [...twoTowerLines(first.twoTower, first.split.train.nnz), ""] : []),
     `HNSW over the ${input.dataset.items} retrieval item vectors (seed ${first.seed}), recall against exact search on the users' vectors:`,
     "",
-    ...sweepTable(input.indexSweep),
+    ...sweepTable(input.indexSweep, "hnsw"),
     "",
     `## Seed ${first.seed} in full`,
     "",

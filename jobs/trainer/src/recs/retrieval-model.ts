@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ExactIndex, HnswIndex, recallOfIds, type HnswParams, type SearchResult, type Vector } from "@mlsd/ann";
+import { defaultEffort, ExactIndex, HnswIndex, IvfIndex, recallOfIds, SEARCH_EFFORT, type HnswParams, type IvfParams, type SavedIndex, type SearchResult, type Vector } from "@mlsd/ann";
 import { centeredEmbeddings, embeddingCenter } from "@mlsd/model-formats/retrieval";
 import { Progress } from "@mlsd/progress";
 import { TwoTowerModel, UserEncoder, type FitReport, type TrainingData, type TwoTowerConfig, type UserQuery } from "@mlsd/two-tower";
@@ -73,48 +73,80 @@ export async function trainTwoTower(data: TrainingData, config: Partial<TwoTower
   };
 }
 
+/** Which index the retrieval model serves from, with its parameters (the trainer's `--index`, `--nlist`, `--nprobe`). */
+export type IndexSpec = { kind: "hnsw"; params?: Partial<HnswParams> } | { kind: "ivf"; params?: Partial<IvfParams> };
+
+/**
+ * IVF lists when `--nlist` is not given: 4 sqrt(n) (faiss's guidance is 4-16 sqrt(n)), at most the
+ * library's 1024, so a list holds about sqrt(n) / 4 items and the default nprobe scans a few percent.
+ */
+export function defaultNlist(items: number): number {
+  return Math.max(1, Math.min(1024, Math.round(4 * Math.sqrt(items))));
+}
+
 export interface BuiltIndexes {
-  /** Over the embeddings minus `center` (see embeddingCenter): search it through `searchHnsw`. */
-  hnsw: HnswIndex<string>;
+  /** Over the embeddings minus `center` (see embeddingCenter), HNSW or IVF: search it through `searchIndex`. */
+  ann: SavedIndex<string>;
   center: Float32Array;
   exact: ExactIndex<string>;
   buildSeconds: number;
 }
 
-/** HNSW results on the scale of exact inner products: the centring shift added back. */
-export function searchHnsw(indexes: BuiltIndexes, q: Vector, k: number, ef?: number): SearchResult<string> {
-  const result = indexes.hnsw.search(q, k, ef);
+/** Index results on the scale of exact inner products: the centring shift added back. `effort` is HNSW's ef or IVF's nprobe. */
+export function searchIndex(indexes: BuiltIndexes, q: Vector, k: number, effort?: number): SearchResult<string> {
+  const result = indexes.ann.search(q, k, effort);
   let shift = 0;
   for (let j = 0; j < indexes.center.length; j++) shift += (q[j] as number) * (indexes.center[j] as number);
   return { ids: result.ids, scores: result.scores.map((s) => s + shift) };
 }
 
-/** The HNSW index (stamped with the model version) and the exact baseline over the same item embeddings. */
-export function buildIndexes(embeddings: Float32Array, dim: number, itemId: (i: number) => string, version: string, params: Partial<HnswParams> = {}, options: { quiet?: boolean } = {}): BuiltIndexes {
+/** The index (HNSW or IVF, stamped with the model version) and the exact baseline over the same item embeddings. */
+export function buildIndexes(embeddings: Float32Array, dim: number, itemId: (i: number) => string, version: string, spec: IndexSpec = { kind: "hnsw" }, options: { quiet?: boolean } = {}): BuiltIndexes {
   const n = embeddings.length / dim;
   const ids = Array.from({ length: n }, (_, i) => itemId(i));
   const center = embeddingCenter(embeddings, dim);
   const centred = centeredEmbeddings(embeddings, center);
   const t0 = performance.now();
-  const hnsw = HnswIndex.create<string>({ dim, modelVersion: version, params, initialCapacity: n });
-  const progress = options.quiet ? null : new Progress({ total: n, label: "build HNSW index", unit: "items" });
-  const batch = 10_000;
-  for (let start = 0; start < n; start += batch) {
-    const end = Math.min(n, start + batch);
-    hnsw.addItems(centred.subarray(start * dim, end * dim), ids.slice(start, end));
-    progress?.update(end);
+  let ann: SavedIndex<string>;
+  if (spec.kind === "hnsw") {
+    const hnsw = HnswIndex.create<string>({ dim, modelVersion: version, params: spec.params ?? {}, initialCapacity: n });
+    const progress = options.quiet ? null : new Progress({ total: n, label: "build HNSW index", unit: "items" });
+    const batch = 10_000;
+    for (let start = 0; start < n; start += batch) {
+      const end = Math.min(n, start + batch);
+      hnsw.addItems(centred.subarray(start * dim, end * dim), ids.slice(start, end));
+      progress?.update(end);
+    }
+    progress?.done();
+    ann = hnsw;
+  } else {
+    // One batch: the coarse quantiser is trained on the first batch added.
+    ann = IvfIndex.build<string>(centred, ids, { dim, modelVersion: version, params: { nlist: defaultNlist(n), ...spec.params } });
   }
-  progress?.done();
   const buildSeconds = (performance.now() - t0) / 1000;
-  return { hnsw, center, exact: ExactIndex.build(embeddings, ids, { dim }), buildSeconds };
+  return { ann, center, exact: ExactIndex.build(embeddings, ids, { dim }), buildSeconds };
+}
+
+const EF_SWEEP = [50, 100, 200, 400];
+const NPROBE_SWEEP = [1, 2, 4, 8, 16, 32, 64, 128];
+
+/**
+ * The search efforts a recall table sweeps for this index: ef 50-400 for HNSW (hnswlib searches
+ * with max(ef, k), so only ef >= k is measured), nprobe 1-128 up to the lists trained for IVF;
+ * the index's own default is always among them.
+ */
+export function sweepEfforts(index: SavedIndex): number[] {
+  const base = index.kind === "hnsw" ? EF_SWEEP : NPROBE_SWEEP.filter((p) => p <= index.params.nlist);
+  return [...new Set([...base, defaultEffort(index)])].sort((a, b) => a - b);
 }
 
 export interface IndexRecall {
   k: number;
-  ef: number;
+  /** HNSW's ef or IVF's nprobe (`SEARCH_EFFORT[kind]`). */
+  effort: number;
   recall: number;
   queries: number;
-  hnswMedianUs: number;
+  annMedianUs: number;
   exactMedianUs: number;
 }
 
@@ -124,11 +156,11 @@ function median(values: number[]): number {
 }
 
 /**
- * Recall@k of HNSW against exact search on real user-tower queries, for every (k, ef) pair with
- * ef >= k (hnswlib searches with max(ef, k)), with the median time of each search. The exact top
- * list is computed once per query: on a million items it is the expensive part.
+ * Recall@k of the index against exact search on real user-tower queries, for every (k, effort)
+ * pair (HNSW: ef >= k only, as hnswlib searches with max(ef, k)), with the median time of each
+ * search. The exact top list is computed once per query: on a million items it is the expensive part.
  */
-export function sweepIndexRecall(indexes: BuiltIndexes, queries: readonly Float32Array[], ks: readonly number[], efs: readonly number[]): IndexRecall[] {
+export function sweepIndexRecall(indexes: BuiltIndexes, queries: readonly Float32Array[], ks: readonly number[], efforts: readonly number[] = sweepEfforts(indexes.ann)): IndexRecall[] {
   const maxK = Math.max(...ks);
   const exactUs: number[] = [];
   const exact = queries.map((q) => {
@@ -139,22 +171,33 @@ export function sweepIndexRecall(indexes: BuiltIndexes, queries: readonly Float3
   });
   const out: IndexRecall[] = [];
   for (const k of ks) {
-    for (const ef of efs.filter((e) => e >= k)) {
+    for (const effort of efforts.filter((e) => indexes.ann.kind !== "hnsw" || e >= k)) {
       let total = 0;
-      const hnswUs: number[] = [];
+      const annUs: number[] = [];
       queries.forEach((q, j) => {
         const t0 = performance.now();
-        const approx = indexes.hnsw.search(q, k, ef);
-        hnswUs.push((performance.now() - t0) * 1000);
+        const approx = indexes.ann.search(q, k, effort);
+        annUs.push((performance.now() - t0) * 1000);
         total += recallOfIds(approx.ids, (exact[j] as string[]).slice(0, k));
       });
-      out.push({ k, ef, recall: queries.length ? total / queries.length : 0, queries: queries.length, hnswMedianUs: median(hnswUs), exactMedianUs: median(exactUs) });
+      out.push({ k, effort, recall: queries.length ? total / queries.length : 0, queries: queries.length, annMedianUs: median(annUs), exactMedianUs: median(exactUs) });
     }
   }
   return out;
 }
 
 /** A user-tower query for a user index of the training data (unknown users go through the unknown row). */
+/** The recall row at the index's own default effort (what the service searches with unless told otherwise), or null. */
+export function recallAtDefault(sweep: readonly IndexRecall[], index: SavedIndex, k: number): number | null {
+  const effort = index.kind === "hnsw" ? Math.max(k, index.params.ef) : index.params.nprobe;
+  return sweep.find((s) => s.k === k && s.effort === effort)?.recall ?? null;
+}
+
+/** "ef" or "nprobe": what a recall table's effort column means for this index. */
+export function effortName(index: SavedIndex): "ef" | "nprobe" {
+  return SEARCH_EFFORT[index.kind];
+}
+
 export function userQuery(data: Pick<TrainingData, "userFeatures">, user: number, known: boolean, history: ArrayLike<number>): UserQuery {
   const uf = data.userFeatures;
   const nNum = uf.numericDim;
