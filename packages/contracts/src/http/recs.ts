@@ -136,7 +136,7 @@ export const CandidatesResponseSchema = z.object({
   modelVersion: z.string(),
   /** Which arm retrieved: the model in service or a canary / A-B challenger (stable by user). */
   arm: ArmSchema,
-  /** e.g. "hnsw" or "exact"; "popularity" when the fallback answered. */
+  /** e.g. "hnsw", "ivf" or "exact"; "popularity" when the fallback answered. */
   source: z.string(),
   degraded: z.boolean(),
   degradedReason: z.string().nullable(),
