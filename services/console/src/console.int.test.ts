@@ -220,6 +220,26 @@ describe("the console in a browser, against the running services", () => {
     expect(pageErrors, pageErrors.join("\n")).toEqual([]);
   });
 
+  it("browses every service's OpenAPI document: each operation the service serves, with who may call it", async () => {
+    const options = await page.locator("#api-service option").allTextContents();
+    expect(options[0]).toBe("console");
+    expect(options.slice(1).sort()).toEqual(Object.keys(urls).sort());
+    for (const name of ["fraud", "recommender"]) {
+      const served = (await (await fetch(`${urls[name]}/openapi.json`)).json()) as { paths: Record<string, Record<string, { "x-auth-role"?: string }>> };
+      await Promise.all([page.waitForResponse(`**/api/openapi/${name}`), page.locator("#api-service").selectOption(name)]);
+      await page.locator("#api-operations").waitFor({ timeout: 10_000 });
+      // The page lists exactly the operations the service's own document has, with their roles.
+      const shown = await page.locator("#api-operations tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-operation")));
+      const documented = Object.entries(served.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+      expect(shown.sort()).toEqual(documented.sort());
+      for (const [path, ops] of Object.entries(served.paths))
+        for (const [method, op] of Object.entries(ops)) expect(await page.locator(`[data-operation="${method.toUpperCase()} ${path}"] td`).nth(3).textContent()).toBe(op["x-auth-role"] ?? "public");
+    }
+    expect(await page.locator('[data-operation="POST /v1/recommendations"]').count()).toBe(1);
+    await screenshot("api", "#api");
+    expect(pageErrors, pageErrors.join("\n")).toEqual([]);
+  });
+
   it("runs the redis-down drill from the page: refused without the token, then a scored report of the outage it caused", async () => {
     await page.locator('button[data-drill="redis-down"]').click();
     await waitFor("the refusal", async () => (await page.locator("[data-drill-error]").getAttribute("data-drill-error")) === "401");
