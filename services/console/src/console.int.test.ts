@@ -264,4 +264,25 @@ describe("the console in a browser, against the running services", () => {
     await screenshot("drill-redis-down", "#drills");
     expect(pageErrors, pageErrors.join("\n")).toEqual([]);
   }, 120_000);
+
+  it("runs the corrupt-model drill from the page: both damaged models refused by checksum, the model in service answering throughout", async () => {
+    const before = (await (await fetch(`${urls.fraud}/v1/model/arms`)).json()) as { current: { version: string } };
+    await page.locator('button[data-drill="corrupt-model"]').click();
+    const report = page.locator('[data-report="corrupt-model"]');
+    await report.waitFor({ timeout: 90_000 });
+    const runs = (await (await fetch(`${consoleUrl}/api/drills`)).json()) as { runs: { drill: string; status: string; report: { pass: boolean; expectations: { pass: boolean | null; observed: string }[] } }[] };
+    const done = runs.runs.find((r) => r.drill === "corrupt-model" && r.status === "done");
+    if (!done) throw new Error("no finished corrupt-model run");
+    const [refused, counted, answered, unchanged] = done.report.expectations;
+    expect(refused?.pass, refused?.observed).toBe(true);
+    expect(refused?.observed).toMatch(/one byte changed: 409 .*model\.json does not match its manifest checksum/);
+    expect(counted?.pass, counted?.observed).toBe(true);
+    expect(unchanged?.pass, unchanged?.observed).toBe(true);
+    // Availability depends on the machine's load (probe deadlines); the verdict on the page is the report's.
+    expect(answered?.observed).toMatch(/% answered/);
+    expect(await report.locator("[data-verdict]").getAttribute("data-verdict")).toBe(done.report.pass ? "pass" : "fail");
+    const after = (await (await fetch(`${urls.fraud}/v1/model/arms`)).json()) as { current: { version: string }; challenger: unknown };
+    expect(after).toMatchObject({ current: { version: before.current.version }, challenger: null });
+    expect(pageErrors, pageErrors.join("\n")).toEqual([]);
+  }, 120_000);
 });

@@ -129,7 +129,7 @@ describe("the console's HTTP API", () => {
     expect(refused.body.error.message).toMatch(/DRILL_REDIS_URL/);
     await request(app).post("/api/drills/nope").set("authorization", `Bearer ${ADMIN}`).send({}).expect(404);
     const listed = await request(app).get("/api/drills").expect(200);
-    expect(listed.body.drills.map((d: { name: string }) => d.name)).toEqual(["redis-down", "bad-model"]);
+    expect(listed.body.drills.map((d: { name: string }) => d.name)).toEqual(["redis-down", "bad-model", "corrupt-model"]);
     expect(listed.body.drills[0].expectations.length).toBeGreaterThan(3);
   });
 
