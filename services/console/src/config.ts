@@ -36,6 +36,8 @@ export const ConsoleConfigSchema = BaseConfigSchema.extend({
   MODEL_REGISTRY_DIR: z.string().min(1).optional(),
   /** Drills: the pids file of the supervisor that runs the services and restarts them (service-killed kills one). Unset: that drill answers 409. */
   DRILL_PIDS_FILE: z.string().min(1).optional(),
+  /** Drills: the pid file of the Kafka broker the services use (scripts/services-up writes .data/pids/kafka.pid); kafka-down freezes it. Unset: that drill answers 409. */
+  DRILL_KAFKA_PID_FILE: z.string().min(1).optional(),
   /** Drills: where `save: true` writes reports. */
   DRILL_REPORTS_DIR: z.string().min(1).default("docs/drills"),
 });

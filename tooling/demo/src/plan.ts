@@ -46,6 +46,8 @@ export interface DemoSettings {
    * full (the world's traffic has hours and weekdays; a part-filled window alarms on them).
    */
   driftWindow?: { events: number; minEvents: number; seconds: number };
+  /** The Kafka broker's pid file when the demo started it as a local process (the kafka-down drill freezes it). */
+  kafkaPidFile?: string;
   /** The recommender's click attribution window, in world ms (it must cover real queueing times the clock speed multiplies). */
   clickAttributionMs?: number;
 }
@@ -143,6 +145,7 @@ export function servicePlan(s: DemoSettings): ServiceSpec[] {
         MODEL_REGISTRY_DIR: s.registryDir,
         DRILL_REPORTS_DIR: path.join(s.root, "docs", "drills"),
         DRILL_PIDS_FILE: pidsFile(s.dataDir),
+        ...(s.kafkaPidFile ? { DRILL_KAFKA_PID_FILE: s.kafkaPidFile } : {}),
       },
       explore: ["GET / (the control room)", "GET /api/overview", "npm run drill -- --list"],
     },
