@@ -77,6 +77,11 @@ export function fitObjective(rw: RankerWorld, objective: RankerObjective, option
   return { objective, ipw, ndcgTrue: ndcg.trueRelevance, ndcgClicks: ndcg.clicks, trees: fitted.result.model.trees.length, seconds: fitted.seconds, predictor };
 }
 
+/** NDCG@10 against true relevance of the logging policy's own order of the test slates. */
+export function loggedOrderNdcg(rw: RankerWorld): number {
+  return ndcgOfScores(rw.data.evalSet, Float64Array.from(rw.data.test.logRows, (r) => -(rw.log.position[r] as number)), 10).trueRelevance;
+}
+
 /** NDCG@10 against true relevance of one test-window feature used alone as the ranking. */
 export function featureNdcg(rw: RankerWorld, name: Parameters<RankerData["testColumn"]>[0]): number {
   return ndcgOfScores(rw.data.evalSet, rw.data.testColumn(name), 10).trueRelevance;
