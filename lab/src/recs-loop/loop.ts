@@ -79,7 +79,7 @@ export function policyName(policy: SlatePolicy): string {
 }
 
 /** A growing impression log with the fields `rankerData` reads. */
-class LogBuilder {
+export class LogBuilder {
   private cols = { session: [] as number[], user: [] as number[], item: [] as number[], position: [] as number[], clicked: [] as number[], day: [] as number[], trueRelevance: [] as number[], examination: [] as number[] };
   sessions = 0;
 
@@ -129,7 +129,7 @@ class LogBuilder {
 }
 
 /** Each user's retrieval candidates: the top `n` items of the whole catalogue by retrieval score, released or not (filtered when served). */
-function candidateLists(world: RecWorld, scorer: RetrievalScorer, n: number): (user: number) => { items: Int32Array; scores: Float64Array } {
+export function candidateLists(world: RecWorld, scorer: RetrievalScorer, n: number): (user: number) => { items: Int32Array; scores: Float64Array } {
   const cache = new Map<number, { items: Int32Array; scores: Float64Array }>();
   return (user) => {
     let hit = cache.get(user);
@@ -232,7 +232,7 @@ function makeSlate(world: RecWorld, policy: SlatePolicy, items: readonly number[
   return slate;
 }
 
-function answer(requestId: string, user: number, slate: readonly number[], scores: ReadonlyMap<number, number>, world: RecWorld): RecommendationsResponse {
+export function answer(requestId: string, user: number, slate: readonly number[], scores: ReadonlyMap<number, number>, world: RecWorld): RecommendationsResponse {
   return {
     requestId,
     userId: String(user),
@@ -249,14 +249,78 @@ function answer(requestId: string, user: number, slate: readonly number[], score
  * Runs the loop for one seed and policy. The same seed gives the same world, bootstrap log and
  * user arrivals for every policy, so policies differ only by what they served.
  */
-export function runLoop(seed: number, size: LoopSize, policy: SlatePolicy, log: (line: string) => void = () => {}): LoopResult {
-  const t0 = performance.now();
-  const days = size.bootstrapDays + size.rounds * size.roundDays;
+export interface LoopWorld {
+  world: RecWorld;
+  scorer: RetrievalScorer;
+  candidatesOf: (user: number) => { items: Int32Array; scores: Float64Array };
+  catalogue: ReturnType<typeof worldCatalogue>;
+  /** The popularity policy's log of the first `bootstrapDays`: the first ranker's training data. */
+  bootstrap: ImpressionLog;
+  days: number;
+}
+
+/** The seed's world, retrieval stand-in and popularity-logged bootstrap, shared by every policy of a seed. */
+export function loopWorld(seed: number, size: LoopSize, days: number): LoopWorld {
   const world = createRecWorld({ preset: "small", seed, numUsers: size.numUsers, numItems: size.numItems, days, trainCutoffDay: days });
   const scorer = noisyLatentScorer(world, { noise: size.retrievalNoise, seed });
-  const candidatesOf = candidateLists(world, scorer, size.candidates);
-  const catalogue = worldCatalogue(world);
   const bootstrap = simulateInteractions(world, { seed: seed + 1, days: size.bootstrapDays, sessionsPerUser: (size.sessionsPerUser * size.bootstrapDays) / days, slateSize: size.slateSize });
+  return { world, scorer, candidatesOf: candidateLists(world, scorer, size.candidates), catalogue: worldCatalogue(world), bootstrap, days };
+}
+
+export interface LoopRanker {
+  predictor: Predictor;
+  trees: number;
+  /** Validation NDCG@10 on the latest logged clicks. */
+  validNdcgClicks: number;
+}
+
+/**
+ * The trainer's ranker on everything logged before `fromDay`: the last day validates (early
+ * stopping), the last quarter day is the trainer's held-out test window, unused here.
+ */
+export function trainLoopRanker(lw: LoopWorld, impressions: ImpressionLog, fromDay: number): LoopRanker {
+  const data = rankerData({ world: lw.world, impressions, scorer: lw.scorer, split: { warmupDays: 2, validDays: 1, testStartDay: fromDay - 0.25 } });
+  const fitted = fitRanker(DEFAULT_LAMBDARANK_PARAMS, clickedSlates(data.train), clickedSlates(data.valid));
+  return { predictor: new Predictor(fitted.result.model), trees: fitted.result.model.trees.length, validNdcgClicks: fitted.result.bestScore ?? Number.NaN };
+}
+
+/** The user's released retrieval candidates scored by the ranker on the store's current features, as the ranker service does. */
+export function scoreCandidates(lw: LoopWorld, ranker: LoopRanker, store: MemoryRecsFeatureStore, user: number, timeMs: number): { items: number[]; scores: Float64Array } {
+  const day = recWorldMsToDay(timeMs);
+  const list = lw.candidatesOf(user);
+  const items: number[] = [];
+  const retrieval: number[] = [];
+  list.items.forEach((item, k) => {
+    if (lw.world.isReleased(item, day)) {
+      items.push(item);
+      retrieval.push(list.scores[k] as number);
+    }
+  });
+  const device = lw.world.users.device[user] as number;
+  const rows = assembleRankerRows(store.userSync(String(user)), items.map((i) => store.itemSync(String(i))), retrieval, rankerContext({ timeMs, device }), DEFAULT_RECS_FEATURE_CONFIG);
+  return { items, scores: ranker.predictor.predictBatchRaw({ data: rows, numRows: items.length, numColumns: RANKER_FEATURE_COUNT }) };
+}
+
+/** Logs a served slate and its outcome, and streams its events into the feature store. */
+export function recordSession(logged: LogBuilder, store: MemoryRecsFeatureStore, world: RecWorld, session: { at: number; user: number }, sessionId: string, slate: readonly number[], outcome: { items: readonly { clicked: boolean; relevance: number | null; examination: number }[] }): void {
+  const clicked = outcome.items.map((x) => x.clicked);
+  logged.add(session.user, recWorldMsToDay(session.at), slate, clicked, outcome.items.map((x) => x.relevance ?? 0), outcome.items.map((x) => x.examination));
+  const device = world.users.device[session.user] as number;
+  for (const event of sessionEvents({ sessionId, userId: String(session.user), timeMs: Math.round(session.at), device, items: slate.map(String), clicked: clicked.map((c) => (c ? 1 : 0)) })) store.applySync(event);
+}
+
+export function loopUsers(lw: LoopWorld, size: LoopSize, seed: number, startMs: number): RecsUsers {
+  return new RecsUsers({ world: lw.world, sessionsPerUser: size.sessionsPerUser, slateSize: size.slateSize, clickModel: DEFAULT_CLICK_MODEL, originMs: REC_WORLD_ORIGIN_MS, seed }, startMs);
+}
+
+/**
+ * Runs the loop for one seed and policy. The same seed gives the same world, bootstrap log and
+ * user arrivals for every policy, so policies differ only by what they served.
+ */
+export function runLoop(seed: number, size: LoopSize, policy: SlatePolicy, log: (line: string) => void = () => {}): LoopResult {
+  const t0 = performance.now();
+  const lw = loopWorld(seed, size, size.bootstrapDays + size.rounds * size.roundDays);
+  const { world, bootstrap } = lw;
   const logged = new LogBuilder(bootstrap);
 
   // Round 0: the bootstrap's last round of days, served by the popularity policy.
@@ -278,43 +342,23 @@ export function runLoop(seed: number, size: LoopSize, policy: SlatePolicy, log: 
   for (let round = 1; round <= size.rounds; round++) {
     const fromDay = size.bootstrapDays + (round - 1) * size.roundDays;
     const toDay = fromDay + size.roundDays;
-    // Retrain on everything logged so far: the last day validates (early stopping), the last quarter
-    // day is the trainer's held-out test window, unused here.
     const impressions = logged.build();
-    const data = rankerData({ world, impressions, scorer, split: { warmupDays: 2, validDays: 1, testStartDay: fromDay - 0.25 } });
-    const fitted = fitRanker(DEFAULT_LAMBDARANK_PARAMS, clickedSlates(data.train), clickedSlates(data.valid));
-    const predictor = new Predictor(fitted.result.model);
-    const offline = fitted.result.bestScore ?? Number.NaN;
-    const store: MemoryRecsFeatureStore = recsFeaturesAsOf(worldSessions(world, impressions), recWorldDayToMs(fromDay), { catalogue });
-    const users = new RecsUsers({ world, sessionsPerUser: size.sessionsPerUser, slateSize: size.slateSize, clickModel: DEFAULT_CLICK_MODEL, originMs: REC_WORLD_ORIGIN_MS, seed: seed * 1000 + round }, recWorldDayToMs(fromDay));
+    const ranker = trainLoopRanker(lw, impressions, fromDay);
+    const store: MemoryRecsFeatureStore = recsFeaturesAsOf(worldSessions(world, impressions), recWorldDayToMs(fromDay), { catalogue: lw.catalogue });
+    const users = loopUsers(lw, size, seed * 1000 + round, recWorldDayToMs(fromDay));
     const meter = new RoundMeter(world, fromDay, toDay);
     const endMs = recWorldDayToMs(toDay);
     let session = users.nextSession(recWorldDayToMs(fromDay));
     while (session !== null && session.at < endMs) {
-      const day = recWorldMsToDay(session.at);
-      const list = candidatesOf(session.user);
-      const items: number[] = [];
-      const retrieval: number[] = [];
-      list.items.forEach((item, k) => {
-        if (world.isReleased(item, day)) {
-          items.push(item);
-          retrieval.push(list.scores[k] as number);
-        }
-      });
-      const userId = String(session.user);
-      const device = world.users.device[session.user] as number;
-      const rows = assembleRankerRows(store.userSync(userId), items.map((i) => store.itemSync(String(i))), retrieval, rankerContext({ timeMs: session.at, device }), DEFAULT_RECS_FEATURE_CONFIG);
-      const scores = predictor.predictBatchRaw({ data: rows, numRows: items.length, numColumns: RANKER_FEATURE_COUNT });
-      const slate = makeSlate(world, policy, items, scores, size.slateSize, day, rng);
+      const { items, scores } = scoreCandidates(lw, ranker, store, session.user, session.at);
+      const slate = makeSlate(world, policy, items, scores, size.slateSize, recWorldMsToDay(session.at), rng);
       const scoreOf = new Map(items.map((item, k) => [item, scores[k] as number]));
       const { outcome } = users.react(session, answer(`r${round}s${meter.sessions}`, session.user, slate, scoreOf, world), []);
-      const clicked = outcome.items.map((x) => x.clicked);
-      logged.add(session.user, day, slate, clicked, outcome.items.map((x) => x.relevance ?? 0), outcome.items.map((x) => x.examination));
-      meter.add(slate, clicked.filter(Boolean).length, outcome.idealDcg ? servedDcg(outcome.items) / outcome.idealDcg : null);
-      for (const event of sessionEvents({ sessionId: `loop-${round}-${meter.sessions}`, userId, timeMs: Math.round(session.at), device, items: slate.map(String), clicked: clicked.map((c) => (c ? 1 : 0)) })) store.applySync(event);
+      meter.add(slate, outcome.items.filter((x) => x.clicked).length, outcome.idealDcg ? servedDcg(outcome.items) / outcome.idealDcg : null);
+      recordSession(logged, store, world, session, `loop-${round}-${meter.sessions}`, slate, outcome);
       session = users.nextSession(session.at);
     }
-    const stats = meter.stats(round, { trees: fitted.result.model.trees.length, offlineNdcgClicks: offline });
+    const stats = meter.stats(round, { trees: ranker.trees, offlineNdcgClicks: ranker.validNdcgClicks });
     rounds.push(stats);
     log(`${policyName(policy)}, round ${round}: Gini ${stats.exposureGini.toFixed(3)}, coverage ${(100 * stats.coverage).toFixed(1)} %, clicks/session ${stats.clicksPerSession.toFixed(3)}, served NDCG ${stats.servedNdcg.toFixed(3)}`);
   }
