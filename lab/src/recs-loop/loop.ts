@@ -30,6 +30,9 @@ export interface LoopSize {
   rounds: number;
 }
 
+/** What the world and its serving need, without the loop's rounds. */
+export type LoopWorldSize = Omit<LoopSize, "roundDays" | "rounds">;
+
 /** How the served slate is made from the ranker's scores. */
 export type SlatePolicy =
   | { kind: "ranker" }
@@ -260,7 +263,7 @@ export interface LoopWorld {
 }
 
 /** The seed's world, retrieval stand-in and popularity-logged bootstrap, shared by every policy of a seed. */
-export function loopWorld(seed: number, size: LoopSize, days: number): LoopWorld {
+export function loopWorld(seed: number, size: LoopWorldSize, days: number): LoopWorld {
   const world = createRecWorld({ preset: "small", seed, numUsers: size.numUsers, numItems: size.numItems, days, trainCutoffDay: days });
   const scorer = noisyLatentScorer(world, { noise: size.retrievalNoise, seed });
   const bootstrap = simulateInteractions(world, { seed: seed + 1, days: size.bootstrapDays, sessionsPerUser: (size.sessionsPerUser * size.bootstrapDays) / days, slateSize: size.slateSize });
@@ -309,7 +312,7 @@ export function recordSession(logged: LogBuilder, store: MemoryRecsFeatureStore,
   for (const event of sessionEvents({ sessionId, userId: String(session.user), timeMs: Math.round(session.at), device, items: slate.map(String), clicked: clicked.map((c) => (c ? 1 : 0)) })) store.applySync(event);
 }
 
-export function loopUsers(lw: LoopWorld, size: LoopSize, seed: number, startMs: number): RecsUsers {
+export function loopUsers(lw: LoopWorld, size: LoopWorldSize, seed: number, startMs: number): RecsUsers {
   return new RecsUsers({ world: lw.world, sessionsPerUser: size.sessionsPerUser, slateSize: size.slateSize, clickModel: DEFAULT_CLICK_MODEL, originMs: REC_WORLD_ORIGIN_MS, seed }, startMs);
 }
 
