@@ -4,9 +4,13 @@ import { openParts, phraseRatio } from "../harness/phrases";
 import { meanInterval } from "../harness/stats";
 import { cell, fmtInterval } from "../harness/table";
 import { atLeast, atMost } from "../harness/verdict";
+import { LOOP_SIZES, type LoopSize, type LoopWorldSize } from "../recs-loop/loop";
 import { runFreshness, servingMicros, type FreshnessBucket, type FreshnessRun, type FreshnessSize, type ServingMode } from "../recs-loop/freshness";
 
 type Params = FreshnessSize;
+
+/** The loop claims' world and serving, without their rounds. */
+const worldPart = ({ roundDays: _d, rounds: _r, ...rest }: LoopSize): LoopWorldSize => rest;
 
 interface Detail {
   runs: Record<ServingMode, FreshnessRun>;
@@ -47,8 +51,8 @@ export default defineClaim<Params, Detail>({
     "`shiftAfterDays` into serving, a share `shiftShare` of users turn their taste by `shiftAngle` degrees toward another category (jobs/world's preference-shift drift); their profiles do not change. Quality is the served slate's NDCG against true relevance (DCG over the best DCG any system could serve the user now); latency is the median microseconds per request of each path, side by side in one process (read the ratio).",
   ].join("\n"),
   sizes: {
-    default: { numUsers: 2000, numItems: 5000, sessionsPerUser: 8, slateSize: 10, candidates: 300, retrievalNoise: 1, bootstrapDays: 10, serveDays: 3, shiftAfterDays: 1, shiftShare: 0.5, shiftAngle: 90, refreshHours: 24, latencyRequests: 300 },
-    quick: { numUsers: 300, numItems: 1000, sessionsPerUser: 8, slateSize: 10, candidates: 100, retrievalNoise: 1, bootstrapDays: 8, serveDays: 2, shiftAfterDays: 1, shiftShare: 0.5, shiftAngle: 90, refreshHours: 24, latencyRequests: 50 },
+    default: { ...worldPart(LOOP_SIZES.default), serveDays: 3, shiftAfterDays: 1, shiftShare: 0.5, shiftAngle: 90, refreshHours: 24, latencyRequests: 300 },
+    quick: { ...worldPart(LOOP_SIZES.quick), serveDays: 2, shiftAfterDays: 1, shiftShare: 0.5, shiftAngle: 90, refreshHours: 24, latencyRequests: 50 },
   },
   seeds: { default: 3, quick: 2 },
   checks: [

@@ -3,7 +3,7 @@ import { openParts, pct } from "../harness/phrases";
 import { meanInterval } from "../harness/stats";
 import { fmtInterval } from "../harness/table";
 import { atLeast } from "../harness/verdict";
-import { runLoop, type LoopSize } from "../recs-loop/loop";
+import { LOOP_SIZES, runLoop, type LoopSize } from "../recs-loop/loop";
 import { lastRound, loopFigures, roundsMean, roundsTable, type LoopDetail } from "../recs-loop/loop-report";
 
 interface Params extends LoopSize {
@@ -30,8 +30,8 @@ export default defineClaim<Params, LoopDetail>({
     "Each round logs `roundDays` of sessions; both policies see the same world, bootstrap log and seeds. Exposure is the Gini of impressions over the released catalogue and the share of it shown at least once in a round; engagement is clicks per session.",
   ].join("\n"),
   sizes: {
-    default: { numUsers: 2000, numItems: 5000, sessionsPerUser: 8, slateSize: 10, candidates: 300, retrievalNoise: 1, bootstrapDays: 10, roundDays: 2, rounds: 10, epsilon: 0.1 },
-    quick: { numUsers: 300, numItems: 1000, sessionsPerUser: 8, slateSize: 10, candidates: 100, retrievalNoise: 1, bootstrapDays: 8, roundDays: 2, rounds: 3, epsilon: 0.1 },
+    default: { ...LOOP_SIZES.default, epsilon: 0.1 },
+    quick: { ...LOOP_SIZES.quick, epsilon: 0.1 },
   },
   seeds: { default: 3, quick: 2 },
   checks: [

@@ -3,7 +3,7 @@ import { openParts } from "../harness/phrases";
 import { meanInterval } from "../harness/stats";
 import { fmtInterval } from "../harness/table";
 import { atLeast } from "../harness/verdict";
-import { runLoop, type LoopSize } from "../recs-loop/loop";
+import { LOOP_SIZES, runLoop, type LoopSize } from "../recs-loop/loop";
 import { lastRound, loopFigures, roundsMean, roundsTable, type LoopDetail } from "../recs-loop/loop-report";
 
 interface Params extends LoopSize {
@@ -28,8 +28,8 @@ export default defineClaim<Params, LoopDetail>({
     "Long-term engagement is clicks per session averaged over the later half of the rounds; exposure is the share of the released catalogue shown at least once in the last round. The world's users have fixed tastes and no fatigue: an item does not get less attractive for having been seen.",
   ].join("\n"),
   sizes: {
-    default: { numUsers: 2000, numItems: 5000, sessionsPerUser: 8, slateSize: 10, candidates: 300, retrievalNoise: 1, bootstrapDays: 10, roundDays: 2, rounds: 10, maxPerCategory: 2 },
-    quick: { numUsers: 300, numItems: 1000, sessionsPerUser: 8, slateSize: 10, candidates: 100, retrievalNoise: 1, bootstrapDays: 8, roundDays: 2, rounds: 3, maxPerCategory: 2 },
+    default: { ...LOOP_SIZES.default, maxPerCategory: 2 },
+    quick: { ...LOOP_SIZES.quick, maxPerCategory: 2 },
   },
   seeds: { default: 3, quick: 2 },
   checks: [

@@ -30,6 +30,12 @@ export interface LoopSize {
   rounds: number;
 }
 
+/** The closed-loop claims' sizes: the small preset's world and traffic, ten two-day rounds; the CI size is tiny. */
+export const LOOP_SIZES: Readonly<{ default: LoopSize; quick: LoopSize }> = Object.freeze({
+  default: { numUsers: 2000, numItems: 5000, sessionsPerUser: 8, slateSize: 10, candidates: 300, retrievalNoise: 1, bootstrapDays: 10, roundDays: 2, rounds: 10 },
+  quick: { numUsers: 300, numItems: 1000, sessionsPerUser: 8, slateSize: 10, candidates: 100, retrievalNoise: 1, bootstrapDays: 8, roundDays: 2, rounds: 3 },
+});
+
 /** What the world and its serving need, without the loop's rounds. */
 export type LoopWorldSize = Omit<LoopSize, "roundDays" | "rounds">;
 
