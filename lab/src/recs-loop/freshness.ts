@@ -2,7 +2,6 @@ import { recsFeaturesAsOf, type MemoryRecsFeatureStore } from "@mlsd/feature-sto
 import { recWorldDayToMs, recWorldMsToDay } from "@mlsd/synth";
 import { worldSessions } from "@mlsd/trainer/src/recs/ranker-data";
 import { servedDcg } from "@mlsd/world";
-import { microsPerCall } from "../harness/timing";
 import { answer, LogBuilder, loopUsers, loopWorld, recordSession, scoreCandidates, trainLoopRanker, type LoopRanker, type LoopWorld, type LoopWorldSize } from "./loop";
 
 export interface FreshnessSize extends LoopWorldSize {
@@ -14,8 +13,6 @@ export interface FreshnessSize extends LoopWorldSize {
   shiftAngle: number;
   /** How often the batch job recomputes every user's list. */
   refreshHours: number;
-  /** Requests timed for the latency columns. */
-  latencyRequests: number;
 }
 
 export type ServingMode = "online" | "batch";
@@ -34,6 +31,9 @@ export interface FreshnessRun {
   bucketHours: number;
   shiftedUsers: number;
   refreshes: number;
+  requests: number;
+  /** Ranker rows (candidate items) scored: per request online, by the refreshes in batch. */
+  rowsScored: number;
 }
 
 /**
@@ -55,6 +55,7 @@ export function runFreshness(seed: number, size: FreshnessSize, mode: ServingMod
   const batch = new Map<number, number[]>();
   let refreshedAt = -Infinity;
   let refreshes = 0;
+  let rowsScored = 0;
   let shifted: Uint8Array | null = null;
   let shiftedUsers = 0;
   const buckets = new Map<number, FreshnessBucket>();
@@ -72,12 +73,18 @@ export function runFreshness(seed: number, size: FreshnessSize, mode: ServingMod
       // The job runs at fixed times on the state the store has then: every user's list at once.
       const due = Math.floor((session.at - recWorldDayToMs(startDay)) / refreshMs);
       if (due > refreshedAt) {
-        refreshBatch(lw, ranker, store, batch, recWorldDayToMs(startDay) + due * refreshMs, size.slateSize);
+        rowsScored += refreshBatch(lw, ranker, store, batch, recWorldDayToMs(startDay) + due * refreshMs, size.slateSize);
         refreshedAt = due;
         refreshes++;
       }
     }
-    const slate = mode === "online" ? topK(scoreCandidates(lw, ranker, store, session.user, session.at), size.slateSize) : (batch.get(session.user) ?? topK(scoreCandidates(lw, ranker, store, session.user, session.at), size.slateSize));
+    let slate = mode === "batch" ? batch.get(session.user) : undefined;
+    if (!slate) {
+      // Online, or a user who signed up after the last batch run: score now.
+      const scored = scoreCandidates(lw, ranker, store, session.user, session.at);
+      rowsScored += scored.items.length;
+      slate = topK(scored, size.slateSize);
+    }
     const { outcome } = users.react(session, answer(`f${n}`, session.user, slate, new Map(), world), []);
     recordSession(logged, store, world, session, `fresh-${n}`, slate, outcome);
     if (outcome.idealDcg) {
@@ -91,7 +98,7 @@ export function runFreshness(seed: number, size: FreshnessSize, mode: ServingMod
     n++;
     session = users.nextSession(session.at);
   }
-  return { mode, buckets: [...buckets.values()].sort((a, b) => a.hour - b.hour), bucketHours, shiftedUsers, refreshes };
+  return { mode, buckets: [...buckets.values()].sort((a, b) => a.hour - b.hour), bucketHours, shiftedUsers, refreshes, requests: n, rowsScored };
 }
 
 function topK(scored: { items: number[]; scores: Float64Array }, k: number): number[] {
@@ -99,13 +106,17 @@ function topK(scored: { items: number[]; scores: Float64Array }, k: number): num
   return order.slice(0, k).map((i) => scored.items[i] as number);
 }
 
-/** Recomputes every signed-up user's list as of `atMs`, with the features the store holds now. */
-function refreshBatch(lw: LoopWorld, ranker: LoopRanker, store: MemoryRecsFeatureStore, batch: Map<number, number[]>, atMs: number, k: number): void {
+/** Recomputes every signed-up user's list as of `atMs`, with the features the store holds now; returns the rows scored. */
+function refreshBatch(lw: LoopWorld, ranker: LoopRanker, store: MemoryRecsFeatureStore, batch: Map<number, number[]>, atMs: number, k: number): number {
   const day = recWorldMsToDay(atMs);
+  let rows = 0;
   for (let u = 0; u < lw.world.numUsers; u++) {
     if ((lw.world.users.signupDay[u] as number) > day) continue;
-    batch.set(u, topK(scoreCandidates(lw, ranker, store, u, atMs), k));
+    const scored = scoreCandidates(lw, ranker, store, u, atMs);
+    rows += scored.items.length;
+    batch.set(u, topK(scored, k));
   }
+  return rows;
 }
 
 function changedUsers(before: Float32Array, after: Float32Array, dim: number): Uint8Array {
@@ -119,23 +130,4 @@ function changedUsers(before: Float32Array, after: Float32Array, dim: number): U
     }
   }
   return out;
-}
-
-/**
- * Median microseconds to answer one request each way, side by side in this process: online scores
- * the user's candidates on the store's features; batch reads the precomputed list.
- */
-export function servingMicros(seed: number, size: FreshnessSize): { online: number; batch: number } {
-  const lw = loopWorld(seed, size, size.bootstrapDays + size.serveDays);
-  const ranker = trainLoopRanker(lw, lw.bootstrap, size.bootstrapDays);
-  const store = recsFeaturesAsOf(worldSessions(lw.world, lw.bootstrap), recWorldDayToMs(size.bootstrapDays), { catalogue: lw.catalogue });
-  const atMs = recWorldDayToMs(size.bootstrapDays);
-  const usersToTime = Array.from({ length: Math.min(size.latencyRequests, lw.world.numUsers) }, (_, i) => i);
-  for (const u of usersToTime) lw.candidatesOf(u);
-  const batch = new Map<number, number[]>();
-  for (const u of usersToTime) batch.set(u, topK(scoreCandidates(lw, ranker, store, u, atMs), size.slateSize));
-  return {
-    online: microsPerCall((i) => topK(scoreCandidates(lw, ranker, store, usersToTime[i % usersToTime.length] as number, atMs), size.slateSize).length, usersToTime.length, 5),
-    batch: microsPerCall((i) => batch.get(usersToTime[i % usersToTime.length] as number)?.length, usersToTime.length, 5),
-  };
 }
