@@ -33,8 +33,8 @@ describe("the lab's claims", () => {
     expect(findClaim("nope")).toBeUndefined();
   });
 
-  it("cover the part-2 ranking and closed-loop claims (9, X1, 33, X4)", () => {
-    for (const id of ["9", "X1", "33", "X4"]) {
+  it("cover the part-2 ranking and closed-loop claims (9, X1, 33, X4, 21/36)", () => {
+    for (const id of ["9", "X1", "33", "X4", "21", "36"]) {
       const entry = CATALOGUE.find((e) => e.ids.includes(id));
       expect(entry?.part, `claim ${id}`).toBe(2);
       expect(findClaim(id)?.id, `claim ${id}`).toBe(entry?.ids[0]);
