@@ -26,9 +26,19 @@ describe("the lab's claims", () => {
   it("cover the catalogue's part-1 claims, one experiment each, found by any of their ids", () => {
     const part1 = CATALOGUE.filter((e) => e.part === 1);
     for (const entry of part1) for (const id of entry.ids) expect(findClaim(id)?.id, `claim ${id}`).toBe(entry.ids[0]);
-    expect(CLAIMS).toHaveLength(part1.length);
+    // Each experiment is one catalogue entry, found by its first id; part 2 is being added claim by claim.
+    expect(new Set(CLAIMS.map((c) => c.id)).size).toBe(CLAIMS.length);
+    for (const c of CLAIMS) expect(CATALOGUE.find((e) => e.ids[0] === c.id)?.part, `claim ${c.id}`).not.toBe("open");
     expect(findClaim("x2")?.id).toBe("X2");
     expect(findClaim("nope")).toBeUndefined();
+  });
+
+  it("cover the part-2 ranking and closed-loop claims (9, X1, 33, X4, 21/36)", () => {
+    for (const id of ["9", "X1", "33", "X4", "21", "36"]) {
+      const entry = CATALOGUE.find((e) => e.ids.includes(id));
+      expect(entry?.part, `claim ${id}`).toBe(2);
+      expect(findClaim(id)?.id, `claim ${id}`).toBe(entry?.ids[0]);
+    }
   });
 
   it.each(CLAIMS.flatMap((c) => c.checks.map((check) => [c.id, check.id, check.rule] as const)))("claim %s, check %s: its declared rule gives each verdict on constructed values", (_id, _check, rule) => {
@@ -36,6 +46,20 @@ describe("the lab's claims", () => {
     for (const verdict of VERDICTS) expect(judge(rule, meanInterval(values[verdict])).verdict).toBe(verdict);
   });
 });
+
+/** Both loops of a seed start from the same bootstrap log, and every session was served a full slate. */
+function loopInvariants(o: ClaimOutcome): void {
+  const size = o.params as { slateSize: number; rounds: number };
+  for (const r of o.runs) {
+    const loops = (r.detail as { loops: { rounds: { round: number; sessions: number; impressions: number }[] }[] }).loops;
+    expect(loops).toHaveLength(2);
+    expect(loops[1]?.rounds[0]).toEqual(loops[0]?.rounds[0]);
+    for (const loop of loops) {
+      expect(loop.rounds.map((x) => x.round)).toEqual(Array.from({ length: size.rounds + 1 }, (_, i) => i));
+      for (const round of loop.rounds) expect(round.impressions).toBe(round.sessions * size.slateSize);
+    }
+  }
+}
 
 // The same invariants must hold at any size: they are properties of the code, not of the data.
 const invariants: Record<string, (o: ClaimOutcome) => void> = {
@@ -49,6 +73,17 @@ const invariants: Record<string, (o: ClaimOutcome) => void> = {
   "37": (o) => {
     for (const r of o.runs) expect(r.metrics.burstGain).toBeGreaterThan(0);
   },
+  X1: (o) => {
+    for (const r of o.runs) {
+      const d = r.detail as { aboveShare: { biased: number; unbiased: number } };
+      for (const share of [d.aboveShare.biased, d.aboveShare.unbiased]) {
+        expect(share).toBeGreaterThanOrEqual(0);
+        expect(share).toBeLessThanOrEqual(1);
+      }
+    }
+  },
+  "33": (o) => loopInvariants(o),
+  X4: (o) => loopInvariants(o),
   "12": (o) => {
     for (const r of o.runs) {
       const d = r.detail as { natural: number; sweep: { prevalence: number; ap: number }[]; models: { ap: number }[] };

@@ -16,9 +16,14 @@ import adversarialAdaptation from "./40-adversarial-adaptation";
 import calibrationMoney from "./47-calibration-money";
 import offlineVsOnline from "./x2-offline-vs-online";
 import precisionFloor from "./x6-precision-floor";
+import rankingObjectives from "./9-ranking-objectives";
+import positionBias from "./x1-position-bias";
+import feedbackLoops from "./33-feedback-loops";
+import diversityLoop from "./x4-diversity-loop";
+import precomputeVsOnline from "./21-precompute-vs-online";
 
 /** Every claim of the lab, in catalogue order. */
-export const CLAIMS: readonly AnyClaimExperiment[] = [supervisedVsAnomaly, labelLeakage, timeSplit, imbalance, driftLead, featureStoreSkew, gbdtVsMlp, distillation, calibrationDrift, retrainPolicy, sizePareto, costThresholds, streamingFeatures, adversarialAdaptation, calibrationMoney, offlineVsOnline, precisionFloor];
+export const CLAIMS: readonly AnyClaimExperiment[] = [supervisedVsAnomaly, labelLeakage, timeSplit, imbalance, driftLead, featureStoreSkew, gbdtVsMlp, distillation, calibrationDrift, retrainPolicy, sizePareto, costThresholds, streamingFeatures, adversarialAdaptation, calibrationMoney, offlineVsOnline, precisionFloor, rankingObjectives, positionBias, feedbackLoops, diversityLoop, precomputeVsOnline];
 
 export function findClaim(id: string): AnyClaimExperiment | undefined {
   const key = id.trim().toLowerCase();

@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { DEFAULT_BUDGETS_PATH, loadBudgets } from "@mlsd/loadgen";
 import { clockFromConfig, httpDeps, type ServiceContext } from "@mlsd/service-kit";
 import type { ConsoleDeps } from "./app";
@@ -15,9 +16,10 @@ export async function createDeps(ctx: ServiceContext<ConsoleConfig>): Promise<Co
   scraper.start();
   ctx.closers.add("scraper", () => scraper.stop());
   const drills = new DrillRunner(
-    { urls, adminToken: config.ADMIN_TOKEN, clock: clockFromConfig(config), logger, redisUrl: config.DRILL_REDIS_URL ?? null, registryDir: config.MODEL_REGISTRY_DIR ?? null },
+    { urls, adminToken: config.ADMIN_TOKEN, clock: clockFromConfig(config), logger, redisUrl: config.DRILL_REDIS_URL ?? null, registryDir: config.MODEL_REGISTRY_DIR ?? null, pidsFile: config.DRILL_PIDS_FILE ?? null, kafkaPidFile: config.DRILL_KAFKA_PID_FILE ?? null, redisProxyUrl: config.DRILL_REDIS_PROXY_URL?.replace(/\/$/, "") ?? null },
     config.DRILL_REPORTS_DIR,
   );
   ctx.closers.add("drills", () => drills.drain());
-  return { ...httpDeps(ctx), scraper, pipelines: pipelines(budgets), drills, inspectTimeoutMs: config.INSPECT_TIMEOUT_MS, windowSeconds: config.WINDOW_SECONDS };
+  const claimsDir = config.CLAIMS_DIR ?? fileURLToPath(new URL("../../../docs/claims", import.meta.url));
+  return { ...httpDeps(ctx), scraper, pipelines: pipelines(budgets), drills, inspectTimeoutMs: config.INSPECT_TIMEOUT_MS, windowSeconds: config.WINDOW_SECONDS, claimsDir };
 }

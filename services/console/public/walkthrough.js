@@ -1,0 +1,60 @@
+// The walkthrough page: one design, step by step, with this system's live numbers and the claims
+// that back each step. Plain browser JavaScript, no dependencies, works offline.
+"use strict";
+
+const REFRESH_MS = 3000;
+const design = new URLSearchParams(location.search).get("design") === "recs" ? "recs" : "fraud";
+const TITLES = { fraud: "Fraud scoring, step by step", recs: "Recommendations, step by step" };
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else node.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return node;
+}
+
+const VERDICT_CLASS = { holds: "tag ok", "does not hold": "tag bad", inconclusive: "tag" };
+
+function stepNode(step) {
+  return el(
+    "li",
+    { class: "panel", "data-step": step.key },
+    el("h2", { text: step.title }),
+    el("ul", {}, step.points.map((p) => el("li", { text: p }))),
+    step.live.length > 0
+      ? el("table", { class: "live" }, el("tbody", {}, step.live.map((v) => el("tr", { "data-live": v.label }, el("td", { text: v.label }), el("td", { class: "value", text: v.value })))))
+      : null,
+    step.claims.length > 0
+      ? el(
+          "div",
+          { class: "claims" },
+          "Claims: ",
+          step.claims.map((c) =>
+            el("span", { class: "claim", "data-claim": c.id }, el("span", { class: VERDICT_CLASS[c.verdict] || "tag", text: c.verdict || "not run" }), " ", el("b", { text: c.id }), ` ${c.title}`, c.page ? el("code", { text: ` ${c.page}` }) : null),
+          ),
+        )
+      : null,
+  );
+}
+
+async function refresh() {
+  try {
+    const res = await fetch(`/api/walkthrough/${design}`);
+    const body = await res.json();
+    if (!res.ok) throw new Error(body.error ? body.error.message : res.status);
+    document.getElementById("steps").replaceChildren(...body.steps.map(stepNode));
+    document.getElementById("status").textContent = `scraped ${body.scrapedAt}`;
+  } catch (error) {
+    document.getElementById("status").textContent = `could not load: ${error.message}`;
+  }
+}
+
+document.getElementById("walkthrough-title").textContent = TITLES[design];
+document.title = `mlsd-lab: ${TITLES[design]}`;
+refresh();
+setInterval(refresh, REFRESH_MS);
