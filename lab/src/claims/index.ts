@@ -17,11 +17,12 @@ import calibrationMoney from "./47-calibration-money";
 import offlineVsOnline from "./x2-offline-vs-online";
 import precisionFloor from "./x6-precision-floor";
 import twoStage from "./18-two-stage";
+import logqCorrection from "./19-logq-correction";
 import int8Embeddings from "./24-int8-embeddings";
 import hnswVsExact from "./26-hnsw-vs-exact";
 
 /** Every claim of the lab, in catalogue order. */
-export const CLAIMS: readonly AnyClaimExperiment[] = [supervisedVsAnomaly, labelLeakage, timeSplit, imbalance, driftLead, featureStoreSkew, gbdtVsMlp, distillation, calibrationDrift, retrainPolicy, sizePareto, costThresholds, streamingFeatures, adversarialAdaptation, calibrationMoney, offlineVsOnline, precisionFloor, twoStage, int8Embeddings, hnswVsExact];
+export const CLAIMS: readonly AnyClaimExperiment[] = [supervisedVsAnomaly, labelLeakage, timeSplit, imbalance, driftLead, featureStoreSkew, gbdtVsMlp, distillation, calibrationDrift, retrainPolicy, sizePareto, costThresholds, streamingFeatures, adversarialAdaptation, calibrationMoney, offlineVsOnline, precisionFloor, twoStage, logqCorrection, int8Embeddings, hnswVsExact];
 
 export function findClaim(id: string): AnyClaimExperiment | undefined {
   const key = id.trim().toLowerCase();
