@@ -105,6 +105,29 @@ describe("training", () => {
     expect(Array.from(await run())).toEqual(Array.from(await run()));
   });
 
+  it("trains with extra negatives: hard ones are harder than random ones, and a seed still reproduces the run", async () => {
+    const fitWith = async (extra: Partial<TwoTowerConfig>) => {
+      const m = await TwoTowerModel.fromData(world.train, { ...CONFIG, epochs: 1, ...extra });
+      const r = await m.fit(world.train);
+      return { loss: r.epochLoss, items: m.exportItemEmbeddings() };
+    };
+    const random = await fitWith({ extraNegatives: 32, negativeMining: "random", negativePool: 64 });
+    const hard = await fitWith({ extraNegatives: 32, negativeMining: "hard", negativePool: 64 });
+    const again = await fitWith({ extraNegatives: 32, negativeMining: "hard", negativePool: 64 });
+    // Mined negatives score higher under the current towers, so the softmax over them costs more.
+    expect(hard.loss[0] as number).toBeGreaterThan(random.loss[0] as number);
+    expect(Array.from(again.items)).toEqual(Array.from(hard.items));
+    // The extra columns change what is learnt: the embeddings differ from in-batch-only training.
+    expect(Array.from(hard.items)).not.toEqual(Array.from(model.exportItemEmbeddings()));
+    expect(hard.loss.every(Number.isFinite)).toBe(true);
+  });
+
+  it("refuses bad extra-negative settings naming the field", async () => {
+    await expect(TwoTowerModel.fromData(world.train, { ...CONFIG, extraNegatives: -1 })).rejects.toThrow(/config.extraNegatives/);
+    await expect(TwoTowerModel.fromData(world.train, { ...CONFIG, extraNegatives: 10, negativePool: 5 })).rejects.toThrow(/exceeds negativePool/);
+    await expect(TwoTowerModel.fromData(world.train, { ...CONFIG, negativeMining: "semi" as never })).rejects.toThrow(/config.negativeMining/);
+  });
+
   it("refuses data of another shape", async () => {
     const other = makeClusteredWorld({ numUsers: 30, numItems: 21, interactionsPerUser: 5 });
     await expect(model.fit(other.train)).rejects.toThrow(TwoTowerInputError);
