@@ -1,12 +1,11 @@
 import { lineChart } from "@mlsd/plot";
-import { hitRate, meanPopularityRank, recommendForEvalSet, TwoTowerModel, type TwoTowerConfig } from "@mlsd/two-tower";
+import type { TwoTowerConfig } from "@mlsd/two-tower";
 import { defineClaim } from "../harness/experiment";
 import { openParts } from "../harness/phrases";
 import { meanInterval } from "../harness/stats";
 import { cell, fmt, fmtInterval } from "../harness/table";
 import { atLeast } from "../harness/verdict";
-import { heldOutPopularityRank, popularityLists, twoTowerWorld, type TwoTowerWorldSize } from "../recs/two-tower-world";
-import { prefixLists } from "../recs/lists";
+import { heldOutPopularityRank, listQuality, popularityLists, trainAndJudge, twoTowerWorld, type ListQuality, type TwoTowerWorldSize } from "../recs/two-tower-world";
 
 interface Params extends TwoTowerWorldSize {
   ks: number[];
@@ -15,13 +14,7 @@ interface Params extends TwoTowerWorldSize {
   twoTower: Partial<TwoTowerConfig>;
 }
 
-interface ModelResult {
-  name: string;
-  recall: number[];
-  /** Mean popularity rank of the top-biasK lists (0 = the most clicked item). */
-  popRank: number;
-  trainSeconds: number;
-}
+type ModelResult = ListQuality;
 
 interface Detail {
   models: ModelResult[];
@@ -62,21 +55,12 @@ export default defineClaim<Params, Detail>({
     const w = twoTowerWorld(ctx.seed, p);
     const kMax = Math.max(...p.ks, p.biasK);
     ctx.log(`world: ${w.data.numUsers} users, ${w.data.numItems} items, ${w.trainRows} training clicks, ${w.heldOut.interactions.item.length} held out`);
-    const targets = w.heldOut.interactions.item;
-    const evaluate = (name: string, lists: Int32Array, trainSeconds: number): ModelResult => ({
-      name,
-      recall: p.ks.map((k) => hitRate(prefixLists(lists, kMax, k), k, targets)),
-      popRank: meanPopularityRank(prefixLists(lists, kMax, p.biasK), w.ranks),
-      trainSeconds,
-    });
     const models: ModelResult[] = [];
     for (const [name, logQCorrection] of [["in-batch softmax, log-Q corrected", true], ["in-batch softmax, uncorrected", false]] as const) {
       ctx.log(`training: ${name}`);
-      const model = await TwoTowerModel.fromData(w.data, { ...p.twoTower, logQCorrection, seed: ctx.seed });
-      const fit = await model.fit(w.data);
-      models.push(evaluate(name, recommendForEvalSet(model, w.heldOut, kMax, { exclude: w.seen }), fit.seconds));
+      models.push(await trainAndJudge(w, name, { ...p.twoTower, logQCorrection, seed: ctx.seed }, kMax, p.ks, p.biasK));
     }
-    models.push(evaluate("most popular (unseen)", popularityLists(w, kMax), 0));
+    models.push(listQuality(w, "most popular (unseen)", popularityLists(w, kMax), kMax, p.ks, p.biasK, 0));
     const [withQ, without, popular] = models as [ModelResult, ModelResult, ModelResult];
     const truth = heldOutPopularityRank(w);
     const judged = p.ks.indexOf(50) >= 0 ? p.ks.indexOf(50) : p.ks.length - 1;
@@ -86,7 +70,7 @@ export default defineClaim<Params, Detail>({
         biasReduced: biasOf(without.popRank, truth) - biasOf(withQ.popRank, truth),
         overPopularity: (withQ.recall[judged] as number) - (popular.recall[judged] as number),
       },
-      detail: { models, heldOutPopRank: truth, heldOutRows: targets.length, trainRows: w.trainRows },
+      detail: { models, heldOutPopRank: truth, heldOutRows: w.heldOut.interactions.item.length, trainRows: w.trainRows },
     };
   },
   report({ runs, params }) {

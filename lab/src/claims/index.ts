@@ -20,9 +20,10 @@ import twoStage from "./18-two-stage";
 import logqCorrection from "./19-logq-correction";
 import int8Embeddings from "./24-int8-embeddings";
 import hnswVsExact from "./26-hnsw-vs-exact";
+import hardNegatives from "./x3-hard-negatives";
 
 /** Every claim of the lab, in catalogue order. */
-export const CLAIMS: readonly AnyClaimExperiment[] = [supervisedVsAnomaly, labelLeakage, timeSplit, imbalance, driftLead, featureStoreSkew, gbdtVsMlp, distillation, calibrationDrift, retrainPolicy, sizePareto, costThresholds, streamingFeatures, adversarialAdaptation, calibrationMoney, offlineVsOnline, precisionFloor, twoStage, logqCorrection, int8Embeddings, hnswVsExact];
+export const CLAIMS: readonly AnyClaimExperiment[] = [supervisedVsAnomaly, labelLeakage, timeSplit, imbalance, driftLead, featureStoreSkew, gbdtVsMlp, distillation, calibrationDrift, retrainPolicy, sizePareto, costThresholds, streamingFeatures, adversarialAdaptation, calibrationMoney, offlineVsOnline, precisionFloor, twoStage, logqCorrection, int8Embeddings, hnswVsExact, hardNegatives];
 
 export function findClaim(id: string): AnyClaimExperiment | undefined {
   const key = id.trim().toLowerCase();

@@ -1,6 +1,7 @@
 import { createRecWorld, simulateInteractions, type RecWorld } from "@mlsd/synth";
-import { itemCounts, itemsSeenByUser, popularityRanks, type EvalSet, type TrainingData } from "@mlsd/two-tower";
+import { hitRate, itemCounts, itemsSeenByUser, meanPopularityRank, popularityRanks, recommendForEvalSet, TwoTowerModel, type EvalSet, type TrainingData, type TwoTowerConfig } from "@mlsd/two-tower";
 import { clicksOf, worldTrainingData, type ClickLog } from "@mlsd/trainer/src/recs/world-data";
+import { prefixLists } from "./lists";
 
 export interface TwoTowerWorldSize {
   users: number;
@@ -66,4 +67,31 @@ export function popularityLists(w: TwoTowerWorld, k: number): Int32Array {
     }
   });
   return lists;
+}
+
+export interface ListQuality {
+  name: string;
+  /** Recall@k for each k asked for, in order. */
+  recall: number[];
+  /** Mean popularity rank of the top-`biasK` lists (0 = the most clicked training item). */
+  popRank: number;
+  trainSeconds: number;
+}
+
+/** Recall@k (one held-out click per row) and popularity of rows x kMax lists. */
+export function listQuality(w: TwoTowerWorld, name: string, lists: Int32Array, kMax: number, ks: readonly number[], biasK: number, trainSeconds: number): ListQuality {
+  const targets = w.heldOut.interactions.item;
+  return {
+    name,
+    recall: ks.map((k) => hitRate(prefixLists(lists, kMax, k), k, targets)),
+    popRank: meanPopularityRank(prefixLists(lists, kMax, biasK), w.ranks),
+    trainSeconds,
+  };
+}
+
+/** Trains one two-tower model on the world's training clicks and judges its exact top-kMax lists. */
+export async function trainAndJudge(w: TwoTowerWorld, name: string, config: Partial<TwoTowerConfig>, kMax: number, ks: readonly number[], biasK: number): Promise<ListQuality> {
+  const model = await TwoTowerModel.fromData(w.data, config);
+  const fit = await model.fit(w.data);
+  return listQuality(w, name, recommendForEvalSet(model, w.heldOut, kMax, { exclude: w.seen }), kMax, ks, biasK, fit.seconds);
 }
