@@ -18,12 +18,13 @@ import offlineVsOnline from "./x2-offline-vs-online";
 import precisionFloor from "./x6-precision-floor";
 import twoStage from "./18-two-stage";
 import logqCorrection from "./19-logq-correction";
+import coldStart from "./20-cold-start";
 import int8Embeddings from "./24-int8-embeddings";
 import hnswVsExact from "./26-hnsw-vs-exact";
 import hardNegatives from "./x3-hard-negatives";
 
 /** Every claim of the lab, in catalogue order. */
-export const CLAIMS: readonly AnyClaimExperiment[] = [supervisedVsAnomaly, labelLeakage, timeSplit, imbalance, driftLead, featureStoreSkew, gbdtVsMlp, distillation, calibrationDrift, retrainPolicy, sizePareto, costThresholds, streamingFeatures, adversarialAdaptation, calibrationMoney, offlineVsOnline, precisionFloor, twoStage, logqCorrection, int8Embeddings, hnswVsExact, hardNegatives];
+export const CLAIMS: readonly AnyClaimExperiment[] = [supervisedVsAnomaly, labelLeakage, timeSplit, imbalance, driftLead, featureStoreSkew, gbdtVsMlp, distillation, calibrationDrift, retrainPolicy, sizePareto, costThresholds, streamingFeatures, adversarialAdaptation, calibrationMoney, offlineVsOnline, precisionFloor, twoStage, logqCorrection, coldStart, int8Embeddings, hnswVsExact, hardNegatives];
 
 export function findClaim(id: string): AnyClaimExperiment | undefined {
   const key = id.trim().toLowerCase();
