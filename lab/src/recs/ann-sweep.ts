@@ -1,4 +1,4 @@
-import { ExactIndex, queryRows, recallOfIds, type Vector, type VectorIndex } from "@mlsd/ann";
+import { queryRows, recallOfIds, type ExactIndex, type Vector, type VectorIndex } from "@mlsd/ann";
 import { median } from "../harness/stats";
 import { microsPerCall } from "../harness/timing";
 import type { EmbeddingWorld } from "./embeddings";
