@@ -56,7 +56,7 @@ export default defineClaim<Params, Detail>({
     "Quality is NDCG@k against the world's true relevance (P(click | examined)), the ideal list being the k most relevant items of the whole catalogue. Cost is the median wall microseconds per request and CPU microseconds per request (process CPU time over one pass), all arms timed in the same process one after another, single thread.",
   ].join("\n"),
   sizes: {
-    default: { users: 3000, items: 20_000, sessionsPerUser: 8, embeddingNoise: 0.5, rankerRounds: 400, requests: 150, candidates: [50, 100, 200, 500, 1000], judgedCandidates: 200, k: 10 },
+    default: { users: 2000, items: 20_000, sessionsPerUser: 8, embeddingNoise: 0.5, rankerRounds: 300, requests: 100, candidates: [50, 100, 200, 500, 1000], judgedCandidates: 200, k: 10 },
     quick: { users: 400, items: 2000, sessionsPerUser: 5, embeddingNoise: 0.5, rankerRounds: 20, requests: 15, candidates: [50, 200], judgedCandidates: 200, k: 10 },
   },
   seeds: { default: 3, quick: 2 },
