@@ -220,6 +220,26 @@ describe("the console in a browser, against the running services", () => {
     expect(pageErrors, pageErrors.join("\n")).toEqual([]);
   });
 
+  it("browses every service's OpenAPI document: each operation the service serves, with who may call it", async () => {
+    const options = await page.locator("#api-service option").allTextContents();
+    expect(options[0]).toBe("console");
+    expect(options.slice(1).sort()).toEqual(Object.keys(urls).sort());
+    for (const name of ["fraud", "recommender"]) {
+      const served = (await (await fetch(`${urls[name]}/openapi.json`)).json()) as { paths: Record<string, Record<string, { "x-auth-role"?: string }>> };
+      await Promise.all([page.waitForResponse(`**/api/openapi/${name}`), page.locator("#api-service").selectOption(name)]);
+      await page.locator("#api-operations").waitFor({ timeout: 10_000 });
+      // The page lists exactly the operations the service's own document has, with their roles.
+      const shown = await page.locator("#api-operations tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-operation")));
+      const documented = Object.entries(served.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+      expect(shown.sort()).toEqual(documented.sort());
+      for (const [path, ops] of Object.entries(served.paths))
+        for (const [method, op] of Object.entries(ops)) expect(await page.locator(`[data-operation="${method.toUpperCase()} ${path}"] td`).nth(3).textContent()).toBe(op["x-auth-role"] ?? "public");
+    }
+    expect(await page.locator('[data-operation="POST /v1/recommendations"]').count()).toBe(1);
+    await screenshot("api", "#api");
+    expect(pageErrors, pageErrors.join("\n")).toEqual([]);
+  });
+
   it("runs the redis-down drill from the page: refused without the token, then a scored report of the outage it caused", async () => {
     await page.locator('button[data-drill="redis-down"]').click();
     await waitFor("the refusal", async () => (await page.locator("[data-drill-error]").getAttribute("data-drill-error")) === "401");
@@ -242,6 +262,27 @@ describe("the console in a browser, against the running services", () => {
     expect(done.report.timeToDetectMs).not.toBeNull();
     expect(fraud?.after?.outcomes.model ?? 0).toBeGreaterThan(0);
     await screenshot("drill-redis-down", "#drills");
+    expect(pageErrors, pageErrors.join("\n")).toEqual([]);
+  }, 120_000);
+
+  it("runs the corrupt-model drill from the page: both damaged models refused by checksum, the model in service answering throughout", async () => {
+    const before = (await (await fetch(`${urls.fraud}/v1/model/arms`)).json()) as { current: { version: string } };
+    await page.locator('button[data-drill="corrupt-model"]').click();
+    const report = page.locator('[data-report="corrupt-model"]');
+    await report.waitFor({ timeout: 90_000 });
+    const runs = (await (await fetch(`${consoleUrl}/api/drills`)).json()) as { runs: { drill: string; status: string; report: { pass: boolean; expectations: { pass: boolean | null; observed: string }[] } }[] };
+    const done = runs.runs.find((r) => r.drill === "corrupt-model" && r.status === "done");
+    if (!done) throw new Error("no finished corrupt-model run");
+    const [refused, counted, answered, unchanged] = done.report.expectations;
+    expect(refused?.pass, refused?.observed).toBe(true);
+    expect(refused?.observed).toMatch(/one byte changed: 409 .*model\.json does not match its manifest checksum/);
+    expect(counted?.pass, counted?.observed).toBe(true);
+    expect(unchanged?.pass, unchanged?.observed).toBe(true);
+    // Availability depends on the machine's load (probe deadlines); the verdict on the page is the report's.
+    expect(answered?.observed).toMatch(/% answered/);
+    expect(await report.locator("[data-verdict]").getAttribute("data-verdict")).toBe(done.report.pass ? "pass" : "fail");
+    const after = (await (await fetch(`${urls.fraud}/v1/model/arms`)).json()) as { current: { version: string }; challenger: unknown };
+    expect(after).toMatchObject({ current: { version: before.current.version }, challenger: null });
     expect(pageErrors, pageErrors.join("\n")).toEqual([]);
   }, 120_000);
 });
