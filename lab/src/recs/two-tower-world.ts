@@ -1,5 +1,5 @@
 import { createRecWorld, simulateInteractions, type RecWorld } from "@mlsd/synth";
-import { hitRate, itemCounts, itemsSeenByUser, meanPopularityRank, popularityRanks, recommendForEvalSet, TwoTowerModel, type EvalSet, type TrainingData, type TwoTowerConfig } from "@mlsd/two-tower";
+import { hitRate, itemCounts, itemsSeenByUser, meanPopularityRank, mostPopularLists, popularityRanks, recommendForEvalSet, TwoTowerModel, type EvalSet, type TrainingData, type TwoTowerConfig } from "@mlsd/two-tower";
 import { clicksOf, worldTrainingData, type ClickLog } from "@mlsd/trainer/src/recs/world-data";
 import { prefixLists } from "./lists";
 
@@ -55,18 +55,7 @@ export function heldOutPopularityRank(w: TwoTowerWorld): number {
 
 /** Top-k lists of the most clicked training items each held-out row's user has not clicked yet. */
 export function popularityLists(w: TwoTowerWorld, k: number): Int32Array {
-  const byPopularity = Array.from(w.ranks.keys()).sort((a, b) => (w.ranks[a] as number) - (w.ranks[b] as number));
-  const users = w.heldOut.interactions.user;
-  const lists = new Int32Array(users.length * k).fill(-1);
-  users.forEach((u, r) => {
-    const seen = new Set(w.seen[u]);
-    let j = 0;
-    for (const item of byPopularity) {
-      if (j === k) break;
-      if (!seen.has(item)) lists[r * k + j++] = item;
-    }
-  });
-  return lists;
+  return mostPopularLists(w.ranks, w.heldOut.interactions.user, w.seen, k);
 }
 
 export interface ListQuality {

@@ -31,6 +31,7 @@ export {
   hitRate,
   popularityRanks,
   meanPopularityRank,
+  mostPopularLists,
   type ExcludeFn,
   type RecallOptions,
 } from "./evaluate";

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UserQuery } from "./data";
 import { itemCounts } from "./data";
 import { ModelArtifactError, TwoTowerInputError } from "./errors";
-import { hitRate, meanPopularityRank, popularityRanks, recallAtK, recommendForEvalSet } from "./evaluate";
+import { hitRate, meanPopularityRank, mostPopularLists, popularityRanks, recallAtK, recommendForEvalSet } from "./evaluate";
 import { TwoTowerModel, type FitReport } from "./model";
 import type { TwoTowerConfig } from "./model-config";
 import { loadItemEmbeddings, loadUserEncoder, UserEncoder } from "./serving";
@@ -45,18 +45,7 @@ afterAll(async () => {
 });
 
 function popularityBaseline(): Int32Array {
-  const byPopularity = Array.from(ranks.keys()).sort((a, b) => (ranks[a] as number) - (ranks[b] as number));
-  const users = world.heldOut.interactions.user;
-  const lists = new Int32Array(users.length * K).fill(-1);
-  users.forEach((u, r) => {
-    const seen = new Set(world.seen[u]);
-    let j = 0;
-    for (const item of byPopularity) {
-      if (j === K) break;
-      if (!seen.has(item)) lists[r * K + j++] = item;
-    }
-  });
-  return lists;
+  return mostPopularLists(ranks, world.heldOut.interactions.user, world.seen, K);
 }
 
 const cosine = (a: Float32Array, ai: number, b: Float32Array, bi: number, d: number) => {
