@@ -1,0 +1,145 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Supervisor, waitReady, type Started } from "@mlsd/demo/src/supervisor";
+import { createRecWorld, type RecWorld } from "@mlsd/synth";
+import { freePort, startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
+import { trainRecs } from "@mlsd/trainer/src/recs/pipeline";
+
+/**
+ * The recommender's running system for the live claims: a private Redis (and Kafka when the
+ * recommender runs) from @mlsd/testkit, the trainer's models for one synthetic world in a private
+ * registry, and the real services as their own processes (`tsx src/main.ts`, as `npm start` and the
+ * demo run them). Nothing here stands in for a service: requests go over HTTP to the service code.
+ */
+
+export type LiveServiceName = "retrieval" | "ranker" | "recommender";
+
+export interface LiveWorld {
+  numUsers: number;
+  numItems: number;
+  sessionsPerUser: number;
+}
+
+export interface LiveStackOptions {
+  seed: number;
+  world: LiveWorld;
+  /** Started in this order; the recommender needs retrieval and the ranker before it. */
+  services: readonly LiveServiceName[];
+  /** Settings added to (or overriding) a service's environment. */
+  env?: Partial<Record<LiveServiceName, Record<string, string>>>;
+  log: (line: string) => void;
+}
+
+export interface LiveStack {
+  redis: RedisHandle;
+  kafka: KafkaHandle | null;
+  registryDir: string;
+  /** The world the models were trained on (same preset, size and seed): its true relevance judges answers. */
+  world: RecWorld;
+  url(name: LiveServiceName): string;
+  /** SIGKILL: an outage, not a graceful drain. */
+  killService(name: LiveServiceName): Promise<void>;
+  /** Starts a stopped service again on its port (with `env` added to its settings) and waits until it is ready. */
+  restartService(name: LiveServiceName, env?: Record<string, string>): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const DIRS: Record<LiveServiceName, string> = { retrieval: "services/retrieval", ranker: "services/ranker", recommender: "services/recommender" };
+const READY_MS = 120_000;
+const TRAIN_PRESET = "small" as const;
+
+export async function startLiveStack(options: LiveStackOptions): Promise<LiveStack> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "lab-live-"));
+  const registryDir = path.join(tmp, "registry");
+  const supervisor = new Supervisor(ROOT, path.join(tmp, "logs"));
+  const needsKafka = options.services.includes("recommender");
+  const ports = new Map<LiveServiceName, number>();
+  const children = new Map<LiveServiceName, Started>();
+  let redis: RedisHandle | null = null;
+  let kafka: KafkaHandle | null = null;
+  let stopped = false;
+
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await supervisor.stopAll(5_000);
+    await redis?.stop();
+    await kafka?.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  };
+
+  try {
+    // Dedicated: a claim stops and restarts them, and the keys are written fresh for each seed.
+    [redis, kafka] = await Promise.all([startRedis({ dedicated: true }), needsKafka ? startKafka({ dedicated: true }) : Promise.resolve(null)]);
+    const source = { kind: "synthetic" as const, preset: TRAIN_PRESET, seed: options.seed, world: { numUsers: options.world.numUsers, numItems: options.world.numItems }, sessionsPerUser: options.world.sessionsPerUser };
+    const t0 = performance.now();
+    await trainRecs({ source, twoTower: { epochs: 1 }, registryDir, reportDir: path.join(tmp, "reports"), redisUrl: redis.url, quiet: true, log: () => undefined });
+    options.log(`trained the world's models in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const world = createRecWorld({ preset: TRAIN_PRESET, seed: options.seed, numUsers: options.world.numUsers, numItems: options.world.numItems });
+
+    for (const name of options.services) ports.set(name, await freePort("127.0.0.1"));
+    const url = (name: LiveServiceName) => {
+      const port = ports.get(name);
+      if (port === undefined) throw new RangeError(`the live stack was not started with the ${name} service`);
+      return `http://127.0.0.1:${port}`;
+    };
+    const envOf = (name: LiveServiceName, extra: Record<string, string> = {}): Record<string, string> => {
+      const common = { PORT: String(ports.get(name)), LOG_LEVEL: "warn", MODEL_REGISTRY_DIR: registryDir, EVENT_JOURNAL_DIR: path.join(tmp, "journal", name) };
+      const own: Record<string, string> =
+        name === "retrieval"
+          ? {}
+          : name === "ranker"
+            ? { REDIS_URL: (redis as RedisHandle).url }
+            : { REDIS_URL: (redis as RedisHandle).url, KAFKA_BROKERS: (kafka as KafkaHandle).brokers.join(","), RETRIEVAL_URL: url("retrieval"), RANKER_URL: url("ranker") };
+      return { ...common, ...own, ...options.env?.[name], ...extra };
+    };
+    const launch = async (name: LiveServiceName, extra?: Record<string, string>) => {
+      const child = supervisor.start(name, DIRS[name], envOf(name, extra));
+      children.set(name, child);
+      try {
+        await waitReady(url(name), child.child, READY_MS);
+      } catch (error) {
+        const logTail = fs.existsSync(child.logFile) ? fs.readFileSync(child.logFile, "utf8").split("\n").slice(-20).join("\n") : "";
+        throw new Error(`live stack: ${name} ${(error as Error).message}\n${logTail}`);
+      }
+    };
+    const s0 = performance.now();
+    for (const name of options.services) await launch(name);
+    options.log(`started ${options.services.join(", ")} in ${((performance.now() - s0) / 1000).toFixed(1)} s`);
+
+    return {
+      redis,
+      kafka,
+      registryDir,
+      world,
+      url,
+      async killService(name) {
+        const child = children.get(name)?.child;
+        if (!child || child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+        child.kill("SIGKILL");
+        await exited;
+      },
+      async restartService(name, env) {
+        await launch(name, env);
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Starts a stack, runs `body` on it and stops everything it started, whatever happens. */
+export async function withLiveStack<T>(options: LiveStackOptions, body: (stack: LiveStack) => Promise<T>): Promise<T> {
+  const stack = await startLiveStack(options);
+  try {
+    return await body(stack);
+  } finally {
+    await stack.stop();
+  }
+}
