@@ -14,7 +14,10 @@ import { trainRecs } from "@mlsd/trainer/src/recs/pipeline";
  * demo run them). Nothing here stands in for a service: requests go over HTTP to the service code.
  */
 
-export type LiveServiceName = "retrieval" | "ranker" | "recommender";
+export type LiveServiceName = "retrieval" | "ranker" | "recommender" | "rollout-controller";
+
+/** The stack's own tokens: the admin API of the ranker and the controller, and the recommender's click writer. */
+export const LIVE_TOKENS = { admin: "lab-live-admin-token-0123456789", clicks: "lab-live-click-token-0123456789" } as const;
 
 export interface LiveWorld {
   numUsers: number;
@@ -39,6 +42,8 @@ export interface LiveStack {
   /** The world the models were trained on (same preset, size and seed): its true relevance judges answers. */
   world: RecWorld;
   url(name: LiveServiceName): string;
+  /** CPU seconds (user + system) the service's process has used so far (Linux /proc). */
+  cpuSeconds(name: LiveServiceName): number;
   /** SIGKILL: an outage, not a graceful drain. */
   killService(name: LiveServiceName): Promise<void>;
   /** Starts a stopped service again on its port (with `env` added to its settings) and waits until it is ready. */
@@ -47,15 +52,17 @@ export interface LiveStack {
 }
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
-const DIRS: Record<LiveServiceName, string> = { retrieval: "services/retrieval", ranker: "services/ranker", recommender: "services/recommender" };
+const DIRS: Record<LiveServiceName, string> = { retrieval: "services/retrieval", ranker: "services/ranker", recommender: "services/recommender", "rollout-controller": "services/rollout-controller" };
 const READY_MS = 120_000;
 const TRAIN_PRESET = "small" as const;
+/** USER_HZ: the unit of /proc CPU times on Linux. */
+const CLOCK_TICKS = 100;
 
 export async function startLiveStack(options: LiveStackOptions): Promise<LiveStack> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "lab-live-"));
   const registryDir = path.join(tmp, "registry");
   const supervisor = new Supervisor(ROOT, path.join(tmp, "logs"));
-  const needsKafka = options.services.includes("recommender");
+  const needsKafka = options.services.includes("recommender") || options.services.includes("rollout-controller");
   const ports = new Map<LiveServiceName, number>();
   const children = new Map<LiveServiceName, Started>();
   let redis: RedisHandle | null = null;
@@ -87,14 +94,15 @@ export async function startLiveStack(options: LiveStackOptions): Promise<LiveSta
       return `http://127.0.0.1:${port}`;
     };
     const envOf = (name: LiveServiceName, extra: Record<string, string> = {}): Record<string, string> => {
-      const common = { PORT: String(ports.get(name)), LOG_LEVEL: "warn", MODEL_REGISTRY_DIR: registryDir, EVENT_JOURNAL_DIR: path.join(tmp, "journal", name) };
-      const own: Record<string, string> =
-        name === "retrieval"
-          ? {}
-          : name === "ranker"
-            ? { REDIS_URL: (redis as RedisHandle).url }
-            : { REDIS_URL: (redis as RedisHandle).url, KAFKA_BROKERS: (kafka as KafkaHandle).brokers.join(","), RETRIEVAL_URL: url("retrieval"), RANKER_URL: url("ranker") };
-      return { ...common, ...own, ...options.env?.[name], ...extra };
+      const common = { PORT: String(ports.get(name)), LOG_LEVEL: "warn", MODEL_REGISTRY_DIR: registryDir, EVENT_JOURNAL_DIR: path.join(tmp, "journal", name), ADMIN_TOKEN: LIVE_TOKENS.admin };
+      const brokers = () => (kafka as KafkaHandle).brokers.join(",");
+      const own: Record<LiveServiceName, () => Record<string, string>> = {
+        retrieval: () => ({}),
+        ranker: () => ({ REDIS_URL: (redis as RedisHandle).url, ...(kafka ? { KAFKA_BROKERS: brokers() } : {}) }),
+        recommender: () => ({ REDIS_URL: (redis as RedisHandle).url, KAFKA_BROKERS: brokers(), RETRIEVAL_URL: url("retrieval"), RANKER_URL: url("ranker"), CLICK_WRITER_TOKEN: LIVE_TOKENS.clicks }),
+        "rollout-controller": () => ({ KAFKA_BROKERS: brokers(), CONSUMER_GROUP: `lab-rollout-${path.basename(tmp)}`, ENSURE_TOPICS: "true", RELOAD_URLS: `ranker-gbdt=${url("ranker")}` }),
+      };
+      return { ...common, ...own[name](), ...options.env?.[name], ...extra };
     };
     const launch = async (name: LiveServiceName, extra?: Record<string, string>) => {
       const child = supervisor.start(name, DIRS[name], envOf(name, extra));
@@ -116,6 +124,14 @@ export async function startLiveStack(options: LiveStackOptions): Promise<LiveSta
       registryDir,
       world,
       url,
+      cpuSeconds(name) {
+        const pid = children.get(name)?.child.pid;
+        if (pid === undefined) throw new RangeError(`the live stack has no ${name} process`);
+        // Fields 14 and 15 of /proc/<pid>/stat, after the command name in parentheses: user and system clock ticks.
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+      },
       async killService(name) {
         const child = children.get(name)?.child;
         if (!child || child.exitCode !== null || child.signalCode !== null) return;
