@@ -64,7 +64,7 @@ export default defineClaim<Params, Detail>({
   ].join("\n"),
   sizes: {
     default: { world: { numUsers: 300, numItems: 1000, sessionsPerUser: 4 }, fanouts: [1, 2, 5, 10, 20], requests: 1000, slowShare: 0.005, slowMs: 50, k: 100, judgedFanout: 10 },
-    quick: { world: { numUsers: 300, numItems: 1000, sessionsPerUser: 4 }, fanouts: [1, 10], requests: 200, slowShare: 0.005, slowMs: 50, k: 100, judgedFanout: 10 },
+    quick: { world: { numUsers: 200, numItems: 600, sessionsPerUser: 4 }, fanouts: [1, 10], requests: 200, slowShare: 0.005, slowMs: 50, k: 100, judgedFanout: 10 },
   },
   seeds: { default: 3, quick: 1 },
   checks: [

@@ -94,7 +94,7 @@ export default defineClaim<Params, Detail>({
   ].join("\n"),
   sizes: {
     default: { world: { numUsers: 300, numItems: 1000, sessionsPerUser: 10 }, phaseSeconds: 8, workers: 4, users: 100, k: 10, budgetMs: 250, clientTimeoutMs: 1000 },
-    quick: { world: { numUsers: 300, numItems: 1000, sessionsPerUser: 10 }, phaseSeconds: 2.5, workers: 4, users: 30, k: 10, budgetMs: 250, clientTimeoutMs: 1000 },
+    quick: { world: { numUsers: 200, numItems: 600, sessionsPerUser: 10 }, phaseSeconds: 2, workers: 4, users: 30, k: 10, budgetMs: 250, clientTimeoutMs: 1000 },
   },
   seeds: { default: 3, quick: 1 },
   checks: [

@@ -18,10 +18,13 @@ import offlineVsOnline from "./x2-offline-vs-online";
 import precisionFloor from "./x6-precision-floor";
 import featureLookup from "./22-feature-lookup";
 import fanoutTail from "./27-fanout-tail";
+import rolloutModes from "./31-rollout-modes";
+import rollback from "./38-rollback";
 import fallbacks from "./39-fallbacks";
+import ctrGuardrail from "./x5-ctr-guardrail";
 
 /** Every claim of the lab, in catalogue order. */
-export const CLAIMS: readonly AnyClaimExperiment[] = [supervisedVsAnomaly, labelLeakage, timeSplit, imbalance, driftLead, featureStoreSkew, gbdtVsMlp, distillation, calibrationDrift, retrainPolicy, sizePareto, costThresholds, streamingFeatures, adversarialAdaptation, calibrationMoney, offlineVsOnline, precisionFloor, featureLookup, fanoutTail, fallbacks];
+export const CLAIMS: readonly AnyClaimExperiment[] = [supervisedVsAnomaly, labelLeakage, timeSplit, imbalance, driftLead, featureStoreSkew, gbdtVsMlp, distillation, calibrationDrift, retrainPolicy, sizePareto, costThresholds, streamingFeatures, adversarialAdaptation, calibrationMoney, offlineVsOnline, precisionFloor, featureLookup, fanoutTail, rolloutModes, rollback, fallbacks, ctrGuardrail];
 
 export function findClaim(id: string): AnyClaimExperiment | undefined {
   const key = id.trim().toLowerCase();

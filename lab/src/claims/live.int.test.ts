@@ -15,6 +15,7 @@ const quiet = { quick: true, log: () => {}, progressStream: { write: () => true 
 
 type Detail27 = { widths: { n: number; callSlow: number; fanSlow: number; errors: number }[] };
 type Detail22 = { reads: Record<"perKey" | "pipelined" | "cached", { p50: number }>; live: Record<"pipelined" | "cached", Record<string, { p50: number }>> };
+type Rollout = { status: string; breached: string[]; exposedRequests: number; exposedUsers: number; visits: number };
 type Detail39 = { phases: { name: string; requests: number; answeredBy: Record<string, number> }[] };
 
 // What must hold at any size: properties of the system and the measurement, not of the verdict.
@@ -37,6 +38,34 @@ const invariants: Record<string, (o: ClaimOutcome) => void> = {
       // The live answers carried the ranker's feature stage with the cache off and on.
       expect(d.live.pipelined["ranker.features"]?.p50).toBeGreaterThan(0);
       expect(d.live.cached["ranker.features"]?.p50).toBeGreaterThan(0);
+    }
+  },
+  "38": (o) => {
+    for (const r of o.runs) {
+      const run = (r.detail as { run: Rollout }).run;
+      // The controller decided (a reversed ranker cannot be promoted), and what it counts as exposure happened.
+      expect(run.status).not.toBe("running");
+      expect(run.status).not.toBe("promoted");
+      expect(run.exposedRequests).toBeGreaterThan(0);
+      expect(run.exposedRequests).toBeLessThanOrEqual(run.visits);
+    }
+  },
+  X5: (o) => {
+    for (const r of o.runs) {
+      const d = r.detail as { worse: Rollout; same: Rollout };
+      expect(d.worse.status).not.toBe("promoted");
+      expect(d.same.status).not.toBe("running");
+      expect(d.same.exposedUsers).toBeGreaterThan(0);
+    }
+  },
+  "31": (o) => {
+    for (const r of o.runs) {
+      const d = r.detail as Record<"shadow" | "canary" | "ab", Rollout>;
+      // Shadow answers are discarded: the candidate answered nobody; canary and A/B answered someone.
+      expect(d.shadow.exposedRequests).toBe(0);
+      expect(d.canary.exposedUsers).toBeGreaterThan(0);
+      expect(d.ab.exposedUsers).toBeGreaterThan(0);
+      for (const run of Object.values(d)) expect(run.status).not.toBe("promoted");
     }
   },
   "39": (o) => {

@@ -79,8 +79,10 @@ export async function startLiveStack(options: LiveStackOptions): Promise<LiveSta
   };
 
   try {
-    // Dedicated: a claim stops and restarts them, and the keys are written fresh for each seed.
-    [redis, kafka] = await Promise.all([startRedis({ dedicated: true }), needsKafka ? startKafka({ dedicated: true }) : Promise.resolve(null)]);
+    // Redis is dedicated: a claim stops it, and each seed writes its own world's keys. Kafka is the
+    // runner's when KAFKA_BROKERS names one (the services' consumer groups are per stack, and what
+    // they judge starts with the run), else a private broker.
+    [redis, kafka] = await Promise.all([startRedis({ dedicated: true }), needsKafka ? startKafka() : Promise.resolve(null)]);
     const source = { kind: "synthetic" as const, preset: TRAIN_PRESET, seed: options.seed, world: { numUsers: options.world.numUsers, numItems: options.world.numItems }, sessionsPerUser: options.world.sessionsPerUser };
     const t0 = performance.now();
     await trainRecs({ source, twoTower: { epochs: 1 }, registryDir, reportDir: path.join(tmp, "reports"), redisUrl: redis.url, quiet: true, log: () => undefined });
