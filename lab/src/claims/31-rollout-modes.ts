@@ -5,19 +5,11 @@ import { openParts, pct, phraseRatio } from "../harness/phrases";
 import { meanInterval } from "../harness/stats";
 import { cell, cellPct, fmt } from "../harness/table";
 import { atLeast, atMost } from "../harness/verdict";
-import { TimedJsonClient } from "../live/http";
-import { warmUsers } from "../live/recs-traffic";
-import { publishCandidateRanker, rolloutStackEnv, runRollout, userVisit, type RolloutPolicyParams, type RolloutRun } from "../live/rollout";
-import { withLiveStack, type LiveStack, type LiveWorld } from "../live/stack";
+import type { TimedJsonClient } from "../live/http";
+import { publishCandidateRanker, runRollout, userVisit, withRolloutStack, type RolloutClaimParams, type RolloutRun } from "../live/rollout";
+import type { LiveStack } from "../live/stack";
 
-interface Params extends RolloutPolicyParams {
-  world: LiveWorld;
-  users: number;
-  workers: number;
-  before: number;
-  maxVisits: number;
-  k: number;
-}
+type Params = RolloutClaimParams;
 
 const MODES = ["shadow", "canary", "ab"] as const;
 type Mode = (typeof MODES)[number];
@@ -56,32 +48,26 @@ export default defineClaim<Params, Detail>({
     { id: "canary-detects-later", metric: "detectionRatio", description: "seconds to the decision in canary over in A/B", rule: atLeast(1.25), digits: 2 },
   ],
   async run(p, ctx) {
-    return withLiveStack({ seed: ctx.seed, world: p.world, services: ["retrieval", "ranker", "recommender", "rollout-controller"], env: rolloutStackEnv(p), log: ctx.log }, async (stack) => {
-      const client = new TimedJsonClient();
+    return withRolloutStack(ctx.seed, p, ctx.log, async (stack, client, users) => {
       const rng = new Rng(ctx.seed);
-      try {
-        const users = await warmUsers(client, stack, p.k, p.users);
-        await publishCandidateRanker(stack.registryDir, "reversed");
-        const runs = {} as Detail;
-        for (const mode of MODES) {
-          // The ranker's CPU per visit just before the rollout: the baseline its extra load is measured against.
-          const cpu0 = stack.cpuSeconds("ranker");
-          const before = await runBaseline(client, stack, users, p, rng);
-          const baseline = (stack.cpuSeconds("ranker") - cpu0) / before;
-          const run = await runRollout(client, stack, { stages: [mode], users, k: p.k, workers: p.workers, before: 0, maxVisits: p.maxVisits, rng, log: ctx.log });
-          runs[mode] = { ...run, extraRankerCpu: run.rankerCpuMsPerVisit / 1000 / baseline - 1 };
-        }
-        return {
-          metrics: {
-            shadowUsers: runs.shadow.exposedUsers,
-            exposureRatio: runs.canary.exposedUsers / Math.max(1, runs.ab.exposedUsers),
-            detectionRatio: runs.canary.seconds / runs.ab.seconds,
-          },
-          detail: runs,
-        };
-      } finally {
-        client.close();
+      await publishCandidateRanker(stack.registryDir, "reversed");
+      const runs = {} as Detail;
+      for (const mode of MODES) {
+        // The ranker's CPU per visit just before the rollout: the baseline its extra load is measured against.
+        const cpu0 = stack.cpuSeconds("ranker");
+        const before = await runBaseline(client, stack, users, p, rng);
+        const baseline = (stack.cpuSeconds("ranker") - cpu0) / before;
+        const run = await runRollout(client, stack, { stages: [mode], users, k: p.k, workers: p.workers, before: 0, maxVisits: p.maxVisits, rng, log: ctx.log });
+        runs[mode] = { ...run, extraRankerCpu: run.rankerCpuMsPerVisit / 1000 / baseline - 1 };
       }
+      return {
+        metrics: {
+          shadowUsers: runs.shadow.exposedUsers,
+          exposureRatio: runs.canary.exposedUsers / Math.max(1, runs.ab.exposedUsers),
+          detectionRatio: runs.canary.seconds / runs.ab.seconds,
+        },
+        detail: runs,
+      };
     });
   },
   report({ runs, params }) {

@@ -4,18 +4,9 @@ import { openParts, pct } from "../harness/phrases";
 import { meanInterval } from "../harness/stats";
 import { cell, cellPct, fmt } from "../harness/table";
 import { atLeast } from "../harness/verdict";
-import { TimedJsonClient } from "../live/http";
-import { warmUsers } from "../live/recs-traffic";
-import { publishCandidateRanker, rolloutStackEnv, runRollout, type RolloutPolicyParams, type RolloutRun } from "../live/rollout";
-import { withLiveStack, type LiveWorld } from "../live/stack";
+import { publishCandidateRanker, runRollout, withRolloutStack, type RolloutClaimParams, type RolloutRun } from "../live/rollout";
 
-interface Params extends RolloutPolicyParams {
-  world: LiveWorld;
-  workers: number;
-  before: number;
-  maxVisits: number;
-  k: number;
-}
+type Params = RolloutClaimParams;
 
 interface Detail {
   run: RolloutRun;
@@ -48,25 +39,19 @@ export default defineClaim<Params, Detail>({
     { id: "on-the-metric", metric: "onMetric", description: "the rollback was triggered by the online metric (CTR test or its 5 % guardrail), not by latency, errors or a budget (1) or not (0)", rule: atLeast(0.5) },
   ],
   async run(p, ctx) {
-    return withLiveStack({ seed: ctx.seed, world: p.world, services: ["retrieval", "ranker", "recommender", "rollout-controller"], env: rolloutStackEnv(p), log: ctx.log }, async (stack) => {
+    return withRolloutStack(ctx.seed, p, ctx.log, async (stack, client, users) => {
       const candidate = await publishCandidateRanker(stack.registryDir, "reversed");
       ctx.log(`candidate ranker-gbdt@${candidate}`);
-      const client = new TimedJsonClient();
-      try {
-        const users = await warmUsers(client, stack, p.k, p.world.numUsers);
-        const run = await runRollout(client, stack, { stages: ["canary"], users, k: p.k, workers: p.workers, before: p.before, maxVisits: p.maxVisits, rng: new Rng(ctx.seed), log: ctx.log });
-        return {
-          metrics: {
-            rolledBack: run.status === "rolled-back" ? 1 : 0,
-            onMetric: run.status === "rolled-back" && run.breached.every((g) => g === "primary-drop") ? 1 : 0,
-            exposedShare: run.visits > 0 ? run.exposedRequests / run.visits : Number.NaN,
-            seconds: run.seconds,
-          },
-          detail: { run, users: users.length },
-        };
-      } finally {
-        client.close();
-      }
+      const run = await runRollout(client, stack, { stages: ["canary"], users, k: p.k, workers: p.workers, before: p.before, maxVisits: p.maxVisits, rng: new Rng(ctx.seed), log: ctx.log });
+      return {
+        metrics: {
+          rolledBack: run.status === "rolled-back" ? 1 : 0,
+          onMetric: run.status === "rolled-back" && run.breached.every((g) => g === "primary-drop") ? 1 : 0,
+          exposedShare: run.visits > 0 ? run.exposedRequests / run.visits : Number.NaN,
+          seconds: run.seconds,
+        },
+        detail: { run, users: users.length },
+      };
     });
   },
   report({ runs, params }) {

@@ -5,18 +5,9 @@ import { openParts, pct } from "../harness/phrases";
 import { meanInterval } from "../harness/stats";
 import { cell, cellPct, fmt } from "../harness/table";
 import { atLeast, atMost } from "../harness/verdict";
-import { TimedJsonClient } from "../live/http";
-import { warmUsers } from "../live/recs-traffic";
-import { publishCandidateRanker, rolloutStackEnv, runRollout, type RolloutPolicyParams, type RolloutRun } from "../live/rollout";
-import { withLiveStack, type LiveWorld } from "../live/stack";
+import { publishCandidateRanker, runRollout, withRolloutStack, type RolloutClaimParams, type RolloutRun } from "../live/rollout";
 
-interface Params extends RolloutPolicyParams {
-  world: LiveWorld;
-  workers: number;
-  before: number;
-  maxVisits: number;
-  k: number;
-}
+type Params = RolloutClaimParams;
 
 interface Detail {
   /** A candidate whose CTR is far worse, and one exactly as good (a copy of the model in service). */
@@ -55,30 +46,24 @@ export default defineClaim<Params, Detail>({
     { id: "no-false-alarm", metric: "falseRollback", description: "the A/A candidate was rolled back (1) or not (0)", rule: atMost(0.5) },
   ],
   async run(p, ctx) {
-    return withLiveStack({ seed: ctx.seed, world: p.world, services: ["retrieval", "ranker", "recommender", "rollout-controller"], env: rolloutStackEnv(p), log: ctx.log }, async (stack) => {
-      const client = new TimedJsonClient();
+    return withRolloutStack(ctx.seed, p, ctx.log, async (stack, client, users) => {
       const rng = new Rng(ctx.seed);
-      try {
-        const users = await warmUsers(client, stack, p.k, p.world.numUsers);
-        const drive = (label: string) => {
-          ctx.log(label);
-          return runRollout(client, stack, { stages: ["canary"], users, k: p.k, workers: p.workers, before: p.before, maxVisits: p.maxVisits, rng, log: ctx.log });
-        };
-        await publishCandidateRanker(stack.registryDir, "reversed");
-        const worse = await drive("canary of the reversed ranker");
-        await publishCandidateRanker(stack.registryDir, "copy");
-        const same = await drive("canary of a copy of the model in service");
-        return {
-          metrics: {
-            guardrailFired: worse.status === "rolled-back" && worse.breached.includes("primary-drop") ? 1 : 0,
-            falseRollback: same.status === "rolled-back" ? 1 : 0,
-            worseSeconds: worse.seconds,
-          },
-          detail: { worse, same },
-        };
-      } finally {
-        client.close();
-      }
+      const drive = (label: string) => {
+        ctx.log(label);
+        return runRollout(client, stack, { stages: ["canary"], users, k: p.k, workers: p.workers, before: p.before, maxVisits: p.maxVisits, rng, log: ctx.log });
+      };
+      await publishCandidateRanker(stack.registryDir, "reversed");
+      const worse = await drive("canary of the reversed ranker");
+      await publishCandidateRanker(stack.registryDir, "copy");
+      const same = await drive("canary of a copy of the model in service");
+      return {
+        metrics: {
+          guardrailFired: worse.status === "rolled-back" && worse.breached.includes("primary-drop") ? 1 : 0,
+          falseRollback: same.status === "rolled-back" ? 1 : 0,
+          worseSeconds: worse.seconds,
+        },
+        detail: { worse, same },
+      };
     });
   },
   report({ runs, params }) {

@@ -4,9 +4,9 @@ import { openModelRegistry } from "@mlsd/model-formats/compatibility";
 import { loadRankerModel, publishRankerModel, RANKER_MODEL_NAME } from "@mlsd/model-formats/ranker";
 import type { Rng } from "@mlsd/random";
 import { clickSlate, DEFAULT_CLICK_MODEL, slateOutcome } from "@mlsd/synth";
-import type { TimedJsonClient } from "./http";
-import { recommend } from "./recs-traffic";
-import { LIVE_TOKENS, type LiveStack } from "./stack";
+import { TimedJsonClient } from "./http";
+import { recommend, warmUsers } from "./recs-traffic";
+import { LIVE_TOKENS, withLiveStack, type LiveStack, type LiveWorld } from "./stack";
 
 /**
  * A candidate ranker made from the model in service. `reversed`: every leaf and the base score
@@ -205,4 +205,29 @@ export async function runRollout(client: TimedJsonClient, stack: LiveStack, o: R
   };
   o.log(`${o.stages.join("+")}: ${run.status} at ${run.stage}/${run.action} after ${run.seconds.toFixed(1)} s, ${run.visits} visits; the candidate answered ${run.exposedRequests} requests from ${run.exposedUsers} users; breached: ${run.breached.join(", ") || "none"}`);
   return run;
+}
+
+/** What every rollout claim sets: the world, the visitors and the controller's policy. */
+export interface RolloutClaimParams extends RolloutPolicyParams {
+  world: LiveWorld;
+  /** Users the visits draw from (the first ones the models answer); default every user of the world. */
+  users?: number;
+  workers: number;
+  /** Visits before each rollout starts. */
+  before: number;
+  maxVisits: number;
+  k: number;
+}
+
+/** The live stack with the rollout controller, a client and the users the models answer, for one seed. */
+export function withRolloutStack<T>(seed: number, p: RolloutClaimParams, log: (line: string) => void, body: (stack: LiveStack, client: TimedJsonClient, users: string[]) => Promise<T>): Promise<T> {
+  return withLiveStack({ seed, world: p.world, services: ["retrieval", "ranker", "recommender", "rollout-controller"], env: rolloutStackEnv(p), log }, async (stack) => {
+    const client = new TimedJsonClient();
+    try {
+      const users = await warmUsers(client, stack, p.k, p.users ?? p.world.numUsers);
+      return await body(stack, client, users);
+    } finally {
+      client.close();
+    }
+  });
 }
