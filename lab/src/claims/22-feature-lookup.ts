@@ -96,7 +96,7 @@ export default defineClaim<Params, Detail>({
   ].join("\n"),
   sizes: {
     default: { world: { numUsers: 300, numItems: 1000, sessionsPerUser: 10 }, requests: 1500, users: 100, readUsers: 100, candidates: 200, k: 10, cacheTtlMs: 60_000 },
-    quick: { world: { numUsers: 200, numItems: 600, sessionsPerUser: 10 }, requests: 150, users: 30, readUsers: 20, candidates: 200, k: 10, cacheTtlMs: 60_000 },
+    quick: { world: { numUsers: 200, numItems: 600, sessionsPerUser: 10 }, requests: 100, users: 20, readUsers: 10, candidates: 200, k: 10, cacheTtlMs: 60_000 },
   },
   seeds: { default: 3, quick: 1 },
   checks: [
