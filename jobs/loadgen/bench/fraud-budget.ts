@@ -11,18 +11,13 @@
  * The load generator first measures its own error against its null server at the same rate (see
  * the report's Instrument section); --pin puts the generator and the service on different CPUs.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import net from "node:net";
+import { mkdir, readdir, rm, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
 import { runCommand } from "../src/command";
 import { profileMarkdown, summarizeCpuProfile } from "../src/cpu-profile";
+import { cpuSeconds, metricLines, monotonicUs, REPO, startFraudStack, sumLines, type FraudStack } from "./fraud-stack";
 
-const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 const { values } = parseArgs({
   options: {
     rate: { type: "string", default: "1000" },
@@ -43,122 +38,29 @@ const { values } = parseArgs({
 const work = path.resolve(values.work);
 const log = (line: string) => process.stderr.write(`[fraud-budget] ${line}\n`);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function run(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { ...options, stdio: ["ignore", "inherit", "inherit"] });
-    child.once("error", reject);
-    child.once("exit", (code, signal) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(" ")} exited with ${code ?? signal}`))));
-  });
-}
-
-async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the fraud service exited with ${child.exitCode} before it was ready`);
-    try {
-      const res = await fetch(`${url}/readyz`);
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`the fraud service was not ready within ${timeoutMs} ms`);
-}
-
-async function stop(child: ChildProcess, name: string, graceMs = 20_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  log(`stopping ${name} (pid ${child.pid})`);
-  process.kill(child.pid, "SIGTERM");
-  const timer = setTimeout(() => {
-    if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, "SIGKILL");
-  }, graceMs);
-  await exited;
-  clearTimeout(timer);
-}
-
-const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
-
-/** User + system CPU seconds of a process so far (Linux /proc; clock ticks are 100/s there). */
-async function cpuSeconds(pid: number): Promise<number | null> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
-}
-
-/** The service's own decision and degradation counters, to say which path the requests took. */
-async function decisionCounters(url: string): Promise<string[]> {
-  try {
-    const text = await (await fetch(`${url}/metrics`)).text();
-    return text.split("\n").filter((l) => /^fraud_(decisions|degraded)_total\{/.test(l));
-  } catch {
-    return [];
-  }
-}
-
 async function main(): Promise<number> {
   await mkdir(work, { recursive: true });
-  let redis: RedisHandle | undefined;
-  let kafka: KafkaHandle | undefined;
-  let service: ChildProcess | undefined;
+  const profDir = path.join(work, "cpu-profile");
+  if (values.profile) {
+    await rm(profDir, { recursive: true, force: true });
+    await mkdir(profDir, { recursive: true });
+  }
+  let stack: FraudStack | undefined;
   try {
-    [redis, kafka] = await Promise.all([startRedis(), startKafka()]);
-    log(`Redis ${redis.url} (${redis.source}), Kafka ${kafka.brokers.join(",")} (${kafka.source})`);
-    const registry = path.join(work, "registry");
-    if (!values["skip-train"] || !existsSync(registry)) {
-      log("training the small fraud model and warming Redis (jobs/trainer)");
-      await run(process.execPath, ["--import", "tsx", "src/cli.ts", "fraud", "--preset", "small", "--registry", registry, "--reports", path.join(work, "trainer-reports"), "--redis", redis.url], {
-        cwd: path.join(REPO, "jobs/trainer"),
-        env: process.env,
-      });
-    }
-
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const profDir = path.join(work, "cpu-profile");
-    if (values.profile) {
-      await rm(profDir, { recursive: true, force: true });
-      await mkdir(profDir, { recursive: true });
-    }
-    // node itself (not npx) so the pid we signal is the service's, and --cpu-prof profiles it.
-    const nodeArgs = [...(values.profile ? ["--cpu-prof", "--cpu-prof-dir", profDir, "--cpu-prof-interval", "250"] : []), "--import", "tsx", "src/main.ts"];
-    const env = {
-      ...process.env,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      MODEL_REGISTRY_DIR: registry,
-      REDIS_URL: redis.url,
-      KAFKA_BROKERS: kafka.brokers.join(","),
-      EVENT_JOURNAL_DIR: path.join(work, "journal"),
-      LOG_LEVEL: "warn",
-    };
-    log(`starting the fraud service on ${url}: node ${nodeArgs.join(" ")}`);
-    service = spawn(process.execPath, nodeArgs, { cwd: path.join(REPO, "services/fraud"), env, stdio: ["ignore", "inherit", "inherit"] });
-    await waitReady(url, service, 90_000);
-    log("service ready");
+    stack = await startFraudStack({
+      work,
+      skipTrain: values["skip-train"],
+      nodeFlags: values.profile ? ["--cpu-prof", "--cpu-prof-dir", profDir, "--cpu-prof-interval", "250"] : [],
+      log,
+    });
+    const { url, redis, kafka, pid } = stack;
 
     const reportDir = path.join(work, "report");
     const args = ["--target", "fraud", "--url", url, "--rate", values.rate, "--duration", values.duration, "--warmup", values.warmup, "--arrivals", values.arrivals, "--report", reportDir];
     if (values.ramp) args.push("--ramp", values.ramp, "--step-duration", values["step-duration"], "--settle", values.settle);
     if (values.gate) args.push("--gate");
     args.push("--calibrate", values.calibrate);
-    if (values.pin) args.push("--pin", values.pin, "--target-pid", String(service.pid));
+    if (values.pin) args.push("--pin", values.pin, "--target-pid", String(pid));
     args.push(
       "--note",
       `target: services/fraud (node --import tsx src/main.ts${values.profile ? ", under --cpu-prof" : ""}), small-preset model, Redis ${redis.source}, Kafka ${kafka.source}, all on this machine`,
@@ -166,15 +68,15 @@ async function main(): Promise<number> {
       "the machine is shared with other engineers' builds and tests: numbers are noisy, compare runs of the same hour",
     );
     const fromUs = monotonicUs();
-    const cpuBefore = await cpuSeconds(service.pid as number);
+    const cpuBefore = await cpuSeconds(pid);
     const code = await runCommand(args, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
-    const cpuAfter = await cpuSeconds(service.pid as number);
+    const cpuAfter = await cpuSeconds(pid);
     const toUs = monotonicUs();
-    const counters = await decisionCounters(url);
-    await stop(service, "the fraud service");
+    const counters = await metricLines(url, /^fraud_(decisions|degraded)_total\{/);
+    await stack.stopService();
 
     // Every request the service scored (warm-up, late and timed-out ones included) shows in its counter.
-    const scored = counters.filter((c) => c.startsWith("fraud_decisions_total")).reduce((n, c) => n + Number(c.slice(c.lastIndexOf(" ") + 1)), 0);
+    const scored = sumLines(counters.filter((c) => c.startsWith("fraud_decisions_total")));
     const extra: string[] = ["", "## Service process during the load", ""];
     if (cpuBefore !== null && cpuAfter !== null) {
       const cpu = cpuAfter - cpuBefore;
@@ -204,8 +106,7 @@ async function main(): Promise<number> {
     }
     return code;
   } finally {
-    if (service) await stop(service, "the fraud service");
-    await Promise.allSettled([redis?.stop(), kafka?.stop()]);
+    await stack?.stop();
   }
 }
 

@@ -127,6 +127,27 @@ describe("runOpenLoop", () => {
     expect(result.stages.features).toMatchObject({ count: 2, min: 0.5, max: 1.5 });
     // Expected rejections are answered correctly but are not the latency the budget is about.
     expect(result.latency.count).toBe(5);
+    // Admitted = the two real 2xx answers; refused = the overload answer (503), each timed on its own.
+    expect(result.admittedLatency.count).toBe(2);
+    expect(result.refusedLatency).toMatchObject({ count: 1, min: 2, max: 2 });
+  });
+
+  it("times the answers a shedding target admitted apart from the ones it refused", async () => {
+    const clock = new VirtualClock();
+    // Every third request is refused at once (429 or 503); the admitted ones take 10 ms.
+    const result = await clock.run(
+      runOpenLoop({
+        rate: 300,
+        durationMs: 100,
+        clock,
+        send: ({ index }) => (index % 3 === 2 ? sleep(clock, 0.5).then(() => ({ status: index % 2 ? 429 : 503 })) : sleep(clock, 10).then(() => ({ status: 200 }))),
+      }),
+    );
+    expect(result.counts.scheduled).toBe(30);
+    expect(result.admittedLatency.count).toBe(20);
+    expect(result.refusedLatency.count).toBe(10);
+    expect(result.admittedLatency.min).toBeCloseTo(10, 6);
+    expect(result.refusedLatency.max).toBeCloseTo(0.5, 6);
   });
 
   it("aborts a request at its timeout and counts rejected and throwing sends as transport errors", async () => {

@@ -103,6 +103,13 @@ export interface RunResult {
    * rejections, transport errors and dropped requests are counted, not timed.
    */
   latency: LatencySummary;
+  /** The 2xx answers only, from the scheduled send: what the requests the target admitted got. */
+  admittedLatency: LatencySummary;
+  /**
+   * The answers that refused for overload (503 or 429, the target's load shedding), from the scheduled
+   * send: how fast the excess was turned away. Empty when nothing was refused.
+   */
+  refusedLatency: LatencySummary;
   /** Per stage, from the answers' `timings` (the service's own clock). */
   stages: Record<string, LatencySummary>;
   /**
@@ -157,6 +164,8 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
   const statusCounts: Record<string, number> = {};
   const latency = new LatencyRecorder();
   const latencyFromSend = new LatencyRecorder();
+  const admittedLatency = new LatencyRecorder();
+  const refusedLatency = new LatencyRecorder();
   const sendLag = new LatencyRecorder();
   const stages = new Map<string, LatencyRecorder>();
   for (const offset of offsets) if (offset >= warmupMs) counts.scheduled++;
@@ -178,11 +187,13 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
     }
     latency.record(now - scheduledAt);
     latencyFromSend.record(now - sentAt);
+    if (answer.status === 503 || answer.status === 429) refusedLatency.record(now - scheduledAt);
     if (!is2xx || answer.expectRejection) {
       counts.badStatus++;
       return;
     }
     counts.ok++;
+    admittedLatency.record(now - scheduledAt);
     if (answer.fallback) counts.fallbacks++;
     for (const [stage, ms] of Object.entries(answer.timings ?? {})) {
       if (typeof ms !== "number") continue;
@@ -320,6 +331,8 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<RunResult> 
       latency: latency.summary(),
       stages: Object.fromEntries([...stages].sort(([a], [b]) => a.localeCompare(b)).map(([stage, r]) => [stage, r.summary()])),
       latencyFromSend: latencyFromSend.summary(),
+      admittedLatency: admittedLatency.summary(),
+      refusedLatency: refusedLatency.summary(),
       sendLag: sendLag.summary(),
       timer: precise ? "precise" : "coarse",
       sender,

@@ -21,6 +21,8 @@ export function fraudRun(overrides: Partial<RunResult> = {}): RunResult {
     latency: latency(1.2, 2.5, 4.1, 30_000),
     stages: { features: latency(0.4, 0.9, 1.4, 30_000), model: latency(0.1, 0.2, 0.3, 30_000) },
     latencyFromSend: latency(1.1, 2.3, 3.8, 30_000),
+    admittedLatency: latency(1.2, 2.5, 4.1, 30_000),
+    refusedLatency: latency(0, 0, 0, 0),
     sendLag: latency(0.03, 0.08, 0.11, 30_000),
     timer: "precise",
     sender: "sender thread",

@@ -18,6 +18,8 @@ export const FraudThresholdsSchema = z.object({ review: z.number().min(0).max(1)
 export type FraudThresholds = z.infer<typeof FraudThresholdsSchema>;
 
 /** The fallback model's file: a GBDT over the features a request carries itself, for degraded answers. */
+/** The model's trees (the file a reload parses first). */
+export const FRAUD_MODEL_FILE = GBDT_MODEL_FILE;
 export const FRAUD_FALLBACK_FILE = "fallback.json";
 
 /** What serving reads from the manifest's `extra`; training writes more (costs, parameters) beside it. */

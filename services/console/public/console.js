@@ -331,6 +331,55 @@ async function loadDrills() {
   if (running) followRun(running.id);
 }
 
+/** One operation of an OpenAPI document: method, path, summary, who may call it, and its schemas on request. */
+function operationRow(path, method, op) {
+  const auth = op["x-auth-role"] || (op.security && op.security.length > 0 ? "token" : "public");
+  const body = op.requestBody ? Object.values(op.requestBody.content)[0].schema : null;
+  const params = (op.parameters || []).map((p) => `${p.name} (${p.in}${p.required ? ", required" : ""})`).join(", ");
+  const ok = Object.entries(op.responses || {}).find(([status]) => status.startsWith("2"));
+  const answer = ok && ok[1].content ? Object.values(ok[1].content)[0].schema : null;
+  return el(
+    "tr",
+    { "data-operation": `${method.toUpperCase()} ${path}` },
+    el("td", {}, el("span", { class: "tag", text: method.toUpperCase() })),
+    el("td", {}, el("code", { text: path })),
+    el("td", {}, op.summary || "", params ? el("div", { class: "muted", text: `parameters: ${params}` }) : null),
+    el("td", { text: auth }),
+    el(
+      "td",
+      {},
+      body ? el("details", {}, el("summary", { text: "request" }), el("pre", { class: "schema", text: JSON.stringify(body, null, 2) })) : null,
+      answer ? el("details", {}, el("summary", { text: `answer ${ok[0]}` }), el("pre", { class: "schema", text: JSON.stringify(answer, null, 2) })) : null,
+    ),
+  );
+}
+
+async function showApi(service) {
+  const target = document.getElementById("api-doc");
+  const res = await fetch(`/api/openapi/${encodeURIComponent(service)}`);
+  const doc = await res.json();
+  if (!res.ok) {
+    target.replaceChildren(el("p", { class: "fail", text: `${res.status}: ${doc.error ? doc.error.message : JSON.stringify(doc)}` }));
+    return;
+  }
+  const rows = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => operationRow(path, method, op)));
+  target.replaceChildren(
+    el("p", {}, el("b", { text: doc.info.title }), ` ${doc.info.version}: ${doc.info.description || ""} (OpenAPI ${doc.openapi}, ${rows.length} operations)`),
+    el("table", { id: "api-operations" }, el("thead", {}, el("tr", {}, ["method", "path", "what it does", "auth", "schemas"].map((h) => el("th", { text: h })))), el("tbody", {}, rows)),
+  );
+}
+
+async function loadApi() {
+  const res = await fetch("/api/overview");
+  const overview = await res.json();
+  const select = document.getElementById("api-service");
+  const names = ["console", ...overview.services.map((s) => s.name)];
+  select.replaceChildren(...names.map((n) => el("option", { value: n, text: n })));
+  select.addEventListener("change", () => showApi(select.value));
+  await showApi(names[0]);
+}
+
 refresh();
 loadDrills();
+loadApi();
 setInterval(refresh, REFRESH_MS);

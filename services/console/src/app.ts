@@ -2,7 +2,7 @@ import fs from "node:fs";
 import { RecommendationsRequestSchema, ScoreTransactionRequestSchema } from "@mlsd/contracts";
 import { AppError, createServiceApp, defineRoute, Reply, type HttpDeps, type ServiceApp } from "@mlsd/service-kit";
 import { z } from "zod";
-import type { KnownService } from "./config";
+import { KNOWN_SERVICES, type KnownService } from "./config";
 import type { DrillRunner } from "./drills/runner";
 import { driftView, modelViews, pipelineView } from "./overview";
 import type { PipelineSpec } from "./pipelines";
@@ -63,7 +63,7 @@ export function createApp(deps: ConsoleDeps): ServiceApp {
   const staticRoutes = Object.entries(files).map(([route, f]) =>
     defineRoute({ method: "GET", path: route, summary: `The console page: ${STATIC[route]?.file}`, produces: f.type, handler: () => Reply.text(200, f.body, f.type, { "cache-control": "no-cache" }) }),
   );
-  return createServiceApp({
+  const app: ServiceApp = createServiceApp({
     ...deps,
     info: { title: "console", description: "The control room: both designs as live pipelines against their budgets, a request inspector, drills" },
     routes: [
@@ -107,6 +107,25 @@ export function createApp(deps: ConsoleDeps): ServiceApp {
       }),
       defineRoute({
         method: "GET",
+        path: "/api/openapi/:service",
+        summary: "A service's OpenAPI document, fetched from its /openapi.json (the console's own under the name console), for the page's API browser",
+        params: z.object({ service: z.enum(["console", ...KNOWN_SERVICES]) }),
+        handler: async ({ params }) => {
+          if (params.service === "console") return app.openapi();
+          const url = scraper.urls.get(params.service);
+          if (!url) throw new AppError("NOT_FOUND", `${params.service} is not in SERVICE_URLS`);
+          let res: Response;
+          try {
+            res = await fetch(`${url}/openapi.json`, { signal: AbortSignal.timeout(deps.inspectTimeoutMs) });
+          } catch (error) {
+            throw new AppError("UNAVAILABLE", `${params.service} did not answer: ${(error as Error).message}`);
+          }
+          if (!res.ok) throw new AppError("UNAVAILABLE", `${params.service} answered /openapi.json with ${res.status}`);
+          return (await res.json()) as unknown;
+        },
+      }),
+      defineRoute({
+        method: "GET",
         path: "/api/drills",
         summary: "The drills (what each expects, whether it can run here) and the recent runs",
         handler: () => ({ drills: drills.list(), runs: drills.recent() }),
@@ -133,4 +152,5 @@ export function createApp(deps: ConsoleDeps): ServiceApp {
       }),
     ],
   });
+  return app;
 }

@@ -34,6 +34,8 @@ export const ConsoleConfigSchema = BaseConfigSchema.extend({
   DRILL_REDIS_URL: z.string().url().optional(),
   /** Drills: the registry the bad-model drill publishes its model into (the rollout controller's). Unset: that drill answers 409. */
   MODEL_REGISTRY_DIR: z.string().min(1).optional(),
+  /** Drills: the pids file of the supervisor that runs the services and restarts them (service-killed kills one). Unset: that drill answers 409. */
+  DRILL_PIDS_FILE: z.string().min(1).optional(),
   /** Drills: where `save: true` writes reports. */
   DRILL_REPORTS_DIR: z.string().min(1).default("docs/drills"),
 });

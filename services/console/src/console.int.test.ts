@@ -9,12 +9,12 @@ import { TEST_THRESHOLDS, trainTestGbdt } from "@mlsd/fraud-service/testing";
 import { publishFraudModel } from "@mlsd/model-formats/fraud";
 import { ModelRegistry } from "@mlsd/model-registry";
 import { histogramOf, histogramQuantile, parseExposition, sumOf } from "@mlsd/prom-text";
-import { rankerService } from "@mlsd/ranker-service";
 import { recommenderService } from "@mlsd/recommender-service";
 import { retrievalService } from "@mlsd/retrieval-service";
 import { rolloutControllerService } from "@mlsd/rollout-controller-service";
 import { createLogger, startService, type BaseConfig, type ServiceDefinition } from "@mlsd/service-kit";
-import { startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
+import { readPids, Supervisor } from "@mlsd/supervisor";
+import { freePort, startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { consoleService } from "./service";
@@ -31,6 +31,8 @@ const ADMIN = "console-int-admin-token-0123";
 const run = `${Date.now()}`;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "console-int-"));
 const registryDir = path.join(tmp, "registry");
+const pidsFile = path.join(tmp, "pids.json");
+let supervisor: Supervisor | undefined;
 const featurePrefix = `cx-int-${run}:`;
 const historyPrefix = `ch-int-${run}:`;
 const shots = process.env.CONSOLE_SCREENSHOTS_DIR;
@@ -104,7 +106,11 @@ beforeAll(async () => {
   // Deadlines well above a loaded CI machine's Redis round trip, well below the drill's 250 ms bound.
   const fraud = await start(fraudService, { ...common, ...kafkaEnv, EVENT_JOURNAL_DIR: path.join(tmp, "journal-fraud"), FEATURE_DEADLINE_MS: "60" });
   const retrieval = await start(retrievalService, { MODEL_REGISTRY_DIR: registryDir, ADMIN_TOKEN: ADMIN });
-  const ranker = await start(rankerService, { ...common, REDIS_PREFIX: featurePrefix, FEATURE_DEADLINE_MS: "60" });
+  // The ranker runs as its own process under a supervisor that restarts it: the service-killed drill kills it.
+  const rankerPort = await freePort();
+  supervisor = new Supervisor({ root: path.resolve(import.meta.dirname, "../../.."), logDir: path.join(tmp, "logs"), pidsFile, baseEnv: process.env, backoffMs: 200 });
+  supervisor.start("ranker", "services/ranker", { ...common, REDIS_PREFIX: featurePrefix, FEATURE_DEADLINE_MS: "60", PORT: String(rankerPort), HOST: "127.0.0.1", LOG_LEVEL: "warn" });
+  const ranker = `http://127.0.0.1:${rankerPort}`;
   const recommender = await start(recommenderService, {
     ...common,
     ...kafkaEnv,
@@ -129,8 +135,10 @@ beforeAll(async () => {
     SCRAPE_INTERVAL_MS: "500",
     WINDOW_SECONDS: "10",
     DRILL_REPORTS_DIR: path.join(tmp, "drills"),
+    DRILL_PIDS_FILE: pidsFile,
   });
-  for (const [name, url] of Object.entries(urls)) await waitFor(`${name} ready`, async () => (await fetch(`${url}/readyz`)).status === 200, 60_000);
+  // The ranker's process may still be starting: a refused connection is "not yet".
+  for (const [name, url] of Object.entries(urls)) await waitFor(`${name} ready`, async () => (await fetch(`${url}/readyz`).catch(() => null))?.status === 200, 90_000);
 
   // Traffic the page must account for, then quiet while it is compared with /metrics.
   for (let i = 0; i < 30; i++) {
@@ -151,6 +159,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   for (const s of started.reverse()) await s.shutdown("test over");
+  await supervisor?.stopAll(10_000);
   await redis?.stop();
   await kafka?.stop();
 });
@@ -220,6 +229,26 @@ describe("the console in a browser, against the running services", () => {
     expect(pageErrors, pageErrors.join("\n")).toEqual([]);
   });
 
+  it("browses every service's OpenAPI document: each operation the service serves, with who may call it", async () => {
+    const options = await page.locator("#api-service option").allTextContents();
+    expect(options[0]).toBe("console");
+    expect(options.slice(1).sort()).toEqual(Object.keys(urls).sort());
+    for (const name of ["fraud", "recommender"]) {
+      const served = (await (await fetch(`${urls[name]}/openapi.json`)).json()) as { paths: Record<string, Record<string, { "x-auth-role"?: string }>> };
+      await Promise.all([page.waitForResponse(`**/api/openapi/${name}`), page.locator("#api-service").selectOption(name)]);
+      await page.locator("#api-operations").waitFor({ timeout: 10_000 });
+      // The page lists exactly the operations the service's own document has, with their roles.
+      const shown = await page.locator("#api-operations tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-operation")));
+      const documented = Object.entries(served.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+      expect(shown.sort()).toEqual(documented.sort());
+      for (const [path, ops] of Object.entries(served.paths))
+        for (const [method, op] of Object.entries(ops)) expect(await page.locator(`[data-operation="${method.toUpperCase()} ${path}"] td`).nth(3).textContent()).toBe(op["x-auth-role"] ?? "public");
+    }
+    expect(await page.locator('[data-operation="POST /v1/recommendations"]').count()).toBe(1);
+    await screenshot("api", "#api");
+    expect(pageErrors, pageErrors.join("\n")).toEqual([]);
+  });
+
   it("runs the redis-down drill from the page: refused without the token, then a scored report of the outage it caused", async () => {
     await page.locator('button[data-drill="redis-down"]').click();
     await waitFor("the refusal", async () => (await page.locator("[data-drill-error]").getAttribute("data-drill-error")) === "401");
@@ -244,4 +273,46 @@ describe("the console in a browser, against the running services", () => {
     await screenshot("drill-redis-down", "#drills");
     expect(pageErrors, pageErrors.join("\n")).toEqual([]);
   }, 120_000);
+
+  it("runs the corrupt-model drill from the page: both damaged models refused by checksum, the model in service answering throughout", async () => {
+    const before = (await (await fetch(`${urls.fraud}/v1/model/arms`)).json()) as { current: { version: string } };
+    await page.locator('button[data-drill="corrupt-model"]').click();
+    const report = page.locator('[data-report="corrupt-model"]');
+    await report.waitFor({ timeout: 90_000 });
+    const runs = (await (await fetch(`${consoleUrl}/api/drills`)).json()) as { runs: { drill: string; status: string; report: { pass: boolean; expectations: { pass: boolean | null; observed: string }[] } }[] };
+    const done = runs.runs.find((r) => r.drill === "corrupt-model" && r.status === "done");
+    if (!done) throw new Error("no finished corrupt-model run");
+    const [refused, counted, answered, unchanged] = done.report.expectations;
+    expect(refused?.pass, refused?.observed).toBe(true);
+    expect(refused?.observed).toMatch(/one byte changed: 409 .*model\.json does not match its manifest checksum/);
+    expect(counted?.pass, counted?.observed).toBe(true);
+    expect(unchanged?.pass, unchanged?.observed).toBe(true);
+    // Availability depends on the machine's load (probe deadlines); the verdict on the page is the report's.
+    expect(answered?.observed).toMatch(/% answered/);
+    expect(await report.locator("[data-verdict]").getAttribute("data-verdict")).toBe(done.report.pass ? "pass" : "fail");
+    const after = (await (await fetch(`${urls.fraud}/v1/model/arms`)).json()) as { current: { version: string }; challenger: unknown };
+    expect(after).toMatchObject({ current: { version: before.current.version }, challenger: null });
+    expect(pageErrors, pageErrors.join("\n")).toEqual([]);
+  }, 120_000);
+
+  it("runs the service-killed drill: the ranker killed with SIGKILL, the recommender on its fallback meanwhile, the ranker restarted and the models answering again", async () => {
+    const pidBefore = readPids(pidsFile).services.ranker?.pid;
+    await page.locator('button[data-drill="service-killed"]').click();
+    const report = page.locator('[data-report="service-killed"]');
+    await report.waitFor({ timeout: 120_000 });
+    const runs = (await (await fetch(`${consoleUrl}/api/drills`)).json()) as { runs: { drill: string; status: string; report: { pass: boolean; expectations: { pass: boolean | null; observed: string }[]; phases: Record<string, Record<string, { requests: number; outcomes: Record<string, number> }>> } }[] };
+    const done = runs.runs.find((r) => r.drill === "service-killed" && r.status === "done");
+    if (!done) throw new Error("no finished service-killed run");
+    const [restarted, , fallback, recovered] = done.report.expectations;
+    expect(restarted?.pass, restarted?.observed).toBe(true);
+    const pidAfter = readPids(pidsFile).services.ranker?.pid;
+    expect(pidAfter).not.toBe(pidBefore);
+    expect(restarted?.observed).toContain(`pid ${pidBefore} -> ${pidAfter}`);
+    // While the ranker was down the recommender answered from a fallback; afterwards from the models.
+    expect(fallback?.pass, fallback?.observed).toBe(true);
+    expect(recovered?.pass, recovered?.observed).toBe(true);
+    expect(done.report.phases.recommender?.after?.outcomes.model ?? 0).toBeGreaterThan(0);
+    expect(await report.locator("[data-verdict]").getAttribute("data-verdict")).toBe(done.report.pass ? "pass" : "fail");
+    expect(pageErrors, pageErrors.join("\n")).toEqual([]);
+  }, 180_000);
 });

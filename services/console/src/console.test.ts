@@ -1,6 +1,7 @@
 import { parseBudgets } from "@mlsd/loadgen";
 import { parseExposition } from "@mlsd/prom-text";
 import { createLogger, createMetrics, loadConfig, Readiness, setModelVersion, stageTimer, systemClock, TokenAuthenticator } from "@mlsd/service-kit";
+import { runHostileSuite } from "@mlsd/service-kit/testing";
 import request from "supertest";
 import { describe, expect, it } from "vitest";
 import { createApp } from "./app";
@@ -110,7 +111,7 @@ describe("drill scoring", () => {
 
 describe("the console's HTTP API", () => {
   const scraper = new Scraper(new Map(), { intervalMs: 1000, timeoutMs: 100, windowMs: 30_000, logger });
-  const drills = new DrillRunner({ urls: new Map(), adminToken: ADMIN, clock: systemClock, logger, redisUrl: null, registryDir: null }, "/nonexistent");
+  const drills = new DrillRunner({ urls: new Map(), adminToken: ADMIN, clock: systemClock, logger, redisUrl: null, registryDir: null, pidsFile: null }, "/nonexistent");
   const app = createApp({ logger, metrics: createMetrics("console"), readiness: new Readiness(), auth: new TokenAuthenticator({ admin: ADMIN }), scraper, pipelines: pipelines(BUDGETS), drills, inspectTimeoutMs: 1000, windowSeconds: 30 });
 
   it("serves the page and its files from the package, no CDN", async () => {
@@ -128,7 +129,7 @@ describe("the console's HTTP API", () => {
     expect(refused.body.error.message).toMatch(/DRILL_REDIS_URL/);
     await request(app).post("/api/drills/nope").set("authorization", `Bearer ${ADMIN}`).send({}).expect(404);
     const listed = await request(app).get("/api/drills").expect(200);
-    expect(listed.body.drills.map((d: { name: string }) => d.name)).toEqual(["redis-down", "bad-model"]);
+    expect(listed.body.drills.map((d: { name: string }) => d.name)).toEqual(["redis-down", "bad-model", "corrupt-model", "service-killed"]);
     expect(listed.body.drills[0].expectations.length).toBeGreaterThan(3);
   });
 
@@ -136,5 +137,31 @@ describe("the console's HTTP API", () => {
     const bad = await request(app).post("/api/inspect/transaction").send({ transactionId: "t1", customerId: "c", terminalId: "t", amount: -1 }).expect(400);
     expect(bad.body.error.details.map((d: { field: string }) => d.field)).toEqual(["amount"]);
     await request(app).post("/api/inspect/recommendation").send({ userId: "1" }).expect(409);
+  });
+
+  it("serves its own OpenAPI document to the API browser and names a service it cannot reach", async () => {
+    const own = await request(app).get("/api/openapi/console").expect(200);
+    expect(Object.keys(own.body.paths)).toEqual(expect.arrayContaining(["/api/overview", "/api/drills/{name}", "/api/openapi/{service}"]));
+    expect(own.body.paths["/api/drills/{name}"].post["x-auth-role"]).toBe("admin");
+    const missing = await request(app).get("/api/openapi/fraud").expect(404);
+    expect(missing.body.error.message).toBe("fraud is not in SERVICE_URLS");
+    const unknown = await request(app).get("/api/openapi/nope").expect(400);
+    expect(unknown.body.error.details[0].field).toBe("service");
+  });
+
+  it("answers hostile input on every route with a 4xx naming the field, and documents every route it serves", async () => {
+    const route = (method: string, path: string) => app.routes.find((r) => r.method === method && r.path === path)!;
+    const { answers, problems } = await runHostileSuite(
+      app,
+      [
+        { route: route("POST", "/api/inspect/transaction"), validBody: { transactionId: "t1", customerId: "c", terminalId: "t", amount: 1, time: "2024-01-01T00:00:00.000Z" } },
+        { route: route("POST", "/api/drills/:name"), path: "/api/drills/redis-down", validBody: { faultSeconds: 1 }, headers: { authorization: `Bearer ${ADMIN}` } },
+        { route: route("GET", "/api/openapi/:service"), path: "/api/openapi/fraud" },
+        { route: route("GET", "/api/drills/runs/:id"), path: "/api/drills/runs/none" },
+      ],
+      { runs: 30 },
+    );
+    expect(problems).toEqual([]);
+    expect(answers.length).toBeGreaterThan(100);
   });
 });

@@ -12,8 +12,9 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { alignedFraudStartDate, CardHolders, fraudPresetSpec, recsHistoryEndMs, recsPresetSpec, WEEK_MS } from "@mlsd/world";
-import { servicePlan, type ServiceSpec } from "./plan";
-import { run, Supervisor, waitReady } from "./supervisor";
+import { pidsFile, servicePlan, type ServiceSpec } from "./plan";
+import { Supervisor } from "@mlsd/supervisor";
+import { run, waitReady } from "./processes";
 import { loopSummary } from "./loop-summary";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -52,7 +53,7 @@ const dataDir = path.join(ROOT, ".data", "demo");
 const registryDir = path.join(ROOT, "artifacts", "registry");
 const reportDir = path.join(ROOT, "reports", "demo");
 const tsx = path.join(ROOT, "node_modules", ".bin", "tsx");
-const supervisor = new Supervisor(ROOT, path.join(dataDir, "logs"));
+const supervisor = new Supervisor({ root: ROOT, logDir: path.join(dataDir, "logs"), pidsFile: pidsFile(dataDir), baseEnv: process.env, onEvent: (line) => say(`  supervisor: ${line}`) });
 let infraStartedHere = false;
 let stopping: Promise<void> | undefined;
 

@@ -1,6 +1,11 @@
 import path from "node:path";
 
 /** Everything the demo starts, with the same start command as `npm start` in each service. */
+/** Where the demo's supervisor keeps the services' pids (the service-killed drill reads it). */
+export function pidsFile(dataDir: string): string {
+  return path.join(dataDir, "pids.json");
+}
+
 export interface ServiceSpec {
   name: string;
   dir: string;
@@ -137,6 +142,7 @@ export function servicePlan(s: DemoSettings): ServiceSpec[] {
         DRILL_REDIS_URL: s.redisUrl,
         MODEL_REGISTRY_DIR: s.registryDir,
         DRILL_REPORTS_DIR: path.join(s.root, "docs", "drills"),
+        DRILL_PIDS_FILE: pidsFile(s.dataDir),
       },
       explore: ["GET / (the control room)", "GET /api/overview", "npm run drill -- --list"],
     },

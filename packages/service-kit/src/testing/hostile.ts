@@ -182,6 +182,34 @@ export function problemWith(answer: HostileAnswer): string | null {
   return null;
 }
 
+/** `{model}` -> a value no route resolves to a resource, so a templated path still reaches its handler. */
+function concretePath(documented: string): string {
+  return documented.replace(/\{[^}]+\}/g, "openapi-probe");
+}
+
+/**
+ * The service's OpenAPI document, as served at /openapi.json, against the routes it registers:
+ * every registered route is documented (method and path), and every documented operation reaches
+ * a handler over the socket (anything but the router's own "no route" 404 or a 405).
+ */
+export async function openApiProblems(port: number, app: ServiceApp, timeoutMs = 10_000): Promise<string[]> {
+  const problems: string[] = [];
+  const served = await sendJson(port, "GET", "/openapi.json", {}, undefined, timeoutMs);
+  const document = served.body as { openapi?: string; paths?: Record<string, Record<string, unknown>> } | null;
+  if (served.status !== 200 || typeof document?.openapi !== "string" || !document.paths) return [`GET /openapi.json: ${served.status}, not an OpenAPI document`];
+  const documented = new Set(Object.entries(document.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`)));
+  const registered = new Set(app.routes.map((r) => `${r.method} ${r.path.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, "{$1}")}`));
+  for (const route of registered) if (!documented.has(route)) problems.push(`${route}: registered but not in /openapi.json`);
+  for (const operation of documented) {
+    if (!registered.has(operation)) problems.push(`${operation}: in /openapi.json but not registered`);
+    const [method, path] = operation.split(" ") as [string, string];
+    const answer = await sendJson(port, method, concretePath(path), {}, method === "GET" || method === "HEAD" ? undefined : {}, timeoutMs);
+    const error = (answer.body as { error?: { code?: string; message?: string } } | null)?.error;
+    if (answer.status === 405 || (answer.status === 404 && error?.message?.startsWith("no route for"))) problems.push(`${operation}: documented, but ${answer.status} ${error?.message ?? ""}`);
+  }
+  return problems;
+}
+
 /**
  * Sends every systematic and framing case, then `runs` random ones per route (fast-check,
  * seeded), to `app` listening on a loopback port. Returns every answer and every problem.
@@ -235,6 +263,7 @@ export async function runHostileSuite(app: ServiceApp, routes: readonly HostileR
         { numRuns: options.runs ?? 100, seed: options.seed ?? 42, endOnFailure: true },
       ).catch((error: Error) => problems.push(error.message.split("\n").slice(0, 6).join(" ")));
     }
+    problems.push(...(await openApiProblems(port, app, timeoutMs)));
     // Still serving after all of it.
     await timed("health after the suite", () => sendJson(port, "GET", "/healthz", {}, undefined, timeoutMs));
     const last = answers.at(-1);

@@ -10,6 +10,8 @@ export interface DrillContext {
   logger: Logger;
   redisUrl: string | null;
   registryDir: string | null;
+  /** The supervisor's pids file (@mlsd/supervisor): which process runs each service, and its restarts. */
+  pidsFile: string | null;
   /** Progress lines the page and the CLI show while the drill runs. */
   say(line: string): void;
 }

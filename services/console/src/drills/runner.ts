@@ -2,15 +2,19 @@ import fs from "node:fs";
 import path from "node:path";
 import { AppError } from "@mlsd/service-kit";
 import { badModel } from "./bad-model";
+import { corruptModel } from "./corrupt-model";
 import type { Drill, DrillContext, DrillOptions } from "./drill";
 import { redisDown } from "./redis-down";
+import { serviceKilled } from "./service-killed";
 import { renderReport, type DrillReport } from "./report";
 
-export const DRILLS: readonly Drill[] = [redisDown, badModel];
+export const DRILLS: readonly Drill[] = [redisDown, badModel, corruptModel, serviceKilled];
 
 export const DEFAULT_DRILL_OPTIONS: Record<string, DrillOptions> = {
   "redis-down": { faultSeconds: 10, baselineSeconds: 5, afterSeconds: 15, rate: 20 },
   "bad-model": { faultSeconds: 90, baselineSeconds: 5, afterSeconds: 3, rate: 20 },
+  "corrupt-model": { faultSeconds: 6, baselineSeconds: 5, afterSeconds: 5, rate: 20 },
+  "service-killed": { faultSeconds: 60, baselineSeconds: 5, afterSeconds: 15, rate: 20 },
 };
 
 export interface DrillRun {

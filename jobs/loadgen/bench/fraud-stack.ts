@@ -1,0 +1,186 @@
+/**
+ * The real fraud service on this machine, for the benches that load it: Redis and Kafka from the
+ * testkit (or REDIS_URL / KAFKA_BROKERS), the small model trained into a scratch registry (which
+ * also warms Redis with the history's features), and services/fraud started as `node --import tsx
+ * src/main.ts` so the pid signalled and measured is the service's own. Everything started here is
+ * stopped by `stop()`, by pid.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort, startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
+
+export const REPO = fileURLToPath(new URL("../../../", import.meta.url));
+
+export interface FraudStackOptions {
+  /** Scratch directory: registry, journal, reports. */
+  work: string;
+  /** Reuse a registry trained by an earlier run in `work`. */
+  skipTrain?: boolean;
+  /** Extra environment for the service (admission settings, ...). */
+  env?: Record<string, string>;
+  /** Extra node flags for the service (e.g. --cpu-prof). */
+  nodeFlags?: string[];
+  log: (line: string) => void;
+}
+
+export interface FraudStack {
+  /** The service running now (changes on `restartService`). */
+  readonly url: string;
+  readonly pid: number;
+  redis: RedisHandle;
+  kafka: KafkaHandle;
+  /** Stops the service (SIGTERM, then SIGKILL after the grace), then Redis and Kafka. */
+  stop(): Promise<void>;
+  /** Stops the service only. */
+  stopService(): Promise<void>;
+  /** Stops the service and starts it again on a new port with `env` in place of the options' env. */
+  restartService(env: Record<string, string>): Promise<void>;
+}
+
+function run(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { ...options, stdio: ["ignore", "inherit", "inherit"] });
+    child.once("error", reject);
+    child.once("exit", (code, signal) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(" ")} exited with ${code ?? signal}`))));
+  });
+}
+
+async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the fraud service exited with ${child.exitCode} before it was ready`);
+    try {
+      const res = await fetch(`${url}/readyz`);
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the fraud service was not ready within ${timeoutMs} ms`);
+}
+
+async function stopChild(child: ChildProcess, name: string, log: (line: string) => void, graceMs = 20_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  log(`stopping ${name} (pid ${child.pid})`);
+  process.kill(child.pid, "SIGTERM");
+  const timer = setTimeout(() => {
+    if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, "SIGKILL");
+  }, graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function startService(
+  infra: { redis: RedisHandle; kafka: KafkaHandle; registry: string },
+  options: FraudStackOptions,
+  extraEnv: Record<string, string>,
+): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const nodeArgs = [...(options.nodeFlags ?? []), "--import", "tsx", "src/main.ts"];
+  const env = {
+    ...process.env,
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    MODEL_REGISTRY_DIR: infra.registry,
+    REDIS_URL: infra.redis.url,
+    KAFKA_BROKERS: infra.kafka.brokers.join(","),
+    EVENT_JOURNAL_DIR: path.join(options.work, "journal"),
+    LOG_LEVEL: "warn",
+    // The load replays the trained world's next days, which lie in the past of the wall clock the
+    // service runs on: its bound on how old a transaction may be is widened to accept them.
+    MAX_EVENT_AGE_DAYS: "36500",
+    ...extraEnv,
+  };
+  const settings = Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`);
+  options.log(`starting the fraud service on ${url}: node ${nodeArgs.join(" ")}${settings.length > 0 ? ` (${settings.join(" ")})` : ""}`);
+  const child = spawn(process.execPath, nodeArgs, { cwd: path.join(REPO, "services/fraud"), env, stdio: ["ignore", "inherit", "inherit"] });
+  try {
+    await waitReady(url, child, 90_000);
+  } catch (error) {
+    await stopChild(child, "the fraud service", options.log);
+    throw error;
+  }
+  options.log("service ready");
+  return { url, child };
+}
+
+export async function startFraudStack(options: FraudStackOptions): Promise<FraudStack> {
+  const { work, log } = options;
+  await mkdir(work, { recursive: true });
+  let redis: RedisHandle | undefined;
+  let kafka: KafkaHandle | undefined;
+  let service: ChildProcess | undefined;
+  const stopAll = async () => {
+    if (service) await stopChild(service, "the fraud service", log);
+    await Promise.allSettled([redis?.stop(), kafka?.stop()]);
+  };
+  try {
+    [redis, kafka] = await Promise.all([startRedis(), startKafka()]);
+    log(`Redis ${redis.url} (${redis.source}), Kafka ${kafka.brokers.join(",")} (${kafka.source})`);
+    const registry = path.join(work, "registry");
+    if (!options.skipTrain || !existsSync(registry)) {
+      log("training the small fraud model and warming Redis (jobs/trainer)");
+      await run(process.execPath, ["--import", "tsx", "src/cli.ts", "fraud", "--preset", "small", "--registry", registry, "--reports", path.join(work, "trainer-reports"), "--redis", redis.url], {
+        cwd: path.join(REPO, "jobs/trainer"),
+        env: process.env,
+      });
+    }
+    const infra = { redis, kafka, registry };
+    let current = await startService(infra, options, options.env ?? {});
+    service = current.child;
+    return {
+      get url() {
+        return current.url;
+      },
+      get pid() {
+        return current.child.pid as number;
+      },
+      redis,
+      kafka,
+      stop: stopAll,
+      stopService: () => stopChild(current.child, "the fraud service", log),
+      restartService: async (env) => {
+        await stopChild(current.child, "the fraud service", log);
+        current = await startService(infra, options, env);
+        service = current.child;
+      },
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+export const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
+
+/** User + system CPU seconds of a process so far (Linux /proc; clock ticks are 100/s there). */
+export async function cpuSeconds(pid: number): Promise<number | null> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** The service's own counters matching `pattern` (its /metrics lines). */
+export async function metricLines(url: string, pattern: RegExp): Promise<string[]> {
+  try {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    return text.split("\n").filter((l) => pattern.test(l));
+  } catch {
+    return [];
+  }
+}
+
+/** Sum of the values of metric lines. */
+export function sumLines(lines: readonly string[]): number {
+  return lines.reduce((n, l) => n + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
+}

@@ -1,0 +1,189 @@
+/**
+ * Overload: does load shedding keep the admitted requests' latency when the fraud service is
+ * offered three times what it can take, and are the rest refused fast?
+ *
+ *   npx tsx bench/overload.ts [--capacity auto|N] [--slo 25] [--probe 200,300,...] [--multiple 3]
+ *     [--duration 20] [--warmup 3] [--repeats 3] [--max-lag 10] [--max-in-flight 64]
+ *     [--work /tmp/lg-overload] [--out FILE.md]
+ *
+ * 1. The real service on this machine (Redis, Kafka, the small model: bench/fraud-stack.ts), its
+ *    admission control on (MAX_EVENT_LOOP_LAG_MS, MAX_IN_FLIGHT).
+ * 2. Capacity: the highest probe rate it answers in full (no refusal, no timeout, no transport
+ *    error) with p99 within the SLO; or --capacity N.
+ * 3. Repeated pairs, back to back: capacity, then `multiple` x capacity. Each pair gives the ratio
+ *    of the admitted answers' p99 at the multiple to the p99 at capacity; the refused answers (503
+ *    with Retry-After) are timed apart.
+ * 4. The same overload once with shedding off, to show what it buys.
+ *
+ * The verdict (written before the run): the median ratio is at most 2, the refused answers' p99
+ * is within the SLO, and the service keeps admitting at least 80 % of its capacity (shedding must
+ * not collapse goodput). Latency runs from the scheduled send (open loop), so queueing shows.
+ */
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { sleep, systemClock } from "../src/clock";
+import { HttpClient } from "../src/http-client";
+import { formatMs } from "../src/report";
+import { runOpenLoop, type OpenLoopOptions, type RunResult } from "../src/open-loop";
+import { fraudTarget } from "../src/targets/fraud";
+import { httpSender } from "../src/targets/target";
+import { cpuSeconds, metricLines, startFraudStack, sumLines, type FraudStack } from "./fraud-stack";
+
+const { values } = parseArgs({
+  options: {
+    capacity: { type: "string", default: "auto" },
+    slo: { type: "string", default: "25" },
+    probe: { type: "string", default: "200,300,400,500,600,700,800,900,1000,1200,1400" },
+    "probe-duration": { type: "string", default: "6" },
+    multiple: { type: "string", default: "3" },
+    duration: { type: "string", default: "20" },
+    warmup: { type: "string", default: "3" },
+    repeats: { type: "string", default: "3" },
+    settle: { type: "string", default: "5" },
+    "max-lag": { type: "string", default: "10" },
+    "max-in-flight": { type: "string", default: "64" },
+    work: { type: "string", default: "/tmp/lg-overload" },
+    out: { type: "string" },
+    "skip-train": { type: "boolean", default: false },
+  },
+});
+
+const log = (line: string) => process.stderr.write(`[overload] ${line}\n`);
+function positive(name: string, text: string): number {
+  const n = Number(text);
+  if (!(n > 0) || !Number.isFinite(n)) throw new Error(`--${name}: must be a positive number, got "${text}"`);
+  return n;
+}
+const slo = positive("slo", values.slo);
+const multiple = positive("multiple", values.multiple);
+const durationMs = positive("duration", values.duration) * 1000;
+const warmupMs = Number(values.warmup) * 1000;
+const repeats = Math.round(positive("repeats", values.repeats));
+const settleMs = Number(values.settle) * 1000;
+const probeMs = positive("probe-duration", values["probe-duration"]) * 1000;
+const probeRates = values.probe.split(",").map((r) => positive("probe", r));
+const shedding = { MAX_EVENT_LOOP_LAG_MS: String(positive("max-lag", values["max-lag"])), MAX_IN_FLIGHT: String(Math.round(positive("max-in-flight", values["max-in-flight"]))) };
+/** The verdict's thresholds, fixed before anything runs. */
+const MAX_P99_RATIO = 2;
+const MIN_GOODPUT_SHARE = 0.8;
+
+const refused = (r: RunResult) => (r.statusCounts["503"] ?? 0) + (r.statusCounts["429"] ?? 0);
+const admitted = (r: RunResult) => r.counts.ok;
+const lost = (r: RunResult) => r.counts.timeouts + r.counts.transportErrors + r.counts.dropped;
+/** Admitted answers per second of the measured window. */
+const goodput = (r: RunResult) => admitted(r) / (r.durationMs / 1000);
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+function line(label: string, r: RunResult): string {
+  const other = r.counts.sent - admitted(r) - refused(r);
+  return `| ${label} | ${r.offeredRate} | ${r.counts.scheduled} | ${admitted(r)} | ${refused(r)} | ${other} | ${goodput(r).toFixed(0)} | ${formatMs(r.admittedLatency.p50)} | ${formatMs(r.admittedLatency.p99)} | ${r.refusedLatency.count > 0 ? formatMs(r.refusedLatency.p50) : "-"} | ${r.refusedLatency.count > 0 ? formatMs(r.refusedLatency.p99) : "-"} |`;
+}
+const HEADER = ["| run | offered /s | scheduled | admitted (2xx) | refused (503) | other | admitted /s | admitted p50 ms | admitted p99 ms | refused p50 ms | refused p99 ms |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"];
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2).join(" ");
+  let stack: FraudStack | undefined;
+  let client: HttpClient | undefined;
+  try {
+    stack = await startFraudStack({ work: path.resolve(values.work), skipTrain: values["skip-train"], env: shedding, log });
+    const target = fraudTarget({ seed: 7 });
+    const connect = () => {
+      client?.close();
+      client = new HttpClient({ baseUrl: (stack as FraudStack).url, maxSockets: 1000 });
+      return { ...httpSender(target, client), maxInFlight: 1000, timeoutMs: 2000, seed: 7 } satisfies Partial<OpenLoopOptions>;
+    };
+    let common = connect();
+    const measure = async (rate: number, ms: number, warm: number) => {
+      const cpu0 = await cpuSeconds((stack as FraudStack).pid);
+      const r = await runOpenLoop({ ...common, rate, durationMs: ms, warmupMs: warm });
+      const cpu1 = await cpuSeconds((stack as FraudStack).pid);
+      const cpuShare = cpu0 !== null && cpu1 !== null ? (cpu1 - cpu0) / (r.elapsedMs / 1000) : null;
+      log(`${rate}/s: admitted ${admitted(r)} (p99 ${formatMs(r.admittedLatency.p99)} ms), refused ${refused(r)} (p99 ${formatMs(r.refusedLatency.p99)} ms), lost ${lost(r)}, statuses ${JSON.stringify(r.statusCounts)}, service CPU ${cpuShare === null ? "?" : `${(cpuShare * 100).toFixed(0)} %`}`);
+      await sleep(systemClock, settleMs);
+      return r;
+    };
+
+    // Capacity: answered in full, within the SLO.
+    let capacity: number;
+    const probes: RunResult[] = [];
+    if (values.capacity === "auto") {
+      capacity = 0;
+      log(`probing capacity: ${probeRates.join(", ")}/s, ${probeMs / 1000} s each, SLO p99 ${slo} ms`);
+      for (const rate of probeRates) {
+        const r = await measure(rate, probeMs, 1000);
+        probes.push(r);
+        const full = refused(r) === 0 && lost(r) === 0 && r.counts.badStatus === 0 && (r.admittedLatency.p99 ?? Infinity) <= slo;
+        if (!full) break;
+        capacity = rate;
+      }
+      if (capacity === 0) throw new Error(`no probe rate was answered in full within ${slo} ms: lower --probe`);
+    } else capacity = positive("capacity", values.capacity);
+    const overload = Math.round(capacity * multiple);
+    log(`capacity ${capacity}/s; overload ${overload}/s (${multiple}x)`);
+
+    const pairs: { at: RunResult; over: RunResult }[] = [];
+    for (let i = 0; i < repeats; i++) {
+      log(`pair ${i + 1}/${repeats}`);
+      const at = await measure(capacity, durationMs, warmupMs);
+      const over = await measure(overload, durationMs, warmupMs);
+      pairs.push({ at, over });
+    }
+    const shed = sumLines(await metricLines(stack.url, /^\w+_http_shed_total\{/));
+
+    log("the same overload with shedding off (MAX_EVENT_LOOP_LAG_MS=0, MAX_IN_FLIGHT=100000)");
+    await stack.restartService({ MAX_EVENT_LOOP_LAG_MS: "0", MAX_IN_FLIGHT: "100000" });
+    common = connect();
+    const unshed = await measure(overload, durationMs, warmupMs);
+
+    const ratios = pairs.map((p) => (p.over.admittedLatency.p99 as number) / (p.at.admittedLatency.p99 as number));
+    const refusedP99 = pairs.map((p) => p.over.refusedLatency.p99 ?? 0);
+    const goodputShare = pairs.map((p) => goodput(p.over) / capacity);
+    const checks = [
+      { name: `admitted p99 at ${multiple}x / p99 at capacity (median of ${repeats})`, value: median(ratios), ok: median(ratios) <= MAX_P99_RATIO, rule: `<= ${MAX_P99_RATIO}` },
+      { name: `refused answers' p99 ms at ${multiple}x (median)`, value: median(refusedP99), ok: median(refusedP99) <= slo, rule: `<= ${slo} (the SLO)` },
+      { name: `admitted /s at ${multiple}x / capacity (median)`, value: median(goodputShare), ok: median(goodputShare) >= MIN_GOODPUT_SHARE, rule: `>= ${MIN_GOODPUT_SHARE}` },
+    ];
+    const holds = checks.every((c) => c.ok);
+    const md = [
+      `# Overload: the fraud service at ${multiple}x its capacity`,
+      "",
+      `Command: \`npx tsx jobs/loadgen/bench/overload.ts${argv ? ` ${argv}` : ""}\` (${new Date().toISOString()}). Open-loop load from the scheduled send; admission control on: ${Object.entries(shedding).map(([k, v]) => `${k}=${v}`).join(", ")}. The generator, the service, Redis and Kafka share this machine's cores.`,
+      "",
+      `Capacity: ${values.capacity === "auto" ? `${capacity}/s, the highest probe rate answered in full (no refusal, timeout or error) with p99 within ${slo} ms` : `${capacity}/s (given)`}.`,
+      "",
+      ...(probes.length > 0 ? ["## Capacity probe", "", ...HEADER, ...probes.map((r) => line("probe", r)), ""] : []),
+      "## Capacity, then overload, back to back",
+      "",
+      ...HEADER,
+      ...pairs.flatMap((p, i) => [line(`${i + 1}: capacity`, p.at), line(`${i + 1}: ${multiple}x`, p.over)]),
+      line(`${multiple}x, shedding off`, unshed),
+      "",
+      `Per pair, admitted p99 at ${multiple}x over p99 at capacity: ${ratios.map((r) => r.toFixed(2)).join(", ")}. Requests the service shed over the pairs (its fraud_http_shed_total): ${shed}.`,
+      "",
+      "## Verdict",
+      "",
+      "| check | value | rule | result |",
+      "| --- | ---: | --- | --- |",
+      ...checks.map((c) => `| ${c.name} | ${c.value.toFixed(2)} | ${c.rule} | ${c.ok ? "holds" : "does not hold"} |`),
+      "",
+      `**${holds ? "Holds" : "Does not hold"}**: at ${multiple}x capacity the service ${holds ? "keeps the admitted requests within 2x of their p99 at capacity and refuses the rest fast" : "does not meet every check above"}. With shedding off, the same overload's p99 was ${formatMs(unshed.latency.p99)} ms with ${lost(unshed)} of ${unshed.counts.scheduled} requests timed out, dropped or failed.`,
+      "",
+    ].join("\n");
+    process.stdout.write(`${md}\n`);
+    if (values.out) {
+      await writeFile(values.out, md);
+      log(`report written to ${values.out}`);
+    }
+    return holds ? 0 : 1;
+  } finally {
+    client?.close();
+    await stack?.stop();
+  }
+}
+
+process.exitCode = await main();
