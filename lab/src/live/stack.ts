@@ -2,7 +2,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Supervisor, waitReady, type Started } from "@mlsd/demo/src/supervisor";
+import { waitReady } from "@mlsd/demo/src/processes";
+import { inheritedEnv } from "./config";
+import { Supervisor, type Supervised } from "@mlsd/supervisor";
 import { createRecWorld, type RecWorld } from "@mlsd/synth";
 import { freePort, startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
 import { trainRecs } from "@mlsd/trainer/src/recs/pipeline";
@@ -61,10 +63,10 @@ const CLOCK_TICKS = 100;
 export async function startLiveStack(options: LiveStackOptions): Promise<LiveStack> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "lab-live-"));
   const registryDir = path.join(tmp, "registry");
-  const supervisor = new Supervisor(ROOT, path.join(tmp, "logs"));
+  const supervisor = new Supervisor({ root: ROOT, baseEnv: inheritedEnv(), logDir: path.join(tmp, "logs") });
   const needsKafka = options.services.includes("recommender") || options.services.includes("rollout-controller");
   const ports = new Map<LiveServiceName, number>();
-  const children = new Map<LiveServiceName, Started>();
+  const children = new Map<LiveServiceName, Supervised>();
   let redis: RedisHandle | null = null;
   let kafka: KafkaHandle | null = null;
   let stopped = false;
@@ -107,7 +109,8 @@ export async function startLiveStack(options: LiveStackOptions): Promise<LiveSta
       return { ...common, ...own[name](), ...options.env?.[name], ...extra };
     };
     const launch = async (name: LiveServiceName, extra?: Record<string, string>) => {
-      const child = supervisor.start(name, DIRS[name], envOf(name, extra));
+      // No restarts: an outage a claim causes must last until the claim ends it.
+      const child = supervisor.start(name, DIRS[name], envOf(name, extra), { restart: false });
       children.set(name, child);
       try {
         await waitReady(url(name), child.child, READY_MS);
