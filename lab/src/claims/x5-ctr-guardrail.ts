@@ -37,7 +37,7 @@ export default defineClaim<Params, Detail>({
     "Checks: the guardrail rolls the worse ranker back (1 per seed when the rollback names the primary-drop guardrail), and the A/A candidate is not rolled back (1 per seed when it was: a false alarm).",
   ].join("\n"),
   sizes: {
-    default: { world: { numUsers: 300, numItems: 1000, sessionsPerUser: 10 }, workers: 4, before: 200, maxVisits: 8_000, k: 10, canaryShare: 0.5, abShare: 0.5, minSamples: 50, maxSamples: 120, onBudget: "hold" },
+    default: { world: { numUsers: 300, numItems: 1000, sessionsPerUser: 10 }, workers: 4, before: 200, maxVisits: 8_000, k: 10, canaryShare: 0.5, abShare: 0.5, minSamples: 50, maxSamples: 80, onBudget: "hold" },
     quick: { world: { numUsers: 200, numItems: 600, sessionsPerUser: 10 }, workers: 4, before: 50, maxVisits: 2_500, k: 10, canaryShare: 0.5, abShare: 0.5, minSamples: 20, maxSamples: 40, onBudget: "hold" },
   },
   seeds: { default: 3, quick: 1 },

@@ -138,9 +138,12 @@ export interface RolloutRun {
   seconds: number;
   /** Service-clock ms the deciding stage had run. */
   stageClockMs: number;
-  /** What the candidate answered over the whole rollout: requests and distinct users. */
+  /** What the candidate answered over the whole rollout, counted from the answers the visitors got: requests and distinct users. */
   exposedRequests: number;
   exposedUsers: number;
+  /** The same as the controller counts it (added up at each decision: zero while the first stage runs). */
+  controllerRequests: number;
+  controllerUsers: number;
   /** Visits during the rollout, and the ranker's CPU per visit during it (ms). */
   visits: number;
   rankerCpuMsPerVisit: number;
@@ -158,13 +161,19 @@ export async function runRollout(client: TimedJsonClient, stack: LiveStack, o: R
   const t0 = performance.now();
   await startRollout(client, stack, o.stages, `lab: a deliberately worse ranker through ${o.stages.join(" + ")}`);
   const by = { current: { shown: 0, clicks: 0 }, challenger: { shown: 0, clicks: 0 } };
+  const exposed = { requests: 0, users: new Set<string>() };
   let visits = 0;
   let done: RolloutView | null = null;
   let seconds = 0;
   const worker = async () => {
     while (!done && visits < o.maxVisits) {
       visits++;
-      const v = await visit();
+      const userId = o.users[o.rng.int(o.users.length)] as string;
+      const v = await userVisit(client, stack, userId, o.k, o.rng);
+      if (v.arm === "challenger") {
+        exposed.requests++;
+        exposed.users.add(userId);
+      }
       const arm = v.arm === "challenger" ? by.challenger : v.arm === "current" ? by.current : null;
       if (arm) {
         arm.shown += v.shown;
@@ -195,8 +204,10 @@ export async function runRollout(client: TimedJsonClient, stack: LiveStack, o: R
     breached: (last?.guardrails ?? []).filter((g) => g.status === "breached").map((g) => g.name),
     seconds,
     stageClockMs: last?.stageElapsedMs ?? 0,
-    exposedRequests: final.exposure.totalRequests,
-    exposedUsers: final.exposure.totalUnits,
+    exposedRequests: exposed.requests,
+    exposedUsers: exposed.users.size,
+    controllerRequests: final.exposure.totalRequests,
+    controllerUsers: final.exposure.totalUnits,
     visits,
     rankerCpuMsPerVisit: visits > 0 ? cpuMs / visits : Number.NaN,
     ctrCurrent: by.current.shown > 0 ? by.current.clicks / by.current.shown : Number.NaN,
