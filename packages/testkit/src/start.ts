@@ -132,6 +132,7 @@ export async function startKafka(options: StartOptions = {}): Promise<KafkaHandl
       source: "env",
       stop: async () => {},
       start: async () => notOwned("this Kafka", "KAFKA_BROKERS"),
+      pid: null,
     };
   }
   const backend = await chooseBackend(env);
@@ -144,6 +145,7 @@ export async function startKafka(options: StartOptions = {}): Promise<KafkaHandl
       // Paused, not removed, so start() works for any owned instance; Ryuk removes it at exit.
       stop: () => server.pause(),
       start: () => server.resume(),
+      pid: null,
     };
   }
 
@@ -172,6 +174,9 @@ export async function startKafka(options: StartOptions = {}): Promise<KafkaHandl
     async start() {
       if (proc && !proc.exit) return;
       proc = await launch();
+    },
+    get pid() {
+      return proc && !proc.exit ? proc.pid : null;
     },
   };
 }

@@ -37,4 +37,6 @@ export interface KafkaHandle {
   stop(): Promise<void>;
   /** Instances the testkit started: start again on the same port with the same log dirs after stop(). */
   start(): Promise<void>;
+  /** The broker's process id while a local broker the testkit started runs (drills freeze it); null otherwise. */
+  readonly pid: number | null;
 }

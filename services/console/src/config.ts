@@ -2,7 +2,7 @@ import { BaseConfigSchema, clockConfig, csvSetting, parseKeyedUrls } from "@mlsd
 import { z } from "zod";
 
 /** The processes the console knows how to read (their routes and metric names). */
-export const KNOWN_SERVICES = ["recommender", "fraud", "retrieval", "ranker", "event-logger", "drift-monitor", "feature-streamer", "retrain-controller", "rollout-controller"] as const;
+export const KNOWN_SERVICES = ["recommender", "fraud", "retrieval", "ranker", "event-logger", "drift-monitor", "feature-streamer", "retrain-controller", "rollout-controller", "fault-proxy"] as const;
 export type KnownService = (typeof KNOWN_SERVICES)[number];
 
 export const ConsoleConfigSchema = BaseConfigSchema.extend({
@@ -36,6 +36,10 @@ export const ConsoleConfigSchema = BaseConfigSchema.extend({
   MODEL_REGISTRY_DIR: z.string().min(1).optional(),
   /** Drills: the pids file of the supervisor that runs the services and restarts them (service-killed kills one). Unset: that drill answers 409. */
   DRILL_PIDS_FILE: z.string().min(1).optional(),
+  /** Drills: the admin URL of the fault proxy (services/fault-proxy) the services reach Redis through; redis-slow delays it. Unset: that drill answers 409. */
+  DRILL_REDIS_PROXY_URL: z.string().url().optional(),
+  /** Drills: the pid file of the Kafka broker the services use (scripts/services-up writes .data/pids/kafka.pid); kafka-down freezes it. Unset: that drill answers 409. */
+  DRILL_KAFKA_PID_FILE: z.string().min(1).optional(),
   /** Drills: where `save: true` writes reports. */
   DRILL_REPORTS_DIR: z.string().min(1).default("docs/drills"),
 });

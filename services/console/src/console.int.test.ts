@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { buildReference, createDriftReference } from "@mlsd/drift";
+import { eventLoggerService } from "@mlsd/event-logger-service";
 import { fraudService } from "@mlsd/fraud-service";
 import { TEST_THRESHOLDS, trainTestGbdt } from "@mlsd/fraud-service/testing";
 import { publishFraudModel } from "@mlsd/model-formats/fraud";
@@ -14,7 +15,7 @@ import { retrievalService } from "@mlsd/retrieval-service";
 import { rolloutControllerService } from "@mlsd/rollout-controller-service";
 import { createLogger, startService, type BaseConfig, type ServiceDefinition } from "@mlsd/service-kit";
 import { readPids, Supervisor } from "@mlsd/supervisor";
-import { freePort, startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
+import { freePort, freePorts, startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { consoleService } from "./service";
@@ -32,7 +33,10 @@ const run = `${Date.now()}`;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "console-int-"));
 const registryDir = path.join(tmp, "registry");
 const pidsFile = path.join(tmp, "pids.json");
+const kafkaPidFile = path.join(tmp, "kafka.pid");
 let supervisor: Supervisor | undefined;
+/** The fault proxy's admin URL. */
+let proxyAdmin: string;
 const featurePrefix = `cx-int-${run}:`;
 const historyPrefix = `ch-int-${run}:`;
 const shots = process.env.CONSOLE_SCREENSHOTS_DIR;
@@ -87,7 +91,9 @@ async function screenshot(name: string, locator?: string) {
 
 beforeAll(async () => {
   // A dedicated Redis: the drill pauses it.
-  [redis, kafka] = await Promise.all([startRedis({ dedicated: true }), startKafka()]);
+  // A dedicated Redis and Kafka: the drills pause the one and freeze the other.
+  [redis, kafka] = await Promise.all([startRedis({ dedicated: true }), startKafka({ dedicated: true })]);
+  fs.writeFileSync(kafkaPidFile, `${kafka.pid}\n`);
   const trainer = path.resolve(import.meta.dirname, "../../../jobs/trainer");
   const tsx = path.resolve(import.meta.dirname, "../../../node_modules/.bin/tsx");
   const args = ["src/cli.ts", "recs", "--preset", "small", "--users", "300", "--items", "800", "--sessions", "6", "--seed", "3", "--epochs", "2", "--quiet"];
@@ -101,15 +107,22 @@ beforeAll(async () => {
     dataWindow: { test: true },
     metrics: {},
   });
-  const common = { REDIS_URL: redis.url, MODEL_REGISTRY_DIR: registryDir, ADMIN_TOKEN: ADMIN };
+  // The services reach Redis through the fault proxy (the redis-slow drill delays it), in its own
+  // process as in the demo; the redis-down drill pauses Redis itself.
+  supervisor = new Supervisor({ root: path.resolve(import.meta.dirname, "../../.."), logDir: path.join(tmp, "logs"), pidsFile, baseEnv: process.env, backoffMs: 200 });
+  const [proxyPort, proxyAdminPort] = await freePorts(2);
+  const proxyProcess = supervisor.start("fault-proxy", "services/fault-proxy", { UPSTREAM: `${redis.host}:${redis.port}`, PROXY_PORT: String(proxyPort), PORT: String(proxyAdminPort), HOST: "127.0.0.1", ADMIN_TOKEN: ADMIN, LOG_LEVEL: "warn" });
+  proxyAdmin = `http://127.0.0.1:${proxyAdminPort}`;
+  await waitFor("the fault proxy", async () => (await fetch(`${proxyAdmin}/readyz`).catch(() => null))?.status === 200 || (proxyProcess.child.exitCode !== null && Promise.reject(new Error(`the fault proxy exited; its log: ${proxyProcess.logFile}`))), 60_000);
+  const proxied = { port: proxyPort };
+  const common = { REDIS_URL: `redis://127.0.0.1:${proxied.port}`, MODEL_REGISTRY_DIR: registryDir, ADMIN_TOKEN: ADMIN };
   const kafkaEnv = { KAFKA_BROKERS: kafka.brokers.join(",") };
-  // Deadlines well above a loaded CI machine's Redis round trip, well below the drill's 250 ms bound.
-  const fraud = await start(fraudService, { ...common, ...kafkaEnv, EVENT_JOURNAL_DIR: path.join(tmp, "journal-fraud"), FEATURE_DEADLINE_MS: "60" });
+  // Deadlines well above a loaded CI machine's Redis round trip through the proxy, well below the drills' 250 ms bound and the 200 ms redis-slow adds.
+  const fraud = await start(fraudService, { ...common, ...kafkaEnv, EVENT_JOURNAL_DIR: path.join(tmp, "journal-fraud"), FEATURE_DEADLINE_MS: "100" });
   const retrieval = await start(retrievalService, { MODEL_REGISTRY_DIR: registryDir, ADMIN_TOKEN: ADMIN });
   // The ranker runs as its own process under a supervisor that restarts it: the service-killed drill kills it.
   const rankerPort = await freePort();
-  supervisor = new Supervisor({ root: path.resolve(import.meta.dirname, "../../.."), logDir: path.join(tmp, "logs"), pidsFile, baseEnv: process.env, backoffMs: 200 });
-  supervisor.start("ranker", "services/ranker", { ...common, REDIS_PREFIX: featurePrefix, FEATURE_DEADLINE_MS: "60", PORT: String(rankerPort), HOST: "127.0.0.1", LOG_LEVEL: "warn" });
+  supervisor.start("ranker", "services/ranker", { ...common, REDIS_PREFIX: featurePrefix, FEATURE_DEADLINE_MS: "100", PORT: String(rankerPort), HOST: "127.0.0.1", LOG_LEVEL: "warn" });
   const ranker = `http://127.0.0.1:${rankerPort}`;
   const recommender = await start(recommenderService, {
     ...common,
@@ -120,13 +133,14 @@ beforeAll(async () => {
     RETRIEVAL_URL: retrieval,
     RANKER_URL: ranker,
     REQUEST_BUDGET_MS: "200",
-    REDIS_DEADLINE_MS: "60",
+    REDIS_DEADLINE_MS: "100",
     RETRIEVAL_DEADLINE_MS: "150",
     RANKER_DEADLINE_MS: "150",
     CANDIDATES: "100",
   });
   const rollout = await start(rolloutControllerService, { ...kafkaEnv, MODEL_REGISTRY_DIR: registryDir, ADMIN_TOKEN: ADMIN, EVENT_JOURNAL_DIR: path.join(tmp, "journal-rollout"), RELOAD_URLS: `fraud-gbdt=${fraud}`, CONSUMER_GROUP: `console-int-${run}` });
-  urls = { fraud, retrieval, ranker, recommender, "rollout-controller": rollout };
+  const logger = await start(eventLoggerService, { ...kafkaEnv, OFFLINE_STORE_DIR: path.join(tmp, "offline-store"), CONSUMER_GROUP: `console-int-logger-${run}`, LAG_INTERVAL_MS: "500" });
+  urls = { fraud, retrieval, ranker, recommender, "rollout-controller": rollout, "event-logger": logger };
   consoleUrl = await start(consoleService, {
     SERVICE_URLS: Object.entries(urls).map(([k, v]) => `${k}=${v}`).join(","),
     ADMIN_TOKEN: ADMIN,
@@ -136,6 +150,8 @@ beforeAll(async () => {
     WINDOW_SECONDS: "10",
     DRILL_REPORTS_DIR: path.join(tmp, "drills"),
     DRILL_PIDS_FILE: pidsFile,
+    DRILL_KAFKA_PID_FILE: kafkaPidFile,
+    DRILL_REDIS_PROXY_URL: proxyAdmin,
   });
   // The ranker's process may still be starting: a refused connection is "not yet".
   for (const [name, url] of Object.entries(urls)) await waitFor(`${name} ready`, async () => (await fetch(`${url}/readyz`).catch(() => null))?.status === 200, 90_000);
@@ -274,6 +290,24 @@ describe("the console in a browser, against the running services", () => {
     expect(pageErrors, pageErrors.join("\n")).toEqual([]);
   }, 120_000);
 
+  it("runs the redis-slow drill: Redis slower than every deadline through the fault proxy, answers on time from the fallbacks, then normal", async () => {
+    await page.locator('button[data-drill="redis-slow"]').click();
+    const report = page.locator('[data-report="redis-slow"]');
+    await report.waitFor({ timeout: 90_000 });
+    const runs = (await (await fetch(`${consoleUrl}/api/drills`)).json()) as { runs: { drill: string; status: string; report: { pass: boolean; expectations: { text: string; pass: boolean | null; observed: string }[]; phases: Record<string, Record<string, { requests: number; outcomes: Record<string, number> }>> } }[] };
+    const done = runs.runs.find((r) => r.drill === "redis-slow" && r.status === "done");
+    if (!done) throw new Error("no finished redis-slow run");
+    const { fraud, recommender } = done.report.phases as Record<string, Record<string, { requests: number; outcomes: Record<string, number> }>>;
+    // Every read missed its deadline by the added latency: answers degraded or from a fallback, none from Redis in time.
+    expect((fraud?.outage?.outcomes.degraded ?? 0) + (fraud?.outage?.outcomes.fallback ?? 0)).toBeGreaterThan(0.5 * (fraud?.outage?.requests ?? 0));
+    expect(Object.keys(recommender?.outage?.outcomes ?? {}).some((o) => o !== "model")).toBe(true);
+    expect(fraud?.after?.outcomes.model ?? 0).toBeGreaterThan(0);
+    // The drill lifted its fault.
+    expect(((await (await fetch(`${proxyAdmin}/v1/fault`)).json()) as { fault: unknown }).fault).toEqual({ mode: "pass" });
+    expect(await report.locator("[data-verdict]").getAttribute("data-verdict")).toBe(done.report.pass ? "pass" : "fail");
+    expect(pageErrors, pageErrors.join("\n")).toEqual([]);
+  }, 120_000);
+
   it("runs the corrupt-model drill from the page: both damaged models refused by checksum, the model in service answering throughout", async () => {
     const before = (await (await fetch(`${urls.fraud}/v1/model/arms`)).json()) as { current: { version: string } };
     await page.locator('button[data-drill="corrupt-model"]').click();
@@ -315,4 +349,25 @@ describe("the console in a browser, against the running services", () => {
     expect(await report.locator("[data-verdict]").getAttribute("data-verdict")).toBe(done.report.pass ? "pass" : "fail");
     expect(pageErrors, pageErrors.join("\n")).toEqual([]);
   }, 180_000);
+
+  it("runs the kafka-down drill: the broker frozen, both designs answering, every acknowledged event stored exactly once after it resumes", async () => {
+    await page.locator('button[data-drill="kafka-down"]').click();
+    const report = page.locator('[data-report="kafka-down"]');
+    await report.waitFor({ timeout: 150_000 });
+    const runs = (await (await fetch(`${consoleUrl}/api/drills`)).json()) as { runs: { drill: string; status: string; report: { pass: boolean; timeToRecoverMs: number | null; expectations: { text: string; pass: boolean | null; observed: string }[] } }[] };
+    const done = runs.runs.find((r) => r.drill === "kafka-down" && r.status === "done");
+    if (!done) throw new Error("no finished kafka-down run");
+    const byText = (start: string) => done.report.expectations.find((e) => e.text.startsWith(start));
+    const drained = byText("the producers' journals are drained");
+    const once = byText("every event stored exactly once");
+    expect(drained?.pass, drained?.observed).toBe(true);
+    expect(once?.pass, once?.observed).toBe(true);
+    // The probe traffic produced decisions during the outage: the accounting is not of an empty log.
+    const decisions = /fraud\.decisions\.v1: (\d+) acknowledged, (\d+) stored/.exec(once?.observed ?? "");
+    expect(Number(decisions?.[1])).toBeGreaterThan(50);
+    expect(decisions?.[2]).toBe(decisions?.[1]);
+    expect(done.report.timeToRecoverMs).not.toBeNull();
+    expect(await report.locator("[data-verdict]").getAttribute("data-verdict")).toBe(done.report.pass ? "pass" : "fail");
+    expect(pageErrors, pageErrors.join("\n")).toEqual([]);
+  }, 200_000);
 });

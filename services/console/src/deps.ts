@@ -15,7 +15,7 @@ export async function createDeps(ctx: ServiceContext<ConsoleConfig>): Promise<Co
   scraper.start();
   ctx.closers.add("scraper", () => scraper.stop());
   const drills = new DrillRunner(
-    { urls, adminToken: config.ADMIN_TOKEN, clock: clockFromConfig(config), logger, redisUrl: config.DRILL_REDIS_URL ?? null, registryDir: config.MODEL_REGISTRY_DIR ?? null, pidsFile: config.DRILL_PIDS_FILE ?? null },
+    { urls, adminToken: config.ADMIN_TOKEN, clock: clockFromConfig(config), logger, redisUrl: config.DRILL_REDIS_URL ?? null, registryDir: config.MODEL_REGISTRY_DIR ?? null, pidsFile: config.DRILL_PIDS_FILE ?? null, kafkaPidFile: config.DRILL_KAFKA_PID_FILE ?? null, redisProxyUrl: config.DRILL_REDIS_PROXY_URL?.replace(/\/$/, "") ?? null },
     config.DRILL_REPORTS_DIR,
   );
   ctx.closers.add("drills", () => drills.drain());

@@ -80,7 +80,7 @@ function tfjsBackend(): string {
   }
 }
 
-async function infra(): Promise<{ redisUrl: string; kafkaBrokers: string; how: string }> {
+async function infra(): Promise<{ redisUrl: string; kafkaBrokers: string; how: string; kafkaPidFile?: string }> {
   const redisUrl = process.env.REDIS_URL;
   const kafkaBrokers = process.env.KAFKA_BROKERS;
   if (redisUrl && kafkaBrokers) return { redisUrl, kafkaBrokers, how: "given by REDIS_URL / KAFKA_BROKERS" };
@@ -91,13 +91,15 @@ async function infra(): Promise<{ redisUrl: string; kafkaBrokers: string; how: s
     redisUrl: "redis://127.0.0.1:6379",
     kafkaBrokers: "127.0.0.1:9092",
     how: mode === "docker" ? "docker compose (redis:7, apache/kafka:3.9.1)" : "local redis-server and a Kafka 3.9.1 KRaft broker from its Maven Central jars",
+    // scripts/services-up keeps the local broker's pid here; a container has none the console can signal.
+    ...(mode === "docker" ? {} : { kafkaPidFile: path.join(ROOT, ".data", "pids", "kafka.pid") }),
   };
 }
 
 async function main(): Promise<void> {
   const started = Date.now();
   step("infrastructure");
-  const { redisUrl, kafkaBrokers, how } = await infra();
+  const { redisUrl, kafkaBrokers, how, kafkaPidFile } = await infra();
   say(`Redis ${redisUrl}, Kafka ${kafkaBrokers}: ${how}`);
   const portBase = values["port-base"] ? Number(values["port-base"]) : undefined;
   // Fresh tokens every run: the admin API and the writers are closed to anyone who was not told.
@@ -132,6 +134,7 @@ async function main(): Promise<void> {
     driftWindow: { events: week, minEvents: Math.round(0.9 * week), seconds: WEEK_MS / 1000 },
     clickAttributionMs: CLICK_ATTRIBUTION_REAL_MS * CLOCK_SPEED,
     ...(portBase ? { portBase } : {}),
+    ...(kafkaPidFile ? { kafkaPidFile } : {}),
   });
 
   step(`starting the services (clock: ${clock.start} at ${new Date(clock.originMs).toISOString()}, ${CLOCK_SPEED}x: a world day every ${(86_400 / CLOCK_SPEED).toFixed(0)} s)`);

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ConsoleConfigSchema } from "../../../services/console/src/config";
 import { DriftMonitorConfigSchema } from "../../../services/drift-monitor/src/config";
 import { EventLoggerConfigSchema } from "../../../services/event-logger/src/config";
+import { FaultProxyConfigSchema } from "../../../services/fault-proxy/src/config";
 import { FeatureStreamerConfigSchema } from "../../../services/feature-streamer/src/config";
 import { FraudConfigSchema } from "../../../services/fraud/src/config";
 import { RankerConfigSchema } from "../../../services/ranker/src/config";
@@ -53,7 +54,8 @@ describe("demo plan", () => {
   it("gives every service the same simulated clock, and the drift monitor week-long windows", () => {
     const clock = { start: "2024-01-31T00:00:00.000Z", originMs: 1_800_000_000_000, speed: 8640 };
     const plan = servicePlan({ ...settings, clock, driftWindow: { events: 13_000, minEvents: 11_700, seconds: 604_800 }, clickAttributionMs: 43_200_000 });
-    for (const s of plan) expect(s.env).toMatchObject({ CLOCK_START: clock.start, CLOCK_ORIGIN_MS: "1800000000000", CLOCK_SPEED: "8640" });
+    // The fault proxy forwards bytes and keeps no time.
+    for (const s of plan.filter((p) => p.name !== "fault-proxy")) expect(s.env).toMatchObject({ CLOCK_START: clock.start, CLOCK_ORIGIN_MS: "1800000000000", CLOCK_SPEED: "8640" });
     const parsed = FraudConfigSchema.parse(plan.find((s) => s.name === "fraud")!.env);
     expect(parsed).toMatchObject({ CLOCK_START: Date.parse(clock.start), CLOCK_ORIGIN_MS: 1_800_000_000_000, CLOCK_SPEED: 8640 });
     expect(DriftMonitorConfigSchema.parse(plan.find((s) => s.name === "drift-monitor")!.env)).toMatchObject({ COUNT_WINDOW_SIZE: 13_000, MIN_WINDOW_EVENTS: 11_700, TIME_WINDOW_SECONDS: 604_800 });
@@ -73,6 +75,7 @@ describe("demo plan", () => {
       ranker: RankerConfigSchema,
       recommender: RecommenderConfigSchema,
       console: ConsoleConfigSchema,
+      "fault-proxy": FaultProxyConfigSchema,
     };
     expect(Object.keys(schemas).sort()).toEqual(plan.map((s) => s.name).sort());
     for (const [name, schema] of Object.entries(schemas)) {
@@ -80,5 +83,18 @@ describe("demo plan", () => {
       const parsed = schema.safeParse(env);
       expect(parsed.success, `${name}: ${JSON.stringify(parsed.error?.issues)}`).toBe(true);
     }
+  });
+
+  it("puts the fault proxy in front of Redis for every service, and hands its admin URL to the console's redis-slow drill", () => {
+    const plan = servicePlan(settings);
+    const proxy = plan.find((s) => s.name === "fault-proxy")!;
+    expect(plan[0]).toBe(proxy);
+    expect(proxy.env).toMatchObject({ UPSTREAM: "127.0.0.1:6379", PROXY_PORT: "6380" });
+    for (const s of plan.filter((p) => p.env.REDIS_URL !== undefined)) expect(s.env.REDIS_URL, s.name).toBe("redis://127.0.0.1:6380");
+    const console = plan.find((s) => s.name === "console")!;
+    expect(console.env).toMatchObject({ DRILL_REDIS_PROXY_URL: `http://127.0.0.1:${proxy.port}`, DRILL_REDIS_URL: settings.redisUrl });
+    // With --port-base the proxy's Redis port moves too, past the services' ports.
+    const moved = servicePlan({ ...settings, portBase: 9100 });
+    expect(moved.find((s) => s.name === "fault-proxy")!.env.PROXY_PORT).toBe(String(9100 + moved.length));
   });
 });

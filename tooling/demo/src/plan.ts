@@ -46,6 +46,8 @@ export interface DemoSettings {
    * full (the world's traffic has hours and weekdays; a part-filled window alarms on them).
    */
   driftWindow?: { events: number; minEvents: number; seconds: number };
+  /** The Kafka broker's pid file when the demo started it as a local process (the kafka-down drill freezes it). */
+  kafkaPidFile?: string;
   /** The recommender's click attribution window, in world ms (it must cover real queueing times the clock speed multiplies). */
   clickAttributionMs?: number;
 }
@@ -61,19 +63,32 @@ export const DEFAULT_PORTS = {
   "retrain-controller": 8088,
   "rollout-controller": 8089,
   console: 8090,
+  "fault-proxy": 8091,
 } as const;
+/** Where the services reach Redis: the fault proxy in front of it (the redis-slow drill delays it). */
+export const DEFAULT_REDIS_PROXY_PORT = 6380;
 
 /** The services in start order: dependencies first, so shutdown can go in reverse. */
 export function servicePlan(s: DemoSettings): ServiceSpec[] {
   const port = (name: keyof typeof DEFAULT_PORTS) => (s.portBase ? s.portBase + Object.keys(DEFAULT_PORTS).indexOf(name) : DEFAULT_PORTS[name]);
   const clock: Record<string, string> = s.clock ? { CLOCK_START: s.clock.start, CLOCK_ORIGIN_MS: String(s.clock.originMs), CLOCK_SPEED: String(s.clock.speed) } : {};
-  const common = { REDIS_URL: s.redisUrl, KAFKA_BROKERS: s.kafkaBrokers, MODEL_REGISTRY_DIR: s.registryDir, LOG_LEVEL: "warn", ADMIN_TOKEN: s.tokens.admin, ...clock };
+  const redisProxyPort = s.portBase ? s.portBase + Object.keys(DEFAULT_PORTS).length : DEFAULT_REDIS_PROXY_PORT;
+  const upstream = new URL(s.redisUrl);
+  const common = { REDIS_URL: `redis://127.0.0.1:${redisProxyPort}`, KAFKA_BROKERS: s.kafkaBrokers, MODEL_REGISTRY_DIR: s.registryDir, LOG_LEVEL: "warn", ADMIN_TOKEN: s.tokens.admin, ...clock };
   const window: Record<string, string> = s.driftWindow
     ? { COUNT_WINDOW_SIZE: String(s.driftWindow.events), MIN_WINDOW_EVENTS: String(s.driftWindow.minEvents), TIME_WINDOW_SECONDS: String(s.driftWindow.seconds), COUNT_EVALUATE_EVERY: "500", TIME_EVALUATE_EVERY: "500" }
     : { COUNT_WINDOW_SIZE: "1000", COUNT_EVALUATE_EVERY: "250" };
   const journal = (name: string) => path.join(s.dataDir, "journal", name);
   const url = (name: keyof typeof DEFAULT_PORTS) => `http://127.0.0.1:${port(name)}`;
   return [
+    {
+      // First: every service below reaches Redis through it (the trainer and the drills' CLIENT PAUSE go to Redis itself).
+      name: "fault-proxy",
+      dir: "services/fault-proxy",
+      port: port("fault-proxy"),
+      env: { UPSTREAM: `${upstream.hostname}:${upstream.port || "6379"}`, PROXY_PORT: String(redisProxyPort), ADMIN_TOKEN: s.tokens.admin, LOG_LEVEL: "warn" } as Record<string, string>,
+      explore: ["GET /v1/fault", `Redis through it at redis://127.0.0.1:${redisProxyPort}`],
+    },
     { name: "event-logger", dir: "services/event-logger", port: port("event-logger"), env: { ...common, OFFLINE_STORE_DIR: path.join(s.dataDir, "offline-store") }, explore: ["GET /v1/stats"] },
     { name: "drift-monitor", dir: "services/drift-monitor", port: port("drift-monitor"), env: { ...common, EVENT_JOURNAL_DIR: journal("drift-monitor"), ...window }, explore: ["GET /v1/drift"] },
     { name: "feature-streamer", dir: "services/feature-streamer", port: port("feature-streamer"), env: { ...common }, explore: ["GET /v1/stats"] },
@@ -138,11 +153,13 @@ export function servicePlan(s: DemoSettings): ServiceSpec[] {
         LOG_LEVEL: "warn",
         ADMIN_TOKEN: s.tokens.admin,
         ...clock,
-        SERVICE_URLS: (["recommender", "fraud", "retrieval", "ranker", "event-logger", "drift-monitor", "feature-streamer", "retrain-controller", "rollout-controller"] as const).map((name) => `${name}=${url(name)}`).join(","),
+        SERVICE_URLS: (["recommender", "fraud", "retrieval", "ranker", "event-logger", "drift-monitor", "feature-streamer", "retrain-controller", "rollout-controller", "fault-proxy"] as const).map((name) => `${name}=${url(name)}`).join(","),
         DRILL_REDIS_URL: s.redisUrl,
         MODEL_REGISTRY_DIR: s.registryDir,
         DRILL_REPORTS_DIR: path.join(s.root, "docs", "drills"),
         DRILL_PIDS_FILE: pidsFile(s.dataDir),
+        DRILL_REDIS_PROXY_URL: url("fault-proxy"),
+        ...(s.kafkaPidFile ? { DRILL_KAFKA_PID_FILE: s.kafkaPidFile } : {}),
       },
       explore: ["GET / (the control room)", "GET /api/overview", "npm run drill -- --list"],
     },

@@ -12,6 +12,10 @@ export interface DrillContext {
   registryDir: string | null;
   /** The supervisor's pids file (@mlsd/supervisor): which process runs each service, and its restarts. */
   pidsFile: string | null;
+  /** The admin URL of the fault proxy the services reach Redis through (redis-slow sets its fault). */
+  redisProxyUrl: string | null;
+  /** The pid file of the Kafka broker the services use (kafka-down freezes it). */
+  kafkaPidFile: string | null;
   /** Progress lines the page and the CLI show while the drill runs. */
   say(line: string): void;
 }

@@ -3,17 +3,20 @@ import path from "node:path";
 import { AppError } from "@mlsd/service-kit";
 import { badModel } from "./bad-model";
 import { corruptModel } from "./corrupt-model";
+import { kafkaDown } from "./kafka-down";
 import type { Drill, DrillContext, DrillOptions } from "./drill";
-import { redisDown } from "./redis-down";
+import { redisDown, redisSlow } from "./redis-faults";
 import { serviceKilled } from "./service-killed";
 import { renderReport, type DrillReport } from "./report";
 
-export const DRILLS: readonly Drill[] = [redisDown, badModel, corruptModel, serviceKilled];
+export const DRILLS: readonly Drill[] = [redisDown, redisSlow, kafkaDown, badModel, corruptModel, serviceKilled];
 
 export const DEFAULT_DRILL_OPTIONS: Record<string, DrillOptions> = {
   "redis-down": { faultSeconds: 10, baselineSeconds: 5, afterSeconds: 15, rate: 20 },
   "bad-model": { faultSeconds: 90, baselineSeconds: 5, afterSeconds: 3, rate: 20 },
   "corrupt-model": { faultSeconds: 6, baselineSeconds: 5, afterSeconds: 5, rate: 20 },
+  "redis-slow": { faultSeconds: 10, baselineSeconds: 5, afterSeconds: 15, rate: 20 },
+  "kafka-down": { faultSeconds: 15, baselineSeconds: 5, afterSeconds: 10, rate: 20 },
   "service-killed": { faultSeconds: 60, baselineSeconds: 5, afterSeconds: 15, rate: 20 },
 };
 
