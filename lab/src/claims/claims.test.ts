@@ -9,6 +9,9 @@ import { runClaim, type ClaimOutcome } from "../harness/run";
 import { judge, VERDICTS, type Rule } from "../harness/verdict";
 import { CLAIMS, findClaim } from "./index";
 
+/** The part-2 claims measured on the live services (Redis, Kafka, the services as processes). */
+const LIVE_PART2_IDS = ["22", "27", "31", "38", "39", "X5"];
+
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "claims-quick-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const quiet = { quick: true, log: () => {}, progressStream: { write: () => true } };
@@ -29,6 +32,7 @@ describe("the lab's claims", () => {
     // Each experiment is one catalogue entry, found by its first id; part 2 is being added claim by claim.
     expect(new Set(CLAIMS.map((c) => c.id)).size).toBe(CLAIMS.length);
     for (const c of CLAIMS) expect(CATALOGUE.find((e) => e.ids[0] === c.id)?.part, `claim ${c.id}`).not.toBe("open");
+    expect(CLAIMS.filter((c) => CATALOGUE.find((e) => e.ids[0] === c.id)?.part === 1)).toHaveLength(part1.length);
     expect(findClaim("x2")?.id).toBe("X2");
     expect(findClaim("nope")).toBeUndefined();
   });
@@ -39,6 +43,19 @@ describe("the lab's claims", () => {
       expect(entry?.part, `claim ${id}`).toBe(2);
       expect(findClaim(id)?.id, `claim ${id}`).toBe(entry?.ids[0]);
     }
+  });
+
+  it("cover the part-2 claims on the running system, each marked live (run by live.int.test.ts, not here)", () => {
+    for (const id of LIVE_PART2_IDS) {
+      const entry = CATALOGUE.find((e) => e.ids.includes(id));
+      expect(entry?.part, `catalogue entry of ${id}`).toBe(2);
+      for (const alias of entry?.ids ?? []) expect(findClaim(alias)?.id, `claim ${alias}`).toBe(id);
+      expect(findClaim(id)?.live, `claim ${id} is live`).toBe(true);
+    }
+  });
+
+  it("give every claim a catalogue entry", () => {
+    for (const c of CLAIMS) expect(CATALOGUE.find((e) => e.ids[0] === c.id), `claim ${c.id}`).toBeDefined();
   });
 
   it.each(CLAIMS.flatMap((c) => c.checks.map((check) => [c.id, check.id, check.rule] as const)))("claim %s, check %s: its declared rule gives each verdict on constructed values", (_id, _check, rule) => {
@@ -92,7 +109,8 @@ const invariants: Record<string, (o: ClaimOutcome) => void> = {
   },
 };
 
-describe.each(CLAIMS.map((c) => [c.id, c] as const))("claim %s at quick size", (id, claim) => {
+// Live claims start Redis, Kafka and the services: they run in live.int.test.ts under the testkit.
+describe.each(CLAIMS.filter((c) => !c.live).map((c) => [c.id, c] as const))("claim %s at quick size", (id, claim) => {
   it("runs every seed, judges every check and writes a page with tables and figures", async () => {
     const outcome = await runClaim(claim, quiet);
     expect(outcome.runs).toHaveLength(claim.seeds.quick);
