@@ -9,6 +9,9 @@ import { runClaim, type ClaimOutcome } from "../harness/run";
 import { judge, VERDICTS, type Rule } from "../harness/verdict";
 import { CLAIMS, findClaim } from "./index";
 
+/** The part-2 claims measured on the live services (Redis, Kafka, the services as processes). */
+const LIVE_PART2_IDS = ["22", "27", "31", "38", "39", "X5"];
+
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "claims-quick-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const quiet = { quick: true, log: () => {}, progressStream: { write: () => true } };
@@ -26,7 +29,10 @@ describe("the lab's claims", () => {
   it("cover the catalogue's part-1 claims, one experiment each, found by any of their ids", () => {
     const part1 = CATALOGUE.filter((e) => e.part === 1);
     for (const entry of part1) for (const id of entry.ids) expect(findClaim(id)?.id, `claim ${id}`).toBe(entry.ids[0]);
-    expect(CLAIMS.filter((c) => part1.some((e) => e.ids[0] === c.id))).toHaveLength(part1.length);
+    // Each experiment is one catalogue entry, found by its first id; part 2 is being added claim by claim.
+    expect(new Set(CLAIMS.map((c) => c.id)).size).toBe(CLAIMS.length);
+    for (const c of CLAIMS) expect(CATALOGUE.find((e) => e.ids[0] === c.id)?.part, `claim ${c.id}`).not.toBe("open");
+    expect(CLAIMS.filter((c) => CATALOGUE.find((e) => e.ids[0] === c.id)?.part === 1)).toHaveLength(part1.length);
     expect(findClaim("x2")?.id).toBe("X2");
     expect(findClaim("nope")).toBeUndefined();
   });
@@ -37,10 +43,25 @@ describe("the lab's claims", () => {
     for (const entry of retrieval) for (const id of entry.ids) expect(findClaim(id)?.id, `claim ${id}`).toBe(entry.ids[0]);
   });
 
-  it("holds only claims the catalogue lists, each once", () => {
-    const ids = CLAIMS.map((c) => c.id);
-    expect(new Set(ids).size).toBe(ids.length);
-    for (const id of ids) expect(CATALOGUE.some((e) => e.ids[0] === id), `claim ${id}`).toBe(true);
+  it("cover the part-2 ranking and closed-loop claims (9, X1, 33, X4, 21/36)", () => {
+    for (const id of ["9", "X1", "33", "X4", "21", "36"]) {
+      const entry = CATALOGUE.find((e) => e.ids.includes(id));
+      expect(entry?.part, `claim ${id}`).toBe(2);
+      expect(findClaim(id)?.id, `claim ${id}`).toBe(entry?.ids[0]);
+    }
+  });
+
+  it("cover the part-2 claims on the running system, each marked live (run by live.int.test.ts, not here)", () => {
+    for (const id of LIVE_PART2_IDS) {
+      const entry = CATALOGUE.find((e) => e.ids.includes(id));
+      expect(entry?.part, `catalogue entry of ${id}`).toBe(2);
+      for (const alias of entry?.ids ?? []) expect(findClaim(alias)?.id, `claim ${alias}`).toBe(id);
+      expect(findClaim(id)?.live, `claim ${id} is live`).toBe(true);
+    }
+  });
+
+  it("give every claim a catalogue entry", () => {
+    for (const c of CLAIMS) expect(CATALOGUE.find((e) => e.ids[0] === c.id), `claim ${c.id}`).toBeDefined();
   });
 
   it.each(CLAIMS.flatMap((c) => c.checks.map((check) => [c.id, check.id, check.rule] as const)))("claim %s, check %s: its declared rule gives each verdict on constructed values", (_id, _check, rule) => {
@@ -48,6 +69,20 @@ describe("the lab's claims", () => {
     for (const verdict of VERDICTS) expect(judge(rule, meanInterval(values[verdict])).verdict).toBe(verdict);
   });
 });
+
+/** Both loops of a seed start from the same bootstrap log, and every session was served a full slate. */
+function loopInvariants(o: ClaimOutcome): void {
+  const size = o.params as { slateSize: number; rounds: number };
+  for (const r of o.runs) {
+    const loops = (r.detail as { loops: { rounds: { round: number; sessions: number; impressions: number }[] }[] }).loops;
+    expect(loops).toHaveLength(2);
+    expect(loops[1]?.rounds[0]).toEqual(loops[0]?.rounds[0]);
+    for (const loop of loops) {
+      expect(loop.rounds.map((x) => x.round)).toEqual(Array.from({ length: size.rounds + 1 }, (_, i) => i));
+      for (const round of loop.rounds) expect(round.impressions).toBe(round.sessions * size.slateSize);
+    }
+  }
+}
 
 // The same invariants must hold at any size: they are properties of the code, not of the data.
 const invariants: Record<string, (o: ClaimOutcome) => void> = {
@@ -85,6 +120,17 @@ const invariants: Record<string, (o: ClaimOutcome) => void> = {
       expect(explore?.newShare).toBeGreaterThanOrEqual(0.2);
     }
   },
+  X1: (o) => {
+    for (const r of o.runs) {
+      const d = r.detail as { aboveShare: { biased: number; unbiased: number } };
+      for (const share of [d.aboveShare.biased, d.aboveShare.unbiased]) {
+        expect(share).toBeGreaterThanOrEqual(0);
+        expect(share).toBeLessThanOrEqual(1);
+      }
+    }
+  },
+  "33": (o) => loopInvariants(o),
+  X4: (o) => loopInvariants(o),
   "12": (o) => {
     for (const r of o.runs) {
       const d = r.detail as { natural: number; sweep: { prevalence: number; ap: number }[]; models: { ap: number }[] };
@@ -93,7 +139,8 @@ const invariants: Record<string, (o: ClaimOutcome) => void> = {
   },
 };
 
-describe.each(CLAIMS.map((c) => [c.id, c] as const))("claim %s at quick size", (id, claim) => {
+// Live claims start Redis, Kafka and the services: they run in live.int.test.ts under the testkit.
+describe.each(CLAIMS.filter((c) => !c.live).map((c) => [c.id, c] as const))("claim %s at quick size", (id, claim) => {
   it("runs every seed, judges every check and writes a page with tables and figures", async () => {
     const outcome = await runClaim(claim, quiet);
     expect(outcome.runs).toHaveLength(claim.seeds.quick);

@@ -63,7 +63,7 @@ describe("lambdarank", () => {
     expect(objective.baseScore).toBe(0);
   });
 
-  it("rejects missing groups, non-integer grades and row weights", () => {
+  it("rejects missing groups and non-integer grades", () => {
     const rows = [[1], [2], [3]];
     const codes = (fn: () => unknown): [string, string] => {
       try {
@@ -79,10 +79,7 @@ describe("lambdarank", () => {
       "bad_label",
       "labels[1]",
     ]);
-    expect(codes(() => train(Dataset.fromRows(rows, { labels: [0, 1, 2], groups: [3], weights: [1, 1, 1] }), { objective: "lambdarank" }))).toEqual([
-      "bad_param",
-      "weights",
-    ]);
+    expect(codes(() => train(Dataset.fromRows(rows, { labels: [0, 1, 2] }), { objective: "pairwise" }))).toEqual(["bad_groups", "groups"]);
   });
 
   it("computes LambdaMART gradients equal to the pairwise definition, on groups of every size", () => {
@@ -132,5 +129,55 @@ describe("lambdarank", () => {
       expect(hess[r]).toBeCloseTo(refHess[r] as number, 12);
     }
     expect(refGrad.some((g) => g !== 0)).toBe(true);
+  });
+});
+
+describe("pairwise (RankNet) and weighted pairs", () => {
+  const gradients = (objective: "lambdarank" | "pairwise", labels: number[], groups: number[], margins: number[], weights?: number[]) => {
+    const data = Dataset.fromRows(labels.map((_, i) => [i]), { labels, groups, ...(weights ? { weights } : {}) });
+    const grad = new Float64Array(labels.length);
+    const hess = new Float64Array(labels.length);
+    createObjective(resolveParams({ objective }), data).computeGradients(Float64Array.from(margins), grad, hess);
+    return { grad, hess };
+  };
+
+  it("gives every mis-ordered pair the plain logistic gradient, wherever it sits", () => {
+    // One group: labels 1, 0, 0, 1 at margins 2, 1, 0, -1. Pairs (0,1), (0,2), (3,1), (3,2).
+    const margins = [2, 1, 0, -1];
+    const { grad, hess } = gradients("pairwise", [1, 0, 0, 1], [4], margins);
+    const rho = (hi: number, lo: number) => 1 / (1 + Math.exp((margins[hi] as number) - (margins[lo] as number)));
+    expect(grad[0]).toBeCloseTo(-(rho(0, 1) + rho(0, 2)), 12);
+    expect(grad[3]).toBeCloseTo(-(rho(3, 1) + rho(3, 2)), 12);
+    expect(grad[1]).toBeCloseTo(rho(0, 1) + rho(3, 1), 12);
+    expect(hess[2]).toBeCloseTo(rho(0, 2) * (1 - rho(0, 2)) + rho(3, 2) * (1 - rho(3, 2)), 12);
+    // LambdaRank weighs the same pairs by their NDCG change: the pair deep in the list counts less.
+    const lambda = gradients("lambdarank", [1, 0, 0, 1], [4], margins);
+    expect(Math.abs(lambda.grad[3] as number)).toBeLessThan(Math.abs(grad[3] as number));
+  });
+
+  it("weighs each pair by the weight of its more relevant row", () => {
+    const labels = [1, 0, 0, 1, 0];
+    const margins = [0.3, -0.2, 0.5, 0, 0.1];
+    const weights = [4, 7, 7, 0.5, 7];
+    for (const objective of ["pairwise", "lambdarank"] as const) {
+      const plain = gradients(objective, labels, [3, 2], margins);
+      const weighted = gradients(objective, labels, [3, 2], margins, weights);
+      // Group 1: every pair has row 0 (weight 4) as its relevant row; group 2: row 3 (weight 0.5).
+      for (const r of [0, 1, 2]) expect(weighted.grad[r]).toBeCloseTo(4 * (plain.grad[r] as number), 12);
+      for (const r of [3, 4]) expect(weighted.hess[r]).toBeCloseTo(0.5 * (plain.hess[r] as number), 12);
+    }
+  });
+
+  it("learns to rank the planted relevance, with validation NDCG to stop on", () => {
+    const fit = rankingData(150, 30, 21);
+    const test = rankingData(100, 30, 22);
+    const data = Dataset.fromRows(fit.rows, { labels: fit.labels, groups: fit.groups });
+    const valid = Dataset.fromRows(test.rows, { labels: test.labels, groups: test.groups, reference: data });
+    const result = train(data, { objective: "pairwise", numRounds: 60, maxDepth: 3, learningRate: 0.2 }, { validation: valid });
+    expect(result.history[0]?.metric).toBe("ndcg");
+    const pointwise = train(data, { objective: "regression", numRounds: 60, maxDepth: 3, learningRate: 0.2 }).model;
+    const groups = valid.groupOffsets as Int32Array;
+    expect(ndcgAt10(result.model, test.rows, test.labels, groups)).toBeGreaterThan(ndcgAt10(pointwise, test.rows, test.labels, groups) + 0.05);
+    expect(result.model.objective).toBe("pairwise");
   });
 });

@@ -125,8 +125,8 @@ export class GbdtModel {
       );
     }
     const objective = root.objective;
-    if (objective !== "binary" && objective !== "regression" && objective !== "lambdarank") {
-      fail("$.objective", `is ${JSON.stringify(objective)}, expected binary, regression or lambdarank`);
+    if (objective !== "binary" && objective !== "regression" && objective !== "lambdarank" && objective !== "pairwise") {
+      fail("$.objective", `is ${JSON.stringify(objective)}, expected binary, regression, lambdarank or pairwise`);
     }
     const baseScore = finite(root.baseScore, "$.baseScore");
     if (!Array.isArray(root.featureNames) || root.featureNames.length === 0) fail("$.featureNames", "must be a non-empty array");

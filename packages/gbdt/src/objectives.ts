@@ -28,9 +28,9 @@ export function createObjective(params: TrainParams, data: Dataset): Objective {
     case "regression":
       return squaredError(labels, data.weights, params);
     case "lambdarank":
-      if (!data.groupOffsets) throw new GbdtInputError("bad_groups", "groups", "lambdarank needs query group sizes");
-      if (data.weights) throw new GbdtInputError("bad_param", "weights", "row weights are not supported with lambdarank");
-      return lambdaRank(labels, data.groupOffsets, params);
+    case "pairwise":
+      if (!data.groupOffsets) throw new GbdtInputError("bad_groups", "groups", `${params.objective} needs query group sizes`);
+      return pairRanking(labels, data.groupOffsets, data.weights, params);
   }
 }
 
@@ -92,20 +92,27 @@ function squaredError(labels: Float64Array, weights: Float64Array | undefined, p
 const MAX_RELEVANCE = 31;
 
 /**
- * LambdaMART (Burges 2010): for each pair in a query group with different relevance, a RankNet
- * gradient scaled by the |change in NDCG| of swapping the two. Gain 2^rel - 1, discount
- * 1/log2(2 + position). Only pairs whose better-placed item is in the top `lambdarankTruncation`
- * positions count, which focuses the model on the head of the list.
+ * Pairwise losses over each query group's pairs with different relevance.
+ * - lambdarank, LambdaMART (Burges 2010): a RankNet gradient scaled by the |change in NDCG| of
+ *   swapping the two. Gain 2^rel - 1, discount 1/log2(2 + position). Only pairs whose
+ *   better-placed item is in the top `lambdarankTruncation` positions count, which focuses the
+ *   model on the head of the list.
+ * - pairwise, RankNet (Burges 2005): the same logistic pair loss with every pair counted alike,
+ *   wherever it sits in the list.
+ * Row weights weigh each pair by the weight of its more relevant row: with weights 1 / P(examined)
+ * on clicked rows, a click logged low in a list (rarely looked at) counts for the clicks it stands
+ * for, the inverse-propensity-weighted pair loss of unbiased learning to rank (Joachims 2017).
  */
-function lambdaRank(labels: Float64Array, groupOffsets: Int32Array, params: TrainParams): Objective {
+function pairRanking(labels: Float64Array, groupOffsets: Int32Array, weights: Float64Array | undefined, params: TrainParams): Objective {
   const n = labels.length;
   const numGroups = groupOffsets.length - 1;
-  const truncation = params.lambdarankTruncation;
+  const listwise = params.objective === "lambdarank";
+  const truncation = listwise ? params.lambdarankTruncation : Number.MAX_SAFE_INTEGER;
   const gains = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const y = labels[i] as number;
     if (!Number.isInteger(y) || y < 0 || y > MAX_RELEVANCE) {
-      throw new GbdtInputError("bad_label", `labels[${i}]`, `is ${y}, lambdarank labels must be integer grades in [0, ${MAX_RELEVANCE}]`);
+      throw new GbdtInputError("bad_label", `labels[${i}]`, `is ${y}, ${params.objective} labels must be integer grades in [0, ${MAX_RELEVANCE}]`);
     }
     gains[i] = 2 ** y - 1;
   }
@@ -129,9 +136,10 @@ function lambdaRank(labels: Float64Array, groupOffsets: Int32Array, params: Trai
   const posExp = new Float64Array(maxGroup);
   const posGrad = new Float64Array(maxGroup);
   const posHess = new Float64Array(maxGroup);
+  const posWeight = new Float64Array(maxGroup).fill(1);
 
   return {
-    name: "lambdarank",
+    name: params.objective,
     baseScore: params.baseScore ?? 0,
     computeGradients(margins, grad, hess) {
       grad.fill(0);
@@ -151,6 +159,7 @@ function lambdaRank(labels: Float64Array, groupOffsets: Int32Array, params: Trai
           posGain[p] = gains[r] as number;
           posMargin[p] = margins[r] as number;
           posExp[p] = Math.exp((margins[r] as number) - topMargin);
+          if (weights) posWeight[p] = weights[r] as number;
           posGrad[p] = 0;
           posHess[p] = 0;
         }
@@ -163,9 +172,10 @@ function lambdaRank(labels: Float64Array, groupOffsets: Int32Array, params: Trai
           for (let q = p + 1; q < size; q++) {
             const yj = posLabel[q] as number;
             if (yi === yj) continue;
-            const delta = Math.abs(gi - (posGain[q] as number)) * (di - (discount[q] as number)) * invIdcg;
-            const ej = posExp[q] as number;
             const iHigher = yi > yj;
+            const pairWeight = iHigher ? (posWeight[p] as number) : (posWeight[q] as number);
+            const delta = pairWeight * (listwise ? Math.abs(gi - (posGain[q] as number)) * (di - (discount[q] as number)) * invIdcg : 1);
+            const ej = posExp[q] as number;
             const sum = ei + ej;
             // Both underflow only for margins ~745 below the top; fall back to the direct form.
             const rho =

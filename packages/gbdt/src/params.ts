@@ -1,6 +1,9 @@
 import { GbdtInputError } from "./errors";
 
-export type ObjectiveName = "binary" | "regression" | "lambdarank";
+/** Pairwise is RankNet: every pair with different labels counts the same; lambdarank weighs each by its NDCG change. */
+export type ObjectiveName = "binary" | "regression" | "lambdarank" | "pairwise";
+
+export const RANKING_OBJECTIVES: readonly ObjectiveName[] = ["lambdarank", "pairwise"];
 export type EvalMetricName = "logloss" | "auc" | "ndcg" | "rmse";
 
 export interface TrainParams {
@@ -18,7 +21,7 @@ export interface TrainParams {
   minChildWeight: number;
   /** Minimum loss reduction to make a split (XGBoost's gamma). */
   minSplitGain: number;
-  /** Fraction of rows (of query groups for lambdarank) drawn for each tree. */
+  /** Fraction of rows (of query groups for the ranking objectives) drawn for each tree. */
   subsample: number;
   /** Fraction of features drawn for each tree. */
   colsampleByTree: number;
@@ -38,18 +41,19 @@ export interface TrainParams {
 
 export type TrainParamsInput = Partial<TrainParams> & Pick<TrainParams, "objective">;
 
-const DEFAULT_METRIC: Record<ObjectiveName, EvalMetricName> = { binary: "logloss", regression: "rmse", lambdarank: "ndcg" };
+const DEFAULT_METRIC: Record<ObjectiveName, EvalMetricName> = { binary: "logloss", regression: "rmse", lambdarank: "ndcg", pairwise: "ndcg" };
 const METRICS_FOR: Record<ObjectiveName, readonly EvalMetricName[]> = {
   binary: ["logloss", "auc"],
   regression: ["rmse"],
   lambdarank: ["ndcg"],
+  pairwise: ["ndcg"],
 };
 
 export function resolveParams(input: TrainParamsInput): TrainParams {
   if (input === null || typeof input !== "object") throw new GbdtInputError("bad_param", "params", "must be an object");
   const objective = input.objective;
-  if (objective !== "binary" && objective !== "regression" && objective !== "lambdarank") {
-    throw new GbdtInputError("bad_param", "objective", `is ${String(objective)}, expected binary, regression or lambdarank`);
+  if (objective !== "binary" && objective !== "regression" && objective !== "lambdarank" && objective !== "pairwise") {
+    throw new GbdtInputError("bad_param", "objective", `is ${String(objective)}, expected binary, regression, lambdarank or pairwise`);
   }
   const maxDepth = int(input.maxDepth, "maxDepth", 6, 1, 30);
   const params: TrainParams = {

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { KNOWN_SERVICES, type KnownService } from "./config";
 import type { DrillRunner } from "./drills/runner";
 import { driftView, modelViews, pipelineView } from "./overview";
+import { DESIGNS, readClaims, walkthrough } from "./walkthrough";
 import type { PipelineSpec } from "./pipelines";
 import type { Scraper } from "./scraper";
 
@@ -14,14 +15,19 @@ export interface ConsoleDeps extends HttpDeps {
   drills: DrillRunner;
   inspectTimeoutMs: number;
   windowSeconds: number;
+  /** The lab's published claim results (docs/claims), cited by the walkthroughs; null: none. */
+  claimsDir: string | null;
 }
 
-/** The page and its two files, read once: they are committed static files, no build step and no CDN. */
+/** The pages and their files, read once: they are committed static files, no build step and no CDN. */
 const PUBLIC = new URL("../public/", import.meta.url);
 const STATIC: Record<string, { file: string; type: string }> = {
   "/": { file: "index.html", type: "text/html; charset=utf-8" },
   "/console.js": { file: "console.js", type: "text/javascript; charset=utf-8" },
   "/console.css": { file: "console.css", type: "text/css; charset=utf-8" },
+  "/dom.js": { file: "dom.js", type: "text/javascript; charset=utf-8" },
+  "/walkthrough.html": { file: "walkthrough.html", type: "text/html; charset=utf-8" },
+  "/walkthrough.js": { file: "walkthrough.js", type: "text/javascript; charset=utf-8" },
 };
 
 const DrillStartSchema = z
@@ -89,6 +95,23 @@ export function createApp(deps: ConsoleDeps): ServiceApp {
             drift: driftView(latest),
             rollouts: rollouts ? { running: rollouts.running, finished: rollouts.finished.slice(-5) } : null,
           };
+        },
+      }),
+      defineRoute({
+        method: "GET",
+        path: "/api/walkthrough/:design",
+        summary: "A design in the order of the interview framework (requirements, ML framing, metrics, data, features, model, serving, monitoring): each step's points, this system's live numbers, and the claims that back it with their verdicts",
+        params: z.object({ design: z.enum(DESIGNS) }),
+        handler: async ({ params }) => {
+          let { latest, start } = scraper.window();
+          if (!latest) {
+            latest = await scraper.scrapeNow();
+            start = null;
+          }
+          const spec = deps.pipelines.find((p) => p.design === params.design);
+          const rollouts = (latest.services.get("rollout-controller")?.json["/v1/rollouts"] as { running: unknown[]; finished: unknown[] } | undefined) ?? null;
+          const live = { pipeline: spec ? pipelineView(spec, latest, start) : null, models: modelViews(latest), drift: driftView(latest), rollouts };
+          return { design: params.design, scrapedAt: new Date(latest.at).toISOString(), steps: walkthrough(params.design, live, readClaims(deps.claimsDir)) };
         },
       }),
       defineRoute({

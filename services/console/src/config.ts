@@ -30,6 +30,8 @@ export const ConsoleConfigSchema = BaseConfigSchema.extend({
   INSPECT_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** The budgets drawn on the pipelines (the load generator's file, which it gates on); default: jobs/loadgen/budgets.json. */
   BUDGETS_FILE: z.string().min(1).optional(),
+  /** The lab's published claim results the walkthroughs cite (docs/claims/*.json); default: the repository's. */
+  CLAIMS_DIR: z.string().min(1).optional(),
   /** Drills: the Redis the services use (redis-down pauses it). Unset: that drill answers 409. */
   DRILL_REDIS_URL: z.string().url().optional(),
   /** Drills: the registry the bad-model drill publishes its model into (the rollout controller's). Unset: that drill answers 409. */

@@ -265,6 +265,30 @@ describe("the console in a browser, against the running services", () => {
     expect(pageErrors, pageErrors.join("\n")).toEqual([]);
   });
 
+  it("walks each design through the interview framework with the running system's numbers and the claims' verdicts", async () => {
+    const walk = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const errors: string[] = [];
+    walk.on("pageerror", (e) => errors.push(e.message));
+    walk.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+    for (const design of ["fraud", "recs"] as const) {
+      const [answer] = await Promise.all([walk.waitForResponse(`**/api/walkthrough/${design}`), walk.goto(`${consoleUrl}/walkthrough.html?design=${design}`)]);
+      const body = (await answer.json()) as { steps: { key: string; live: { label: string; value: string }[]; claims: { id: string; verdict: string | null }[] }[] };
+      await walk.locator('[data-step="monitoring"]').waitFor({ timeout: 10_000 });
+      expect(await walk.locator("#steps > li").evaluateAll((li) => li.map((n) => n.getAttribute("data-step")))).toEqual(["requirements", "framing", "metrics", "data", "features", "model", "serving", "monitoring"]);
+      // The first step's live numbers are the pipeline's, from the services this console scrapes.
+      const p99 = body.steps[0]?.live.find((v) => v.label === "p99 end to end");
+      expect(p99?.value, design).toMatch(/^\d+\.\d\d ms \(budget \d+ ms\)$/);
+      expect(await walk.locator('[data-step="requirements"] [data-live="p99 end to end"] .value').first().textContent()).toBe(p99?.value);
+      // Each cited claim shows the verdict its published JSON has (or "not run").
+      for (const c of body.steps.flatMap((s) => s.claims)) expect(await walk.locator(`[data-claim="${c.id}"] .tag`).first().textContent(), c.id).toBe(c.verdict ?? "not run");
+    }
+    const models = await walk.locator('[data-step="model"] [data-live^="model "]').count();
+    expect(models).toBeGreaterThan(0);
+    if (shots) await walk.screenshot({ path: path.join(shots, "walkthrough-recs.png"), fullPage: false });
+    await walk.close();
+    expect(errors, errors.join("\n")).toEqual([]);
+  });
+
   it("runs the redis-down drill from the page: refused without the token, then a scored report of the outage it caused", async () => {
     await page.locator('button[data-drill="redis-down"]').click();
     await waitFor("the refusal", async () => (await page.locator("[data-drill-error]").getAttribute("data-drill-error")) === "401");

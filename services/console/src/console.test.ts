@@ -1,3 +1,5 @@
+import fs from "node:fs";
+import { fileURLToPath } from "node:url";
 import { parseBudgets } from "@mlsd/loadgen";
 import { parseExposition } from "@mlsd/prom-text";
 import { createLogger, createMetrics, loadConfig, Readiness, setModelVersion, stageTimer, systemClock, TokenAuthenticator } from "@mlsd/service-kit";
@@ -112,7 +114,7 @@ describe("drill scoring", () => {
 describe("the console's HTTP API", () => {
   const scraper = new Scraper(new Map(), { intervalMs: 1000, timeoutMs: 100, windowMs: 30_000, logger });
   const drills = new DrillRunner({ urls: new Map(), adminToken: ADMIN, clock: systemClock, logger, redisUrl: null, registryDir: null, pidsFile: null, kafkaPidFile: null, redisProxyUrl: null }, "/nonexistent");
-  const app = createApp({ logger, metrics: createMetrics("console"), readiness: new Readiness(), auth: new TokenAuthenticator({ admin: ADMIN }), scraper, pipelines: pipelines(BUDGETS), drills, inspectTimeoutMs: 1000, windowSeconds: 30 });
+  const app = createApp({ logger, metrics: createMetrics("console"), readiness: new Readiness(), auth: new TokenAuthenticator({ admin: ADMIN }), scraper, pipelines: pipelines(BUDGETS), drills, inspectTimeoutMs: 1000, windowSeconds: 30, claimsDir: fileURLToPath(new URL("../../../docs/claims", import.meta.url)) });
 
   it("serves the page and its files from the package, no CDN", async () => {
     const page = await request(app).get("/").expect(200);
@@ -137,6 +139,23 @@ describe("the console's HTTP API", () => {
     const bad = await request(app).post("/api/inspect/transaction").send({ transactionId: "t1", customerId: "c", terminalId: "t", amount: -1 }).expect(400);
     expect(bad.body.error.details.map((d: { field: string }) => d.field)).toEqual(["amount"]);
     await request(app).post("/api/inspect/recommendation").send({ userId: "1" }).expect(409);
+  });
+
+  it("walks a design through the interview framework, citing the lab's published verdicts", async () => {
+    const fraud = await request(app).get("/api/walkthrough/fraud").expect(200);
+    expect(fraud.body.steps.map((s: { key: string }) => s.key)).toEqual(["requirements", "framing", "metrics", "data", "features", "model", "serving", "monitoring"]);
+    const claims = fraud.body.steps.flatMap((s: { claims: { id: string; verdict: string | null; page: string | null }[] }) => s.claims);
+    // Every claim the fraud walkthrough cites is published, with the verdict its JSON says.
+    for (const c of claims) {
+      expect(c.page, c.id).toMatch(/^docs\/claims\/.+\.md$/);
+      const result = JSON.parse(fs.readFileSync(fileURLToPath(new URL(`../../../${c.page.replace(/\.md$/, ".json")}`, import.meta.url)), "utf8")) as { verdict: string };
+      expect(c.verdict, c.id).toBe(result.verdict);
+    }
+    // Without scraped services the live numbers say so rather than inventing any.
+    expect(fraud.body.steps[0].live).toEqual([{ label: "fraud", value: "down, or not in SERVICE_URLS" }]);
+    const bad = await request(app).get("/api/walkthrough/ads").expect(400);
+    expect(bad.body.error.details[0].field).toBe("design");
+    await request(app).get("/walkthrough.html").expect(200).expect("content-type", /html/);
   });
 
   it("serves its own OpenAPI document to the API browser and names a service it cannot reach", async () => {

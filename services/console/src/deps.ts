@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { DEFAULT_BUDGETS_PATH, loadBudgets } from "@mlsd/loadgen";
 import { clockFromConfig, httpDeps, type ServiceContext } from "@mlsd/service-kit";
 import type { ConsoleDeps } from "./app";
@@ -19,5 +20,6 @@ export async function createDeps(ctx: ServiceContext<ConsoleConfig>): Promise<Co
     config.DRILL_REPORTS_DIR,
   );
   ctx.closers.add("drills", () => drills.drain());
-  return { ...httpDeps(ctx), scraper, pipelines: pipelines(budgets), drills, inspectTimeoutMs: config.INSPECT_TIMEOUT_MS, windowSeconds: config.WINDOW_SECONDS };
+  const claimsDir = config.CLAIMS_DIR ?? fileURLToPath(new URL("../../../docs/claims", import.meta.url));
+  return { ...httpDeps(ctx), scraper, pipelines: pipelines(budgets), drills, inspectTimeoutMs: config.INSPECT_TIMEOUT_MS, windowSeconds: config.WINDOW_SECONDS, claimsDir };
 }

@@ -6,7 +6,7 @@ import { ModelRegistry } from "@mlsd/model-registry";
 import { createRecWorld, simulateInteractions } from "@mlsd/synth";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadRankerModel } from "@mlsd/model-formats/ranker";
-import { renderRankerReport, trainRanker, type RankingMethod } from "./ranker";
+import { clickedSlates, rankerData, renderRankerReport, trainRanker, type RankingMethod } from "./ranker";
 import { noisyLatentScorer, popularityScorer, REC_WORLD_ORIGIN_MS, worldCatalogue, worldProfiles, worldSessions } from "./ranker-data";
 import { ndcgOfScores } from "./ranker-eval";
 
@@ -132,6 +132,29 @@ describe("trainRanker", () => {
     expect(loaded.predictRaw(row)).toBe(model.predictRaw(row));
     expect(fs.readFileSync(entry.file("report.md"), "utf8")).toContain("| GBDT, LambdaRank objective |");
     expect(renderRankerReport(report)).toContain(`${ndcg.lambdarank.ndcgTrue.toFixed(4)} |`);
+  });
+
+  it("cuts the rows by time, each row knowing its impression-log row, and keeps only clicked slates for pair losses", () => {
+    const data = rankerData({ world, impressions, scorer: noisyLatentScorer(world, { noise: 1 }) });
+    for (const part of [data.train, data.valid, data.test]) {
+      expect(part.logRows).toHaveLength(part.rows.numRows);
+      expect(part.groups.reduce((a, b) => a + b, 0)).toBe(part.rows.numRows);
+      part.logRows.forEach((r, i) => expect(part.labels[i]).toBe(impressions.clicked[r]));
+    }
+    const day = (part: typeof data.train, i: number) => impressions.day[part.logRows[i]!]!;
+    expect(day(data.train, 0)).toBeGreaterThanOrEqual(2);
+    expect(day(data.train, data.train.rows.numRows - 1)).toBeLessThan(20);
+    expect(day(data.valid, 0)).toBeGreaterThanOrEqual(20);
+    expect(day(data.test, 0)).toBeGreaterThanOrEqual(24);
+    expect(Array.from(data.evalSet.items)).toEqual(Array.from(data.test.logRows, (r) => impressions.item[r]));
+    const clicked = clickedSlates(data.train);
+    expect(clicked.groups.length).toBeLessThan(data.train.groups.length);
+    let offset = 0;
+    for (const size of clicked.groups) {
+      expect(clicked.labels.subarray(offset, offset + size).some((y) => y === 1)).toBe(true);
+      offset += size;
+    }
+    clicked.logRows.forEach((r, i) => expect(clicked.labels[i]).toBe(impressions.clicked[r]));
   });
 
   it("refuses a split whose windows the log does not cover", async () => {

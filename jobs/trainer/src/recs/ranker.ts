@@ -6,6 +6,7 @@ import {
   rankerFeatureIndex,
   rankerFeatureSchemaHash,
   type RankerFeatureMatrix,
+  type RankerFeatureName,
   type RecsFeatureConfig,
   type RecsSession,
 } from "@mlsd/feature-store";
@@ -37,20 +38,24 @@ export interface RankerSplit {
   testStartDay: number;
 }
 
-export interface TrainRankerOptions {
+/** What the ranker's rows are built from: the world, its logged slates and the retrieval score. */
+export interface RankerDataOptions {
   world: RecWorld;
   /** Logged impressions with clicks (`simulateInteractions`); one slate becomes one query group. */
   impressions: ImpressionLog;
   scorer: RetrievalScorer;
+  split?: Partial<RankerSplit>;
+  featureConfig?: RecsFeatureConfig;
+}
+
+export interface TrainRankerOptions extends RankerDataOptions {
   /** Recorded in the manifest: serving must feed the ranker scores from the same retrieval model. */
   scorerName: string;
   /** The registry versions of the retrieval model `scorer` stands for; recorded so serving pairs them. */
   retrievalVersions?: readonly string[];
-  split?: Partial<RankerSplit>;
   k?: number;
   lambdarank?: Partial<TrainParamsInput>;
   pointwise?: Partial<TrainParamsInput>;
-  featureConfig?: RecsFeatureConfig;
   /** Publish the LambdaRank model here (alias `current`) when given. */
   registryDir?: string;
   log?: (line: string) => void;
@@ -144,14 +149,17 @@ function shuffleWithinSlates(matrix: RankerFeatureMatrix, sessions: readonly Rec
   return logRow;
 }
 
-interface Part {
+/** Rows of one time window: features, click labels, slates as query groups. */
+export interface RankerPart {
   rows: { data: Float64Array; numRows: number; numColumns: number };
   labels: Float64Array;
   groups: Int32Array;
+  /** The impression-log row of each row: its position, propensity and true relevance are there. */
+  logRows: Int32Array;
 }
 
-/** Slates without a click give LambdaRank no pair to learn from and NDCG nothing to judge: leave them out. */
-function clickedSlates(p: Part): Part {
+/** Slates without a click give a pair loss no pair to learn from and NDCG nothing to judge: leave them out. */
+export function clickedSlates(p: RankerPart): RankerPart {
   const width = p.rows.numColumns;
   const keep: number[] = [];
   const groups: number[] = [];
@@ -167,7 +175,12 @@ function clickedSlates(p: Part): Part {
   }
   const data = new Float64Array(keep.length * width);
   keep.forEach((r, i) => data.set(p.rows.data.subarray(r * width, (r + 1) * width), i * width));
-  return { rows: { data, numRows: keep.length, numColumns: width }, labels: Float64Array.from(keep, (r) => p.labels[r] as number), groups: Int32Array.from(groups) };
+  return {
+    rows: { data, numRows: keep.length, numColumns: width },
+    labels: Float64Array.from(keep, (r) => p.labels[r] as number),
+    groups: Int32Array.from(groups),
+    logRows: Int32Array.from(keep, (r) => p.logRows[r] as number),
+  };
 }
 
 function summary(result: TrainResult, objective: "lambdarank" | "binary", seconds: number): TrainedRankerSummary {
@@ -181,15 +194,25 @@ function summary(result: TrainResult, objective: "lambdarank" | "binary", second
   };
 }
 
+export interface RankerData {
+  split: RankerSplit;
+  sessions: RecsSession[];
+  /** Train and validation rows, every slate; fit a pair loss on `clickedSlates` of them. */
+  train: RankerPart;
+  valid: RankerPart;
+  /** The held-out window, with both truths for NDCG. */
+  test: RankerPart;
+  evalSet: RankingEvalSet;
+  /** One feature's values over the test rows (a single-feature ranking to compare with). */
+  testColumn(name: RankerFeatureName): Float64Array;
+}
+
 /**
- * Trains the GBDT ranker on logged slates and judges it on a later window against the world's
- * true relevance and against clicks, next to the retrieval order, observed popularity, the logged
- * order and a random order. The pointwise model is the comparison of claim 9.
+ * The ranker's rows from a logged world: point-in-time features of every slate after the warm-up
+ * (rows shuffled within each slate), cut by time into train, validation and test windows.
  */
-export async function trainRanker(options: TrainRankerOptions): Promise<TrainRankerResult> {
-  const say = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
+export function rankerData(options: RankerDataOptions): RankerData {
   const { world, impressions: log } = options;
-  const k = options.k ?? 10;
   const config = options.featureConfig ?? DEFAULT_RECS_FEATURE_CONFIG;
   const testStartDay = options.split?.testStartDay ?? world.options.trainCutoffDay;
   const split: RankerSplit = { warmupDays: options.split?.warmupDays ?? 2, validDays: options.split?.validDays ?? 4, testStartDay };
@@ -221,54 +244,87 @@ export async function trainRanker(options: TrainRankerOptions): Promise<TrainRan
   }
 
   const width = RANKER_FEATURE_COUNT;
-  const rowsOf = (w: Window) => ({ data: matrix.values.subarray(w.rows[0] * width, w.rows[1] * width), numRows: w.rows[1] - w.rows[0], numColumns: width });
-  const labelsOf = (w: Window) => Float64Array.from({ length: w.rows[1] - w.rows[0] }, (_, r) => log.clicked[logRow[w.rows[0] + r] as number] as number);
-  const groupsOf = (w: Window) => matrix.groups.subarray(w.groups[0], w.groups[1]);
-  const part = (w: Window): Part => ({ rows: rowsOf(w), labels: labelsOf(w), groups: groupsOf(w) });
-  const trainPart = part(trainW);
-  const validPart = part(validW);
+  const part = (w: Window): RankerPart => {
+    const logRows = logRow.subarray(w.rows[0], w.rows[1]);
+    return {
+      rows: { data: matrix.values.subarray(w.rows[0] * width, w.rows[1] * width), numRows: w.rows[1] - w.rows[0], numColumns: width },
+      labels: Float64Array.from(logRows, (r) => log.clicked[r] as number),
+      groups: matrix.groups.subarray(w.groups[0], w.groups[1]),
+      logRows,
+    };
+  };
+  const test = part(testW);
+  const testGroupOffsets = new Int32Array(test.groups.length + 1);
+  for (let g = 0; g < test.groups.length; g++) testGroupOffsets[g + 1] = (testGroupOffsets[g] as number) + (test.groups[g] as number);
+  const evalSet: RankingEvalSet = {
+    groupOffsets: testGroupOffsets,
+    items: Int32Array.from(test.logRows, (r) => log.item[r] as number),
+    trueRelevance: Float64Array.from(test.logRows, (r) => log.trueRelevance[r] as number),
+    clicked: Uint8Array.from(test.logRows, (r) => log.clicked[r] as number),
+  };
+  const testColumn = (name: RankerFeatureName) => {
+    const j = rankerFeatureIndex(name);
+    return Float64Array.from({ length: test.rows.numRows }, (_, r) => test.rows.data[r * width + j] as number);
+  };
+  return { split, sessions, train: part(trainW), valid: part(validW), test, evalSet, testColumn };
+}
+
+export interface FittedRanker {
+  result: TrainResult;
+  seconds: number;
+}
+
+/** One GBDT fit on ranker rows with early stopping on the validation rows; `weights` are row weights of `fitOn`. */
+export function fitRanker(params: TrainParamsInput, fitOn: RankerPart, validOn: RankerPart, weights?: ArrayLike<number>): FittedRanker {
+  const names = [...RANKER_FEATURE_NAMES];
+  const trainData = Dataset.fromRows(fitOn.rows, { labels: fitOn.labels, groups: fitOn.groups, featureNames: names, seed: 7, ...(weights ? { weights } : {}) });
+  const validData = Dataset.fromRows(validOn.rows, { labels: validOn.labels, groups: validOn.groups, reference: trainData });
+  const t0 = performance.now();
+  const result = train(trainData, params, { validation: validData });
+  return { result, seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * Trains the GBDT ranker on logged slates and judges it on a later window against the world's
+ * true relevance and against clicks, next to the retrieval order, observed popularity, the logged
+ * order and a random order. The pointwise model is the comparison of claim 9.
+ */
+export async function trainRanker(options: TrainRankerOptions): Promise<TrainRankerResult> {
+  const say = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
+  const { world, impressions: log } = options;
+  const k = options.k ?? 10;
+  const config = options.featureConfig ?? DEFAULT_RECS_FEATURE_CONFIG;
+  const data = rankerData(options);
+  const { split, sessions, test, evalSet } = data;
+  const validStartDay = split.testStartDay - split.validDays;
+  const testStartDay = split.testStartDay;
+  const trainPart = data.train;
+  const validPart = data.valid;
   const trainLabels = trainPart.labels;
 
   const names = [...RANKER_FEATURE_NAMES];
-  const fit = (params: TrainParamsInput, label: string, fitOn: Part, validOn: Part) => {
-    const trainData = Dataset.fromRows(fitOn.rows, { labels: fitOn.labels, groups: fitOn.groups, featureNames: names, seed: 7 });
-    const validData = Dataset.fromRows(validOn.rows, { labels: validOn.labels, groups: validOn.groups, reference: trainData });
-    const t0 = performance.now();
-    const result = train(trainData, params, { validation: validData });
-    const seconds = (performance.now() - t0) / 1000;
+  const fit = (params: TrainParamsInput, label: string, fitOn: RankerPart, validOn: RankerPart) => {
+    const fitted = fitRanker(params, fitOn, validOn);
+    const { result, seconds } = fitted;
     say(`${label}: ${result.model.trees.length} trees (best round ${result.bestIteration}, validation ${result.params.evalMetric} ${result.bestScore?.toFixed(4)}), ${seconds.toFixed(1)} s`);
-    return { result, seconds };
+    return fitted;
   };
   say(
-    `ranker data: ${sessions.length} sessions; train ${trainW.rows[1] - trainW.rows[0]} rows in ${trainW.groups[1] - trainW.groups[0]} slates, ` +
-      `validation ${validW.rows[1] - validW.rows[0]}, test ${testW.rows[1] - testW.rows[0]} (days ${split.warmupDays}-${validStartDay}-${testStartDay}-end)`,
+    `ranker data: ${sessions.length} sessions; train ${trainPart.rows.numRows} rows in ${trainPart.groups.length} slates, ` +
+      `validation ${validPart.rows.numRows}, test ${test.rows.numRows} (days ${split.warmupDays}-${validStartDay}-${testStartDay}-end)`,
   );
   const ranker = fit({ ...DEFAULT_LAMBDARANK_PARAMS, ...options.lambdarank, objective: "lambdarank" } as TrainParamsInput, "lambdarank", clickedSlates(trainPart), clickedSlates(validPart));
   // Log-loss learns from every impression, the clickless slates' negatives included.
   const pointwise = fit({ ...DEFAULT_POINTWISE_PARAMS, ...options.pointwise, objective: "binary" } as TrainParamsInput, "pointwise (binary log-loss)", trainPart, validPart);
 
-  const test = rowsOf(testW);
-  const testRows = test.numRows;
-  const testLog = (r: number) => logRow[testW.rows[0] + r] as number;
-  const testGroupOffsets = new Int32Array(testW.groups[1] - testW.groups[0] + 1);
-  for (let g = 0; g < testGroupOffsets.length - 1; g++) testGroupOffsets[g + 1] = (testGroupOffsets[g] as number) + (matrix.groups[testW.groups[0] + g] as number);
-  const evalSet: RankingEvalSet = {
-    groupOffsets: testGroupOffsets,
-    items: Int32Array.from({ length: testRows }, (_, r) => log.item[testLog(r)] as number),
-    trueRelevance: Float64Array.from({ length: testRows }, (_, r) => log.trueRelevance[testLog(r)] as number),
-    clicked: Uint8Array.from({ length: testRows }, (_, r) => log.clicked[testLog(r)] as number),
-  };
-  const column = (name: (typeof RANKER_FEATURE_NAMES)[number]) => {
-    const j = rankerFeatureIndex(name);
-    return Float64Array.from({ length: testRows }, (_, r) => test.data[r * width + j] as number);
-  };
+  const testRows = test.rows.numRows;
   const rng = new Rng(99);
   const candidates: [RankingMethod, string, ArrayLike<number>][] = [
-    ["lambdarank", "GBDT, LambdaRank objective", new Predictor(ranker.result.model).predictBatchRaw(test)],
-    ["pointwise", "GBDT, binary log-loss (pointwise)", new Predictor(pointwise.result.model).predictBatchRaw(test)],
-    ["retrieval", `retrieval score alone (${options.scorerName})`, column("retrieval_score")],
-    ["popularity", "observed popularity: clicks so far", column("item_log_clicks")],
-    ["logged", "the logging policy's order", Float64Array.from({ length: testRows }, (_, r) => -(log.position[testLog(r)] as number))],
+    ["lambdarank", "GBDT, LambdaRank objective", new Predictor(ranker.result.model).predictBatchRaw(test.rows)],
+    ["pointwise", "GBDT, binary log-loss (pointwise)", new Predictor(pointwise.result.model).predictBatchRaw(test.rows)],
+    ["retrieval", `retrieval score alone (${options.scorerName})`, data.testColumn("retrieval_score")],
+    ["popularity", "observed popularity: clicks so far", data.testColumn("item_log_clicks")],
+    ["logged", "the logging policy's order", Float64Array.from(test.logRows, (r) => -(log.position[r] as number))],
     ["random", "random order", Float64Array.from({ length: testRows }, () => rng.next())],
   ];
   const methods = candidates.map(([method, description, scores]) => {
@@ -284,8 +340,8 @@ export async function trainRanker(options: TrainRankerOptions): Promise<TrainRan
     featureSchemaHash,
     features: names,
     split: { ...split, endDay: world.options.days },
-    rows: { train: trainW.rows[1] - trainW.rows[0], valid: validW.rows[1] - validW.rows[0], test: testRows },
-    groups: { train: trainW.groups[1] - trainW.groups[0], valid: validW.groups[1] - validW.groups[0], test: testGroupOffsets.length - 1, testWithClicks },
+    rows: { train: trainPart.rows.numRows, valid: validPart.rows.numRows, test: testRows },
+    groups: { train: trainPart.groups.length, valid: validPart.groups.length, test: test.groups.length, testWithClicks },
     trainClickRate: trainLabels.reduce((a, b) => a + b, 0) / trainLabels.length,
     methods: methods.map(({ method, description, ndcgTrue, ndcgClicks }) => ({ method, description, ndcgTrue, ndcgClicks })),
     models: { lambdarank: summary(ranker.result, "lambdarank", ranker.seconds), pointwise: summary(pointwise.result, "binary", pointwise.seconds) },
