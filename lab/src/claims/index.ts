@@ -16,14 +16,61 @@ import adversarialAdaptation from "./40-adversarial-adaptation";
 import calibrationMoney from "./47-calibration-money";
 import offlineVsOnline from "./x2-offline-vs-online";
 import precisionFloor from "./x6-precision-floor";
+import twoStage from "./18-two-stage";
+import logqCorrection from "./19-logq-correction";
+import coldStart from "./20-cold-start";
+import int8Embeddings from "./24-int8-embeddings";
+import hnswVsExact from "./26-hnsw-vs-exact";
+import hardNegatives from "./x3-hard-negatives";
 import rankingObjectives from "./9-ranking-objectives";
 import positionBias from "./x1-position-bias";
 import feedbackLoops from "./33-feedback-loops";
 import diversityLoop from "./x4-diversity-loop";
 import precomputeVsOnline from "./21-precompute-vs-online";
+import featureLookup from "./22-feature-lookup";
+import fanoutTail from "./27-fanout-tail";
+import rolloutModes from "./31-rollout-modes";
+import rollback from "./38-rollback";
+import fallbacks from "./39-fallbacks";
+import ctrGuardrail from "./x5-ctr-guardrail";
 
 /** Every claim of the lab, in catalogue order. */
-export const CLAIMS: readonly AnyClaimExperiment[] = [supervisedVsAnomaly, labelLeakage, timeSplit, imbalance, driftLead, featureStoreSkew, gbdtVsMlp, distillation, calibrationDrift, retrainPolicy, sizePareto, costThresholds, streamingFeatures, adversarialAdaptation, calibrationMoney, offlineVsOnline, precisionFloor, rankingObjectives, positionBias, feedbackLoops, diversityLoop, precomputeVsOnline];
+export const CLAIMS: readonly AnyClaimExperiment[] = [
+  supervisedVsAnomaly,
+  rankingObjectives,
+  labelLeakage,
+  timeSplit,
+  imbalance,
+  driftLead,
+  featureStoreSkew,
+  gbdtVsMlp,
+  twoStage,
+  logqCorrection,
+  coldStart,
+  precomputeVsOnline,
+  featureLookup,
+  int8Embeddings,
+  distillation,
+  hnswVsExact,
+  fanoutTail,
+  calibrationDrift,
+  rolloutModes,
+  retrainPolicy,
+  feedbackLoops,
+  sizePareto,
+  costThresholds,
+  streamingFeatures,
+  rollback,
+  fallbacks,
+  adversarialAdaptation,
+  calibrationMoney,
+  positionBias,
+  offlineVsOnline,
+  hardNegatives,
+  diversityLoop,
+  ctrGuardrail,
+  precisionFloor,
+];
 
 export function findClaim(id: string): AnyClaimExperiment | undefined {
   const key = id.trim().toLowerCase();

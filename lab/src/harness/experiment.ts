@@ -76,6 +76,11 @@ export interface ClaimExperiment<P, D> {
   /** How the experiment is set up (fixed text; the run's parameters are listed from `sizes`). */
   setup: string;
   sizes: { default: P; quick: P };
+  /**
+   * Runs on the live system (Redis, Kafka and the services, started by each run): kept out of the
+   * unit suite's quick run, run by the lab's integration tests instead.
+   */
+  live?: boolean;
   seeds: { default: number; quick: number };
   checks: readonly Check[];
   run(params: P, ctx: ExperimentContext): Promise<SeedOutcome<D>> | SeedOutcome<D>;

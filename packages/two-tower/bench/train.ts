@@ -6,7 +6,7 @@
  *   npx tsx bench/train.ts [--users 5000] [--items 2000] [--per-user 20] [--epochs 3] [--batch 256]
  */
 import { Rng } from "@mlsd/random";
-import { backendName, hitRate, itemCounts, popularityRanks, recallAtK, TwoTowerModel, UserEncoder, type UserQuery } from "../src/index";
+import { backendName, hitRate, itemCounts, mostPopularLists, popularityRanks, recallAtK, TwoTowerModel, UserEncoder, type UserQuery } from "../src/index";
 import { makeClusteredWorld } from "../src/testing/clustered-world";
 
 const argv = process.argv.slice(2);
@@ -29,18 +29,7 @@ const report = await model.fit(world.train, {
 
 const recall = recallAtK(model, world.heldOut, K, { exclude: world.seen });
 const ranks = popularityRanks(itemCounts(world.train.interactions, numItems));
-const byPopularity = Array.from(ranks.keys()).sort((a, b) => (ranks[a] as number) - (ranks[b] as number));
-const users = world.heldOut.interactions.user;
-const popLists = new Int32Array(users.length * K).fill(-1);
-users.forEach((u, r) => {
-  const seen = new Set(world.seen[u]);
-  let j = 0;
-  for (const item of byPopularity) {
-    if (j === K) break;
-    if (!seen.has(item)) popLists[r * K + j++] = item;
-  }
-});
-const popularity = hitRate(popLists, K, world.heldOut.interactions.item);
+const popularity = hitRate(mostPopularLists(ranks, world.heldOut.interactions.user, world.seen, K), K, world.heldOut.interactions.item);
 
 const rng = new Rng(5);
 const queries: UserQuery[] = Array.from({ length: 2000 }, () => {

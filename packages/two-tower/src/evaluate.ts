@@ -106,6 +106,25 @@ export function popularityRanks(counts: ArrayLike<number>): Int32Array {
   return ranks;
 }
 
+/**
+ * The most-popular baseline: for each row's user, the k items of lowest popularity rank that the
+ * user has not seen (rows x k, -1 where fewer remain).
+ */
+export function mostPopularLists(ranks: Int32Array, users: ArrayLike<number>, seen: readonly (ArrayLike<number> | undefined)[], k: number): Int32Array {
+  if (!Number.isInteger(k) || k <= 0) throw new TwoTowerInputError("k", `must be a positive integer, got ${k}`);
+  const byPopularity = Array.from(ranks.keys()).sort((a, b) => (ranks[a] as number) - (ranks[b] as number));
+  const lists = new Int32Array(users.length * k).fill(-1);
+  for (let r = 0; r < users.length; r++) {
+    const skip = new Set(Array.from(seen[users[r] as number] ?? []));
+    let j = 0;
+    for (const item of byPopularity) {
+      if (j === k) break;
+      if (!skip.has(item)) lists[r * k + j++] = item;
+    }
+  }
+  return lists;
+}
+
 /** Mean popularity rank of the items in recommendation lists (-1 entries skipped). */
 export function meanPopularityRank(lists: Int32Array, ranks: Int32Array): number {
   let sum = 0;

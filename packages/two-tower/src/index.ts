@@ -17,7 +17,7 @@ export {
   type UserQuery,
 } from "./data";
 export { TwoTowerInputError, ModelArtifactError } from "./errors";
-export { DEFAULT_TWO_TOWER_CONFIG, resolveConfig, type TwoTowerConfig } from "./model-config";
+export { DEFAULT_TWO_TOWER_CONFIG, resolveConfig, type NegativeMining, type TwoTowerConfig } from "./model-config";
 export { TwoTowerModel, type FitOptions, type FitReport } from "./model";
 export type { ItemRows, UserRows } from "./features";
 export type { Architecture, DenseLayer, TwoTowerWeights, UserTowerWeights } from "./weights";
@@ -31,6 +31,7 @@ export {
   hitRate,
   popularityRanks,
   meanPopularityRank,
+  mostPopularLists,
   type ExcludeFn,
   type RecallOptions,
 } from "./evaluate";

@@ -11,6 +11,16 @@ export interface TwoTowerConfig extends Architecture {
   readonly logQCorrection: boolean;
   /** Mask other rows of the batch that hold the same item as the row's positive. */
   readonly removeAccidentalHits: boolean;
+  /**
+   * Negatives per step beyond the batch's own positives, shared by every row of the batch
+   * (0 = in-batch negatives only). Drawn from a pool of `negativePool` catalogue items sampled
+   * uniformly: "random" keeps the first of them, "hard" keeps the ones the current towers score
+   * highest for some row of the batch (excluding that row's positive), i.e. the items the model
+   * currently confuses with positives.
+   */
+  readonly extraNegatives: number;
+  readonly negativeMining: NegativeMining;
+  readonly negativePool: number;
   /** Share of training positives whose id is replaced by the unknown row, so content alone must carry them. */
   readonly itemIdDropout: number;
   readonly userIdDropout: number;
@@ -20,6 +30,8 @@ export interface TwoTowerConfig extends Architecture {
   readonly seed: number;
 }
 
+export type NegativeMining = "random" | "hard";
+
 export const DEFAULT_TWO_TOWER_CONFIG: TwoTowerConfig = {
   idDim: 32,
   categoricalDim: 8,
@@ -28,6 +40,9 @@ export const DEFAULT_TWO_TOWER_CONFIG: TwoTowerConfig = {
   temperature: 0.1,
   logQCorrection: true,
   removeAccidentalHits: true,
+  extraNegatives: 0,
+  negativeMining: "random",
+  negativePool: 1024,
   itemIdDropout: 0.1,
   userIdDropout: 0.05,
   learningRate: 0.005,
@@ -55,6 +70,10 @@ export function resolveConfig(partial: Partial<TwoTowerConfig> = {}): TwoTowerCo
   for (const field of ["itemIdDropout", "userIdDropout"] as const) {
     if (!(c[field] >= 0 && c[field] < 1)) throw new TwoTowerInputError(`config.${field}`, `must be in [0, 1), got ${c[field]}`);
   }
+  if (!Number.isInteger(c.extraNegatives) || c.extraNegatives < 0) throw new TwoTowerInputError("config.extraNegatives", `must be a non-negative integer, got ${c.extraNegatives}`);
+  positiveInt("negativePool", c.negativePool);
+  if (c.extraNegatives > c.negativePool) throw new TwoTowerInputError("config.extraNegatives", `${c.extraNegatives} exceeds negativePool ${c.negativePool}`);
+  if (c.negativeMining !== "random" && c.negativeMining !== "hard") throw new TwoTowerInputError("config.negativeMining", `must be "random" or "hard", got ${String(c.negativeMining)}`);
   if (!Number.isInteger(c.seed)) throw new TwoTowerInputError("config.seed", `must be an integer, got ${c.seed}`);
   return c;
 }

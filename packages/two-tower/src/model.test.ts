@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UserQuery } from "./data";
 import { itemCounts } from "./data";
 import { ModelArtifactError, TwoTowerInputError } from "./errors";
-import { hitRate, meanPopularityRank, popularityRanks, recallAtK, recommendForEvalSet } from "./evaluate";
+import { hitRate, meanPopularityRank, mostPopularLists, popularityRanks, recallAtK, recommendForEvalSet } from "./evaluate";
 import { TwoTowerModel, type FitReport } from "./model";
 import type { TwoTowerConfig } from "./model-config";
 import { loadItemEmbeddings, loadUserEncoder, UserEncoder } from "./serving";
@@ -45,18 +45,7 @@ afterAll(async () => {
 });
 
 function popularityBaseline(): Int32Array {
-  const byPopularity = Array.from(ranks.keys()).sort((a, b) => (ranks[a] as number) - (ranks[b] as number));
-  const users = world.heldOut.interactions.user;
-  const lists = new Int32Array(users.length * K).fill(-1);
-  users.forEach((u, r) => {
-    const seen = new Set(world.seen[u]);
-    let j = 0;
-    for (const item of byPopularity) {
-      if (j === K) break;
-      if (!seen.has(item)) lists[r * K + j++] = item;
-    }
-  });
-  return lists;
+  return mostPopularLists(ranks, world.heldOut.interactions.user, world.seen, K);
 }
 
 const cosine = (a: Float32Array, ai: number, b: Float32Array, bi: number, d: number) => {
@@ -103,6 +92,29 @@ describe("training", () => {
       return m.exportItemEmbeddings();
     };
     expect(Array.from(await run())).toEqual(Array.from(await run()));
+  });
+
+  it("trains with extra negatives: hard ones are harder than random ones, and a seed still reproduces the run", async () => {
+    const fitWith = async (extra: Partial<TwoTowerConfig>) => {
+      const m = await TwoTowerModel.fromData(world.train, { ...CONFIG, epochs: 1, ...extra });
+      const r = await m.fit(world.train);
+      return { loss: r.epochLoss, items: m.exportItemEmbeddings() };
+    };
+    const random = await fitWith({ extraNegatives: 32, negativeMining: "random", negativePool: 64 });
+    const hard = await fitWith({ extraNegatives: 32, negativeMining: "hard", negativePool: 64 });
+    const again = await fitWith({ extraNegatives: 32, negativeMining: "hard", negativePool: 64 });
+    // Mined negatives score higher under the current towers, so the softmax over them costs more.
+    expect(hard.loss[0] as number).toBeGreaterThan(random.loss[0] as number);
+    expect(Array.from(again.items)).toEqual(Array.from(hard.items));
+    // The extra columns change what is learnt: the embeddings differ from in-batch-only training.
+    expect(Array.from(hard.items)).not.toEqual(Array.from(model.exportItemEmbeddings()));
+    expect(hard.loss.every(Number.isFinite)).toBe(true);
+  });
+
+  it("refuses bad extra-negative settings naming the field", async () => {
+    await expect(TwoTowerModel.fromData(world.train, { ...CONFIG, extraNegatives: -1 })).rejects.toThrow(/config.extraNegatives/);
+    await expect(TwoTowerModel.fromData(world.train, { ...CONFIG, extraNegatives: 10, negativePool: 5 })).rejects.toThrow(/exceeds negativePool/);
+    await expect(TwoTowerModel.fromData(world.train, { ...CONFIG, negativeMining: "semi" as never })).rejects.toThrow(/config.negativeMining/);
   });
 
   it("refuses data of another shape", async () => {

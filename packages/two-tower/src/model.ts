@@ -26,11 +26,13 @@ import {
   type ItemRows,
   type RowGradients,
   type TableGradients,
+  type UserInputs,
   type UserRows,
 } from "./features";
 import { resolveConfig, type TwoTowerConfig } from "./model-config";
 import { ITEM_EMBEDDINGS_TENSOR } from "./serving";
 import { inBatchSoftmaxLoss } from "./in-batch-softmax";
+import { hardestForBatch } from "./negatives";
 import { towerForward, type LayerTensors } from "./towers";
 import { initWeights, listWeights, weightsFromLookup, type DenseLayer, type TwoTowerWeights, type UserTowerWeights } from "./weights";
 
@@ -203,24 +205,39 @@ export class TwoTowerModel {
     const userRows = userRowsOf(data, log.user, data.histories, batch);
     const positives = new Int32Array(n);
     for (let i = 0; i < n; i++) positives[i] = log.item[batch[i] as number] as number;
-    const itemRows = itemRowsOf(data, positives);
+    let itemRows = itemRowsOf(data, positives);
     for (let i = 0; i < n; i++) {
       if (config.userIdDropout > 0 && this.rng.next() < config.userIdDropout) userRows.users[i] = -1;
       if (config.itemIdDropout > 0 && this.rng.next() < config.itemIdDropout) itemRows.items[i] = -1;
     }
     const userIn = buildUserInputs(userRows, schema, config, w);
+    const extras = config.extraNegatives > 0 ? this.extraNegatives(data, userIn, positives) : new Int32Array(0);
+    const c = n + extras.length;
+    if (extras.length > 0) {
+      const ids = new Int32Array(c);
+      ids.set(positives);
+      ids.set(extras, n);
+      const dropped = itemRows.items;
+      itemRows = itemRowsOf(data, ids);
+      itemRows.items.set(dropped);
+    }
     const itemIn = buildItemInputs(itemRows, schema, config, w);
 
-    // Everything added to the logits, as one n x n matrix: -log q of each column's item, and
-    // a mask over other rows that hold the same positive (they are not negatives).
+    // Everything added to the logits, as one n x c matrix: -log q of each column's item, and
+    // a mask over other rows that hold the same positive (they are not negatives). On the same
+    // scale as -log(count / total) of the in-batch columns, an extra column drawn uniformly has
+    // -log((extras / numItems) / n); mined (hard) extras get the same, their pool being uniform.
+    // An extra column holding the row's own positive is always masked.
     let logitBias: Float32Array | undefined;
-    if (logQ !== undefined || config.removeAccidentalHits) {
-      logitBias = new Float32Array(n * n);
+    if (logQ !== undefined || config.removeAccidentalHits || extras.length > 0) {
+      const extraBias = logQ === undefined || extras.length === 0 ? 0 : Math.log((n * data.numItems) / extras.length);
+      logitBias = new Float32Array(n * c);
       for (let i = 0; i < n; i++) {
-        for (let j = 0; j < n; j++) {
-          let b = logQ === undefined ? 0 : -(logQ[positives[j] as number] as number);
-          if (config.removeAccidentalHits && i !== j && positives[i] === positives[j]) b = MASKED_LOGIT;
-          logitBias[i * n + j] = b;
+        for (let j = 0; j < c; j++) {
+          const item = j < n ? (positives[j] as number) : (extras[j - n] as number);
+          let b = j >= n ? extraBias : logQ === undefined ? 0 : -(logQ[item] as number);
+          if (i !== j && positives[i] === item && (j >= n || config.removeAccidentalHits)) b = MASKED_LOGIT;
+          logitBias[i * c + j] = b;
         }
       }
     }
@@ -232,7 +249,7 @@ export class TwoTowerModel {
     return tf.tidy(() => {
       const xs: tf.Tensor[] = [
         tf.tensor2d(userIn.x, [n, userIn.width]),
-        tf.tensor2d(itemIn.x, [n, itemIn.width]),
+        tf.tensor2d(itemIn.x, [c, itemIn.width]),
         ...dense.map((d) => tf.tensor1d(d.values)),
       ];
       const lossFn = (...args: tf.Tensor[]): tf.Scalar => {
@@ -255,6 +272,25 @@ export class TwoTowerModel {
       dense.forEach((d, i) => adamDense(this.adam, d.slot, d.values, (grads[2 + i] as tf.Tensor).dataSync() as Float32Array));
       return value.dataSync()[0] as number;
     });
+  }
+
+  /**
+   * The step's extra negatives: a uniform pool of distinct catalogue items, then either its first
+   * `extraNegatives` ("random") or the ones the current towers score highest for some row of the
+   * batch, that row's own positive excluded ("hard").
+   */
+  private extraNegatives(data: TrainingData, userIn: UserInputs, positives: Int32Array): Int32Array {
+    const { config, schema, weights: w } = this;
+    const poolSize = Math.min(config.negativePool, data.numItems);
+    const pool = Int32Array.from(this.rng.sampleIndices(data.numItems, poolSize));
+    if (config.negativeMining === "random") return pool.slice(0, config.extraNegatives);
+    const itemIn = buildItemInputs(itemRowsOf(data, pool), schema, config, w);
+    const scores = tf.tidy(() => {
+      const u = towerForward(tf.tensor2d(userIn.x, [userIn.n, userIn.width]), this.layerTensors(w.userLayers));
+      const v = towerForward(tf.tensor2d(itemIn.x, [itemIn.n, itemIn.width]), this.layerTensors(w.itemLayers));
+      return tf.matMul(u, v, false, true).dataSync() as Float32Array;
+    });
+    return hardestForBatch(scores, pool, positives, config.extraNegatives);
   }
 
   private layerTensors(layers: readonly DenseLayer[]): LayerTensors[] {

@@ -4,17 +4,6 @@
 
 const REFRESH_MS = 2000;
 
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
-    else node.setAttribute(k, v === true ? "" : String(v));
-  }
-  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  return node;
-}
 
 const fmtMs = (x) => (x === null || x === undefined ? "-" : x < 1 ? `${x.toFixed(3)} ms` : x < 100 ? `${x.toFixed(2)} ms` : `${Math.round(x)} ms`);
 const fmtPct = (x) => (x === null || x === undefined ? "-" : `${(x * 100).toFixed(2)} %`);

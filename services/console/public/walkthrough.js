@@ -6,17 +6,6 @@ const REFRESH_MS = 3000;
 const design = new URLSearchParams(location.search).get("design") === "recs" ? "recs" : "fraud";
 const TITLES = { fraud: "Fraud scoring, step by step", recs: "Recommendations, step by step" };
 
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
-    else node.setAttribute(k, v === true ? "" : String(v));
-  }
-  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  return node;
-}
 
 const VERDICT_CLASS = { holds: "tag ok", "does not hold": "tag bad", inconclusive: "tag" };
 

@@ -19,12 +19,13 @@ export interface ConsoleDeps extends HttpDeps {
   claimsDir: string | null;
 }
 
-/** The page and its two files, read once: they are committed static files, no build step and no CDN. */
+/** The pages and their files, read once: they are committed static files, no build step and no CDN. */
 const PUBLIC = new URL("../public/", import.meta.url);
 const STATIC: Record<string, { file: string; type: string }> = {
   "/": { file: "index.html", type: "text/html; charset=utf-8" },
   "/console.js": { file: "console.js", type: "text/javascript; charset=utf-8" },
   "/console.css": { file: "console.css", type: "text/css; charset=utf-8" },
+  "/dom.js": { file: "dom.js", type: "text/javascript; charset=utf-8" },
   "/walkthrough.html": { file: "walkthrough.html", type: "text/html; charset=utf-8" },
   "/walkthrough.js": { file: "walkthrough.js", type: "text/javascript; charset=utf-8" },
 };

@@ -21,7 +21,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { HttpClient, httpSender, recsTarget, runOpenLoop, type LatencySummary, type LoadTarget } from "@mlsd/loadgen";
+import { calibrate, HttpClient, httpSender, recsTarget, runOpenLoop, type LatencySummary, type LoadTarget } from "@mlsd/loadgen";
 import { RANKER_MODEL_NAME } from "@mlsd/model-formats/ranker";
 import { ModelRegistry } from "@mlsd/model-registry";
 import { Redis } from "ioredis";
@@ -222,6 +222,9 @@ const target: LoadTarget = {
     return inner.interpret(status, body);
   },
 };
+// The instrument's own error at the same rate (its built-in null server), printed beside the measurement.
+log(`calibration: the load generator against its null server at ${rate} rps for 10 s`);
+const instrument = (await calibrate({ rate, durationMs: 10_000, warmupMs: 2_000, seed: 3 })).run;
 const client = new HttpClient({ baseUrl: `http://127.0.0.1:${recommenderPort}` });
 log(`open loop: ${rate} rps for ${values.duration} s after ${values.warmup} s of warm-up`);
 const result = await runOpenLoop({ rate, durationMs: num("duration") * 1000, warmupMs: num("warmup") * 1000, ...httpSender(target, client), seed: 3 });
@@ -265,6 +268,7 @@ const lines = [
   "|---|---:|---:|---:|---:|---:|",
   row("end to end (from the scheduled send)", result.latency),
   row("generator send lag", result.sendLag),
+  row("instrument: the generator against its null server, same rate", instrument.latency),
   ...stages.map((s) => row(`stage: ${s}`, result.stages[s])),
   "",
   `Offered ${rate} rps, answered ${result.throughput.toFixed(1)} rps; ${c.ok} ok, ${c.badStatus} bad status, ${c.timeouts} timeouts, ${c.transportErrors} transport errors, ${c.dropped} dropped; ` +
