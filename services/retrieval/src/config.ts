@@ -19,9 +19,12 @@ export const RetrievalConfigSchema = BaseConfigSchema.extend({
   SEARCH_EF: z.coerce.number().int().positive().optional(),
   /** IVF lists scanned per query; default: the index's own nprobe (the trainer's recall table says what it buys). */
   SEARCH_NPROBE: z.coerce.number().int().positive().optional(),
-}).superRefine((config, ctx) => {
+});
+export type RetrievalConfig = z.infer<typeof RetrievalConfigSchema>;
+
+/** The settings with the check across them, as the service loads them (the object above keeps its shape for the deployment checks). */
+export const CheckedRetrievalConfig = RetrievalConfigSchema.superRefine((config, ctx) => {
   // A knob for the other index would be silently ignored.
   if (config.SEARCH_EF !== undefined && config.SEARCH !== "hnsw") ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["SEARCH_EF"], message: `is HNSW's knob, but SEARCH is ${config.SEARCH}` });
   if (config.SEARCH_NPROBE !== undefined && config.SEARCH !== "ivf") ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["SEARCH_NPROBE"], message: `is IVF's knob, but SEARCH is ${config.SEARCH}` });
 });
-export type RetrievalConfig = z.infer<typeof RetrievalConfigSchema>;

@@ -1,6 +1,6 @@
 import type { ServiceDefinition } from "@mlsd/service-kit";
 import { createApp, type RetrievalAppDeps } from "./app";
-import { RetrievalConfigSchema, type RetrievalConfig } from "./config";
+import { CheckedRetrievalConfig, type RetrievalConfig } from "./config";
 export { RetrievalConfigSchema, type RetrievalConfig } from "./config";
 import { createDeps } from "./deps";
 
@@ -10,7 +10,7 @@ export { Retriever, type CandidateQuery, type Candidates, type SearchMode } from
 /** The retrieval service as data: main.ts runs it, tests and benches start it in-process. */
 export const retrievalService: ServiceDefinition<RetrievalConfig, RetrievalAppDeps> = {
   name: "retrieval",
-  configSchema: RetrievalConfigSchema,
+  configSchema: CheckedRetrievalConfig,
   readiness: ["model"],
   createDeps,
   createApp,
