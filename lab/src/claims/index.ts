@@ -28,6 +28,7 @@ import feedbackLoops from "./33-feedback-loops";
 import diversityLoop from "./x4-diversity-loop";
 import precomputeVsOnline from "./21-precompute-vs-online";
 import featureLookup from "./22-feature-lookup";
+import resultCache from "./23-result-cache";
 import fanoutTail from "./27-fanout-tail";
 import rolloutModes from "./31-rollout-modes";
 import rollback from "./38-rollback";
@@ -49,6 +50,7 @@ export const CLAIMS: readonly AnyClaimExperiment[] = [
   coldStart,
   precomputeVsOnline,
   featureLookup,
+  resultCache,
   int8Embeddings,
   distillation,
   hnswVsExact,

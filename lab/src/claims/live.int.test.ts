@@ -68,6 +68,15 @@ const invariants: Record<string, (o: ClaimOutcome) => void> = {
       for (const run of Object.values(d)) expect(run.status).not.toBe("promoted");
     }
   },
+  "23": (o) => {
+    for (const r of o.runs) {
+      const [none, cached] = (r.detail as { ttls: { ttlMs: number; hitRate: number; requests: number }[] }).ttls;
+      // No cache, no hits; with one, users asking again within the TTL are answered from it.
+      expect(none?.hitRate).toBe(0);
+      expect(cached?.hitRate).toBeGreaterThan(0.3);
+      for (const t of [none, cached]) expect(t?.requests).toBeGreaterThan(20);
+    }
+  },
   "39": (o) => {
     for (const r of o.runs) {
       const phases = (r.detail as Detail39).phases;

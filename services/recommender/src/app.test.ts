@@ -2,6 +2,7 @@ import type { RecsFeatureStore } from "@mlsd/feature-store";
 import request from "supertest";
 import { describe, expect, it } from "vitest";
 import { createApp, type RecommenderAppDeps } from "./app";
+import { ResultCache } from "./result-cache";
 import { categoryOf, CLICK_TOKEN, testDeps } from "./test-fixtures";
 
 async function setup(overrides: Partial<RecommenderAppDeps> = {}) {
@@ -67,6 +68,29 @@ describe("POST /v1/recommendations: the two-stage path", () => {
     expect(first.payload).toEqual({ requestId: res.body.requestId, userId: "u1", itemId: "i41", position: 0, modelVersions: res.body.modelVersions });
     expect(res.body.requestId).toBe(res.headers["x-request-id"]);
     expect(first.key).toBe("u1");
+  });
+
+  it("replays a model answer from the per-user result cache: no Redis, retrieval or ranker call, still logged as served", async () => {
+    const { app, events, retrieval, ranker } = await setup({ resultCache: new ResultCache(60_000, 100) });
+    const first = await recommend(app, { userId: "u1", k: 10 });
+    const again = await recommend(app, { userId: "u1", k: 10 });
+    expect(again.status).toBe(200);
+    expect(ids(again.body)).toEqual(ids(first.body));
+    expect(again.body).toMatchObject({ fallback: null, modelVersions: first.body.modelVersions, arms: first.body.arms });
+    expect(again.body.requestId).not.toBe(first.body.requestId);
+    expect(Object.keys(again.body.timings)).toEqual(expect.arrayContaining(["cache", "publish", "total"]));
+    expect(again.body.timings.retrieval).toBeUndefined();
+    expect([retrieval.calls.length, ranker.calls.length]).toEqual([1, 1]);
+    // Served again under its own id: impressions and the served answer (without ranker rows: nothing was scored).
+    const served = events.filter((e) => e.type === "recs.served");
+    expect(served).toHaveLength(2);
+    if (served[1]!.type !== "recs.served") throw new Error("expected the served event");
+    expect(served[1]!.payload).toMatchObject({ requestId: again.body.requestId, fallback: null });
+    expect(served[1]!.payload.items[0]!.features).toEqual({});
+    expect(events.filter((e) => e.type === "recs.impression")).toHaveLength(20);
+    // Another request shape is another entry.
+    await recommend(app, { userId: "u1", k: 5 });
+    expect(retrieval.calls).toHaveLength(2);
   });
 
   it("honours the request's exclusions on top of the seen items", async () => {

@@ -31,6 +31,9 @@ export const RecommenderConfigSchema = BaseConfigSchema.extend({
   HISTORY_LENGTH: z.coerce.number().int().min(0).max(200).default(20),
   SEEN_LIMIT: z.coerce.number().int().min(0).max(1000).default(500),
   MAX_PER_CATEGORY: z.coerce.number().int().min(1).default(3),
+  /** A per-user result cache: the last model answer replayed for this long (service-clock ms). 0: off. */
+  RESULT_CACHE_TTL_MS: z.coerce.number().min(0).default(0),
+  RESULT_CACHE_MAX_USERS: z.coerce.number().int().positive().default(100_000),
   COLD_START_CATEGORY_WEIGHT: z.coerce.number().min(0).max(1).default(0.7),
   /** Each dependency's breaker (Redis, retrieval, ranker): opens when half of its last 50 calls failed, once 10 have been made. */
   ...breakerConfig("BREAKER_", { failureRate: 0.5, minimumCalls: 10, windowSize: 50, cooldownMs: 1_000 }),

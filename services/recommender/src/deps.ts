@@ -8,6 +8,7 @@ import type { RecommenderAppDeps } from "./app";
 import { HttpRankerClient, HttpRetrievalClient, JsonHttpClient } from "./clients";
 import type { RecommenderConfig } from "./config";
 import { createRecommenderMetrics } from "./metrics";
+import { ResultCache } from "./result-cache";
 
 /**
  * Redis, Kafka, the popularity lists and keep-alive pools to retrieval and the ranker, each
@@ -70,6 +71,8 @@ export async function createDeps(ctx: ServiceContext<RecommenderConfig>): Promis
     maxPerCategory: config.MAX_PER_CATEGORY,
     coldStartCategoryWeight: config.COLD_START_CATEGORY_WEIGHT,
     events,
+    ...(config.RESULT_CACHE_TTL_MS > 0 ? { resultCache: new ResultCache(config.RESULT_CACHE_TTL_MS, config.RESULT_CACHE_MAX_USERS) } : {}),
+    onResultCache: (outcome) => counters.resultCache.inc({ outcome }),
     onFallback: (kind) => counters.fallbacks.inc({ kind }),
     onDependencyFailure: (dependency, reason) => counters.dependencyFailures.inc({ dependency, reason }),
     onClickHistoryFailure: () => counters.clickHistoryFailures.inc(),

@@ -12,6 +12,7 @@ export function createRecommenderMetrics(registry: Registry) {
       registers,
     }),
     clicks: new Counter({ name: "recommender_clicks_total", help: "Clicks reported, by outcome (accepted, or refused: unknown answer, item not served there)", labelNames: ["outcome"] as const, registers }),
+    resultCache: new Counter({ name: "recommender_result_cache_total", help: "Result cache lookups by outcome (hit, miss, stale: expired and dropped)", labelNames: ["outcome"] as const, registers }),
     servedNotRecorded: new Counter({ name: "recommender_served_not_recorded_total", help: "Answers whose items could not be recorded for click checks", registers }),
     clickHistoryFailures: new Counter({ name: "recommender_click_history_failures_total", help: "Clicks published to Kafka whose Redis history update failed", registers }),
   };

@@ -5,6 +5,7 @@ import type { Popularity, PopularItem } from "@mlsd/model-formats/popularity";
 import { Deadline, type CircuitBreaker, type DeadlineResult, type StageTimer, type TimeBounds } from "@mlsd/service-kit";
 import type { RankerClient, RetrievalClient } from "./clients";
 import { capPerCategory, type Scored } from "./diversity";
+import { ResultCache } from "./result-cache";
 
 export type FallbackKind = RecsFallback;
 export type Dependency = "redis" | "retrieval" | "ranker";
@@ -47,6 +48,9 @@ export interface RecommendDeps {
   /** Recording an answer for click checks failed (off the response path). */
   onServedNotRecorded?: (error: Error) => void;
   onDependencyFailure?: (dependency: Dependency, reason: FailureReason) => void;
+  /** A per-user result cache (RESULT_CACHE_TTL_MS); unset: every request takes the two-stage path. */
+  resultCache?: ResultCache;
+  onResultCache?: (outcome: "hit" | "miss" | "stale") => void;
 }
 
 export type RecommendationAnswer = RecommendationsResponse;
@@ -130,12 +134,10 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
 
   let featureNames: readonly string[] = [];
   let userFeatures: Record<string, number> = {};
-  const finish = (ranked: readonly ServedCandidate[], fallback: FallbackKind | null, reason: string | null, seen: readonly string[]): RecommendationAnswer => {
-    const seenSet = new Set(seen);
-    const fresh = timer.timeSync("filter", () => ranked.filter((i) => !excluded.has(i.itemId) && !seenSet.has(i.itemId)));
-    const top = timer.timeSync("diversify", () => capPerCategory(fresh, k, deps.maxPerCategory));
-    if (fallback) deps.onFallback?.(fallback);
-    const items = top.map((item, position) => ({ itemId: item.itemId, position, score: item.score, category: item.category }));
+  const cache = deps.resultCache;
+  const cacheKey = cache ? ResultCache.key(request) : "";
+  /** Records and logs what is served (impressions, the served answer with its ranker rows), then answers. */
+  const serve = (items: RecommendationAnswer["items"], rows: readonly (readonly (number | null)[] | undefined)[], fallback: FallbackKind | null, reason: string | null): RecommendationAnswer => {
     // Off the response path: a click comes back a human reaction time later.
     deps.served.record(request.userId, requestId, items.map((i) => i.itemId)).catch((error: Error) => deps.onServedNotRecorded?.(error));
     timer.timeSync("publish", () => {
@@ -155,7 +157,7 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
             modelVersions: versions,
             fallback,
             userFeatures,
-            items: top.map((item, position) => ({ itemId: item.itemId, position, score: item.score, features: named(item.features) })),
+            items: items.map((item, position) => ({ itemId: item.itemId, position, score: item.score, features: named(rows[position]) })),
             arms,
             latencyMs: timer.snapshot().total ?? null,
           },
@@ -165,6 +167,36 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
     });
     return { requestId, userId: request.userId, items, modelVersions: versions, arms, fallback, fallbackReason: reason, timings: { ...timer.snapshot(), ...downstream } };
   };
+  const finish = (ranked: readonly ServedCandidate[], fallback: FallbackKind | null, reason: string | null, seen: readonly string[]): RecommendationAnswer => {
+    const seenSet = new Set(seen);
+    const fresh = timer.timeSync("filter", () => ranked.filter((i) => !excluded.has(i.itemId) && !seenSet.has(i.itemId)));
+    const top = timer.timeSync("diversify", () => capPerCategory(fresh, k, deps.maxPerCategory));
+    if (fallback) deps.onFallback?.(fallback);
+    const items = top.map((item, position) => ({ itemId: item.itemId, position, score: item.score, category: item.category }));
+    if (cache && fallback === null) cache.set(cacheKey, nowMs, { items, modelVersions: { ...versions }, arms: { ...arms } });
+    return serve(
+      items,
+      top.map((item) => item.features),
+      fallback,
+      reason,
+    );
+  };
+
+  if (cache) {
+    const cached = timer.timeSync("cache", () => cache.get(cacheKey, nowMs));
+    deps.onResultCache?.(cached === null ? "miss" : cached === "stale" ? "stale" : "hit");
+    if (cached !== null && cached !== "stale") {
+      // The answer as it was computed; served again under this request's id (and logged so, without ranker rows).
+      Object.assign(versions, cached.answer.modelVersions);
+      Object.assign(arms, cached.answer.arms);
+      return serve(
+        cached.answer.items.map((i) => ({ ...i })),
+        [],
+        null,
+        null,
+      );
+    }
+  }
   const popular = (category: number | null, kind: "popularity" | "cold-start", reason: string, seen: readonly string[]): RecommendationAnswer => {
     versions.popularity = `recs-popularity@${popularity.version}`;
     const weight = kind === "cold-start" ? deps.coldStartCategoryWeight : 1;
