@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { driftMonitorService } from "@mlsd/drift-monitor-service";
 import { eventLoggerService } from "@mlsd/event-logger-service";
+import { faultProxyService } from "@mlsd/fault-proxy-service";
 import { featureStreamerService } from "@mlsd/feature-streamer-service";
 import { fraudService } from "@mlsd/fraud-service";
 import { rankerService } from "@mlsd/ranker-service";
@@ -54,6 +55,8 @@ const services = new Map<string, RunningService>();
 let families: Map<string, Family>;
 const pages = new Map<string, Map<string, Family>>();
 
+/** redis:// through the fault proxy, once it runs. */
+let redisThroughProxy: string | undefined;
 const url = (name: string, path: string): string => `http://127.0.0.1:${services.get(name)?.port}${path}`;
 
 /**
@@ -67,6 +70,12 @@ function composeEnv(name: string, overrides: Record<string, string> = {}): Recor
       // Compose interpolation: `${VAR:-default}` from this process's environment.
       .replace(/\$\{(\w+):-([^}]*)\}/g, (_, v: string, fallback: string) => process.env[v] ?? fallback)
       .replace("redis://redis:6379", redis.url)
+      // The services reach Redis through the fault proxy (started first), the proxy reaches Redis itself.
+      .replace("redis://fault-proxy:6380", () => {
+        if (!redisThroughProxy) throw new Error(`${name}: ${key}=${value} names the fault proxy, which is not running yet`);
+        return redisThroughProxy;
+      })
+      .replace(/^redis:6379$/, `${redis.host}:${redis.port}`)
       .replace("kafka:19092", kafka.brokers.join(","))
       .replace(/^\/models\//, `${tmp}/models/`)
       .replace(/^\/data\//, `${tmp}/${name}/`)
@@ -165,10 +174,14 @@ beforeAll(async () => {
   // Generous feature deadline: this file checks what the services export, not how fast they answer
   // on a loaded machine (a late Redis answer is a degraded decision, which the drift monitor skips).
   const clock = { CLOCK_START: "2024-05-01T00:00:00Z", MAX_CLOCK_SKEW_MS: "3600000", FEATURE_DEADLINE_MS: "500" };
+  services.set("fault-proxy", await startService(faultProxyService, composeEnv("fault-proxy", { PROXY_PORT: "0", PROXY_HOST: "127.0.0.1" }), { logger: silentLogger }));
+  redisThroughProxy = `redis://127.0.0.1:${((await (await fetch(url("fault-proxy", "/v1/fault"))).json()) as { listen: { port: number } }).listen.port}`;
   services.set("fraud", await startService(fraudService, composeEnv("fraud", { LABEL_WRITER_TOKEN: WRITER_TOKEN, ...clock }), { logger: silentLogger }));
   services.set("retrieval", await startService(retrievalService, composeEnv("retrieval"), { logger: silentLogger }));
-  services.set("ranker", await startService(rankerService, composeEnv("ranker"), { logger: silentLogger }));
-  services.set("recommender", await startService(recommenderService, composeEnv("recommender", { CLICK_WRITER_TOKEN: WRITER_TOKEN }), { logger: silentLogger }));
+  // The same for the recommender's Redis reads, which go through the fault proxy in this process.
+  const generous = { REQUEST_BUDGET_MS: "3000", REDIS_DEADLINE_MS: "500", RETRIEVAL_DEADLINE_MS: "1000", RANKER_DEADLINE_MS: "1000" };
+  services.set("ranker", await startService(rankerService, composeEnv("ranker", { FEATURE_DEADLINE_MS: "500" }), { logger: silentLogger }));
+  services.set("recommender", await startService(recommenderService, composeEnv("recommender", { CLICK_WRITER_TOKEN: WRITER_TOKEN, ...generous }), { logger: silentLogger }));
   services.set("feature-streamer", await startService(featureStreamerService, composeEnv("feature-streamer", { CONSUMER_GROUP: `feature-streamer-${run}` }), { logger: silentLogger }));
   services.set("event-logger", await startService(eventLoggerService, composeEnv("event-logger", { CONSUMER_GROUP: `event-logger-${run}`, LAG_INTERVAL_MS: "500" }), { logger: silentLogger }));
   services.set(
@@ -273,7 +286,7 @@ describe("what the dashboards query is what the services export", () => {
   });
 
   it("labels every sample with the compose service name, which the platform dashboard groups by", () => {
-    expect([...pages.keys()].sort()).toEqual(["drift-monitor", "event-logger", "feature-streamer", "fraud", "ranker", "recommender", "retrain-controller", "retrieval", "rollout-controller"]);
+    expect([...pages.keys()].sort()).toEqual(["drift-monitor", "event-logger", "fault-proxy", "feature-streamer", "fraud", "ranker", "recommender", "retrain-controller", "retrieval", "rollout-controller"]);
     for (const [name, page] of pages) {
       const services = new Set([...page.values()].flatMap((f) => f.samples.map((s) => s.labels.service)));
       expect([...services], name).toEqual([name]);
