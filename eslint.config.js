@@ -12,9 +12,10 @@ const SERVICE_IMPORTS = {
   group: ["@mlsd/*-service", "@mlsd/*-service/*", "**/services/*/src/**", "../../*/src/**", "../../../*/src/**"],
   message: "A service is a process, not a library: talk to it through @mlsd/contracts, or lift the shared code into a package.",
 };
+/** Jobs and tools run and exit; neither a library nor a long-running service may depend on one. */
 const JOB_IMPORTS = {
-  group: ["@mlsd/trainer", "@mlsd/trainer/*", "@mlsd/loadgen", "@mlsd/loadgen/*", "@mlsd/lab", "@mlsd/lab/*", "@mlsd/demo", "@mlsd/demo/*", "**/jobs/*/src/*", "**/jobs/*/src/**"],
-  message: "A library may not depend on a job or a tool: move what both need into a package.",
+  group: ["@mlsd/trainer", "@mlsd/trainer/*", "@mlsd/loadgen", "@mlsd/loadgen/*", "@mlsd/lab", "@mlsd/lab/*", "@mlsd/demo", "@mlsd/demo/*", "@mlsd/world", "@mlsd/world/*", "**/jobs/*/src/*", "**/jobs/*/src/**"],
+  message: "Libraries and services may not depend on a job or a tool: move what both need into a package.",
 };
 const TESTS_AND_BENCHES = ["**/*.test.ts", "**/*.test-helper.ts", "**/test-fixtures.ts", "**/bench/**", "**/test/**"];
 
@@ -36,9 +37,16 @@ export default tseslint.config(
     },
   },
   {
-    files: ["services/**/*.ts", "jobs/**/*.ts"],
+    // infra/grafana generates the dashboards from libraries (@mlsd/budgets, @mlsd/drift); infra's tests may read services' configs.
+    files: ["jobs/**/*.ts", "infra/grafana/**/*.ts"],
     ignores: TESTS_AND_BENCHES,
     rules: { "no-restricted-imports": ["error", { patterns: [SERVICE_IMPORTS] }] },
+  },
+  {
+    // A long-running service depends on libraries only: not on another service, nor on a job or tool.
+    files: ["services/**/*.ts"],
+    ignores: TESTS_AND_BENCHES,
+    rules: { "no-restricted-imports": ["error", { patterns: [SERVICE_IMPORTS, JOB_IMPORTS] }] },
   },
   {
     files: ["packages/**/*.ts"],

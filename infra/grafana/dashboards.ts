@@ -1,7 +1,7 @@
 import { FRAUD_MODEL_NAME } from "@mlsd/model-formats/fraud";
 import { dashboardJson, percentiles, quantile, type DashboardSpec, type Query } from "./panels";
 
-/** What the dashboards draw their budget lines from: jobs/loadgen/budgets.json (milliseconds). */
+/** What the dashboards draw their budget lines from: packages/budgets/budgets.json (milliseconds). */
 export interface EndpointBudget {
   latency: { p50: number; p95: number; p99: number };
   stages: Record<string, { p50: number; p95: number; p99: number }>;
@@ -52,7 +52,7 @@ function fraud(inputs: DashboardInputs): DashboardSpec {
         panels: [
           {
             title: `Scoring latency (budget p99 ${budget.latency.p99} ms)`,
-            description: "Server-side duration of POST /v1/transactions/score. The dashed line is the p99 budget of jobs/loadgen/budgets.json.",
+            description: "Server-side duration of POST /v1/transactions/score. The dashed line is the p99 budget of packages/budgets/budgets.json.",
             unit: "s",
             queries: percentiles("fraud_http_request_duration_seconds", `{${SCORE_ROUTE}}`),
             line: seconds(budget.latency.p99),

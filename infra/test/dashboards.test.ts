@@ -1,5 +1,7 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DriftMonitorConfigSchema } from "@mlsd/drift-monitor-service";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { buildDashboards } from "../grafana/dashboards";
@@ -121,13 +123,21 @@ describe("budget lines", () => {
     expect(budgetLine(p99Panel("recommender.json", "ranker_stage_duration_seconds", `stage="features"`))).toBe(0.002);
   });
 
-  it("follow jobs/loadgen/budgets.json, which the load generator gates on", () => {
+  it("follow packages/budgets/budgets.json, which the load generator gates on", () => {
     expect(inputs.budgets.fraud.latency.p99 / 1000).toBe(0.005);
     expect(inputs.budgets.recommendations.latency.p99 / 1000).toBe(0.025);
     const changed = buildDashboards({ ...inputs, budgets: { ...inputs.budgets, fraud: { ...inputs.budgets.fraud, latency: { p50: 1, p95: 3, p99: 7 } } } });
     const text = JSON.stringify(changed["fraud.json"]);
     expect(text).toContain('"value":0.007');
     expect(text).toContain("budget p99 7 ms");
+  });
+
+  it("refuse a budget file without a percentile they draw, naming the field", () => {
+    const dir = mkdtempSync(join(tmpdir(), "dashboards-"));
+    const file = join(dir, "budgets.json");
+    const fraud = { rate: 1000, latency: { p99: 5 }, stages: {} };
+    writeFileSync(file, JSON.stringify({ endpoints: { fraud, recommendations: { ...fraud, latency: { p50: 1, p95: 2, p99: 3 } } } }));
+    expect(() => loadDashboardInputs(file)).toThrow(/^endpoints\.fraud\.latency: the dashboards draw p50, p95 and p99/);
   });
 
   it("draw the error, fallback and PSI thresholds where those panels are", () => {
@@ -140,6 +150,8 @@ describe("budget lines", () => {
       inputs.budgets.fraud.maxFallbackRate,
       inputs.budgets.recommendations.maxFallbackRate,
     ]);
+    // The line is where the drift monitor alerts by default.
+    expect(inputs.psiThreshold).toBe(DriftMonitorConfigSchema.shape.PSI_THRESHOLD.parse(undefined));
     expect(inputs.psiThreshold).toBe(0.1);
     expect(lines.filter((p) => p.title.includes("PSI")).every((p) => p.line === inputs.psiThreshold)).toBe(true);
     expect(lines.filter((p) => p.title.includes("PSI")).length).toBe(3);

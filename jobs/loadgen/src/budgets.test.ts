@@ -1,32 +1,6 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_BUDGETS_PATH } from "./command";
-import { evaluateBudgets, INSTRUMENT_ERROR_MULTIPLE, loadBudgets, parseBudgets } from "./budgets";
+import { evaluateBudgets, INSTRUMENT_ERROR_MULTIPLE, parseBudgets } from "./budgets";
 import { fraudRun, latency } from "./run-result.test-helper";
-
-describe("budget file", () => {
-  it("states the architecture's targets", async () => {
-    const budgets = await loadBudgets(DEFAULT_BUDGETS_PATH);
-    expect(budgets.endpoints.fraud).toMatchObject({ rate: 1000, latency: { p99: 5 }, stages: { features: { p99: 2 } } });
-    expect(budgets.endpoints.recommendations).toMatchObject({ rate: 300, latency: { p99: 25 }, stages: { user: { p99: 2 } } });
-  });
-
-  it("names the field that is wrong", async () => {
-    expect(() => parseBudgets({})).toThrow(/^endpoints: must be an object/);
-    expect(() => parseBudgets({ endpoints: {} })).toThrow(/^endpoints: needs at least one endpoint/);
-    expect(() => parseBudgets({ endpoints: { fraud: { rate: 1000, latency: { p99: "5" } } } })).toThrow(/^endpoints\.fraud\.latency\.p99: must be a positive number, got "5"/);
-    expect(() => parseBudgets({ endpoints: { fraud: { rate: 1000, latency: { p98: 5 } } } })).toThrow(/^endpoints\.fraud\.latency\.p98: unknown percentile/);
-    expect(() => parseBudgets({ endpoints: { fraud: { latency: { p99: 5 } } } })).toThrow(/^endpoints\.fraud\.rate:/);
-    expect(() => parseBudgets({ endpoints: { fraud: { rate: 1, latency: { p99: 5 }, stages: { features: {} } } } })).toThrow(/^endpoints\.fraud\.stages\.features: needs at least one percentile/);
-    expect(() => parseBudgets({ endpoints: { fraud: { rate: 1, latency: { p99: 5 }, maxErrorRate: 2 } } })).toThrow(/^endpoints\.fraud\.maxErrorRate: must be a share/);
-    const dir = await mkdtemp(path.join(os.tmpdir(), "loadgen-budgets-"));
-    await writeFile(path.join(dir, "broken.json"), "{ endpoints:");
-    await expect(loadBudgets(path.join(dir, "broken.json"))).rejects.toThrow(/^budgets: .*broken\.json is not JSON/);
-    await expect(loadBudgets(path.join(dir, "missing.json"))).rejects.toThrow(/^budgets: cannot read/);
-  });
-});
 
 describe("evaluateBudgets", () => {
   const budgets = parseBudgets({

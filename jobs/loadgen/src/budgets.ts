@@ -1,27 +1,11 @@
-import { readFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
-import { LoadgenInputError } from "./errors";
-import { PERCENTILE_KEYS, type LatencySummary, type PercentileKey } from "./latency";
+import type { Budgets, EndpointBudget, LatencyTargets, PercentileKey } from "@mlsd/budgets";
+import { budgetFor } from "@mlsd/budgets";
+import type { LatencySummary } from "./latency";
 import type { RunResult } from "./open-loop";
 import type { RampResult } from "./ramp";
 
-/** Latency targets in milliseconds, any of p50, p90, p95, p99, p999. */
-export type LatencyTargets = Partial<Record<PercentileKey, number>>;
-
-export interface EndpointBudget {
-  /** The offered rate (requests/s) the budget is stated at; a run at less load cannot pass it. */
-  rate: number;
-  latency: LatencyTargets;
-  stages: Record<string, LatencyTargets>;
-  /** Share of scheduled requests that may fail (bad status, timeout, transport error, dropped). */
-  maxErrorRate: number;
-  /** Share of OK answers that may be degraded or served by a fallback. */
-  maxFallbackRate: number;
-}
-
-export interface Budgets {
-  endpoints: Record<string, EndpointBudget>;
-}
+/** The budgets themselves (the file, its reader) live in @mlsd/budgets; this module judges runs against them. */
+export { budgetFor, DEFAULT_BUDGETS_PATH, loadBudgets, parseBudgets, type Budgets, type EndpointBudget, type LatencyTargets } from "@mlsd/budgets";
 
 /** `not-judged`: the instrument's own error is too large a share of the budget to tell (see `INSTRUMENT_ERROR_MULTIPLE`). */
 export type CheckStatus = "pass" | "fail" | "no-data" | "not-judged";
@@ -57,75 +41,6 @@ export interface BudgetEvaluation {
   /** True when every check passed; a check without data, or one not judged, is not a pass. */
   passed: boolean;
   checks: BudgetCheck[];
-}
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
-function positiveNumber(field: string, v: unknown): number {
-  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) throw new LoadgenInputError(field, `must be a positive number, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-function share(field: string, v: unknown): number {
-  if (typeof v !== "number" || !(v >= 0 && v <= 1)) throw new LoadgenInputError(field, `must be a share in [0, 1], got ${JSON.stringify(v)}`);
-  return v;
-}
-
-function latencyTargets(field: string, v: unknown): LatencyTargets {
-  if (!isRecord(v)) throw new LoadgenInputError(field, "must be an object of percentile targets in ms, e.g. { \"p99\": 5 }");
-  const out: LatencyTargets = {};
-  for (const [key, value] of Object.entries(v)) {
-    if (!(PERCENTILE_KEYS as readonly string[]).includes(key)) throw new LoadgenInputError(`${field}.${key}`, `unknown percentile (known: ${PERCENTILE_KEYS.join(", ")})`);
-    out[key as PercentileKey] = positiveNumber(`${field}.${key}`, value);
-  }
-  if (Object.keys(out).length === 0) throw new LoadgenInputError(field, "needs at least one percentile target");
-  return out;
-}
-
-/** Checks a budget file's shape; errors name the field, e.g. `endpoints.fraud.latency.p99`. */
-export function parseBudgets(raw: unknown): Budgets {
-  if (!isRecord(raw) || !isRecord(raw.endpoints)) throw new LoadgenInputError("endpoints", "must be an object keyed by endpoint name");
-  const endpoints: Record<string, EndpointBudget> = {};
-  for (const [name, value] of Object.entries(raw.endpoints)) {
-    const at = `endpoints.${name}`;
-    if (!isRecord(value)) throw new LoadgenInputError(at, "must be an object");
-    const stagesRaw = value.stages ?? {};
-    if (!isRecord(stagesRaw)) throw new LoadgenInputError(`${at}.stages`, "must be an object keyed by stage name");
-    endpoints[name] = {
-      rate: positiveNumber(`${at}.rate`, value.rate),
-      latency: latencyTargets(`${at}.latency`, value.latency),
-      stages: Object.fromEntries(Object.entries(stagesRaw).map(([stage, t]) => [stage, latencyTargets(`${at}.stages.${stage}`, t)])),
-      maxErrorRate: share(`${at}.maxErrorRate`, value.maxErrorRate ?? 0),
-      maxFallbackRate: share(`${at}.maxFallbackRate`, value.maxFallbackRate ?? 1),
-    };
-  }
-  if (Object.keys(endpoints).length === 0) throw new LoadgenInputError("endpoints", "needs at least one endpoint");
-  return { endpoints };
-}
-
-/** The budgets the load generator gates on and the console draws: jobs/loadgen/budgets.json. */
-export const DEFAULT_BUDGETS_PATH = fileURLToPath(new URL("../budgets.json", import.meta.url));
-
-export async function loadBudgets(path: string): Promise<Budgets> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    throw new LoadgenInputError("budgets", `cannot read ${path}: ${(error as Error).message}`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new LoadgenInputError("budgets", `${path} is not JSON: ${(error as Error).message}`);
-  }
-  return parseBudgets(raw);
-}
-
-export function budgetFor(budgets: Budgets, endpoint: string): EndpointBudget {
-  const budget = budgets.endpoints[endpoint];
-  if (!budget) throw new LoadgenInputError("endpoint", `no budget for "${endpoint}" (budgets cover: ${Object.keys(budgets.endpoints).join(", ")})`);
-  return budget;
 }
 
 function latencyChecks(endpoint: string, subject: string, summary: LatencySummary | undefined, targets: LatencyTargets, missingNote: string): BudgetCheck[] {

@@ -6,6 +6,7 @@ import { budgetFor, DEFAULT_BUDGETS_PATH, evaluateBudgets, INSTRUMENT_ERROR_MULT
 import { calibrate, type Calibration } from "./calibrate";
 import { sleep, systemClock } from "./clock";
 import { LoadgenInputError } from "./errors";
+import { BudgetsFileError } from "@mlsd/budgets";
 import { HttpClient } from "./http-client";
 import { runOpenLoop, DEFAULT_MAX_IN_FLIGHT, DEFAULT_TIMEOUT_MS, TIMER_KINDS, type RunResult, type TimerKind } from "./open-loop";
 import { runRamp, type RampResult } from "./ramp";
@@ -48,7 +49,7 @@ budget not judged (--gate).
   --pin SPEC            auto (generator on the first CPU, null server and --target-pid on the others) or
                         GENERATOR_CPUS:TARGET_CPUS, e.g. 0:1; uses taskset; the report says what ran where
   --target-pid PID      the service's process: pinned to the target CPUs with --pin, and reported
-  --budgets FILE        budget file (default jobs/loadgen/budgets.json)
+  --budgets FILE        budget file (default packages/budgets/budgets.json)
   --report DIR          write report.md, results.json and the latency-vs-load SVG here
   --gate                exit 1 when a budget is missed
   --note TEXT           a line for the report's header (repeatable), e.g. the machine's state
@@ -350,7 +351,7 @@ export async function runCommand(argv: readonly string[], io: CommandIo): Promis
     }
     return 0;
   } catch (error) {
-    if (error instanceof LoadgenInputError) {
+    if (error instanceof LoadgenInputError || error instanceof BudgetsFileError) {
       io.err(`${error.message}\n`);
       return 2;
     }

@@ -1,5 +1,6 @@
 import * as hdr from "hdr-histogram-js";
 import type { Histogram } from "hdr-histogram-js";
+import type { PercentileKey } from "@mlsd/budgets";
 
 /** Percentiles of one latency distribution, in milliseconds. */
 export interface LatencySummary {
@@ -14,8 +15,8 @@ export interface LatencySummary {
   max: number;
 }
 
-export const PERCENTILE_KEYS = ["p50", "p90", "p95", "p99", "p999"] as const;
-export type PercentileKey = (typeof PERCENTILE_KEYS)[number];
+/** The percentiles a summary has are the ones a budget may name. */
+export { PERCENTILE_KEYS, type PercentileKey } from "@mlsd/budgets";
 const PERCENTILE_OF: Record<PercentileKey, number> = { p50: 50, p90: 90, p95: 95, p99: 99, p999: 99.9 };
 
 /** One hour in microseconds: anything slower is recorded at this value, not dropped. */

@@ -28,7 +28,7 @@ export const ConsoleConfigSchema = BaseConfigSchema.extend({
   WINDOW_SECONDS: z.coerce.number().positive().default(30),
   /** Requests the inspector sends wait this long for their answer. */
   INSPECT_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
-  /** The budgets drawn on the pipelines (the load generator's file, which it gates on); default: jobs/loadgen/budgets.json. */
+  /** The budgets drawn on the pipelines (the file the load generator gates on); default: packages/budgets/budgets.json. */
   BUDGETS_FILE: z.string().min(1).optional(),
   /** The lab's published claim results the walkthroughs cite (docs/claims/*.json); default: the repository's. */
   CLAIMS_DIR: z.string().min(1).optional(),

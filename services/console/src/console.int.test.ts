@@ -201,7 +201,7 @@ describe("the console in a browser, against the running services", () => {
       // The console reports milliseconds rounded to the microsecond, then the page formats them.
       expect(await box.locator(".p99").first().textContent(), stage).toBe(fmtMs(p99 === null ? null : Math.round(p99 * 1e6) / 1e3));
     }
-    // The budget line of the feature fetch, from jobs/loadgen/budgets.json.
+    // The budget line of the feature fetch, from packages/budgets/budgets.json.
     expect(await page.locator('[data-stage="fraud-features"]').textContent()).toContain("budget p99 2 ms");
     // Retrieval and ranker stages inside the recommender's calls to them.
     const rankerFeatures = histogramOf(await metricsOf(urls.ranker as string), "ranker_stage_duration_seconds", { stage: "features" }).count;

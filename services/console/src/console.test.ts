@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import { fileURLToPath } from "node:url";
-import { parseBudgets } from "@mlsd/loadgen";
+import { parseBudgets } from "@mlsd/budgets";
 import { parseExposition } from "@mlsd/prom-text";
 import { createLogger, createMetrics, loadConfig, Readiness, setModelVersion, stageTimer, systemClock, TokenAuthenticator } from "@mlsd/service-kit";
 import { runHostileSuite } from "@mlsd/service-kit/testing";

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { DEFAULT_BUDGETS_PATH, loadBudgets } from "@mlsd/loadgen";
+import { DEFAULT_BUDGETS_PATH, loadBudgets } from "@mlsd/budgets";
 import { clockFromConfig, httpDeps, type ServiceContext } from "@mlsd/service-kit";
 import type { ConsoleDeps } from "./app";
 import { serviceUrls, type ConsoleConfig } from "./config";

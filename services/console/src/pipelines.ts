@@ -1,4 +1,4 @@
-import type { Budgets } from "@mlsd/loadgen";
+import type { Budgets } from "@mlsd/budgets";
 import type { KnownService } from "./config";
 
 /** One box of a pipeline: a stage a service times in `<service>_stage_duration_seconds{stage}`. */

@@ -1,4 +1,5 @@
 import { BaseConfigSchema, eventJournalConfig, kafkaConfig, ensureTopicsConfig } from "@mlsd/service-kit";
+import { DEFAULT_PSI_BANDS } from "@mlsd/drift";
 import { z } from "zod";
 import { MONITORED_STREAMS, type MonitoredStreamName } from "./streams";
 
@@ -38,7 +39,7 @@ export const DriftMonitorConfigSchema = BaseConfigSchema.extend({
    */
   MIN_WINDOW_EVENTS: z.coerce.number().int().positive().default(100),
   /** Effect size (PSI) a feature needs to alert, on top of significance. */
-  PSI_THRESHOLD: z.coerce.number().positive().default(0.1),
+  PSI_THRESHOLD: z.coerce.number().positive().default(DEFAULT_PSI_BANDS.moderate),
   /** Family-wise false-alarm rate per evaluation across features. */
   ALPHA: z.coerce.number().gt(0).lt(1).default(0.05),
   /** Consecutive evaluations before an alert starts / stops. */

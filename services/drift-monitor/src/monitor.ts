@@ -1,6 +1,6 @@
 import { makeEvent } from "@mlsd/contracts";
 import type { AnyEvent, DriftFinding, FeatureVector, RetrainRequestEvent } from "@mlsd/contracts";
-import { DelayedLabelTracker, DriftDetector, PsiNullCache } from "@mlsd/drift";
+import { DEFAULT_PSI_BANDS, DelayedLabelTracker, DriftDetector, PsiNullCache } from "@mlsd/drift";
 import type { AlertTransition, BucketReport, DelayedLabelOptions, DelayedLabelStats, DriftDetectorOptions, DriftEvaluation, FeatureDriftResult } from "@mlsd/drift";
 import type { LoadedDriftReference } from "@mlsd/model-formats/drift-reference";
 import type { Logger } from "@mlsd/service-kit";
@@ -354,7 +354,7 @@ export class DriftMonitor {
       feature: r.feature,
       statistic: "psi",
       value: r.psi,
-      threshold: this.options.detector?.psiThreshold ?? 0.1,
+      threshold: this.options.detector?.psiThreshold ?? DEFAULT_PSI_BANDS.moderate,
       pValue: Math.min(1, Math.max(0, r.adjustedPValue)),
       breached: r.alerting,
     }));

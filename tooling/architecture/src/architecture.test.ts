@@ -88,6 +88,21 @@ describe("the layout", () => {
     expect(offending).toEqual([]);
   });
 
+  it("has no production import of a job or tool from a service or a library, nor of a service from the dashboards' generator", () => {
+    const tools = new Set(all.filter((x) => /^(jobs|lab|tooling)/.test(x.dir)).map((x) => x.name));
+    const offending: string[] = [];
+    for (const w of all.filter((x) => /^(services|packages)\//.test(x.dir))) {
+      for (const file of sourceFiles(w.dir).filter((f) => !isTestOrBench(f))) {
+        for (const name of importedPackages(file)) if (tools.has(name)) offending.push(`${path.relative(ROOT, file)} imports ${name}`);
+      }
+    }
+    for (const file of sourceFiles("infra/grafana")) {
+      for (const name of importedPackages(file)) if (serviceNames.has(name) || tools.has(name)) offending.push(`${path.relative(ROOT, file)} imports ${name}`);
+    }
+    expect(tools.has("@mlsd/loadgen")).toBe(true);
+    expect(offending).toEqual([]);
+  });
+
   it("declares every package a workspace imports (production code in dependencies)", () => {
     const root = readJson<{ devDependencies?: Record<string, string> }>(path.join(ROOT, "package.json"));
     const rootDev = new Set(Object.keys(root.devDependencies ?? {}));
@@ -142,6 +157,13 @@ describe("the lint rule that enforces it", () => {
     expect(await lint("services/fraud/src/new-file.ts", 'import { rankerService } from "@mlsd/ranker-service";\nexport const x = rankerService;\n')).toBe(1);
     expect(await lint("services/fraud/src/new-file.ts", 'import { x } from "../../ranker/src/app";\nexport const y = x;\n')).toBe(1);
     expect(await lint("jobs/trainer/src/new-file.ts", 'import { retrievalService } from "@mlsd/retrieval-service";\nexport const x = retrievalService;\n')).toBe(1);
+    expect(await lint("infra/grafana/new-file.ts", 'import { DriftMonitorConfigSchema } from "@mlsd/drift-monitor-service";\nexport const x = DriftMonitorConfigSchema;\n')).toBe(1);
+  });
+
+  it("fails a service that imports a job or a tool", async () => {
+    expect(await lint("services/console/src/new-file.ts", 'import { loadBudgets } from "@mlsd/loadgen";\nexport const x = loadBudgets;\n')).toBe(1);
+    expect(await lint("services/console/src/new-file.ts", 'import { runWorld } from "@mlsd/world";\nexport const x = runWorld;\n')).toBe(1);
+    expect(await lint("services/console/src/new-file.ts", 'import { loadBudgets } from "@mlsd/budgets";\nexport const x = loadBudgets;\n')).toBe(0);
   });
 
   it("fails a library that imports a job, and lets tests and benchmarks start services", async () => {
