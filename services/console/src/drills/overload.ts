@@ -83,7 +83,8 @@ export function scoreOverload(phases: readonly OverloadPhase[], results: readonl
   const timeouts = phases.reduce((t, p) => t + p.timeouts, 0);
   const errors = phases.reduce((t, p) => t + p.otherErrors, 0);
   const probe = results.map((r) => asProbeResult(r, boundMs));
-  const recoverMs = boundMs === null ? null : timeToRecover(probe, overloadEndMs);
+  const recovered = boundMs === null ? null : timeToRecover(probe, overloadEndMs);
+  const recoverMs = recovered === null ? null : Math.round(recovered);
   return {
     boundMs,
     recoverMs,
@@ -151,8 +152,10 @@ export const overload: Drill = {
     const score = scoreOverload(phases, sender.results, fault.endMs ?? fault.startMs);
     const probe = sender.results.map((r) => asProbeResult(r, score.boundMs));
     const texts = this.expectations(options);
+    // Detected: the first answer after the overload began that shows it (refused, failed, a fallback or degraded answer, or over the bound).
+    const detect = timeToDetect(probe, fault.startMs);
     const expectations: Expectation[] = texts.map((text, i) => ({ text, pass: score.pass[i] ?? null, observed: score.observed[i] ?? "" }));
-    const cell = (x: number | null) => (x === null ? "n/a" : String(x));
+    const cell = (x: number | null) => (x === null ? "n/a" : `${x} ms`);
     return {
       drill: this.name,
       description: this.description,
@@ -160,7 +163,7 @@ export const overload: Drill = {
       finishedAt: new Date().toISOString(),
       settings: { "overload s": options.faultSeconds, "baseline s": options.baselineSeconds, "after s": options.afterSeconds, "base rate /s": options.rate, multiple, "offered in overload /s": options.rate * multiple, "connections at most": MAX_SOCKETS, "timeout ms": TIMEOUT_MS },
       fault,
-      timeToDetectMs: timeToDetect(probe.filter((r) => r.outcome === "refused" || !r.ok), fault.startMs),
+      timeToDetectMs: detect === null ? null : Math.round(detect),
       timeToRecoverMs: score.recoverMs,
       phases: statsByPhase(probe),
       expectations,
@@ -171,13 +174,13 @@ export const overload: Drill = {
           lines: [
             "| phase | offered | offered /s | admitted | refused (503) | without Retry-After | timeouts | other errors | admitted p50 | admitted p99 | refused p50 | refused p99 | send lag p99 |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-            ...phases.map((p) => `| ${p.phase} | ${p.offered} | ${p.offeredPerSecond} | ${p.admitted} | ${p.refused} | ${p.refusedWithoutRetryAfter} | ${p.timeouts} | ${p.otherErrors} | ${cell(p.admittedP50Ms)} ms | ${cell(p.admittedP99Ms)} ms | ${cell(p.refusedP50Ms)} ms | ${cell(p.refusedP99Ms)} ms | ${cell(p.sendLagP99Ms)} ms |`),
+            ...phases.map((p) => `| ${p.phase} | ${p.offered} | ${p.offeredPerSecond} | ${p.admitted} | ${p.refused} | ${p.refusedWithoutRetryAfter} | ${p.timeouts} | ${p.otherErrors} | ${cell(p.admittedP50Ms)} | ${cell(p.admittedP99Ms)} | ${cell(p.refusedP50Ms)} | ${cell(p.refusedP99Ms)} | ${cell(p.sendLagP99Ms)} |`),
           ],
         },
       ],
       notes: [
         "Times count from when each request was due on the open-loop schedule, so the sender's own lag (send lag) is in them: a large send lag means the console could not offer the rate, not that the service was slow.",
-        "Time to detect: from the overload's start to the first refusal or failed answer. In the phase table, `slow` is an admitted answer over the bound, `refused` a 503.",
+        "Time to detect: from the overload's start to the first answer that shows it (refused, failed, a fallback or degraded answer, or an admitted one over the bound: `slow` in the phase table). Time to recover: from the overload's end to the first of 10 normal answers in a row.",
         "The console sends from the same machine as the services: on the shared 2-core machine the sender competes with the fraud service for the CPU.",
       ],
     };
