@@ -112,35 +112,74 @@ export interface ReferenceTraffic {
 }
 
 /**
- * Transactions that look like the training data on what the request decides: amounts drawn from
- * the reference's TX_AMOUNT, the reference's share of night-time transactions, and as many cards
- * and terminals as make each transact at the reference's daily rate (its 30-day counts / 30) at
- * this probe rate and clock speed. A shifted transaction is one of a shifted card (every other
- * card) with its amount multiplied by `multiple`.
+ * Ids with daily rates as the reference's 30-day counts say, enough of them to carry `perDay`
+ * transactions a clock day, and a draw of one id weighted by its rate. The reference counts one
+ * value per transaction, so a busy card is in it more often than a quiet one: a rate drawn from it
+ * is kept with probability (smallest rate / rate) to get the cards' own spread.
+ */
+function weightedIds(ref: NumericFeatureReference, perDay: number, random: () => number): { count: number; draw(): number } {
+  const positive = ref.cdfEdges.find((e) => e > 0) ?? 1;
+  const smallest = Math.max(positive, ref.min);
+  const cumulative: number[] = [];
+  let total = 0;
+  while (total < perDay * 30 || cumulative.length < 2) {
+    const c = sampleReference(ref, random(), random());
+    if (c <= 0 || random() >= smallest / c) continue;
+    total += c;
+    cumulative.push(total);
+  }
+  return {
+    count: cumulative.length,
+    draw() {
+      const x = random() * total;
+      let lo = 0;
+      let hi = cumulative.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if ((cumulative[mid] as number) > x) hi = mid;
+        else lo = mid + 1;
+      }
+      return lo;
+    },
+  };
+}
+
+/** A normal draw (Box-Muller) from two uniforms. */
+const normal = (u: number, v: number) => Math.sqrt(-2 * Math.log(1 - u)) * Math.cos(2 * Math.PI * v);
+
+/**
+ * Transactions that look like the training data on what the request decides: cards and terminals
+ * with the spread of daily rates the reference's 30-day counts show, as many as carry this probe
+ * rate at this clock speed; each card spending around its own mean (drawn from the reference's
+ * 30-day customer average, sd half of it, as the world's simulator spends); the reference's share
+ * of night-time transactions. A shifted transaction is one of a shifted card (every other card)
+ * with its amount multiplied by `multiple`.
  */
 export function referenceTraffic(reference: DriftReference, options: { rate: number; clockSpeed: number; multiple: number; now: () => number; seed?: number }): ReferenceTraffic {
-  const amount = numeric(reference, SHIFTED_FEATURE);
   const night = numeric(reference, "TX_DURING_NIGHT");
   const nightTotal = night.binCounts.reduce((a, b) => a + b, 0);
   // Bin i holds [binEdges[i-1], binEdges[i]): the nights (value 1) are in the bins from edge 1 on.
   const nightShare = night.binCounts.reduce((t, c, i) => t + (i > 0 && (night.binEdges[i - 1] as number) >= 1 ? c : 0), 0) / nightTotal;
   const perDay = options.rate * (DAY_MS / options.clockSpeed / 1000);
-  const customers = Math.max(2, Math.round(perDay / (referenceMean(numeric(reference, "CUSTOMER_ID_NB_TX_30DAY_WINDOW")) / 30)));
-  const terminals = Math.max(1, Math.round(perDay / (referenceMean(numeric(reference, "TERMINAL_ID_NB_TX_30DAY_WINDOW")) / 30)));
   const random = uniform(options.seed ?? 18);
+  const cards = weightedIds(numeric(reference, "CUSTOMER_ID_NB_TX_30DAY_WINDOW"), perDay, random);
+  const terminals = weightedIds(numeric(reference, "TERMINAL_ID_NB_TX_30DAY_WINDOW"), perDay, random);
+  const averages = numeric(reference, "CUSTOMER_ID_AVG_AMOUNT_30DAY_WINDOW");
+  const means = Array.from({ length: cards.count }, () => sampleReference(averages, random(), random()));
   return {
-    customers,
-    terminals,
+    customers: cards.count,
+    terminals: terminals.count,
     nightShare,
-    next(n, shifted) {
-      const customer = n % customers;
-      const base = sampleReference(amount, random(), random());
+    next(_n, shifted) {
+      const customer = cards.draw();
+      const mean = means[customer] as number;
+      const base = mean + (mean / 2) * normal(random(), random());
       const value = shifted && customer % 2 === 0 ? base * options.multiple : base;
       // The time of day is drawn (night or not, as in the reference) and placed in the last day of clock time.
       const now = options.now() - 1_000;
       const target = random() < nightShare ? random() * NIGHT_END_MS : NIGHT_END_MS + random() * (DAY_MS - NIGHT_END_MS);
       const timeMs = now - ((((now % DAY_MS) - target) % DAY_MS) + DAY_MS) % DAY_MS;
-      return { customerId: String(customer), terminalId: String(Math.floor(random() * terminals)), timeMs: Math.round(timeMs), amount: Math.max(0.01, Math.round(value * 100) / 100) };
+      return { customerId: String(customer), terminalId: String(terminals.draw()), timeMs: Math.round(timeMs), amount: Math.max(0.01, Math.round(Math.abs(value) * 100) / 100) };
     },
   };
 }
@@ -196,7 +235,7 @@ const round3 = (x: number) => Math.round(x * 1000) / 1000;
  */
 export const driftInjected: Drill = {
   name: "drift-injected",
-  description: `Probe transactions drawn from the fraud model's drift reference (amounts, night share, cards and terminals at the reference's daily rates), then the amounts of half the probe's cards multiplied (${SHIFTED_FEATURE} shifts), read against the drift monitor's own report.`,
+  description: `Probe transactions drawn from the fraud model's drift reference (cards and terminals with its spread of daily rates, each card spending around its own mean, its night share), then the amounts of half the probe's cards multiplied (${SHIFTED_FEATURE} shifts), read against the drift monitor's own report.`,
   expectations: (o) => [
     `${SHIFTED_FEATURE} alerts in the drift monitor's ${JUDGED_WINDOW} window within ${o.faultSeconds} s of the shift (amounts x${o.multiple ?? 10} on half the cards, ${o.rate} transactions/s)`,
     `no false alert: no feature the shift does not move starts alerting (all but ${SHIFTED_FEATURE}, the customers' average amounts and the score)`,
@@ -212,7 +251,7 @@ export const driftInjected: Drill = {
     const monitorUrl = ctx.urls.get("drift-monitor") as string;
     const loaded = loadDriftReference(openModelRegistry(ctx.registryDir as string), FRAUD_MODEL_NAME, "current");
     const traffic = referenceTraffic(loaded.reference, { rate: options.rate, clockSpeed: ctx.clock.speed, multiple, now: () => ctx.clock.now() });
-    ctx.say(`reference ${loaded.id}: ${traffic.customers} cards, ${traffic.terminals} terminals, ${(traffic.nightShare * 100).toFixed(1)} % at night, amounts from its ${SHIFTED_FEATURE}`);
+    ctx.say(`reference ${loaded.id}: ${traffic.customers} cards, ${traffic.terminals} terminals, ${(traffic.nightShare * 100).toFixed(1)} % at night`);
     const first = await driftReport(monitorUrl);
     const window = judged(first);
     let requestsBefore = await retrainRequests(monitorUrl);

@@ -6,16 +6,18 @@ import { asProbeResult, overloadPhases, p99Bound, scoreOverload } from "./overlo
 
 const DAY_MS = 86_400_000;
 const numeric = (name: string, values: number[]) => buildReference(name, values, { kind: "numeric" }) as NumericFeatureReference;
-const range = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i));
+const range = <T>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
 
 describe("drift-injected: traffic drawn from the reference", () => {
-  // Amounts 1..100 evenly; 20 % at night; cards with 60 transactions in 30 days (2 a day), terminals with 30 (1 a day).
+  // Amounts 1..100 evenly, as are the cards' 30-day averages; 20 % at night; cards with 60
+  // transactions in 30 days (2 a day), terminals with 30 (1 a day).
   const reference = createDriftReference({
     features: [
       numeric("TX_AMOUNT", range(1000, (i) => 1 + (i % 100))),
       numeric("TX_DURING_NIGHT", range(1000, (i) => (i % 5 === 0 ? 1 : 0))),
       numeric("CUSTOMER_ID_NB_TX_30DAY_WINDOW", range(1000, () => 60)),
       numeric("TERMINAL_ID_NB_TX_30DAY_WINDOW", range(1000, () => 30)),
+      numeric("CUSTOMER_ID_AVG_AMOUNT_30DAY_WINDOW", range(1000, (i) => 1 + (i % 100))),
     ],
   });
   const amount = reference.features[0] as NumericFeatureReference;
@@ -47,11 +49,20 @@ describe("drift-injected: traffic drawn from the reference", () => {
     expect(normal.every((t) => Number(t.terminalId) < 100)).toBe(true);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     expect(mean(normal.map((t) => t.amount))).toBeCloseTo(50.5, -0.5);
-    const shifted = range(5000, (n) => traffic.next(n, true));
-    const even = shifted.filter((t) => Number(t.customerId) % 2 === 0).map((t) => t.amount);
-    const odd = shifted.filter((t) => Number(t.customerId) % 2 === 1).map((t) => t.amount);
-    expect(mean(even) / mean(odd)).toBeGreaterThan(8);
-    expect(mean(even) / mean(odd)).toBeLessThan(12);
+    // Half the cards (the even ones) spend 10x as much once shifted; the others as before.
+    const shifted = range(20_000, (n) => traffic.next(n, true));
+    const spend = (list: typeof normal, parity: number) => mean(list.filter((t) => Number(t.customerId) % 2 === parity).map((t) => t.amount));
+    expect(spend(shifted, 0) / spend(normal, 0)).toBeGreaterThan(8);
+    expect(spend(shifted, 0) / spend(normal, 0)).toBeLessThan(12);
+    expect(spend(shifted, 1) / spend(normal, 1)).toBeGreaterThan(0.85);
+    expect(spend(shifted, 1) / spend(normal, 1)).toBeLessThan(1.15);
+    // Cards with different rates in the reference get different shares of the traffic.
+    const busy = referenceTraffic(createDriftReference({ features: [...reference.features.filter((f) => f.name !== "CUSTOMER_ID_NB_TX_30DAY_WINDOW"), numeric("CUSTOMER_ID_NB_TX_30DAY_WINDOW", range(1000, (i) => (i < 500 ? 30 : 120)))] }), { rate: 10, clockSpeed: 8640, multiple: 10, now: () => now });
+    // Per transaction half the values are 30 (1 a day), half 120 (4 a day): per card, 4 quiet ones to each busy one.
+    const perCard = new Map<string, number>();
+    for (const t of range(20_000, (n) => busy.next(n, false))) perCard.set(t.customerId, (perCard.get(t.customerId) ?? 0) + 1);
+    const counts = [...perCard.values()].sort((a, b) => a - b);
+    expect((counts.at(-1) as number) / (counts[0] as number)).toBeGreaterThan(2.5);
   });
 });
 
