@@ -65,7 +65,9 @@ export function statsByPhase(results: readonly ProbeResult[]): Record<ProbeTarge
   const groups = new Map<string, ProbeResult[]>();
   for (const r of results) {
     const key = `${r.target}\u0000${r.phase}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
+    const list = groups.get(key);
+    if (list) list.push(r);
+    else groups.set(key, [r]);
   }
   for (const [key, list] of groups) {
     const [target, phase] = key.split("\u0000") as [ProbeTarget, string];
