@@ -3,11 +3,11 @@
  * offered three times what it can take, and are the rest refused fast?
  *
  *   npx tsx bench/overload.ts [--capacity auto|N] [--slo 25] [--probe 200,300,...] [--multiple 3]
- *     [--duration 20] [--warmup 3] [--repeats 3] [--max-lag 10] [--max-in-flight 64]
+ *     [--duration 20] [--warmup 3] [--repeats 3] [--max-utilization 0.85] [--max-lag 10] [--max-in-flight 64]
  *     [--work /tmp/lg-overload] [--out FILE.md]
  *
  * 1. The real service on this machine (Redis, Kafka, the small model: bench/fraud-stack.ts), its
- *    admission control on (MAX_EVENT_LOOP_LAG_MS, MAX_IN_FLIGHT).
+ *    admission control on (MAX_EVENT_LOOP_UTILIZATION, MAX_EVENT_LOOP_LAG_MS, MAX_IN_FLIGHT).
  * 2. Capacity: with shedding off, the highest probe rate the service answers in full (no
  *    timeout, no transport error, no bad status) with p99 within the SLO; or --capacity N. (With
  *    shedding on, a healthy service's momentary lag would refuse a few requests and understate it.)
@@ -42,7 +42,8 @@ const { values } = parseArgs({
     warmup: { type: "string", default: "3" },
     repeats: { type: "string", default: "3" },
     settle: { type: "string", default: "5" },
-    "max-lag": { type: "string", default: "25" },
+    "max-lag": { type: "string", default: "10" },
+    "max-utilization": { type: "string", default: "0.85" },
     "max-in-flight": { type: "string", default: "64" },
     work: { type: "string", default: "/tmp/lg-overload" },
     out: { type: "string" },
@@ -64,7 +65,13 @@ const repeats = Math.round(positive("repeats", values.repeats));
 const settleMs = Number(values.settle) * 1000;
 const probeMs = positive("probe-duration", values["probe-duration"]) * 1000;
 const probeRates = values.probe.split(",").map((r) => positive("probe", r));
-const shedding = { MAX_EVENT_LOOP_LAG_MS: String(positive("max-lag", values["max-lag"])), MAX_IN_FLIGHT: String(Math.round(positive("max-in-flight", values["max-in-flight"]))) };
+const maxUtilization = positive("max-utilization", values["max-utilization"]);
+if (maxUtilization > 1) throw new Error(`--max-utilization: a share of the time, at most 1, got ${maxUtilization}`);
+const shedding = {
+  MAX_EVENT_LOOP_UTILIZATION: String(maxUtilization),
+  MAX_EVENT_LOOP_LAG_MS: String(positive("max-lag", values["max-lag"])),
+  MAX_IN_FLIGHT: String(Math.round(positive("max-in-flight", values["max-in-flight"]))),
+};
 /** The verdict's thresholds, fixed before anything runs. */
 const MAX_P99_RATIO = 2;
 const MIN_GOODPUT_SHARE = 0.8;
@@ -91,7 +98,7 @@ async function main(): Promise<number> {
   let stack: FraudStack | undefined;
   let client: HttpClient | undefined;
   try {
-    const off = { MAX_EVENT_LOOP_LAG_MS: "0", MAX_IN_FLIGHT: "100000" };
+    const off = { MAX_EVENT_LOOP_UTILIZATION: "0", MAX_EVENT_LOOP_LAG_MS: "0", MAX_IN_FLIGHT: "100000" };
     stack = await startFraudStack({ work: path.resolve(values.work), skipTrain: values["skip-train"], env: values.capacity === "auto" ? off : shedding, log });
     const target = fraudTarget({ seed: 7 });
     const connect = () => {
@@ -140,7 +147,7 @@ async function main(): Promise<number> {
     }
     const shed = sumLines(await metricLines(stack.url, /^\w+_http_shed_total\{/));
 
-    log("the same overload with shedding off (MAX_EVENT_LOOP_LAG_MS=0, MAX_IN_FLIGHT=100000)");
+    log("the same overload with shedding off (MAX_EVENT_LOOP_UTILIZATION=0, MAX_EVENT_LOOP_LAG_MS=0, MAX_IN_FLIGHT=100000)");
     await stack.restartService(off);
     common = connect();
     const unshed = await measure(overload, durationMs, warmupMs);

@@ -344,6 +344,36 @@ describe("load shedding on event-loop lag", () => {
   });
 });
 
+describe("load shedding on event-loop utilization", () => {
+  it("refuses admitted work while the loop has been busy, and admits again once it has been idle", async () => {
+    const app = createServiceApp({
+      logger: createLogger({ service: "busy", level: "silent" }),
+      metrics: createMetrics("busy_svc", { defaultMetrics: false }),
+      admission: { maxInFlight: 100, maxEventLoopUtilization: 0.5 },
+      routes: [defineRoute({ method: "GET", path: "/v1/work", summary: "work", handler: () => ({ done: true }) })],
+    });
+    expect((await request(app).get("/v1/work")).status).toBe(200);
+    // 200 ms of work on the loop: the next reading spans it, so the average is near 1.
+    const until = performance.now() + 200;
+    while (performance.now() < until);
+    await new Promise((resolve) => setTimeout(resolve, 15));
+    const refused = await request(app).get("/v1/work");
+    expect(refused.status).toBe(503);
+    expect(refused.headers["retry-after"]).toBe("1");
+    expect(refused.body.error.message).toMatch(/event loop is busy \d+ % of the time/);
+    expect((await request(app).get("/readyz")).status).toBe(200);
+    // Idle for 400 ms: the average (50 ms time constant) falls far below one half.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect((await request(app).get("/v1/work")).status).toBe(200);
+  });
+
+  it("refuses a share outside [0, 1]", () => {
+    const make = (share: number) =>
+      createServiceApp({ logger: createLogger({ service: "busy", level: "silent" }), metrics: createMetrics("busy_bad", { defaultMetrics: false }), admission: { maxInFlight: 1, maxEventLoopUtilization: share }, routes: [] });
+    expect(() => make(1.5)).toThrow(/maxEventLoopUtilization must be in \[0, 1\], got 1.5/);
+  });
+});
+
 describe("OpenAPI", () => {
   it("documents every registered route with its schemas, and only those", async () => {
     const { app } = makeApp();

@@ -24,32 +24,58 @@ export interface AdmissionOptions {
    * loop's lag does. Refusing is cheap (no body parsed, no work done), so the loop catches up.
    */
   maxEventLoopLagMs?: number;
+  /**
+   * Refuse new work while the event loop is busy more than this share of the time, recently
+   * (0 or unset: off). Lag shows only once the loop is saturated and requests already wait; by
+   * then even a refusal waits behind them. Utilization rises before that, so shedding on it keeps
+   * the loop some slack: admitted and refused requests alike are read soon after they arrive.
+   */
+  maxEventLoopUtilization?: number;
   /** Seconds a refused client is told to wait (Retry-After). */
   retryAfterSeconds?: number;
 }
 
+const UTILIZATION_TIME_CONSTANT_MS = 50;
+
 /**
- * How late the event loop runs: a timer asks to fire every `intervalMs` and measures by how much
- * it was late. The reading decays by a fifth per tick rather than dropping to the last tick's, so
- * one on-time tick inside a saturated stretch does not reopen the doors. Unref'd.
+ * How loaded the event loop is, read by a timer that asks to fire every `intervalMs`: its lag
+ * (how late the timer fired) and its utilization (the share of the time the loop ran callbacks,
+ * from `performance.eventLoopUtilization`). The lag reading decays by a fifth per tick rather than
+ * dropping to the last tick's, so one on-time tick inside a saturated stretch does not reopen the
+ * doors; the utilization is an exponential moving average with a 50 ms time constant. Unref'd.
  */
-export class EventLoopLag {
+export class EventLoopLoad {
   private lagMs = 0;
+  private busy = 0;
   private readonly timer: NodeJS.Timeout;
 
   constructor(intervalMs = 10) {
     let expected = performance.now() + intervalMs;
+    let last = performance.eventLoopUtilization();
     this.timer = setInterval(() => {
       const now = performance.now();
       this.lagMs = Math.max(now - expected, this.lagMs * 0.8, 0);
       expected = now + intervalMs;
+      const since = performance.eventLoopUtilization(last);
+      last = performance.eventLoopUtilization();
+      // Weighted by the time the reading spans: one long blocked stretch counts for what it lasted.
+      const spanMs = since.idle + since.active;
+      if (spanMs > 0) {
+        const weight = 1 - Math.exp(-spanMs / UTILIZATION_TIME_CONSTANT_MS);
+        this.busy += weight * (since.utilization - this.busy);
+      }
     }, intervalMs);
     this.timer.unref();
   }
 
   /** Milliseconds the loop runs late, recently (decaying). */
-  get current(): number {
+  get lag(): number {
     return this.lagMs;
+  }
+
+  /** Share of the recent time the loop was busy, 0 to 1 (moving average). */
+  get utilization(): number {
+    return this.busy;
   }
 
   stop(): void {
@@ -102,7 +128,9 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
   const bodyLimit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
   const maxInFlight = options.admission?.maxInFlight ?? Infinity;
   const maxLag = options.admission?.maxEventLoopLagMs ?? 0;
-  const lag = maxLag > 0 ? new EventLoopLag() : null;
+  const maxBusy = options.admission?.maxEventLoopUtilization ?? 0;
+  if (!(maxBusy >= 0 && maxBusy <= 1)) throw new RangeError(`admission.maxEventLoopUtilization must be in [0, 1], got ${maxBusy}`);
+  const loop = maxLag > 0 || (maxBusy > 0 && maxBusy < 1) ? new EventLoopLoad() : null;
   const retryAfter = String(options.admission?.retryAfterSeconds ?? 1);
   const router = new Router();
   let inFlight = 0;
@@ -207,7 +235,14 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
     }
 
     if (spec.admitted !== false) {
-      const overloaded = inFlight >= maxInFlight ? `${inFlight} requests in flight` : lag !== null && lag.current > maxLag ? `the event loop runs ${Math.round(lag.current)} ms late` : null;
+      const overloaded =
+        inFlight >= maxInFlight
+          ? `${inFlight} requests in flight`
+          : loop !== null && maxLag > 0 && loop.lag > maxLag
+            ? `the event loop runs ${Math.round(loop.lag)} ms late`
+            : loop !== null && maxBusy > 0 && maxBusy < 1 && loop.utilization > maxBusy
+              ? `the event loop is busy ${Math.round(loop.utilization * 100)} % of the time`
+              : null;
       if (overloaded !== null) {
         req.resume();
         metrics.shed.inc({ route: template });

@@ -23,6 +23,8 @@ export const BaseConfigSchema = z.object({
   MAX_IN_FLIGHT: z.coerce.number().int().positive().default(256),
   /** Refuse new work with 503 while the event loop runs this many ms late (0: off): a CPU-bound overload. */
   MAX_EVENT_LOOP_LAG_MS: z.coerce.number().min(0).default(0),
+  /** Refuse new work with 503 while the event loop is busy more than this share of the time (0: off), before requests queue. */
+  MAX_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0).max(1).default(0),
   MAX_CONNECTIONS: z.coerce.number().int().positive().default(1024),
   HEADERS_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),

@@ -165,7 +165,7 @@ export function httpDeps(ctx: ServiceContext): HttpDeps {
     readiness: ctx.readiness,
     auth: ctx.auth,
     bodyLimitBytes: ctx.config.BODY_LIMIT_BYTES,
-    admission: { maxInFlight: ctx.config.MAX_IN_FLIGHT, maxEventLoopLagMs: ctx.config.MAX_EVENT_LOOP_LAG_MS },
+    admission: { maxInFlight: ctx.config.MAX_IN_FLIGHT, maxEventLoopLagMs: ctx.config.MAX_EVENT_LOOP_LAG_MS, maxEventLoopUtilization: ctx.config.MAX_EVENT_LOOP_UTILIZATION },
   };
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   brokerJvmArgs,
   KAFKA_BROKER_SETTINGS,
+  KAFKA_CLUSTER_SETTINGS,
   kafkaEnvName,
   newClusterId,
   parseProperties,
@@ -80,5 +81,20 @@ describe("cluster ids, env names and JVM flags", () => {
       expect.arrayContaining(["-Xmx512m", "-Xms128m", "-Dlog4j.configuration=file:/tmp/k/log4j.properties"]),
     );
     expect(brokerJvmArgs({ log4jFile: "/x", maxHeapMb: 96 })).toEqual(expect.arrayContaining(["-Xmx96m", "-Xms96m"]));
+  });
+});
+
+describe("a cluster node's properties", () => {
+  it("names the quorum's voters and takes the cluster's settings over the single node's", () => {
+    const props = parseProperties(
+      renderServerProperties({ host: "127.0.0.1", port: 9092, controllerPort: 9093, logDir: "/tmp/k", nodeId: 2, voters: "1@127.0.0.1:9093,2@127.0.0.1:9095,3@127.0.0.1:9097", overrides: KAFKA_CLUSTER_SETTINGS }),
+    );
+    expect(props["node.id"]).toBe("2");
+    expect(props["controller.quorum.voters"]).toBe("1@127.0.0.1:9093,2@127.0.0.1:9095,3@127.0.0.1:9097");
+    expect(props["offsets.topic.replication.factor"]).toBe("3");
+    expect(props["min.insync.replicas"]).toBe("2");
+    expect(props["default.replication.factor"]).toBe("3");
+    // The single node keeps its own.
+    expect(parseProperties(renderServerProperties({ host: "127.0.0.1", port: 9092, controllerPort: 9093, logDir: "/tmp/k" }))["offsets.topic.replication.factor"]).toBe("1");
   });
 });

@@ -18,12 +18,29 @@ export const KAFKA_BROKER_SETTINGS: Readonly<Record<string, string>> = {
   "group.initial.rebalance.delay.ms": "0",
 };
 
+/**
+ * What a three-node cluster changes (issue 19's topology): every topic, internal ones included,
+ * on three brokers, and a write acknowledged by acks=all only once two replicas have it, so one
+ * broker can die without losing an acknowledged event or refusing writes.
+ */
+export const KAFKA_CLUSTER_SETTINGS: Readonly<Record<string, string>> = {
+  "default.replication.factor": "3",
+  "min.insync.replicas": "2",
+  "offsets.topic.replication.factor": "3",
+  "transaction.state.log.replication.factor": "3",
+  "transaction.state.log.min.isr": "2",
+};
+
 export interface KafkaNodeLayout {
   host: string;
   port: number;
   controllerPort: number;
   logDir: string;
   nodeId?: number;
+  /** `controller.quorum.voters` of a cluster (`id@host:port,...`); default: this node alone. */
+  voters?: string;
+  /** Settings over KAFKA_BROKER_SETTINGS (a cluster's KAFKA_CLUSTER_SETTINGS). */
+  overrides?: Readonly<Record<string, string>>;
 }
 
 function checkPort(value: number, field: string): void {
@@ -44,7 +61,7 @@ export function renderServerProperties(layout: KafkaNodeLayout): string {
   const settings: Record<string, string> = {
     "process.roles": "broker,controller",
     "node.id": String(nodeId),
-    "controller.quorum.voters": `${nodeId}@${host}:${controllerPort}`,
+    "controller.quorum.voters": layout.voters ?? `${nodeId}@${host}:${controllerPort}`,
     "controller.listener.names": "CONTROLLER",
     listeners: `PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controllerPort}`,
     "advertised.listeners": `PLAINTEXT://${host}:${port}`,
@@ -52,6 +69,7 @@ export function renderServerProperties(layout: KafkaNodeLayout): string {
     "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
     "log.dirs": layout.logDir,
     ...KAFKA_BROKER_SETTINGS,
+    ...layout.overrides,
   };
   return renderProperties(settings);
 }

@@ -20,6 +20,8 @@ export interface KafkaBrokerOptions {
   lifetime: Lifetime;
   maxHeapMb?: number;
   readyTimeoutMs?: number;
+  /** A node of a cluster: its id, the quorum's voters, the cluster's id (each node is formatted with it) and settings. */
+  cluster?: { nodeId: number; voters: string; clusterId: string; settings: Readonly<Record<string, string>> };
 }
 
 /** Written by scripts/lib/kafka-libs.sh once every jar is in place. */
@@ -70,13 +72,19 @@ async function prepare(options: KafkaBrokerOptions): Promise<{ propsFile: string
   const logFile = join(options.dir, "broker.log");
   writeFileSync(
     propsFile,
-    renderServerProperties({ host: options.host, port: options.port, controllerPort: options.controllerPort, logDir: dataDir }),
+    renderServerProperties({
+      host: options.host,
+      port: options.port,
+      controllerPort: options.controllerPort,
+      logDir: dataDir,
+      ...(options.cluster ? { nodeId: options.cluster.nodeId, voters: options.cluster.voters, overrides: options.cluster.settings } : {}),
+    }),
   );
   writeFileSync(log4jFile, renderLog4jProperties(logFile));
   if (!existsSync(join(dataDir, "meta.properties"))) {
     const { code, output } = await run(
       options.javaBin,
-      [...brokerJvmArgs({ log4jFile, maxHeapMb: 256 }), "-cp", classpath(options.libsDir), "kafka.tools.StorageTool", "format", "-t", newClusterId(), "-c", propsFile],
+      [...brokerJvmArgs({ log4jFile, maxHeapMb: 256 }), "-cp", classpath(options.libsDir), "kafka.tools.StorageTool", "format", "-t", options.cluster?.clusterId ?? newClusterId(), "-c", propsFile],
       process.env,
     );
     if (code !== 0) throw new TestkitError("START_FAILED", `kafka storage format failed (exit ${code}):\n${output.slice(-2000)}`);

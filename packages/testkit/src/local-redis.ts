@@ -14,10 +14,12 @@ export interface RedisServerOptions {
   dir: string;
   lifetime: Lifetime;
   readyTimeoutMs?: number;
+  /** Arguments after the shared ones (a cluster node's `--cluster-enabled yes ...`). */
+  extraArgs?: readonly string[];
 }
 
 /** Command-line arguments: the shared infra/redis/redis.conf plus what differs per instance. */
-export function redisServerArgs(options: Pick<RedisServerOptions, "host" | "port" | "dir">): string[] {
+export function redisServerArgs(options: Pick<RedisServerOptions, "host" | "port" | "dir" | "extraArgs">): string[] {
   return [
     REDIS_CONF,
     "--port", String(options.port),
@@ -25,6 +27,7 @@ export function redisServerArgs(options: Pick<RedisServerOptions, "host" | "port
     "--dir", options.dir,
     "--logfile", join(options.dir, "redis.log"),
     "--daemonize", "no",
+    ...(options.extraArgs ?? []),
   ];
 }
 
