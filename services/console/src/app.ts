@@ -36,6 +36,8 @@ const DrillStartSchema = z
     baselineSeconds: z.number().min(0).max(120).optional(),
     afterSeconds: z.number().min(0).max(300).optional(),
     rate: z.number().positive().max(200).optional(),
+    /** overload: offered rate as a multiple of `rate`; drift-injected: the factor on the shifted cards' amounts. */
+    multiple: z.number().gt(1).max(100).optional(),
     /** Write the report to DRILL_REPORTS_DIR/<drill>.md. */
     save: z.boolean().optional(),
     /** The command line to print in the saved report (the CLI sends its own). */

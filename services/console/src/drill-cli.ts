@@ -10,7 +10,8 @@ Drills act with the admin token: MLSD_ADMIN_TOKEN.
   --fault-seconds N     how long the fault lasts (redis-down), or the most to wait for the verdict (bad-model)
   --baseline-seconds N  probe traffic before the fault
   --after-seconds N     probe traffic after it
-  --rate N              probe requests per second to each design
+  --rate N              probe requests per second to each design (overload: the base rate)
+  --multiple N          overload: offer N times the rate; drift-injected: multiply the shifted cards' amounts by N
   --save                write the report to the console's DRILL_REPORTS_DIR (docs/drills/<name>.md)
   --json                print the report as JSON
   --list                the drills, what each expects, and whether it can run here
@@ -36,6 +37,7 @@ async function main(): Promise<number> {
       "baseline-seconds": { type: "string" },
       "after-seconds": { type: "string" },
       rate: { type: "string" },
+      multiple: { type: "string" },
       save: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       list: { type: "boolean", default: false },
@@ -78,6 +80,7 @@ async function main(): Promise<number> {
     ...(number("baseline-seconds") !== undefined ? { baselineSeconds: number("baseline-seconds") } : {}),
     ...(number("after-seconds") !== undefined ? { afterSeconds: number("after-seconds") } : {}),
     ...(number("rate") !== undefined ? { rate: number("rate") } : {}),
+    ...(number("multiple") !== undefined ? { multiple: number("multiple") } : {}),
     save: values.save,
     command: `npm run drill -- ${process.argv.slice(2).join(" ")}`,
   };

@@ -26,8 +26,10 @@ export interface DrillOptions {
   /** Seconds of probe traffic before the fault and after it. */
   baselineSeconds: number;
   afterSeconds: number;
-  /** Probe requests per second to each design. */
+  /** Probe requests per second to each design (overload: the base rate the multiple applies to). */
   rate: number;
+  /** overload: the offered rate during the fault as a multiple of `rate`; drift-injected: the factor the shifted cards' amounts are multiplied by. */
+  multiple?: number;
 }
 
 export interface Drill {

@@ -29,6 +29,21 @@ export interface ProbeOptions {
   population: number;
   /** Called with each fraud answer (the bad-model drill labels them). */
   onTransaction?: (result: ProbeResult) => void;
+  /** The n-th transaction sent in `phase`; default: card and terminal from the population, 5 to 54 units, a second ago. */
+  transaction?: (n: number, phase: string) => ProbeTransaction;
+}
+
+export interface ProbeTransaction {
+  customerId: string;
+  terminalId: string;
+  /** Clock epoch ms. */
+  timeMs: number;
+  amount: number;
+}
+
+/** The n-th probe transaction: card and terminal from the population, 5 to 54 units, a second of clock time ago. */
+export function probeTransaction(n: number, population: number, clock: Clock): ProbeTransaction {
+  return { customerId: String(n % population), terminalId: String((n * 7) % population), timeMs: clock.now() - 1_000, amount: 5 + (n % 50) };
 }
 
 /**
@@ -75,8 +90,9 @@ export class Prober {
     let transaction: ProbeResult["transaction"];
     let body: unknown;
     if (target === "fraud") {
-      transaction = { transactionId: `drill-${this.run}-${n}`, customerId: id, terminalId: String((n * 7) % this.options.population), time: new Date(this.options.clock.now() - 1_000).toISOString() };
-      body = { ...transaction, amount: 5 + (n % 50) };
+      const tx = this.options.transaction?.(n, phase) ?? probeTransaction(n, this.options.population, this.options.clock);
+      transaction = { transactionId: `drill-${this.run}-${n}`, customerId: tx.customerId, terminalId: tx.terminalId, time: new Date(tx.timeMs).toISOString() };
+      body = { ...transaction, amount: tx.amount };
     } else {
       body = { userId: id, k: 10 };
     }

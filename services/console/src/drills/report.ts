@@ -34,6 +34,8 @@ export interface DrillReport {
   expectations: Expectation[];
   pass: boolean;
   notes: string[];
+  /** Drill-specific tables or lists, rendered as Markdown after the phases. */
+  sections?: { title: string; lines: string[] }[];
 }
 
 /** The nearest-rank quantile of a list of numbers (null when empty). */
@@ -63,7 +65,9 @@ export function statsByPhase(results: readonly ProbeResult[]): Record<ProbeTarge
   const groups = new Map<string, ProbeResult[]>();
   for (const r of results) {
     const key = `${r.target}\u0000${r.phase}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
+    const list = groups.get(key);
+    if (list) list.push(r);
+    else groups.set(key, [r]);
   }
   for (const [key, list] of groups) {
     const [target, phase] = key.split("\u0000") as [ProbeTarget, string];
@@ -133,6 +137,7 @@ export function renderReport(report: DrillReport, command: string): string {
       lines.push(`| ${target} | ${phase} | ${s.requests} | ${pct(s.availability)} | ${msText(s.p50Ms)} | ${msText(s.p99Ms)} | ${Object.entries(s.outcomes).map(([k, v]) => `${k} ${v}`).join(", ")} |`);
     }
   }
+  for (const section of report.sections ?? []) lines.push("", `## ${section.title}`, "", ...section.lines);
   if (report.notes.length > 0) lines.push("", ...report.notes.map((n) => `- ${n}`));
   return `${lines.join("\n")}\n`;
 }

@@ -3,13 +3,15 @@ import path from "node:path";
 import { AppError } from "@mlsd/service-kit";
 import { badModel } from "./bad-model";
 import { corruptModel } from "./corrupt-model";
+import { driftInjected } from "./drift-injected";
 import { kafkaDown } from "./kafka-down";
 import type { Drill, DrillContext, DrillOptions } from "./drill";
+import { overload } from "./overload";
 import { redisDown, redisSlow } from "./redis-faults";
 import { serviceKilled } from "./service-killed";
 import { renderReport, type DrillReport } from "./report";
 
-export const DRILLS: readonly Drill[] = [redisDown, redisSlow, kafkaDown, badModel, corruptModel, serviceKilled];
+export const DRILLS: readonly Drill[] = [redisDown, redisSlow, kafkaDown, badModel, corruptModel, serviceKilled, driftInjected, overload];
 
 export const DEFAULT_DRILL_OPTIONS: Record<string, DrillOptions> = {
   "redis-down": { faultSeconds: 10, baselineSeconds: 5, afterSeconds: 15, rate: 20 },
@@ -18,6 +20,11 @@ export const DEFAULT_DRILL_OPTIONS: Record<string, DrillOptions> = {
   "redis-slow": { faultSeconds: 10, baselineSeconds: 5, afterSeconds: 15, rate: 20 },
   "kafka-down": { faultSeconds: 15, baselineSeconds: 5, afterSeconds: 10, rate: 20 },
   "service-killed": { faultSeconds: 60, baselineSeconds: 5, afterSeconds: 15, rate: 20 },
+  // The demo's count window holds a week of the world's decisions (13k): at 100/s the shifted ones
+  // become a large enough part of it within a couple of minutes; at 20/s it would take ten.
+  "drift-injected": { faultSeconds: 240, baselineSeconds: 10, afterSeconds: 20, rate: 100, multiple: 10 },
+  // The base rate: the demo's own fraud load (200/s) passes its budgets; 3x it is past what the service carries on 2 shared cores.
+  overload: { faultSeconds: 15, baselineSeconds: 10, afterSeconds: 10, rate: 200, multiple: 3 },
 };
 
 export interface DrillRun {
