@@ -13,6 +13,8 @@ import { fileURLToPath } from "node:url";
 import { freePort, startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
 
 export const REPO = fileURLToPath(new URL("../../../", import.meta.url));
+/** util-linux's setpriv, as the testkit uses it for its servers. */
+const SETPRIV = "/usr/bin/setpriv";
 
 export interface FraudStackOptions {
   /** Scratch directory: registry, journal, reports. */
@@ -99,7 +101,10 @@ async function startService(
   };
   const settings = Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`);
   options.log(`starting the fraud service on ${url}: node ${nodeArgs.join(" ")}${settings.length > 0 ? ` (${settings.join(" ")})` : ""}`);
-  const child = spawn(process.execPath, nodeArgs, { cwd: path.join(REPO, "services/fraud"), env, stdio: ["ignore", "inherit", "inherit"] });
+  // With setpriv (util-linux) the service gets SIGTERM when this process dies, however it dies: a
+  // killed bench must not leave a service holding the journal's lock for the next run.
+  const [command, args] = existsSync(SETPRIV) ? [SETPRIV, ["--pdeathsig", "TERM", "--", process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
+  const child = spawn(command, args, { cwd: path.join(REPO, "services/fraud"), env, stdio: ["ignore", "inherit", "inherit"] });
   try {
     await waitReady(url, child, 90_000);
   } catch (error) {
