@@ -30,6 +30,7 @@ import {
   type RecsFetchResult,
   type UserState,
 } from "../src/recs/index";
+import { percentile, printTable } from "./table";
 
 const USERS = 10_000;
 const ITEMS = 100_000;
@@ -37,10 +38,6 @@ const CANDIDATES = 200;
 const BLOCK = 50;
 const ROUNDS = Number(process.argv[2] ?? 20);
 const T0 = Date.UTC(2024, 0, 1);
-
-function percentile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
-}
 
 async function main(): Promise<void> {
   const handle = await startRedis();
@@ -152,8 +149,7 @@ async function main(): Promise<void> {
   const p99 = new Map<string, number>();
   for (const s of strategies) p99.set(s.name, summary(s.name, s.trips, samples.get(s.name)!, cpuMicros.get(s.name)));
   summary("assemble 200 ranker rows (CPU)", "-", assemble);
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  for (const r of rows) console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "));
+  printTable(rows);
   const hitRate = cached.hits / (cached.hits + cached.misses);
   console.log(`local cache: hit rate ${(100 * hitRate).toFixed(1)} % (50,000 items, TTL 5 s, Zipf 0.8 candidates over ${ITEMS} items)`);
   console.log(`machine: ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)} at the end of the run`);
