@@ -5,6 +5,7 @@ export interface EnsureTopicsOptions {
   topics?: readonly string[];
   /** Partitions bound a consumer group's parallelism; six gives room to scale out on one broker. */
   partitions?: number;
+  /** Default -1: the broker's `default.replication.factor` (1 on a single node, 3 on the cluster topology). */
   replicationFactor?: number;
   /** How long to wait for every new partition to have a leader (default 30 s). */
   timeoutMs?: number;
@@ -40,7 +41,7 @@ export async function ensureTopics(kafka: Kafka, options: EnsureTopicsOptions = 
         topics: missing.map((topic) => ({
           topic,
           numPartitions: options.partitions ?? 6,
-          replicationFactor: options.replicationFactor ?? 1,
+          replicationFactor: options.replicationFactor ?? -1,
         })),
       });
       const deadline = Date.now() + (options.timeoutMs ?? 30_000);
