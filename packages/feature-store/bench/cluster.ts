@@ -9,12 +9,13 @@
 // wall time: on a shared 2-core machine wall time includes waiting for a core.
 // Run: npm run bench:cluster -w @mlsd/feature-store -- [rounds=20] [scale=1]
 import os from "node:os";
-import { AliasTable, Rng } from "@mlsd/random";
+import { Rng } from "@mlsd/random";
 import { startRedis, startRedisCluster } from "@mlsd/testkit";
 import { Cluster, Redis } from "ioredis";
 import { RedisFraudFeatureStore, toCents, type TransactionInput } from "../src/fraud/index";
-import { itemBucket, parsePackedItem, parseUser, recsKeys, RedisRecsFeatureStore, USER_FIELDS, type ItemState, type RecsFetchResult, type UserState } from "../src/recs/index";
+import { itemBucket, parsePackedItem, parseUser, recsKeys, RedisRecsFeatureStore, USER_FIELDS, type ItemState, type RecsFetchResult } from "../src/recs/index";
 import type { RedisClient } from "../src/redis-client";
+import { recsBenchWorld } from "./recs-data";
 import { percentile, printTable } from "./table";
 
 const ROUNDS = Number(process.argv[2] ?? 20);
@@ -54,28 +55,13 @@ async function main(): Promise<void> {
     const prefix = `bench-cluster-${Date.now()}:`;
 
     // Recs: the same snapshot on both.
-    const users: [string, UserState][] = [];
-    for (let u = 0; u < USERS; u++) {
-      const recent = Array.from({ length: rng.int(21) }, () => ({ category: rng.int(20), tags: [rng.int(60), rng.int(60), rng.int(60)] }));
-      users.push([`u${u}`, { profile: { signupMs: T0 - rng.int(700) * 86_400_000, homeCategory: rng.int(20), ageBucket: rng.int(6) }, impressions: rng.int(500), clicks: rng.int(40), recent }]);
-    }
-    const items: [string, ItemState][] = [];
-    for (let i = 0; i < ITEMS; i++) {
-      const impressions = Math.floor(1e5 / (i + 1)) + rng.int(50);
-      items.push([`i${i}`, { profile: { category: rng.int(20), tags: [rng.int(60), rng.int(60), rng.int(60)], releaseMs: T0 - rng.int(365) * 86_400_000 }, impressions, clicks: Math.floor(impressions * 0.04), examinedMicros: impressions * 400_000 }]);
-    }
+    const { users, items, requests } = recsBenchWorld(rng, USERS, ITEMS, CANDIDATES);
     const recsOn = (client: RedisClient) => new RedisRecsFeatureStore(client, { prefix });
     const recsSingle = recsOn(redis);
     const recsCluster = recsOn(cluster);
     let t0 = performance.now();
     await Promise.all([recsSingle.writeSnapshot({ users, items }), recsCluster.writeSnapshot({ users, items })]);
     process.stderr.write(`materialised ${USERS} users and ${ITEMS} items on both in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-    const zipf = new AliasTable(Float64Array.from({ length: ITEMS }, (_, i) => 1 / (i + 1) ** 0.8));
-    const requests = Array.from({ length: 400 }, () => {
-      const ids = new Set<string>();
-      while (ids.size < CANDIDATES) ids.add(`i${zipf.sample(rng)}`);
-      return { userId: `u${rng.int(USERS)}`, itemIds: [...ids] };
-    });
     // The store's commands issued directly: as parallel calls (the peer on an auto-pipelining
     // cluster client), or as one plain pipeline (the single-node path before NodePipelines).
     const bucketsOf = (itemIds: readonly string[]) => {
