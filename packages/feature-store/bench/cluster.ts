@@ -16,6 +16,7 @@ import { RedisFraudFeatureStore, toCents, type TransactionInput } from "../src/f
 import { itemBucket, parsePackedItem, parseUser, recsKeys, RedisRecsFeatureStore, USER_FIELDS, type ItemState, type RecsFetchResult } from "../src/recs/index";
 import type { RedisClient } from "../src/redis-client";
 import { recsBenchWorld } from "./recs-data";
+import { deleteByPrefix } from "./redis-cleanup";
 import { percentile, printTable } from "./table";
 
 const ROUNDS = Number(process.argv[2] ?? 20);
@@ -168,13 +169,7 @@ async function main(): Promise<void> {
     }
     printTable(rows);
     console.log(`machine: ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)} at the end of the run; cluster of 3 primaries + 3 replicas on the same machine`);
-    // Leave a shared Redis (REDIS_URL) as we found it; the cluster is ours and goes away.
-    let cursor = "0";
-    do {
-      const [nextCursor, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 5000);
-      cursor = nextCursor;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== "0");
+    await deleteByPrefix(redis, prefix); // the cluster is ours and goes away with its data
   } finally {
     redis.disconnect();
     cluster.disconnect();

@@ -30,6 +30,7 @@ import {
   type RecsFetchResult,
 } from "../src/recs/index";
 import { recsBenchWorld } from "./recs-data";
+import { deleteByPrefix } from "./redis-cleanup";
 import { percentile, printTable } from "./table";
 
 const USERS = 10_000;
@@ -143,13 +144,7 @@ async function main(): Promise<void> {
       `per-key sequential p99 is ${(p99.get("per-key HMGET, sequential")! / pipelined).toFixed(1)}x the bucketed p99`,
   );
 
-  // Leave the shared Redis as we found it.
-  let cursor = "0";
-  do {
-    const [nextCursor, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 5000);
-    cursor = nextCursor;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== "0");
+  await deleteByPrefix(redis, prefix);
   redis.disconnect();
   await handle.stop();
 }

@@ -1,5 +1,8 @@
-import calculateSlot from "cluster-key-slot";
+import { createRequire } from "node:module";
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
+
+// The slot ioredis routes a key to (hash tags honoured): its own dependency, which ships no types.
+const calculateSlot = createRequire(import.meta.url)("cluster-key-slot") as (key: string) => number;
 
 /** What the Redis stores accept: one node, or a Redis Cluster (every key layout carries one hash tag per entity). */
 export type RedisClient = Redis | Cluster;
