@@ -9,8 +9,9 @@
  * 1. The real service on this machine (Redis, Kafka, the small model: bench/fraud-stack.ts), its
  *    admission control on (MAX_EVENT_LOOP_UTILIZATION, MAX_EVENT_LOOP_LAG_MS, MAX_IN_FLIGHT).
  * 2. Capacity: with shedding off, the highest probe rate the service answers in full (no
- *    timeout, no transport error, no bad status) with p99 within the SLO; or --capacity N. (With
- *    shedding on, a healthy service's momentary lag would refuse a few requests and understate it.)
+ *    timeout, no transport error, no bad status) with p99 within the SLO, a rate that misses
+ *    getting one more try; or --capacity N. (With shedding on, a healthy service's momentary
+ *    lag would refuse a few requests and understate it.)
  * 3. Repeated pairs, back to back: capacity, then `multiple` x capacity. Each pair gives the ratio
  *    of the admitted answers' p99 at the multiple to the p99 at capacity; the refused answers (503
  *    with Retry-After) are timed apart.
@@ -123,11 +124,16 @@ async function main(): Promise<number> {
     if (values.capacity === "auto") {
       capacity = 0;
       log(`probing capacity: ${probeRates.join(", ")}/s, ${probeMs / 1000} s each, SLO p99 ${slo} ms`);
+      const answeredInFull = (r: RunResult) => lost(r) === 0 && r.counts.badStatus === 0 && (r.admittedLatency.p99 ?? Infinity) <= slo;
       for (const rate of probeRates) {
-        const r = await measure(rate, probeMs, 1000);
+        let r = await measure(rate, probeMs, 1000);
         probes.push(r);
-        const full = lost(r) === 0 && r.counts.badStatus === 0 && (r.admittedLatency.p99 ?? Infinity) <= slo;
-        if (!full) break;
+        // One more try before calling a rate too much: on a shared machine one noisy stretch can miss the SLO.
+        if (!answeredInFull(r)) {
+          r = await measure(rate, probeMs, 1000);
+          probes.push(r);
+        }
+        if (!answeredInFull(r)) break;
         capacity = rate;
       }
       if (capacity === 0) throw new Error(`no probe rate was answered in full within ${slo} ms: lower --probe`);
