@@ -11,7 +11,7 @@
 // Budget: one user + 200 items p99 <= 2 ms.
 // Run: npm run bench -w @mlsd/feature-store  (REDIS_URL=redis://... to use a running Redis)
 import os from "node:os";
-import { AliasTable, Rng } from "@mlsd/random";
+import { Rng } from "@mlsd/random";
 import { startRedis } from "@mlsd/testkit";
 import { Redis } from "ioredis";
 import {
@@ -28,8 +28,10 @@ import {
   USER_FIELDS,
   type ItemState,
   type RecsFetchResult,
-  type UserState,
 } from "../src/recs/index";
+import { recsBenchWorld } from "./recs-data";
+import { deleteByPrefix } from "./redis-cleanup";
+import { percentile, printTable } from "./table";
 
 const USERS = 10_000;
 const ITEMS = 100_000;
@@ -37,10 +39,6 @@ const CANDIDATES = 200;
 const BLOCK = 50;
 const ROUNDS = Number(process.argv[2] ?? 20);
 const T0 = Date.UTC(2024, 0, 1);
-
-function percentile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
-}
 
 async function main(): Promise<void> {
   const handle = await startRedis();
@@ -50,28 +48,11 @@ async function main(): Promise<void> {
   const twin = new MemoryRecsFeatureStore();
   const rng = new Rng(22);
 
-  const users: [string, UserState][] = [];
-  for (let u = 0; u < USERS; u++) {
-    const recent = Array.from({ length: rng.int(21) }, () => ({ category: rng.int(20), tags: [rng.int(60), rng.int(60), rng.int(60)] }));
-    users.push([`u${u}`, { profile: { signupMs: T0 - rng.int(700) * 86_400_000, homeCategory: rng.int(20), ageBucket: rng.int(6) }, impressions: rng.int(500), clicks: rng.int(40), recent }]);
-  }
-  const items: [string, ItemState][] = [];
-  for (let i = 0; i < ITEMS; i++) {
-    const impressions = Math.floor(1e5 / (i + 1)) + rng.int(50);
-    items.push([`i${i}`, { profile: { category: rng.int(20), tags: [rng.int(60), rng.int(60), rng.int(60)], releaseMs: T0 - rng.int(365) * 86_400_000 }, impressions, clicks: Math.floor(impressions * 0.04), examinedMicros: impressions * 400_000 }]);
-  }
+  const { users, items, requests } = recsBenchWorld(rng, USERS, ITEMS, CANDIDATES);
   const t0 = performance.now();
   await store.writeSnapshot({ users, items });
   await twin.writeSnapshot({ users, items });
   process.stderr.write(`materialised ${USERS} users and ${ITEMS} items in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-
-  // Candidate lists look like retrieval output: distinct items, skewed toward a popular head.
-  const zipf = new AliasTable(Float64Array.from({ length: ITEMS }, (_, i) => 1 / (i + 1) ** 0.8));
-  const requests = Array.from({ length: 400 }, () => {
-    const ids = new Set<string>();
-    while (ids.size < CANDIDATES) ids.add(`i${zipf.sample(rng)}`);
-    return { userId: `u${rng.int(USERS)}`, itemIds: [...ids] };
-  });
 
   const itemKey = (id: string) => recsKeys.item(prefix, itemBucket(id, store.itemBuckets), id);
   const perKeySequential = async (userId: string, itemIds: readonly string[]): Promise<RecsFetchResult> => {
@@ -152,8 +133,7 @@ async function main(): Promise<void> {
   const p99 = new Map<string, number>();
   for (const s of strategies) p99.set(s.name, summary(s.name, s.trips, samples.get(s.name)!, cpuMicros.get(s.name)));
   summary("assemble 200 ranker rows (CPU)", "-", assemble);
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  for (const r of rows) console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "));
+  printTable(rows);
   const hitRate = cached.hits / (cached.hits + cached.misses);
   console.log(`local cache: hit rate ${(100 * hitRate).toFixed(1)} % (50,000 items, TTL 5 s, Zipf 0.8 candidates over ${ITEMS} items)`);
   console.log(`machine: ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)} at the end of the run`);
@@ -164,13 +144,7 @@ async function main(): Promise<void> {
       `per-key sequential p99 is ${(p99.get("per-key HMGET, sequential")! / pipelined).toFixed(1)}x the bucketed p99`,
   );
 
-  // Leave the shared Redis as we found it.
-  let cursor = "0";
-  do {
-    const [nextCursor, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 5000);
-    cursor = nextCursor;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== "0");
+  await deleteByPrefix(redis, prefix);
   redis.disconnect();
   await handle.stop();
 }

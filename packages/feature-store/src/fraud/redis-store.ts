@@ -1,4 +1,5 @@
-import type { Redis } from "ioredis";
+import type { ChainableCommander } from "ioredis";
+import { NodePipelines, type RedisClient } from "../redis-client";
 import { DAY_MS, DEFAULT_FRAUD_FEATURE_CONFIG, retentionMs, toCents, type FraudAggregates, type FraudFeatureConfig, type LabelInput, type TransactionInput } from "./definitions";
 import type { ClaimResult, FraudFeatureStore, TransactionRecord } from "./store";
 
@@ -114,12 +115,14 @@ end
 return {2, r[1], r[2], r[3], r[4]}
 `;
 
-type ScriptRedis = Redis & {
-  fraudClaim(key: string, ...args: (string | number)[]): Promise<(number | string)[]>;
-  fraudCustomer(key: string, ...args: (string | number)[]): Promise<number[]>;
-  fraudTerminal(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number[]>;
-  fraudLabel(k1: string, k2: string, ...args: (string | number)[]): Promise<number>;
-};
+interface FraudScripts<R> {
+  fraudClaim(key: string, ...args: (string | number)[]): R;
+  fraudCustomer(key: string, ...args: (string | number)[]): R;
+  fraudTerminal(k1: string, k2: string, k3: string, ...args: (string | number)[]): R;
+  fraudLabel(k1: string, k2: string, ...args: (string | number)[]): R;
+}
+type ScriptRedis = RedisClient & FraudScripts<Promise<unknown>>;
+interface ScriptPipeline extends ChainableCommander, FraudScripts<ScriptPipeline> {}
 
 export const fraudKeys = {
   customer: (prefix: string, id: string) => `${prefix}{c:${id}}:tx`,
@@ -137,7 +140,7 @@ export class RedisFraudFeatureStore implements FraudFeatureStore {
   private readonly ttl: number;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     readonly config: FraudFeatureConfig = DEFAULT_FRAUD_FEATURE_CONFIG,
     /** Key namespace, so tests and several worlds can share one Redis. */
     private readonly prefix = "fx:",
@@ -159,36 +162,40 @@ export class RedisFraudFeatureStore implements FraudFeatureStore {
     const { windowDays, velocityWindowsMs, labelDelayDays } = this.config;
     const windowsMs = windowDays.map((d) => d * DAY_MS);
     const p = this.prefix;
-    // One round trip: both entity scripts.
-    const pipeline = this.redis.pipeline() as unknown as ScriptRedis & { exec(): Promise<[Error | null, unknown][] | null> };
-    pipeline.fraudCustomer(
-      fraudKeys.customer(p, tx.customerId),
-      tx.timeMs,
-      `${tx.transactionId}:${toCents(tx.amount)}`,
-      this.retention,
-      windowsMs.length,
-      ...windowsMs,
-      velocityWindowsMs.length,
-      ...velocityWindowsMs,
+    // One round trip per node: both entity scripts (on a Cluster, the card and the terminal may live on two nodes).
+    const batch = new NodePipelines(this.redis);
+    const customerKey = fraudKeys.customer(p, tx.customerId);
+    batch.add(customerKey, (pipeline) =>
+      (pipeline as ScriptPipeline).fraudCustomer(
+        customerKey,
+        tx.timeMs,
+        `${tx.transactionId}:${toCents(tx.amount)}`,
+        this.retention,
+        windowsMs.length,
+        ...windowsMs,
+        velocityWindowsMs.length,
+        ...velocityWindowsMs,
+      ),
     );
-    pipeline.fraudTerminal(
-      fraudKeys.terminal(p, tx.terminalId),
-      fraudKeys.terminalFrauds(p, tx.terminalId),
-      fraudKeys.terminalFraudKnownAt(p, tx.terminalId),
-      tx.timeMs,
-      tx.transactionId,
-      this.retention,
-      labelDelayDays * DAY_MS,
-      windowsMs.length,
-      ...windowsMs,
-      velocityWindowsMs.length,
-      ...velocityWindowsMs,
+    const terminalKey = fraudKeys.terminal(p, tx.terminalId);
+    batch.add(terminalKey, (pipeline) =>
+      (pipeline as ScriptPipeline).fraudTerminal(
+        terminalKey,
+        fraudKeys.terminalFrauds(p, tx.terminalId),
+        fraudKeys.terminalFraudKnownAt(p, tx.terminalId),
+        tx.timeMs,
+        tx.transactionId,
+        this.retention,
+        labelDelayDays * DAY_MS,
+        windowsMs.length,
+        ...windowsMs,
+        velocityWindowsMs.length,
+        ...velocityWindowsMs,
+      ),
     );
-    const results = await pipeline.exec();
-    if (!results) throw new Error("redis pipeline returned no results");
-    for (const [error] of results) if (error) throw error;
-    const customer = results[0]?.[1] as number[];
-    const terminal = results[1]?.[1] as number[];
+    const results = await batch.exec();
+    const customer = results[0] as number[];
+    const terminal = results[1] as number[];
     const nw = windowsMs.length;
     return {
       customerCount: customer.slice(0, nw),
@@ -201,7 +208,7 @@ export class RedisFraudFeatureStore implements FraudFeatureStore {
   }
 
   async claim(transactionId: string, record: TransactionRecord): Promise<ClaimResult> {
-    const reply = await this.redis.fraudClaim(fraudKeys.record(this.prefix, transactionId), record.customerId, record.terminalId, record.timeMs, record.cents, this.ttl);
+    const reply = (await this.redis.fraudClaim(fraudKeys.record(this.prefix, transactionId), record.customerId, record.terminalId, record.timeMs, record.cents, this.ttl)) as (number | string)[];
     const kind = Number(reply[0]);
     if (kind === 0) return { kind: "new" };
     if (kind === 1) return { kind: "retry", answer: typeof reply[1] === "string" ? reply[1] : null };

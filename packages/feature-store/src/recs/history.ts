@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import { NodePipelines, type RedisClient } from "../redis-client";
 
 /**
  * The items each user clicked, most recent first, without repeats. The recommender reads it on
@@ -28,7 +28,7 @@ export class RedisUserHistory implements UserHistoryStore {
   private readonly writeBatch: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     options: { prefix?: string; maxLength?: number; writeBatch?: number; ttlMs?: number } = {},
   ) {
     this.prefix = options.prefix ?? "rh:";
@@ -48,23 +48,23 @@ export class RedisUserHistory implements UserHistoryStore {
     if (!results || failed) throw failed?.[0] ?? new Error("redis transaction was discarded");
   }
 
+  /** Batches of `writeBatch` users, each batch one round trip per node. */
   async replace(entries: Iterable<readonly [string, readonly string[]]>): Promise<void> {
-    let pipeline = this.redis.pipeline();
+    let batch = new NodePipelines(this.redis);
     let n = 0;
-    const flush = async () => {
-      const results = await pipeline.exec();
-      const failed = results?.find(([error]) => error);
-      if (failed) throw failed[0];
-      pipeline = this.redis.pipeline();
-    };
     for (const [userId, items] of entries) {
       const key = historyKey(this.prefix, userId);
-      pipeline.del(key);
       const kept = dedupe(items).slice(0, this.maxLength);
-      if (kept.length > 0) pipeline.rpush(key, ...kept).pexpire(key, this.ttlMs);
-      if (++n % this.writeBatch === 0) await flush();
+      batch.add(key, (pipeline) => {
+        pipeline.del(key);
+        if (kept.length > 0) pipeline.rpush(key, ...kept).pexpire(key, this.ttlMs);
+      });
+      if (++n % this.writeBatch === 0) {
+        await batch.exec();
+        batch = new NodePipelines(this.redis);
+      }
     }
-    if (n % this.writeBatch !== 0) await flush();
+    if (n % this.writeBatch !== 0) await batch.exec();
   }
 }
 

@@ -1,6 +1,8 @@
-import { startRedis, type RedisHandle } from "@mlsd/testkit";
-import { Redis } from "ioredis";
+import { startRedis, startRedisCluster, type RedisClusterHandle, type RedisHandle } from "@mlsd/testkit";
+import { Redis, type Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectCluster, primaryOf, replicateAll, untilItWorks } from "../cluster.test-helper";
+import type { RedisClient } from "../redis-client";
 import { CachedRecsFeatureStore } from "./cached-store";
 import { RedisUserHistory } from "./history";
 import { userHistoryContract } from "./history.contract";
@@ -15,16 +17,26 @@ import { recsTestHistory, T0 } from "./test-fixtures";
 
 let handle: RedisHandle;
 let redis: Redis;
+let clusterHandle: RedisClusterHandle;
+let cluster: Cluster;
 
 beforeAll(async () => {
-  handle = await startRedis();
+  [handle, clusterHandle] = await Promise.all([startRedis(), startRedisCluster()]);
   redis = new Redis(handle.url, { maxRetriesPerRequest: 1 });
+  cluster = connectCluster(clusterHandle);
 });
 
 afterAll(async () => {
   redis?.disconnect();
-  await handle?.stop();
+  cluster?.disconnect();
+  await Promise.all([handle?.stop(), clusterHandle?.stop()]);
 });
+
+/** Every suite runs on one Redis and on a Redis Cluster of 3 primaries + 3 replicas. */
+const targets: { name: string; client: () => RedisClient }[] = [
+  { name: "one Redis", client: () => redis },
+  { name: "a Redis Cluster", client: () => cluster },
+];
 
 const retrievalScore = (s: number, p: number) => Math.sin(31 * s + p);
 
@@ -53,12 +65,12 @@ function mismatches(served: Float64Array[], offline: Float64Array, firstRow: num
   return bad;
 }
 
-describe("recs features: Redis, the in-memory twin and the offline replay give identical ranker rows", () => {
+describe.each(targets)("recs features on $name: Redis, the in-memory twin and the offline replay give identical ranker rows", ({ client }) => {
   const history = recsTestHistory(17, { sessions: 600 });
   const offline = buildRankerFeaturesOffline(history.sessions, { catalogue: history.catalogue, retrievalScore });
 
   it("streams every session through Redis and the twin and matches the offline rows bit for bit", async () => {
-    const online = new RedisRecsFeatureStore(redis, { prefix: `rx-stream-${Date.now()}:` });
+    const online = new RedisRecsFeatureStore(client(), { prefix: `rx-stream-${Date.now()}:` });
     await online.writeProfiles({ users: history.users, items: history.items });
     const twin = new MemoryRecsFeatureStore({ catalogue: history.catalogue });
     const fromRedis = await serve(online, history.sessions, 0);
@@ -85,7 +97,7 @@ describe("recs features: Redis, the in-memory twin and the offline replay give i
   it("materialises the offline state as of a time, then streams the rest, matching offline", async () => {
     const cutIndex = 350;
     const cut = history.sessions[cutIndex]!.timeMs;
-    const online = new RedisRecsFeatureStore(redis, { prefix: `rx-mat-${Date.now()}:` });
+    const online = new RedisRecsFeatureStore(client(), { prefix: `rx-mat-${Date.now()}:` });
     // Profiles as one-shot generators and no catalogue, the way a trainer streams a big world.
     const profiles = { users: (function* () { yield* history.users; })(), items: (function* () { yield* history.items; })() };
     const written = await materializeRecsFeatures(online, { profiles, sessions: history.sessions, asOfMs: cut });
@@ -96,7 +108,7 @@ describe("recs features: Redis, the in-memory twin and the offline replay give i
   });
 
   it("ignores redelivered events and keeps counters when profiles are rewritten", async () => {
-    const online = new RedisRecsFeatureStore(redis, { prefix: `rx-idem-${Date.now()}:` });
+    const online = new RedisRecsFeatureStore(client(), { prefix: `rx-idem-${Date.now()}:` });
     await online.writeProfiles({ items: [["a", { category: 3, tags: [1, 2], releaseMs: T0 }]] });
     const batch = sessionEvents({ sessionId: "s", userId: "u", timeMs: T0, device: 0, items: ["a", "b"], clicked: [1, 0] });
     await online.apply(batch);
@@ -109,13 +121,13 @@ describe("recs features: Redis, the in-memory twin and the offline replay give i
       { profile: null, impressions: 1, clicks: 0, examinedMicros: 500_000 },
       null,
     ]);
-    const ttl = await redis.pttl(recsKeys.itemEvent(online.prefix, itemBucket("a", online.itemBuckets), "a", "s:0:i"));
+    const ttl = await client().pttl(recsKeys.itemEvent(online.prefix, itemBucket("a", online.itemBuckets), "a", "s:0:i"));
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(10 * 60_000);
   });
 
   it("keeps a stored profile when a snapshot state has none, and replaces counters and history", async () => {
-    const online = new RedisRecsFeatureStore(redis, { prefix: `rx-snap-${Date.now()}:` });
+    const online = new RedisRecsFeatureStore(client(), { prefix: `rx-snap-${Date.now()}:` });
     const item = { category: 2, tags: [4], releaseMs: T0 };
     const user = { signupMs: T0, homeCategory: 1, ageBucket: null };
     await online.writeProfiles({ users: [["u", user]], items: [["a", item]] });
@@ -138,18 +150,18 @@ describe("recs features: Redis, the in-memory twin and the offline replay give i
 
   it("records its layout, and a reader with other item buckets finds out instead of reading nothing", async () => {
     const prefix = `rx-layout-${Date.now()}:`;
-    const writer = new RedisRecsFeatureStore(redis, { prefix, itemBuckets: 8 });
+    const writer = new RedisRecsFeatureStore(client(), { prefix, itemBuckets: 8 });
     expect(await writer.checkLayout()).toBeNull();
     await writer.writeProfiles({ items: [["a", { category: 1, tags: [], releaseMs: T0 }]] });
     expect(await writer.checkLayout()).toBeNull();
     expect((await writer.fetch("u", ["a"])).items[0]?.profile?.category).toBe(1);
-    const reader = new RedisRecsFeatureStore(redis, { prefix });
+    const reader = new RedisRecsFeatureStore(client(), { prefix });
     expect(await reader.checkLayout()).toMatch(/written with layout \{"version":1,"itemBuckets":8\}, this reader expects \{"version":1,"itemBuckets":32\}/);
-    expect(() => new RedisRecsFeatureStore(redis, { itemBuckets: 0 })).toThrow(/^itemBuckets: /);
+    expect(() => new RedisRecsFeatureStore(client(), { itemBuckets: 0 })).toThrow(/^itemBuckets: /);
   });
 
   it("serves the same rows through the local item cache, with one round trip for the misses", async () => {
-    const online = new RedisRecsFeatureStore(redis, { prefix: `rx-cache-${Date.now()}:` });
+    const online = new RedisRecsFeatureStore(client(), { prefix: `rx-cache-${Date.now()}:` });
     await online.writeProfiles({ users: history.users, items: history.items });
     const cached = new CachedRecsFeatureStore(online, { maxItems: 1000, ttlMs: 60_000 });
     const ids = [...history.items.keys()];
@@ -161,12 +173,72 @@ describe("recs features: Redis, the in-memory twin and the offline replay give i
   });
 });
 
-describe("RedisUserHistory on real Redis", () => {
+describe.each(targets)("RedisUserHistory on $name", ({ client }) => {
   let n = 0;
-  userHistoryContract("RedisUserHistory", (maxLength) => new RedisUserHistory(redis, { prefix: `rh-contract-${Date.now()}-${n++}:`, maxLength }));
+  userHistoryContract("RedisUserHistory", (maxLength) => new RedisUserHistory(client(), { prefix: `rh-contract-${Date.now()}-${n++}:`, maxLength }));
 });
 
-describe("RedisServedImpressions on real Redis", () => {
+describe.each(targets)("RedisServedImpressions on $name", ({ client }) => {
   let n = 0;
-  servedImpressionContract("RedisServedImpressions", () => new RedisServedImpressions(redis, { prefix: `rs-contract-${Date.now()}-${n++}:`, ttlMs: 60_000 }));
+  servedImpressionContract("RedisServedImpressions", () => new RedisServedImpressions(client(), { prefix: `rs-contract-${Date.now()}-${n++}:`, ttlMs: 60_000 }));
+});
+
+describe("recs features on a Redis Cluster", () => {
+  const history = recsTestHistory(23, { sessions: 300, items: 240 });
+  const userIds = [...history.users.keys()];
+  const itemIds = [...history.items.keys()];
+
+  /** Profiles, a snapshot of counters and histories, then a stream of impressions and clicks. */
+  async function fill(store: RecsFeatureStore): Promise<void> {
+    await store.writeProfiles({ users: history.users, items: history.items });
+    await store.writeSnapshot({
+      users: userIds.slice(0, 20).map((id, k) => [id, { profile: null, impressions: 10 + k, clicks: k % 4, recent: [{ category: k % 7, tags: [k, k + 1] }] }]),
+      items: itemIds.slice(0, 50).map((id, k) => [id, { profile: null, impressions: 100 + k, clicks: k % 9, examinedMicros: 1_000 * k }]),
+    });
+    for (const session of history.sessions) await store.apply(sessionEvents(session));
+  }
+
+  it("fetches 1 user + 200 items identically to one Redis and the twin, after a snapshot and a stream of events", async () => {
+    const prefix = `rx-same-${Date.now()}:`;
+    const single = new RedisRecsFeatureStore(redis, { prefix });
+    const clustered = new RedisRecsFeatureStore(cluster, { prefix });
+    const twin = new MemoryRecsFeatureStore({ catalogue: history.catalogue });
+    await Promise.all([fill(single), fill(clustered), fill(twin)]);
+    // Catalogue items, items shown but never in the catalogue (every tenth), and items never seen.
+    const candidates = [...itemIds.slice(0, 190), "i9", "i19", "i29", "i39", "i49", "never-1", "never-2", "never-3", "never-4", "never-5"];
+    expect(candidates).toHaveLength(200);
+    let withClicks = 0;
+    for (const userId of userIds.slice(0, 25)) {
+      const fromCluster = await clustered.fetch(userId, candidates);
+      expect(fromCluster).toEqual(await single.fetch(userId, candidates));
+      expect(fromCluster).toEqual(await twin.fetch(userId, candidates));
+      if ((fromCluster.user?.clicks ?? 0) > 0) withClicks++;
+    }
+    expect(withClicks).toBeGreaterThan(5);
+    // The 200 items' buckets are served by all three primaries: the fetch really crossed nodes.
+    const ports = new Set(await Promise.all(Array.from({ length: clustered.itemBuckets }, (_, b) => primaryOf(cluster, recsKeys.bucket(prefix, b)))));
+    expect(ports.size).toBe(3);
+  });
+
+  // Last in the file: it kills a primary of the shared cluster.
+  it("keeps answering after a primary dies, once its replica is promoted, with every replicated write kept", async () => {
+    const prefix = `rx-failover-${Date.now()}:`;
+    const store = new RedisRecsFeatureStore(cluster, { prefix });
+    const twin = new MemoryRecsFeatureStore({ catalogue: history.catalogue });
+    await Promise.all([fill(store), fill(twin)]);
+    await replicateAll(cluster);
+    const userId = userIds[0] as string;
+    const victim = await primaryOf(cluster, recsKeys.user(prefix, userId));
+    await clusterHandle.kill(victim);
+    const { value, ms } = await untilItWorks(() => store.fetch(userId, itemIds), 30_000);
+    console.info(`recs store: primary ${victim} killed; the fetch of 1 user + ${itemIds.length} items answered again after ${ms} ms`);
+    expect(value).toEqual(await twin.fetch(userId, itemIds));
+    // Writes go on, on the promoted replica, and read back like the twin's.
+    const more = recsTestHistory(29, { sessions: 40 }).sessions.map((s) => ({ ...s, userId }));
+    for (const session of more) {
+      await store.apply(sessionEvents(session));
+      await twin.apply(sessionEvents(session));
+    }
+    for (const id of userIds.slice(0, 10)) expect(await store.fetch(id, itemIds)).toEqual(await twin.fetch(id, itemIds));
+  }, 90_000);
 });

@@ -1,4 +1,5 @@
-import type { ChainableCommander, Redis } from "ioredis";
+import type { ChainableCommander } from "ioredis";
+import { NodePipelines, type RedisClient } from "../redis-client";
 import {
   DEFAULT_RECS_FEATURE_CONFIG,
   examinationMicros,
@@ -194,15 +195,6 @@ function itemProfileFields(profile: ItemProfile): { cat: string; tags: string; r
   return { cat: String(profile.category), tags: profile.tags.join(","), rel: String(profile.releaseMs) };
 }
 
-async function execChecked(pipeline: ChainableCommander): Promise<unknown[]> {
-  const results = await pipeline.exec();
-  if (!results) throw new Error("redis pipeline returned no results");
-  return results.map(([error, value]) => {
-    if (error) throw error;
-    return value;
-  });
-}
-
 export interface RedisRecsStoreOptions {
   config?: RecsFeatureConfig;
   /** Key namespace, so tests and several worlds can share one Redis. */
@@ -226,7 +218,7 @@ export class RedisRecsFeatureStore implements RecsFeatureStore {
   readonly itemBuckets: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     options: RedisRecsStoreOptions = {},
   ) {
     this.config = options.config ?? DEFAULT_RECS_FEATURE_CONFIG;
@@ -256,7 +248,10 @@ export class RedisRecsFeatureStore implements RecsFeatureStore {
     return `features under "${this.prefix}" were written with layout ${stored}, this reader expects ${this.layout}`;
   }
 
-  /** One pipeline, one round trip: HMGET of the user, LRANGE of their history, one HMGET per item bucket touched. */
+  /**
+   * One round trip per node: HMGET of the user, LRANGE of their history, one HMGET per item bucket
+   * touched (on a Cluster the buckets spread over the primaries, which answer in parallel).
+   */
   async fetch(userId: string, itemIds: readonly string[]): Promise<RecsFetchResult> {
     const p = this.prefix;
     const byBucket = new Map<number, number[]>();
@@ -266,11 +261,14 @@ export class RedisRecsFeatureStore implements RecsFeatureStore {
       if (list) list.push(i);
       else byBucket.set(b, [i]);
     }
-    const pipeline = this.redis.pipeline();
-    pipeline.hmget(recsKeys.user(p, userId), ...USER_FIELDS);
-    pipeline.lrange(recsKeys.recent(p, userId), 0, this.config.recentClicks - 1);
-    for (const [b, list] of byBucket) pipeline.hmget(recsKeys.bucket(p, b), ...list.map((i) => itemIds[i] as string));
-    const results = await execChecked(pipeline);
+    const batch = new NodePipelines(this.redis);
+    const userKey = recsKeys.user(p, userId);
+    batch.add(userKey, (pipeline) => pipeline.hmget(userKey, ...USER_FIELDS).lrange(recsKeys.recent(p, userId), 0, this.config.recentClicks - 1));
+    for (const [b, list] of byBucket) {
+      const key = recsKeys.bucket(p, b);
+      batch.add(key, (pipeline) => pipeline.hmget(key, ...list.map((i) => itemIds[i] as string)));
+    }
+    const results = await batch.exec();
     const items = new Array<ItemState | null>(itemIds.length);
     let r = 2;
     for (const list of byBucket.values()) {
@@ -288,43 +286,52 @@ export class RedisRecsFeatureStore implements RecsFeatureStore {
     const clicked = [...new Set(events.filter((e) => e.kind === "click").map((e) => e.itemId))];
     const entries = new Map<string, string>();
     if (clicked.length > 0) {
-      const read = this.redis.pipeline();
-      for (const id of clicked) read.hmget(recsKeys.item(p, itemBucket(id, this.itemBuckets), id), "cat", "tags");
-      const rows = await execChecked(read);
+      const read = new NodePipelines(this.redis);
+      for (const id of clicked) {
+        const key = recsKeys.item(p, itemBucket(id, this.itemBuckets), id);
+        read.add(key, (pipeline) => pipeline.hmget(key, "cat", "tags"));
+      }
+      const rows = await read.exec();
       clicked.forEach((id, i) => {
         const [cat, tags] = rows[i] as Field[];
         entries.set(id, cat === null || cat === undefined ? "" : encodeRecentClick({ category: Number(cat), tags: parseTags(tags ?? null) }));
       });
     }
-    const pipeline = this.redis.pipeline() as ScriptPipeline;
+    const batch = new NodePipelines(this.redis);
     for (const e of events) {
       const field = e.kind === "impression" ? "imp" : "clk";
-      pipeline.recsUserEvent(
-        recsKeys.user(p, e.userId),
-        recsKeys.recent(p, e.userId),
-        recsKeys.userEvent(p, e.userId, e.eventId),
-        field,
-        this.dedupTtlMs,
-        this.config.recentClicks,
-        e.kind === "click" ? (entries.get(e.itemId) ?? "") : "",
+      const userKey = recsKeys.user(p, e.userId);
+      batch.add(userKey, (pipeline) =>
+        (pipeline as ScriptPipeline).recsUserEvent(
+          userKey,
+          recsKeys.recent(p, e.userId),
+          recsKeys.userEvent(p, e.userId, e.eventId),
+          field,
+          this.dedupTtlMs,
+          this.config.recentClicks,
+          e.kind === "click" ? (entries.get(e.itemId) ?? "") : "",
+        ),
       );
       const b = itemBucket(e.itemId, this.itemBuckets);
-      pipeline.recsItemEvent(
-        recsKeys.item(p, b, e.itemId),
-        recsKeys.bucket(p, b),
-        recsKeys.itemEvent(p, b, e.itemId, e.eventId),
-        e.itemId,
-        field,
-        this.dedupTtlMs,
-        e.kind === "impression" ? examinationMicros(e.position, this.config) : 0,
+      const itemKey = recsKeys.item(p, b, e.itemId);
+      batch.add(itemKey, (pipeline) =>
+        (pipeline as ScriptPipeline).recsItemEvent(
+          itemKey,
+          recsKeys.bucket(p, b),
+          recsKeys.itemEvent(p, b, e.itemId, e.eventId),
+          e.itemId,
+          field,
+          this.dedupTtlMs,
+          e.kind === "impression" ? examinationMicros(e.position, this.config) : 0,
+        ),
       );
     }
-    await execChecked(pipeline);
+    await batch.exec();
   }
 
   async writeSnapshot(snapshot: RecsSnapshot): Promise<void> {
     const p = this.prefix;
-    await this.batched(snapshot.users, (pipeline, [id, state]) => {
+    await this.batched(snapshot.users, ([id]) => recsKeys.user(p, id), (pipeline, [id, state]) => {
       const key = recsKeys.user(p, id);
       const recentKey = recsKeys.recent(p, id);
       pipeline.hset(key, { imp: String(state.impressions), clk: String(state.clicks) });
@@ -337,7 +344,7 @@ export class RedisRecsFeatureStore implements RecsFeatureStore {
       const recent = state.recent.slice(0, this.config.recentClicks);
       if (recent.length > 0) pipeline.rpush(recentKey, ...recent.map(encodeRecentClick));
     });
-    await this.batched(snapshot.items, (pipeline, [id, state]) => {
+    await this.batched(snapshot.items, ([id]) => recsKeys.bucket(p, itemBucket(id, this.itemBuckets)), (pipeline, [id, state]) => {
       const b = itemBucket(id, this.itemBuckets);
       const f = state.profile ? itemProfileFields(state.profile) : { cat: "", tags: "", rel: "" };
       (pipeline as ScriptPipeline).recsItemState(
@@ -357,13 +364,13 @@ export class RedisRecsFeatureStore implements RecsFeatureStore {
 
   async writeProfiles(profiles: RecsProfiles): Promise<void> {
     const p = this.prefix;
-    await this.batched(profiles.users ?? [], (pipeline, [id, profile]) => {
+    await this.batched(profiles.users ?? [], ([id]) => recsKeys.user(p, id), (pipeline, [id, profile]) => {
       const key = recsKeys.user(p, id);
       const { set, unset } = userProfileFields(profile);
       pipeline.hset(key, set);
       if (unset.length > 0) pipeline.hdel(key, ...unset);
     });
-    await this.batched(profiles.items ?? [], (pipeline, [id, profile]) => {
+    await this.batched(profiles.items ?? [], ([id]) => recsKeys.bucket(p, itemBucket(id, this.itemBuckets)), (pipeline, [id, profile]) => {
       const f = itemProfileFields(profile);
       const b = itemBucket(id, this.itemBuckets);
       (pipeline as ScriptPipeline).recsItemProfile(recsKeys.item(p, b, id), recsKeys.bucket(p, b), id, f.cat, f.tags, f.rel);
@@ -371,16 +378,17 @@ export class RedisRecsFeatureStore implements RecsFeatureStore {
     await this.redis.set(recsKeys.layout(p), this.layout);
   }
 
-  private async batched<T>(entries: Iterable<T>, add: (pipeline: ChainableCommander, entry: T) => void): Promise<void> {
-    let pipeline = this.redis.pipeline();
+  /** Writes in batches of `writeBatch` entities, each batch one round trip per node; `keyOf` names the slot of an entry's keys. */
+  private async batched<T>(entries: Iterable<T>, keyOf: (entry: T) => string, add: (pipeline: ChainableCommander, entry: T) => void): Promise<void> {
+    let batch = new NodePipelines(this.redis);
     let n = 0;
     for (const entry of entries) {
-      add(pipeline, entry);
+      batch.add(keyOf(entry), (pipeline) => add(pipeline, entry));
       if (++n % this.writeBatch === 0) {
-        await execChecked(pipeline);
-        pipeline = this.redis.pipeline();
+        await batch.exec();
+        batch = new NodePipelines(this.redis);
       }
     }
-    if (n % this.writeBatch !== 0) await execChecked(pipeline);
+    if (n % this.writeBatch !== 0) await batch.exec();
   }
 }

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis-client";
 
 /**
  * What each recommendation answer showed a user, kept for the attribution window: a click is
@@ -22,7 +22,7 @@ export class RedisServedImpressions implements ServedImpressionStore {
   readonly ttlMs: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     options: { prefix?: string; ttlMs: number },
   ) {
     this.prefix = options.prefix ?? "rs:";
