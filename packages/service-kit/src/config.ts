@@ -38,6 +38,11 @@ export type BaseConfig = z.infer<typeof BaseConfigSchema>;
  */
 export const redisConfig = {
   REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
+  /**
+   * A Redis Cluster's nodes (`host:port,...`, any of them is enough to find the rest). Set, the
+   * service talks to the cluster and REDIS_URL is not used.
+   */
+  REDIS_CLUSTER_NODES: csv.pipe(z.array(z.string().regex(/^[^:]+:\d+$/, "host:port"))),
 };
 
 export const kafkaConfig = {

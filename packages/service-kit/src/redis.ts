@@ -1,8 +1,13 @@
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import type { ServiceContext } from "./service";
+
+/** A single Redis or a Redis Cluster: the stores speak to either. */
+export type RedisClient = Redis | Cluster;
 
 export interface RedisConnectionOptions {
   url: string;
+  /** A Redis Cluster's nodes (`host:port`); non-empty, the connection is a cluster client and `url` is not used. */
+  clusterNodes?: readonly string[];
   /** Readiness check this connection sets (default "redis"). */
   check?: string;
   /** How often the server is PINGed while connected (default 1 s). */
@@ -13,13 +18,13 @@ export interface RedisConnectionOptions {
    * Runs whenever the connection becomes ready; a string is a problem that keeps the service
    * unready (e.g. a stored feature layout this reader does not understand).
    */
-  verify?: (redis: Redis) => Promise<string | null>;
+  verify?: (redis: RedisClient) => Promise<string | null>;
   /** The probe saw the server answer after a failure: breakers on this dependency may close now. */
   onRecovered?: () => void;
 }
 
 export interface RedisConnection {
-  readonly client: Redis;
+  readonly client: RedisClient;
   /** Connected, verified, and the last probe answered in time. */
   healthy(): boolean;
 }
@@ -38,12 +43,23 @@ export function connectRedis(ctx: Pick<ServiceContext, "readiness" | "closers" |
   const check = options.check ?? "redis";
   const interval = options.probeIntervalMs ?? 1_000;
   const timeout = options.probeTimeoutMs ?? 250;
-  const client = new Redis(options.url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 1_000,
-    retryStrategy: (times) => Math.min(times * 100, 1_000),
-  });
+  const backoff = (times: number) => Math.min(times * 100, 1_000);
+  const nodes = options.clusterNodes ?? [];
+  const client: RedisClient =
+    nodes.length > 0
+      ? new Cluster(
+          nodes.map((n) => ({ host: n.slice(0, n.lastIndexOf(":")), port: Number(n.slice(n.lastIndexOf(":") + 1)) })),
+          {
+            enableOfflineQueue: false,
+            clusterRetryStrategy: backoff,
+            // A failed-over slot moves: follow MOVED at once, refresh the map within a second.
+            retryDelayOnMoved: 0,
+            retryDelayOnFailover: 100,
+            slotsRefreshTimeout: 1_000,
+            redisOptions: { maxRetriesPerRequest: 0, connectTimeout: 1_000 },
+          },
+        )
+      : new Redis(options.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 1_000, retryStrategy: backoff });
   let connected = false;
   let verified = options.verify === undefined;
   let probeOk = true;
@@ -101,7 +117,7 @@ export function connectRedis(ctx: Pick<ServiceContext, "readiness" | "closers" |
       problem = `PING not answered within ${timeout} ms`;
       publish();
     }, timeout);
-    client.ping().then(
+    pingAll(client).then(
       () => {
         if (settled) {
           // Answered, but late: the next probe decides. Recovery needs an answer in time.
@@ -130,4 +146,15 @@ export function connectRedis(ctx: Pick<ServiceContext, "readiness" | "closers" |
     client.disconnect();
   });
   return { client, healthy: () => connected && verified && probeOk };
+}
+
+/** PING every primary of a cluster (a frozen one holds a third of the keys), or the one server. */
+async function pingAll(client: RedisClient): Promise<void> {
+  if (client instanceof Cluster) {
+    const primaries = client.nodes("master");
+    if (primaries.length === 0) throw new Error("no primary known");
+    await Promise.all(primaries.map((n) => n.ping()));
+    return;
+  }
+  await client.ping();
 }

@@ -21,7 +21,7 @@ export interface FeatureStreamerDeps extends HttpDeps {
  */
 export function createDeps(ctx: ServiceContext<FeatureStreamerConfig>): FeatureStreamerDeps {
   const { config, metrics } = ctx;
-  const redis = connectRedis(ctx, { url: config.REDIS_URL });
+  const redis = connectRedis(ctx, { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES });
   const stores = {
     recs: new RedisRecsFeatureStore(redis.client, { prefix: config.RECS_PREFIX }),
     fraud: new RedisFraudFeatureStore(redis.client, undefined, config.FRAUD_PREFIX, config.CLOCK_SPEED),

@@ -37,7 +37,7 @@ export async function createDeps(ctx: ServiceContext<FraudConfig>): Promise<Frau
 
   const clock = clockFromConfig(config);
   const storeBreaker = new CircuitBreaker("redis", breakerOptions(config, "FEATURE_BREAKER_"));
-  const redis = connectRedis(ctx, { url: config.REDIS_URL, onRecovered: () => storeBreaker.success() });
+  const redis = connectRedis(ctx, { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES, onRecovered: () => storeBreaker.success() });
   const store = new RedisFraudFeatureStore(redis.client, undefined, undefined, clock.speed);
 
   const kafka = createKafka("fraud", config.KAFKA_BROKERS);

@@ -22,6 +22,7 @@ export async function createDeps(ctx: ServiceContext<RankerConfig>): Promise<Ran
   let redisStore: RedisRecsFeatureStore | null = null;
   const redis = connectRedis(ctx, {
     url: config.REDIS_URL,
+    clusterNodes: config.REDIS_CLUSTER_NODES,
     verify: () => redisStore!.checkLayout(),
     onRecovered: () => storeBreaker.success(),
   });

@@ -36,7 +36,7 @@ export async function createDeps(ctx: ServiceContext<RecommenderConfig>): Promis
   const clock = clockFromConfig(config);
   const breaker = (name: string) => new CircuitBreaker(name, breakerOptions(config, "BREAKER_"));
   const breakers = { redis: breaker("redis"), retrieval: breaker("retrieval"), ranker: breaker("ranker") };
-  const redis = connectRedis(ctx, { url: config.REDIS_URL, onRecovered: () => breakers.redis.success() });
+  const redis = connectRedis(ctx, { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES, onRecovered: () => breakers.redis.success() });
 
   const kafka = createKafka("recommender", config.KAFKA_BROKERS);
   const events = await startEventPublisher(ctx, { kafka, journalDir: config.EVENT_JOURNAL_DIR });
