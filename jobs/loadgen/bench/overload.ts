@@ -44,8 +44,8 @@ const { values } = parseArgs({
     repeats: { type: "string", default: "3" },
     settle: { type: "string", default: "5" },
     "max-lag": { type: "string", default: "10" },
-    // Off by default: shedding on utilization counts the refusals' own work, and at 3x the loop
-    // stays busy refusing (docs/reports/overload-utilization.md: goodput fell to 0.30 of capacity).
+    // Off by default: shedding on utilization counts the refusals' own work as load; it refused
+    // 16-20 % at capacity in docs/reports/overload-utilization.md (see the README's Overload).
     "max-utilization": { type: "string", default: "0" },
     "max-in-flight": { type: "string", default: "64" },
     work: { type: "string", default: "/tmp/lg-overload" },
