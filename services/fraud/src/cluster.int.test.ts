@@ -2,11 +2,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { TOPICS, type AnyEvent } from "@mlsd/contracts";
-import { buildReference, createDriftReference } from "@mlsd/drift";
 import { ensureTopics } from "@mlsd/events";
 import { eventLoggerService } from "@mlsd/event-logger-service";
-import { publishFraudModel } from "@mlsd/model-formats/fraud";
-import { ModelRegistry } from "@mlsd/model-registry";
 import { OfflineStoreReader } from "@mlsd/offline-store";
 import { createLogger, startService, type StartedService, type StartedServiceOf } from "@mlsd/service-kit";
 import { createFraudWorld, iterateTransactions } from "@mlsd/synth";
@@ -17,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FraudAppDeps } from "./app";
 import type { FraudConfig } from "./config";
 import { fraudService } from "./service";
-import { TEST_THRESHOLDS, trainTestGbdt } from "./test-fixtures";
+import { publishTestFraudModel } from "./test-fixtures";
 
 /**
  * Issue 19: the fraud path on the cluster topologies (a Redis Cluster of 3 primaries + 3 replicas,
@@ -70,14 +67,7 @@ async function follow(brokers: string[], into: Map<string, AnyEvent>, group: str
 beforeAll(async () => {
   [redisCluster, kafkaCluster, redisSingle, kafkaSingle] = await Promise.all([startRedisCluster(), startKafkaCluster(), startRedis({ dedicated: true }), startKafka()]);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fraud-cluster-"));
-  await publishFraudModel(new ModelRegistry(path.join(dir, "registry")), {
-    gbdt: trainTestGbdt(),
-    version: "cluster-1",
-    thresholds: TEST_THRESHOLDS,
-    driftReference: createDriftReference({ features: [buildReference("TX_AMOUNT", [1, 2, 3, 4], { kind: "numeric", bins: 2 })] }),
-    dataWindow: { test: true },
-    metrics: {},
-  });
+  await publishTestFraudModel(path.join(dir, "registry"), "cluster-1");
   const common = {
     PORT: "0",
     MODEL_REGISTRY_DIR: path.join(dir, "registry"),

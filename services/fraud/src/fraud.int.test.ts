@@ -2,9 +2,6 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { TOPICS, type AnyEvent } from "@mlsd/contracts";
-import { buildReference, createDriftReference } from "@mlsd/drift";
-import { publishFraudModel } from "@mlsd/model-formats/fraud";
-import { ModelRegistry } from "@mlsd/model-registry";
 import { createLogger, startService, type StartedService, type StartedServiceOf } from "@mlsd/service-kit";
 import { createFraudWorld, iterateTransactions } from "@mlsd/synth";
 import { startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
@@ -16,7 +13,7 @@ import type { FraudAppDeps } from "./app";
 import type { FraudConfig } from "./config";
 import { featureStreamerService } from "@mlsd/feature-streamer-service";
 import { fraudService } from "./service";
-import { TEST_THRESHOLDS, trainTestGbdt } from "./test-fixtures";
+import { publishTestFraudModel } from "./test-fixtures";
 
 let redis: RedisHandle;
 let kafka: KafkaHandle;
@@ -42,15 +39,7 @@ beforeAll(async () => {
   // A dedicated Redis: this file stops it on purpose.
   [redis, kafka] = await Promise.all([startRedis({ dedicated: true }), startKafka()]);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fraud-int-"));
-  const registry = new ModelRegistry(path.join(dir, "registry"));
-  await publishFraudModel(registry, {
-    gbdt: trainTestGbdt(),
-    version: "int-1",
-    thresholds: TEST_THRESHOLDS,
-    driftReference: createDriftReference({ features: [buildReference("TX_AMOUNT", [1, 2, 3, 4], { kind: "numeric", bins: 2 })] }),
-    dataWindow: { test: true },
-    metrics: {},
-  });
+  await publishTestFraudModel(path.join(dir, "registry"), "int-1");
   const env = {
     PORT: "0",
     REDIS_URL: redis.url,

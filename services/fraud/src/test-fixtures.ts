@@ -2,6 +2,9 @@ import type { AnyEvent } from "@mlsd/contracts";
 import { DAY_MS, fraudFeatureNames, fraudFeatureSchemaHash, MemoryFraudFeatureStore } from "@mlsd/feature-store";
 import { Dataset, train, type GbdtModel } from "@mlsd/gbdt";
 import { ModelArms } from "@mlsd/model-arms";
+import { publishFraudModel } from "@mlsd/model-formats/fraud";
+import { ModelRegistry } from "@mlsd/model-registry";
+import { buildReference, createDriftReference } from "@mlsd/drift";
 import { Rng } from "@mlsd/random";
 import { CircuitBreaker, createLogger, createMetrics, ManualClock, Readiness, TimeBounds, TokenAuthenticator } from "@mlsd/service-kit";
 import { createApp, type FraudAppDeps } from "./app";
@@ -87,4 +90,16 @@ export function setup(overrides: Partial<FraudAppDeps> = {}) {
   // A test that swaps the model serves that model alone.
   if (overrides.model && !overrides.route) delete deps.route;
   return { app: createApp(deps), events, store, deps, clock, arms };
+}
+
+/** Publishes the test GBDT as `version` in the registry at `registryDir`: the model the integration tests serve. */
+export async function publishTestFraudModel(registryDir: string, version: string): Promise<void> {
+  await publishFraudModel(new ModelRegistry(registryDir), {
+    gbdt: trainTestGbdt(),
+    version,
+    thresholds: TEST_THRESHOLDS,
+    driftReference: createDriftReference({ features: [buildReference("TX_AMOUNT", [1, 2, 3, 4], { kind: "numeric", bins: 2 })] }),
+    dataWindow: { test: true },
+    metrics: {},
+  });
 }
