@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { budgetFor, BudgetsFileError, DEFAULT_BUDGETS_PATH, loadBudgetsSync, type LatencyTargets } from "@mlsd/budgets";
+import { budgetFor, BudgetsFileError, DEFAULT_BUDGETS_PATH, loadBudgetsSync, type Budgets, type LatencyTargets } from "@mlsd/budgets";
 import { DEFAULT_PSI_BANDS } from "@mlsd/drift";
 import type { DashboardInputs, EndpointBudget } from "./dashboards";
 
@@ -12,8 +12,8 @@ function drawn(targets: LatencyTargets, field: string): { p50: number; p95: numb
   return { p50, p95, p99 };
 }
 
-function endpoint(budgetsFile: string, name: string): EndpointBudget {
-  const e = budgetFor(loadBudgetsSync(budgetsFile), name);
+function endpoint(budgets: Budgets, name: string): EndpointBudget {
+  const e = budgetFor(budgets, name);
   return {
     latency: drawn(e.latency, `endpoints.${name}.latency`),
     stages: Object.fromEntries(Object.entries(e.stages).map(([stage, t]) => [stage, drawn(t, `endpoints.${name}.stages.${stage}`)])),
@@ -24,8 +24,9 @@ function endpoint(budgetsFile: string, name: string): EndpointBudget {
 
 /** The budget lines come from @mlsd/budgets (the file the load generator gates on), the PSI line from the drift monitor's default (the "moderate" band). */
 export function loadDashboardInputs(budgetsFile = DEFAULT_BUDGETS_PATH): DashboardInputs {
+  const budgets = loadBudgetsSync(budgetsFile);
   return {
-    budgets: { fraud: endpoint(budgetsFile, "fraud"), recommendations: endpoint(budgetsFile, "recommendations") },
+    budgets: { fraud: endpoint(budgets, "fraud"), recommendations: endpoint(budgets, "recommendations") },
     psiThreshold: DEFAULT_PSI_BANDS.moderate,
   };
 }

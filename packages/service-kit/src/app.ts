@@ -130,7 +130,10 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
   const maxLag = options.admission?.maxEventLoopLagMs ?? 0;
   const maxBusy = options.admission?.maxEventLoopUtilization ?? 0;
   if (!(maxBusy >= 0 && maxBusy <= 1)) throw new RangeError(`admission.maxEventLoopUtilization must be in [0, 1], got ${maxBusy}`);
-  const loop = maxLag > 0 || (maxBusy > 0 && maxBusy < 1) ? new EventLoopLoad() : null;
+  // Decided once: a request checks only the signals that are on (a share of 1 can never be exceeded).
+  const shedOnLag = maxLag > 0;
+  const shedOnBusy = maxBusy > 0 && maxBusy < 1;
+  const loop = shedOnLag || shedOnBusy ? new EventLoopLoad() : null;
   const retryAfter = String(options.admission?.retryAfterSeconds ?? 1);
   const router = new Router();
   let inFlight = 0;
@@ -238,9 +241,9 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
       const overloaded =
         inFlight >= maxInFlight
           ? `${inFlight} requests in flight`
-          : loop !== null && maxLag > 0 && loop.lag > maxLag
+          : shedOnLag && loop !== null && loop.lag > maxLag
             ? `the event loop runs ${Math.round(loop.lag)} ms late`
-            : loop !== null && maxBusy > 0 && maxBusy < 1 && loop.utilization > maxBusy
+            : shedOnBusy && loop !== null && loop.utilization > maxBusy
               ? `the event loop is busy ${Math.round(loop.utilization * 100)} % of the time`
               : null;
       if (overloaded !== null) {

@@ -1,5 +1,6 @@
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
+import { TestkitError } from "./errors";
 
 /** Absolute path of an executable, looked up on PATH unless it already names a path. */
 export function findExecutable(name: string, pathVar: string | undefined): string | undefined {
@@ -13,4 +14,11 @@ export function findExecutable(name: string, pathVar: string | undefined): strin
     }
   }
   return undefined;
+}
+
+/** `findExecutable` on PATH, or a MISSING_DEPENDENCY error that says how to install it. */
+export function requireBinary(name: string, how: string): string {
+  const path = findExecutable(name, process.env.PATH);
+  if (!path) throw new TestkitError("MISSING_DEPENDENCY", `${name} not found: ${how} (or run bash scripts/ensure-deps)`);
+  return path;
 }

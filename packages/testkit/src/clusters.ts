@@ -1,15 +1,14 @@
-import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { Kafka, logLevel } from "kafkajs";
-import { findExecutable } from "./binaries";
+import { requireBinary } from "./binaries";
+import { runCommand } from "./child-command";
 import { KAFKA_VERSION, readTestkitEnv } from "./env";
 import { TestkitError } from "./errors";
 import { freePorts } from "./free-port";
 import { KAFKA_CLUSTER_SETTINGS, newClusterId } from "./kafka-config";
 import { ensureKafkaLibs, launchKafkaBroker } from "./local-kafka";
 import { launchRedisServer } from "./local-redis";
-import { waitUntil } from "./probes";
+import { kafkaMetadataAnswers, waitUntil } from "./probes";
 import type { ManagedProcess } from "./process-guard";
 import { log } from "./start";
 import { createWorkDir } from "./workdir";
@@ -65,23 +64,6 @@ export interface KafkaClusterHandle {
   /** Start broker `index` again with its log dirs. */
   restart(index: number): Promise<void>;
   stop(): Promise<void>;
-}
-
-function requireBinary(name: string, how: string): string {
-  const path = findExecutable(name, process.env.PATH);
-  if (!path) throw new TestkitError("MISSING_DEPENDENCY", `${name} not found: ${how} (or run bash scripts/ensure-deps)`);
-  return path;
-}
-
-function runCommand(command: string, args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, output }));
-  });
 }
 
 /** `CLUSTER NODES` as records: `<id> <ip:port@bus> <flags> <primary id|-> <ping> <pong> <epoch> <link> <slot ranges...>`. */
@@ -244,7 +226,7 @@ export async function startKafkaCluster(): Promise<KafkaClusterHandle> {
     const launched = await Promise.allSettled(nodes.map(async (n, i) => (procs[i] = await launch(n))));
     const failed = launched.find((r) => r.status === "rejected");
     if (failed) throw (failed as PromiseRejectedResult).reason;
-    await waitUntil(() => brokersListed(brokers, KAFKA_CLUSTER_SIZE), { what: "the Kafka cluster to list 3 brokers", timeoutMs: 120_000, intervalMs: 500 });
+    await waitUntil(() => kafkaMetadataAnswers(brokers, 2_000, KAFKA_CLUSTER_SIZE), { what: "the Kafka cluster to list 3 brokers", timeoutMs: 120_000, intervalMs: 500 });
   } catch (error) {
     await stopAll();
     throw error;
@@ -278,17 +260,4 @@ export async function startKafkaCluster(): Promise<KafkaClusterHandle> {
     },
     stop: stopAll,
   };
-}
-
-/** True when the cluster's metadata lists `count` brokers. */
-async function brokersListed(brokers: string[], count: number): Promise<boolean> {
-  const admin = new Kafka({ clientId: "mlsd-testkit-probe", brokers, logLevel: logLevel.NOTHING, connectionTimeout: 2_000, requestTimeout: 2_000, retry: { retries: 0 } }).admin();
-  try {
-    await admin.connect();
-    return (await admin.describeCluster()).brokers.length === count;
-  } catch {
-    return false;
-  } finally {
-    await admin.disconnect().catch(() => {});
-  }
 }

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TestkitError } from "./errors";
@@ -8,6 +7,7 @@ import { KAFKA_LIBS_SCRIPT } from "./paths";
 import { kafkaMetadataAnswers, waitUntil } from "./probes";
 import { spawnManaged, type Lifetime, type ManagedProcess } from "./process-guard";
 import { findExecutable } from "./binaries";
+import { runCommand } from "./child-command";
 
 export interface KafkaBrokerOptions {
   javaBin: string;
@@ -31,17 +31,6 @@ export function kafkaLibsReady(libsDir: string): boolean {
   return existsSync(join(libsDir, COMPLETE_MARKER)) && readdirSync(libsDir).some((f) => /^kafka_2\.13-.*\.jar$/.test(f));
 }
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, output }));
-  });
-}
-
 /** Resolves the broker's jars with Maven on first use, the same way scripts/ensure-deps does. */
 export async function ensureKafkaLibs(libsDir: string, log: (line: string) => void): Promise<void> {
   if (kafkaLibsReady(libsDir)) return;
@@ -53,7 +42,7 @@ export async function ensureKafkaLibs(libsDir: string, log: (line: string) => vo
     );
   }
   log(`kafka: resolving the broker's jars from Maven Central into ${libsDir} (once)`);
-  const { code, output } = await run("bash", [KAFKA_LIBS_SCRIPT], { ...process.env, MLSD_KAFKA_LIBS: libsDir });
+  const { code, output } = await runCommand("bash", [KAFKA_LIBS_SCRIPT], { ...process.env, MLSD_KAFKA_LIBS: libsDir });
   if (code !== 0 || !kafkaLibsReady(libsDir)) {
     throw new TestkitError("MISSING_DEPENDENCY", `resolving the Kafka jars failed (exit ${code}):\n${output.slice(-2000)}`);
   }
@@ -82,7 +71,7 @@ async function prepare(options: KafkaBrokerOptions): Promise<{ propsFile: string
   );
   writeFileSync(log4jFile, renderLog4jProperties(logFile));
   if (!existsSync(join(dataDir, "meta.properties"))) {
-    const { code, output } = await run(
+    const { code, output } = await runCommand(
       options.javaBin,
       [...brokerJvmArgs({ log4jFile, maxHeapMb: 256 }), "-cp", classpath(options.libsDir), "kafka.tools.StorageTool", "format", "-t", options.cluster?.clusterId ?? newClusterId(), "-c", propsFile],
       process.env,

@@ -25,8 +25,8 @@ export function redisPing(host: string, port: number, timeoutMs = 1000): Promise
   });
 }
 
-/** One metadata request through a kafkajs admin client; true when the cluster lists a broker. */
-export async function kafkaMetadataAnswers(brokers: string[], timeoutMs = 2000): Promise<boolean> {
+/** One metadata request through a kafkajs admin client; true when the cluster lists `minBrokers` brokers and a controller. */
+export async function kafkaMetadataAnswers(brokers: string[], timeoutMs = 2000, minBrokers = 1): Promise<boolean> {
   const kafka = new Kafka({
     clientId: "mlsd-testkit-probe",
     brokers,
@@ -39,7 +39,7 @@ export async function kafkaMetadataAnswers(brokers: string[], timeoutMs = 2000):
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();
-    return cluster.brokers.length > 0 && cluster.controller !== null;
+    return cluster.brokers.length >= minBrokers && cluster.controller !== null;
   } catch {
     return false;
   } finally {

@@ -1,4 +1,4 @@
-import { findExecutable } from "./binaries";
+import { requireBinary } from "./binaries";
 import { startKafkaContainer, startRedisContainer, KAFKA_IMAGE, REDIS_IMAGE } from "./containers";
 import { dockerEngineAnswers } from "./docker";
 import { KAFKA_VERSION, parseRedisUrl, readTestkitEnv, type TestkitEnv } from "./env";
@@ -39,12 +39,6 @@ function notOwned(what: string, variable: string): never {
     `${what} comes from ${variable} and belongs to the runner; use { dedicated: true } to get one you can stop and start`,
     variable,
   );
-}
-
-function requireBinary(name: string, how: string): string {
-  const path = findExecutable(name, process.env.PATH);
-  if (!path) throw new TestkitError("MISSING_DEPENDENCY", `${name} not found: ${how} (or run bash scripts/ensure-deps)`);
-  return path;
 }
 
 function isPortClash(error: unknown): boolean {
