@@ -27,6 +27,12 @@ export interface DatasetOptions {
   seed?: number;
   /** Bin with this dataset's edges (validation and test data must use the training edges). */
   reference?: Dataset;
+  /**
+   * Per-row raw margin that boosting starts from instead of the model's base score (XGBoost's
+   * base_margin): the trees learn a correction to a prior score. The model does not store it, so
+   * a prediction is the same prior plus `predictRaw`.
+   */
+  baseMargin?: ArrayLike<number>;
 }
 
 /**
@@ -77,6 +83,7 @@ export class Dataset {
     readonly weights: Float64Array | undefined,
     /** Group boundaries: group g spans rows [groupOffsets[g], groupOffsets[g+1]). */
     readonly groupOffsets: Int32Array | undefined,
+    readonly baseMargin: Float64Array | undefined,
   ) {}
 
   get numFeatures(): number {
@@ -95,13 +102,14 @@ export class Dataset {
     const labels = options.labels === undefined ? undefined : checkedLabels(options.labels, numRows);
     const weights = options.weights === undefined ? undefined : checkedWeights(options.weights, numRows);
     const groupOffsets = options.groups === undefined ? undefined : checkedGroups(options.groups, numRows);
+    const baseMargin = options.baseMargin === undefined ? undefined : checkedBaseMargin(options.baseMargin, numRows);
     const maxBins = checkedMaxBins(options.maxBins);
     const edges = ref
       ? (ref.binMapper.edges as Float64Array[])
       : sampleEdges(access, binSample(numRows, options.binSampleSize ?? 200_000, options.seed ?? 0), maxBins);
     const bins = binRows(access, edges);
     const mapper = ref ? ref.binMapper : new BinMapper(edges);
-    return new Dataset(numRows, featureNames, mapper, bins, labels, weights, groupOffsets);
+    return new Dataset(numRows, featureNames, mapper, bins, labels, weights, groupOffsets, baseMargin);
   }
 }
 
@@ -269,6 +277,17 @@ function checkedWeights(weights: ArrayLike<number>, numRows: number): Float64Arr
     }
     out[i] = w;
   }
+  return out;
+}
+
+function checkedBaseMargin(values: ArrayLike<number>, numRows: number): Float64Array {
+  if (values.length !== numRows) {
+    throw new GbdtInputError("length_mismatch", "baseMargin", `has ${values.length} values for ${numRows} rows`);
+  }
+  const out = Float64Array.from(values);
+  out.forEach((v, i) => {
+    if (!Number.isFinite(v)) throw new GbdtInputError("bad_value", `baseMargin[${i}]`, `is ${v}, expected a finite number`);
+  });
   return out;
 }
 

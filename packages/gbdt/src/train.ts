@@ -42,10 +42,13 @@ export function train(data: Dataset, paramsInput: TrainParamsInput, options: Tra
 
   const n = data.numRows;
   const rng = new Rng(params.seed);
-  const margins = new Float64Array(n).fill(objective.baseScore);
+  if (validation && Boolean(validation.baseMargin) !== Boolean(data.baseMargin)) {
+    throw new GbdtInputError("bad_param", "validation.baseMargin", "training and validation data must both carry a base margin or neither");
+  }
+  const margins = startMargins(data, objective.baseScore);
   const grad = new Float64Array(n);
   const hess = new Float64Array(n);
-  const validMargins = validation ? new Float64Array(validation.numRows).fill(objective.baseScore) : undefined;
+  const validMargins = validation ? startMargins(validation, objective.baseScore) : undefined;
   const inSample = params.subsample < 1 ? new Uint8Array(n) : undefined;
   const builder = new TreeBuilder(data, params);
 
@@ -85,7 +88,8 @@ export function train(data: Dataset, paramsInput: TrainParamsInput, options: Tra
   const kept = params.earlyStoppingRounds !== undefined ? trees.slice(0, bestIteration + 1) : trees;
   const model = new GbdtModel({
     objective: params.objective,
-    baseScore: objective.baseScore,
+    // With a base margin the trees are a correction to it: prediction = base margin + predictRaw.
+    baseScore: data.baseMargin ? 0 : objective.baseScore,
     featureNames: data.featureNames,
     trees: kept,
     bestIteration: validation ? bestIteration : null,
@@ -113,6 +117,11 @@ function validationTarget(validation: Dataset, data: Dataset, params: TrainParam
     }
   }
   return { labels: validation.labels, weights: validation.weights, groupOffsets: validation.groupOffsets };
+}
+
+/** Each row's raw margin before any tree: its base margin when the data has one, else the objective's base score. */
+function startMargins(data: Dataset, baseScore: number): Float64Array {
+  return data.baseMargin ? Float64Array.from(data.baseMargin) : new Float64Array(data.numRows).fill(baseScore);
 }
 
 /** Bernoulli draw per row, or per query group when groups exist so that lists stay whole. */
