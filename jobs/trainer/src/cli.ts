@@ -6,7 +6,7 @@ import { FRAUD_USAGE, runFraudCli } from "./fraud/fraud-cli";
 import { trainFraudFromLog } from "./from-log/fraud";
 import { trainRankerFromLog } from "./from-log/recs";
 import { twoTowerSeeds } from "./recs/movielens-eval";
-import { DEFAULT_TUNE_GRID, tuneMovieLens } from "./recs/movielens-tune";
+import { DEFAULT_TUNE_GRID, TUNE_STAGES, tuneMovieLens, type TuneStage } from "./recs/movielens-tune";
 import { materializeWorld, trainRecs, type RecsDataSource, type RecsPreset } from "./recs/pipeline";
 import { MOVIELENS_TWO_STAGE } from "./recs/two-stage";
 import type { IndexSpec } from "./recs/retrieval-model";
@@ -35,6 +35,7 @@ recs options:
   --two-tower-only     movielens: only the two-tower row (and MostPop) for each of --seeds
   --tune               movielens: search the hyper-parameters on a validation split carved from the
                        training half of --seed's split (no test rating is read), print the table, publish nothing
+  --tune-stages LIST   with --tune: comma-separated stages to search, of retrieval, ranker, two-tower (default all)
   --data DIR           MovieLens folder (default ../shared/datasets/ml-100k beside the repository)
   --epochs N           two-tower epochs (default: the preset's; for MovieLens at most 4, early-stopped on validation)
   --candidates N       retrieval candidates handed to the ranker (default 200)
@@ -80,6 +81,7 @@ async function main(): Promise<void> {
       seeds: { type: "string" },
       "skip-two-tower": { type: "boolean" },
       tune: { type: "boolean" },
+      "tune-stages": { type: "string" },
       "two-tower-only": { type: "boolean" },
       registry: { type: "string", default: "artifacts/registry" },
       reports: { type: "string", default: "reports" },
@@ -252,8 +254,14 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
       process.stderr.write("--tune needs --dataset movielens\n");
       process.exit(2);
     }
+    const stages = (text("tune-stages") ?? TUNE_STAGES.join(",")).split(",").map((v) => v.trim());
+    const unknown = stages.filter((v) => !(TUNE_STAGES as readonly string[]).includes(v));
+    if (unknown.length) {
+      process.stderr.write(`--tune-stages: unknown stage ${unknown.join(", ")}; expected some of ${TUNE_STAGES.join(", ")}\n`);
+      process.exit(2);
+    }
     const dataset = await loadMovieLens(source.dir);
-    const rows = await tuneMovieLens(dataset, source.seed ?? 42, MOVIELENS_TWO_STAGE, DEFAULT_TUNE_GRID, (line) => process.stderr.write(line + "\n"));
+    const rows = await tuneMovieLens(dataset, source.seed ?? 42, MOVIELENS_TWO_STAGE, DEFAULT_TUNE_GRID, (line) => process.stderr.write(line + "\n"), stages as TuneStage[]);
     const out = [`\nValidation search, seed ${source.seed ?? 42} (${source.dir}):`, "", "| stage | setting | metric | value |", "|---|---|---|---:|"];
     for (const r of rows) out.push(`| ${r.stage} | ${r.setting} | ${r.metric} | ${r.value.toFixed(4)} |`);
     process.stdout.write(out.join("\n") + "\n");

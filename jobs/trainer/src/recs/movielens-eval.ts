@@ -105,7 +105,7 @@ export async function runSeed(dataset: RatingsDataset, seed: number, options: Se
   const models: Recommender[] = [new MostPopular(), new ItemKnn({ neighbors: 100 })];
   if (ease) models.push(ease);
   if (twoTower) models.push(twoTower.recommender);
-  models.push(retrievalRecommender(MODEL_NAMES.retrieval, () => signals), twoStageRecommender(MODEL_NAMES.twoStage, () => signals, ranker.model));
+  models.push(retrievalRecommender(MODEL_NAMES.retrieval, () => signals), twoStageRecommender(MODEL_NAMES.twoStage, () => signals, ranker));
   const results: EvaluationResult[] = [];
   for (const model of models) {
     results.push(await evaluate(model, split, { k: 10 }));

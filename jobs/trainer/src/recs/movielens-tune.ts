@@ -2,7 +2,7 @@ import type { RatingsDataset } from "@mlsd/datasets";
 import { evaluate, interactionsOf, stratifiedSplit, type EvalSplit } from "@mlsd/rec-eval";
 import type { TwoTowerConfig } from "@mlsd/two-tower";
 import { fitTwoTowerOn } from "./movielens-eval";
-import { matrixInteractions, RatingSignals, retrievalRecommender, trainTwoStageRanker, twoStageRecommender, type TwoStageConfig } from "./two-stage";
+import { buildRankerRows, fitRankerOnRows, matrixInteractions, RatingSignals, retrievalRecommender, twoStageRecommender, type RankerRows, type TwoStageConfig } from "./two-stage";
 
 export interface TuneRow {
   stage: "retrieval" | "ranker" | "two-tower";
@@ -11,15 +11,25 @@ export interface TuneRow {
   value: number;
 }
 
+export type TuneStage = TuneRow["stage"];
+export const TUNE_STAGES: readonly TuneStage[] = ["retrieval", "ranker", "two-tower"];
+
+export type RankerSetting = Partial<Omit<TwoStageConfig, "ranker">> & { ranker?: Partial<TwoStageConfig["ranker"]> };
+
 export interface TuneGrid {
   retrieval: { retrievalDim: number; retrievalLambda: number }[];
-  ranker: (Partial<Omit<TwoStageConfig, "ranker">> & { ranker?: Partial<TwoStageConfig["ranker"]> })[];
+  ranker: RankerSetting[];
   twoTower: Partial<TwoTowerConfig>[];
 }
 
 export const DEFAULT_TUNE_GRID: TuneGrid = {
   retrieval: [256, 512].flatMap((retrievalDim) => [250, 500, 1000].map((retrievalLambda) => ({ retrievalDim, retrievalLambda }))),
-  ranker: [{ folds: 4 }, { folds: 5 }, { folds: 5, ranker: { learningRate: 0.1 } }],
+  ranker: [
+    {},
+    { priorWeight: 0.05 },
+    { priorWeight: 0.2 },
+    { ranker: { objective: "binary", evalMetric: "logloss" } },
+  ],
   twoTower: [
     { batchSize: 512, learningRate: 0.001 },
     { batchSize: 256, learningRate: 0.003 },
@@ -33,7 +43,14 @@ export const DEFAULT_TUNE_GRID: TuneGrid = {
  * 75 % and is scored on the inner 25 %. Retrieval by recall@200, the ranker and the two-tower model
  * by NDCG@10.
  */
-export async function tuneMovieLens(dataset: RatingsDataset, seed: number, base: TwoStageConfig, grid: TuneGrid = DEFAULT_TUNE_GRID, log: (line: string) => void = () => undefined): Promise<TuneRow[]> {
+export async function tuneMovieLens(
+  dataset: RatingsDataset,
+  seed: number,
+  base: TwoStageConfig,
+  grid: TuneGrid = DEFAULT_TUNE_GRID,
+  log: (line: string) => void = () => undefined,
+  stages: readonly TuneStage[] = TUNE_STAGES,
+): Promise<TuneRow[]> {
   const outer = stratifiedSplit(interactionsOf(dataset), { trainRatio: 0.75, seed });
   const inner = stratifiedSplit(matrixInteractions(outer.train), { trainRatio: 0.75, seed: seed + 100 });
   const validation: EvalSplit = { protocol: "validation (75/25 of the training half)", train: inner.train, test: inner.test };
@@ -42,23 +59,45 @@ export async function tuneMovieLens(dataset: RatingsDataset, seed: number, base:
     rows.push(row);
     log(`tune ${row.stage} ${row.setting}: ${row.metric} ${row.value.toFixed(4)}`);
   };
-  for (const r of grid.retrieval) {
+  for (const r of stages.includes("retrieval") ? grid.retrieval : []) {
     const config = { ...base, ...r };
     const signals = await RatingSignals.fit(dataset, inner.train, config, seed);
     const result = await evaluate(retrievalRecommender("retrieval", () => signals), validation, { k: 200 });
     add({ stage: "retrieval", setting: `dim ${r.retrievalDim}, lambda ${r.retrievalLambda}`, metric: "recall@200", value: result.recall });
   }
-  for (const r of grid.ranker) {
-    const config: TwoStageConfig = { ...base, ...r, ranker: { ...base.ranker, ...r.ranker } as TwoStageConfig["ranker"] };
-    const ranker = await trainTwoStageRanker(dataset, inner.train, config, seed, log);
-    const signals = await RatingSignals.fit(dataset, inner.train, config, seed);
-    const result = await evaluate(twoStageRecommender("two-stage", () => signals, ranker.model), validation, { k: 10 });
-    add({ stage: "ranker", setting: `folds ${config.folds}, learning rate ${config.ranker.learningRate}`, metric: "NDCG@10", value: result.ndcg });
+  // Settings that change only the boosting (prior weight, ranker parameters) share one set of
+  // stacked rows and one validation signal fit; anything else builds its own.
+  const built = new Map<string, { rows: RankerRows; signals: RatingSignals }>();
+  if (stages.includes("ranker") && grid.ranker.length) {
+    const signals = await RatingSignals.fit(dataset, inner.train, base, seed);
+    add({ stage: "ranker", setting: "retrieval alone (no ranker)", metric: "NDCG@10", value: (await evaluate(retrievalRecommender("retrieval", () => signals), validation, { k: 10 })).ndcg });
   }
-  for (const t of grid.twoTower) {
+  for (const r of stages.includes("ranker") ? grid.ranker : []) {
+    const config: TwoStageConfig = { ...base, ...r, ranker: { ...base.ranker, ...r.ranker } as TwoStageConfig["ranker"] };
+    const { ranker: _boosting, priorWeight: _prior, ...shaping } = config;
+    const key = JSON.stringify(shaping);
+    let entry = built.get(key);
+    if (!entry) {
+      entry = { rows: await buildRankerRows(dataset, inner.train, config, seed, log), signals: await RatingSignals.fit(dataset, inner.train, config, seed) };
+      built.set(key, entry);
+    }
+    const ranker = fitRankerOnRows(entry.rows, config.ranker, config.priorWeight);
+    const signals = entry.signals;
+    log(`ranker ${rankerSettingName(r)}: top features ${ranker.topFeatures.join(", ")}`);
+    const result = await evaluate(twoStageRecommender("two-stage", () => signals, ranker), validation, { k: 10 });
+    add({ stage: "ranker", setting: `${rankerSettingName(r)} (${ranker.bestIteration + 1} trees)`, metric: "NDCG@10", value: result.ndcg });
+  }
+  for (const t of stages.includes("two-tower") ? grid.twoTower : []) {
     const { recommender } = await fitTwoTowerOn(dataset, validation, seed, t, true);
     const result = await evaluate(recommender, validation, { k: 10 });
     add({ stage: "two-tower", setting: `batch ${t.batchSize}, learning rate ${t.learningRate}`, metric: "NDCG@10", value: result.ndcg });
   }
   return rows;
+}
+
+/** A ranker grid entry as the table shows it: what it changes from the pipeline's settings. */
+export function rankerSettingName(setting: RankerSetting): string {
+  const { ranker, ...rest } = setting;
+  const parts = [...Object.entries(rest), ...Object.entries(ranker ?? {})].map(([k, v]) => `${k} ${String(v)}`);
+  return parts.length ? parts.join(", ") : "pipeline settings";
 }

@@ -27,6 +27,10 @@ export const TWO_STAGE_FEATURES = [
   "item_window_share_7d",
   "item_window_share_30d",
   "item_time_gap_days",
+  "item_first_after_user_days",
+  "user_first_after_item_days",
+  "item_share_in_user_span",
+  "user_span_days",
   "user_log_activity",
   "user_mean_rating",
   "user_mean_item_popularity",
@@ -40,9 +44,9 @@ const F = TWO_STAGE_FEATURES.length;
 
 /** What a published two-stage ranker was trained on; a service must compute exactly these. */
 export const TWO_STAGE_FEATURE_SET = {
-  name: "movielens-two-stage/2",
+  name: "movielens-two-stage/3",
   names: TWO_STAGE_FEATURES,
-  schemaHash: createHash("sha256").update(JSON.stringify({ version: 2, names: TWO_STAGE_FEATURES })).digest("hex").slice(0, 16),
+  schemaHash: createHash("sha256").update(JSON.stringify({ version: 3, names: TWO_STAGE_FEATURES })).digest("hex").slice(0, 16),
 } as const;
 
 export interface TwoStageConfig {
@@ -56,6 +60,8 @@ export interface TwoStageConfig {
   itemNeighbors: number;
   userNeighbors: number;
   rp3Beta: number;
+  /** The ranker's trees start from priorWeight * retrieval_score_z (0: from nothing). */
+  priorWeight: number;
   ranker: TrainParamsInput;
 }
 
@@ -72,6 +78,7 @@ export const MOVIELENS_TWO_STAGE: TwoStageConfig = {
   itemNeighbors: 100,
   userNeighbors: 50,
   rp3Beta: 0.5,
+  priorWeight: 0,
   ranker: {
     objective: "lambdarank",
     numRounds: 1000,
@@ -97,6 +104,8 @@ export class RatingSignals {
   private readonly itemMedianTime: Float64Array;
   private readonly allTimes: Float64Array;
   private readonly userMedianTime: Float64Array;
+  private readonly userFirstTime: Float64Array;
+  private readonly userLastTime: Float64Array;
   private readonly userMeanPopularity: Float64Array;
   private readonly meanUserCount: number;
   private readonly occupations: Map<string, number>;
@@ -131,10 +140,16 @@ export class RatingSignals {
     this.allTimes = Float64Array.from(m.timestamps).sort();
     this.meanUserCount = m.nnz / Math.max(1, m.numUsers);
     this.userMedianTime = new Float64Array(m.numUsers);
+    this.userFirstTime = new Float64Array(m.numUsers).fill(Number.NaN);
+    this.userLastTime = new Float64Array(m.numUsers).fill(Number.NaN);
     this.userMeanPopularity = new Float64Array(m.numUsers);
     for (let u = 0; u < m.numUsers; u++) {
       const ts = Float64Array.from(m.timestamps.subarray(m.indptr[u] as number, m.indptr[u + 1] as number)).sort();
       this.userMedianTime[u] = ts.length ? (ts[ts.length >> 1] as number) : Number.NaN;
+      if (ts.length) {
+        this.userFirstTime[u] = ts[0] as number;
+        this.userLastTime[u] = ts[ts.length - 1] as number;
+      }
       let p = 0;
       for (const i of m.itemsOf(u)) p += this.itemLogPopularity[i] as number;
       this.userMeanPopularity[u] = m.countOf(u) > 0 ? p / m.countOf(u) : Number.NaN;
@@ -203,6 +218,8 @@ export class RatingSignals {
     }
     const historySet = new Set(history);
     const tu = this.userMedianTime[user] as number;
+    const userFirst = this.userFirstTime[user] as number;
+    const userLast = this.userLastTime[user] as number;
     const window = (t: Float64Array, days: number) => lowerBound(t, tu + days * DAY) - lowerBound(t, tu - days * DAY);
     const all7 = Math.max(1, window(this.allTimes, 7));
     const all30 = Math.max(1, window(this.allTimes, 30));
@@ -252,6 +269,12 @@ export class RatingSignals {
         window(t, 7) / all7,
         window(t, 30) / all30,
         ((this.itemMedianTime[j] as number) - tu) / DAY,
+        // A movie first rated after the user's last rating (or last rated before their first) is
+        // one the user was rarely around to rate: ML users rate in short bursts.
+        t.length ? ((t[0] as number) - userLast) / DAY : Number.NaN,
+        t.length ? (userFirst - (t[t.length - 1] as number)) / DAY : Number.NaN,
+        t.length ? (lowerBound(t, userLast + DAY) - lowerBound(t, userFirst - DAY)) / t.length : Number.NaN,
+        (userLast - userFirst) / DAY,
         logActivity,
         meanRating,
         meanPopularity,
@@ -293,6 +316,13 @@ export function matrixInteractions(m: UserItemMatrix): Interactions {
   return { numUsers: m.numUsers, numItems: m.numItems, users, items: m.indices, values: m.values, timestamps: m.timestamps };
 }
 
+const PRIOR_FEATURE = TWO_STAGE_FEATURES.indexOf("retrieval_score_z");
+
+/** priorWeight * retrieval_score_z of each row: the score the ranker's trees correct. */
+export function priorMargins(rows: Float64Array, numRows: number, priorWeight: number): Float64Array {
+  return Float64Array.from({ length: numRows }, (_, r) => priorWeight * (rows[r * F + PRIOR_FEATURE] as number));
+}
+
 class Rows {
   data = new Float64Array(1 << 16);
   labels: number[] = [];
@@ -311,14 +341,23 @@ class Rows {
     this.groups.push(labels.length);
   }
 
-  dataset(reference?: Dataset): Dataset {
-    const matrix = { data: this.data.subarray(0, this.length), numRows: this.labels.length, numColumns: F };
-    return Dataset.fromRows(matrix, { labels: this.labels, groups: this.groups, ...(reference ? { reference } : { featureNames: [...TWO_STAGE_FEATURES] }) });
+  dataset(reference: Dataset | undefined, priorWeight: number): Dataset {
+    const numRows = this.labels.length;
+    const matrix = { data: this.data.subarray(0, this.length), numRows, numColumns: F };
+    const baseMargin = priorWeight > 0 ? priorMargins(matrix.data, numRows, priorWeight) : undefined;
+    return Dataset.fromRows(matrix, {
+      labels: this.labels,
+      groups: this.groups,
+      ...(baseMargin ? { baseMargin } : {}),
+      ...(reference ? { reference } : { featureNames: [...TWO_STAGE_FEATURES] }),
+    });
   }
 }
 
 export interface TrainedRanker {
   model: GbdtModel;
+  /** The ranker scores candidates as priorWeight * retrieval_score_z + the trees' output. */
+  priorWeight: number;
   bestIteration: number;
   /** NDCG@10 of the ranker on its early-stopping users (held-out training users, their fold labels). */
   validNdcg: number | null;
@@ -330,18 +369,28 @@ export interface TrainedRanker {
   seconds: number;
 }
 
+/** The ranker's training rows: fit users' and early-stopping users' candidate lists with their fold labels. */
+export interface RankerRows {
+  fit: Rows;
+  valid: Rows;
+  candidateRecall: number;
+  seconds: number;
+}
+
 /**
- * LambdaRank on the training ratings alone: each user's ratings are dealt into `folds` folds;
- * for each fold the signals are fitted on the others and the fold's ratings label the retrieval
- * candidates (1 = rated). A fifth of the users (by a seeded draw) only early-stop the boosting.
+ * Stacking on the training ratings alone: each user's ratings are dealt into `folds` folds; for
+ * each fold the signals are fitted on the others and the fold's ratings label the retrieval
+ * candidates (1 = rated), so the rows look like the ones ranked at test time (signals fitted on
+ * everything seen, labels from ratings they never saw). A fifth of the users (by a seeded draw)
+ * only early-stop the boosting.
  */
-export async function trainTwoStageRanker(
+export async function buildRankerRows(
   dataset: RatingsDataset,
   train: UserItemMatrix,
   config: TwoStageConfig,
   seed: number,
   log: (line: string) => void = () => undefined,
-): Promise<TrainedRanker> {
+): Promise<RankerRows> {
   const t0 = performance.now();
   const k = config.folds;
   if (!Number.isInteger(k) || k < 2) throw new RecEvalError("folds", `must be an integer >= 2, got ${k}`);
@@ -377,20 +426,39 @@ export async function trainTwoStageRanker(
     }
     log(`ranker fold ${f + 1}/${k}: signals fitted on ${fitM.nnz} ratings, ${fitRows.groups.length + validRows.groups.length} query groups so far`);
   }
-  const trainSet = fitRows.dataset();
-  const validSet = validRows.dataset(trainSet);
-  const result = trainGbdt(trainSet, config.ranker, { validation: validSet });
+  return { fit: fitRows, valid: validRows, candidateRecall: heldOut ? found / heldOut : 0, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Boosts the ranker on built rows; with a prior weight the trees correct priorWeight * retrieval_score_z. */
+export function fitRankerOnRows(rows: RankerRows, ranker: TrainParamsInput, priorWeight: number): TrainedRanker {
+  if (!Number.isFinite(priorWeight) || priorWeight < 0) throw new RecEvalError("priorWeight", `must be a finite number >= 0, got ${priorWeight}`);
+  const t0 = performance.now();
+  const trainSet = rows.fit.dataset(undefined, priorWeight);
+  const validSet = rows.valid.dataset(trainSet, priorWeight);
+  const result = trainGbdt(trainSet, ranker, { validation: validSet });
   const importance = featureImportance(result.model, "gain");
   return {
     model: result.model,
+    priorWeight,
     bestIteration: result.bestIteration,
     validNdcg: result.bestScore ?? null,
-    rows: fitRows.labels.length + validRows.labels.length,
-    groups: fitRows.groups.length + validRows.groups.length,
-    candidateRecall: heldOut ? found / heldOut : 0,
+    rows: rows.fit.labels.length + rows.valid.labels.length,
+    groups: rows.fit.groups.length + rows.valid.groups.length,
+    candidateRecall: rows.candidateRecall,
     topFeatures: importance.slice(0, 6).map((f) => f.name),
-    seconds: (performance.now() - t0) / 1000,
+    seconds: rows.seconds + (performance.now() - t0) / 1000,
   };
+}
+
+/** The ranker of the pipeline: stacked rows from the training ratings, then boosting. */
+export async function trainTwoStageRanker(
+  dataset: RatingsDataset,
+  train: UserItemMatrix,
+  config: TwoStageConfig,
+  seed: number,
+  log: (line: string) => void = () => undefined,
+): Promise<TrainedRanker> {
+  return fitRankerOnRows(await buildRankerRows(dataset, train, config, seed, log), config.ranker, config.priorWeight);
 }
 
 /** The retrieval stage alone, scored exactly (what HNSW approximates). */
@@ -399,8 +467,8 @@ export function retrievalRecommender(name: string, signals: () => RatingSignals)
 }
 
 /** Retrieval candidates ordered by the ranker; everything outside the candidates ranks below them. */
-export function twoStageRecommender(name: string, signals: () => RatingSignals, ranker: GbdtModel): Recommender {
-  const predictor = new Predictor(ranker);
+export function twoStageRecommender(name: string, signals: () => RatingSignals, ranker: Pick<TrainedRanker, "model" | "priorWeight">): Recommender {
+  const predictor = new Predictor(ranker.model);
   let scores = new Float32Array(0);
   return {
     name,
@@ -409,9 +477,10 @@ export function twoStageRecommender(name: string, signals: () => RatingSignals, 
       const s = signals();
       if (scores.length !== s.train.numItems) scores = new Float32Array(s.train.numItems);
       const { items, rows } = s.candidates(u);
-      const predicted = predictor.predictBatch({ data: rows, numRows: items.length, numColumns: F });
+      const predicted = predictor.predictBatchRaw({ data: rows, numRows: items.length, numColumns: F });
+      const prior = priorMargins(rows, items.length, ranker.priorWeight);
       scores.fill(Number.NEGATIVE_INFINITY);
-      items.forEach((i, k) => (scores[i] = predicted[k] as number));
+      items.forEach((i, k) => (scores[i] = (predicted[k] as number) + (prior[k] as number)));
       return scores;
     },
   };

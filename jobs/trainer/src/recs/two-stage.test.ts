@@ -1,0 +1,102 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { loadMovieLens, type RatingsDataset } from "@mlsd/datasets";
+import { Predictor } from "@mlsd/gbdt";
+import { interactionsOf, stratifiedSplit, type EvalSplit } from "@mlsd/rec-eval";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeTinyMovieLens } from "./movielens-fixture";
+import { rankerSettingName } from "./movielens-tune";
+import { buildRankerRows, fitRankerOnRows, MOVIELENS_TWO_STAGE, RatingSignals, TWO_STAGE_FEATURES, twoStageRecommender, type RankerRows, type TwoStageConfig } from "./two-stage";
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ml-two-stage-"));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const config: TwoStageConfig = {
+  ...MOVIELENS_TWO_STAGE,
+  retrievalDim: 8,
+  candidates: 20,
+  folds: 3,
+  ranker: { objective: "lambdarank", numRounds: 20, learningRate: 0.1, maxDepth: 3, minChildWeight: 0.01, earlyStoppingRounds: 10, evalMetric: "ndcg", ndcgAt: 10, seed: 7 },
+};
+const column = (name: (typeof TWO_STAGE_FEATURES)[number]) => TWO_STAGE_FEATURES.indexOf(name);
+
+let dataset: RatingsDataset;
+let split: EvalSplit;
+let rows: RankerRows;
+let signals: RatingSignals;
+beforeAll(async () => {
+  writeTinyMovieLens(dir, { users: 40, movies: 45, perUser: 15 });
+  dataset = await loadMovieLens(dir);
+  split = stratifiedSplit(interactionsOf(dataset), { trainRatio: 0.75, seed: 42 });
+  rows = await buildRankerRows(dataset, split.train, config, 42);
+  signals = await RatingSignals.fit(dataset, split.train, config, 42);
+}, 120_000);
+
+describe("the two-stage ranker's rows", () => {
+  it("labels each fold's candidates with that fold's ratings, and keeps only lists with a positive", () => {
+    const groups = [...rows.fit.groups, ...rows.valid.groups];
+    expect(groups.every((g) => g === config.candidates)).toBe(true);
+    expect(rows.fit.labels.length + rows.valid.labels.length).toBe(groups.length * config.candidates);
+    let offset = 0;
+    for (const g of rows.fit.groups) {
+      const labels = rows.fit.labels.slice(offset, offset + g);
+      expect(labels.some((y) => y === 1)).toBe(true);
+      offset += g;
+    }
+    expect(rows.candidateRecall).toBeGreaterThan(0);
+    expect(rows.candidateRecall).toBeLessThanOrEqual(1);
+  });
+
+  it("computes the time-span features from the user's and the movie's training ratings", () => {
+    const user = 5;
+    const { items, rows: features } = signals.candidates(user);
+    const times = Array.from(split.train.timestamps.subarray(split.train.indptr[user]!, split.train.indptr[user + 1]!));
+    const first = Math.min(...times);
+    const last = Math.max(...times);
+    const F = TWO_STAGE_FEATURES.length;
+    items.forEach((item, r) => {
+      const itemTimes: number[] = [];
+      for (let u = 0; u < split.train.numUsers; u++) {
+        const p = split.train.itemsOf(u).indexOf(item);
+        if (p >= 0) itemTimes.push(split.train.timestamps[split.train.indptr[u]! + p]!);
+      }
+      if (!itemTimes.length) return;
+      const inSpan = itemTimes.filter((t) => t >= first - 86_400 && t < last + 86_400).length / itemTimes.length;
+      expect(features[r * F + column("item_first_after_user_days")]).toBeCloseTo((Math.min(...itemTimes) - last) / 86_400, 9);
+      expect(features[r * F + column("user_first_after_item_days")]).toBeCloseTo((first - Math.max(...itemTimes)) / 86_400, 9);
+      expect(features[r * F + column("item_share_in_user_span")]).toBeCloseTo(inSpan, 12);
+      expect(features[r * F + column("user_span_days")]).toBeCloseTo((last - first) / 86_400, 9);
+    });
+  });
+});
+
+describe("a ranker boosted from the retrieval prior", () => {
+  it("scores a candidate as priorWeight * retrieval_score_z + the trees' raw output", () => {
+    const priorWeight = 0.3;
+    const ranker = fitRankerOnRows(rows, config.ranker, priorWeight);
+    expect(ranker.priorWeight).toBe(priorWeight);
+    expect(ranker.model.baseScore).toBe(0);
+    const user = 7;
+    const { items, rows: features } = signals.candidates(user);
+    const trees = new Predictor(ranker.model).predictBatchRaw({ data: features, numRows: items.length, numColumns: TWO_STAGE_FEATURES.length });
+    const scores = twoStageRecommender("t", () => signals, ranker).scoreAll(user);
+    items.forEach((item, r) => {
+      const z = features[r * TWO_STAGE_FEATURES.length + column("retrieval_score_z")]!;
+      expect(scores[item]).toBeCloseTo(trees[r]! + priorWeight * z, 5);
+    });
+    // Items outside the candidates rank below every candidate.
+    const outside = Array.from(scores).filter((s) => s === Number.NEGATIVE_INFINITY).length;
+    expect(outside).toBe(dataset.numItems - items.length);
+  });
+
+  it("rejects a negative or non-finite prior weight", () => {
+    expect(() => fitRankerOnRows(rows, config.ranker, -1)).toThrow(/priorWeight/);
+    expect(() => fitRankerOnRows(rows, config.ranker, Number.NaN)).toThrow(/priorWeight/);
+  });
+
+  it("names a tuning setting by what it changes", () => {
+    expect(rankerSettingName({})).toBe("pipeline settings");
+    expect(rankerSettingName({ priorWeight: 0.2, ranker: { maxDepth: 4 } })).toBe("priorWeight 0.2, maxDepth 4");
+  });
+});
