@@ -38,9 +38,9 @@ describe("MovieLens 100K through the two-stage pipeline (reduced size)", () => {
     expect(ndcg[MODEL_NAMES.retrieval]).toBeGreaterThan(0.35);
     expect(ndcg[MODEL_NAMES.twoStage]).toBeGreaterThan(ndcg[MODEL_NAMES.itemKnn]! + 0.03);
     expect(ndcg[MODEL_NAMES.twoStage]).toBeGreaterThan(1.7 * ndcg[MODEL_NAMES.mostPop]!);
-    // The ranker does not beat its own retrieval stage on 100K (the trainer README's table): what
-    // this guards is that re-ranking keeps what retrieval found. Seed 42 here: 0.4787 against
-    // 0.4802; before the ranker's features were made independent of the fitted matrix's size, 0.4736.
+    // At this reduced size the ranker is not expected to beat its retrieval stage by a margin (the
+    // full-size numbers are the trainer README's table): what this guards is that re-ranking keeps
+    // what retrieval found.
     expect(ndcg[MODEL_NAMES.twoStage]).toBeGreaterThan(ndcg[MODEL_NAMES.retrieval]! - 0.01);
     const recall = Object.fromEntries(run.recallAt200.map((r) => [r.model, r.recall]));
     expect(recall[MODEL_NAMES.retrieval]).toBeGreaterThan(0.7);
