@@ -78,7 +78,7 @@ export const MOVIELENS_TWO_STAGE: TwoStageConfig = {
   itemNeighbors: 100,
   userNeighbors: 50,
   rp3Beta: 0.5,
-  priorWeight: 0,
+  priorWeight: 0.05,
   ranker: {
     objective: "lambdarank",
     numRounds: 1000,
