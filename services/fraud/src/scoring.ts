@@ -1,10 +1,9 @@
-import { makeEvent, type FeatureVector, type ScoreTransactionRequest, type ScoreTransactionResponse } from "@mlsd/contracts";
+import { makeEvent, type ScoreTransactionRequest, type ScoreTransactionResponse } from "@mlsd/contracts";
 import type { EventPublisher } from "@mlsd/events";
 import { assembleFraudFeatures, toCents, type ClaimResult, type FraudAggregates, type FraudFeatureStore, type TransactionInput, type TransactionRecord } from "@mlsd/feature-store";
 import type { Routed, ShadowRunner } from "@mlsd/model-arms";
 import { AppError, withDeadline, type CircuitBreaker, type StageTimer, type TimeBounds } from "@mlsd/service-kit";
-import { decide, type FraudModel } from "./model";
-import { applyRules, type RuleSet } from "./rules";
+import { applyRules, decide, requestOnlyFeatures, toFeatureVector, type FraudModel, type RuleSet } from "@mlsd/fraud-model";
 
 export interface ScoringDeps {
   store: FraudFeatureStore;
@@ -211,21 +210,4 @@ function conflict(tx: TransactionInput, recorded: TransactionRecord): AppError {
   if (recorded.timeMs !== tx.timeMs) differs.push({ field: "time", message: `transaction ${tx.transactionId} was scored with time ${new Date(recorded.timeMs).toISOString()}` });
   if (recorded.cents !== toCents(tx.amount)) differs.push({ field: "amount", message: `transaction ${tx.transactionId} was scored with amount ${recorded.cents / 100}` });
   return new AppError("CONFLICT", `transaction id ${tx.transactionId} was already used for another transaction: ${differs.map((d) => d.field).join(", ")}`, differs);
-}
-
-/** The features a transaction carries by itself; everything the store would add is missing. */
-function requestOnlyFeatures(tx: TransactionInput, width: number): Float64Array {
-  const empty = { customerCount: [], customerCents: [], customerVelocity: [], terminalCount: [], terminalFrauds: [], terminalVelocity: [] };
-  const out = new Float64Array(width).fill(Number.NaN);
-  assembleFraudFeatures(tx, empty, out.subarray(0, 3));
-  return out;
-}
-
-export function toFeatureVector(names: readonly string[], values: Float64Array): FeatureVector {
-  const vector: FeatureVector = {};
-  names.forEach((name, i) => {
-    const v = values[i] as number;
-    vector[name] = Number.isNaN(v) ? null : v;
-  });
-  return vector;
 }
