@@ -1,0 +1,168 @@
+/**
+ * The fraud floor: the least a server can do and still do the fraud service's work per
+ * transaction, for bench/fraud-floor-bench.ts to run beside the service. `node:http`, the body
+ * parsed with JSON.parse, then the service's own code for the work: the hard rules, the claim and
+ * the card and terminal Lua scripts of the feature store (under the same deadline, so a late Redis
+ * degrades the answer here too), the model with its reason codes and the decision
+ * (@mlsd/fraud-model), the same two events through the same producer and journal (@mlsd/events),
+ * the answer stored for retries. No service skeleton, no zod, no logger, no metrics, no model
+ * arms, no breaker: what those cost is the service's overhead over this.
+ *
+ *   node --import tsx bench/fraud-floor.ts --port P --redis URL --kafka HOST:PORT --registry DIR --journal DIR
+ *     [--deadline-ms 3] [--max-amount 10000] [--reason-codes 3]
+ *
+ * GET /readyz answers 200 once it listens; SIGTERM flushes the events and exits.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { parseArgs } from "node:util";
+import { makeEvent, type ScoreTransactionRequest, type ScoreTransactionResponse } from "@mlsd/contracts";
+import { ensureTopics, EventProducer, KafkaRecordSender } from "@mlsd/events";
+import { assembleFraudFeatures, RedisFraudFeatureStore, toCents, type FraudAggregates, type TransactionInput } from "@mlsd/feature-store";
+import { applyRules, decide, loadGbdtFraudModel, requestOnlyFeatures, toFeatureVector } from "@mlsd/fraud-model";
+import { ModelRegistry } from "@mlsd/model-registry";
+import { withDeadline } from "@mlsd/service-kit";
+import { createKafka } from "@mlsd/service-kit/kafka";
+import { Redis } from "ioredis";
+import { Registry } from "prom-client";
+
+const { values } = parseArgs({
+  options: {
+    port: { type: "string" },
+    redis: { type: "string" },
+    kafka: { type: "string" },
+    registry: { type: "string" },
+    journal: { type: "string" },
+    alias: { type: "string", default: "current" },
+    "deadline-ms": { type: "string", default: "3" },
+    "max-amount": { type: "string", default: "10000" },
+    "reason-codes": { type: "string", default: "3" },
+  },
+});
+const { port, redis: redisUrl, kafka: brokers, registry: registryDir, journal } = values;
+if (!port || !redisUrl || !brokers || !registryDir || !journal) throw new Error("usage: fraud-floor.ts --port P --redis URL --kafka HOST:PORT --registry DIR --journal DIR");
+const deadlineMs = Number(values["deadline-ms"]);
+const reasonCount = Number(values["reason-codes"]);
+const rules = { maxAmount: Number(values["max-amount"]), blockedTerminals: new Set<string>() };
+
+const model = loadGbdtFraudModel(new ModelRegistry(registryDir), values.alias);
+// The service's Redis policy: no offline queue, no retries; the deadline decides.
+const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 1_000 });
+const store = new RedisFraudFeatureStore(redis);
+const kafka = createKafka("fraud-floor", brokers.split(","));
+const events = new EventProducer({ sender: new KafkaRecordSender(kafka), journalDir: journal, registry: new Registry(), metricsPrefix: "fraud_floor" });
+await events.start();
+await ensureTopics(kafka, { timeoutMs: 30_000 });
+await new Promise<void>((resolve) => (redis.status === "ready" ? resolve() : redis.once("ready", () => resolve())));
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function score(request: ScoreTransactionRequest): Promise<ScoreTransactionResponse> {
+  const t0 = performance.now();
+  const timeMs = request.time === undefined ? Date.now() : Date.parse(request.time);
+  if (Number.isNaN(timeMs)) throw new HttpError(400, "time is not a date");
+  const tx: TransactionInput = { transactionId: request.transactionId, customerId: request.customerId, terminalId: request.terminalId, timeMs, amount: request.amount };
+  const rule = applyRules(request, rules);
+  let aggregates: FraudAggregates | null = null;
+  let degradedReason: string | null = null;
+  if (!rule) {
+    const result = await withDeadline(deadlineMs, async () => {
+      const claim = await store.claim(tx.transactionId, { customerId: tx.customerId, terminalId: tx.terminalId, timeMs, cents: toCents(tx.amount) });
+      if (claim.kind === "conflict" || (claim.kind === "retry" && claim.answer !== null)) return claim;
+      return { kind: "observed" as const, aggregates: await store.observe(tx) };
+    });
+    if (!result.ok) degradedReason = result.reason === "timeout" ? `feature store did not answer within ${deadlineMs} ms` : "feature store unavailable";
+    else if (result.value.kind === "conflict") throw new HttpError(409, `transaction id ${tx.transactionId} was already used for another transaction`);
+    else if (result.value.kind === "retry") return { ...(JSON.parse(result.value.answer as string) as ScoreTransactionResponse), replayed: true };
+    else aggregates = result.value.aggregates;
+  }
+  const features = aggregates ? assembleFraudFeatures(tx, aggregates) : requestOnlyFeatures(tx, model.featureNames.length);
+  const scored = rule ? null : aggregates ? model.score(features, reasonCount) : model.scoreDegraded(features, reasonCount);
+  const thresholds = scored?.thresholds ?? model.thresholds;
+  const decision = rule ? rule.decision : decide((scored as { probability: number }).probability, thresholds);
+  const decidedBy = rule ? "rules" : aggregates ? "model" : "fallback";
+  const modelVersion = scored?.modelVersion ?? model.version;
+  const eventTime = new Date(timeMs).toISOString();
+  events.publish(makeEvent("fraud.transaction", { transactionId: tx.transactionId, customerId: tx.customerId, terminalId: tx.terminalId, amount: tx.amount, time: eventTime }, { producer: "fraud", eventTime }));
+  events.publish(
+    makeEvent(
+      "fraud.decision",
+      {
+        transactionId: tx.transactionId,
+        customerId: tx.customerId,
+        terminalId: tx.terminalId,
+        features: toFeatureVector(model.featureNames, features),
+        score: scored?.probability ?? 1,
+        threshold: thresholds.decline,
+        decision,
+        decidedBy,
+        modelVersion,
+        reasonCodes: rule ? [rule.rule] : (scored?.reasons ?? []).map((r) => r.feature),
+        arm: "current",
+        latencyMs: Math.round((performance.now() - t0) * 1_000) / 1_000,
+      },
+      { producer: "fraud", eventTime },
+    ),
+  );
+  const answer: ScoreTransactionResponse = {
+    transactionId: tx.transactionId,
+    score: scored?.probability ?? null,
+    decision,
+    decidedBy,
+    rule: rule?.rule ?? null,
+    thresholds: { ...thresholds },
+    reasons: scored?.reasons ?? [],
+    modelVersion,
+    arm: "current",
+    degraded: degradedReason !== null,
+    degradedReason,
+    replayed: false,
+    // The service reports its stage times here; the floor keeps no stage timer.
+    timings: {},
+  };
+  if (aggregates) store.saveAnswer(tx.transactionId, JSON.stringify(answer)).catch(() => undefined);
+  return answer;
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function handle(req: IncomingMessage, res: ServerResponse): void {
+  if (req.method === "GET" && req.url === "/readyz") return send(res, 200, { ready: true });
+  if (req.method !== "POST" || req.url !== "/v1/transactions/score") return send(res, 404, { error: { code: "NOT_FOUND" } });
+  const chunks: Buffer[] = [];
+  req.on("data", (chunk: Buffer) => chunks.push(chunk));
+  req.on("end", () => {
+    let body: ScoreTransactionRequest;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as ScoreTransactionRequest;
+    } catch {
+      return send(res, 400, { error: { code: "VALIDATION", message: "body is not JSON" } });
+    }
+    score(body).then(
+      (answer) => send(res, 200, answer),
+      (error: Error) => send(res, error instanceof HttpError ? error.status : 500, { error: { code: "FLOOR", message: error.message } }),
+    );
+  });
+}
+
+const server = createServer(handle);
+server.keepAliveTimeout = 65_000;
+server.listen(Number(port), "127.0.0.1");
+process.once("SIGTERM", () => {
+  server.close();
+  server.closeAllConnections();
+  void events.close(3_000).then(
+    () => redis.quit().finally(() => process.exit(0)),
+    () => process.exit(1),
+  );
+});
