@@ -11,7 +11,8 @@
  *   node --import tsx bench/fraud-floor.ts --port P --redis URL --kafka HOST:PORT --registry DIR --journal DIR
  *     [--deadline-ms 3] [--max-amount 10000] [--reason-codes 3]
  *
- * GET /readyz answers 200 once it listens; SIGTERM flushes the events and exits.
+ * GET /readyz answers 200 once it listens, GET /scored how many transactions it scored (the bench
+ * divides CPU by it); SIGTERM flushes the events and exits.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { parseArgs } from "node:util";
@@ -62,6 +63,8 @@ class HttpError extends Error {
     super(message);
   }
 }
+
+let scored = 0;
 
 async function score(request: ScoreTransactionRequest): Promise<ScoreTransactionResponse> {
   const t0 = performance.now();
@@ -138,6 +141,7 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 
 function handle(req: IncomingMessage, res: ServerResponse): void {
   if (req.method === "GET" && req.url === "/readyz") return send(res, 200, { ready: true });
+  if (req.method === "GET" && req.url === "/scored") return send(res, 200, { scored });
   if (req.method !== "POST" || req.url !== "/v1/transactions/score") return send(res, 404, { error: { code: "NOT_FOUND" } });
   const chunks: Buffer[] = [];
   req.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -149,7 +153,11 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
       return send(res, 400, { error: { code: "VALIDATION", message: "body is not JSON" } });
     }
     score(body).then(
-      (answer) => send(res, 200, answer),
+      (answer) => {
+        // Counted as the service's decision counter counts: every answer, replays included.
+        scored++;
+        send(res, 200, answer);
+      },
       (error: Error) => send(res, error instanceof HttpError ? error.status : 500, { error: { code: "FLOOR", message: error.message } }),
     );
   });
