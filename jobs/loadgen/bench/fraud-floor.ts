@@ -5,11 +5,13 @@
  * the card and terminal Lua scripts of the feature store (under the same deadline, so a late Redis
  * degrades the answer here too), the model with its reason codes and the decision
  * (@mlsd/fraud-model), the same two events through the same producer and journal (@mlsd/events),
- * the answer stored for retries. No service skeleton, no zod, no logger, no metrics, no model
- * arms, no breaker: what those cost is the service's overhead over this.
+ * the answer stored for retries, the feature store's breaker. No service skeleton, no zod
+ * validation, no logger, no metrics, no model arms: what those cost is the service's overhead over this.
  *
  *   node --import tsx bench/fraud-floor.ts --port P --redis URL --kafka HOST:PORT --registry DIR --journal DIR
- *     [--deadline-ms 3] [--max-amount 10000] [--reason-codes 3]
+ *
+ * Its settings are the service's defaults (FraudConfigSchema): the feature deadline, the breaker, the
+ * rules, the number of reason codes, the model alias.
  *
  * GET /readyz answers 200 once it listens, GET /scored how many transactions it scored (the bench
  * divides CPU by it); SIGTERM flushes the events and exits.
@@ -21,7 +23,8 @@ import { ensureTopics, EventProducer, KafkaRecordSender } from "@mlsd/events";
 import { assembleFraudFeatures, RedisFraudFeatureStore, toCents, type FraudAggregates, type TransactionInput } from "@mlsd/feature-store";
 import { applyRules, decide, loadGbdtFraudModel, requestOnlyFeatures, toFeatureVector } from "@mlsd/fraud-model";
 import { ModelRegistry } from "@mlsd/model-registry";
-import { withDeadline } from "@mlsd/service-kit";
+import { FraudConfigSchema } from "@mlsd/fraud-service";
+import { breakerOptions, CircuitBreaker, withDeadline } from "@mlsd/service-kit";
 import { createKafka } from "@mlsd/service-kit/kafka";
 import { Redis } from "ioredis";
 import { Registry } from "prom-client";
@@ -33,19 +36,20 @@ const { values } = parseArgs({
     kafka: { type: "string" },
     registry: { type: "string" },
     journal: { type: "string" },
-    alias: { type: "string", default: "current" },
-    "deadline-ms": { type: "string", default: "3" },
-    "max-amount": { type: "string", default: "10000" },
-    "reason-codes": { type: "string", default: "3" },
   },
 });
 const { port, redis: redisUrl, kafka: brokers, registry: registryDir, journal } = values;
 if (!port || !redisUrl || !brokers || !registryDir || !journal) throw new Error("usage: fraud-floor.ts --port P --redis URL --kafka HOST:PORT --registry DIR --journal DIR");
-const deadlineMs = Number(values["deadline-ms"]);
-const reasonCount = Number(values["reason-codes"]);
-const rules = { maxAmount: Number(values["max-amount"]), blockedTerminals: new Set<string>() };
+// The service's own settings and defaults (deadline, breaker, rules, reason codes), parsed once at start.
+const config = FraudConfigSchema.parse({ REDIS_URL: redisUrl, KAFKA_BROKERS: brokers, MODEL_REGISTRY_DIR: registryDir, EVENT_JOURNAL_DIR: journal });
+const deadlineMs = config.FEATURE_DEADLINE_MS;
+const reasonCount = config.REASON_CODES;
+const rules = { maxAmount: config.RULE_MAX_AMOUNT, blockedTerminals: new Set(config.BLOCKED_TERMINALS) };
+// As in the service: after repeated late answers Redis is not asked for a while, so an overloaded
+// Redis costs both servers the same.
+const breaker = new CircuitBreaker("redis", breakerOptions(config, "FEATURE_BREAKER_"));
 
-const model = loadGbdtFraudModel(new ModelRegistry(registryDir), values.alias);
+const model = loadGbdtFraudModel(new ModelRegistry(registryDir), config.MODEL_ALIAS);
 // The service's Redis policy: no offline queue, no retries; the deadline decides.
 const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 1_000 });
 const store = new RedisFraudFeatureStore(redis);
@@ -74,12 +78,15 @@ async function score(request: ScoreTransactionRequest): Promise<ScoreTransaction
   const rule = applyRules(request, rules);
   let aggregates: FraudAggregates | null = null;
   let degradedReason: string | null = null;
-  if (!rule) {
+  if (!rule && !breaker.allow()) degradedReason = "feature store circuit open after repeated failures";
+  else if (!rule) {
     const result = await withDeadline(deadlineMs, async () => {
       const claim = await store.claim(tx.transactionId, { customerId: tx.customerId, terminalId: tx.terminalId, timeMs, cents: toCents(tx.amount) });
       if (claim.kind === "conflict" || (claim.kind === "retry" && claim.answer !== null)) return claim;
       return { kind: "observed" as const, aggregates: await store.observe(tx) };
     });
+    if (result.ok) breaker.success();
+    else breaker.failure();
     if (!result.ok) degradedReason = result.reason === "timeout" ? `feature store did not answer within ${deadlineMs} ms` : "feature store unavailable";
     else if (result.value.kind === "conflict") throw new HttpError(409, `transaction id ${tx.transactionId} was already used for another transaction`);
     else if (result.value.kind === "retry") return { ...(JSON.parse(result.value.answer as string) as ScoreTransactionResponse), replayed: true };
