@@ -18,10 +18,10 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { parseArgs } from "node:util";
-import { makeEvent, type ScoreTransactionRequest, type ScoreTransactionResponse } from "@mlsd/contracts";
+import type { ScoreTransactionRequest, ScoreTransactionResponse } from "@mlsd/contracts";
 import { ensureTopics, EventProducer, KafkaRecordSender } from "@mlsd/events";
 import { assembleFraudFeatures, RedisFraudFeatureStore, toCents, type FraudAggregates, type TransactionInput } from "@mlsd/feature-store";
-import { applyRules, decide, loadGbdtFraudModel, requestOnlyFeatures, toFeatureVector } from "@mlsd/fraud-model";
+import { applyRules, decide, fraudEvents, loadGbdtFraudModel, requestOnlyFeatures } from "@mlsd/fraud-model";
 import { ModelRegistry } from "@mlsd/model-registry";
 import { FraudConfigSchema } from "@mlsd/fraud-service";
 import { breakerOptions, CircuitBreaker, withDeadline } from "@mlsd/service-kit";
@@ -96,30 +96,11 @@ async function score(request: ScoreTransactionRequest): Promise<ScoreTransaction
   const scored = rule ? null : aggregates ? model.score(features, reasonCount) : model.scoreDegraded(features, reasonCount);
   const thresholds = scored?.thresholds ?? model.thresholds;
   const decision = rule ? rule.decision : decide((scored as { probability: number }).probability, thresholds);
-  const decidedBy = rule ? "rules" : aggregates ? "model" : "fallback";
+  const decidedBy: ScoreTransactionResponse["decidedBy"] = rule ? "rules" : aggregates ? "model" : "fallback";
   const modelVersion = scored?.modelVersion ?? model.version;
-  const eventTime = new Date(timeMs).toISOString();
-  events.publish(makeEvent("fraud.transaction", { transactionId: tx.transactionId, customerId: tx.customerId, terminalId: tx.terminalId, amount: tx.amount, time: eventTime }, { producer: "fraud", eventTime }));
-  events.publish(
-    makeEvent(
-      "fraud.decision",
-      {
-        transactionId: tx.transactionId,
-        customerId: tx.customerId,
-        terminalId: tx.terminalId,
-        features: toFeatureVector(model.featureNames, features),
-        score: scored?.probability ?? 1,
-        threshold: thresholds.decline,
-        decision,
-        decidedBy,
-        modelVersion,
-        reasonCodes: rule ? [rule.rule] : (scored?.reasons ?? []).map((r) => r.feature),
-        arm: "current",
-        latencyMs: Math.round((performance.now() - t0) * 1_000) / 1_000,
-      },
-      { producer: "fraud", eventTime },
-    ),
-  );
+  const reasonCodes = rule ? [rule.rule] : (scored?.reasons ?? []).map((r) => r.feature);
+  const record = { tx, featureNames: model.featureNames, features, score: scored?.probability ?? null, thresholds, decision, decidedBy, modelVersion, reasonCodes, arm: "current" as const };
+  for (const event of fraudEvents({ ...record, latencyMs: performance.now() - t0 }, "fraud")) events.publish(event);
   const answer: ScoreTransactionResponse = {
     transactionId: tx.transactionId,
     score: scored?.probability ?? null,

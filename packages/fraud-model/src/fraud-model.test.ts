@@ -1,7 +1,7 @@
 import { fraudFeatureNames, fraudFeatureSchemaHash } from "@mlsd/feature-store";
 import { Dataset, Predictor, train } from "@mlsd/gbdt";
 import { describe, expect, it } from "vitest";
-import { applyRules, decide, GbdtFraudModel, requestOnlyFeatures, toFeatureVector } from "./index";
+import { applyRules, decide, fraudEvents, GbdtFraudModel, requestOnlyFeatures, toFeatureVector } from "./index";
 
 const names = fraudFeatureNames();
 const AMOUNT = names.indexOf("TX_AMOUNT");
@@ -75,5 +75,21 @@ describe("requestOnlyFeatures and toFeatureVector", () => {
     expect(vector.TX_AMOUNT).toBe(12.5);
     expect(Object.keys(vector)).toEqual(names);
     expect(names.slice(3).every((n) => vector[n] === null)).toBe(true);
+  });
+});
+
+describe("fraudEvents", () => {
+  it("logs the transaction and the decision with the served features, a rule's decision with score 1", () => {
+    const tx = { transactionId: "t1", customerId: "c1", terminalId: "m1", timeMs: Date.UTC(2018, 5, 1, 10), amount: 12.5 };
+    const features = requestOnlyFeatures(tx, names.length);
+    const [transaction, decision] = fraudEvents(
+      { tx, featureNames: names, features, score: null, thresholds: { review: 0.3, decline: 0.7 }, decision: "decline", decidedBy: "rules", modelVersion: "v1", reasonCodes: ["amount-over-limit"], arm: "current", latencyMs: 0.12345 },
+      "fraud",
+    );
+    expect(transaction.type).toBe("fraud.transaction");
+    expect(transaction.payload).toMatchObject({ transactionId: "t1", amount: 12.5, time: "2018-06-01T10:00:00.000Z" });
+    expect(decision.payload).toMatchObject({ score: 1, threshold: 0.7, decision: "decline", reasonCodes: ["amount-over-limit"], latencyMs: 0.123 });
+    expect(decision.payload.features.TX_AMOUNT).toBe(12.5);
+    expect(decision.payload.features[names[5] as string]).toBeNull();
   });
 });

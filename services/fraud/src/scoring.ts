@@ -1,9 +1,9 @@
-import { makeEvent, type ScoreTransactionRequest, type ScoreTransactionResponse } from "@mlsd/contracts";
+import type { ScoreTransactionRequest, ScoreTransactionResponse } from "@mlsd/contracts";
 import type { EventPublisher } from "@mlsd/events";
 import { assembleFraudFeatures, toCents, type ClaimResult, type FraudAggregates, type FraudFeatureStore, type TransactionInput, type TransactionRecord } from "@mlsd/feature-store";
 import type { Routed, ShadowRunner } from "@mlsd/model-arms";
 import { AppError, withDeadline, type CircuitBreaker, type StageTimer, type TimeBounds } from "@mlsd/service-kit";
-import { applyRules, decide, requestOnlyFeatures, toFeatureVector, type FraudModel, type RuleSet } from "@mlsd/fraud-model";
+import { applyRules, decide, fraudEvents, requestOnlyFeatures, type FraudModel, type RuleSet } from "@mlsd/fraud-model";
 
 export interface ScoringDeps {
   store: FraudFeatureStore;
@@ -125,34 +125,9 @@ export async function scoreTransaction(deps: ScoringDeps, request: ScoreTransact
   }
 
   timer.timeSync("publish", () => {
-    const eventTime = new Date(timeMs).toISOString();
-    deps.events.publish(
-      makeEvent(
-        "fraud.transaction",
-        { transactionId: tx.transactionId, customerId: tx.customerId, terminalId: tx.terminalId, amount: tx.amount, time: eventTime },
-        { producer: PRODUCER, eventTime },
-      ),
-    );
-    deps.events.publish(
-      makeEvent(
-        "fraud.decision",
-        {
-          transactionId: tx.transactionId,
-          customerId: tx.customerId,
-          terminalId: tx.terminalId,
-          features: toFeatureVector(model.featureNames, features),
-          score: score ?? 1,
-          threshold: thresholds.decline,
-          decision,
-          decidedBy,
-          modelVersion: scoredBy,
-          reasonCodes: rule ? [rule.rule] : reasons.map((r) => r.feature),
-          arm: routed.arm,
-          latencyMs: Math.round((performance.now() - t0) * 1_000) / 1_000,
-        },
-        { producer: PRODUCER, eventTime },
-      ),
-    );
+    const record = { tx, featureNames: model.featureNames, features, score, thresholds, decision, decidedBy, modelVersion: scoredBy, arm: routed.arm };
+    const reasonCodes = rule ? [rule.rule] : reasons.map((r) => r.feature);
+    for (const event of fraudEvents({ ...record, reasonCodes, latencyMs: performance.now() - t0 }, PRODUCER)) deps.events.publish(event);
   });
 
   const answer: ScoreTransactionResponse = {
