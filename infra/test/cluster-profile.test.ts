@@ -35,7 +35,7 @@ function env(name: string, key: string): string {
 
 /** `docker-compose config` output: what compose itself makes of the file. */
 function resolvedByCompose(options: { profile?: string; envFile?: string }): ComposeFile {
-  const { status, stdout, output } = dockerCompose(["config"], options);
+  const { status, stdout, output } = dockerCompose(["config"], { ...options, shell: process.env });
   expect(status, output).toBe(0);
   return parse(stdout) as ComposeFile;
 }
@@ -101,7 +101,7 @@ describe("docker-compose config -q", () => {
     ["the profile alone", { profile: CLUSTER_PROFILE }],
     ["the env file alone", { envFile: CLUSTER_ENV_FILE }],
   ])("validates %s", (_what, options) => {
-    const { status, output } = dockerCompose(["config", "-q"], options);
+    const { status, output } = dockerCompose(["config", "-q"], { ...options, shell: process.env });
     expect(output).toBe("");
     expect(status).toBe(0);
   });

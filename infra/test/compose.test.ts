@@ -42,7 +42,7 @@ const service = (name: string): Service => {
   return found;
 };
 
-const composeConfig = (file: string) => dockerCompose(["config", "-q"], { file });
+const composeConfig = (file: string) => dockerCompose(["config", "-q"], { file, shell: process.env });
 
 const scratch = mkdtempSync(join(tmpdir(), "mlsd-compose-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

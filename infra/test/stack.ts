@@ -91,11 +91,11 @@ export function readCompose(options: { cluster?: boolean } = {}): ComposeFile {
 
 /**
  * Debian's docker-compose (1.29) resolves and validates the file without a Docker engine
- * (scripts/ensure-deps installs it). The shell's MLSD_* variables are left out, so the result is
- * the file's own.
+ * (scripts/ensure-deps installs it). It runs with the caller's environment (`shell`, the test's
+ * process.env) less its MLSD_* variables, so the result is the file's own.
  */
-export function dockerCompose(args: readonly string[], options: { file?: string; profile?: string; envFile?: string } = {}): { status: number | null; output: string; stdout: string } {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("MLSD_")));
+export function dockerCompose(args: readonly string[], options: { shell: NodeJS.ProcessEnv; file?: string; profile?: string; envFile?: string }): { status: number | null; output: string; stdout: string } {
+  const env = Object.fromEntries(Object.entries(options.shell).filter(([k]) => !k.startsWith("MLSD_")));
   const flags = [...(options.profile ? ["--profile", options.profile] : []), ...(options.envFile ? ["--env-file", join(REPO, options.envFile)] : [])];
   const result = spawnSync("docker-compose", ["-f", options.file ?? join(REPO, "docker-compose.yml"), "--project-directory", REPO, ...flags, ...args], {
     encoding: "utf8",
