@@ -17,6 +17,20 @@ field() {
   redis-cli -h "$host" -p "$port" cluster info | tr -d '\r' | sed -n "s/^$1://p"
 }
 
+# As testkit waits for its cluster: the state is ok, every node sees half the nodes as replicas
+# (a replica's role reaches the others by gossip, after the create returns), and every replica's
+# link to its primary is up (its first sync is done).
+formed() {
+  [ "$(field cluster_state)" = "ok" ] || return 1
+  for node in $nodes; do
+    seen=$(redis-cli -h "${node%:*}" -p "${node##*:}" cluster nodes | awk '$3 ~ /(^|,)slave(,|$)/ && $3 !~ /fail/ { n++ } END { print n + 0 }')
+    [ "$seen" = "$((count / 2))" ] || return 1
+    if redis-cli -h "${node%:*}" -p "${node##*:}" info replication | grep -q '^role:slave'; then
+      redis-cli -h "${node%:*}" -p "${node##*:}" info replication | grep -q '^master_link_status:up' || return 1
+    fi
+  done
+}
+
 if [ "$(field cluster_known_nodes)" = "$count" ]; then
   echo "redis-cluster-init: $first already knows all $count nodes; not creating again"
 else
@@ -25,12 +39,12 @@ else
 fi
 
 waited=0
-until [ "$(field cluster_state)" = "ok" ]; do
+until formed; do
   if [ "$waited" -ge "$timeout" ]; then
-    echo "redis-cluster-init: the cluster is not ok after ${timeout} s (cluster_state $(field cluster_state)); if the nodes came back on new addresses, \`docker compose --profile cluster down\` and remove the redis-node-*-data volumes" >&2
+    echo "redis-cluster-init: the cluster is not formed after ${timeout} s (cluster_state $(field cluster_state)); if the nodes came back on new addresses, \`docker compose --profile cluster down\` and remove the redis-node-*-data volumes" >&2
     exit 1
   fi
   sleep 1
   waited=$((waited + 1))
 done
-echo "redis-cluster-init: cluster_state ok, $(field cluster_slots_ok) slots served by $count nodes"
+echo "redis-cluster-init: cluster_state ok, $(field cluster_slots_ok) slots served by $((count / 2)) primaries, $((count / 2)) replicas in sync"

@@ -71,7 +71,7 @@ describe("redis-cluster-init", () => {
   it("joins the six nodes into three primaries serving every slot and three replicas", () => {
     const first = runInit();
     expect(first.status, first.output).toBe(0);
-    expect(first.output).toContain("cluster_state ok, 16384 slots served by 6 nodes");
+    expect(first.output).toContain("cluster_state ok, 16384 slots served by 3 primaries, 3 replicas in sync");
     const nodes = parseClusterNodes(cli(ports[0] as number, "cluster", "nodes"));
     const primaries = nodes.filter((n) => n.role === "primary");
     expect(primaries.map((n) => n.slots).reduce((a, b) => a + b, 0)).toBe(16384);
