@@ -136,8 +136,7 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
   let userFeatures: Record<string, number> = {};
   // What the user's state had applied when this service read it, and when the ranker did (the rows):
   // logged so the skew check replays exactly those events.
-  let userApplied: AppliedOffsets | undefined;
-  let rowsUserApplied: AppliedOffsets | undefined;
+  const applied: { userApplied?: AppliedOffsets; rowsUserApplied?: AppliedOffsets } = {};
   const cache = deps.resultCache;
   const cacheKey = cache ? ResultCache.key(request) : "";
   /** Records and logs what is served (impressions, the served answer with its ranker rows), then answers. */
@@ -162,13 +161,12 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
             fallback,
             userFeatures,
             items: items.map((item, position) => {
-              const applied = ranked[position]?.applied;
-              return { itemId: item.itemId, position, score: item.score, features: named(ranked[position]?.features), ...(applied ? { applied } : {}) };
+              const itemApplied = ranked[position]?.applied;
+              return { itemId: item.itemId, position, score: item.score, features: named(ranked[position]?.features), ...(itemApplied ? { applied: itemApplied } : {}) };
             }),
             arms,
             latencyMs: timer.snapshot().total ?? null,
-            ...(userApplied ? { userApplied } : {}),
-            ...(rowsUserApplied ? { rowsUserApplied } : {}),
+            ...applied,
           },
           key,
         ),
@@ -221,7 +219,7 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
     return popular(contextCategory, "popularity", `${userRead.message}; the seen-item filter is off`, []);
   }
   const { user, clicked } = userRead.value;
-  userApplied = parseAppliedOffsets(user?.applied);
+  applied.userApplied = parseAppliedOffsets(user?.applied);
   const category = contextCategory ?? user?.profile?.homeCategory ?? null;
   if (isColdStart(user, clicked)) {
     const why = user === null ? "unknown user" : "user without clicks";
@@ -290,7 +288,7 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
   }
   const rank: RankResponse = ranked.value;
   featureNames = rank.featureNames ?? [];
-  rowsUserApplied = rank.userApplied;
+  if (rank.userApplied) applied.rowsUserApplied = rank.userApplied;
   return finish(
     rank.items.map((i) => ({ ...withCategory(i.itemId, i.score), ...(i.features ? { features: i.features } : {}), ...(i.applied ? { applied: i.applied } : {}) })),
     null,
