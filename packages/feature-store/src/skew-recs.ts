@@ -112,12 +112,18 @@ function sameOffsets(a: Readonly<AppliedOffsets>, b: Readonly<AppliedOffsets>): 
   return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
+interface Replayed<S> {
+  state: S | null;
+  /** The replay's own applied offsets equal the read's: the log held every event the read names. */
+  exact: boolean;
+}
+
 /** Replays, per entity, the logged events at or below a read's applied offsets. */
 class EntityReplay {
   private readonly byUser = new Map<string, RecsEvent[]>();
   private readonly byItem = new Map<string, RecsEvent[]>();
-  private readonly users = new Map<string, { state: UserState | null; exact: boolean }>();
-  private readonly items = new Map<string, { state: ItemState | null; exact: boolean }>();
+  private readonly users = new Map<string, Replayed<UserState>>();
+  private readonly items = new Map<string, Replayed<ItemState>>();
   readonly withoutSource: number;
 
   constructor(
@@ -136,33 +142,32 @@ class EntityReplay {
     this.withoutSource = withoutSource;
   }
 
-  user(id: string, offsets: Readonly<AppliedOffsets>): { state: UserState | null; exact: boolean } {
-    const key = `${id}\n${JSON.stringify(offsets)}`;
-    let found = this.users.get(key);
-    if (!found) {
-      const scratch = this.scratch();
+  user(id: string, offsets: Readonly<AppliedOffsets>): Replayed<UserState> {
+    return this.replayed(this.users, id, offsets, (scratch) => {
       const base = this.base.userSync(id);
       if (base) scratch.writeSnapshotSync({ users: [[id, base]], items: [] });
-      const applied = this.select(this.byUser.get(id), offsets);
-      for (const e of applied) scratch.applyUserSync(e);
-      const state = scratch.userSync(id);
-      found = { state, exact: sameOffsets(parseAppliedOffsets(state?.applied), offsets) };
-      this.users.set(key, found);
-    }
-    return found;
+      for (const e of this.select(this.byUser.get(id), offsets)) scratch.applyUserSync(e);
+      return scratch.userSync(id);
+    });
   }
 
-  item(id: string, offsets: Readonly<AppliedOffsets>): { state: ItemState | null; exact: boolean } {
-    const key = `${id}\n${JSON.stringify(offsets)}`;
-    let found = this.items.get(key);
-    if (!found) {
-      const scratch = this.scratch();
+  item(id: string, offsets: Readonly<AppliedOffsets>): Replayed<ItemState> {
+    return this.replayed(this.items, id, offsets, (scratch) => {
       const base = this.base.itemSync(id);
       if (base) scratch.writeSnapshotSync({ users: [], items: [[id, base]] });
       for (const e of this.select(this.byItem.get(id), offsets)) scratch.applyItemSync(e);
-      const state = scratch.itemSync(id);
+      return scratch.itemSync(id);
+    });
+  }
+
+  /** One entity's replay, once per distinct read (answers often read the same state); exact when it arrives at the read's offsets. */
+  private replayed<S extends UserState | ItemState>(cache: Map<string, Replayed<S>>, id: string, offsets: Readonly<AppliedOffsets>, run: (scratch: MemoryRecsFeatureStore) => S | null): Replayed<S> {
+    const key = `${id}\n${JSON.stringify(offsets)}`;
+    let found = cache.get(key);
+    if (!found) {
+      const state = run(this.scratch());
       found = { state, exact: sameOffsets(parseAppliedOffsets(state?.applied), offsets) };
-      this.items.set(key, found);
+      cache.set(key, found);
     }
     return found;
   }
