@@ -1,7 +1,7 @@
 import { Rng } from "@mlsd/random";
 import { describe, expect, it } from "vitest";
 import { assembleRankerRows, parseAppliedOffsets, rankerContext, rankerRowByName, recsStreamId, RANKER_FEATURE_COUNT, type ItemProfile, type UserProfile } from "./recs/definitions";
-import type { MemoryRecsFeatureStore, RecsCatalogue } from "./recs/memory-store";
+import { MemoryRecsFeatureStore, type RecsCatalogue } from "./recs/memory-store";
 import { recsFeaturesAsOf, sessionEvents, type RecsSession } from "./recs/offline";
 import type { RecsEvent } from "./recs/store";
 import { recsTestHistory, withLogPositions } from "./recs/test-fixtures";
@@ -106,6 +106,18 @@ describe("compareRecsServedWithLog: a hand-made log", () => {
     expect(byName(doubled).log_clicks).toMatchObject({ mismatches: 1 });
     expect(byName(doubled).item_log_clicks).toMatchObject({ mismatches: 1 });
     expect(doubled.answersWithLogGap).toBe(0);
+  });
+
+  it("replays a stream that received a second copy of an event (a producer's retry) exactly, from the copy the log keeps", () => {
+    // The stream deduplicates by event id (the offline base state does not need to).
+    const online = new MemoryRecsFeatureStore({ catalogue });
+    for (const e of events) online.applySync(e);
+    // The retry of e3 at offset 2: the store skips it by its id and keeps b's offset at the first copy's.
+    online.applySync({ ...events[2]!, source: { partition: 1, offset: 2 } });
+    const served = serve(online, "r1", "u1", ["a", "b"], T0 + 4 * HOUR, 1);
+    expect(served.items[1]!.applied).toEqual({ i1: 1 });
+    const result = compareRecsServedWithLog([served], { state: base(), events });
+    expect([result.answersWithMismatch, result.answersWithLogGap]).toEqual([0, 0]);
   });
 
   it("reports a log that misses an event the stream applied as a log gap", () => {

@@ -173,14 +173,16 @@ export class MemoryRecsFeatureStore implements RecsFeatureStore {
     return state;
   }
 
-  /** As the Redis scripts decide: a redelivery by its log offset first (the offset is still recorded), then by its event id. */
+  /**
+   * As the Redis scripts decide: a redelivery by its log offset first, then by its event id; the
+   * offset is recorded only for an event applied (a second copy of an id leaves the first's).
+   */
   private fresh(state: UserState | ItemState, entity: string, event: RecsEvent): boolean {
-    if (event.source) {
-      const raised = raiseAppliedOffset(state.applied, recsStreamId(event.kind, event.source.partition), event.source.offset);
-      if (!raised.above) return false;
-      state.applied = raised.encoded;
-    }
-    return this.firstTime(entity, event);
+    const raised = event.source ? raiseAppliedOffset(state.applied, recsStreamId(event.kind, event.source.partition), event.source.offset) : null;
+    if (raised && !raised.above) return false;
+    if (!this.firstTime(entity, event)) return false;
+    if (raised) state.applied = raised.encoded;
+    return true;
   }
 
   private firstTime(entity: string, event: RecsEvent): boolean {

@@ -167,6 +167,17 @@ describe.each(targets)("recs features on $name: Redis, the in-memory twin and th
     expect(parseAppliedOffsets(after.items[0]?.applied)[recsStreamId(next.kind, next.source!.partition)]).toBe(10_000);
   });
 
+  it("leaves the offset at the first copy of an event id: a producer's retry at a later offset is not applied and not recorded", async () => {
+    const online = new RedisRecsFeatureStore(client(), { prefix: `rx-retry-${Date.now()}:` });
+    const twin = new MemoryRecsFeatureStore();
+    const first: RecsEvent = { kind: "impression", eventId: "e1", userId: "u1", itemId: "a", position: 0, timeMs: T0, source: { partition: 1, offset: 5 } };
+    const retry: RecsEvent = { ...first, source: { partition: 1, offset: 9 } };
+    for (const store of [online, twin]) await store.apply([first, retry]);
+    const read = await online.fetch("u1", ["a"]);
+    expect(read).toEqual(await twin.fetch("u1", ["a"]));
+    expect([read.user?.impressions, read.user?.applied, read.items[0]?.impressions, read.items[0]?.applied]).toEqual([1, "i1:5", 1, "i1:5"]);
+  });
+
   it("keeps a stored profile when a snapshot state has none, and replaces counters and history", async () => {
     const online = new RedisRecsFeatureStore(client(), { prefix: `rx-snap-${Date.now()}:` });
     const item = { category: 2, tags: [4], releaseMs: T0 };

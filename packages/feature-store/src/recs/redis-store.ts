@@ -61,13 +61,13 @@ export const recsKeys = {
 export const USER_FIELDS = ["sg", "hc", "ab", "imp", "clk", "ap"] as const;
 export const ITEM_FIELDS = ["cat", "tags", "rel", "imp", "clk", "exam", "ap"] as const;
 
-// Raises stream ARGV[s]'s offset to ARGV[o] in the hash's 'ap' field (as raiseAppliedOffset does);
-// returns false, changing nothing, when the offset is not above the stream's: a redelivery.
+// The hash's 'ap' field with stream ARGV[s]'s offset raised to ARGV[o] (as raiseAppliedOffset does):
+// false when the offset is not above the stream's (a redelivery), '' when the event has no position.
 // Offsets stay strings (Lua would print a large number in exponent notation).
-const RAISE_APPLIED = (s: number, o: number) => `
-local function raise_applied(key)
+const RAISED_APPLIED = (s: number, o: number) => `
+local function raised_applied(key)
   local stream, offset = ARGV[${s}], ARGV[${o}]
-  if stream == '' then return true end
+  if stream == '' then return '' end
   local prefix = stream .. ':'
   local out, found = {}, false
   for entry in string.gmatch(redis.call('HGET', key, 'ap') or '', '[^,]+') do
@@ -80,18 +80,23 @@ local function raise_applied(key)
     end
   end
   if not found then out[#out + 1] = prefix .. offset end
-  redis.call('HSET', key, 'ap', table.concat(out, ','))
-  return true
+  return table.concat(out, ',')
 end
 `;
+
+// Raised only for an event applied: a second copy of an event id (a producer's retry, at another
+// offset) leaves the offset at the first copy's, the one the offline store keeps.
+const MARK_APPLIED = `if applied ~= '' then redis.call('HSET', KEYS[1], 'ap', applied) end`;
 
 // KEYS: user hash, recent list, event marker. ARGV: counter field, marker TTL (0 = no dedup), recent
 // limit, recent entry, stream ('' = none), offset.
 const USER_EVENT_SCRIPT = `
-${RAISE_APPLIED(5, 6)}
-if not raise_applied(KEYS[1]) then return 0 end
+${RAISED_APPLIED(5, 6)}
+local applied = raised_applied(KEYS[1])
+if not applied then return 0 end
 local ttl = tonumber(ARGV[2])
 if ttl > 0 and not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ttl) then return 0 end
+${MARK_APPLIED}
 redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 if ARGV[1] == 'clk' and ARGV[4] ~= '' then
   redis.call('LPUSH', KEYS[2], ARGV[4])
@@ -108,12 +113,14 @@ redis.call('HSET', KEYS[2], ARGV[1], (f[1] or '') .. '|' .. (f[2] or '') .. '|' 
 `;
 
 // KEYS: item hash, bucket hash, event marker. ARGV: item id, counter field, marker TTL, examination
-// micro-units, stream ('' = none), offset. A redelivery by offset still repacks nothing.
+// micro-units, stream ('' = none), offset. A redelivery changes nothing.
 const ITEM_EVENT_SCRIPT = `
-${RAISE_APPLIED(5, 6)}
-if not raise_applied(KEYS[1]) then return 0 end
+${RAISED_APPLIED(5, 6)}
+local applied = raised_applied(KEYS[1])
+if not applied then return 0 end
 local ttl = tonumber(ARGV[3])
 if ttl > 0 and not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ttl) then return 0 end
+${MARK_APPLIED}
 redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
 if ARGV[2] == 'imp' then redis.call('HINCRBY', KEYS[1], 'exam', ARGV[4]) end
 ${PACK_ITEM}
