@@ -1,6 +1,7 @@
 import { TOPICS } from "@mlsd/contracts";
 import { compareRecsServedWithLog, recsFeaturesAsOf, sampleKey, type MemoryRecsFeatureStore, type RecsEvent, type RecsSkewComparison, type ServedRecsAnswer } from "@mlsd/feature-store";
 import type { OfflineStoreReader } from "@mlsd/offline-store";
+import { Gauge, type Registry } from "prom-client";
 import { createRecWorld, recWorldDayToMs, simulateInteractions } from "@mlsd/synth";
 import { worldCatalogue, worldSessions } from "@mlsd/trainer/src/recs/ranker-data";
 import type { RecsWorldSpec } from "./calendar";
@@ -8,8 +9,9 @@ import type { RecsWorldSpec } from "./calendar";
 /**
  * The recommender's training-serving skew over a run: the ranker rows of the answers the
  * recommender logged (`recs.served`), against the rows recomputed from the event log (the state
- * the trainer materialised from the world's history, then every logged impression and click before
- * each answer) by the feature store's own definitions.
+ * the trainer materialised from the world's history, then, per entity, exactly the logged
+ * impressions and clicks at or below the log offsets the answer's reads had applied) by the
+ * feature store's own definitions.
  */
 
 export interface RecsSkewReport extends RecsSkewComparison {
@@ -19,7 +21,6 @@ export interface RecsSkewReport extends RecsSkewComparison {
   logged: number;
   ranked: number;
   sampled: number;
-  maxLagMs: number;
 }
 
 /**
@@ -43,8 +44,6 @@ export interface MeasureRecsSkewOptions {
   to: number;
   /** Share of answers compared, by a hash of the request id (stable across runs). Default 1. */
   sampleRate?: number;
-  /** See compareRecsServedWithLog: how far back a served value may be found as a stale state. Default 0. */
-  maxLagMs?: number;
 }
 
 export async function measureRecsSkew(reader: OfflineStoreReader, options: MeasureRecsSkewOptions): Promise<RecsSkewReport> {
@@ -62,32 +61,59 @@ export async function measureRecsSkew(reader: OfflineStoreReader, options: Measu
     if (p.fallback !== null || p.items.length === 0 || p.items.some((i) => Object.keys(i.features).length === 0)) continue;
     ranked++;
     if (sampleKey(p.requestId) >= rate) continue;
-    served.push({ requestId: p.requestId, userId: p.userId, timeMs: Date.parse(e.eventTime), userFeatures: p.userFeatures, items: p.items.map((i) => ({ itemId: i.itemId, features: i.features })) });
+    served.push({
+      requestId: p.requestId,
+      userId: p.userId,
+      timeMs: Date.parse(e.eventTime),
+      userFeatures: p.userFeatures,
+      userApplied: p.userApplied,
+      rowsUserApplied: p.rowsUserApplied,
+      items: p.items.map((i) => ({ itemId: i.itemId, features: i.features, applied: i.applied })),
+    });
   }
+  // Every logged event after the history, whatever its time: a state may hold events stamped after the answer.
   const events: RecsEvent[] = [];
-  const range = { from: options.base.endMs, to: options.to };
-  for await (const e of reader.eventsOfType(TOPICS.recsImpressions, "recs.impression", range)) {
-    events.push({ kind: "impression", eventId: e.eventId, userId: e.payload.userId, itemId: e.payload.itemId, position: e.payload.position, timeMs: Date.parse(e.eventTime) });
+  const range = { from: options.base.endMs };
+  for (const [topic, type, kind] of [[TOPICS.recsImpressions, "recs.impression", "impression"], [TOPICS.recsClicks, "recs.click", "click"]] as const) {
+    for await (const { event: e, position } of reader.recordsOfType(topic, type, range)) {
+      const p = e.payload;
+      events.push({ kind, eventId: e.eventId, userId: p.userId, itemId: p.itemId, position: p.position, timeMs: Date.parse(e.eventTime), ...(position ? { source: position } : {}) });
+    }
   }
-  for await (const e of reader.eventsOfType(TOPICS.recsClicks, "recs.click", range)) {
-    events.push({ kind: "click", eventId: e.eventId, userId: e.payload.userId, itemId: e.payload.itemId, position: e.payload.position, timeMs: Date.parse(e.eventTime) });
-  }
-  const maxLagMs = options.maxLagMs ?? 0;
-  const comparison = compareRecsServedWithLog(served, { state: options.base.state, events, maxLagMs });
-  return { from: new Date(options.from).toISOString(), to: new Date(options.to).toISOString(), logged, ranked, sampled: served.length, maxLagMs, ...comparison };
+  const comparison = compareRecsServedWithLog(served, { state: options.base.state, events });
+  return { from: new Date(options.from).toISOString(), to: new Date(options.to).toISOString(), logged, ranked, sampled: served.length, ...comparison };
+}
+
+/**
+ * The check's result as Prometheus gauges: the mismatch rate per feature, and how many answers
+ * were compared, had a log gap, or were logged without offsets. Set on every run of the check.
+ */
+export function recsSkewGauges(registry: Registry): { set(report: RecsSkewReport): void } {
+  const rate = new Gauge({ name: "recs_skew_mismatch_rate", help: "Share of served values that differ from the offline replay of the log, per ranker feature", labelNames: ["feature"] as const, registers: [registry] });
+  const answers = new Gauge({ name: "recs_skew_answers", help: "Served answers in the last skew check: compared, with a log gap, logged without offsets", labelNames: ["kind"] as const, registers: [registry] });
+  return {
+    set(report) {
+      for (const f of report.features) rate.set({ feature: f.feature }, f.mismatchRate);
+      answers.set({ kind: "compared" }, report.answers);
+      answers.set({ kind: "log_gap" }, report.answersWithLogGap);
+      answers.set({ kind: "without_offsets" }, report.withoutOffsets);
+    },
+  };
 }
 
 /** The per-feature table of a report, in Markdown. */
 export function renderRecsSkew(report: RecsSkewReport): string {
   const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
   const lines = [
-    `${report.logged} answers logged from ${report.from} to ${report.to}, ${report.ranked} ranked from the store's features, ${report.sampled} sampled (${report.rows} item rows); ` +
-      `${report.answersWithMismatch} with a value that differs from the log at the answer's time, ${report.answersWithUnexplained} with one no state of the log within ${(report.maxLagMs / 60_000).toFixed(0)} world minutes of the answer explains. ` +
-      "Stale: the value the log had before the answer (the stream had not applied the latest events); ahead: a value it had only after (a later answer's events already applied).",
+    `${report.logged} answers logged from ${report.from} to ${report.to}, ${report.ranked} ranked from the store's features, ${report.sampled} sampled (${report.rows} item rows in ${report.answers} answers compared` +
+      `${report.withoutOffsets > 0 ? `; ${report.withoutOffsets} logged without applied offsets, left out` : ""}); ` +
+      `${report.answersWithMismatch} with a value that differs from the replay of the log, ${report.answersWithLogGap} whose offsets the log does not reach. ` +
+      "Each answer is compared with the state it read: the recommender logs, with each entity's features, the log offsets that state had applied per topic partition, " +
+      "and the replay applies exactly the logged events at or below them, however far the stream lagged or led the answer.",
     "",
-    "| feature | compared | mismatches | rate | stale | ahead | unexplained | max staleness / lead (world min) |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ...report.features.map((f) => `| ${f.feature} | ${f.compared} | ${f.mismatches} | ${pct(f.mismatchRate)} | ${f.stale} | ${f.ahead} | ${f.unexplained} | ${(f.maxStalenessMs / 60_000).toFixed(1)} / ${(f.maxAheadMs / 60_000).toFixed(1)} |`),
+    "| feature | compared | mismatches | rate | served missing | offline missing |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ...report.features.map((f) => `| ${f.feature} | ${f.compared} | ${f.mismatches} | ${pct(f.mismatchRate)} | ${f.servedMissing} | ${f.offlineMissing} |`),
   ];
   return lines.join("\n");
 }

@@ -63,6 +63,16 @@ describe("additive schema versions", () => {
     const served = parseEvent(JSON.stringify({ ...makeEvent("recs.served", EXAMPLE_PAYLOADS["recs.served"], { producer: "old" }), schemaVersion: 1, payload: v1Served }));
     expect(served.ok && served.event.type === "recs.served" && [served.event.payload.arms, served.event.payload.latencyMs]).toEqual([{}, null]);
   });
+
+  it("reads a v2 recs.served (before applied offsets were logged) with the offsets absent, and refuses a negative offset", () => {
+    const { userApplied: _u, rowsUserApplied: _r, ...v2Served } = EXAMPLE_PAYLOADS["recs.served"];
+    const v2 = { ...v2Served, items: v2Served.items.map(({ applied: _a, ...item }) => item) };
+    const served = parseEvent(JSON.stringify({ ...makeEvent("recs.served", EXAMPLE_PAYLOADS["recs.served"], { producer: "old" }), schemaVersion: 2, payload: v2 }));
+    expect(served.ok && served.event.type === "recs.served" && [served.event.payload.userApplied, served.event.payload.items[0]?.applied]).toEqual([undefined, undefined]);
+    const valid = makeEvent("recs.served", EXAMPLE_PAYLOADS["recs.served"], { producer: "new" });
+    const bad = parseEvent(JSON.stringify({ ...valid, payload: { ...valid.payload, userApplied: { i1: -1 } } }));
+    expect(bad.ok).toBe(false);
+  });
 });
 
 describe("makeEvent", () => {

@@ -2,8 +2,8 @@ export { TOPICS, DEAD_LETTER_TOPIC, ALL_TOPICS, WORLD_TOPICS } from "./topics";
 export type { TopicName } from "./topics";
 export { EnvelopeSchema, EventIdSchema, IsoTimeSchema } from "./envelope";
 export type { RawEnvelope } from "./envelope";
-export { ArmSchema, EntityIdSchema, FeatureVectorSchema, ModelVersionsSchema } from "./events/common";
-export type { Arm, FeatureVector, ModelVersions } from "./events/common";
+export { AppliedOffsetsSchema, ArmSchema, EntityIdSchema, FeatureVectorSchema, ModelVersionsSchema } from "./events/common";
+export type { AppliedOffsets, Arm, FeatureVector, ModelVersions } from "./events/common";
 export {
   ImpressionPayloadSchema,
   ClickPayloadSchema,

@@ -5,6 +5,10 @@
 //   pipelined, per item   the same 202 commands in one pipeline: one round trip
 //   pipelined, bucketed   RedisRecsFeatureStore.fetch: one HMGET per item bucket touched (32 buckets)
 //   bucketed + cache      a local LRU of 50,000 item features (TTL 5 s) in front of the store
+//   bucketed, no offsets  the store's read as it was before applied offsets: HMGET + LRANGE of the
+//                         user and the bucket HMGETs, over the same world written without offsets
+//                         (the store reads every entity with the log offsets it applied, 2 per user
+//                         and 12 per item here: 6 partitions x 2 topics, the most an item can have)
 // plus the in-memory twin (no network) as the floor, and the time to assemble the ranker rows.
 // Client CPU per request (process.cpuUsage) is printed beside wall time: on a shared machine wall
 // time includes waiting for a core, CPU time does not.
@@ -21,6 +25,7 @@ import {
   MemoryRecsFeatureStore,
   parseItem,
   itemBucket,
+  parsePackedItem,
   parseUser,
   rankerContext,
   recsKeys,
@@ -28,6 +33,7 @@ import {
   USER_FIELDS,
   type ItemState,
   type RecsFetchResult,
+  type UserState,
 } from "../src/recs/index";
 import { recsBenchWorld } from "./recs-data";
 import { deleteByPrefix } from "./redis-cleanup";
@@ -48,9 +54,17 @@ async function main(): Promise<void> {
   const twin = new MemoryRecsFeatureStore();
   const rng = new Rng(22);
 
-  const { users, items, requests } = recsBenchWorld(rng, USERS, ITEMS, CANDIDATES);
+  const world = recsBenchWorld(rng, USERS, ITEMS, CANDIDATES);
+  const { requests } = world;
+  // Offsets of a few million events per partition, as a long-running stream would have applied.
+  const offset = () => 1_000_000 + rng.int(9_000_000);
+  const users = world.users.map(([id, s]) => [id, { ...s, applied: `i${rng.int(6)}:${offset()},c${rng.int(6)}:${offset()}` }] as [string, UserState]);
+  const items = world.items.map(([id, s]) => [id, { ...s, applied: Array.from({ length: 12 }, (_, k) => `${k < 6 ? "i" : "c"}${k % 6}:${offset()}`).join(",") }] as [string, ItemState]);
+  const bare = `${prefix}bare:`;
+  const before = new RedisRecsFeatureStore(redis, { prefix: bare });
   const t0 = performance.now();
   await store.writeSnapshot({ users, items });
+  await before.writeSnapshot({ users: world.users, items: world.items });
   await twin.writeSnapshot({ users, items });
   process.stderr.write(`materialised ${USERS} users and ${ITEMS} items in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 
@@ -82,6 +96,28 @@ async function main(): Promise<void> {
     return { user: parseUser(results[0] as (string | null)[], results[1] as string[]), items: results.slice(2).map((r) => parseItem(r as (string | null)[])) };
   };
   const cached = new CachedRecsFeatureStore(store, { maxItems: 50_000, ttlMs: 5_000 });
+  const withoutOffsets = async (userId: string, itemIds: readonly string[]): Promise<RecsFetchResult> => {
+    const byBucket = new Map<number, number[]>();
+    itemIds.forEach((id, i) => {
+      const b = itemBucket(id, before.itemBuckets);
+      byBucket.set(b, [...(byBucket.get(b) ?? []), i]);
+    });
+    const pipeline = redis.pipeline();
+    pipeline.hmget(recsKeys.user(bare, userId), ...USER_FIELDS.filter((f) => f !== "ap"));
+    pipeline.lrange(recsKeys.recent(bare, userId), 0, 19);
+    for (const [b, list] of byBucket) pipeline.hmget(recsKeys.bucket(bare, b), ...list.map((i) => itemIds[i]!));
+    const results = (await pipeline.exec())!.map(([error, value]) => {
+      if (error) throw error;
+      return value;
+    });
+    const out = new Array<ItemState | null>(itemIds.length);
+    let r = 2;
+    for (const list of byBucket.values()) {
+      const packed = results[r++] as (string | null)[];
+      list.forEach((i, j) => (out[i] = parsePackedItem(packed[j] ?? null)));
+    }
+    return { user: parseUser(results[0] as (string | null)[], results[1] as string[]), items: out };
+  };
 
   const strategies: { name: string; trips: string; fetch: (u: string, i: readonly string[]) => Promise<RecsFetchResult>; rounds: number; assemble?: boolean }[] = [
     { name: "per-key HMGET, sequential", trips: `${CANDIDATES + 2}`, fetch: perKeySequential, rounds: Math.max(2, Math.ceil(ROUNDS / 5)) },
@@ -89,6 +125,7 @@ async function main(): Promise<void> {
     { name: "pipelined, one HMGET per item", trips: `1 (${CANDIDATES + 2} cmds)`, fetch: pipelinedFields, rounds: ROUNDS },
     { name: "pipelined, bucketed (store)", trips: "1 (<= 34 cmds)", fetch: (u, i) => store.fetch(u, i), rounds: ROUNDS, assemble: true },
     { name: "bucketed + local item cache", trips: "1 (misses)", fetch: (u, i) => cached.fetch(u, i), rounds: ROUNDS },
+    { name: "bucketed, no applied offsets", trips: "1 (<= 34 cmds)", fetch: withoutOffsets, rounds: ROUNDS },
     { name: "in-memory twin (no network)", trips: "0", fetch: (u, i) => twin.fetch(u, i), rounds: ROUNDS },
   ];
   const samples = new Map<string, number[]>(strategies.map((s) => [s.name, []]));
@@ -137,6 +174,12 @@ async function main(): Promise<void> {
   const hitRate = cached.hits / (cached.hits + cached.misses);
   console.log(`local cache: hit rate ${(100 * hitRate).toFixed(1)} % (50,000 items, TTL 5 s, Zipf 0.8 candidates over ${ITEMS} items)`);
   console.log(`machine: ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)} at the end of the run`);
+  const median = (name: string) => percentile([...samples.get(name)!].sort((a, b) => a - b), 0.5);
+  const cpuOf = (name: string) => cpuMicros.get(name)! / samples.get(name)!.length;
+  console.log(
+    `applied offsets (2 per user, 12 per item, read with the features): store p50 ${(median("pipelined, bucketed (store)") / median("bucketed, no applied offsets")).toFixed(2)}x, ` +
+      `client CPU ${(cpuOf("pipelined, bucketed (store)") / cpuOf("bucketed, no applied offsets")).toFixed(2)}x the same read without them, in this run`,
+  );
   const pipelined = p99.get("pipelined, bucketed (store)")!;
   const withCache = p99.get("bucketed + local item cache")!;
   console.log(

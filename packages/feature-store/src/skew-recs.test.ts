@@ -1,25 +1,37 @@
+import { Rng } from "@mlsd/random";
 import { describe, expect, it } from "vitest";
-import { assembleRankerRows, rankerContext, rankerRowByName, RANKER_FEATURE_COUNT, type ItemProfile, type UserProfile } from "./recs/definitions";
-import type { MemoryRecsFeatureStore} from "./recs/memory-store";
-import { type RecsCatalogue } from "./recs/memory-store";
+import { assembleRankerRows, parseAppliedOffsets, rankerContext, rankerRowByName, recsStreamId, RANKER_FEATURE_COUNT, type ItemProfile, type UserProfile } from "./recs/definitions";
+import { MemoryRecsFeatureStore, type RecsCatalogue } from "./recs/memory-store";
 import { recsFeaturesAsOf, sessionEvents, type RecsSession } from "./recs/offline";
 import type { RecsEvent } from "./recs/store";
-import { recsTestHistory } from "./recs/test-fixtures";
+import { recsTestHistory, withLogPositions } from "./recs/test-fixtures";
 import { compareRecsServedWithLog, RECS_SKEW_ITEM_FEATURES, RECS_SKEW_USER_FEATURES, type ServedRecsAnswer } from "./skew-recs";
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2024, 1, 1);
 
-/** What the serving path would log for `userId` and `items` from `store`'s state at `timeMs`. */
+/** What the serving path logs for `userId` and `items` read from `store`: the rows, and the offsets each state had applied. */
 function serve(store: MemoryRecsFeatureStore, requestId: string, userId: string, items: readonly string[], timeMs: number, device: number | null): ServedRecsAnswer {
   const user = store.userSync(userId);
+  const states = items.map((id) => store.itemSync(id));
   const scores = items.map((_, i) => 1 - i / 10);
-  const rows = assembleRankerRows(user, items.map((id) => store.itemSync(id)), scores, rankerContext({ timeMs, device }));
+  const rows = assembleRankerRows(user, states, scores, rankerContext({ timeMs, device }));
   const userFeatures: Record<string, number> = { log_clicks: Math.log1p(user?.clicks ?? 0) };
   if (user?.profile?.homeCategory != null) userFeatures.home_category = user.profile.homeCategory;
   if (user?.profile?.ageBucket != null) userFeatures.age_bucket = user.profile.ageBucket;
-  return { requestId, userId, timeMs, userFeatures, items: items.map((itemId, i) => ({ itemId, features: rankerRowByName(rows, i * RANKER_FEATURE_COUNT) })) };
+  const userApplied = parseAppliedOffsets(user?.applied);
+  return {
+    requestId,
+    userId,
+    timeMs,
+    userFeatures,
+    userApplied,
+    rowsUserApplied: userApplied,
+    items: items.map((itemId, i) => ({ itemId, features: rankerRowByName(rows, i * RANKER_FEATURE_COUNT), applied: parseAppliedOffsets(states[i]?.applied) })),
+  };
 }
+
+const mismatches = (result: ReturnType<typeof compareRecsServedWithLog>) => result.features.reduce((s, f) => s + f.mismatches, 0);
 
 describe("compareRecsServedWithLog: a hand-made log", () => {
   const users = new Map<string, UserProfile>([
@@ -31,13 +43,14 @@ describe("compareRecsServedWithLog: a hand-made log", () => {
     ["b", { category: 2, tags: [3], releaseMs: T0 - 24 * HOUR }],
   ]);
   const catalogue: RecsCatalogue = { user: (id) => users.get(id) ?? null, item: (id) => items.get(id) ?? null };
+  // u2's events on partition 1 of each topic.
   const events: RecsEvent[] = [
-    { kind: "impression", eventId: "e1", userId: "u2", itemId: "a", position: 0, timeMs: T0 + HOUR },
-    { kind: "click", eventId: "e2", userId: "u2", itemId: "a", position: 0, timeMs: T0 + 2 * HOUR },
-    { kind: "impression", eventId: "e3", userId: "u2", itemId: "b", position: 1, timeMs: T0 + 3 * HOUR },
+    { kind: "impression", eventId: "e1", userId: "u2", itemId: "a", position: 0, timeMs: T0 + HOUR, source: { partition: 1, offset: 0 } },
+    { kind: "click", eventId: "e2", userId: "u2", itemId: "a", position: 0, timeMs: T0 + 2 * HOUR, source: { partition: 1, offset: 0 } },
+    { kind: "impression", eventId: "e3", userId: "u2", itemId: "b", position: 1, timeMs: T0 + 3 * HOUR, source: { partition: 1, offset: 1 } },
   ];
   const base = () => recsFeaturesAsOf([], T0, { catalogue });
-  /** The online store after the first `applied` events, as the serving path saw it at 4 h. */
+  /** The online store after the first `applied` events, as u1's answer at 4 h read it. */
   const servedAfter = (applied: number) => {
     const online = base();
     for (const e of events.slice(0, applied)) online.applySync(e);
@@ -45,110 +58,139 @@ describe("compareRecsServedWithLog: a hand-made log", () => {
   };
   const byName = (result: ReturnType<typeof compareRecsServedWithLog>) => Object.fromEntries(result.features.map((f) => [f.feature, f]));
 
-  it("finds no mismatch when every logged event before the answer was applied", () => {
-    const result = compareRecsServedWithLog([servedAfter(3)], { state: base(), events });
-    expect(result).toMatchObject({ answers: 1, rows: 2, answersWithMismatch: 0, answersWithUnexplained: 0, maxStalenessMs: 0 });
+  it("compares every store feature of every row and the answer's user features", () => {
+    const served = servedAfter(3);
+    expect(served.items.map((i) => i.applied)).toEqual([{ i1: 0, c1: 0 }, { i1: 1 }]);
+    const result = compareRecsServedWithLog([served], { state: base(), events });
+    expect(result).toMatchObject({ answers: 1, withoutOffsets: 0, rows: 2, answersWithMismatch: 0, answersWithLogGap: 0, eventsWithoutSource: 0 });
     expect(result.features.map((f) => f.feature)).toEqual([...RECS_SKEW_ITEM_FEATURES, ...RECS_SKEW_USER_FEATURES]);
     // 13 store features per item and the 3 user features of the answer.
     expect(RECS_SKEW_ITEM_FEATURES).toHaveLength(13);
     for (const f of result.features) expect([f.feature, f.compared, f.mismatches]).toEqual([f.feature, RECS_SKEW_USER_FEATURES.includes(f.feature as never) ? 1 : 2, 0]);
   });
 
-  it("calls a value the stream had not caught up with stale, with its staleness, and unexplained beyond maxLagMs", () => {
-    // The impression of b at 3 h had not reached the store: b's impressions, CTR and examined CTR are off.
+  it("replays exactly what a lagging store had applied: no mismatch, where the answer's time would give three", () => {
+    // The impression of b at 3 h had not reached the store; the offsets b's state was read with say so.
     const served = servedAfter(2);
-    const lagging = compareRecsServedWithLog([served], { state: base(), events, maxLagMs: 2 * HOUR });
-    const f = byName(lagging);
-    for (const name of ["item_log_impressions", "item_ctr", "item_examined_ctr"]) {
-      expect(f[name]).toMatchObject({ compared: 2, mismatches: 1, mismatchRate: 0.5, stale: 1, unexplained: 0, maxStalenessMs: HOUR });
-    }
-    expect(f.item_log_impressions!.examples).toEqual([{ requestId: "r1", itemId: "b", served: 0, offline: Math.log1p(1), stalenessMs: HOUR, aheadMs: null }]);
-    expect(lagging.features.reduce((s, x) => s + x.mismatches, 0)).toBe(3);
-    expect(lagging).toMatchObject({ answersWithMismatch: 1, answersWithUnexplained: 0, maxStalenessMs: HOUR });
-
-    // Looking back only 30 minutes, nothing explains them.
-    const strict = compareRecsServedWithLog([served], { state: base(), events, maxLagMs: 0.5 * HOUR });
-    expect(byName(strict).item_ctr).toMatchObject({ mismatches: 1, stale: 0, unexplained: 1, unexplainedRate: 0.5 });
-    expect(strict).toMatchObject({ answersWithMismatch: 1, answersWithUnexplained: 1, maxStalenessMs: 0 });
+    expect(served.items[1]!.applied).toEqual({});
+    expect(mismatches(compareRecsServedWithLog([served], { state: base(), events }))).toBe(0);
+    // Served as if the impression had been applied: b's impressions, CTR and examined CTR differ from that replay.
+    const wrong: ServedRecsAnswer = { ...served, items: [served.items[0]!, { ...served.items[1]!, applied: { i1: 1 } }] };
+    const f = byName(compareRecsServedWithLog([wrong], { state: base(), events }));
+    for (const name of ["item_log_impressions", "item_ctr", "item_examined_ctr"]) expect(f[name]).toMatchObject({ compared: 2, mismatches: 1, mismatchRate: 0.5 });
+    expect(f.item_log_impressions!.examples).toEqual([{ requestId: "r1", itemId: "b", served: 0, offline: Math.log1p(1) }]);
   });
 
-  it("calls a value holding an event later than the answer ahead, with its lead", () => {
-    // Another answer's impression of b at 5 h reached the store before this answer (at 4 h) read it.
-    const later: RecsEvent = { kind: "impression", eventId: "e4", userId: "u2", itemId: "b", position: 0, timeMs: T0 + 5 * HOUR };
+  it("replays a state holding an event later than the answer (another answer's, applied first)", () => {
+    const later: RecsEvent = { kind: "impression", eventId: "e4", userId: "u2", itemId: "b", position: 0, timeMs: T0 + 5 * HOUR, source: { partition: 1, offset: 2 } };
     const online = base();
     for (const e of [...events, later]) online.applySync(e);
     const served = serve(online, "r1", "u1", ["a", "b"], T0 + 4 * HOUR, 1);
-    const all = [...events, later];
-    const f = byName(compareRecsServedWithLog([served], { state: base(), events: all, maxLagMs: 2 * HOUR }));
-    for (const name of ["item_log_impressions", "item_ctr", "item_examined_ctr"]) expect(f[name]).toMatchObject({ mismatches: 1, stale: 0, ahead: 1, unexplained: 0, maxAheadMs: HOUR });
-    expect(byName(compareRecsServedWithLog([served], { state: base(), events: all, maxLagMs: 0.5 * HOUR })).item_ctr).toMatchObject({ ahead: 0, unexplained: 1 });
+    const result = compareRecsServedWithLog([served], { state: base(), events: [...events, later] });
+    expect([result.answersWithMismatch, mismatches(result)]).toEqual([0, 0]);
   });
 
-  it("never explains a value no state of the log had (a bug), however far back it looks", () => {
+  it("finds a value no replay gives (a bug) and an event the stream applied twice", () => {
     const served = servedAfter(3);
     const a = served.items[0]!;
     const tampered: ServedRecsAnswer = { ...served, userFeatures: { ...served.userFeatures, log_clicks: 1 }, items: [{ ...a, features: { ...a.features, item_category: 7 } }, served.items[1]!] };
-    const result = compareRecsServedWithLog([tampered], { state: base(), events, maxLagMs: 24 * HOUR });
-    const f = byName(result);
-    expect(f.item_category).toMatchObject({ mismatches: 1, stale: 0, unexplained: 1, meanAbsDiff: 3 });
-    expect(f.log_clicks).toMatchObject({ compared: 1, mismatches: 1, unexplained: 1, meanAbsDiff: 1 });
-    expect(result.answersWithUnexplained).toBe(1);
+    const f = byName(compareRecsServedWithLog([tampered], { state: base(), events }));
+    expect(f.item_category).toMatchObject({ mismatches: 1, meanAbsDiff: 3 });
+    expect(f.log_clicks).toMatchObject({ compared: 1, mismatches: 1, meanAbsDiff: 1 });
+
+    // u2's click applied twice under two ids: the offsets are the same, the counters are not.
+    const online = base();
+    for (const e of events) online.applySync(e);
+    online.applySync({ ...events[1]!, eventId: "e2-again", source: undefined });
+    const doubled = compareRecsServedWithLog([serve(online, "r2", "u2", ["a"], T0 + 4 * HOUR, 0)], { state: base(), events });
+    expect(byName(doubled).log_clicks).toMatchObject({ mismatches: 1 });
+    expect(byName(doubled).item_log_clicks).toMatchObject({ mismatches: 1 });
+    expect(doubled.answersWithLogGap).toBe(0);
   });
 
-  it("excludes the answer's own events and later ones (point in time)", () => {
-    // u2's answer at 3 h: its own impression of b (at 3 h) is not in its features, the click at 2 h is.
-    const online = base();
-    online.applySync(events[0]!);
-    online.applySync(events[1]!);
-    const served = serve(online, "r2", "u2", ["b"], T0 + 3 * HOUR, 0);
+  it("replays a stream that received a second copy of an event (a producer's retry) exactly, from the copy the log keeps", () => {
+    // The stream deduplicates by event id (the offline base state does not need to).
+    const online = new MemoryRecsFeatureStore({ catalogue });
+    for (const e of events) online.applySync(e);
+    // The retry of e3 at offset 2: the store skips it by its id and keeps b's offset at the first copy's.
+    online.applySync({ ...events[2]!, source: { partition: 1, offset: 2 } });
+    const served = serve(online, "r1", "u1", ["a", "b"], T0 + 4 * HOUR, 1);
+    expect(served.items[1]!.applied).toEqual({ i1: 1 });
     const result = compareRecsServedWithLog([served], { state: base(), events });
-    expect(result.answersWithMismatch).toBe(0);
-    expect(served.userFeatures.log_clicks).toBeCloseTo(Math.log(2), 12);
+    expect([result.answersWithMismatch, result.answersWithLogGap]).toEqual([0, 0]);
+  });
+
+  it("reports a log that misses an event the stream applied as a log gap", () => {
+    const result = compareRecsServedWithLog([servedAfter(3)], { state: base(), events: events.slice(0, 2) });
+    expect(result.answersWithLogGap).toBe(1);
+    expect(byName(result).item_log_impressions).toMatchObject({ mismatches: 1 });
+  });
+
+  it("leaves out answers logged without offsets, and counts logged events without a position", () => {
+    const { userApplied: _u, rowsUserApplied: _r, ...old } = servedAfter(3);
+    const result = compareRecsServedWithLog([old], { state: base(), events: [...events, { ...events[0]!, eventId: "e0", source: undefined }] });
+    expect(result).toMatchObject({ answers: 0, withoutOffsets: 1, rows: 0, eventsWithoutSource: 1 });
   });
 });
 
-describe("compareRecsServedWithLog: a replayed history", () => {
+describe("compareRecsServedWithLog: a replayed history, streams applied out of step", () => {
   const history = recsTestHistory(11, { sessions: 400 });
   const split = 300;
   const before = history.sessions.slice(0, split);
   const logged = history.sessions.slice(split);
   const start = (logged[0] as RecsSession).timeMs;
   const base = () => recsFeaturesAsOf(before, start, { catalogue: history.catalogue });
-  const events = logged.flatMap(sessionEvents);
+  // Three partitions per topic: six streams, each applied in its own order, none in step with the others.
+  const events = withLogPositions(logged.flatMap(sessionEvents), 3);
 
-  /** The serving path over the logged sessions, applying each session's events `delay` sessions late. */
-  function servedWith(delay: number): ServedRecsAnswer[] {
+  /**
+   * Before each answer, each stream applies a random number of its next events (up to three
+   * sessions' worth, possibly past the answer's time): stale, ahead and cross-stream orders at once.
+   */
+  function servedOutOfStep(seed: number): { served: ServedRecsAnswer[]; differsFromAnswerTime: number } {
+    const rng = new Rng(seed);
     const online = base();
-    const out: ServedRecsAnswer[] = [];
-    logged.forEach((s, k) => {
-      // Before session k the store holds sessions 0 .. k - 1 - delay.
-      if (k - 1 - delay >= 0) for (const e of sessionEvents(logged[k - 1 - delay] as RecsSession)) online.applySync(e);
-      out.push(serve(online, s.sessionId, s.userId, s.items, s.timeMs, s.device));
+    const pointInTime = base();
+    const streams = new Map<string, RecsEvent[]>();
+    for (const e of events) {
+      const id = recsStreamId(e.kind, e.source!.partition);
+      streams.set(id, [...(streams.get(id) ?? []), e]);
+    }
+    const cursor = new Map<string, number>([...streams.keys()].map((id) => [id, 0]));
+    let inTime = 0;
+    let differsFromAnswerTime = 0;
+    const served = logged.map((s) => {
+      for (const [id, list] of streams) {
+        const upTo = Math.min(list.length, (cursor.get(id) as number) + rng.int(3 * 8));
+        for (let k = cursor.get(id) as number; k < upTo; k++) online.applySync(list[k] as RecsEvent);
+        cursor.set(id, upTo);
+      }
+      while (inTime < events.length && (events[inTime] as RecsEvent).timeMs < s.timeMs) pointInTime.applySync(events[inTime++] as RecsEvent);
+      const answer = serve(online, s.sessionId, s.userId, s.items, s.timeMs, s.device);
+      const atTime = serve(pointInTime, s.sessionId, s.userId, s.items, s.timeMs, s.device);
+      if (JSON.stringify(answer.items.map((i) => i.features)) !== JSON.stringify(atTime.items.map((i) => i.features))) differsFromAnswerTime++;
+      return answer;
     });
-    return out;
+    return { served, differsFromAnswerTime };
   }
 
-  it("matches a synchronous serving path on every feature of 100 answers", () => {
-    const result = compareRecsServedWithLog(servedWith(0), { state: base(), events });
-    expect(result).toMatchObject({ answers: 100, rows: 800, answersWithMismatch: 0 });
+  it("matches every feature of 100 answers exactly, where the answers' own times would not", () => {
+    const { served, differsFromAnswerTime } = servedOutOfStep(5);
+    // Most answers were served from a state no point in time of the log passed through.
+    expect(differsFromAnswerTime).toBeGreaterThan(50);
+    const result = compareRecsServedWithLog(served, { state: base(), events });
+    expect(result).toMatchObject({ answers: 100, rows: 800, answersWithMismatch: 0, answersWithLogGap: 0 });
     expect(result.features.every((f) => f.compared === (RECS_SKEW_USER_FEATURES.includes(f.feature as never) ? 100 : 800) && f.mismatches === 0)).toBe(true);
   });
 
-  it("attributes every mismatch of a path one session late to the lag, and bounds the staleness by it", () => {
-    const served = servedWith(1);
-    const gaps = logged.slice(1).map((s, k) => s.timeMs - (logged[k] as RecsSession).timeMs);
-    const lagging = compareRecsServedWithLog(served, { state: base(), events, maxLagMs: Math.max(...gaps) });
-    const mismatches = lagging.features.reduce((s, f) => s + f.mismatches, 0);
-    expect(mismatches).toBeGreaterThan(50);
-    // Every answer but the first (nothing was late before it).
-    expect(lagging.answersWithMismatch).toBe(99);
-    expect(lagging.features.reduce((s, f) => s + f.unexplained, 0)).toBe(0);
-    expect(lagging.maxStalenessMs).toBeGreaterThan(0);
-    expect(lagging.maxStalenessMs).toBeLessThanOrEqual(Math.max(...gaps));
-    // Profiles do not move: the lag never touches them.
-    for (const name of ["item_category", "item_age_days", "user_days_since_signup", "home_category", "age_bucket"]) expect(lagging.features.find((f) => f.feature === name)!.mismatches).toBe(0);
-    // Without looking back, the same mismatches are all unexplained.
-    const strict = compareRecsServedWithLog(served, { state: base(), events });
-    expect(strict.features.reduce((s, f) => s + f.unexplained, 0)).toBe(mismatches);
+  it("finds the one answer whose user read lost a click", () => {
+    const { served } = servedOutOfStep(6);
+    const k = served.findIndex((a) => (a.userApplied?.[recsStreamId("click", 0)] ?? -1) >= 0 && (a.userFeatures.log_clicks as number) > 0);
+    expect(k).toBeGreaterThanOrEqual(0);
+    const answer = served[k]!;
+    const broken = served.map((a, i) => (i === k ? { ...a, userFeatures: { ...a.userFeatures, log_clicks: Math.log1p(Math.expm1(answer.userFeatures.log_clicks as number) - 1) } } : a));
+    const result = compareRecsServedWithLog(broken, { state: base(), events });
+    expect(result.answersWithMismatch).toBe(1);
+    expect(result.features.find((f) => f.feature === "log_clicks")).toMatchObject({ mismatches: 1 });
   });
 });

@@ -11,6 +11,7 @@ export {
 export {
   OfflineStoreWriter,
   serializeEvent,
+  type LogPosition,
   type OfflineStoreWriterOptions,
   type StoreRecord,
   type TopicWriteCounts,
@@ -22,6 +23,7 @@ export {
   type PartitionInfo,
   type ReadOptions,
   type ReaderStats,
+  type StoredRecord,
   type TimeInput,
   type TimeRange,
 } from "./reader";

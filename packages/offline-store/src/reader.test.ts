@@ -49,6 +49,25 @@ describe("OfflineStoreReader", () => {
     });
   });
 
+  it("keeps each event's log position when the consumer gave one, and nothing of it in the event", async () => {
+    await withTempDir(async (root) => {
+      const writer = await OfflineStoreWriter.open({ root });
+      const [a, b] = [transaction(1, "2024-04-01T00:00:00.000Z"), transaction(2, "2024-04-01T00:00:01.000Z")];
+      await writer.write([{ ...record(a), partition: 4, offset: "9007199254740" }, record(b)]);
+      // A redelivery at another offset keeps the first copy and its position.
+      await writer.write([{ ...record(a), partition: 4, offset: "9007199254799" }]);
+      await writer.close();
+      const reader = new OfflineStoreReader(root);
+      const stored = [];
+      for await (const r of reader.recordsOfType(TOPICS.fraudTransactions, "fraud.transaction", { validate: true })) stored.push(r);
+      expect(stored.map((r) => [r.event.eventId, r.position])).toEqual([
+        [a.eventId, { partition: 4, offset: 9007199254740 }],
+        [b.eventId, null],
+      ]);
+      expect(await reader.readAll(TOPICS.fraudTransactions)).toEqual([a, b]);
+    });
+  });
+
   it("rejects a range that ends before it starts, naming the field", async () => {
     const reader = new OfflineStoreReader("/nonexistent");
     await expect(reader.readAll(TOPICS.fraudTransactions, { from: "2024-04-02", to: "2024-04-01" })).rejects.toThrow(/^to:/);

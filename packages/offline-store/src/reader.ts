@@ -5,6 +5,7 @@ import type { AnyEvent, EventEnvelope, EventType } from "@mlsd/contracts";
 import { invalidInput } from "./errors";
 import { checkTopic, dateOfDir, HOUR_MS, hourOfDir, partFileName, partIndexOf, partitionStartMs, toEpochMs } from "./layout";
 import type { PartitionKey } from "./layout";
+import type { LogPosition } from "./writer";
 
 export type TimeInput = number | string | Date;
 
@@ -23,6 +24,12 @@ export interface ReadOptions extends TimeRange {
   order?: "event-time" | "arrival";
   /** Re-check every line against its schema (the consumer already did before writing). Default false. */
   validate?: boolean;
+}
+
+/** A stored event and where it sat in the log it was consumed from. */
+export interface StoredRecord<E = AnyEvent> {
+  event: E;
+  position: LogPosition | null;
 }
 
 export interface PartitionInfo extends PartitionKey {
@@ -108,17 +115,22 @@ export class OfflineStoreReader {
 
   /** Every stored event of `topic` with from <= eventTime < to. */
   async *events(topic: string, options: ReadOptions = {}): AsyncGenerator<AnyEvent> {
+    for await (const { event } of this.records(topic, options)) yield event;
+  }
+
+  /** `events()` with each event's position in the log it was consumed from (null when it was stored without one). */
+  async *records(topic: string, options: ReadOptions = {}): AsyncGenerator<StoredRecord> {
     const { from, to } = bounds(options);
     for (const partition of await this.partitions(topic, options)) {
-      const events: { event: AnyEvent; time: number }[] = [];
+      const records: { record: StoredRecord; time: number }[] = [];
       for (const file of partition.files) {
-        for (const event of await this.readFile(file, options.validate ?? false)) {
-          const time = Date.parse(event.eventTime);
-          if (time >= from && time < to) events.push({ event, time });
+        for (const record of await this.readFile(file, options.validate ?? false)) {
+          const time = Date.parse(record.event.eventTime);
+          if (time >= from && time < to) records.push({ record, time });
         }
       }
-      if ((options.order ?? "event-time") === "event-time") events.sort((a, b) => a.time - b.time);
-      for (const { event } of events) yield event;
+      if ((options.order ?? "event-time") === "event-time") records.sort((a, b) => a.time - b.time);
+      for (const { record } of records) yield record;
     }
   }
 
@@ -134,7 +146,12 @@ export class OfflineStoreReader {
     for await (const event of this.events(topic, options)) if (event.type === type) yield event as EventEnvelope<T>;
   }
 
-  private async readFile(path: string, validate: boolean): Promise<AnyEvent[]> {
+  /** `records()` of one event type. */
+  async *recordsOfType<T extends EventType>(topic: string, type: T, options: ReadOptions = {}): AsyncGenerator<StoredRecord<EventEnvelope<T>>> {
+    for await (const record of this.records(topic, options)) if (record.event.type === type) yield record as StoredRecord<EventEnvelope<T>>;
+  }
+
+  private async readFile(path: string, validate: boolean): Promise<StoredRecord[]> {
     let content: string;
     try {
       content = await readFile(path, "utf8");
@@ -143,7 +160,7 @@ export class OfflineStoreReader {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw error;
     }
-    const out: AnyEvent[] = [];
+    const out: StoredRecord[] = [];
     const complete = content.lastIndexOf("\n") + 1;
     if (complete < content.length) this.counts.linesSkipped++;
     let start = 0;
@@ -153,11 +170,17 @@ export class OfflineStoreReader {
       start = newline + 1;
       if (line.length === 0) continue;
       let value: unknown;
+      let position: LogPosition | null = null;
       try {
         value = JSON.parse(line);
       } catch {
         this.counts.linesSkipped++;
         continue;
+      }
+      if (value !== null && typeof value === "object" && "logPosition" in value) {
+        const { logPosition, ...event } = value as { logPosition?: LogPosition };
+        if (Number.isSafeInteger(logPosition?.partition) && Number.isSafeInteger(logPosition?.offset)) position = logPosition as LogPosition;
+        value = event;
       }
       if (validate) {
         const checked = validateEvent(value);
@@ -171,7 +194,7 @@ export class OfflineStoreReader {
         continue;
       }
       this.counts.linesRead++;
-      out.push(value as AnyEvent);
+      out.push({ event: value as AnyEvent, position });
     }
     return out;
   }

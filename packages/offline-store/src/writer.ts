@@ -11,6 +11,18 @@ import { acquireLock } from "./lock";
 export interface StoreRecord {
   topic: string;
   event: AnyEvent;
+  /** Where the event sat in its topic (Kafka partition and offset), stored beside it when given. */
+  partition?: number;
+  offset?: string;
+}
+
+/**
+ * An event's place in the log it was consumed from: what the online stores' applied offsets refer
+ * to, so an offline replay can apply exactly the events an online state held.
+ */
+export interface LogPosition {
+  partition: number;
+  offset: number;
 }
 
 export interface TopicWriteCounts {
@@ -81,9 +93,14 @@ async function writeFully(handle: FileHandle, buffer: Buffer): Promise<void> {
 const ID_PREFIX = '{"eventId":"';
 
 /** The stored form: the envelope with its fields in a fixed order, eventId first (the scan reads it without parsing). */
-export function serializeEvent(event: AnyEvent): string {
+export function serializeEvent(event: AnyEvent, position?: LogPosition): string {
   const { eventId, type, schemaVersion, eventTime, producer, key, payload } = event;
-  return JSON.stringify({ eventId, type, schemaVersion, eventTime, producer, key, payload });
+  return JSON.stringify(position ? { eventId, type, schemaVersion, eventTime, producer, key, payload, logPosition: position } : { eventId, type, schemaVersion, eventTime, producer, key, payload });
+}
+
+function positionOf(record: StoreRecord): LogPosition | undefined {
+  if (record.partition === undefined || record.offset === undefined) return undefined;
+  return { partition: record.partition, offset: Number(record.offset) };
 }
 
 function eventIdOfLine(line: string): string | undefined {
@@ -200,14 +217,15 @@ export class OfflineStoreWriter {
         const seen = new Set<string>();
         let text = "";
         const counts = (result.byTopic[group.key.topic] ??= { written: 0, duplicates: 0 });
-        for (const { event } of group.records) {
+        for (const record of group.records) {
+          const event = record.event;
           if (state.ids.has(event.eventId) || seen.has(event.eventId)) {
             counts.duplicates++;
             continue;
           }
           seen.add(event.eventId);
           fresh.push(event.eventId);
-          text += serializeEvent(event) + "\n";
+          text += serializeEvent(event, positionOf(record)) + "\n";
         }
         touched.push({ state, ids: fresh });
         if (fresh.length === 0) continue;

@@ -38,7 +38,7 @@ export function createDeps(ctx: ServiceContext<FeatureStreamerConfig>): FeatureS
     groupId: config.CONSUMER_GROUP,
     topics: STREAMED_TOPICS,
     handleBatch: async (events) => {
-      const counts = await applyBatch(stores, events.map((c) => c.event));
+      const counts = await applyBatch(stores, events);
       for (const [kind, n] of Object.entries(counts) as [keyof StreamingCounts, number][]) {
         if (n > 0) applied.inc({ kind }, n);
         totals[kind] += n;

@@ -6,6 +6,13 @@ export interface StreamingStores {
   fraud: FraudFeatureStore;
 }
 
+/** An event as consumed: with its Kafka partition and offset (a ConsumedEvent fits), which the recs features record as applied. */
+export interface StreamedEvent {
+  event: AnyEvent;
+  partition?: number;
+  offset?: string;
+}
+
 export interface StreamingCounts {
   impressions: number;
   clicks: number;
@@ -19,20 +26,25 @@ export interface StreamingCounts {
 /**
  * Applies one batch of events to the online features. Every step is idempotent, so a batch
  * redelivered after a crash or a rebalance changes nothing twice:
- * - impressions and clicks update the recommendation counters (keyed by event id);
+ * - impressions and clicks update the recommendation counters (keyed by event id), and each entity
+ *   records the log offset it applied per partition in the same step (a redelivery at or below it
+ *   is skipped; the recommender logs these offsets with what it served, so the skew check replays
+ *   exactly the events each answer's state held);
  * - fraud labels are applied with the time they became known: a feature computed before that time
  *   does not see them, whenever the label arrives (replays, backfills);
  * - a fraud decision answered without the feature store (degraded) left its transaction out of the
  *   card's and terminal's windows; it is recorded now, from the decision's own fields (the claim
  *   makes this a no-op when a retry already recorded it).
  */
-export async function applyBatch(stores: StreamingStores, events: readonly AnyEvent[]): Promise<StreamingCounts> {
+export async function applyBatch(stores: StreamingStores, consumed: readonly StreamedEvent[]): Promise<StreamingCounts> {
   const counts: StreamingCounts = { impressions: 0, clicks: 0, labels: 0, backfilled: 0, alreadyRecorded: 0 };
   const recs: RecsEvent[] = [];
-  for (const event of events) {
+  const events = consumed.map((c) => c.event);
+  for (const { event, partition, offset } of consumed) {
     if (event.type === "recs.impression" || event.type === "recs.click") {
       const p = event.payload;
-      recs.push({ kind: event.type === "recs.impression" ? "impression" : "click", eventId: event.eventId, userId: p.userId, itemId: p.itemId, position: p.position, timeMs: Date.parse(event.eventTime) });
+      const source = partition !== undefined && offset !== undefined ? { source: { partition, offset: Number(offset) } } : {};
+      recs.push({ kind: event.type === "recs.impression" ? "impression" : "click", eventId: event.eventId, userId: p.userId, itemId: p.itemId, position: p.position, timeMs: Date.parse(event.eventTime), ...source });
       if (event.type === "recs.impression") counts.impressions++;
       else counts.clicks++;
     }

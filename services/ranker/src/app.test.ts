@@ -53,7 +53,8 @@ async function seededStore(): Promise<MemoryRecsFeatureStore> {
   });
   const clicks = (itemId: string, n: number) =>
     Array.from({ length: n }, (_, k) => ({ kind: "click" as const, eventId: `${itemId}-${k}`, userId: `other-${k}`, itemId, position: 0, timeMs: T0 - DAY }));
-  await store.apply([...clicks("popular", 20), ...clicks("niche", 2)]);
+  // Consumed from two partitions of the clicks topic, in offset order.
+  await store.apply([...clicks("popular", 20), ...clicks("niche", 2)].map((e, k) => ({ ...e, source: { partition: k % 2, offset: k } })));
   return store;
 }
 
@@ -217,6 +218,11 @@ describe("POST /v1/rank", () => {
       expect(item.features[rankerFeatureIndex("item_log_clicks")]).toBe(model.feature(row, "item_log_clicks"));
       expect(item.features[rankerFeatureIndex("retrieval_score")]).toBe(candidates[row]!.retrievalScore);
     }
+    // With the rows, the log offsets each state had applied.
+    const applied = Object.fromEntries((res.body.items as { itemId: string; applied: unknown }[]).map((i) => [i.itemId, i.applied]));
+    expect(applied).toMatchObject({ popular: { c0: 18, c1: 19 }, niche: { c0: 20, c1: 21 }, "home-new": {} });
+    expect(res.body.userApplied).toEqual({});
+    expect(plain.body.userApplied).toBeUndefined();
   });
 
   it("takes 1,000 candidates", async () => {

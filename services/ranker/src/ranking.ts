@@ -1,5 +1,5 @@
 import type { RankRequest, RankResponse } from "@mlsd/contracts";
-import { assembleRankerRows, rankerContext, type RecsFeatureStore, type RecsFetchResult } from "@mlsd/feature-store";
+import { assembleRankerRows, parseAppliedOffsets, rankerContext, type RecsFeatureStore, type RecsFetchResult } from "@mlsd/feature-store";
 import type { Routed, ShadowRunner } from "@mlsd/model-arms";
 import { withDeadline, type CircuitBreaker, type StageTimer } from "@mlsd/service-kit";
 import type { RankerModel } from "./model";
@@ -101,8 +101,14 @@ export async function rankCandidates(deps: RankingDeps, request: RankRequest, ti
   const rowOf = (i: number) => Array.from((rows as Float64Array).subarray(i * width, (i + 1) * width), (v) => (Number.isNaN(v) ? null : v));
   return {
     userId: request.userId,
-    items: top.map((i) => ({ itemId: itemIds[i] as string, score: scores[i] as number, retrievalScore: retrievalScores[i] as number, ...(withFeatures ? { features: rowOf(i) } : {}) })),
-    ...(withFeatures ? { featureNames: [...model.featureNames] } : {}),
+    // With the rows, what each state had applied of the event streams: the skew check replays exactly that.
+    items: top.map((i) => ({
+      itemId: itemIds[i] as string,
+      score: scores[i] as number,
+      retrievalScore: retrievalScores[i] as number,
+      ...(withFeatures ? { features: rowOf(i), applied: parseAppliedOffsets(fetched?.items[i]?.applied) } : {}),
+    })),
+    ...(withFeatures ? { featureNames: [...model.featureNames], userApplied: parseAppliedOffsets(fetched?.user?.applied) } : {}),
     rankedBy: fetched ? "model" : "retrieval-score",
     modelVersion: model.version,
     arm: routed.arm,

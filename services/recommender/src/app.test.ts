@@ -60,7 +60,9 @@ describe("POST /v1/recommendations: the two-stage path", () => {
     // Both stages get the answer's id, so a shadow challenger's predictions join it.
     expect([call.requestId, ranker.calls[0]!.requestId]).toEqual([res.body.requestId, res.body.requestId]);
     expect(served.payload.items).toHaveLength(10);
-    expect(served.payload.items[0]).toEqual({ itemId: "i41", position: 0, score: 100, features: { retrieval_score: (60 - 41) / 60, rank: 0 } });
+    expect(served.payload.items[0]).toEqual({ itemId: "i41", position: 0, score: 100, features: { retrieval_score: (60 - 41) / 60, rank: 0 }, applied: { i0: 100 } });
+    // The log offsets the user's state had applied when this service read it, and when the ranker did.
+    expect([served.payload.userApplied, served.payload.rowsUserApplied]).toEqual([{ i1: 1, c1: 1 }, { i1: 9, c1: 9 }]);
     expect(served.eventTime).toBe("2024-01-20T10:00:30.000Z");
     expect(ranker.calls[0]!.withFeatures).toBe(true);
     const first = events[0]!;

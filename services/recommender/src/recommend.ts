@@ -1,6 +1,6 @@
-import { makeEvent, type Arm, type CandidatesResponse, type RankResponse, type RecommendationsRequest, type RecommendationsResponse, type RecsFallback } from "@mlsd/contracts";
+import { makeEvent, type AppliedOffsets, type Arm, type CandidatesResponse, type RankResponse, type RecommendationsRequest, type RecommendationsResponse, type RecsFallback } from "@mlsd/contracts";
 import type { EventPublisher } from "@mlsd/events";
-import type { RecsFeatureStore, ServedImpressionStore, UserHistoryStore, UserState } from "@mlsd/feature-store";
+import { parseAppliedOffsets, type RecsFeatureStore, type ServedImpressionStore, type UserHistoryStore, type UserState } from "@mlsd/feature-store";
 import type { Popularity, PopularItem } from "@mlsd/model-formats/popularity";
 import { Deadline, type CircuitBreaker, type DeadlineResult, type StageTimer, type TimeBounds } from "@mlsd/service-kit";
 import type { RankerClient, RetrievalClient } from "./clients";
@@ -55,8 +55,8 @@ export interface RecommendDeps {
 
 export type RecommendationAnswer = RecommendationsResponse;
 
-/** A ranked item with the feature row the ranker scored, when it was asked for. */
-type ServedCandidate = Scored & { features?: readonly (number | null)[] };
+/** A ranked item with the feature row the ranker scored, when it was asked for, and the log offsets its state had applied. */
+type ServedCandidate = Scored & { features?: readonly (number | null)[]; applied?: AppliedOffsets };
 
 const PRODUCER = "recommender";
 /** The ranker returns at most this many (the contract's MAX_K); diversity picks the top k from them. */
@@ -134,10 +134,13 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
 
   let featureNames: readonly string[] = [];
   let userFeatures: Record<string, number> = {};
+  // What the user's state had applied when this service read it, and when the ranker did (the rows):
+  // logged so the skew check replays exactly those events.
+  const applied: { userApplied?: AppliedOffsets; rowsUserApplied?: AppliedOffsets } = {};
   const cache = deps.resultCache;
   const cacheKey = cache ? ResultCache.key(request) : "";
   /** Records and logs what is served (impressions, the served answer with its ranker rows), then answers. */
-  const serve = (items: RecommendationAnswer["items"], rows: readonly (readonly (number | null)[] | undefined)[], fallback: FallbackKind | null, reason: string | null): RecommendationAnswer => {
+  const serve = (items: RecommendationAnswer["items"], ranked: readonly (ServedCandidate | undefined)[], fallback: FallbackKind | null, reason: string | null): RecommendationAnswer => {
     // Off the response path: a click comes back a human reaction time later.
     deps.served.record(request.userId, requestId, items.map((i) => i.itemId)).catch((error: Error) => deps.onServedNotRecorded?.(error));
     timer.timeSync("publish", () => {
@@ -157,9 +160,13 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
             modelVersions: versions,
             fallback,
             userFeatures,
-            items: items.map((item, position) => ({ itemId: item.itemId, position, score: item.score, features: named(rows[position]) })),
+            items: items.map((item, position) => {
+              const itemApplied = ranked[position]?.applied;
+              return { itemId: item.itemId, position, score: item.score, features: named(ranked[position]?.features), ...(itemApplied ? { applied: itemApplied } : {}) };
+            }),
             arms,
             latencyMs: timer.snapshot().total ?? null,
+            ...applied,
           },
           key,
         ),
@@ -174,12 +181,7 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
     if (fallback) deps.onFallback?.(fallback);
     const items = top.map((item, position) => ({ itemId: item.itemId, position, score: item.score, category: item.category }));
     if (cache && fallback === null) cache.set(cacheKey, nowMs, { items, modelVersions: { ...versions }, arms: { ...arms } });
-    return serve(
-      items,
-      top.map((item) => item.features),
-      fallback,
-      reason,
-    );
+    return serve(items, top, fallback, reason);
   };
 
   if (cache) {
@@ -217,6 +219,7 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
     return popular(contextCategory, "popularity", `${userRead.message}; the seen-item filter is off`, []);
   }
   const { user, clicked } = userRead.value;
+  applied.userApplied = parseAppliedOffsets(user?.applied);
   const category = contextCategory ?? user?.profile?.homeCategory ?? null;
   if (isColdStart(user, clicked)) {
     const why = user === null ? "unknown user" : "user without clicks";
@@ -285,8 +288,9 @@ export async function recommend(deps: RecommendDeps, request: RecommendationsReq
   }
   const rank: RankResponse = ranked.value;
   featureNames = rank.featureNames ?? [];
+  if (rank.userApplied) applied.rowsUserApplied = rank.userApplied;
   return finish(
-    rank.items.map((i) => ({ ...withCategory(i.itemId, i.score), ...(i.features ? { features: i.features } : {}) })),
+    rank.items.map((i) => ({ ...withCategory(i.itemId, i.score), ...(i.features ? { features: i.features } : {}), ...(i.applied ? { applied: i.applied } : {}) })),
     null,
     null,
     clicked,

@@ -45,7 +45,7 @@ export class FakeRanker implements RankerClient {
     const degraded = this.behaviour === "degraded";
     const order = degraded ? body.candidates : this.reorder ? this.reorder(body.candidates) : [...body.candidates].reverse();
     const withFeatures = body.withFeatures === true && !degraded;
-    const items = order.slice(0, body.k ?? 10).map((c, j) => ({ itemId: c.itemId, score: degraded ? c.retrievalScore : 100 - j, retrievalScore: c.retrievalScore, ...(withFeatures ? { features: [c.retrievalScore, j] } : {}) }));
+    const items = order.slice(0, body.k ?? 10).map((c, j) => ({ itemId: c.itemId, score: degraded ? c.retrievalScore : 100 - j, retrievalScore: c.retrievalScore, ...(withFeatures ? { features: [c.retrievalScore, j], applied: { i0: 100 + j } } : {}) }));
     return {
       userId: body.userId,
       items,
@@ -56,7 +56,7 @@ export class FakeRanker implements RankerClient {
       degradedReason: degraded ? "feature store did not answer within 5 ms; ranked by retrieval score" : null,
       unknownItems: 0,
       unknownUser: false,
-      ...(withFeatures ? { featureNames: ["retrieval_score", "rank"] } : {}),
+      ...(withFeatures ? { featureNames: ["retrieval_score", "rank"], userApplied: { i1: 9, c1: 9 } } : {}),
       timings: { total: 0.1 },
     };
   }
@@ -86,10 +86,10 @@ export async function seededStores(): Promise<{ features: MemoryRecsFeatureStore
     items: Array.from({ length: CATALOGUE_SIZE }, (_, i) => [`i${i}`, { category: categoryOf(i), tags: [i % 5], releaseMs: T0 - i * 86_400_000 }] as const),
   });
   const history = new MemoryUserHistory();
-  for (const itemId of ["i3", "i7"]) {
+  for (const [offset, itemId] of ["i3", "i7"].entries()) {
     await features.apply([
-      { kind: "impression", eventId: `${itemId}-imp`, userId: "u1", itemId, position: 0, timeMs: T0 },
-      { kind: "click", eventId: `${itemId}-clk`, userId: "u1", itemId, position: 0, timeMs: T0 },
+      { kind: "impression", eventId: `${itemId}-imp`, userId: "u1", itemId, position: 0, timeMs: T0, source: { partition: 1, offset } },
+      { kind: "click", eventId: `${itemId}-clk`, userId: "u1", itemId, position: 0, timeMs: T0, source: { partition: 1, offset } },
     ]);
     await history.append("u1", itemId);
   }

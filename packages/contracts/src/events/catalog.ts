@@ -34,7 +34,7 @@ export const EVENT_CATALOG = {
     keyField: "userId",
   }),
   "recs.click": entry({ schemaVersion: 1, payload: ClickPayloadSchema, topic: TOPICS.recsClicks, keyField: "userId" }),
-  "recs.served": entry({ schemaVersion: 2, payload: ServedPayloadSchema, topic: TOPICS.recsServed, keyField: "userId" }),
+  "recs.served": entry({ schemaVersion: 3, payload: ServedPayloadSchema, topic: TOPICS.recsServed, keyField: "userId" }),
   "fraud.transaction": entry({
     schemaVersion: 1,
     payload: TransactionPayloadSchema,

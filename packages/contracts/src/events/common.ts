@@ -10,6 +10,14 @@ export const FeatureVectorSchema = z.record(z.string().min(1), z.number().finite
 export type FeatureVector = z.infer<typeof FeatureVectorSchema>;
 
 /**
+ * What an online feature state had applied when it was read: per source stream (a short id such as
+ * `i3`, the impressions topic's partition 3), the highest log offset applied to that entity. An
+ * offline replay of exactly the logged events at or below these offsets rebuilds the same state.
+ */
+export const AppliedOffsetsSchema = z.record(z.string().min(1), z.number().int().nonnegative());
+export type AppliedOffsets = z.infer<typeof AppliedOffsetsSchema>;
+
+/**
  * Which of a service's models answered: the one in service (`current`) or the challenger a rollout
  * is trying (canary or A/B). A shadow challenger never answers, so it never appears here.
  */

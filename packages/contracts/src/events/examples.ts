@@ -17,11 +17,13 @@ export const EXAMPLE_PAYLOADS: { [T in EventType]: EventPayload<T> } = {
     fallback: null,
     userFeatures: { age_days: 412, clicks_7d: 9 },
     items: [
-      { itemId: "i-7", position: 0, score: 0.91, features: { ann_score: 0.83, item_ctr_7d: 0.041, price: null } },
-      { itemId: "i-3", position: 1, score: 0.72, features: { ann_score: 0.8, item_ctr_7d: 0.012, price: 12.5 } },
+      { itemId: "i-7", position: 0, score: 0.91, features: { ann_score: 0.83, item_ctr_7d: 0.041, price: null }, applied: { i0: 812, c2: 40 } },
+      { itemId: "i-3", position: 1, score: 0.72, features: { ann_score: 0.8, item_ctr_7d: 0.012, price: 12.5 }, applied: {} },
     ],
     arms: { retrieval: "current", ranker: "challenger" },
     latencyMs: 14.2,
+    userApplied: { i1: 530, c1: 61 },
+    rowsUserApplied: { i1: 530, c1: 61 },
   },
   "fraud.transaction": {
     transactionId: "tx-1001",

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ArmSchema, EntityIdSchema, FeatureVectorSchema, ModelVersionsSchema } from "./common";
+import { AppliedOffsetsSchema, ArmSchema, EntityIdSchema, FeatureVectorSchema, ModelVersionsSchema } from "./common";
 
 /** One item shown to one user in one response; `position` is 0-based (position-bias studies need it). */
 export const ImpressionPayloadSchema = z.object({
@@ -25,6 +25,8 @@ export const ServedItemSchema = z.object({
   score: z.number().finite(),
   /** The ranker's input row for this item, as served: the offline store trains on exactly this. */
   features: FeatureVectorSchema,
+  /** v3: what the item's features had applied of the event streams when the ranker read them (absent: not known). */
+  applied: AppliedOffsetsSchema.optional(),
 });
 export type ServedItem = z.infer<typeof ServedItemSchema>;
 
@@ -41,5 +43,9 @@ export const ServedPayloadSchema = z.object({
   arms: z.record(z.string().min(1), ArmSchema).default({}),
   /** v2: the recommender's time to answer, ms; null in v1 events. */
   latencyMs: z.number().nonnegative().nullable().default(null),
+  /** v3: what the user's state had applied when the recommender read `userFeatures` (absent: not known). */
+  userApplied: AppliedOffsetsSchema.optional(),
+  /** v3: what the user's state had applied when the ranker read it for the items' rows (absent: not known). */
+  rowsUserApplied: AppliedOffsetsSchema.optional(),
 });
 export type ServedPayload = z.infer<typeof ServedPayloadSchema>;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ArmSchema } from "../events/common";
+import { AppliedOffsetsSchema, ArmSchema } from "../events/common";
 
 const Id = z.string().min(1).max(64).regex(/^[A-Za-z0-9._:-]+$/, "only letters, digits and . _ : -");
 const IsoTime = z
@@ -81,6 +81,8 @@ export const RankedItemSchema = z.object({
   retrievalScore: z.number(),
   /** With `withFeatures`: the row the model scored, in `featureNames` order (null: missing). */
   features: z.array(z.number().nullable()).optional(),
+  /** With `features`: what the item's state had applied of the event streams when it was read. */
+  applied: AppliedOffsetsSchema.optional(),
 });
 export type RankedItem = z.infer<typeof RankedItemSchema>;
 
@@ -99,6 +101,8 @@ export const RankResponseSchema = z.object({
   unknownUser: z.boolean(),
   /** With `withFeatures` and a model answer: the names of the feature rows' columns. */
   featureNames: z.array(z.string()).optional(),
+  /** With `featureNames`: what the user's state had applied of the event streams when it was read. */
+  userApplied: AppliedOffsetsSchema.optional(),
   timings: Timings,
 });
 export type RankResponse = z.infer<typeof RankResponseSchema>;

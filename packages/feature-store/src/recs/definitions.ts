@@ -64,6 +64,8 @@ export interface UserState {
   clicks: number;
   /** Most recent first, at most `recentClicks` long. */
   recent: RecentClick[];
+  /** Which streamed events the counters and history hold (encodeAppliedOffsets); absent or "" when none. */
+  applied?: string;
 }
 
 export interface ItemState {
@@ -72,6 +74,8 @@ export interface ItemState {
   clicks: number;
   /** Sum over impressions of round(1e6 / (1 + position)^eta). */
   examinedMicros: number;
+  /** Which streamed events the counters hold (encodeAppliedOffsets); absent or "" when none. */
+  applied?: string;
 }
 
 /** What the request adds: when it happens and on what device. */
@@ -284,6 +288,54 @@ export function itemFeatures(state: ItemState | null, context: RankerContext, co
     item_examined_ctr: smoothedRate(clicks, (state?.examinedMicros ?? 0) / 1e6, config),
     item_age_days: profile ? (context.timeMs - profile.releaseMs) / DAY_MS : null,
   };
+}
+
+/**
+ * What a state has applied of the event streams: per source stream, the highest log offset applied
+ * to the entity. Events reach an entity from several streams (an item's impressions and clicks come
+ * from every user's partition of two topics) and each stream is applied in offset order, so these
+ * offsets name exactly the set of events in the state: those of each stream at or below its offset.
+ * Kept encoded ("i0:812,c2:40", streams in the order first applied) as the Redis store holds it, so a
+ * fetch pays for the bytes and not for parsing; parse only what is logged.
+ */
+export type AppliedOffsets = Record<string, number>;
+
+/** The stream an event came from: `i<partition>` for the impressions topic, `c<partition>` for clicks. */
+export function recsStreamId(kind: "impression" | "click", partition: number): string {
+  return `${kind === "impression" ? "i" : "c"}${partition}`;
+}
+
+export function parseAppliedOffsets(encoded: string | undefined): AppliedOffsets {
+  const out: AppliedOffsets = {};
+  if (!encoded) return out;
+  let start = 0;
+  while (start < encoded.length) {
+    let end = encoded.indexOf(",", start);
+    if (end < 0) end = encoded.length;
+    const colon = encoded.indexOf(":", start);
+    if (colon < 0 || colon > end) throw new RangeError(`applied offsets: malformed entry "${encoded.slice(start, end)}"`);
+    out[encoded.slice(start, colon)] = Number(encoded.slice(colon + 1, end));
+    start = end + 1;
+  }
+  return out;
+}
+
+export function encodeAppliedOffsets(offsets: Readonly<AppliedOffsets>): string {
+  return Object.entries(offsets)
+    .map(([stream, offset]) => `${stream}:${offset}`)
+    .join(",");
+}
+
+/**
+ * Raises `stream`'s offset to `offset` in an encoded set (appended when new), as the Redis scripts
+ * do; `above` says whether the offset was above the stream's (a redelivered event is not).
+ */
+export function raiseAppliedOffset(encoded: string | undefined, stream: string, offset: number): { encoded: string; above: boolean } {
+  const offsets = parseAppliedOffsets(encoded);
+  const current = offsets[stream];
+  if (current !== undefined && current >= offset) return { encoded: encoded ?? "", above: false };
+  offsets[stream] = offset;
+  return { encoded: encodeAppliedOffsets(offsets), above: true };
 }
 
 export function emptyUserState(profile: UserProfile | null = null): UserState {

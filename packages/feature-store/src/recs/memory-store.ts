@@ -3,6 +3,8 @@ import {
   emptyItemState,
   emptyUserState,
   examinationMicros,
+  raiseAppliedOffset,
+  recsStreamId,
   type ItemProfile,
   type ItemState,
   type RecsFeatureConfig,
@@ -79,22 +81,31 @@ export class MemoryRecsFeatureStore implements RecsFeatureStore {
   }
 
   applySync(event: RecsEvent): void {
-    const userFresh = this.firstTime(`u:${event.userId}`, event);
-    const itemFresh = this.firstTime(`i:${event.itemId}`, event);
-    const item = this.mutableItem(event.itemId);
-    if (userFresh) {
-      const user = this.mutableUser(event.userId);
+    this.applyUserSync(event);
+    this.applyItemSync(event);
+  }
+
+  /** The event's effect on its user alone (an offline replay of one entity). */
+  applyUserSync(event: RecsEvent): void {
+    const user = this.mutableUser(event.userId);
+    if (this.fresh(user, `u:${event.userId}`, event)) {
       if (event.kind === "impression") {
         user.impressions++;
       } else {
         user.clicks++;
+        const item = this.mutableItem(event.itemId);
         if (item.profile) {
           user.recent.unshift({ category: item.profile.category, tags: item.profile.tags });
           if (user.recent.length > this.config.recentClicks) user.recent.length = this.config.recentClicks;
         }
       }
     }
-    if (itemFresh) {
+  }
+
+  /** The event's effect on its item alone. */
+  applyItemSync(event: RecsEvent): void {
+    const item = this.mutableItem(event.itemId);
+    if (this.fresh(item, `i:${event.itemId}`, event)) {
       if (event.kind === "impression") {
         item.impressions++;
         item.examinedMicros += examinationMicros(event.position, this.config);
@@ -105,11 +116,16 @@ export class MemoryRecsFeatureStore implements RecsFeatureStore {
   }
 
   async writeSnapshot(snapshot: RecsSnapshot): Promise<void> {
+    this.writeSnapshotSync(snapshot);
+  }
+
+  writeSnapshotSync(snapshot: RecsSnapshot): void {
     for (const [id, state] of snapshot.users) {
       const user = this.mutableUser(id);
       user.impressions = state.impressions;
       user.clicks = state.clicks;
       user.recent = state.recent.slice(0, this.config.recentClicks);
+      setApplied(user, state.applied);
       if (state.profile) user.profile = state.profile;
     }
     for (const [id, state] of snapshot.items) {
@@ -117,6 +133,7 @@ export class MemoryRecsFeatureStore implements RecsFeatureStore {
       item.impressions = state.impressions;
       item.clicks = state.clicks;
       item.examinedMicros = state.examinedMicros;
+      setApplied(item, state.applied);
       if (state.profile) item.profile = state.profile;
     }
   }
@@ -156,6 +173,18 @@ export class MemoryRecsFeatureStore implements RecsFeatureStore {
     return state;
   }
 
+  /**
+   * As the Redis scripts decide: a redelivery by its log offset first, then by its event id; the
+   * offset is recorded only for an event applied (a second copy of an id leaves the first's).
+   */
+  private fresh(state: UserState | ItemState, entity: string, event: RecsEvent): boolean {
+    const raised = event.source ? raiseAppliedOffset(state.applied, recsStreamId(event.kind, event.source.partition), event.source.offset) : null;
+    if (raised && !raised.above) return false;
+    if (!this.firstTime(entity, event)) return false;
+    if (raised) state.applied = raised.encoded;
+    return true;
+  }
+
   private firstTime(entity: string, event: RecsEvent): boolean {
     if (this.dedupTtlMs <= 0) return true;
     if (event.timeMs > this.latestEventMs) this.latestEventMs = event.timeMs;
@@ -170,6 +199,11 @@ export class MemoryRecsFeatureStore implements RecsFeatureStore {
   private forgetExpired(): void {
     for (const [key, expiresAt] of this.applied) if (expiresAt <= this.latestEventMs) this.applied.delete(key);
   }
+}
+
+function setApplied(state: UserState | ItemState, applied: string | undefined): void {
+  if (applied) state.applied = applied;
+  else delete state.applied;
 }
 
 function cloneUser(state: UserState): UserState {

@@ -8,12 +8,12 @@ import { RedisUserHistory } from "./history";
 import { userHistoryContract } from "./history.contract";
 import { RedisServedImpressions } from "./served";
 import { servedImpressionContract } from "./served.contract";
-import { assembleRankerRows, RANKER_FEATURE_COUNT, RANKER_FEATURE_NAMES, rankerContext } from "./definitions";
+import { assembleRankerRows, parseAppliedOffsets, RANKER_FEATURE_COUNT, RANKER_FEATURE_NAMES, rankerContext, recsStreamId } from "./definitions";
 import { MemoryRecsFeatureStore } from "./memory-store";
 import { buildRankerFeaturesOffline, materializeRecsFeatures, sessionEvents, type RecsSession } from "./offline";
 import { itemBucket, recsKeys, RedisRecsFeatureStore } from "./redis-store";
-import type { RecsFeatureStore } from "./store";
-import { recsTestHistory, T0 } from "./test-fixtures";
+import type { RecsEvent, RecsFeatureStore } from "./store";
+import { recsTestHistory, T0, withLogPositions } from "./test-fixtures";
 
 let handle: RedisHandle;
 let redis: Redis;
@@ -126,6 +126,58 @@ describe.each(targets)("recs features on $name: Redis, the in-memory twin and th
     expect(ttl).toBeLessThanOrEqual(10 * 60_000);
   });
 
+  it("records the log offsets each entity applied with its counters, as the twin does, and skips a redelivery by offset", async () => {
+    // No event-id deduplication: only the offsets can tell a redelivery.
+    const online = new RedisRecsFeatureStore(client(), { prefix: `rx-applied-${Date.now()}:`, dedupTtlMs: 0 });
+    const twin = new MemoryRecsFeatureStore({ dedupTtlMs: 0 });
+    const sessions = history.sessions.slice(0, 120);
+    await online.writeProfiles({ users: history.users, items: history.items });
+    await twin.writeProfiles({ users: history.users, items: history.items });
+    const events = withLogPositions(sessions.flatMap(sessionEvents), 3);
+    // Six streams, applied in batches that interleave them out of time order; each stream stays in offset order.
+    const byStream = [0, 1, 2].flatMap((p) => ["impression", "click"].map((kind) => events.filter((e) => e.kind === kind && e.source?.partition === p)));
+    for (let round = 0; byStream.some((list) => list.length > 0); round++) {
+      for (const list of byStream) {
+        const batch = list.splice(0, 7 + ((round * 5) % 11));
+        await online.apply(batch);
+        await twin.apply(batch);
+      }
+    }
+    const items = [...new Set(sessions.flatMap((s) => s.items))];
+    const users = [...new Set(sessions.map((s) => s.userId))];
+    for (const userId of users) expect(await online.fetch(userId, items)).toEqual(await twin.fetch(userId, items));
+    const before = await online.fetch(users[0]!, items);
+    // Every item shown got its impressions' offsets, and several streams reached the popular ones.
+    expect(before.items.filter((i) => i?.applied).length).toBe(items.length);
+    expect(Math.max(...before.items.map((i) => Object.keys(parseAppliedOffsets(i?.applied)).length))).toBe(6);
+    const userEvents = events.filter((e) => e.userId === users[0]);
+    expect(parseAppliedOffsets(before.user?.applied)).toEqual(
+      Object.fromEntries(["impression", "click"].flatMap((kind) => {
+        const own = userEvents.filter((e) => e.kind === kind);
+        return own.length === 0 ? [] : [[recsStreamId(kind as RecsEvent["kind"], own[0]!.source!.partition), Math.max(...own.map((e) => e.source!.offset))]];
+      })),
+    );
+    // Kafka redelivers a batch after a rebalance: nothing moves.
+    await online.apply(events.slice(100, 180));
+    expect(await online.fetch(users[0]!, items)).toEqual(before);
+    // A new event changes the counters and raises one offset.
+    const next: RecsEvent = { ...events[0]!, eventId: "new", source: { partition: events[0]!.source!.partition, offset: 10_000 } };
+    await online.apply([next]);
+    const after = await online.fetch(next.userId, [next.itemId]);
+    expect(parseAppliedOffsets(after.items[0]?.applied)[recsStreamId(next.kind, next.source!.partition)]).toBe(10_000);
+  });
+
+  it("leaves the offset at the first copy of an event id: a producer's retry at a later offset is not applied and not recorded", async () => {
+    const online = new RedisRecsFeatureStore(client(), { prefix: `rx-retry-${Date.now()}:` });
+    const twin = new MemoryRecsFeatureStore();
+    const first: RecsEvent = { kind: "impression", eventId: "e1", userId: "u1", itemId: "a", position: 0, timeMs: T0, source: { partition: 1, offset: 5 } };
+    const retry: RecsEvent = { ...first, source: { partition: 1, offset: 9 } };
+    for (const store of [online, twin]) await store.apply([first, retry]);
+    const read = await online.fetch("u1", ["a"]);
+    expect(read).toEqual(await twin.fetch("u1", ["a"]));
+    expect([read.user?.impressions, read.user?.applied, read.items[0]?.impressions, read.items[0]?.applied]).toEqual([1, "i1:5", 1, "i1:5"]);
+  });
+
   it("keeps a stored profile when a snapshot state has none, and replaces counters and history", async () => {
     const online = new RedisRecsFeatureStore(client(), { prefix: `rx-snap-${Date.now()}:` });
     const item = { category: 2, tags: [4], releaseMs: T0 };
@@ -156,7 +208,12 @@ describe.each(targets)("recs features on $name: Redis, the in-memory twin and th
     expect(await writer.checkLayout()).toBeNull();
     expect((await writer.fetch("u", ["a"])).items[0]?.profile?.category).toBe(1);
     const reader = new RedisRecsFeatureStore(client(), { prefix });
-    expect(await reader.checkLayout()).toMatch(/written with layout \{"version":1,"itemBuckets":8\}, this reader expects \{"version":1,"itemBuckets":32\}/);
+    expect(await reader.checkLayout()).toMatch(/written with layout \{"version":2,"itemBuckets":8\}, this reader expects \{"version":2,"itemBuckets":32\}/);
+    // Layout 1 (before applied offsets) is read as states that applied none.
+    await client().set(recsKeys.layout(prefix), JSON.stringify({ version: 1, itemBuckets: 8 }));
+    await client().hset(recsKeys.bucket(prefix, itemBucket("old", 8)), "old", "2|5|17|4|1|1500000");
+    expect(await writer.checkLayout()).toBeNull();
+    expect((await writer.fetch("u", ["old"])).items[0]).toEqual({ profile: { category: 2, tags: [5], releaseMs: 17 }, impressions: 4, clicks: 1, examinedMicros: 1_500_000 });
     expect(() => new RedisRecsFeatureStore(client(), { itemBuckets: 0 })).toThrow(/^itemBuckets: /);
   });
 
@@ -195,7 +252,8 @@ describe("recs features on a Redis Cluster", () => {
       users: userIds.slice(0, 20).map((id, k) => [id, { profile: null, impressions: 10 + k, clicks: k % 4, recent: [{ category: k % 7, tags: [k, k + 1] }] }]),
       items: itemIds.slice(0, 50).map((id, k) => [id, { profile: null, impressions: 100 + k, clicks: k % 9, examinedMicros: 1_000 * k }]),
     });
-    for (const session of history.sessions) await store.apply(sessionEvents(session));
+    const events = withLogPositions(history.sessions.flatMap(sessionEvents), 3);
+    for (let k = 0; k < events.length; k += 40) await store.apply(events.slice(k, k + 40));
   }
 
   it("fetches 1 user + 200 items identically to one Redis and the twin, after a snapshot and a stream of events", async () => {

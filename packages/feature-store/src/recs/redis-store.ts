@@ -3,6 +3,7 @@ import { NodePipelines, type RedisClient } from "../redis-client";
 import {
   DEFAULT_RECS_FEATURE_CONFIG,
   examinationMicros,
+  recsStreamId,
   type ItemProfile,
   type ItemState,
   type RecentClick,
@@ -19,16 +20,21 @@ import { checkEvent, RecsFeatureInputError, type RecsEvent, type RecsFeatureStor
  * tag, so an item's hash, its packed copy and its event markers share a slot and one script can
  * update them together (Redis Cluster keeps working).
  *
- *   <prefix>{u:<id>}                 sg (signup ms) hc (home category) ab (age bucket) imp clk
+ *   <prefix>{u:<id>}                 sg (signup ms) hc (home category) ab (age bucket) imp clk ap (applied offsets)
  *   <prefix>{u:<id>}:recent          "category:tag,tag,..." newest first
  *   <prefix>{u:<id>}:ev:<eventId>    applied-event marker with a TTL (deduplication)
- *   <prefix>{ib:<b>}:i:<id>          cat tags rel (release ms) imp clk exam (micro-units)
- *   <prefix>{ib:<b>}                 field <id> = "cat|tags|rel|imp|clk|exam", rewritten by every write
+ *   <prefix>{ib:<b>}:i:<id>          cat tags rel (release ms) imp clk exam (micro-units) ap
+ *   <prefix>{ib:<b>}                 field <id> = "cat|tags|rel|imp|clk|exam|ap", rewritten by every write
  *   <prefix>{ib:<b>}:ev:<id>:<eventId>
- *   <prefix>layout                   {"version":1,"itemBuckets":B}, written with the data
+ *   <prefix>layout                   {"version":2,"itemBuckets":B}, written with the data
  *
  * Reads go through the buckets: 200 items cost one HMGET per bucket touched instead of 200
  * commands, which is what the client spends its CPU on (bench/recs-fetch.ts).
+ *
+ * `ap` (AppliedOffsets, "i0:812,c2:40") is raised by the same script that applies an event to the
+ * entity, and read in the same command as the counters (the user's hash and history by one script),
+ * so a read names exactly the events its state holds and an offline replay can rebuild it.
+ * Layout 1 (before `ap`) is still read, as a state that applied no offsets.
  */
 export const DEFAULT_ITEM_BUCKETS = 32;
 
@@ -52,13 +58,45 @@ export const recsKeys = {
   layout: (prefix: string) => `${prefix}layout`,
 };
 
-export const USER_FIELDS = ["sg", "hc", "ab", "imp", "clk"] as const;
-export const ITEM_FIELDS = ["cat", "tags", "rel", "imp", "clk", "exam"] as const;
+export const USER_FIELDS = ["sg", "hc", "ab", "imp", "clk", "ap"] as const;
+export const ITEM_FIELDS = ["cat", "tags", "rel", "imp", "clk", "exam", "ap"] as const;
 
-// KEYS: user hash, recent list, event marker. ARGV: counter field, marker TTL (0 = no dedup), recent limit, recent entry.
+// The hash's 'ap' field with stream ARGV[s]'s offset raised to ARGV[o] (as raiseAppliedOffset does):
+// false when the offset is not above the stream's (a redelivery), '' when the event has no position.
+// Offsets stay strings (Lua would print a large number in exponent notation).
+const RAISED_APPLIED = (s: number, o: number) => `
+local function raised_applied(key)
+  local stream, offset = ARGV[${s}], ARGV[${o}]
+  if stream == '' then return '' end
+  local prefix = stream .. ':'
+  local out, found = {}, false
+  for entry in string.gmatch(redis.call('HGET', key, 'ap') or '', '[^,]+') do
+    if string.sub(entry, 1, #prefix) == prefix then
+      if tonumber(string.sub(entry, #prefix + 1)) >= tonumber(offset) then return false end
+      found = true
+      out[#out + 1] = prefix .. offset
+    else
+      out[#out + 1] = entry
+    end
+  end
+  if not found then out[#out + 1] = prefix .. offset end
+  return table.concat(out, ',')
+end
+`;
+
+// Raised only for an event applied: a second copy of an event id (a producer's retry, at another
+// offset) leaves the offset at the first copy's, the one the offline store keeps.
+const MARK_APPLIED = `if applied ~= '' then redis.call('HSET', KEYS[1], 'ap', applied) end`;
+
+// KEYS: user hash, recent list, event marker. ARGV: counter field, marker TTL (0 = no dedup), recent
+// limit, recent entry, stream ('' = none), offset.
 const USER_EVENT_SCRIPT = `
+${RAISED_APPLIED(5, 6)}
+local applied = raised_applied(KEYS[1])
+if not applied then return 0 end
 local ttl = tonumber(ARGV[2])
 if ttl > 0 and not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ttl) then return 0 end
+${MARK_APPLIED}
 redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 if ARGV[1] == 'clk' and ARGV[4] ~= '' then
   redis.call('LPUSH', KEYS[2], ARGV[4])
@@ -70,14 +108,19 @@ return 1
 // Copies item hash KEYS[1] into field ARGV[1] of bucket KEYS[2], joining the strings as stored
 // (no Lua number formatting, which would turn large counters into exponent notation).
 const PACK_ITEM = `
-local f = redis.call('HMGET', KEYS[1], 'cat', 'tags', 'rel', 'imp', 'clk', 'exam')
-redis.call('HSET', KEYS[2], ARGV[1], (f[1] or '') .. '|' .. (f[2] or '') .. '|' .. (f[3] or '') .. '|' .. (f[4] or '0') .. '|' .. (f[5] or '0') .. '|' .. (f[6] or '0'))
+local f = redis.call('HMGET', KEYS[1], 'cat', 'tags', 'rel', 'imp', 'clk', 'exam', 'ap')
+redis.call('HSET', KEYS[2], ARGV[1], (f[1] or '') .. '|' .. (f[2] or '') .. '|' .. (f[3] or '') .. '|' .. (f[4] or '0') .. '|' .. (f[5] or '0') .. '|' .. (f[6] or '0') .. '|' .. (f[7] or ''))
 `;
 
-// KEYS: item hash, bucket hash, event marker. ARGV: item id, counter field, marker TTL, examination micro-units.
+// KEYS: item hash, bucket hash, event marker. ARGV: item id, counter field, marker TTL, examination
+// micro-units, stream ('' = none), offset. A redelivery changes nothing.
 const ITEM_EVENT_SCRIPT = `
+${RAISED_APPLIED(5, 6)}
+local applied = raised_applied(KEYS[1])
+if not applied then return 0 end
 local ttl = tonumber(ARGV[3])
 if ttl > 0 and not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ttl) then return 0 end
+${MARK_APPLIED}
 redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
 if ARGV[2] == 'imp' then redis.call('HINCRBY', KEYS[1], 'exam', ARGV[4]) end
 ${PACK_ITEM}
@@ -85,9 +128,10 @@ return 1
 `;
 
 // KEYS: item hash, bucket hash. ARGV: item id, impressions, clicks, exam, then category, tags,
-// release ms, or '' for a state without a profile, which keeps the profile already stored.
+// release ms, or '' for a state without a profile, which keeps the profile already stored, then
+// the applied offsets ('' = none).
 const ITEM_STATE_SCRIPT = `
-redis.call('HSET', KEYS[1], 'imp', ARGV[2], 'clk', ARGV[3], 'exam', ARGV[4])
+redis.call('HSET', KEYS[1], 'imp', ARGV[2], 'clk', ARGV[3], 'exam', ARGV[4], 'ap', ARGV[8])
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'cat', ARGV[5], 'tags', ARGV[6], 'rel', ARGV[7]) end
 ${PACK_ITEM}
 return 1
@@ -100,7 +144,14 @@ ${PACK_ITEM}
 return 1
 `;
 
+// KEYS: user hash, recent list. ARGV: recent entries to read. The hash and the history in one
+// atomic step, so the applied offsets in the hash name exactly what the history holds.
+const USER_READ_SCRIPT = `
+return { redis.call('HMGET', KEYS[1], ${USER_FIELDS.map((f) => `'${f}'`).join(", ")}), redis.call('LRANGE', KEYS[2], 0, tonumber(ARGV[1]) - 1) }
+`;
+
 type ScriptPipeline = ChainableCommander & {
+  recsUserRead(k1: string, k2: string, ...args: (string | number)[]): ScriptPipeline;
   recsUserEvent(k1: string, k2: string, k3: string, ...args: (string | number)[]): ScriptPipeline;
   recsItemEvent(k1: string, k2: string, k3: string, ...args: (string | number)[]): ScriptPipeline;
   recsItemProfile(k1: string, k2: string, ...args: (string | number)[]): ScriptPipeline;
@@ -132,18 +183,22 @@ export function parseRecentClick(entry: string): RecentClick {
 
 /** A user from HMGET USER_FIELDS and LRANGE of the recent list; null when neither holds anything. */
 export function parseUser(fields: readonly Field[], recent: readonly string[]): UserState | null {
-  const [sg = null, hc = null, ab = null, imp = null, clk = null] = fields;
-  if (sg === null && imp === null && clk === null && recent.length === 0) return null;
+  const [sg = null, hc = null, ab = null, imp = null, clk = null, ap = null] = fields;
+  if (sg === null && imp === null && clk === null && !ap && recent.length === 0) return null;
   const profile: UserProfile | null = sg === null ? null : { signupMs: Number(sg), homeCategory: optionalNum(hc), ageBucket: optionalNum(ab) };
-  return { profile, impressions: num(imp), clicks: num(clk), recent: recent.map(parseRecentClick) };
+  const state: UserState = { profile, impressions: num(imp), clicks: num(clk), recent: recent.map(parseRecentClick) };
+  if (ap) state.applied = ap;
+  return state;
 }
 
 /** An item from HMGET ITEM_FIELDS of its own hash; null when the hash does not exist. */
 export function parseItem(fields: readonly Field[]): ItemState | null {
-  const [cat = null, tags = null, rel = null, imp = null, clk = null, exam = null] = fields;
-  if (cat === null && imp === null && clk === null) return null;
+  const [cat = null, tags = null, rel = null, imp = null, clk = null, exam = null, ap = null] = fields;
+  if (cat === null && imp === null && clk === null && !ap) return null;
   const profile: ItemProfile | null = cat === null ? null : { category: Number(cat), tags: parseTags(tags), releaseMs: Number(rel) };
-  return { profile, impressions: num(imp), clicks: num(clk), examinedMicros: num(exam) };
+  const state: ItemState = { profile, impressions: num(imp), clicks: num(clk), examinedMicros: num(exam) };
+  if (ap) state.applied = ap;
+  return state;
 }
 
 /** An item from its packed copy in the bucket hash; null when the bucket has no entry for it. */
@@ -168,17 +223,21 @@ export function parsePackedItem(packed: Field): ItemState | null {
     }
     profile = { category: Number(packed.slice(0, a)), tags, releaseMs: Number(packed.slice(b + 1, c)) };
   }
-  return {
+  // Layout 1 ended at the examination micro-units; layout 2 appends the applied offsets.
+  const f = packed.indexOf("|", e + 1);
+  const state: ItemState = {
     profile,
     impressions: Number(packed.slice(c + 1, d)),
     clicks: Number(packed.slice(d + 1, e)),
-    examinedMicros: Number(packed.slice(e + 1)),
+    examinedMicros: Number(f < 0 ? packed.slice(e + 1) : packed.slice(e + 1, f)),
   };
+  if (f >= 0 && f + 1 < packed.length) state.applied = packed.slice(f + 1);
+  return state;
 }
 
 export function packItem(state: ItemState): string {
   const p = state.profile;
-  return `${p ? p.category : ""}|${p ? p.tags.join(",") : ""}|${p ? p.releaseMs : ""}|${state.impressions}|${state.clicks}|${state.examinedMicros}`;
+  return `${p ? p.category : ""}|${p ? p.tags.join(",") : ""}|${p ? p.releaseMs : ""}|${state.impressions}|${state.clicks}|${state.examinedMicros}|${state.applied ?? ""}`;
 }
 
 function userProfileFields(profile: UserProfile): { set: Record<string, string>; unset: string[] } {
@@ -234,17 +293,18 @@ export class RedisRecsFeatureStore implements RecsFeatureStore {
       redis.defineCommand("recsItemEvent", { numberOfKeys: 3, lua: ITEM_EVENT_SCRIPT });
       redis.defineCommand("recsItemProfile", { numberOfKeys: 2, lua: ITEM_PROFILE_SCRIPT });
       redis.defineCommand("recsItemState", { numberOfKeys: 2, lua: ITEM_STATE_SCRIPT });
+      redis.defineCommand("recsUserRead", { numberOfKeys: 2, lua: USER_READ_SCRIPT });
     }
   }
 
   private get layout(): string {
-    return JSON.stringify({ version: 1, itemBuckets: this.itemBuckets });
+    return JSON.stringify({ version: 2, itemBuckets: this.itemBuckets });
   }
 
-  /** Null when the data under this prefix was written with this store's layout (or nothing was written yet), else the problem. */
+  /** Null when the data under this prefix was written with this store's layout or layout 1 (or nothing was written yet), else the problem. */
   async checkLayout(): Promise<string | null> {
     const stored = await this.redis.get(recsKeys.layout(this.prefix));
-    if (stored === null || stored === this.layout) return null;
+    if (stored === null || stored === this.layout || stored === JSON.stringify({ version: 1, itemBuckets: this.itemBuckets })) return null;
     return `features under "${this.prefix}" were written with layout ${stored}, this reader expects ${this.layout}`;
   }
 
@@ -263,19 +323,20 @@ export class RedisRecsFeatureStore implements RecsFeatureStore {
     }
     const batch = new NodePipelines(this.redis);
     const userKey = recsKeys.user(p, userId);
-    batch.add(userKey, (pipeline) => pipeline.hmget(userKey, ...USER_FIELDS).lrange(recsKeys.recent(p, userId), 0, this.config.recentClicks - 1));
+    batch.add(userKey, (pipeline) => (pipeline as ScriptPipeline).recsUserRead(userKey, recsKeys.recent(p, userId), this.config.recentClicks));
     for (const [b, list] of byBucket) {
       const key = recsKeys.bucket(p, b);
       batch.add(key, (pipeline) => pipeline.hmget(key, ...list.map((i) => itemIds[i] as string)));
     }
     const results = await batch.exec();
     const items = new Array<ItemState | null>(itemIds.length);
-    let r = 2;
+    let r = 1;
     for (const list of byBucket.values()) {
       const packed = results[r++] as Field[];
       for (let j = 0; j < list.length; j++) items[list[j] as number] = parsePackedItem(packed[j] ?? null);
     }
-    return { user: parseUser(results[0] as Field[], results[1] as string[]), items };
+    const [userFields, recent] = results[0] as [Field[], string[]];
+    return { user: parseUser(userFields, recent), items };
   }
 
   async apply(events: readonly RecsEvent[]): Promise<void> {
@@ -300,6 +361,8 @@ export class RedisRecsFeatureStore implements RecsFeatureStore {
     const batch = new NodePipelines(this.redis);
     for (const e of events) {
       const field = e.kind === "impression" ? "imp" : "clk";
+      const stream = e.source ? recsStreamId(e.kind, e.source.partition) : "";
+      const offset = e.source ? String(e.source.offset) : "";
       const userKey = recsKeys.user(p, e.userId);
       batch.add(userKey, (pipeline) =>
         (pipeline as ScriptPipeline).recsUserEvent(
@@ -310,6 +373,8 @@ export class RedisRecsFeatureStore implements RecsFeatureStore {
           this.dedupTtlMs,
           this.config.recentClicks,
           e.kind === "click" ? (entries.get(e.itemId) ?? "") : "",
+          stream,
+          offset,
         ),
       );
       const b = itemBucket(e.itemId, this.itemBuckets);
@@ -323,6 +388,8 @@ export class RedisRecsFeatureStore implements RecsFeatureStore {
           field,
           this.dedupTtlMs,
           e.kind === "impression" ? examinationMicros(e.position, this.config) : 0,
+          stream,
+          offset,
         ),
       );
     }
@@ -334,7 +401,7 @@ export class RedisRecsFeatureStore implements RecsFeatureStore {
     await this.batched(snapshot.users, ([id]) => recsKeys.user(p, id), (pipeline, [id, state]) => {
       const key = recsKeys.user(p, id);
       const recentKey = recsKeys.recent(p, id);
-      pipeline.hset(key, { imp: String(state.impressions), clk: String(state.clicks) });
+      pipeline.hset(key, { imp: String(state.impressions), clk: String(state.clicks), ap: state.applied ?? "" });
       if (state.profile) {
         const { set, unset } = userProfileFields(state.profile);
         pipeline.hset(key, set);
@@ -357,6 +424,7 @@ export class RedisRecsFeatureStore implements RecsFeatureStore {
         f.cat,
         f.tags,
         f.rel,
+        state.applied ?? "",
       );
     });
     await this.redis.set(recsKeys.layout(p), this.layout);

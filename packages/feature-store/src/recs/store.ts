@@ -9,6 +9,12 @@ export interface RecsEvent {
   /** 0-based slot the item was shown in. */
   position: number;
   timeMs: number;
+  /**
+   * Where the event sits in the log (a Kafka partition of its topic, and its offset there). With it,
+   * each entity records the highest offset it applied per stream (see AppliedOffsets) and an event
+   * at or below it is a redelivery, skipped; without it only the event id deduplicates.
+   */
+  source?: { partition: number; offset: number };
 }
 
 export interface RecsFetchResult {
@@ -67,6 +73,11 @@ export function checkEvent(event: RecsEvent, index: number): void {
   }
   if (!Number.isInteger(event.position) || event.position < 0) {
     throw new RecsFeatureInputError(`events[${index}].position`, `must be a non-negative integer, got ${event.position}`);
+  }
+  if (event.source !== undefined) {
+    const { partition, offset } = event.source;
+    if (!Number.isSafeInteger(partition) || partition < 0) throw new RecsFeatureInputError(`events[${index}].source.partition`, `must be a non-negative integer, got ${partition}`);
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new RecsFeatureInputError(`events[${index}].source.offset`, `must be a non-negative integer, got ${offset}`);
   }
   for (const field of ["eventId", "userId", "itemId"] as const) {
     if (typeof event[field] !== "string" || event[field].length === 0) {

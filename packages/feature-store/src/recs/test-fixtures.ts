@@ -2,6 +2,7 @@ import { AliasTable, Rng } from "@mlsd/random";
 import type { ItemProfile, UserProfile } from "./definitions";
 import type { RecsCatalogue } from "./memory-store";
 import type { RecsSession } from "./offline";
+import type { RecsEvent } from "./store";
 
 export const T0 = Date.UTC(2024, 0, 1);
 const DAY_MS = 86_400_000;
@@ -65,4 +66,19 @@ export function recsTestHistory(seed: number, options: { users?: number; items?:
   }
   const catalogue: RecsCatalogue = { user: (id) => users.get(id) ?? null, item: (id) => items.get(id) ?? null };
   return { users, items, catalogue, sessions };
+}
+
+/**
+ * The log positions Kafka would give `events` published in this order: keyed by user (a user's
+ * events stay on one partition of each topic), offsets counted per topic and partition.
+ */
+export function withLogPositions(events: readonly RecsEvent[], partitions: number): RecsEvent[] {
+  const next = new Map<string, number>();
+  return events.map((e) => {
+    const partition = Number(e.userId.replace(/\D/g, "") || "0") % partitions;
+    const stream = `${e.kind}/${partition}`;
+    const offset = next.get(stream) ?? 0;
+    next.set(stream, offset + 1);
+    return { ...e, source: { partition, offset } };
+  });
 }
