@@ -1,6 +1,6 @@
-import fs from "node:fs";
 import { parseExposition, sumBy, sumOf } from "@mlsd/prom-text";
 import type { KnownService } from "../config";
+import { readPid } from "./cluster-nodes";
 import type { Drill, DrillContext, DrillOptions } from "./drill";
 import { sleep, waitUntil } from "./drill";
 import { Prober } from "./probe";
@@ -35,12 +35,6 @@ async function producerCounts(name: KnownService, url: string): Promise<Producer
 
 async function loggerStats(url: string): Promise<LoggerStats> {
   return (await (await fetch(`${url}/v1/stats`, { signal: AbortSignal.timeout(10_000) })).json()) as LoggerStats;
-}
-
-function readPid(file: string): number {
-  const pid = Number(fs.readFileSync(file, "utf8").trim());
-  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`${file}: not a pid`);
-  return pid;
 }
 
 /**
