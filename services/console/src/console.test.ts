@@ -131,7 +131,7 @@ describe("the console's HTTP API", () => {
     expect(refused.body.error.message).toMatch(/DRILL_REDIS_URL/);
     await request(app).post("/api/drills/nope").set("authorization", `Bearer ${ADMIN}`).send({}).expect(404);
     const listed = await request(app).get("/api/drills").expect(200);
-    expect(listed.body.drills.map((d: { name: string }) => d.name)).toEqual(["redis-down", "redis-slow", "kafka-down", "bad-model", "corrupt-model", "service-killed", "drift-injected", "overload"]);
+    expect(listed.body.drills.map((d: { name: string }) => d.name)).toEqual(["redis-down", "redis-slow", "kafka-down", "bad-model", "corrupt-model", "service-killed", "drift-injected", "overload", "redis-primary-killed", "kafka-broker-killed", "replica-killed"]);
     expect(listed.body.drills[0].expectations.length).toBeGreaterThan(3);
   });
 
