@@ -261,7 +261,7 @@ async function main(): Promise<void> {
   say(`label writer token: ${tokens.labels}; click writer token: ${tokens.clicks}`);
   say(`reports: ${path.relative(ROOT, reportDir)}/ (training reports, load reports with latency-vs-load SVGs); logs: ${path.relative(ROOT, path.join(dataDir, "logs"))}/`);
   say(`demo ready in ${Math.round((Date.now() - started) / 1000)} s`);
-  say(`\nthe control room: ${url("console")}  (live pipelines against their budgets, the request inspector, drills: MLSD_ADMIN_TOKEN=${tokens.admin} npm run drill -- redis-down --url ${url("console")})`);
+  say(`\nthe control room: ${url("console")}  (live pipelines against their budgets, the request inspector, drills: MLSD_ADMIN_TOKEN=${tokens.admin} npm run drill -- ${cluster ? "redis-primary-killed" : "redis-down"} --url ${url("console")})`);
 
   if (cluster) {
     say(`load balancer: ${REPLICATED.map((name) => `${name} ${url(name)} -> ${replicas({ ...(portBase ? { portBase } : {}), cluster }, name).map((r) => `${r.name} :${r.port}`).join(", ")}`).join("; ")}; statistics ${cluster.loadBalancerStatsUrl}`);

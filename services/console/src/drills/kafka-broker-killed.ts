@@ -1,3 +1,4 @@
+import os from "node:os";
 import { TOPICS } from "@mlsd/contracts";
 import { OfflineStoreReader } from "@mlsd/offline-store";
 import { Kafka, logLevel } from "kafkajs";
@@ -103,6 +104,8 @@ export const kafkaBrokerKilled: Drill = {
           : null,
   async run(ctx: DrillContext, options: DrillOptions): Promise<DrillReport> {
     const startedAt = new Date().toISOString();
+    // The machine is shared: its load explains latencies a quiet one would not show.
+    const loadAtStart = (os.loadavg()[0] as number).toFixed(1);
     const cluster = ctx.cluster as NonNullable<DrillContext["cluster"]>;
     const topology = readTopology(cluster.topologyFile as string);
     const kafka = new Kafka({ clientId: "mlsd-console-drill", brokers: topology.kafka.map((k) => k.address), logLevel: logLevel.NOTHING, connectionTimeout: 1_000, requestTimeout: 3_000, retry: { retries: 1 } });
@@ -190,7 +193,8 @@ export const kafkaBrokerKilled: Drill = {
       description: this.description,
       startedAt,
       finishedAt: new Date().toISOString(),
-      settings: { "broker down s": options.faultSeconds, "baseline s": options.baselineSeconds, "after s": options.afterSeconds, "probe rate /s per design": options.rate, killed: victimLabel },
+      settings: {
+        "load average at start (1 min, 2 cores)": loadAtStart, "broker down s": options.faultSeconds, "baseline s": options.baselineSeconds, "after s": options.afterSeconds, "probe rate /s per design": options.rate, killed: victimLabel },
       fault: { startMs: killAtMs, endMs: restartAtMs },
       timeToDetectMs: null,
       timeToRecoverMs: measures.isrBackMs,

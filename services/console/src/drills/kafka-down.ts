@@ -54,7 +54,9 @@ export const kafkaDown: Drill = {
     "every event stored exactly once: per topic, the event logger stored as many new events as the producers got acknowledged (each is its topic's only producer), and no producer dropped one",
   ],
   unavailable: (ctx) =>
-    ctx.kafkaPidFile === null
+    ctx.cluster !== null && ctx.kafkaPidFile === null
+      ? "the services use a three-broker Kafka here (kafka-broker-killed is the cluster's Kafka drill); set DRILL_KAFKA_PID_FILE to freeze one broker anyway"
+      : ctx.kafkaPidFile === null
       ? "set DRILL_KAFKA_PID_FILE (the pid file of the broker the services use; scripts/services-up writes .data/pids/kafka.pid) to run kafka-down"
       : !ctx.urls.has("event-logger")
         ? "needs event-logger in SERVICE_URLS (to count the events stored)"

@@ -1,3 +1,4 @@
+import os from "node:os";
 import { Redis } from "ioredis";
 import { killHard, pct, processRecord, readPid, readTopology, relaunch, seconds, splitAddress } from "./cluster-nodes";
 import type { Drill, DrillContext, DrillOptions } from "./drill";
@@ -140,6 +141,8 @@ export const redisPrimaryKilled: Drill = {
         : null,
   async run(ctx: DrillContext, options: DrillOptions): Promise<DrillReport> {
     const startedAt = new Date().toISOString();
+    // The machine is shared: its load explains latencies a quiet one would not show.
+    const loadAtStart = (os.loadavg()[0] as number).toFixed(1);
     const cluster = ctx.cluster as NonNullable<DrillContext["cluster"]>;
     const topology = readTopology(cluster.topologyFile as string);
     const nodes = topology.redis.map((n) => n.address);
@@ -195,7 +198,8 @@ export const redisPrimaryKilled: Drill = {
       description: this.description,
       startedAt,
       finishedAt: new Date().toISOString(),
-      settings: { "wait for promotion s": options.faultSeconds, "baseline s": options.baselineSeconds, "after s": options.afterSeconds, "probe rate /s per design": options.rate, killed: victim },
+      settings: {
+        "load average at start (1 min, 2 cores)": loadAtStart, "wait for promotion s": options.faultSeconds, "baseline s": options.baselineSeconds, "after s": options.afterSeconds, "probe rate /s per design": options.rate, killed: victim },
       fault: { startMs: killAtMs, endMs: promoted?.at ?? null },
       timeToDetectMs: firstAbnormal ? firstAbnormal.at - killAtMs : null,
       timeToRecoverMs: recoverMs,

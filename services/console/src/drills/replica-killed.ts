@@ -1,3 +1,4 @@
+import os from "node:os";
 import { readPids } from "@mlsd/supervisor";
 import { balancerServerStatus, killHard, pct, seconds } from "./cluster-nodes";
 import type { Drill, DrillContext, DrillOptions } from "./drill";
@@ -11,6 +12,8 @@ const VICTIM = `${DESIGN}-1`;
 const SERVER = "r1";
 /** Two failed checks at 250 ms, each waiting up to 500 ms: marked down within about 1.5 s. */
 export const MARKED_DOWN_WITHIN_MS = 3_000;
+/** How long the drill waits for the replica to be in service before it starts. */
+const READY_BEFORE_MS = 30_000;
 
 export interface ReplicaKilledMeasures {
   results: readonly ProbeResult[];
@@ -65,14 +68,17 @@ export const replicaKilled: Drill = {
           : null,
   async run(ctx: DrillContext, options: DrillOptions): Promise<DrillReport> {
     const startedAt = new Date().toISOString();
+    // The machine is shared: its load explains latencies a quiet one would not show.
+    const loadAtStart = (os.loadavg()[0] as number).toFixed(1);
     const cluster = ctx.cluster as NonNullable<DrillContext["cluster"]>;
     const statsUrl = cluster.loadBalancerStatsUrl as string;
     const pidsFile = ctx.pidsFile as string;
     const before = readPids(pidsFile).services[VICTIM];
     if (!before?.pid) throw new Error(`${pidsFile} has no running ${VICTIM} (is this the cluster demo?)`);
     const status = () => balancerServerStatus(statsUrl, DESIGN, SERVER);
-    const initial = await status();
-    if (!initial?.startsWith("UP")) throw new Error(`the load balancer shows ${DESIGN}/${SERVER} as ${initial ?? "missing"}, not UP: nothing to take out`);
+    // A replica on a busy machine can be out for a moment (a readiness probe missed its deadline): wait for it to be in.
+    const up = await waitUntil(async () => ((await status())?.startsWith("UP") ? true : null), READY_BEFORE_MS, 200);
+    if (!up) throw new Error(`the load balancer has not shown ${DESIGN}/${SERVER} UP for ${READY_BEFORE_MS / 1000} s (now ${(await status()) ?? "missing"}): nothing to take out`);
     const prober = new Prober({ urls: { [DESIGN]: cluster.frontUrls.get(DESIGN) as string }, rate: options.rate, timeoutMs: 5_000, clock: ctx.clock, population: 200 });
     const m: Omit<ReplicaKilledMeasures, "results"> = { markedDownMs: null, restartedMs: null, markedUpMs: null };
     let killAtMs = 0;
@@ -115,7 +121,8 @@ export const replicaKilled: Drill = {
       description: this.description,
       startedAt,
       finishedAt: new Date().toISOString(),
-      settings: { "wait for return s": options.faultSeconds, "baseline s": options.baselineSeconds, "after s": options.afterSeconds, "probe rate /s": options.rate, killed: VICTIM },
+      settings: {
+        "load average at start (1 min, 2 cores)": loadAtStart, "wait for return s": options.faultSeconds, "baseline s": options.baselineSeconds, "after s": options.afterSeconds, "probe rate /s": options.rate, killed: VICTIM },
       fault: { startMs: killAtMs, endMs },
       timeToDetectMs: lostAt ? lostAt.at - killAtMs : null,
       timeToRecoverMs: m.markedUpMs,
