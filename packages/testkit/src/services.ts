@@ -4,8 +4,8 @@ import { findExecutable } from "./binaries";
 import { readTestkitEnv } from "./env";
 import { TestkitError } from "./errors";
 import { isPortFree } from "./free-port";
-import { ensureKafkaLibs, launchKafkaBroker } from "./local-kafka";
-import { launchRedisServer } from "./local-redis";
+import { ensureKafkaLibs, kafkaBrokerArgs, launchKafkaBroker } from "./local-kafka";
+import { launchRedisServer, redisServerArgs } from "./local-redis";
 import { isAlive } from "./process-guard";
 import { createRedisCluster, KAFKA_CLUSTER_HEAP_MB, kafkaClusterNode, redisClusterNodeArgs, waitRedisClusterFormed } from "./clusters";
 import { kafkaMetadataAnswers, waitUntil } from "./probes";
@@ -189,18 +189,34 @@ export interface ClusterTopologyFile {
   redisClusterNodes: string;
   /** `host:port,...`, the value of KAFKA_BROKERS. */
   kafkaBrokers: string;
-  /** Each node's address and its pid file. */
-  redis: { address: string; pidFile: string }[];
-  kafka: { address: string; pidFile: string }[];
+  /** Each node's address, its pid file, and the command that starts it (the drills start a killed node again with it: Redis rewrites its own process title, so /proc cannot tell). */
+  redis: ClusterNodeEntry[];
+  kafka: ClusterNodeEntry[];
+}
+
+export interface ClusterNodeEntry {
+  address: string;
+  pidFile: string;
+  command: { argv: string[]; cwd: string };
 }
 
 const redisNodeName = (port: number) => `redis-${port}`;
 const kafkaNodeName = (i: number) => `kafka-${i + 1}`;
 const clusterDir = (layout: ClusterLayout) => join(layout.dataDir, "cluster");
 
-export function clusterTopology(layout: ClusterLayout): ClusterTopologyFile {
-  const redis = layout.redisPorts.map((port) => ({ address: `${layout.host}:${port}`, pidFile: pidFile(layout, redisNodeName(port)) }));
-  const kafka = layout.kafkaPorts.map((port, i) => ({ address: `${layout.host}:${port}`, pidFile: pidFile(layout, kafkaNodeName(i)) }));
+/** Where each node keeps its data, logs and config under the layout. */
+const redisNodeDir = (layout: ClusterLayout, port: number) => join(clusterDir(layout), redisNodeName(port));
+const kafkaNodeDir = (layout: ClusterLayout, i: number) => join(clusterDir(layout), kafkaNodeName(i));
+
+export function clusterTopology(layout: ClusterLayout, bins: { redisServer: string; java: string; kafkaLibsDir: string }): ClusterTopologyFile {
+  const redis = layout.redisPorts.map((port) => {
+    const dir = redisNodeDir(layout, port);
+    return { address: `${layout.host}:${port}`, pidFile: pidFile(layout, redisNodeName(port)), command: { argv: [bins.redisServer, ...redisServerArgs({ host: layout.host, port, dir, extraArgs: redisClusterNodeArgs(port + 10_000) })], cwd: dir } };
+  });
+  const kafka = layout.kafkaPorts.map((port, i) => {
+    const dir = kafkaNodeDir(layout, i);
+    return { address: `${layout.host}:${port}`, pidFile: pidFile(layout, kafkaNodeName(i)), command: { argv: [bins.java, ...kafkaBrokerArgs({ dir, libsDir: bins.kafkaLibsDir, maxHeapMb: KAFKA_CLUSTER_HEAP_MB })], cwd: dir } };
+  });
   return { redisClusterNodes: redis.map((r) => r.address).join(","), kafkaBrokers: kafka.map((k) => k.address).join(","), redis, kafka };
 }
 
@@ -231,13 +247,13 @@ export async function clusterUp(layout: ClusterLayout, log: (line: string) => vo
   const redisBin = findExecutable(env.redisServerBin, process.env.PATH);
   const cli = findExecutable("redis-cli", process.env.PATH);
   if (!redisBin || !cli) throw new TestkitError("MISSING_DEPENDENCY", "redis-server or redis-cli not found: run bash scripts/ensure-deps");
-  const fresh = layout.redisPorts.every((port) => !existsSync(join(root, redisNodeName(port), "nodes.conf")));
+  const fresh = layout.redisPorts.every((port) => !existsSync(join(redisNodeDir(layout, port), "nodes.conf")));
   const missingRedis = layout.redisPorts.filter((port) => runningPid(layout, redisNodeName(port), COMMAND_MARK.redis) === undefined);
   for (const port of missingRedis) await requirePortFree(layout, port, redisNodeName(port));
   const started = Date.now();
   await Promise.all(
     missingRedis.map(async (port) => {
-      const dir = join(root, redisNodeName(port));
+      const dir = redisNodeDir(layout, port);
       const proc = await launchRedisServer({ redisServerBin: redisBin, host: layout.host, port, dir, lifetime: "detached", extraArgs: redisClusterNodeArgs(port + 10_000) });
       writeFileSync(pidFile(layout, redisNodeName(port)), `${proc.pid}\n`);
       log(`redis cluster: node ${layout.host}:${port} started (pid ${proc.pid}), data in ${dir}`);
@@ -265,7 +281,7 @@ export async function clusterUp(layout: ClusterLayout, log: (line: string) => vo
   // All at once: no node answers before a majority of the controllers has elected a leader.
   await Promise.all(
     missingKafka.map(async (i) => {
-      const dir = join(root, kafkaNodeName(i));
+      const dir = kafkaNodeDir(layout, i);
       const proc = await launchKafkaBroker({
         javaBin: java,
         libsDir: env.kafkaLibsDir,
@@ -286,7 +302,7 @@ export async function clusterUp(layout: ClusterLayout, log: (line: string) => vo
   await waitUntil(() => kafkaMetadataAnswers(brokers, 2_000, brokers.length), { what: "the Kafka cluster to list 3 brokers", timeoutMs: 120_000, intervalMs: 500 });
   log(`kafka cluster: 3 KRaft nodes (replication 3, min.insync.replicas 2) at ${brokers.join(",")} ${missingKafka.length === 0 ? "already running" : `ready in ${Date.now() - kafkaStarted} ms`}`);
 
-  const topology = clusterTopology(layout);
+  const topology = clusterTopology(layout, { redisServer: redisBin, java, kafkaLibsDir: env.kafkaLibsDir });
   writeFileSync(clusterTopologyFile(layout.dataDir), `${JSON.stringify(topology, null, 2)}\n`);
   return topology;
 }

@@ -1,10 +1,9 @@
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { systemClock } from "@mlsd/service-kit";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { balancerServerStatus, processRecord, readTopology, relaunch } from "./cluster-nodes";
+import { balancerServerStatus, readTopology, relaunch } from "./cluster-nodes";
 import type { ClusterDrillSettings, DrillContext } from "./drill";
 import { accountIds, judgeKafkaBrokerKilled, kafkaBrokerKilled } from "./kafka-broker-killed";
 import type { ProbeResult } from "./probe";
@@ -144,27 +143,26 @@ describe("nodes and the load balancer", () => {
 
   it("reads a topology file and names what is wrong with a bad one", () => {
     const file = path.join(dir, "topology.json");
-    fs.writeFileSync(file, JSON.stringify({ redisClusterNodes: "127.0.0.1:7001", kafkaBrokers: "127.0.0.1:19092", redis: [{ address: "127.0.0.1:7001", pidFile: "/p/redis-7001.pid" }], kafka: [{ address: "127.0.0.1:19092", pidFile: "/p/kafka-1.pid" }] }));
-    expect(readTopology(file).redis[0]?.pidFile).toBe("/p/redis-7001.pid");
+    const node = (address: string, name: string) => ({ address, pidFile: `/p/${name}.pid`, command: { argv: ["/usr/bin/redis-server", "--port", "7001"], cwd: `/d/${name}` } });
+    fs.writeFileSync(file, JSON.stringify({ redisClusterNodes: "127.0.0.1:7001", kafkaBrokers: "127.0.0.1:19092", redis: [node("127.0.0.1:7001", "redis-7001")], kafka: [node("127.0.0.1:19092", "kafka-1")] }));
+    expect(readTopology(file).redis[0]).toMatchObject({ pidFile: "/p/redis-7001.pid", command: { cwd: "/d/redis-7001" } });
     fs.writeFileSync(file, JSON.stringify({ redisClusterNodes: "x", kafkaBrokers: "y", redis: [{ address: "nope", pidFile: "p" }], kafka: [] }));
-    expect(() => readTopology(file)).toThrow(/redis\.0\.address: host:port.*kafka/);
+    expect(() => readTopology(file)).toThrow(/redis\.0\.address: host:port.*redis\.0\.command.*kafka/);
     expect(() => readTopology(path.join(dir, "missing.json"))).toThrow(/services:up -- --topology cluster/);
   });
 
-  it("starts a killed process again with the same command and folder, and records its new pid", async () => {
-    const child = spawn("sleep", ["30"], { cwd: dir });
-    const record = processRecord(child.pid as number);
-    expect(record).toMatchObject({ argv: ["sleep", "30"], cwd: fs.realpathSync(dir) });
-    child.kill("SIGKILL");
+  it("starts a node again with its recorded command, detached, and records its new pid", async () => {
     const pidFile = path.join(dir, "sleep.pid");
-    const pid = relaunch(record, pidFile);
+    const sleep = fs.realpathSync("/bin/sleep");
+    const pid = relaunch({ argv: [sleep, "30"], cwd: dir }, pidFile);
     try {
-      expect(pid).not.toBe(child.pid);
       expect(Number(fs.readFileSync(pidFile, "utf8"))).toBe(pid);
-      expect(processRecord(pid).argv).toEqual(["sleep", "30"]);
+      expect(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").slice(1, 2)).toEqual(["30"]);
+      expect(fs.readlinkSync(`/proc/${pid}/cwd`)).toBe(fs.realpathSync(dir));
     } finally {
       process.kill(pid, "SIGKILL");
     }
+    expect(() => relaunch({ argv: [path.join(dir, "no-such-program")], cwd: dir }, pidFile)).toThrow(/not an executable/);
   });
 
   it("reads one server's state from HAProxy's CSV statistics", async () => {

@@ -5,11 +5,17 @@ import { z } from "zod";
 
 /**
  * What the cluster drills act on: the nodes `services-up --topology cluster` started (its
- * topology.json), their processes (a SIGKILL, then the same command started again, as a process
- * manager would), and HAProxy's view of the replicas.
+ * topology.json), their processes (a SIGKILL, then the node's own command started again, as a
+ * process manager would), and HAProxy's view of the replicas.
  */
 
-const NodeSchema = z.object({ address: z.string().regex(/^[^:\s]+:\d+$/, "host:port"), pidFile: z.string().min(1) });
+const NodeSchema = z.object({
+  address: z.string().regex(/^[^:\s]+:\d+$/, "host:port"),
+  pidFile: z.string().min(1),
+  /** How services-up started the node: the drill starts it again the same way. */
+  command: z.object({ argv: z.array(z.string()).min(1), cwd: z.string().min(1) }),
+});
+export type NodeCommand = z.infer<typeof NodeSchema>["command"];
 export const ClusterTopologySchema = z.object({
   redisClusterNodes: z.string().min(1),
   kafkaBrokers: z.string().min(1),
@@ -34,26 +40,6 @@ export function readPid(file: string): number {
   const pid = Number(fs.readFileSync(file, "utf8").trim());
   if (!Number.isInteger(pid) || pid <= 0) throw new Error(`${file}: not a pid`);
   return pid;
-}
-
-/** A running process's command line and folder, enough to start the same program again after it is killed. */
-export interface ProcessRecord {
-  pid: number;
-  argv: string[];
-  cwd: string;
-}
-
-export function processRecord(pid: number): ProcessRecord {
-  let argv: string[];
-  let cwd: string;
-  try {
-    argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((a) => a !== "");
-    cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
-  } catch (error) {
-    throw new Error(`process ${pid}: cannot read its command line (${(error as Error).message}); the cluster drills need Linux's /proc and a running node`);
-  }
-  if (argv.length === 0) throw new Error(`process ${pid}: empty command line (a zombie?)`);
-  return { pid, argv, cwd };
 }
 
 /** SIGKILL (a crashed host: no shutdown, no flush) and wait until the process is gone. */
@@ -81,15 +67,23 @@ function alive(pid: number): boolean {
 }
 
 /**
- * Starts the recorded command again in its folder, detached (it outlives the console, like the
- * node services-up started), its output appended to `restarted.log` there, and writes its pid
- * into `pidFile` so that services-down stops it.
+ * Starts a node again with the command services-up started it with, detached (it outlives the
+ * console, like the node it replaces), its output appended to `restarted.log` in its folder, and
+ * writes its pid into `pidFile` so that services-down stops it.
  */
-export function relaunch(record: ProcessRecord, pidFile: string): number {
-  const out = fs.openSync(path.join(record.cwd, "restarted.log"), "a");
+export function relaunch(command: NodeCommand, pidFile: string): number {
+  const [program, ...args] = command.argv as [string, ...string[]];
   try {
-    const child = spawn(record.argv[0] as string, record.argv.slice(1), { cwd: record.cwd, detached: true, stdio: ["ignore", out, out] });
-    if (child.pid === undefined) throw new Error(`could not start ${record.argv[0]} again`);
+    fs.accessSync(program, fs.constants.X_OK);
+  } catch {
+    throw new Error(`cannot start ${program} again: not an executable (from the topology file)`);
+  }
+  const out = fs.openSync(path.join(command.cwd, "restarted.log"), "a");
+  try {
+    const child = spawn(program, args, { cwd: command.cwd, detached: true, stdio: ["ignore", out, out] });
+    // A spawn failure is reported as an event: unheard, it would take the console down.
+    child.on("error", () => {});
+    if (child.pid === undefined) throw new Error(`could not start ${program} again`);
     child.unref();
     fs.writeFileSync(pidFile, `${child.pid}\n`);
     return child.pid;

@@ -2,7 +2,7 @@ import os from "node:os";
 import { TOPICS } from "@mlsd/contracts";
 import { OfflineStoreReader } from "@mlsd/offline-store";
 import { Kafka, logLevel } from "kafkajs";
-import { killHard, pct, processRecord, readPid, readTopology, relaunch, seconds } from "./cluster-nodes";
+import { killHard, pct, readPid, readTopology, relaunch, seconds } from "./cluster-nodes";
 import type { Drill, DrillContext, DrillOptions } from "./drill";
 import { sleep, waitUntil } from "./drill";
 import { Prober, type ProbeResult } from "./probe";
@@ -133,7 +133,7 @@ export const kafkaBrokerKilled: Drill = {
       if (!node) throw new Error(`broker ${victimId} (${address}) is not in ${cluster.topologyFile}`);
       victimLabel = `broker ${victimId} (${address})`;
       measures.ledPartitions = ledCount as number;
-      const record = processRecord(readPid(node.pidFile));
+      const pid = readPid(node.pidFile);
 
       prober.start();
       ctx.say(`baseline: ${options.baselineSeconds} s of probe traffic at ${options.rate}/s per design through the load balancer`);
@@ -142,15 +142,15 @@ export const kafkaBrokerKilled: Drill = {
       killAtMs = prober.elapsed();
       let restarted = false;
       try {
-        await killHard(record.pid);
-        ctx.say(`killed ${victimLabel}, pid ${record.pid}, leader of ${ledCount} of ${before.length} partitions of ${TOPIC}; it stays down ${options.faultSeconds} s`);
+        await killHard(pid);
+        ctx.say(`killed ${victimLabel}, pid ${pid}, leader of ${ledCount} of ${before.length} partitions of ${TOPIC}; it stays down ${options.faultSeconds} s`);
         const moved = await waitUntil(async () => ((await partitions()).every((p) => p.leader !== victimId && p.leader >= 0) ? prober.elapsed() - killAtMs : null), options.faultSeconds * 1000, 200);
         measures.leadersMovedMs = moved;
         ctx.say(moved === null ? `leaders not all moved within ${options.faultSeconds} s` : `leaders moved after ${seconds(moved)}`);
         const left = options.faultSeconds * 1000 - (prober.elapsed() - killAtMs);
         if (left > 0) await sleep(left);
       } finally {
-        relaunch(record, node.pidFile);
+        relaunch(node.command, node.pidFile);
         restarted = true;
         restartAtMs = prober.elapsed();
         prober.phase = "after";

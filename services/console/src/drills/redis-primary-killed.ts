@@ -1,6 +1,6 @@
 import os from "node:os";
 import { Redis } from "ioredis";
-import { killHard, pct, processRecord, readPid, readTopology, relaunch, seconds, splitAddress } from "./cluster-nodes";
+import { killHard, pct, readPid, readTopology, relaunch, seconds, splitAddress } from "./cluster-nodes";
 import type { Drill, DrillContext, DrillOptions } from "./drill";
 import { sleep, waitUntil } from "./drill";
 import { Prober, type ProbeResult } from "./probe";
@@ -152,7 +152,7 @@ export const redisPrimaryKilled: Drill = {
     if (!victim) throw new Error("no primary with a replica: the cluster cannot fail over (a replica still missing after an earlier drill?)");
     const node = topology.redis.find((n) => n.address === victim);
     if (!node) throw new Error(`${victim} serves slots but is not in ${cluster.topologyFile}`);
-    const record = processRecord(readPid(node.pidFile));
+    const pid = readPid(node.pidFile);
     const prober = new Prober({ urls: Object.fromEntries(cluster.frontUrls), rate: options.rate, timeoutMs: 5_000, clock: ctx.clock, population: 200 });
     let killAtMs = 0;
     let promoted: { ms: number; at: number; to: string } | null = null;
@@ -164,8 +164,8 @@ export const redisPrimaryKilled: Drill = {
       await sleep(options.baselineSeconds * 1000);
       prober.phase = "failover";
       killAtMs = prober.elapsed();
-      await killHard(record.pid);
-      ctx.say(`killed the primary ${victim} (pid ${record.pid}, ${before.filter((r) => r.primary === victim).reduce((n, r) => n + r.end - r.start + 1, 0)} slots) with SIGKILL; waiting up to ${options.faultSeconds} s for a promotion`);
+      await killHard(pid);
+      ctx.say(`killed the primary ${victim} (pid ${pid}, ${before.filter((r) => r.primary === victim).reduce((n, r) => n + r.end - r.start + 1, 0)} slots) with SIGKILL; waiting up to ${options.faultSeconds} s for a promotion`);
       promoted = await waitUntil(
         async () => {
           const now = await clusterSlots(nodes, victim);
@@ -177,17 +177,17 @@ export const redisPrimaryKilled: Drill = {
       );
       prober.phase = "after";
       ctx.say(promoted ? `${promoted.to} promoted after ${seconds(promoted.ms)}` : `no promotion within ${options.faultSeconds} s`);
-      const pid = relaunch(record, node.pidFile);
+      const newPid = relaunch(node.command, node.pidFile);
       restarted = true;
       const restartAt = Date.now();
-      ctx.say(`started ${victim} again (pid ${pid}); it should rejoin as a replica`);
+      ctx.say(`started ${victim} again (pid ${newPid}); it should rejoin as a replica`);
       const rejoined = await waitUntil(async () => ((await clusterSlots(nodes, null))?.some((r) => r.replicas.includes(victim)) ? true : null), REJOIN_WITHIN_MS + 5_000, 200);
       rejoinedMs = rejoined ? Date.now() - restartAt : null;
       const left = options.afterSeconds * 1000 - (prober.elapsed() - (promoted?.at ?? prober.elapsed()));
       if (left > 0) await sleep(left);
     } finally {
       // The cluster must not stay a node short whatever failed above (the next drill needs a replica).
-      if (!restarted && killAtMs > 0) relaunch(record, node.pidFile);
+      if (!restarted && killAtMs > 0) relaunch(node.command, node.pidFile);
       await prober.stop();
     }
     const texts = this.expectations(options);
