@@ -58,10 +58,10 @@ describe("redis-primary-killed", () => {
   it("passes a failover with every answer 200, degraded only while the slots moved", () => {
     const { expectations, recoverMs } = judgeRedisPrimaryKilled(texts(5), { results: run(() => ({ outcome: "degraded" })), promotedMs: 2_500, promotedTo: "127.0.0.1:7005", killAtMs: 10_000, promotedAtMs: 12_500, rejoinedMs: 4_000 });
     expect(expectations.map((e) => e.pass)).toEqual([true, true, true, true, true]);
-    // Normal again from the sixth recommender answer after the promotion: 2.5 s + 0.5 s.
-    expect(recoverMs).toBe(3_000);
+    // Back to the baseline's mix (all model answers, at most one of 20 not) from the recommender's fifth answer after the promotion: 2.5 s + 0.4 s.
+    expect(recoverMs).toBe(2_900);
     expect(expectations[0]?.observed).toBe("450 of 450 answered 200");
-    expect(expectations[2]?.observed).toBe("3.0 s after the kill");
+    expect(expectations[2]?.observed).toBe("2.9 s after the kill");
   });
 
   it("fails on a lost answer, a slow promotion, a worse after phase and a node that never rejoins", () => {
@@ -73,11 +73,14 @@ describe("redis-primary-killed", () => {
       promotedAtMs: 12_500,
       rejoinedMs: null,
     });
-    // Every fifth fraud answer degraded after the failover: never ten normal ones in a row either.
+    // Every fifth fraud answer degraded after the failover: 4 of every 20, never back to the baseline's none.
     expect(expectations.map((e) => e.pass)).toEqual([false, false, false, false, false]);
     expect(expectations[2]?.observed).toBe("not within the drill");
     expect(expectations[0]?.observed).toContain("lost: fraud 503 x1");
     expect(expectations[3]?.observed).toContain("fraud 0.0 % before, 20.0 % after");
+    // A loaded machine: a baseline with 40 % fallbacks is the mix to get back to.
+    const loaded = run((i) => (i % 2 ? { outcome: "degraded" } : {}), (i) => (i % 5 < 2 ? { outcome: "fallback" } : {})).map((r) => (r.phase === "baseline" && r.target === "fraud" && r.at % 500 < 200 ? { ...r, outcome: "fallback" } : r));
+    expect(judgeRedisPrimaryKilled(texts(5), { results: loaded, promotedMs: 2_500, promotedTo: "x", killAtMs: 10_000, promotedAtMs: 12_500, rejoinedMs: 1 }).recoverMs).toBe(2_900);
     expect(judgeRedisPrimaryKilled(texts(5), { results: run(() => ({})), promotedMs: null, promotedTo: null, killAtMs: 10_000, promotedAtMs: null, rejoinedMs: null }).expectations[2]?.pass).toBe(false);
   });
 });
