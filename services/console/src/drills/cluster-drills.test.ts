@@ -96,7 +96,7 @@ describe("kafka-broker-killed", () => {
     const e = judgeKafkaBrokerKilled(texts(5), { results: results(25), leadersMovedMs: 3_200, ledPartitions: 2, accounting: accountIds(["a", "b"], ["a", "b"]), storedAfterMs: 4_000, isrBackMs: 9_000 });
     expect(e.map((x) => x.pass)).toEqual([true, true, true, true, true]);
     expect(e[1]?.observed).toBe("fraud 10 ms -> 25 ms");
-    expect(e[3]?.observed).toBe("2 transactions answered 200, 2 decisions stored once, 0 missing, 0 stored twice or more; all stored 4.0 s after the restart");
+    expect(e[3]?.observed).toBe("2 transactions answered 200, 2 decisions stored once, 0 missing, 0 stored twice or more; all there at a lookup 4.0 s after the restart");
   });
 
   it("fails on a slow p99, leaders that stay, a missing or doubled decision and a broker out of the ISR", () => {

@@ -39,6 +39,7 @@ export interface KafkaBrokerKilledMeasures {
   /** Partitions the killed broker led. */
   ledPartitions: number;
   accounting: ReturnType<typeof accountIds> | null;
+  /** From the restart to the lookup that found every decision: an upper bound (the first lookup runs after the after phase and the in-sync wait). */
   storedAfterMs: number | null;
   isrBackMs: number | null;
 }
@@ -71,7 +72,7 @@ export function judgeKafkaBrokerKilled(texts: readonly string[], m: KafkaBrokerK
       observed:
         a === null
           ? "not counted"
-          : `${a.produced} transactions answered 200, ${a.storedOnce} decisions stored once, ${a.missing.length} missing, ${a.duplicated.length} stored twice or more${a.missing.length > 0 ? ` (e.g. ${a.missing.slice(0, 3).join(", ")})` : ""}${m.storedAfterMs !== null ? `; all stored ${seconds(m.storedAfterMs)} after the restart` : ""}`,
+          : `${a.produced} transactions answered 200, ${a.storedOnce} decisions stored once, ${a.missing.length} missing, ${a.duplicated.length} stored twice or more${a.missing.length > 0 ? ` (e.g. ${a.missing.slice(0, 3).join(", ")})` : ""}${m.storedAfterMs !== null ? `; all there at a lookup ${seconds(m.storedAfterMs)} after the restart` : ""}`,
     },
     { text: t4, pass: m.isrBackMs !== null && m.isrBackMs <= ISR_WITHIN_MS, observed: m.isrBackMs === null ? "not back in every in-sync set" : `in every in-sync set ${seconds(m.isrBackMs)} after its restart` },
   ];
