@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 
@@ -118,3 +119,8 @@ export async function balancerServerStatus(statsUrl: string, backend: string, se
   }
   return null;
 }
+
+export const TOPOLOGY_UNSET = "set DRILL_CLUSTER_TOPOLOGY_FILE (services-up --topology cluster writes .data/cluster/topology.json; npm run demo -- --topology cluster sets it)";
+
+/** The 1-minute load average: the machine is shared, and its load explains latencies a quiet one would not show. */
+export const loadAverage = () => (os.loadavg()[0] as number).toFixed(1);

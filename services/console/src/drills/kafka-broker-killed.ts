@@ -1,8 +1,7 @@
-import os from "node:os";
 import { TOPICS } from "@mlsd/contracts";
 import { OfflineStoreReader } from "@mlsd/offline-store";
 import { Kafka, logLevel } from "kafkajs";
-import { killHard, pct, readPid, readTopology, relaunch, seconds } from "./cluster-nodes";
+import { killHard, loadAverage, TOPOLOGY_UNSET, pct, readPid, readTopology, relaunch, seconds } from "./cluster-nodes";
 import type { Drill, DrillContext, DrillOptions } from "./drill";
 import { sleep, waitUntil } from "./drill";
 import { Prober, type ProbeResult } from "./probe";
@@ -97,7 +96,7 @@ export const kafkaBrokerKilled: Drill = {
   ],
   unavailable: (ctx) =>
     ctx.cluster?.topologyFile == null
-      ? "set DRILL_CLUSTER_TOPOLOGY_FILE (services-up --topology cluster writes .data/cluster/topology.json; npm run demo -- --topology cluster sets it)"
+      ? TOPOLOGY_UNSET
       : ctx.cluster.offlineStoreDir === null
         ? "set DRILL_OFFLINE_STORE_DIR (the event logger's OFFLINE_STORE_DIR) to count the stored decisions"
         : !ctx.cluster.frontUrls.has("fraud")
@@ -105,8 +104,7 @@ export const kafkaBrokerKilled: Drill = {
           : null,
   async run(ctx: DrillContext, options: DrillOptions): Promise<DrillReport> {
     const startedAt = new Date().toISOString();
-    // The machine is shared: its load explains latencies a quiet one would not show.
-    const loadAtStart = (os.loadavg()[0] as number).toFixed(1);
+    const loadAtStart = loadAverage();
     const cluster = ctx.cluster as NonNullable<DrillContext["cluster"]>;
     const topology = readTopology(cluster.topologyFile as string);
     const kafka = new Kafka({ clientId: "mlsd-console-drill", brokers: topology.kafka.map((k) => k.address), logLevel: logLevel.NOTHING, connectionTimeout: 1_000, requestTimeout: 3_000, retry: { retries: 1 } });

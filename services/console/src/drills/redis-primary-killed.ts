@@ -1,6 +1,5 @@
-import os from "node:os";
 import { Redis } from "ioredis";
-import { killHard, pct, readPid, readTopology, relaunch, seconds, splitAddress } from "./cluster-nodes";
+import { killHard, loadAverage, TOPOLOGY_UNSET, pct, readPid, readTopology, relaunch, seconds, splitAddress } from "./cluster-nodes";
 import type { Drill, DrillContext, DrillOptions } from "./drill";
 import { sleep, waitUntil } from "./drill";
 import { Prober, type ProbeResult } from "./probe";
@@ -162,14 +161,13 @@ export const redisPrimaryKilled: Drill = {
   ],
   unavailable: (ctx) =>
     ctx.cluster?.topologyFile == null
-      ? "set DRILL_CLUSTER_TOPOLOGY_FILE (services-up --topology cluster writes .data/cluster/topology.json; npm run demo -- --topology cluster sets it)"
+      ? TOPOLOGY_UNSET
       : ctx.cluster.frontUrls.size === 0
         ? "set DRILL_FRONT_URLS (the load balancer's fraud and recommender URLs)"
         : null,
   async run(ctx: DrillContext, options: DrillOptions): Promise<DrillReport> {
     const startedAt = new Date().toISOString();
-    // The machine is shared: its load explains latencies a quiet one would not show.
-    const loadAtStart = (os.loadavg()[0] as number).toFixed(1);
+    const loadAtStart = loadAverage();
     const cluster = ctx.cluster as NonNullable<DrillContext["cluster"]>;
     const topology = readTopology(cluster.topologyFile as string);
     const nodes = topology.redis.map((n) => n.address);

@@ -1,6 +1,5 @@
-import os from "node:os";
 import { readPids } from "@mlsd/supervisor";
-import { balancerServerStatus, killHard, pct, seconds } from "./cluster-nodes";
+import { balancerServerStatus, killHard, loadAverage, pct, seconds } from "./cluster-nodes";
 import type { Drill, DrillContext, DrillOptions } from "./drill";
 import { sleep, waitUntil } from "./drill";
 import { Prober, type ProbeResult } from "./probe";
@@ -68,8 +67,7 @@ export const replicaKilled: Drill = {
           : null,
   async run(ctx: DrillContext, options: DrillOptions): Promise<DrillReport> {
     const startedAt = new Date().toISOString();
-    // The machine is shared: its load explains latencies a quiet one would not show.
-    const loadAtStart = (os.loadavg()[0] as number).toFixed(1);
+    const loadAtStart = loadAverage();
     const cluster = ctx.cluster as NonNullable<DrillContext["cluster"]>;
     const statsUrl = cluster.loadBalancerStatsUrl as string;
     const pidsFile = ctx.pidsFile as string;
