@@ -8,3 +8,4 @@ export { TestkitError, type TestkitErrorCode } from "./errors";
 export { KAFKA_BROKER_SETTINGS, KAFKA_CLUSTER_SETTINGS, kafkaEnvName } from "./kafka-config";
 export { REDIS_IMAGE, KAFKA_IMAGE } from "./containers";
 export { freePort, freePorts } from "./free-port";
+export { startLoadBalancer, haproxyConfig, type LoadBalancedService, type LoadBalancerOptions, type LoadBalancerHandle } from "./load-balancer";
