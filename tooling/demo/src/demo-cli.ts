@@ -151,7 +151,7 @@ async function main(): Promise<void> {
   const portBase = values["port-base"] ? Number(values["port-base"]) : undefined;
   let cluster: DemoCluster | undefined;
   if (clusterInfo) {
-    const shape = { ...(portBase ? { portBase } : {}), cluster: { replicas: REPLICAS } as DemoCluster };
+    const shape = { portBase, cluster: { replicas: REPLICAS } };
     step(`the load balancer: HAProxy in front of ${REPLICAS} replicas of ${REPLICATED.join(" and ")}`);
     loadBalancer = await startLoadBalancer({
       services: REPLICATED.map((name) => ({ name, replicas: replicas(shape, name).map((r) => `127.0.0.1:${r.port}`), port: servicePort(shape, name) })),
@@ -264,7 +264,7 @@ async function main(): Promise<void> {
   say(`\nthe control room: ${url("console")}  (live pipelines against their budgets, the request inspector, drills: MLSD_ADMIN_TOKEN=${tokens.admin} npm run drill -- ${cluster ? "redis-primary-killed" : "redis-down"} --url ${url("console")})`);
 
   if (cluster) {
-    say(`load balancer: ${REPLICATED.map((name) => `${name} ${url(name)} -> ${replicas({ ...(portBase ? { portBase } : {}), cluster }, name).map((r) => `${r.name} :${r.port}`).join(", ")}`).join("; ")}; statistics ${cluster.loadBalancerStatsUrl}`);
+    say(`load balancer: ${REPLICATED.map((name) => `${name} ${url(name)} -> ${replicas({ portBase, cluster }, name).map((r) => `${r.name} :${r.port}`).join(", ")}`).join("; ")}; statistics ${cluster.loadBalancerStatsUrl}`);
     say(`cluster drills (under the world's traffic): MLSD_ADMIN_TOKEN=${tokens.admin} npm run drill -- redis-primary-killed|kafka-broker-killed|replica-killed --url ${url("console")}; redis-down and redis-slow are unavailable on the cluster (no fault proxy: cluster clients follow redirects to the nodes' own addresses)`);
   }
 

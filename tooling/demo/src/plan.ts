@@ -94,7 +94,7 @@ export function servicePort(s: Pick<DemoSettings, "portBase">, name: keyof typeo
 }
 
 /** The replicas of `name` as the supervisor names them (`fraud-1`, ...), with their own ports. */
-export function replicas(s: Pick<DemoSettings, "portBase" | "cluster">, name: ReplicatedService): { name: string; port: number }[] {
+export function replicas(s: { portBase?: number | undefined; cluster?: Pick<DemoCluster, "replicas"> | undefined }, name: ReplicatedService): { name: string; port: number }[] {
   const base = (s.portBase ? s.portBase + 20 : REPLICA_PORT_BASE) + 10 * REPLICATED.indexOf(name);
   return Array.from({ length: s.cluster?.replicas ?? 0 }, (_, i) => ({ name: `${name}-${i + 1}`, port: base + i + 1 }));
 }
