@@ -46,7 +46,8 @@ recs options:
   --registry DIR       model registry (default artifacts/registry)
   --reports DIR        where the report and charts go (default reports)
   --alias NAME         registry alias to publish under (default current; movielens for MovieLens)
-  --redis URL          after training, materialise features and click histories into this Redis
+  --redis URL|NODES    after training, materialise features and click histories into this Redis
+                       (a redis:// URL, or a Redis Cluster's host:port,host:port,...)
   --feature-prefix P --history-prefix P    Redis key namespaces (default rx: and rh:)
   --quiet              no progress bars
   --materialize-only   skip training: only load the world's features and click histories into --redis

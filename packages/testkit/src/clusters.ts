@@ -6,7 +6,7 @@ import { KAFKA_VERSION, readTestkitEnv } from "./env";
 import { TestkitError } from "./errors";
 import { freePorts } from "./free-port";
 import { KAFKA_CLUSTER_SETTINGS, newClusterId } from "./kafka-config";
-import { ensureKafkaLibs, launchKafkaBroker } from "./local-kafka";
+import { ensureKafkaLibs, launchKafkaBroker, type KafkaBrokerOptions } from "./local-kafka";
 import { launchRedisServer } from "./local-redis";
 import { kafkaMetadataAnswers, waitUntil } from "./probes";
 import type { ManagedProcess } from "./process-guard";
@@ -108,6 +108,29 @@ async function nodeCommand(port: number, command: string, ...args: string[]): Pr
 
 const clusterCommand = (port: number, ...args: string[]) => nodeCommand(port, "CLUSTER", ...args);
 
+/** `redis-server` arguments that make a node of a cluster (its bus on `busPort`). */
+export function redisClusterNodeArgs(busPort: number): string[] {
+  return ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port", String(busPort), "--cluster-node-timeout", String(REDIS_NODE_TIMEOUT_MS)];
+}
+
+/** Joins six fresh nodes into 3 primaries + 3 replicas and waits until every node agrees. */
+export async function createRedisCluster(cli: string, host: string, ports: readonly number[]): Promise<void> {
+  const create = await runCommand(cli, ["--cluster", "create", ...ports.map((p) => `${host}:${p}`), "--cluster-replicas", "1", "--cluster-yes"]);
+  if (create.code !== 0) throw new TestkitError("START_FAILED", `redis-cli --cluster create failed (exit ${create.code}):\n${create.output.slice(-2000)}`);
+  await waitRedisClusterFormed(ports);
+}
+
+export function waitRedisClusterFormed(ports: readonly number[], timeoutMs = 60_000): Promise<void> {
+  return waitUntil(() => clusterFormed(ports), { what: "the Redis Cluster to agree on 3 primaries and 3 synced replicas", timeoutMs, intervalMs: 200 });
+}
+
+/** A Kafka cluster node's settings: its id, the quorum's voters (`id@host:controllerPort,...`), the shared cluster id. */
+export function kafkaClusterNode(nodeId: number, host: string, controllerPorts: readonly number[], clusterId: string): NonNullable<KafkaBrokerOptions["cluster"]> {
+  return { nodeId, voters: controllerPorts.map((p, i) => `${i + 1}@${host}:${p}`).join(","), clusterId, settings: KAFKA_CLUSTER_SETTINGS };
+}
+
+export const KAFKA_CLUSTER_HEAP_MB = 384;
+
 /** Every node agrees on three primaries serving slots and three replicas, the state is ok, and each replica's link to its primary is up (its initial sync is done). */
 async function clusterFormed(ports: readonly number[]): Promise<boolean> {
   const views = await Promise.all(ports.map((p) => clusterCommand(p, "NODES")));
@@ -139,7 +162,7 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
       port: n.port,
       dir: n.dir,
       lifetime: "parent",
-      extraArgs: ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port", String(n.busPort), "--cluster-node-timeout", String(REDIS_NODE_TIMEOUT_MS)],
+      extraArgs: redisClusterNodeArgs(n.busPort),
     });
   const stopAll = async () => {
     await Promise.all([...procs.values()].map((p) => p?.stop(10_000)));
@@ -148,9 +171,7 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
   const started = Date.now();
   try {
     await Promise.all(nodes.map(async (n) => procs.set(n.port, await launch(n))));
-    const create = await runCommand(cli, ["--cluster", "create", ...nodes.map((n) => `${HOST}:${n.port}`), "--cluster-replicas", "1", "--cluster-yes"]);
-    if (create.code !== 0) throw new TestkitError("START_FAILED", `redis-cli --cluster create failed (exit ${create.code}):\n${create.output.slice(-2000)}`);
-    await waitUntil(() => clusterFormed(nodes.map((n) => n.port)), { what: "the Redis Cluster to agree on 3 primaries and 3 synced replicas", timeoutMs: 60_000, intervalMs: 200 });
+    await createRedisCluster(cli, HOST, nodes.map((n) => n.port));
   } catch (error) {
     await stopAll();
     throw error;
@@ -199,7 +220,6 @@ export async function startKafkaCluster(): Promise<KafkaClusterHandle> {
   const root = createWorkDir("kafka-cluster");
   const ports = await freePorts(KAFKA_CLUSTER_SIZE * 2, HOST);
   const nodes = Array.from({ length: KAFKA_CLUSTER_SIZE }, (_, i) => ({ nodeId: i + 1, port: ports[i] as number, controllerPort: ports[KAFKA_CLUSTER_SIZE + i] as number, dir: join(root, `node-${i + 1}`) }));
-  const voters = nodes.map((n) => `${n.nodeId}@${HOST}:${n.controllerPort}`).join(",");
   const clusterId = newClusterId();
   const launch = (n: (typeof nodes)[number]) =>
     launchKafkaBroker({
@@ -210,9 +230,9 @@ export async function startKafkaCluster(): Promise<KafkaClusterHandle> {
       controllerPort: n.controllerPort,
       dir: n.dir,
       lifetime: "parent",
-      maxHeapMb: 384,
+      maxHeapMb: KAFKA_CLUSTER_HEAP_MB,
       readyTimeoutMs: 180_000,
-      cluster: { nodeId: n.nodeId, voters, clusterId, settings: KAFKA_CLUSTER_SETTINGS },
+      cluster: kafkaClusterNode(n.nodeId, HOST, nodes.map((x) => x.controllerPort), clusterId),
     });
   const procs: (ManagedProcess | undefined)[] = [];
   const brokers = nodes.map((n) => `${HOST}:${n.port}`);

@@ -81,16 +81,21 @@ async function prepare(options: KafkaBrokerOptions): Promise<{ propsFile: string
   return { propsFile, log4jFile, logFile };
 }
 
+/** The broker's java arguments, once `prepare` has written its config into `options.dir`. */
+export function kafkaBrokerArgs(options: Pick<KafkaBrokerOptions, "dir" | "libsDir" | "maxHeapMb">): string[] {
+  return [
+    ...brokerJvmArgs({ log4jFile: join(options.dir, "log4j.properties"), maxHeapMb: options.maxHeapMb }),
+    `-Dkafka.logs.dir=${options.dir}`,
+    "-cp", classpath(options.libsDir),
+    "kafka.Kafka", join(options.dir, "server.properties"),
+  ];
+}
+
 export async function launchKafkaBroker(options: KafkaBrokerOptions): Promise<ManagedProcess> {
-  const { propsFile, log4jFile, logFile } = await prepare(options);
+  const { logFile } = await prepare(options);
   const proc = spawnManaged({
     command: options.javaBin,
-    args: [
-      ...brokerJvmArgs({ log4jFile, maxHeapMb: options.maxHeapMb }),
-      `-Dkafka.logs.dir=${options.dir}`,
-      "-cp", classpath(options.libsDir),
-      "kafka.Kafka", propsFile,
-    ],
+    args: kafkaBrokerArgs(options),
     cwd: options.dir,
     logFile: join(options.dir, "broker.stdout.log"),
     lifetime: options.lifetime,

@@ -42,6 +42,25 @@ export const ConsoleConfigSchema = BaseConfigSchema.extend({
   DRILL_REDIS_PROXY_URL: z.string().url().optional(),
   /** Drills: the pid file of the Kafka broker the services use (scripts/services-up writes .data/pids/kafka.pid); kafka-down freezes it. Unset: that drill answers 409. */
   DRILL_KAFKA_PID_FILE: z.string().min(1).optional(),
+  /**
+   * Cluster drills: the file `services-up --topology cluster` writes (.data/cluster/topology.json):
+   * every Redis node's and Kafka broker's address and pid file; redis-primary-killed and
+   * kafka-broker-killed kill a node and start it again. Unset: those drills answer 409.
+   */
+  DRILL_CLUSTER_TOPOLOGY_FILE: z.string().min(1).optional(),
+  /** Cluster drills: the load balancer's URLs of the replicated designs (`fraud=url,recommender=url`); their probes go through it. */
+  DRILL_FRONT_URLS: csvSetting.superRefine((entries, ctx) => {
+    try {
+      const urls = parseKeyedUrls(entries, { setting: "DRILL_FRONT_URLS", key: "design", keys: ["fraud", "recommender"] });
+      for (const [name, list] of urls) if (list.length > 1) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${name} is named ${list.length} times; one load balancer URL each` });
+    } catch (error) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
+    }
+  }),
+  /** Cluster drills: HAProxy's statistics page (replica-killed reads when it marks the killed replica down and up). Unset: that drill answers 409. */
+  DRILL_LOAD_BALANCER_STATS_URL: z.string().url().optional(),
+  /** Cluster drills: the event logger's OFFLINE_STORE_DIR (kafka-broker-killed looks up its probe transactions' decisions there). Unset: that drill answers 409. */
+  DRILL_OFFLINE_STORE_DIR: z.string().min(1).optional(),
   /** Drills: where `save: true` writes reports. */
   DRILL_REPORTS_DIR: z.string().min(1).default("docs/drills"),
 });
@@ -51,5 +70,12 @@ export type ConsoleConfig = z.infer<typeof ConsoleConfigSchema>;
 export function serviceUrls(config: Pick<ConsoleConfig, "SERVICE_URLS">): Map<KnownService, string> {
   const out = new Map<KnownService, string>();
   for (const [name, [url]] of parseKeyedUrls(config.SERVICE_URLS, { setting: "SERVICE_URLS", key: "service", keys: KNOWN_SERVICES })) out.set(name as KnownService, url as string);
+  return out;
+}
+
+/** DRILL_FRONT_URLS by design (the schema has already checked it). */
+export function frontUrls(config: Pick<ConsoleConfig, "DRILL_FRONT_URLS">): Map<"fraud" | "recommender", string> {
+  const out = new Map<"fraud" | "recommender", string>();
+  for (const [name, [url]] of parseKeyedUrls(config.DRILL_FRONT_URLS, { setting: "DRILL_FRONT_URLS", key: "design", keys: ["fraud", "recommender"] })) out.set(name as "fraud" | "recommender", (url as string).replace(/\/$/, ""));
   return out;
 }

@@ -113,7 +113,7 @@ describe("drill scoring", () => {
 
 describe("the console's HTTP API", () => {
   const scraper = new Scraper(new Map(), { intervalMs: 1000, timeoutMs: 100, windowMs: 30_000, logger });
-  const drills = new DrillRunner({ urls: new Map(), adminToken: ADMIN, clock: systemClock, logger, redisUrl: null, registryDir: null, pidsFile: null, kafkaPidFile: null, redisProxyUrl: null }, "/nonexistent");
+  const drills = new DrillRunner({ urls: new Map(), adminToken: ADMIN, clock: systemClock, logger, redisUrl: null, registryDir: null, pidsFile: null, kafkaPidFile: null, redisProxyUrl: null, cluster: null }, "/nonexistent");
   const app = createApp({ logger, metrics: createMetrics("console"), readiness: new Readiness(), auth: new TokenAuthenticator({ admin: ADMIN }), scraper, pipelines: pipelines(BUDGETS), drills, inspectTimeoutMs: 1000, windowSeconds: 30, claimsDir: fileURLToPath(new URL("../../../docs/claims", import.meta.url)) });
 
   it("serves the page and its files from the package, no CDN", async () => {
@@ -131,7 +131,7 @@ describe("the console's HTTP API", () => {
     expect(refused.body.error.message).toMatch(/DRILL_REDIS_URL/);
     await request(app).post("/api/drills/nope").set("authorization", `Bearer ${ADMIN}`).send({}).expect(404);
     const listed = await request(app).get("/api/drills").expect(200);
-    expect(listed.body.drills.map((d: { name: string }) => d.name)).toEqual(["redis-down", "redis-slow", "kafka-down", "bad-model", "corrupt-model", "service-killed", "drift-injected", "overload"]);
+    expect(listed.body.drills.map((d: { name: string }) => d.name)).toEqual(["redis-down", "redis-slow", "kafka-down", "bad-model", "corrupt-model", "service-killed", "drift-injected", "overload", "redis-primary-killed", "kafka-broker-killed", "replica-killed"]);
     expect(listed.body.drills[0].expectations.length).toBeGreaterThan(3);
   });
 

@@ -12,7 +12,8 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { alignedFraudStartDate, CardHolders, fraudPresetSpec, recsHistoryEndMs, recsPresetSpec, WEEK_MS } from "@mlsd/world";
-import { pidsFile, servicePlan, type ServiceSpec } from "./plan";
+import { startLoadBalancer, type LoadBalancerHandle } from "@mlsd/testkit";
+import { pidsFile, REPLICATED, replicas, servicePlan, servicePort, type DemoCluster, type ReplicatedService, type ServiceSpec } from "./plan";
 import { Supervisor } from "@mlsd/supervisor";
 import { run, waitReady } from "./processes";
 import { loopSummary } from "./loop-summary";
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     stop: { type: "boolean", default: false },
     "skip-train": { type: "boolean", default: false },
     "port-base": { type: "string" },
+    topology: { type: "string", default: "single" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -34,9 +36,21 @@ if (values.help) {
   --stop         stop everything after the report instead of staying up
   --skip-train   reuse the models already in artifacts/registry
   --port-base N  put the services on N, N+1, ... instead of their default ports (8080-8087)
+  --topology T   single (default): one Redis, one broker, one process per service;
+                 cluster: a Redis Cluster (3 primaries + 3 replicas) and 3 Kafka brokers
+                 (npm run services:up -- --topology cluster), fraud and the recommender as
+                 2 replicas each behind HAProxy; the world keeps running while the demo
+                 stays up, so the cluster drills (redis-primary-killed, kafka-broker-killed,
+                 replica-killed) run under its traffic. redis-down and redis-slow need the fault
+                 proxy of the single topology and are unavailable there.
 `);
   process.exit(0);
 }
+if (values.topology !== "single" && values.topology !== "cluster") {
+  process.stderr.write(`demo: --topology must be single or cluster, got "${values.topology}"\n`);
+  process.exit(2);
+}
+const topology = values.topology;
 
 /** The fraud history: long enough for the trainer's rows to come after the 37-day feature windows fill. */
 const FRAUD_DAYS = 90;
@@ -46,6 +60,10 @@ const CLOCK_SPEED = 8640;
 const SERVICE_START_SLACK_MS = 45_000;
 /** Real time a click may lag its answer (queueing on a busy machine), whatever the clock speed. */
 const CLICK_ATTRIBUTION_REAL_MS = 5_000;
+/** Replicas of fraud and of the recommender in the cluster topology. */
+const REPLICAS = 2;
+/** On the cluster the world runs on while the demo stays up, in runs of this length (real time; the supervisor starts the next from where the clock is). */
+const BACKGROUND_WORLD_RUN = "20m";
 
 const say = (line = "") => process.stdout.write(`${line}\n`);
 const step = (title: string) => say(`\n==> ${title}`);
@@ -55,13 +73,15 @@ const reportDir = path.join(ROOT, "reports", "demo");
 const tsx = path.join(ROOT, "node_modules", ".bin", "tsx");
 const supervisor = new Supervisor({ root: ROOT, logDir: path.join(dataDir, "logs"), pidsFile: pidsFile(dataDir), baseEnv: process.env, onEvent: (line) => say(`  supervisor: ${line}`) });
 let infraStartedHere = false;
+let loadBalancer: LoadBalancerHandle | undefined;
 let stopping: Promise<void> | undefined;
 
 function stopEverything(reason: string): Promise<void> {
   stopping ??= (async () => {
     step(`stopping (${reason})`);
     await supervisor.stopAll();
-    if (infraStartedHere) spawnSync("bash", [path.join(ROOT, "scripts", "services-down")], { stdio: "inherit", cwd: ROOT });
+    await loadBalancer?.stop();
+    if (infraStartedHere) spawnSync("bash", [path.join(ROOT, "scripts", "services-down"), "--topology", topology], { stdio: "inherit", cwd: ROOT });
     say("demo: everything it started is stopped");
   })();
   return stopping;
@@ -80,7 +100,34 @@ function tfjsBackend(): string {
   }
 }
 
-async function infra(): Promise<{ redisUrl: string; kafkaBrokers: string; how: string; kafkaPidFile?: string }> {
+interface Infra {
+  /** The single Redis's URL, or the cluster's nodes (`host:port,...`): what the trainer's --redis takes. */
+  redisUrl: string;
+  kafkaBrokers: string;
+  how: string;
+  kafkaPidFile?: string;
+  cluster?: { redisClusterNodes: string; topologyFile?: string };
+}
+
+/** The cluster: REDIS_CLUSTER_NODES / KAFKA_BROKERS when given (its nodes cannot be killed by the drills then), else scripts/services-up --topology cluster. */
+async function clusterInfra(): Promise<Infra> {
+  const given = process.env.REDIS_CLUSTER_NODES;
+  const kafkaBrokers = process.env.KAFKA_BROKERS;
+  if (given && kafkaBrokers) return { redisUrl: given, kafkaBrokers, how: "given by REDIS_CLUSTER_NODES / KAFKA_BROKERS", cluster: { redisClusterNodes: given } };
+  await run("bash", [path.join(ROOT, "scripts", "services-up"), "--topology", "cluster"], { cwd: ROOT });
+  infraStartedHere = true;
+  const topologyFile = path.join(ROOT, ".data", "cluster", "topology.json");
+  const t = JSON.parse(fs.readFileSync(topologyFile, "utf8")) as { redisClusterNodes: string; kafkaBrokers: string };
+  return {
+    redisUrl: t.redisClusterNodes,
+    kafkaBrokers: t.kafkaBrokers,
+    how: "a local Redis Cluster (3 primaries + 3 replicas) and 3 Kafka 3.9.1 KRaft brokers (replication 3, min.insync.replicas 2)",
+    cluster: { redisClusterNodes: t.redisClusterNodes, topologyFile },
+  };
+}
+
+async function infra(): Promise<Infra> {
+  if (topology === "cluster") return clusterInfra();
   const redisUrl = process.env.REDIS_URL;
   const kafkaBrokers = process.env.KAFKA_BROKERS;
   if (redisUrl && kafkaBrokers) return { redisUrl, kafkaBrokers, how: "given by REDIS_URL / KAFKA_BROKERS" };
@@ -99,9 +146,20 @@ async function infra(): Promise<{ redisUrl: string; kafkaBrokers: string; how: s
 async function main(): Promise<void> {
   const started = Date.now();
   step("infrastructure");
-  const { redisUrl, kafkaBrokers, how, kafkaPidFile } = await infra();
+  const { redisUrl, kafkaBrokers, how, kafkaPidFile, cluster: clusterInfo } = await infra();
   say(`Redis ${redisUrl}, Kafka ${kafkaBrokers}: ${how}`);
   const portBase = values["port-base"] ? Number(values["port-base"]) : undefined;
+  let cluster: DemoCluster | undefined;
+  if (clusterInfo) {
+    const shape = { portBase, cluster: { replicas: REPLICAS } };
+    step(`the load balancer: HAProxy in front of ${REPLICAS} replicas of ${REPLICATED.join(" and ")}`);
+    loadBalancer = await startLoadBalancer({
+      services: REPLICATED.map((name) => ({ name, replicas: replicas(shape, name).map((r) => `127.0.0.1:${r.port}`), port: servicePort(shape, name) })),
+      dir: path.join(dataDir, "haproxy"),
+    });
+    say(`HAProxy (pid ${loadBalancer.pid}, ${loadBalancer.configFile}): ${REPLICATED.map((name) => `${name} ${loadBalancer?.url(name)}`).join(", ")}; statistics ${loadBalancer.statsUrl}`);
+    cluster = { redisClusterNodes: clusterInfo.redisClusterNodes, replicas: REPLICAS, loadBalancerStatsUrl: loadBalancer.statsUrl, ...(clusterInfo.topologyFile ? { topologyFile: clusterInfo.topologyFile } : {}) };
+  }
   // Fresh tokens every run: the admin API and the writers are closed to anyone who was not told.
   const token = () => randomBytes(18).toString("base64url");
   const tokens = { admin: token(), labels: token(), clicks: token() };
@@ -135,6 +193,7 @@ async function main(): Promise<void> {
     clickAttributionMs: CLICK_ATTRIBUTION_REAL_MS * CLOCK_SPEED,
     ...(portBase ? { portBase } : {}),
     ...(kafkaPidFile ? { kafkaPidFile } : {}),
+    ...(cluster ? { cluster } : {}),
   });
 
   step(`starting the services (clock: ${clock.start} at ${new Date(clock.originMs).toISOString()}, ${CLOCK_SPEED}x: a world day every ${(86_400 / CLOCK_SPEED).toFixed(0)} s)`);
@@ -148,15 +207,15 @@ async function main(): Promise<void> {
     say(`  ${spec.name.padEnd(14)} ready on http://127.0.0.1:${spec.port}`);
   }
 
-  const url = (name: string) => `http://127.0.0.1:${(plan.find((s) => s.name === name) as ServiceSpec).port}`;
+  // Fraud and the recommender are reached through the balancer on the cluster.
+  const url = (name: string) =>
+    loadBalancer && (REPLICATED as readonly string[]).includes(name) ? loadBalancer.url(name as ReplicatedService) : `http://127.0.0.1:${(plan.find((s) => s.name === name) as ServiceSpec).port}`;
   // The world's --duration counts from its launch: started before the clock's origin, a short run
   // would spend itself waiting for the world's first day.
   const early = clock.originMs - Date.now();
   if (early > 0) await new Promise((resolve) => setTimeout(resolve, early));
   step(values.short ? "the world: simulated users and card holders on the services' clock (short run)" : "the world: simulated users and card holders on the services' clock, a card-testing wave on day 9");
-  await run(
-    tsx,
-    [
+  const worldArgs = [
       "src/cli.ts",
       "--recommender", url("recommender"),
       "--fraud", url("fraud"),
@@ -174,10 +233,8 @@ async function main(): Promise<void> {
       "--clock-origin", String(clock.originMs),
       // Half the users: the recommender's three processes share two cores with everything else.
       "--user-share", "0.5",
-      ...(values.short ? ["--duration", "15s", "--progress-every", "5s"] : ["--duration", "150s", "--progress-every", "10s", "--drift", "card-testing@+9d,cards=60"]),
-    ],
-    { cwd: path.join(ROOT, "jobs/world") },
-  );
+  ];
+  await run(tsx, [...worldArgs, ...(values.short ? ["--duration", "15s", "--progress-every", "5s"] : ["--duration", "150s", "--progress-every", "10s", "--drift", "card-testing@+9d,cards=60"])], { cwd: path.join(ROOT, "jobs/world") });
 
   const load = values.short ? { fraud: ["--rate", "50", "--duration", "5", "--warmup", "2"], recs: ["--rate", "20", "--duration", "5", "--warmup", "2"] } : { fraud: ["--rate", "200", "--duration", "20", "--warmup", "5"], recs: ["--rate", "50", "--duration", "20", "--warmup", "5"] };
   step("open-loop load: fraud scoring");
@@ -204,11 +261,21 @@ async function main(): Promise<void> {
   say(`label writer token: ${tokens.labels}; click writer token: ${tokens.clicks}`);
   say(`reports: ${path.relative(ROOT, reportDir)}/ (training reports, load reports with latency-vs-load SVGs); logs: ${path.relative(ROOT, path.join(dataDir, "logs"))}/`);
   say(`demo ready in ${Math.round((Date.now() - started) / 1000)} s`);
-  say(`\nthe control room: ${url("console")}  (live pipelines against their budgets, the request inspector, drills: MLSD_ADMIN_TOKEN=${tokens.admin} npm run drill -- redis-down --url ${url("console")})`);
+  say(`\nthe control room: ${url("console")}  (live pipelines against their budgets, the request inspector, drills: MLSD_ADMIN_TOKEN=${tokens.admin} npm run drill -- ${cluster ? "redis-primary-killed" : "redis-down"} --url ${url("console")})`);
+
+  if (cluster) {
+    say(`load balancer: ${REPLICATED.map((name) => `${name} ${url(name)} -> ${replicas({ portBase, cluster }, name).map((r) => `${r.name} :${r.port}`).join(", ")}`).join("; ")}; statistics ${cluster.loadBalancerStatsUrl}`);
+    say(`cluster drills (under the world's traffic): MLSD_ADMIN_TOKEN=${tokens.admin} npm run drill -- redis-primary-killed|kafka-broker-killed|replica-killed --url ${url("console")}; redis-down and redis-slow are unavailable on the cluster (no fault proxy: cluster clients follow redirects to the nodes' own addresses)`);
+  }
 
   if (values.stop || values.short) {
     await stopEverything("--stop");
     return;
+  }
+  if (cluster) {
+    // The world goes on from where the clock is, in runs the supervisor starts one after another.
+    supervisor.start("world", "jobs/world", {}, { command: process.execPath, args: ["--import", "tsx", ...worldArgs, "--duration", BACKGROUND_WORLD_RUN, "--progress-every", "0"] });
+    say(`\nthe world keeps running (its log: ${path.relative(ROOT, path.join(dataDir, "logs", "world.log"))})`);
   }
   say("\nEverything stays up; Ctrl-C stops all of it.");
   await new Promise(() => undefined);

@@ -10,7 +10,7 @@ import { RecommenderConfigSchema } from "../../../services/recommender/src/confi
 import { RetrievalConfigSchema } from "../../../services/retrieval/src/config";
 import { RetrainControllerConfigSchema } from "../../../services/retrain-controller/src/config";
 import { RolloutControllerConfigSchema } from "../../../services/rollout-controller/src/config";
-import { servicePlan } from "./plan";
+import { replicas, servicePlan } from "./plan";
 
 const settings = { root: "/repo", redisUrl: "redis://127.0.0.1:6379", kafkaBrokers: "127.0.0.1:9092", registryDir: "/repo/artifacts/registry", dataDir: "/repo/.data/demo", tokens: { admin: "admin-token-0123456789", labels: "labels-token-0123456789", clicks: "clicks-token-0123456789" } };
 
@@ -96,5 +96,46 @@ describe("demo plan", () => {
     // With --port-base the proxy's Redis port moves too, past the services' ports.
     const moved = servicePlan({ ...settings, portBase: 9100 });
     expect(moved.find((s) => s.name === "fault-proxy")!.env.PROXY_PORT).toBe(String(9100 + moved.length));
+  });
+
+  describe("the cluster topology", () => {
+    const cluster = { redisClusterNodes: "127.0.0.1:7001,127.0.0.1:7002", topologyFile: "/repo/.data/cluster/topology.json", replicas: 2, loadBalancerStatsUrl: "http://127.0.0.1:40000/stats" };
+    const plan = servicePlan({ ...settings, cluster, clock: { start: "2024-01-31T00:00:00.000Z", originMs: 1_800_000_000_000, speed: 8640 } });
+    const at = (name: string) => `http://127.0.0.1:${plan.find((s) => s.name === name)!.port}`;
+
+    it("runs fraud and the recommender as replicas on their own ports, each with its own journal, the balancer on the usual ports", () => {
+      const names = plan.map((s) => s.name);
+      expect(names).toEqual(expect.arrayContaining(["fraud-1", "fraud-2", "recommender-1", "recommender-2"]));
+      expect(names).not.toContain("fraud");
+      expect(names).not.toContain("recommender");
+      expect(new Set(plan.map((s) => s.port)).size).toBe(plan.length);
+      expect(plan.map((s) => s.port)).not.toContain(8080);
+      expect(plan.map((s) => s.port)).not.toContain(8081);
+      expect(replicas({ cluster }, "fraud").map((r) => r.port)).toEqual([8101, 8102]);
+      expect(replicas({ cluster, portBase: 9300 }, "recommender").map((r) => r.port)).toEqual([9331, 9332]);
+      const journals = plan.filter((s) => s.env.EVENT_JOURNAL_DIR).map((s) => s.env.EVENT_JOURNAL_DIR);
+      expect(new Set(journals).size).toBe(journals.length);
+      for (const name of ["fraud-1", "fraud-2"]) expect(FraudConfigSchema.parse(plan.find((s) => s.name === name)!.env).PORT).toBe(plan.find((s) => s.name === name)!.port);
+    });
+
+    it("points every service at the Redis Cluster, with no fault proxy", () => {
+      expect(plan.map((s) => s.name)).not.toContain("fault-proxy");
+      for (const s of plan.filter((p) => p.name !== "console")) expect(s.env.REDIS_URL, s.name).toBeUndefined();
+      expect(FraudConfigSchema.parse(plan.find((s) => s.name === "fraud-1")!.env).REDIS_CLUSTER_NODES).toEqual(["127.0.0.1:7001", "127.0.0.1:7002"]);
+      expect(RecommenderConfigSchema.parse(plan.find((s) => s.name === "recommender-2")!.env).REDIS_CLUSTER_NODES).toEqual(["127.0.0.1:7001", "127.0.0.1:7002"]);
+    });
+
+    it("reloads every replica, and tells the console the topology, the balancer and the offline store", () => {
+      expect(plan.find((s) => s.name === "retrain-controller")!.env.RELOAD_URLS!.split(",")).toEqual([`fraud=${at("fraud-1")}`, `fraud=${at("fraud-2")}`, `recs=${at("ranker")}`]);
+      expect(plan.find((s) => s.name === "rollout-controller")!.env.RELOAD_URLS!.split(",")).toContain(`recs-popularity=${at("recommender-2")}`);
+      const console = plan.at(-1)!;
+      const parsed = ConsoleConfigSchema.parse(console.env);
+      expect(parsed).toMatchObject({ DRILL_CLUSTER_TOPOLOGY_FILE: cluster.topologyFile, DRILL_LOAD_BALANCER_STATS_URL: cluster.loadBalancerStatsUrl, DRILL_OFFLINE_STORE_DIR: "/repo/.data/demo/offline-store" });
+      expect(console.env.DRILL_FRONT_URLS).toBe("fraud=http://127.0.0.1:8081,recommender=http://127.0.0.1:8080");
+      expect(console.env.DRILL_REDIS_URL).toBeUndefined();
+      const watched = Object.fromEntries(console.env.SERVICE_URLS!.split(",").map((pair) => pair.split("=")));
+      expect(watched).toMatchObject({ fraud: at("fraud-1"), recommender: at("recommender-1") });
+      expect(watched["fault-proxy"]).toBeUndefined();
+    });
   });
 });

@@ -53,7 +53,8 @@ export const FRAUD_USAGE = `fraud options:
   --export DIR         write features and predictions of the train, validation and test rows there,
                        with the model version
   --export-format F    csv (default) | ndjson
-  --redis URL          after training, replay recent history into this Redis (warm features)
+  --redis URL|NODES    after training, replay recent history into this Redis (warm features;
+                       a redis:// URL, or a Redis Cluster's host:port,host:port,...)
   --quiet              no progress bars
 
   --from-log           train from the running system's log instead (the retrain controller's run; its

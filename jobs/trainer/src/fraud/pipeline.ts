@@ -16,7 +16,7 @@ import { ModelRegistry, type RegisteredModel } from "@mlsd/model-registry";
 import { Progress } from "@mlsd/progress";
 import { createFraudWorld, simulateTransactions, type FraudWorldInput, type FraudWorldPreset } from "@mlsd/synth";
 import { labelsKnownAt, type TransactionTable } from "@mlsd/datasets";
-import { Redis } from "ioredis";
+import { openRedis } from "../redis-target";
 import { buildFeatures } from "./data";
 import { evaluateScores, meanMetrics, rankingMetrics, type FraudEvaluation, type RankingMetrics } from "./evaluate";
 import { exportPredictions, type ExportFormat, type ExportPart, type ExportResult } from "./export";
@@ -400,7 +400,7 @@ async function publish(full: FullRun, options: TrainFraudOptions, costs: Decisio
  * starts with the features it would have had running all along.
  */
 async function materialize(url: string, txs: readonly TransactionInput[], labels: readonly LabelInput[], log: (l: string) => void): Promise<void> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 2 });
+  const redis = openRedis(url);
   try {
     const store = new RedisFraudFeatureStore(redis);
     const end = txs.length ? (txs[txs.length - 1] as TransactionInput).timeMs : 0;

@@ -1,5 +1,5 @@
 import { materializeRecsFeatures, RedisRecsFeatureStore, RedisUserHistory, type RecsCatalogue, type RecsProfiles, type RecsSession } from "@mlsd/feature-store";
-import { Redis } from "ioredis";
+import { openRedis } from "../redis-target";
 import type { ClickLog } from "./world-data";
 
 export interface MaterializeOptions {
@@ -36,7 +36,7 @@ export function clickHistories(clicks: ClickLog, userId: (u: number) => string, 
  * and the user tower's history).
  */
 export async function materializeRecs(options: MaterializeOptions): Promise<{ users: number; items: number; histories: number }> {
-  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 2 });
+  const redis = openRedis(options.redisUrl);
   try {
     const t0 = performance.now();
     const store = new RedisRecsFeatureStore(redis, { prefix: options.featurePrefix ?? "rx:" });

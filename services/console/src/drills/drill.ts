@@ -16,8 +16,21 @@ export interface DrillContext {
   redisProxyUrl: string | null;
   /** The pid file of the Kafka broker the services use (kafka-down freezes it). */
   kafkaPidFile: string | null;
+  /** The cluster topology's settings (the cluster drills' only way in); null on the single topology. */
+  cluster: ClusterDrillSettings | null;
   /** Progress lines the page and the CLI show while the drill runs. */
   say(line: string): void;
+}
+
+export interface ClusterDrillSettings {
+  /** `services-up --topology cluster`'s topology.json: node addresses and pid files. */
+  topologyFile: string | null;
+  /** The load balancer's URL of each replicated design. */
+  frontUrls: ReadonlyMap<"fraud" | "recommender", string>;
+  /** HAProxy's statistics page. */
+  loadBalancerStatsUrl: string | null;
+  /** The event logger's offline store. */
+  offlineStoreDir: string | null;
 }
 
 export interface DrillOptions {

@@ -1,6 +1,6 @@
-import fs from "node:fs";
 import { parseExposition, sumBy, sumOf } from "@mlsd/prom-text";
 import type { KnownService } from "../config";
+import { readPid } from "./cluster-nodes";
 import type { Drill, DrillContext, DrillOptions } from "./drill";
 import { sleep, waitUntil } from "./drill";
 import { Prober } from "./probe";
@@ -37,12 +37,6 @@ async function loggerStats(url: string): Promise<LoggerStats> {
   return (await (await fetch(`${url}/v1/stats`, { signal: AbortSignal.timeout(10_000) })).json()) as LoggerStats;
 }
 
-function readPid(file: string): number {
-  const pid = Number(fs.readFileSync(file, "utf8").trim());
-  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`${file}: not a pid`);
-  return pid;
-}
-
 /**
  * The Kafka broker hangs for N seconds (SIGSTOP: connections stay open, nothing answers, as with a
  * stuck host), then resumes. Kafka is off the answer path: both designs should keep answering,
@@ -60,7 +54,9 @@ export const kafkaDown: Drill = {
     "every event stored exactly once: per topic, the event logger stored as many new events as the producers got acknowledged (each is its topic's only producer), and no producer dropped one",
   ],
   unavailable: (ctx) =>
-    ctx.kafkaPidFile === null
+    ctx.cluster !== null && ctx.kafkaPidFile === null
+      ? "the services use a three-broker Kafka here (kafka-broker-killed is the cluster's Kafka drill); set DRILL_KAFKA_PID_FILE to freeze one broker anyway"
+      : ctx.kafkaPidFile === null
       ? "set DRILL_KAFKA_PID_FILE (the pid file of the broker the services use; scripts/services-up writes .data/pids/kafka.pid) to run kafka-down"
       : !ctx.urls.has("event-logger")
         ? "needs event-logger in SERVICE_URLS (to count the events stored)"

@@ -35,7 +35,10 @@ function redisFaultDrill(fault: RedisFault): Drill {
       `p99 of both designs during the outage <= ${OUTAGE_P99_MS} ms (deadlines bound the answers, not Redis)`,
       `answers are normal again (10 in a row neither degraded nor from a fallback, cold starts aside, at each design) within ${RECOVER_WITHIN_MS / 1000} s after Redis answers (outage ${o.faultSeconds} s)`,
     ],
-    unavailable: (ctx) => fault.unavailable(ctx) ?? (!ctx.urls.has("fraud") && !ctx.urls.has("recommender") ? "needs fraud or recommender in SERVICE_URLS" : null),
+    unavailable: (ctx) =>
+      ctx.cluster !== null
+        ? "the services use a Redis Cluster here: cluster clients follow redirects to the nodes' own addresses, so no single Redis or fault proxy sits in their path (redis-primary-killed is the cluster's Redis drill)"
+        : (fault.unavailable(ctx) ?? (!ctx.urls.has("fraud") && !ctx.urls.has("recommender") ? "needs fraud or recommender in SERVICE_URLS" : null)),
     async run(ctx: DrillContext, options: DrillOptions): Promise<DrillReport> {
       const startedAt = new Date().toISOString();
       const urls: { fraud?: string; recommender?: string } = {};

@@ -9,9 +9,12 @@ import type { Drill, DrillContext, DrillOptions } from "./drill";
 import { overload } from "./overload";
 import { redisDown, redisSlow } from "./redis-faults";
 import { serviceKilled } from "./service-killed";
+import { kafkaBrokerKilled } from "./kafka-broker-killed";
+import { redisPrimaryKilled } from "./redis-primary-killed";
+import { replicaKilled } from "./replica-killed";
 import { renderReport, type DrillReport } from "./report";
 
-export const DRILLS: readonly Drill[] = [redisDown, redisSlow, kafkaDown, badModel, corruptModel, serviceKilled, driftInjected, overload];
+export const DRILLS: readonly Drill[] = [redisDown, redisSlow, kafkaDown, badModel, corruptModel, serviceKilled, driftInjected, overload, redisPrimaryKilled, kafkaBrokerKilled, replicaKilled];
 
 export const DEFAULT_DRILL_OPTIONS: Record<string, DrillOptions> = {
   "redis-down": { faultSeconds: 10, baselineSeconds: 5, afterSeconds: 15, rate: 20 },
@@ -25,6 +28,10 @@ export const DEFAULT_DRILL_OPTIONS: Record<string, DrillOptions> = {
   "drift-injected": { faultSeconds: 240, baselineSeconds: 10, afterSeconds: 20, rate: 100, multiple: 10 },
   // The base rate: the demo's own fraud load (200/s) passes its budgets; 3x it is past what the service carries on 2 shared cores.
   overload: { faultSeconds: 15, baselineSeconds: 10, afterSeconds: 10, rate: 200, multiple: 3 },
+  // The cluster drills (npm run demo -- --topology cluster), under the world's traffic.
+  "redis-primary-killed": { faultSeconds: 20, baselineSeconds: 10, afterSeconds: 20, rate: 20 },
+  "kafka-broker-killed": { faultSeconds: 15, baselineSeconds: 10, afterSeconds: 15, rate: 20 },
+  "replica-killed": { faultSeconds: 60, baselineSeconds: 10, afterSeconds: 10, rate: 50 },
 };
 
 export interface DrillRun {
