@@ -7,7 +7,7 @@ import { Progress } from "@mlsd/progress";
 import { buildPopularityLists, publishPopularity, type PopularityLists } from "@mlsd/model-formats/popularity";
 import { publishRetrievalModel } from "@mlsd/model-formats/retrieval";
 import { Rng } from "@mlsd/random";
-import { createRecWorld, REC_TRAFFIC_PRESETS, simulateInteractions, type RecWorldInput, type RecWorldPreset } from "@mlsd/synth";
+import { createRecWorld, REC_TRAFFIC_PRESETS, recWorldMsToDay, simulateInteractions, type RecWorldInput, type RecWorldPreset } from "@mlsd/synth";
 import type { TwoTowerConfig } from "@mlsd/two-tower";
 import { evaluateWorld, type WorldEvaluation } from "./evaluate-world";
 import { materializeRecs } from "./materialize";
@@ -20,7 +20,7 @@ import { trainRanker, type RankerTrainingReport } from "./ranker";
 import { REC_WORLD_ORIGIN_MS, worldCatalogue, worldDayToMs, worldProfiles, worldSessions } from "./ranker-data";
 import { renderMovieLensReport, renderWorldReport, type IndexSweep } from "./report";
 import { buildIndexes, effortName, recallAtDefault, searchIndex, sweepIndexRecall, trainTwoTower, userQuery, type BuiltIndexes, type IndexSpec } from "./retrieval-model";
-import { clicksOf, latestHistories, worldTrainingData, worldUserTable } from "./world-data";
+import { clicksBefore, clicksOf, latestHistories, PointInTimeQueries, worldTrainingData, worldUserTable } from "./world-data";
 
 export type RecsPreset = RecWorldPreset;
 
@@ -153,7 +153,7 @@ async function trainOnWorld(
 ): Promise<Omit<TrainRecsResult, "seconds">> {
   const { spec, seed, world, impressions, clicks, sessionsPerUser } = simulateWorld(source);
   const cutoff = world.options.trainCutoffDay;
-  const { data, trainRows } = worldTrainingData(world, clicks, cutoff);
+  const { data, histories, trainRows } = worldTrainingData(world, clicks, cutoff);
   log(
     `world (${source.preset}, seed ${seed}): ${world.numUsers} users, ${world.numItems} items, ${impressions.sessions} sessions, ${impressions.length} impressions, ` +
       `${clicks.user.length} clicks (${trainRows} before day ${cutoff} train the two-tower model)`,
@@ -189,16 +189,35 @@ async function trainOnWorld(
   const indexSweep = sweepIndex(indexes, sampleUsers.map((u) => userVector(u).slice()));
 
   const items = trained.embeddings;
+  // The ranker's train and validation sessions lie before the cut-off: each is scored with the user
+  // as they stood at the session (clicks before it), never with the cut-off state that holds the
+  // session's own clicks. Sessions after the cut-off (the ranker's test window) meet the cut-off
+  // state, as serving does. The tower's weights were still fitted on every click before the cut-off.
+  const cutoffMs = worldDayToMs(cutoff);
+  const pointInTime = new PointInTimeQueries(world.numUsers, clicks, histories, trainRows);
+  const nCat = data.userFeatures.categoricalCardinalities.length;
+  const sessionVector = new Float32Array(dim);
+  let sessionKey = "";
+  const vectorAt = (u: number, atMs: number): Float32Array => {
+    if (atMs >= cutoffMs) return userVector(u);
+    const beforeRow = clicksBefore(clicks, recWorldMsToDay(atMs));
+    const key = `${u}:${pointInTime.clicksBefore(u, beforeRow)}`;
+    if (key !== sessionKey) {
+      trained.encoder.encode(pointInTime.query(u, beforeRow, known[u] === 1, data.userFeatures.categorical.subarray(u * nCat, (u + 1) * nCat)), sessionVector);
+      sessionKey = key;
+    }
+    return sessionVector;
+  };
   const ranker = await trainRanker({
     world,
     impressions,
-    scorer: (u, i) => {
-      const v = userVector(u);
+    scorer: (u, i, atMs) => {
+      const v = vectorAt(u, atMs);
       let dot = 0;
       for (let j = 0; j < dim; j++) dot += (v[j] as number) * (items[i * dim + j] as number);
       return dot;
     },
-    scorerName: `two-tower ${version} (user tower as of day ${cutoff})`,
+    scorerName: `two-tower ${version} (user tower input as of each session: clicks before it; as of day ${cutoff} from then on)`,
     retrievalVersions: [version],
     lambdarank: { numRounds: spec.rankerRounds },
     pointwise: { numRounds: spec.rankerRounds },

@@ -64,10 +64,15 @@ export function worldSessions(world: RecWorld, log: ImpressionLog, originMs = RE
 }
 
 /**
- * The retrieval model's score of an item for a user: the ranker's first feature. Pluggable so the
- * ranker can be trained before the two-tower model exists and retrained on its scores after.
+ * The retrieval model's score of an item for a user at a time (the session's, world ms): the
+ * ranker's first feature. The time lets a scorer use only what was known then, as serving would;
+ * pluggable so the ranker can be trained before the two-tower model exists and retrained on its
+ * scores after.
  */
-export type RetrievalScorer = (user: number, item: number) => number;
+export type RetrievalScorer = (user: number, item: number, atMs: number) => number;
+
+/** A scorer that does not change with time (the world's own scorers: a user's taste is fixed). */
+export type TimelessScorer = (user: number, item: number) => number;
 
 /** 32-bit mix (murmur3 finaliser): a deterministic uniform per (seed, user, item), whatever the call order. */
 function mix(h: number): number {
@@ -92,7 +97,7 @@ function hashedNormal(seed: number, user: number, item: number): number {
  * noise of standard deviation `noise` (the dot products themselves spread about 0.5), fixed per
  * (user, item) so a pair always gets the same score.
  */
-export function noisyLatentScorer(world: RecWorld, options: { noise: number; seed?: number }): RetrievalScorer {
+export function noisyLatentScorer(world: RecWorld, options: { noise: number; seed?: number }): TimelessScorer {
   const d = world.options.dim;
   const uf = world.users.factors;
   const itf = world.items.factors;
@@ -105,6 +110,6 @@ export function noisyLatentScorer(world: RecWorld, options: { noise: number; see
 }
 
 /** Retrieval by global popularity alone: log of the item's Zipf weight. */
-export function popularityScorer(world: RecWorld): RetrievalScorer {
+export function popularityScorer(world: RecWorld): TimelessScorer {
   return (_user, item) => Math.log(world.items.popularity[item] as number);
 }

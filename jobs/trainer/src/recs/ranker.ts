@@ -229,7 +229,7 @@ export function rankerData(options: RankerDataOptions): RankerData {
     include: (s) => s.timeMs >= warmupMs,
     retrievalScore: (s, p) => {
       const session = sessions[s] as RecsSession;
-      return options.scorer(Number(session.userId), Number(session.items[p]));
+      return options.scorer(Number(session.userId), Number(session.items[p]), session.timeMs);
     },
   });
   const rowOffsets = new Int32Array(matrix.groups.length + 1);

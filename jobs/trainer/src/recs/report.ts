@@ -121,8 +121,10 @@ export function renderWorldReport(input: WorldReportInput): RenderedReport {
     ...ranker.methods.map((m) => `| ${m.description} | ${f4(m.ndcgTrue)} | ${f4(m.ndcgClicks)} |`),
     "",
     `Ranker version ${ranker.registered?.version ?? "(not published)"}; top features by gain: ${ranker.importance.slice(0, 5).map((f) => f.feature).join(", ")}.`,
-    "The two-tower model was trained on the clicks of the sessions the ranker trains on, so the retrieval score is more " +
-      "telling there than on new candidates; the held-out rows above are free of that.",
+    "Each training and validation session is scored with the user tower's input as of that session (the clicks before it), " +
+      "as serving sees it, not with the cut-off state that holds the session's own clicks. The tower's weights (its item " +
+      "and user embeddings) were still fitted on every click before the cut-off, the ranker's sessions among them; the " +
+      "held-out rows above are free of both.",
     "",
     "## Popularity fallback",
     "",

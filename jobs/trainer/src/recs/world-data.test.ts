@@ -1,8 +1,8 @@
 import { createRecWorld, simulateInteractions } from "@mlsd/synth";
-import { validateTrainingData } from "@mlsd/two-tower";
+import { buildHistories, validateTrainingData } from "@mlsd/two-tower";
 import { describe, expect, it } from "vitest";
 import { clickHistories } from "./materialize";
-import { clicksBefore, clicksOf, HISTORY_LENGTH, latestHistories, seenItems, worldTrainingData, worldUserTable, type ClickLog } from "./world-data";
+import { clicksBefore, clicksOf, HISTORY_LENGTH, latestHistories, PointInTimeQueries, seenItems, worldTrainingData, worldUserTable, type ClickLog } from "./world-data";
 
 const world = createRecWorld({ preset: "small", seed: 4, numUsers: 60, numItems: 200 });
 const log = simulateInteractions(world, { seed: 5, sessionsPerUser: 8, slateSize: 8 });
@@ -73,5 +73,33 @@ describe("histories and seen items", () => {
     const lists = clickHistories(tiny, (u) => `u${u}`, (i) => `m${i}`);
     expect(lists.get("u0")).toEqual(["m9", "m5", "m7", "m5"]);
     expect(lists.get("u1")).toEqual(["m8", "m6"]);
+  });
+});
+
+describe("the user tower's input as of a moment (the ranker's training sessions)", () => {
+  // User 0 clicks 5, 6, 7 on days 1, 2, 3; user 1 clicks 9 on day 1.5.
+  const log: ClickLog = { user: Int32Array.of(0, 1, 0, 0), item: Int32Array.of(5, 9, 6, 7), day: Float64Array.of(1, 1.5, 2, 3) };
+  const histories = buildHistories({ user: log.user, item: log.item, time: log.day }, 4);
+  const queries = new PointInTimeQueries(2, log, histories, 4);
+  const categorical = Int32Array.of(1, 2);
+
+  it("sees only the clicks before the moment, most recent first", () => {
+    const q = queries.query(0, clicksBefore(log, 2.5), true, categorical);
+    expect(Array.from(q.history)).toEqual([6, 5, -1, -1]);
+    expect(q.numeric[0]).toBeCloseTo(Math.log1p(2), 6);
+    expect(q.userId).toBe(0);
+    expect(q.categorical).toBe(categorical);
+    // A session on day 3 itself does not see its own click (day 3): the leak this prevents.
+    expect(Array.from(queries.query(0, clicksBefore(log, 3), true, categorical).history)).toEqual([6, 5, -1, -1]);
+    expect(Array.from(queries.query(0, clicksBefore(log, 4), true, categorical).history)).toEqual([7, 6, 5, -1]);
+  });
+
+  it("before a user's first click: no history, no count, and the unknown-user row", () => {
+    const q = queries.query(0, clicksBefore(log, 0.5), true, categorical);
+    expect(Array.from(q.history)).toEqual([-1, -1, -1, -1]);
+    expect(q.numeric[0]).toBe(0);
+    expect(q.userId).toBe(-1);
+    expect(queries.clicksBefore(1, clicksBefore(log, 1.6))).toBe(1);
+    expect(queries.clicksBefore(1, clicksBefore(log, 1.4))).toBe(0);
   });
 });

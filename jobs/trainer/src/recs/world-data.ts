@@ -1,6 +1,6 @@
 import type { RecWorld, ImpressionLog } from "@mlsd/synth";
 import { USER_FEATURE_LEVELS } from "@mlsd/synth";
-import { buildHistories, type Histories, type TrainingData, type UserFeatures } from "@mlsd/two-tower";
+import { buildHistories, type Histories, type TrainingData, type UserFeatures, type UserQuery } from "@mlsd/two-tower";
 import type { UserTable } from "@mlsd/model-formats/retrieval";
 
 /** Items per user history the user tower pools (most recent first). */
@@ -139,4 +139,60 @@ export function seenItems(numUsers: number, clicks: ClickLog, rows: number): Set
   const sets = Array.from({ length: numUsers }, () => new Set<number>());
   for (let r = 0; r < rows; r++) sets[clicks.user[r] as number]!.add(clicks.item[r] as number);
   return sets;
+}
+
+/**
+ * The user tower's input for a user as it stood at a moment of the log: the latest clicks and the
+ * click count before `beforeRow` (the first click row at or after that moment), nothing later. The
+ * ranker's training sessions are scored with these, not with the state at the cut-off, which holds
+ * the session's own clicks and would teach the ranker to trust a retrieval score that serving never
+ * sees (a point-in-time leak).
+ */
+export class PointInTimeQueries {
+  /** Click rows of each user, in log order. */
+  private readonly rowsOf: Int32Array[];
+
+  constructor(
+    numUsers: number,
+    private readonly clicks: ClickLog,
+    /** Per click row, the user's history before that click (buildHistories over the same log). */
+    private readonly histories: Histories,
+    rows: number,
+  ) {
+    const counts = new Int32Array(numUsers);
+    for (let r = 0; r < rows; r++) counts[clicks.user[r] as number]! += 1;
+    this.rowsOf = Array.from(counts, (c) => new Int32Array(c));
+    const filled = new Int32Array(numUsers);
+    for (let r = 0; r < rows; r++) {
+      const u = clicks.user[r] as number;
+      (this.rowsOf[u] as Int32Array)[filled[u]!++] = r;
+    }
+  }
+
+  /** How many of the user's clicks come before log row `beforeRow`. */
+  clicksBefore(user: number, beforeRow: number): number {
+    const rows = this.rowsOf[user] as Int32Array;
+    let lo = 0;
+    let hi = rows.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((rows[mid] as number) < beforeRow) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The query of `user` with only the clicks before log row `beforeRow`. */
+  query(user: number, beforeRow: number, known: boolean, categorical: Int32Array): UserQuery {
+    const n = this.clicksBefore(user, beforeRow);
+    const H = this.histories.length;
+    const history = new Int32Array(H).fill(-1);
+    if (n > 0) {
+      const last = (this.rowsOf[user] as Int32Array)[n - 1] as number;
+      history[0] = this.clicks.item[last] as number;
+      for (let k = 1; k < H; k++) history[k] = this.histories.items[last * H + k - 1] as number;
+    }
+    // worldUserFeatures' one numeric feature, log1p of the clicks so far, as of this moment.
+    return { userId: known && n > 0 ? user : -1, numeric: Float32Array.of(Math.log1p(n)), categorical, history };
+  }
 }
