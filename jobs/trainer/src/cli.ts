@@ -46,9 +46,11 @@ recs options:
   --reports DIR        where the report and charts go (default reports)
   --alias NAME         registry alias to publish under (default current; movielens for MovieLens)
   --redis URL          after training, materialise features and click histories into this Redis
+  --redis-cluster NODES    or into this Redis Cluster (host:port,host:port,...)
   --feature-prefix P --history-prefix P    Redis key namespaces (default rx: and rh:)
   --quiet              no progress bars
   --materialize-only   skip training: only load the world's features and click histories into --redis
+                       (or --redis-cluster)
 `;
 
 function int(value: string | undefined, name: string): number | undefined {
@@ -84,6 +86,7 @@ async function main(): Promise<void> {
       registry: { type: "string", default: "artifacts/registry" },
       reports: { type: "string", default: "reports" },
       redis: { type: "string" },
+      "redis-cluster": { type: "string" },
       dataset: { type: "string" },
       data: { type: "string" },
       epochs: { type: "string" },
@@ -197,6 +200,7 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
     process.exit(2);
   }
   const index: IndexSpec = indexKind === "ivf" ? { kind: "ivf", params: { ...(nlist ? { nlist } : {}), ...(nprobe ? { nprobe } : {}) } } : { kind: "hnsw" };
+  const clusterNodes = text("redis-cluster")?.split(",").map((n) => n.trim()).filter(Boolean);
   let source: RecsDataSource;
   if (dataset === "movielens") {
     const seeds = text("seeds")?.split(",").map((v) => int(v.trim(), "seeds") as number);
@@ -259,12 +263,16 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
     process.stdout.write(out.join("\n") + "\n");
     return;
   }
+  if (text("redis") && clusterNodes) {
+    process.stderr.write("--redis and --redis-cluster: give one\n");
+    process.exit(2);
+  }
   if (values["materialize-only"]) {
-    if (source.kind !== "synthetic" || !text("redis")) {
-      process.stderr.write("--materialize-only needs a synthetic world and --redis URL\n");
+    if (source.kind !== "synthetic" || (!text("redis") && !clusterNodes)) {
+      process.stderr.write("--materialize-only needs a synthetic world and --redis URL or --redis-cluster NODES\n");
       process.exit(2);
     }
-    await materializeWorld(source, text("redis") as string, {
+    await materializeWorld(source, clusterNodes ? { clusterNodes } : { url: text("redis") as string }, {
       ...(text("feature-prefix") ? { featurePrefix: text("feature-prefix") as string } : {}),
       ...(text("history-prefix") ? { historyPrefix: text("history-prefix") as string } : {}),
     });
@@ -275,6 +283,7 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
     registryDir: text("registry") ?? "artifacts/registry",
     reportDir: text("reports") ?? "reports",
     ...(text("redis") ? { redisUrl: text("redis") as string } : {}),
+    ...(clusterNodes ? { redisClusterNodes: clusterNodes } : {}),
     ...(text("alias") ? { alias: text("alias") as string } : {}),
     ...(text("feature-prefix") ? { featurePrefix: text("feature-prefix") as string } : {}),
     ...(text("history-prefix") ? { historyPrefix: text("history-prefix") as string } : {}),

@@ -10,7 +10,7 @@ import { Rng } from "@mlsd/random";
 import { createRecWorld, REC_TRAFFIC_PRESETS, simulateInteractions, type RecWorldInput, type RecWorldPreset } from "@mlsd/synth";
 import type { TwoTowerConfig } from "@mlsd/two-tower";
 import { evaluateWorld, type WorldEvaluation } from "./evaluate-world";
-import { materializeRecs } from "./materialize";
+import { materializeRecs, type RedisTarget } from "./materialize";
 import { publishRankerModel } from "@mlsd/model-formats/ranker";
 import { linearUserVector, saveLinearTowers } from "@mlsd/two-tower";
 import { movieLensUserTable } from "./movielens";
@@ -52,6 +52,8 @@ export interface TrainRecsOptions {
   reportDir: string;
   /** Materialise features and click histories into this Redis (synthetic worlds only). */
   redisUrl?: string;
+  /** Or into this Redis Cluster (`host:port` of its nodes). */
+  redisClusterNodes?: readonly string[];
   featurePrefix?: string;
   historyPrefix?: string;
   twoTower?: Partial<TwoTowerConfig>;
@@ -131,10 +133,10 @@ function simulateWorld(source: Extract<RecsDataSource, { kind: "synthetic" }>) {
  * Loads a synthetic world's features and click histories into Redis without training: the same
  * world (preset, size, seed) as a training run, for a fresh Redis next to existing artifacts.
  */
-export async function materializeWorld(source: Extract<RecsDataSource, { kind: "synthetic" }>, redisUrl: string, options: { featurePrefix?: string; historyPrefix?: string; log?: (line: string) => void } = {}): Promise<void> {
+export async function materializeWorld(source: Extract<RecsDataSource, { kind: "synthetic" }>, redis: RedisTarget, options: { featurePrefix?: string; historyPrefix?: string; log?: (line: string) => void } = {}): Promise<void> {
   const { world, impressions, clicks } = simulateWorld(source);
   await materializeRecs({
-    redisUrl,
+    redis,
     profiles: worldProfiles(world),
     catalogue: worldCatalogue(world),
     sessions: worldSessions(world, impressions),
@@ -267,9 +269,10 @@ async function trainOnWorld(
   const reportPath = writeWorldReport(options.reportDir, { version, source, world: { users: world.numUsers, items: world.numItems, sessions: impressions.sessions, impressions: impressions.length, clicks: clicks.user.length, trainClicks: trainRows, cutoff, days: world.options.days }, trained, indexes, indexSweep, evaluation, ranker: ranker.report, lists });
   log(`report: ${reportPath}`);
 
-  if (options.redisUrl) {
+  const target: RedisTarget | null = options.redisClusterNodes?.length ? { clusterNodes: options.redisClusterNodes } : options.redisUrl ? { url: options.redisUrl } : null;
+  if (target) {
     await materializeRecs({
-      redisUrl: options.redisUrl,
+      redis: target,
       profiles: worldProfiles(world),
       catalogue: worldCatalogue(world),
       sessions,
