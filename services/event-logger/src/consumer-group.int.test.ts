@@ -50,7 +50,7 @@ async function waitFor<T>(what: string, probe: () => T | undefined | false | Pro
 async function produce(n: number): Promise<void> {
   const events = Array.from({ length: n }, () => {
     const i = seq++;
-    return makeEvent("recs.impression", { requestId: `${run}-${i}`, userId: `u${i % 97}`, itemId: `i${i % 31}`, position: i % 10, modelVersions: {} }, { producer: "group-test" });
+    return makeEvent("recs.impression", { requestId: `${run}-${i}`, userId: `u${i % 97}`, itemId: `i${i % 31}`, position: i % 10, modelVersions: { ranker: "gbdt@1" } }, { producer: "group-test" });
   });
   const result = await producer.send({ topic: TOPIC, acks: -1, messages: events.map((e) => ({ key: e.key, value: JSON.stringify(e) })) });
   for (const r of result) partitionsWritten.add(r.partition);

@@ -71,7 +71,7 @@ const consumers: Consumer[] = [];
 /** What the first test served and clicked: the second checks the streamed features against it. */
 const answered: { requestId: string; userId: string; items: { itemId: string; position: number }[] }[] = [];
 const clicked: { userId: string; itemId: string }[] = [];
-let activeUsers: string[] = [];
+const activeUsers: string[] = [];
 
 async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
   const end = Date.now() + timeoutMs;
