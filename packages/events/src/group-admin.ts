@@ -36,3 +36,8 @@ export async function describeGroup(admin: Admin, groupId: string): Promise<Grou
 export function assignedPartitions(member: GroupMember): number {
   return Object.values(member.assignment).reduce((n, partitions) => n + partitions.length, 0);
 }
+
+/** The group has settled with `members` members, each consuming at least one partition. */
+export function spreadOver(group: GroupState | null, members: number): group is GroupState {
+  return group?.state === "Stable" && group.members.length === members && group.members.every((m) => assignedPartitions(m) > 0);
+}

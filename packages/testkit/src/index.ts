@@ -8,3 +8,5 @@ export { TestkitError, type TestkitErrorCode } from "./errors";
 export { KAFKA_BROKER_SETTINGS, KAFKA_CLUSTER_SETTINGS, kafkaEnvName } from "./kafka-config";
 export { REDIS_IMAGE, KAFKA_IMAGE } from "./containers";
 export { freePort, freePorts } from "./free-port";
+export { waitFor } from "./probes";
+export { ServiceProcesses, type ServiceProcess } from "./service-processes";

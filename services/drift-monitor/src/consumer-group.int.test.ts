@@ -2,10 +2,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { EXAMPLE_PAYLOADS, makeEvent, TOPICS, type AnyEvent } from "@mlsd/contracts";
-import { assignedPartitions, describeGroup, ensureTopics } from "@mlsd/events";
+import { assignedPartitions, describeGroup, ensureTopics, spreadOver } from "@mlsd/events";
 import { parseExposition, sumOf } from "@mlsd/prom-text";
-import { Supervisor, type Supervised } from "@mlsd/supervisor";
-import { freePort, startKafkaCluster, type KafkaClusterHandle } from "@mlsd/testkit";
+import { ServiceProcesses, startKafkaCluster, waitFor, type KafkaClusterHandle, type ServiceProcess } from "@mlsd/testkit";
 import { Kafka, logLevel, type Admin, type Producer } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -25,22 +24,12 @@ const repo = path.resolve(import.meta.dirname, "../../..");
 let kafka: KafkaClusterHandle;
 let admin: Admin;
 let producer: Producer;
-let supervisor: Supervisor;
-const monitors: { name: string; port: number; proc: Supervised }[] = [];
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000, intervalMs = 100): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
+let processes: ServiceProcesses;
+const monitors: ServiceProcess[] = [];
 
 /** Events the monitor's consumer handed on and committed, by topic, as the process's /metrics says. */
-async function consumed(port: number): Promise<Record<string, number>> {
-  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+async function consumed(monitor: ServiceProcess): Promise<Record<string, number>> {
+  const text = await monitor.get("/metrics").then((r) => r.text());
   const families = parseExposition(text);
   return Object.fromEntries(TOPICS_WATCHED.map((topic) => [topic, sumOf(families, "drift_monitor_consumer_events_total", { group: GROUP, topic })]));
 }
@@ -53,54 +42,39 @@ beforeAll(async () => {
   await admin.connect();
   producer = client.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
-  supervisor = new Supervisor({ root: repo, baseEnv: process.env, logDir: path.join(tmp, "logs") });
+  processes = new ServiceProcesses(repo, path.join(tmp, "logs"));
   for (const name of ["monitor-a", "monitor-b"]) {
-    const port = await freePort();
-    const proc = supervisor.start(
-      name,
-      "services/drift-monitor",
-      {
-        PORT: String(port),
-        KAFKA_BROKERS: kafka.brokers.join(","),
-        KAFKA_CLIENT_ID: name,
-        MONITOR: "recs",
-        REFERENCE: "live",
-        LIVE_REFERENCE_SIZE: "100",
-        CONSUMER_GROUP: GROUP,
-        // Each process's retrain-request journal is its own (a journal has one writer).
-        EVENT_JOURNAL_DIR: path.join(tmp, `journal-${name}`),
-        MODEL_REGISTRY_DIR: path.join(tmp, "registry"),
-        ENSURE_TOPICS: "false",
-        LOG_LEVEL: "info",
-      },
-      { restart: false },
-    );
-    monitors.push({ name, port, proc });
-  }
-  for (const m of monitors) {
-    await waitFor(`${m.name} ready (log: ${m.proc.logFile})`, () => fetch(`http://127.0.0.1:${m.port}/readyz`).then((r) => r.status === 200, () => false), 120_000, 250);
+    const env = {
+      KAFKA_BROKERS: kafka.brokers.join(","),
+      KAFKA_CLIENT_ID: name,
+      MONITOR: "recs",
+      REFERENCE: "live",
+      LIVE_REFERENCE_SIZE: "100",
+      CONSUMER_GROUP: GROUP,
+      // Each process's retrain-request journal is its own (a journal has one writer).
+      EVENT_JOURNAL_DIR: path.join(tmp, `journal-${name}`),
+      MODEL_REGISTRY_DIR: path.join(tmp, "registry"),
+      ENSURE_TOPICS: "false",
+      LOG_LEVEL: "info",
+    };
+    monitors.push(await processes.start(name, "services/drift-monitor", env));
   }
 }, 300_000);
 
 afterAll(async () => {
   await producer?.disconnect().catch(() => {});
   await admin?.disconnect().catch(() => {});
-  await supervisor?.stopAll();
+  await processes?.stopAll();
   await kafka?.stop();
   fs.rmSync(tmp, { recursive: true, force: true });
 }, 120_000);
 
 describe("the drift monitor as two processes in one consumer group on the three-broker Kafka", () => {
   it("gives both processes partitions, and together they count every served answer and click once", async () => {
-    const group = await waitFor(
-      "both monitors to hold partitions",
-      async () => {
-        const g = await describeGroup(admin, GROUP).catch(() => null);
-        return g?.state === "Stable" && g.members.length === 2 && g.members.every((m) => assignedPartitions(m) > 0) ? g : undefined;
-      },
-      60_000,
-      200,
-    );
+    const group = await waitFor("both monitors to hold partitions", async () => {
+      const g = await describeGroup(admin, GROUP).catch(() => null);
+      return spreadOver(g, 2) && g;
+    });
     expect(group.members.map(assignedPartitions).reduce((a, b) => a + b, 0)).toBe(PARTITIONS * TOPICS_WATCHED.length);
 
     const served: AnyEvent[] = [];
@@ -127,22 +101,21 @@ describe("the drift monitor as two processes in one consumer group on the three-
     const counts = await waitFor(
       "the group to count every event",
       async () => {
-        const each = await Promise.all(monitors.map((m) => consumed(m.port)));
+        const each = await Promise.all(monitors.map(consumed));
         const total = Object.fromEntries(TOPICS_WATCHED.map((t) => [t, each.reduce((n, c) => n + (c[t] ?? 0), 0)]));
         return TOPICS_WATCHED.every((t) => (total[t] ?? 0) >= (expected[t] ?? 0)) ? { each, total } : undefined;
       },
-      60_000,
-      250,
+      { intervalMs: 250 },
     );
     // Exactly the events produced, and still so a moment later: a second copy would push the total past them.
     expect(counts.total).toEqual(expected);
     await new Promise((r) => setTimeout(r, 3_000));
-    const later = await Promise.all(monitors.map((m) => consumed(m.port)));
+    const later = await Promise.all(monitors.map(consumed));
     expect(later).toEqual(counts.each);
     // Both processes did part of the work.
     for (const c of counts.each) expect(Object.values(c).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     // And each watched what it consumed: the live baselines filled from the predictions it saw.
-    const reports = await Promise.all(monitors.map((m) => fetch(`http://127.0.0.1:${m.port}/v1/drift`).then((r) => r.json() as Promise<{ reference: unknown; warmingUp?: unknown }>)));
+    const reports = await Promise.all(monitors.map((m) => m.get("/v1/drift").then((r) => r.json() as Promise<{ reference: unknown; warmingUp?: unknown }>)));
     for (const r of reports) expect(r.warmingUp).toBeUndefined();
     console.info(
       `drift monitor, 2 processes in one group: partitions ${group.members.map((m) => `${m.clientId} ${assignedPartitions(m)}`).join(", ")}; ` +

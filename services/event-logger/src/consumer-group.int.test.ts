@@ -2,10 +2,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { makeEvent, TOPICS, type AnyEvent } from "@mlsd/contracts";
-import { assignedPartitions, describeGroup, ensureTopics } from "@mlsd/events";
+import { assignedPartitions, describeGroup, ensureTopics, spreadOver, type GroupMember } from "@mlsd/events";
 import { OfflineStoreReader } from "@mlsd/offline-store";
-import { Supervisor, type Supervised } from "@mlsd/supervisor";
-import { freePort, startKafkaCluster, type KafkaClusterHandle } from "@mlsd/testkit";
+import { ServiceProcesses, startKafkaCluster, waitFor, type KafkaClusterHandle, type ServiceProcess } from "@mlsd/testkit";
 import { Kafka, logLevel, type Admin, type Producer } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -29,22 +28,12 @@ let kafka: KafkaClusterHandle;
 let client: Kafka;
 let admin: Admin;
 let producer: Producer;
-let supervisor: Supervisor;
-const loggers: { name: string; dir: string; port: number; proc: Supervised }[] = [];
+let processes: ServiceProcesses;
+const loggers: (ServiceProcess & { dir: string })[] = [];
 /** Every event whose send the cluster acknowledged (acks=all), in order. */
 const acked: AnyEvent[] = [];
 const partitionsWritten = new Set<number>();
 let seq = 0;
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000, intervalMs = 100): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
 
 /** `n` impressions of many users (the key), so they spread over every partition; resolves once acknowledged. */
 async function produce(n: number): Promise<void> {
@@ -65,10 +54,6 @@ async function storedIds(dir: string): Promise<Map<string, number>> {
   return counts;
 }
 
-async function ready(port: number): Promise<boolean> {
-  return fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false);
-}
-
 beforeAll(async () => {
   kafka = await startKafkaCluster();
   client = new Kafka({ clientId: `group-test-${run}`, brokers: kafka.brokers, logLevel: logLevel.NOTHING });
@@ -77,41 +62,28 @@ beforeAll(async () => {
   await admin.connect();
   producer = client.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
-  supervisor = new Supervisor({ root: repo, baseEnv: process.env, logDir: path.join(tmp, "logs") });
+  processes = new ServiceProcesses(repo, path.join(tmp, "logs"));
   for (const name of ["logger-a", "logger-b"]) {
     const dir = path.join(tmp, `store-${name}`);
-    const port = await freePort();
-    // The service as deployed: its own process (node --import tsx src/main.ts), configured by env.
-    const proc = supervisor.start(
-      name,
-      "services/event-logger",
-      { PORT: String(port), KAFKA_BROKERS: kafka.brokers.join(","), KAFKA_CLIENT_ID: name, CONSUMER_GROUP: GROUP, TOPICS: TOPIC, OFFLINE_STORE_DIR: dir, ENSURE_TOPICS: "false", LAG_INTERVAL_MS: "1000", LOG_LEVEL: "info" },
-      { restart: false },
-    );
-    loggers.push({ name, dir, port, proc });
+    const env = { KAFKA_BROKERS: kafka.brokers.join(","), KAFKA_CLIENT_ID: name, CONSUMER_GROUP: GROUP, TOPICS: TOPIC, OFFLINE_STORE_DIR: dir, ENSURE_TOPICS: "false", LAG_INTERVAL_MS: "1000", LOG_LEVEL: "info" };
+    loggers.push({ ...(await processes.start(name, "services/event-logger", env)), dir });
   }
-  for (const l of loggers) await waitFor(`${l.name} ready (log: ${l.proc.logFile})`, () => ready(l.port), 120_000, 250);
 }, 300_000);
 
 afterAll(async () => {
   await producer?.disconnect().catch(() => {});
   await admin?.disconnect().catch(() => {});
-  await supervisor?.stopAll();
+  await processes?.stopAll();
   await kafka?.stop();
   fs.rmSync(tmp, { recursive: true, force: true });
 }, 120_000);
 
 describe("the event logger as two processes in one consumer group on the three-broker Kafka", () => {
   it("splits the partitions, stores every event once, and after one logger is killed the survivor takes its partitions and nothing acknowledged is lost", async () => {
-    const split = await waitFor(
-      "both loggers to hold partitions",
-      async () => {
-        const g = await describeGroup(admin, GROUP).catch(() => null);
-        return g?.state === "Stable" && g.members.length === 2 && g.members.every((m) => assignedPartitions(m) > 0) ? g : undefined;
-      },
-      60_000,
-      200,
-    );
+    const split = await waitFor("both loggers to hold partitions", async () => {
+      const g = await describeGroup(admin, GROUP).catch(() => null);
+      return spreadOver(g, 2) && g;
+    });
     expect(split.members.map(assignedPartitions).reduce((a, b) => a + b, 0)).toBe(PARTITIONS);
 
     for (let b = 0; b < 10; b++) await produce(60);
@@ -123,8 +95,7 @@ describe("the event logger as two processes in one consumer group on the three-b
         const roots = await Promise.all(loggers.map((l) => storedIds(l.dir)));
         return [...firstIds].every((id) => roots.some((r) => r.has(id))) ? roots : undefined;
       },
-      60_000,
-      250,
+      { intervalMs: 250 },
     );
     // No rebalance yet: each event in exactly one root, and both loggers did part of the work.
     for (const id of firstIds) expect((a1?.get(id) ?? 0) + (b1?.get(id) ?? 0)).toBe(1);
@@ -147,10 +118,9 @@ describe("the event logger as two processes in one consumer group on the three-b
       "the survivor to hold every partition",
       async () => {
         const g = await describeGroup(admin, GROUP).catch(() => null);
-        return g?.state === "Stable" && g.members.length === 1 && assignedPartitions(g.members[0] as (typeof g.members)[number]) === PARTITIONS ? Date.now() : undefined;
+        return spreadOver(g, 1) && assignedPartitions(g?.members[0] as GroupMember) === PARTITIONS && Date.now();
       },
-      120_000,
-      100,
+      { timeoutMs: 120_000 },
     );
     const rebalanceMs = rebalanced - killedAt;
 
@@ -161,8 +131,7 @@ describe("the event logger as two processes in one consumer group on the three-b
         const roots = await Promise.all(loggers.map((l) => storedIds(l.dir)));
         return [...all].every((id) => roots.some((r) => r.has(id))) ? roots : undefined;
       },
-      120_000,
-      250,
+      { timeoutMs: 120_000, intervalMs: 250 },
     );
     const storedAll = Date.now() - killedAt;
     const [inA, inB] = [a2 as Map<string, number>, b2 as Map<string, number>];

@@ -12,7 +12,7 @@ import { OfflineStoreReader } from "@mlsd/offline-store";
 import { rankerService } from "@mlsd/ranker-service";
 import { retrievalService } from "@mlsd/retrieval-service";
 import { startService, type StartedServiceOf } from "@mlsd/service-kit";
-import { connectRedisCluster, startKafka, startKafkaCluster, startRedis, startRedisCluster, type KafkaClusterHandle, type KafkaHandle, type RedisClusterHandle, type RedisHandle } from "@mlsd/testkit";
+import { connectRedisCluster, startKafka, startKafkaCluster, startRedis, startRedisCluster, waitFor, type KafkaClusterHandle, type KafkaHandle, type RedisClusterHandle, type RedisHandle } from "@mlsd/testkit";
 import { Redis, type Cluster } from "ioredis";
 import { Kafka, logLevel, type Consumer } from "kafkajs";
 import request from "supertest";
@@ -73,16 +73,6 @@ const answered: { requestId: string; userId: string; items: { itemId: string; po
 const clicked: { userId: string; itemId: string }[] = [];
 const activeUsers: string[] = [];
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const trainer = path.resolve(import.meta.dirname, "../../../jobs/trainer");
 const tsx = path.resolve(import.meta.dirname, "../../../node_modules/.bin/tsx");
 const WORLD = ["src/cli.ts", "recs", "--preset", "small", "--users", "300", "--items", "800", "--sessions", "6", "--seed", "3", "--feature-prefix", featurePrefix, "--history-prefix", historyPrefix];
@@ -95,7 +85,7 @@ async function follow(brokers: string[], into: Map<string, AnyEvent>, group: str
   consumers.push(consumer);
   await consumer.connect();
   // A new topic's metadata reaches every broker of the cluster a moment after its leaders exist.
-  await waitFor(`${group} subscribed`, () => consumer.subscribe({ topic: TOPICS.recsServed, fromBeginning: true }).then(() => true, () => undefined), 60_000);
+  await waitFor(`${group} subscribed`, () => consumer.subscribe({ topic: TOPICS.recsServed, fromBeginning: true }).then(() => true, () => undefined), { timeoutMs: 60_000 });
   await consumer.run({
     eachMessage: async ({ message }) => {
       const event = JSON.parse(message.value?.toString() ?? "null") as AnyEvent;
@@ -146,8 +136,8 @@ beforeAll(async () => {
     { PORT: "0", LOG_LEVEL: "silent", KAFKA_BROKERS: kafkaCluster.brokers.join(","), CONSUMER_GROUP: `event-logger-${run}`, TOPICS: `${TOPICS.recsServed},${TOPICS.recsImpressions}`, OFFLINE_STORE_DIR: storeDir },
   );
   for (const p of [onCluster, onSingle]) {
-    await waitFor(`the ${p.name} recommender ready`, async () => (await request(p.recommender.server).get("/readyz")).status === 200, 60_000);
-    await waitFor(`the ${p.name} ranker ready`, () => p.ranker.ctx.readiness.isReady, 60_000);
+    await waitFor(`the ${p.name} recommender ready`, async () => (await request(p.recommender.server).get("/readyz")).status === 200, { timeoutMs: 60_000 });
+    await waitFor(`the ${p.name} ranker ready`, () => p.ranker.ctx.readiness.isReady, { timeoutMs: 60_000 });
   }
   await Promise.all([follow(kafkaCluster.brokers, onCluster.served, `served-cluster-${run}`), follow(kafkaSingle.brokers, onSingle.served, `served-single-${run}`)]);
 
@@ -179,7 +169,7 @@ async function click(p: Path, body: { requestId: string; userId: string; itemId:
   return waitFor(`the ${p.name} click on ${body.requestId}`, async () => {
     const res = await request(p.recommender.server).post("/v1/events/click").set("authorization", `Bearer ${CLICK_TOKEN}`).send(body);
     return res.status === 404 ? undefined : res;
-  }, 10_000);
+  }, { timeoutMs: 10_000 });
 }
 
 /** Both paths answer the same request; their answers must agree item for item. */
@@ -196,7 +186,7 @@ async function both(i: number, userId: string, requestId: string) {
 
 /** Every served answer's ranker rows and user features, as logged on each path, are the same. */
 async function expectSameServedRows(requestIds: readonly string[]): Promise<number> {
-  await waitFor("recs.served of every answer on both paths", () => requestIds.every((id) => onCluster.served.has(id) && onSingle.served.has(id)), 120_000);
+  await waitFor("recs.served of every answer on both paths", () => requestIds.every((id) => onCluster.served.has(id) && onSingle.served.has(id)), { timeoutMs: 120_000 });
   const differing = requestIds.filter((id) => {
     const a = onCluster.served.get(id);
     const b = onSingle.served.get(id);
@@ -249,7 +239,7 @@ describe("the recommendation path on a Redis Cluster and a three-node Kafka", ()
         const m = (await reader.readAll(TOPICS.recsImpressions).catch(() => [])).filter(mine);
         return s.length >= REQUESTS && m.length >= REQUESTS * K ? [s, m] : undefined;
       },
-      180_000,
+      { timeoutMs: 180_000 },
     );
     const servedIds = served.map((e) => (e.type === "recs.served" ? e.payload.requestId : ""));
     expect(servedIds.length).toBe(REQUESTS);
@@ -274,9 +264,9 @@ describe("the recommendation path on a Redis Cluster and a three-node Kafka", ()
     }
     for (const p of [onCluster, onSingle]) {
       const { totals, lag } = (p.streamer as Streamer).deps;
-      await waitFor(`the ${p.name} streamer to apply every impression and click`, () => totals.impressions >= REQUESTS * K && totals.clicks >= clicked.length, 180_000);
+      await waitFor(`the ${p.name} streamer to apply every impression and click`, () => totals.impressions >= REQUESTS * K && totals.clicks >= clicked.length, { timeoutMs: 180_000 });
       // Counted batches may be redeliveries; nothing left uncommitted means every batch was applied.
-      await waitFor(`the ${p.name} streamer's lag to reach 0`, async () => (await lag().catch(() => [{ lag: 1 }])).every((l) => l.lag === 0), 60_000);
+      await waitFor(`the ${p.name} streamer's lag to reach 0`, async () => (await lag().catch(() => [{ lag: 1 }])).every((l) => l.lag === 0), { timeoutMs: 60_000 });
     }
     const after = await snapshot(onCluster);
     expect(after).toEqual(await snapshot(onSingle));
