@@ -4,7 +4,15 @@
  *
  *   npx tsx bench/overload.ts [--capacity auto|N] [--slo 25] [--probe 200,300,...] [--multiple 3]
  *     [--duration 20] [--warmup 3] [--repeats 3] [--max-utilization 0] [--max-lag 10] [--max-in-flight 64]
+ *     [--front service|haproxy] [--lb-max-in-flight 8] [--lb-max-queued 8]
  *     [--work /tmp/lg-overload] [--out FILE.md]
+ *
+ * `--front service` (default): the service sheds by itself (its admission settings below).
+ * `--front haproxy`: the service runs with its own shedding off behind Debian's HAProxy
+ * (@mlsd/testkit startLoadBalancer) with two front doors to the same process: one plain, for the
+ * capacity probe and the shedding-off run, and one that keeps at most --lb-max-in-flight requests
+ * in the service, queues --lb-max-queued more and refuses the rest itself, before they cost the
+ * service's event loop anything.
  *
  * 1. The real service on this machine (Redis, Kafka, the small model: bench/fraud-stack.ts), its
  *    admission control on (MAX_EVENT_LOOP_UTILIZATION, MAX_EVENT_LOOP_LAG_MS, MAX_IN_FLIGHT).
@@ -30,6 +38,7 @@ import { formatMs } from "../src/report";
 import { runOpenLoop, type OpenLoopOptions, type RunResult } from "../src/open-loop";
 import { fraudTarget } from "../src/targets/fraud";
 import { httpSender } from "../src/targets/target";
+import { startLoadBalancer, type LoadBalancerHandle } from "@mlsd/testkit";
 import { cpuSeconds, metricLines, startFraudStack, sumLines, type FraudStack } from "./fraud-stack";
 
 const { values } = parseArgs({
@@ -48,6 +57,9 @@ const { values } = parseArgs({
     // 16-20 % at capacity in docs/reports/overload-utilization.md (see the README's Overload).
     "max-utilization": { type: "string", default: "0" },
     "max-in-flight": { type: "string", default: "64" },
+    front: { type: "string", default: "service" },
+    "lb-max-in-flight": { type: "string", default: "8" },
+    "lb-max-queued": { type: "string", default: "8" },
     work: { type: "string", default: "/tmp/lg-overload" },
     out: { type: "string" },
     "skip-train": { type: "boolean", default: false },
@@ -70,11 +82,18 @@ const probeMs = positive("probe-duration", values["probe-duration"]) * 1000;
 const probeRates = values.probe.split(",").map((r) => positive("probe", r));
 const maxUtilization = Number(values["max-utilization"]);
 if (!(maxUtilization >= 0 && maxUtilization <= 1)) throw new Error(`--max-utilization: a share of the time in [0, 1] (0: off), got "${values["max-utilization"]}"`);
+if (values.front !== "service" && values.front !== "haproxy") throw new Error(`--front: service or haproxy, got "${values.front}"`);
+const viaBalancer = values.front === "haproxy";
+const balancerAdmission = { maxInFlightPerReplica: Math.round(positive("lb-max-in-flight", values["lb-max-in-flight"])), maxQueued: Math.round(Number(values["lb-max-queued"])) };
+if (!(Number.isInteger(balancerAdmission.maxQueued) && balancerAdmission.maxQueued >= 0)) throw new Error(`--lb-max-queued: an integer >= 0, got "${values["lb-max-queued"]}"`);
 const shedding = {
   MAX_EVENT_LOOP_UTILIZATION: String(maxUtilization),
   MAX_EVENT_LOOP_LAG_MS: String(positive("max-lag", values["max-lag"])),
   MAX_IN_FLIGHT: String(Math.round(positive("max-in-flight", values["max-in-flight"]))),
 };
+const admissionText = viaBalancer
+  ? `HAProxy in front (at most ${balancerAdmission.maxInFlightPerReplica} requests in the service, ${balancerAdmission.maxQueued} queued, the rest answered 503 by HAProxy), the service's own shedding off`
+  : Object.entries(shedding).map(([k, v]) => `${k}=${v}`).join(", ");
 /** The verdict's thresholds, fixed before anything runs. */
 const MAX_P99_RATIO = 2;
 const MIN_GOODPUT_SHARE = 0.8;
@@ -100,22 +119,40 @@ async function main(): Promise<number> {
   const argv = process.argv.slice(2).join(" ");
   let stack: FraudStack | undefined;
   let client: HttpClient | undefined;
+  let balancer: LoadBalancerHandle | undefined;
   try {
     const off = { MAX_EVENT_LOOP_UTILIZATION: "0", MAX_EVENT_LOOP_LAG_MS: "0", MAX_IN_FLIGHT: "100000" };
-    stack = await startFraudStack({ work: path.resolve(values.work), skipTrain: values["skip-train"], env: values.capacity === "auto" ? off : shedding, log });
+    // Behind the balancer the service never sheds itself: the balancer's door decides.
+    stack = await startFraudStack({ work: path.resolve(values.work), skipTrain: values["skip-train"], env: viaBalancer || values.capacity === "auto" ? off : shedding, log });
+    if (viaBalancer) {
+      const replica = new URL(stack.url).host;
+      balancer = await startLoadBalancer({ services: [{ name: "plain", replicas: [replica] }, { name: "admitting", replicas: [replica], ...balancerAdmission }] });
+      log(`HAProxy (pid ${balancer.pid}): plain door ${balancer.url("plain")}, admitting door ${balancer.url("admitting")} (${balancerAdmission.maxInFlightPerReplica} in flight, ${balancerAdmission.maxQueued} queued)`);
+    }
     const target = fraudTarget({ seed: 7 });
-    const connect = () => {
+    const connect = (baseUrl: string) => {
       client?.close();
-      client = new HttpClient({ baseUrl: (stack as FraudStack).url, maxSockets: 1000 });
+      client = new HttpClient({ baseUrl, maxSockets: 1000 });
       return { ...httpSender(target, client), maxInFlight: 1000, timeoutMs: 2000, seed: 7 } satisfies Partial<OpenLoopOptions>;
     };
-    let common = connect();
+    /** Where load goes with shedding off (`plain`) or on (`admitting`); the service front restarts the service with the other settings. */
+    const door = async (kind: "plain" | "admitting", restart: boolean) => {
+      if (balancer) return connect(balancer.url(kind));
+      if (restart) await (stack as FraudStack).restartService(kind === "plain" ? off : shedding);
+      return connect((stack as FraudStack).url);
+    };
+    let common = await door(values.capacity === "auto" ? "plain" : "admitting", false);
     const measure = async (rate: number, ms: number, warm: number) => {
-      const cpu0 = await cpuSeconds((stack as FraudStack).pid);
+      const pids = [(stack as FraudStack).pid, ...(balancer ? [balancer.pid] : [])];
+      const cpu0 = await Promise.all(pids.map(cpuSeconds));
       const r = await runOpenLoop({ ...common, rate, durationMs: ms, warmupMs: warm });
-      const cpu1 = await cpuSeconds((stack as FraudStack).pid);
-      const cpuShare = cpu0 !== null && cpu1 !== null ? (cpu1 - cpu0) / (r.elapsedMs / 1000) : null;
-      log(`${rate}/s: admitted ${admitted(r)} (p99 ${formatMs(r.admittedLatency.p99)} ms), refused ${refused(r)} (p99 ${formatMs(r.refusedLatency.p99)} ms), lost ${lost(r)}, statuses ${JSON.stringify(r.statusCounts)}, service CPU ${cpuShare === null ? "?" : `${(cpuShare * 100).toFixed(0)} %`}`);
+      const cpu1 = await Promise.all(pids.map(cpuSeconds));
+      const share = (i: number) => {
+        const a = cpu0[i];
+        const b = cpu1[i];
+        return a === null || a === undefined || b === null || b === undefined ? "?" : `${((100 * (b - a)) / (r.elapsedMs / 1000)).toFixed(0)} %`;
+      };
+      log(`${rate}/s: admitted ${admitted(r)} (p99 ${formatMs(r.admittedLatency.p99)} ms), refused ${refused(r)} (p99 ${formatMs(r.refusedLatency.p99)} ms), lost ${lost(r)}, statuses ${JSON.stringify(r.statusCounts)}, service CPU ${share(0)}${balancer ? `, HAProxy CPU ${share(1)}` : ""}`);
       await sleep(systemClock, settleMs);
       return r;
     };
@@ -139,9 +176,8 @@ async function main(): Promise<number> {
         capacity = rate;
       }
       if (capacity === 0) throw new Error(`no probe rate was answered in full within ${slo} ms: lower --probe`);
-      log(`shedding on: ${Object.entries(shedding).map(([k, v]) => `${k}=${v}`).join(" ")}`);
-      await stack.restartService(shedding);
-      common = connect();
+      log(`shedding on: ${admissionText}`);
+      common = await door("admitting", true);
     } else capacity = positive("capacity", values.capacity);
     const overload = Math.round(capacity * multiple);
     log(`capacity ${capacity}/s; overload ${overload}/s (${multiple}x)`);
@@ -153,11 +189,10 @@ async function main(): Promise<number> {
       const over = await measure(overload, durationMs, warmupMs);
       pairs.push({ at, over });
     }
-    const shed = sumLines(await metricLines(stack.url, /^\w+_http_shed_total\{/));
+    const shed = balancer ? await balancer.refused("admitting") : sumLines(await metricLines(stack.url, /^\w+_http_shed_total\{/));
 
-    log("the same overload with shedding off (MAX_EVENT_LOOP_UTILIZATION=0, MAX_EVENT_LOOP_LAG_MS=0, MAX_IN_FLIGHT=100000)");
-    await stack.restartService(off);
-    common = connect();
+    log(`the same overload with shedding off (${balancer ? "the plain door" : "MAX_EVENT_LOOP_UTILIZATION=0, MAX_EVENT_LOOP_LAG_MS=0, MAX_IN_FLIGHT=100000"})`);
+    common = await door("plain", true);
     const unshed = await measure(overload, durationMs, warmupMs);
 
     const ratios = pairs.map((p) => (p.over.admittedLatency.p99 as number) / (p.at.admittedLatency.p99 as number));
@@ -172,7 +207,7 @@ async function main(): Promise<number> {
     const md = [
       `# Overload: the fraud service at ${multiple}x its capacity`,
       "",
-      `Command: \`npx tsx jobs/loadgen/bench/overload.ts${argv ? ` ${argv}` : ""}\` (${new Date().toISOString()}). Open-loop load from the scheduled send; admission control on: ${Object.entries(shedding).map(([k, v]) => `${k}=${v}`).join(", ")}. The generator, the service, Redis and Kafka share this machine's cores.`,
+      `Command: \`npx tsx jobs/loadgen/bench/overload.ts${argv ? ` ${argv}` : ""}\` (${new Date().toISOString()}). Open-loop load from the scheduled send; admission control on: ${admissionText}. The generator, the service${viaBalancer ? ", HAProxy" : ""}, Redis and Kafka share this machine's cores.`,
       "",
       `Capacity: ${values.capacity === "auto" ? `${capacity}/s, the highest probe rate the service answered in full (no timeout, error or bad status) with p99 within ${slo} ms, shedding off` : `${capacity}/s (given)`}.`,
       "",
@@ -183,7 +218,7 @@ async function main(): Promise<number> {
       ...pairs.flatMap((p, i) => [line(`${i + 1}: capacity`, p.at), line(`${i + 1}: ${multiple}x`, p.over)]),
       line(`${multiple}x, shedding off`, unshed),
       "",
-      `Per pair, admitted p99 at ${multiple}x over p99 at capacity: ${ratios.map((r) => r.toFixed(2)).join(", ")}. Requests the service shed over the pairs (its fraud_http_shed_total): ${shed}.`,
+      `Per pair, admitted p99 at ${multiple}x over p99 at capacity: ${ratios.map((r) => r.toFixed(2)).join(", ")}. Requests ${viaBalancer ? "HAProxy refused over the pairs (its intercepted requests)" : "the service shed over the pairs (its fraud_http_shed_total)"}: ${shed}.`,
       "",
       "## Verdict",
       "",
@@ -202,6 +237,7 @@ async function main(): Promise<number> {
     return holds ? 0 : 1;
   } finally {
     client?.close();
+    await balancer?.stop();
     await stack?.stop();
   }
 }

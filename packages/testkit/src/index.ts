@@ -10,3 +10,4 @@ export { REDIS_IMAGE, KAFKA_IMAGE } from "./containers";
 export { freePort, freePorts } from "./free-port";
 export { waitFor } from "./probes";
 export { ServiceProcesses, type ServiceProcess } from "./service-processes";
+export { startLoadBalancer, haproxyConfig, type LoadBalancedService, type LoadBalancerOptions, type LoadBalancerHandle } from "./load-balancer";
