@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { KAFKA_BROKER_SETTINGS, KAFKA_IMAGE, REDIS_IMAGE, kafkaEnvName } from "@mlsd/testkit";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
+import { CLUSTER_PROFILE, dockerCompose } from "./stack";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const COMPOSE_FILE = join(REPO, "docker-compose.yml");
@@ -27,6 +27,7 @@ interface Service {
   volumes?: string[];
   environment?: Record<string, string>;
   healthcheck?: Healthcheck;
+  profiles?: string[];
 }
 interface ComposeFile {
   services: Record<string, Service>;
@@ -34,31 +35,20 @@ interface ComposeFile {
 }
 
 const text = readFileSync(COMPOSE_FILE, "utf8");
-const compose = parse(text) as ComposeFile;
+const compose = parse(text, { merge: true }) as ComposeFile;
 const service = (name: string): Service => {
   const found = compose.services[name];
   if (!found) throw new Error(`docker-compose.yml has no service ${name}`);
   return found;
 };
 
-/**
- * Debian's docker-compose (1.29) validates a file against its bundled compose schema without a
- * Docker engine (`config -q`); scripts/ensure-deps installs it.
- */
-function composeConfig(file: string): { status: number | null; output: string } {
-  const result = spawnSync("docker-compose", ["-f", file, "--project-directory", REPO, "config", "-q"], {
-    encoding: "utf8",
-    env: { ...process.env, COMPOSE_PROJECT_NAME: "mlsd-lab" },
-  });
-  if (result.error) throw new Error(`docker-compose is not installed (bash scripts/ensure-deps): ${result.error.message}`);
-  return { status: result.status, output: `${result.stdout}${result.stderr}` };
-}
+const composeConfig = (file: string) => dockerCompose(["config", "-q"], { file, shell: process.env });
 
 const scratch = mkdtempSync(join(tmpdir(), "mlsd-compose-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 function variant(name: string, change: (file: ComposeFile) => void): string {
-  const copy = parse(text) as ComposeFile;
+  const copy = parse(text, { merge: true }) as ComposeFile;
   change(copy);
   const path = join(scratch, `${name}.yml`);
   writeFileSync(path, stringify(copy));
@@ -121,9 +111,13 @@ describe("our invariants", () => {
 
   it("keeps data in named volumes declared at the top level", () => {
     const declared = Object.keys(compose.volumes ?? {});
-    expect(declared.sort()).toEqual(
-      ["kafka-data", "redis-data", "models", "fraud-data", "recommender-data", "offline-store", "drift-monitor-data", "retrain-controller-data", "rollout-controller-data", "console-data", "prometheus-data", "grafana-data", "loadgen-reports"].sort(),
-    );
+    const defaultStack = ["kafka-data", "redis-data", "models", "fraud-data", "recommender-data", "offline-store", "drift-monitor-data", "retrain-controller-data", "rollout-controller-data", "console-data", "prometheus-data", "grafana-data", "loadgen-reports"];
+    // The cluster profile: each node's data, each second replica's journal.
+    const clusterProfile = [1, 2, 3, 4, 5, 6].map((i) => `redis-node-${i}-data`).concat([1, 2, 3].map((i) => `kafka-${i}-data`), ["fraud-2-data", "recommender-2-data"]);
+    expect(declared.sort()).toEqual([...defaultStack, ...clusterProfile].sort());
+    const inProfile = Object.values(compose.services).filter((svc) => (svc.profiles ?? []).includes(CLUSTER_PROFILE));
+    const usedByProfile = new Set(inProfile.flatMap((svc) => (svc.volumes ?? []).map((v) => v.split(":")[0] ?? "")));
+    for (const volume of clusterProfile) expect(usedByProfile.has(volume), volume).toBe(true);
     const used = Object.values(compose.services).flatMap((svc) => (svc.volumes ?? []).map((v) => v.split(":")[0] ?? "").filter((s) => !s.startsWith(".")));
     expect([...new Set(used)].sort()).toEqual(declared.sort());
     expect(service("redis").volumes).toContain("redis-data:/data");
@@ -165,7 +159,7 @@ describe("compose file paths", () => {
       .flatMap((svc) => svc.volumes ?? [])
       .map((volume) => volume.split(":")[0] ?? "")
       .filter((source) => source.startsWith("./"));
-    expect(sources).toEqual(["./infra/redis/redis.conf", "./infra/prometheus/prometheus.yml", "./infra/grafana/provisioning", "./infra/grafana/dashboards"]);
+    expect([...new Set(sources)]).toEqual(["./infra/redis/redis.conf", "./infra/prometheus/prometheus.yml", "./infra/grafana/provisioning", "./infra/grafana/dashboards", "./infra/redis/cluster-init.sh", "./infra/haproxy/haproxy.cfg"]);
     for (const source of sources) expect(existsSync(join(REPO, source)), source).toBe(true);
   });
 });

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,8 +35,74 @@ export interface ComposeFile {
   volumes?: Record<string, unknown>;
 }
 
-export function readCompose(): ComposeFile {
-  return parse(readFileSync(join(REPO, "docker-compose.yml"), "utf8")) as ComposeFile;
+/** The env file that selects the cluster profile's nodes (`--env-file`). */
+export const CLUSTER_ENV_FILE = "infra/cluster.env";
+export const CLUSTER_PROFILE = "cluster";
+
+/** `KEY=value` lines of a compose env file (comments and blank lines skipped). */
+export function readEnvFile(path: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readRepoFile(path).split("\n")) {
+    if (line.trim() === "" || line.startsWith("#")) continue;
+    const eq = line.indexOf("=");
+    if (eq < 1) throw new Error(`${path}: "${line}" is not KEY=value`);
+    out[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return out;
+}
+
+const VARIABLE = /\$\$|\$\{([A-Za-z_]\w*)(?:(:?-)([^}]*))?\}|\$\{([^}]*)\}/g;
+
+/** Compose's interpolation of the forms docker-compose.yml uses: `${VAR}`, `${VAR:-default}` (unset or empty), `${VAR-default}` (unset), `$$`. */
+export function interpolate(value: string, env: Readonly<Record<string, string>>): string {
+  return value.replace(VARIABLE, (match, name?: string, op?: string, fallback?: string, other?: string) => {
+    if (match === "$$") return "$";
+    if (other !== undefined) throw new Error(`"${match}": an interpolation form these checks do not read`);
+    const set = env[name as string];
+    if (op === ":-") return set === undefined || set === "" ? (fallback as string) : set;
+    if (op === "-") return set ?? (fallback as string);
+    return set ?? "";
+  });
+}
+
+function interpolateAll(value: unknown, env: Readonly<Record<string, string>>): unknown {
+  if (typeof value === "string") return interpolate(value, env);
+  if (Array.isArray(value)) return value.map((v) => interpolateAll(v, env));
+  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateAll(v, env)]));
+  return value;
+}
+
+/** docker-compose.yml as parsed, merge keys (`<<`) applied, nothing interpolated. */
+export function readComposeText(): ComposeFile {
+  return parse(readFileSync(join(REPO, "docker-compose.yml"), "utf8"), { merge: true }) as ComposeFile;
+}
+
+/**
+ * docker-compose.yml as compose resolves it. Default: `docker compose up` with no variables set,
+ * the services of the cluster profile left out (the other profiles' jobs stay: they run beside the
+ * default stack). `cluster`: every service, with the variables of infra/cluster.env.
+ */
+export function readCompose(options: { cluster?: boolean } = {}): ComposeFile {
+  const raw = readComposeText();
+  const env = options.cluster ? readEnvFile(CLUSTER_ENV_FILE) : {};
+  const services = Object.entries(raw.services).filter(([, svc]) => options.cluster || !(svc.profiles ?? []).includes(CLUSTER_PROFILE));
+  return { ...raw, services: interpolateAll(Object.fromEntries(services), env) as Record<string, ComposeService> };
+}
+
+/**
+ * Debian's docker-compose (1.29) resolves and validates the file without a Docker engine
+ * (scripts/ensure-deps installs it). It runs with the caller's environment (`shell`, the test's
+ * process.env) less its MLSD_* variables, so the result is the file's own.
+ */
+export function dockerCompose(args: readonly string[], options: { shell: NodeJS.ProcessEnv; file?: string; profile?: string; envFile?: string }): { status: number | null; output: string; stdout: string } {
+  const env = Object.fromEntries(Object.entries(options.shell).filter(([k]) => !k.startsWith("MLSD_")));
+  const flags = [...(options.profile ? ["--profile", options.profile] : []), ...(options.envFile ? ["--env-file", join(REPO, options.envFile)] : [])];
+  const result = spawnSync("docker-compose", ["-f", options.file ?? join(REPO, "docker-compose.yml"), "--project-directory", REPO, ...flags, ...args], {
+    encoding: "utf8",
+    env: { ...env, COMPOSE_PROJECT_NAME: "mlsd-lab" },
+  });
+  if (result.error) throw new Error(`docker-compose is not installed (bash scripts/ensure-deps): ${result.error.message}`);
+  return { status: result.status, output: `${result.stdout}${result.stderr}`, stdout: result.stdout };
 }
 
 export function readRepoFile(path: string): string {

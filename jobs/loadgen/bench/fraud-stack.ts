@@ -38,8 +38,10 @@ export interface FraudStack {
   stop(): Promise<void>;
   /** Stops the service only. */
   stopService(): Promise<void>;
-  /** Stops the service and starts it again on a new port with `env` in place of the options' env. */
-  restartService(env: Record<string, string>): Promise<void>;
+  /** Stops the service and starts it again on a new port with `env` in place of the options' env (and `nodeFlags` in place of the options' flags). */
+  restartService(env: Record<string, string>, nodeFlags?: string[]): Promise<void>;
+  /** Starts the fraud floor (bench/fraud-floor.ts) on the same Redis, Kafka and model; the caller stops it. */
+  startFloor(nodeFlags?: string[]): Promise<BenchServer>;
 }
 
 function run(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<void> {
@@ -50,10 +52,10 @@ function run(command: string, args: string[], options: { cwd: string; env: NodeJ
   });
 }
 
-async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+async function waitReady(url: string, child: ChildProcess, timeoutMs: number, name = "the fraud service"): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the fraud service exited with ${child.exitCode} before it was ready`);
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} before it was ready`);
     try {
       const res = await fetch(`${url}/readyz`);
       if (res.status === 200) return;
@@ -62,7 +64,7 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs: number): P
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`the fraud service was not ready within ${timeoutMs} ms`);
+  throw new Error(`${name} was not ready within ${timeoutMs} ms`);
 }
 
 async function stopChild(child: ChildProcess, name: string, log: (line: string) => void, graceMs = 20_000): Promise<void> {
@@ -103,16 +105,46 @@ async function startService(
   options.log(`starting the fraud service on ${url}: node ${nodeArgs.join(" ")}${settings.length > 0 ? ` (${settings.join(" ")})` : ""}`);
   // With setpriv (util-linux) the service gets SIGTERM when this process dies, however it dies: a
   // killed bench must not leave a service holding the journal's lock for the next run.
-  const [command, args] = existsSync(SETPRIV) ? [SETPRIV, ["--pdeathsig", "TERM", "--", process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
-  const child = spawn(command, args, { cwd: path.join(REPO, "services/fraud"), env, stdio: ["ignore", "inherit", "inherit"] });
-  try {
-    await waitReady(url, child, 90_000);
-  } catch (error) {
-    await stopChild(child, "the fraud service", options.log);
-    throw error;
-  }
+  const child = await spawnReady({ cwd: path.join(REPO, "services/fraud"), nodeArgs, env, url, name: "the fraud service", log: options.log });
   options.log("service ready");
   return { url, child };
+}
+
+/** Starts `node <nodeArgs>` tied to this process's life (setpriv) and waits for its /readyz. */
+async function spawnReady(o: { cwd: string; nodeArgs: string[]; env: NodeJS.ProcessEnv; url: string; name: string; log: (line: string) => void }): Promise<ChildProcess> {
+  const [command, args] = existsSync(SETPRIV) ? [SETPRIV, ["--pdeathsig", "TERM", "--", process.execPath, ...o.nodeArgs]] : [process.execPath, o.nodeArgs];
+  const child = spawn(command, args, { cwd: o.cwd, env: o.env, stdio: ["ignore", "inherit", "inherit"] });
+  try {
+    await waitReady(o.url, child, 90_000, o.name);
+  } catch (error) {
+    await stopChild(child, o.name, o.log);
+    throw error;
+  }
+  return child;
+}
+
+/** A server process of the bench's: its URL and pid, and how to stop it. */
+export interface BenchServer {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * The fraud floor (bench/fraud-floor.ts) as its own process on the stack's Redis, Kafka and
+ * registry, with a journal of its own.
+ */
+async function startFloor(infra: { redis: RedisHandle; kafka: KafkaHandle; registry: string }, work: string, nodeFlags: string[], log: (line: string) => void): Promise<BenchServer> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const journal = path.join(work, "floor-journal");
+  await mkdir(journal, { recursive: true });
+  const script = fileURLToPath(new URL("./fraud-floor.ts", import.meta.url));
+  const nodeArgs = [...nodeFlags, "--import", "tsx", script, "--port", String(port), "--redis", infra.redis.url, "--kafka", infra.kafka.brokers.join(","), "--registry", infra.registry, "--journal", journal];
+  log(`starting the fraud floor on ${url}: node ${[...nodeFlags, "--import", "tsx", "bench/fraud-floor.ts"].join(" ")}`);
+  const child = await spawnReady({ cwd: path.join(REPO, "jobs/loadgen"), nodeArgs, env: process.env, url, name: "the fraud floor", log });
+  log("floor ready");
+  return { url, pid: child.pid as number, stop: () => stopChild(child, "the fraud floor", log) };
 }
 
 export async function startFraudStack(options: FraudStackOptions): Promise<FraudStack> {
@@ -150,11 +182,12 @@ export async function startFraudStack(options: FraudStackOptions): Promise<Fraud
       kafka,
       stop: stopAll,
       stopService: () => stopChild(current.child, "the fraud service", log),
-      restartService: async (env) => {
+      restartService: async (env, nodeFlags) => {
         await stopChild(current.child, "the fraud service", log);
-        current = await startService(infra, options, env);
+        current = await startService(infra, nodeFlags ? { ...options, nodeFlags } : options, env);
         service = current.child;
       },
+      startFloor: (nodeFlags = []) => startFloor(infra, work, nodeFlags, log),
     };
   } catch (error) {
     await stopAll();

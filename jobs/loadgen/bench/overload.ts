@@ -33,6 +33,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { sleep, systemClock } from "../src/clock";
+import { calibrate } from "../src/calibrate";
 import { HttpClient } from "../src/http-client";
 import { formatMs } from "../src/report";
 import { runOpenLoop, type OpenLoopOptions, type RunResult } from "../src/open-loop";
@@ -195,6 +196,12 @@ async function main(): Promise<number> {
     common = await door("plain", true);
     const unshed = await measure(overload, durationMs, warmupMs);
 
+    // The instrument: the same generator at the overload rate against a server that answers at once.
+    // Its p99 is what the generator alone adds to every latency above (its timers run late when the
+    // machine is busy), refusals included.
+    log(`instrument: the generator at ${overload}/s against its null server`);
+    const instrument = (await calibrate({ rate: overload, durationMs: Math.min(durationMs, 10_000), warmupMs: 2000, maxInFlight: 1000, timeoutMs: 2000, seed: 7 })).run;
+
     const ratios = pairs.map((p) => (p.over.admittedLatency.p99 as number) / (p.at.admittedLatency.p99 as number));
     const refusedP99 = pairs.map((p) => p.over.refusedLatency.p99 ?? 0);
     const goodputShare = pairs.map((p) => goodput(p.over) / capacity);
@@ -219,6 +226,8 @@ async function main(): Promise<number> {
       line(`${multiple}x, shedding off`, unshed),
       "",
       `Per pair, admitted p99 at ${multiple}x over p99 at capacity: ${ratios.map((r) => r.toFixed(2)).join(", ")}. Requests ${viaBalancer ? "HAProxy refused over the pairs (its intercepted requests)" : "the service shed over the pairs (its fraud_http_shed_total)"}: ${shed}.`,
+      "",
+      `Instrument: the same generator at ${overload}/s against its null server (a node:http server in its own process answering at once), with the service idle: p50 ${formatMs(instrument.latency.p50)} ms, p99 ${formatMs(instrument.latency.p99)} ms from the scheduled send. That is the generator's own share of every latency above.`,
       "",
       "## Verdict",
       "",

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { BaseConfigSchema, ConfigError, ensureTopicsConfig, loadConfig, parseKeyedUrls } from "./config";
+import { BaseConfigSchema, ConfigError, ensureTopicsConfig, loadConfig, parseKeyedUrls, redisConfig } from "./config";
 
 describe("loadConfig", () => {
   const Schema = BaseConfigSchema.extend({ REDIS_URL: z.string().url(), MODEL_DIR: z.string().min(1) });
@@ -46,5 +46,15 @@ describe("ensureTopicsConfig", () => {
     expect(schema.parse({}).ENSURE_TOPICS).toBe(true);
     expect(schema.parse({ ENSURE_TOPICS: "false" }).ENSURE_TOPICS).toBe(false);
     expect(schema.safeParse({ ENSURE_TOPICS: "no" }).success).toBe(false);
+  });
+});
+
+describe("redisConfig", () => {
+  const schema = z.object(redisConfig);
+  it("reads an empty REDIS_CLUSTER_NODES (compose's `${VAR:-}` unset) as one Redis, and a list as the cluster's nodes", () => {
+    expect(schema.parse({ REDIS_CLUSTER_NODES: "" }).REDIS_CLUSTER_NODES).toEqual([]);
+    expect(schema.parse({}).REDIS_CLUSTER_NODES).toEqual([]);
+    expect(schema.parse({ REDIS_CLUSTER_NODES: "redis-node-1:6379, redis-node-2:6379" }).REDIS_CLUSTER_NODES).toEqual(["redis-node-1:6379", "redis-node-2:6379"]);
+    expect(schema.safeParse({ REDIS_CLUSTER_NODES: "redis-node-1" }).success).toBe(false);
   });
 });

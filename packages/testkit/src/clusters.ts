@@ -25,7 +25,7 @@ const HOST = "127.0.0.1";
 const REDIS_CLUSTER_SIZE = 6;
 const KAFKA_CLUSTER_SIZE = 3;
 /** A primary is failed over after this much silence; low, so failover tests finish in seconds. */
-const REDIS_NODE_TIMEOUT_MS = 1_000;
+export const REDIS_NODE_TIMEOUT_MS = 1_000;
 
 export interface RedisClusterNode {
   id: string;

@@ -3,7 +3,7 @@
 // broker run from its Maven Central jars.
 export type { InfraSource, StartOptions, RedisHandle, KafkaHandle } from "./types";
 export { startRedis, startKafka } from "./start";
-export { startRedisCluster, startKafkaCluster, connectRedisCluster, parseClusterNodes, type RedisClusterHandle, type RedisClusterNode, type KafkaClusterHandle } from "./clusters";
+export { startRedisCluster, startKafkaCluster, connectRedisCluster, parseClusterNodes, REDIS_NODE_TIMEOUT_MS, type RedisClusterHandle, type RedisClusterNode, type KafkaClusterHandle } from "./clusters";
 export { TestkitError, type TestkitErrorCode } from "./errors";
 export { KAFKA_BROKER_SETTINGS, KAFKA_CLUSTER_SETTINGS, kafkaEnvName } from "./kafka-config";
 export { REDIS_IMAGE, KAFKA_IMAGE } from "./containers";

@@ -48,6 +48,17 @@ describe("the HAProxy configuration", () => {
     expect(section("frontend fraud")).toContain("bind 127.0.0.1:8001");
     expect(section("frontend stats")).toContain("bind 127.0.0.1:8999");
   });
+
+  it("binds another address and resolves replicas through a nameserver only when asked (the compose profile's container)", () => {
+    expect(config).not.toContain("resolvers");
+    const inContainer = haproxyConfig({ services: [{ name: "fraud", replicas: ["fraud:8081", "fraud-2:8081"], port: 8081 }], statsPort: 8404, bindAddress: "0.0.0.0", resolver: "127.0.0.11:53" });
+    const lines = inContainer.split("\n").map((l) => l.trim());
+    expect(lines).toContain("bind 0.0.0.0:8081");
+    expect(lines).toContain("bind 0.0.0.0:8404");
+    expect(lines.slice(lines.indexOf("resolvers dns"), lines.indexOf("resolvers dns") + 2)).toEqual(["resolvers dns", "nameserver ns1 127.0.0.11:53"]);
+    expect(lines).toContain("default-server inter 250ms fastinter 250ms downinter 250ms fall 2 rise 2 init-addr last,libc,none resolvers dns");
+    expect(lines).toContain("server r2 fraud-2:8081 check");
+  });
 });
 
 describe("options", () => {
@@ -60,6 +71,8 @@ describe("options", () => {
     [one({ maxQueued: 4 }), "services[0].maxQueued: needs maxInFlightPerReplica"],
     [one({ maxInFlightPerReplica: 0 }), "services[0].maxInFlightPerReplica"],
     [{ ...one({}), checkIntervalMs: 1.5 }, "checkIntervalMs"],
+    [{ ...one({}), bindAddress: "localhost" }, 'bindAddress: expected an IPv4 address, got "localhost"'],
+    [{ ...one({}), resolver: "dns:53" }, 'resolver: expected ip:port, got "dns:53"'],
   ])("refuses %j naming the field", (options, message) => {
     expect(() => validateLoadBalancerOptions(options as never)).toThrow(message);
   });

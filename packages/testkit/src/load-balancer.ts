@@ -53,6 +53,15 @@ export interface LoadBalancerOptions {
   lifetime?: Lifetime;
   /** Seconds a refused client is told to wait (default 1). */
   retryAfterSeconds?: number;
+  /** Address every frontend binds (default 127.0.0.1; 0.0.0.0 inside a container). */
+  bindAddress?: string;
+  /**
+   * A nameserver (`ip:port`) through which replicas addressed by DNS name are resolved again while
+   * HAProxy runs, and a name that does not resolve yet leaves its server down instead of failing the
+   * start: a container that restarts comes back on a new address (compose: Docker's 127.0.0.11:53).
+   * Default: addresses resolved once at start.
+   */
+  resolver?: string;
 }
 
 export interface LoadBalancerHandle {
@@ -75,6 +84,7 @@ interface ResolvedService extends LoadBalancedService {
 
 const NAME = /^[A-Za-z0-9_-]+$/;
 const ADDRESS = /^[^\s:]+:\d{1,5}$/;
+const IPV4 = /^(\d{1,3}\.){3}\d{1,3}$/;
 
 function positiveInteger(name: string, value: number | undefined): void {
   if (value !== undefined && !(Number.isInteger(value) && value > 0)) throw new RangeError(`${name}: expected a positive integer, got ${value}`);
@@ -99,12 +109,16 @@ export function validateLoadBalancerOptions(options: LoadBalancerOptions): void 
   positiveInteger("checkIntervalMs", options.checkIntervalMs);
   positiveInteger("queueTimeoutMs", options.queueTimeoutMs);
   positiveInteger("retryAfterSeconds", options.retryAfterSeconds);
+  if (options.bindAddress !== undefined && !IPV4.test(options.bindAddress)) throw new RangeError(`bindAddress: expected an IPv4 address, got "${options.bindAddress}"`);
+  if (options.resolver !== undefined && !(ADDRESS.test(options.resolver) && IPV4.test(options.resolver.split(":")[0] ?? ""))) throw new RangeError(`resolver: expected ip:port, got "${options.resolver}"`);
 }
 
 /** The HAProxy configuration for these services (a pure function, so its shape is unit-tested). */
 export function haproxyConfig(options: LoadBalancerOptions & { services: ResolvedService[]; statsPort: number }): string {
   const inter = options.checkIntervalMs ?? 250;
   const retryAfter = options.retryAfterSeconds ?? 1;
+  const bind = options.bindAddress ?? "127.0.0.1";
+  const resolving = options.resolver !== undefined ? " init-addr last,libc,none resolvers dns" : "";
   const lines = [
     "global",
     "  maxconn 4000",
@@ -129,8 +143,9 @@ export function haproxyConfig(options: LoadBalancerOptions & { services: Resolve
     "  option http-buffer-request",
     "  unique-id-format lb-%pid-%rt",
     "",
+    ...(options.resolver !== undefined ? ["resolvers dns", `  nameserver ns1 ${options.resolver}`, "  hold valid 1s", ""] : []),
     "frontend stats",
-    `  bind 127.0.0.1:${options.statsPort}`,
+    `  bind ${bind}:${options.statsPort}`,
     "  stats enable",
     "  stats uri /stats",
     "  stats refresh 5s",
@@ -140,7 +155,7 @@ export function haproxyConfig(options: LoadBalancerOptions & { services: Resolve
     const refusal = `{"error":{"code":"UNAVAILABLE","message":"overloaded: the load balancer queue for ${s.name} is full; retry after ${retryAfter} s","requestId":"%[unique-id]","details":null}}`;
     lines.push(
       `frontend ${s.name}`,
-      `  bind 127.0.0.1:${s.port}`,
+      `  bind ${bind}:${s.port}`,
       `  default_backend ${s.name}`,
       ...(s.maxQueued !== undefined
         ? [`  http-request return status 503 content-type application/json lf-string '${refusal}' hdr retry-after ${retryAfter} if { be_conn_free(${s.name}) le 0 } { queue(${s.name}) ge ${s.maxQueued} }`]
@@ -151,7 +166,7 @@ export function haproxyConfig(options: LoadBalancerOptions & { services: Resolve
       "  option httpchk GET /readyz",
       "  http-check expect status 200",
       "  option allbackups",
-      `  default-server inter ${inter}ms fastinter ${inter}ms downinter ${inter}ms fall 2 rise 2${s.maxInFlightPerReplica !== undefined ? ` maxconn ${s.maxInFlightPerReplica}` : ""}`,
+      `  default-server inter ${inter}ms fastinter ${inter}ms downinter ${inter}ms fall 2 rise 2${s.maxInFlightPerReplica !== undefined ? ` maxconn ${s.maxInFlightPerReplica}` : ""}${resolving}`,
       ...s.replicas.map((r, i) => `  server r${i + 1} ${r} check`),
       // The same replicas without the readiness check: used only when no replica is ready.
       ...s.replicas.map((r, i) => `  server r${i + 1}-unready ${r} backup`),

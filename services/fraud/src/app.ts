@@ -3,7 +3,7 @@ import { modelArmsRoutes, type ModelArms } from "@mlsd/model-arms";
 import { createServiceApp, defineRoute, stageTimer, type HttpDeps, type ServiceApp } from "@mlsd/service-kit";
 import { z } from "zod";
 import { submitLabel, type LabelDeps } from "./labels";
-import type { FraudModel } from "./model";
+import type { FraudModel } from "@mlsd/fraud-model";
 import { scoreTransaction, type ScoringDeps } from "./scoring";
 
 export interface FraudAppDeps extends ScoringDeps, LabelDeps, HttpDeps {

@@ -8,7 +8,7 @@ import type { FraudAppDeps } from "./app";
 import type { FraudConfig } from "./config";
 import { createFraudMetrics } from "./metrics";
 import { FRAUD_MODEL_NAME } from "@mlsd/model-formats/fraud";
-import { loadGbdtFraudModel, type FraudModel } from "./model";
+import { loadGbdtFraudModel, type FraudModel } from "@mlsd/fraud-model";
 
 /**
  * The model, Redis (features) and Kafka (events out, through the journal: start-up never waits

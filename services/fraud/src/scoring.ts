@@ -1,10 +1,9 @@
-import { makeEvent, type FeatureVector, type ScoreTransactionRequest, type ScoreTransactionResponse } from "@mlsd/contracts";
+import type { ScoreTransactionRequest, ScoreTransactionResponse } from "@mlsd/contracts";
 import type { EventPublisher } from "@mlsd/events";
 import { assembleFraudFeatures, toCents, type ClaimResult, type FraudAggregates, type FraudFeatureStore, type TransactionInput, type TransactionRecord } from "@mlsd/feature-store";
 import type { Routed, ShadowRunner } from "@mlsd/model-arms";
 import { AppError, withDeadline, type CircuitBreaker, type StageTimer, type TimeBounds } from "@mlsd/service-kit";
-import { decide, type FraudModel } from "./model";
-import { applyRules, type RuleSet } from "./rules";
+import { applyRules, decide, fraudEvents, requestOnlyFeatures, type FraudModel, type RuleSet } from "@mlsd/fraud-model";
 
 export interface ScoringDeps {
   store: FraudFeatureStore;
@@ -126,34 +125,9 @@ export async function scoreTransaction(deps: ScoringDeps, request: ScoreTransact
   }
 
   timer.timeSync("publish", () => {
-    const eventTime = new Date(timeMs).toISOString();
-    deps.events.publish(
-      makeEvent(
-        "fraud.transaction",
-        { transactionId: tx.transactionId, customerId: tx.customerId, terminalId: tx.terminalId, amount: tx.amount, time: eventTime },
-        { producer: PRODUCER, eventTime },
-      ),
-    );
-    deps.events.publish(
-      makeEvent(
-        "fraud.decision",
-        {
-          transactionId: tx.transactionId,
-          customerId: tx.customerId,
-          terminalId: tx.terminalId,
-          features: toFeatureVector(model.featureNames, features),
-          score: score ?? 1,
-          threshold: thresholds.decline,
-          decision,
-          decidedBy,
-          modelVersion: scoredBy,
-          reasonCodes: rule ? [rule.rule] : reasons.map((r) => r.feature),
-          arm: routed.arm,
-          latencyMs: Math.round((performance.now() - t0) * 1_000) / 1_000,
-        },
-        { producer: PRODUCER, eventTime },
-      ),
-    );
+    const record = { tx, featureNames: model.featureNames, features, score, thresholds, decision, decidedBy, modelVersion: scoredBy, arm: routed.arm };
+    const reasonCodes = rule ? [rule.rule] : reasons.map((r) => r.feature);
+    for (const event of fraudEvents({ ...record, reasonCodes, latencyMs: performance.now() - t0 }, PRODUCER)) deps.events.publish(event);
   });
 
   const answer: ScoreTransactionResponse = {
@@ -211,21 +185,4 @@ function conflict(tx: TransactionInput, recorded: TransactionRecord): AppError {
   if (recorded.timeMs !== tx.timeMs) differs.push({ field: "time", message: `transaction ${tx.transactionId} was scored with time ${new Date(recorded.timeMs).toISOString()}` });
   if (recorded.cents !== toCents(tx.amount)) differs.push({ field: "amount", message: `transaction ${tx.transactionId} was scored with amount ${recorded.cents / 100}` });
   return new AppError("CONFLICT", `transaction id ${tx.transactionId} was already used for another transaction: ${differs.map((d) => d.field).join(", ")}`, differs);
-}
-
-/** The features a transaction carries by itself; everything the store would add is missing. */
-function requestOnlyFeatures(tx: TransactionInput, width: number): Float64Array {
-  const empty = { customerCount: [], customerCents: [], customerVelocity: [], terminalCount: [], terminalFrauds: [], terminalVelocity: [] };
-  const out = new Float64Array(width).fill(Number.NaN);
-  assembleFraudFeatures(tx, empty, out.subarray(0, 3));
-  return out;
-}
-
-export function toFeatureVector(names: readonly string[], values: Float64Array): FeatureVector {
-  const vector: FeatureVector = {};
-  names.forEach((name, i) => {
-    const v = values[i] as number;
-    vector[name] = Number.isNaN(v) ? null : v;
-  });
-  return vector;
 }

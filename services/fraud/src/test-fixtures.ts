@@ -8,7 +8,7 @@ import { buildReference, createDriftReference } from "@mlsd/drift";
 import { Rng } from "@mlsd/random";
 import { CircuitBreaker, createLogger, createMetrics, ManualClock, Readiness, TimeBounds, TokenAuthenticator } from "@mlsd/service-kit";
 import { createApp, type FraudAppDeps } from "./app";
-import { GbdtFraudModel, type FraudModel } from "./model";
+import { GbdtFraudModel, type FraudModel } from "@mlsd/fraud-model";
 
 /**
  * A small real GBDT for tests: fraud is likely when the amount is high or the terminal's 7-day

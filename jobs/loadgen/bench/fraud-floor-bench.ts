@@ -1,0 +1,250 @@
+/**
+ * The fraud service beside its floor (bench/fraud-floor.ts: node:http doing the same work with the
+ * same packages): one Redis, one Kafka, one trained model; the two run back to back at the same
+ * rates by the same open-loop generator, in pairs whose order alternates, each run on transactions
+ * neither has seen (a replayed id would be answered from the store). CPU per request from /proc,
+ * p50/p99 and the degraded share, medians over the pairs and the service/floor ratios; then one
+ * --cpu-prof run of each at the profile rate and their top self-time entries. Writes --out.
+ *
+ *   flock /tmp/mlsd-bench.lock nice -n 0 npx tsx bench/fraud-floor-bench.ts [--rates 500,1000] [--pairs 3]
+ *     [--duration 15] [--warmup 3] [--profile-rate 1000] [--no-profile] [--skip-train] [--work /tmp/lg-floor]
+ *     [--out ../../docs/reports/fraud-floor.md]
+ */
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { runCommand } from "../src/command";
+import { profileMarkdown, summarizeCpuProfile, type ProfileSummary } from "../src/cpu-profile";
+import type { RunResult } from "../src/open-loop";
+import { formatMs } from "../src/report";
+import { fraudTarget } from "../src/targets/fraud";
+import { cpuSeconds, metricLines, monotonicUs, REPO, startFraudStack, sumLines, type BenchServer, type FraudStack } from "./fraud-stack";
+
+const { values } = parseArgs({
+  options: {
+    rates: { type: "string", default: "500,1000" },
+    pairs: { type: "string", default: "3" },
+    duration: { type: "string", default: "15" },
+    warmup: { type: "string", default: "3" },
+    calibrate: { type: "string", default: "5" },
+    "profile-rate": { type: "string", default: "1000" },
+    "no-profile": { type: "boolean", default: false },
+    "skip-train": { type: "boolean", default: false },
+    work: { type: "string", default: "/tmp/lg-floor" },
+    out: { type: "string" },
+  },
+});
+const rates = values.rates.split(",").map(Number);
+const pairs = Number(values.pairs);
+const durationS = Number(values.duration);
+const warmupS = Number(values.warmup);
+const profileRate = Number(values["profile-rate"]);
+if (rates.some((r) => !(r > 0)) || !(Number.isInteger(pairs) && pairs > 0) || !(durationS > 0) || !(warmupS >= 0) || !(profileRate > 0)) {
+  throw new Error("--rates, --pairs, --duration, --warmup and --profile-rate must be positive numbers");
+}
+const work = path.resolve(values.work);
+const log = (line: string) => process.stderr.write(`[fraud-floor] ${line}\n`);
+const COMMAND = `flock /tmp/mlsd-bench.lock nice -n 0 npx tsx bench/fraud-floor-bench.ts ${process.argv.slice(2).join(" ")}`.trim();
+
+type Who = "service" | "floor";
+interface Measured {
+  who: Who;
+  pair: number;
+  rate: number;
+  loadAverage: number;
+  cpuMsPerRequest: number;
+  /** Transactions the server scored during the run (warm-up, late and abandoned ones included). */
+  scored: number;
+  run: RunResult;
+}
+
+/** Transactions the server has scored so far: the service's decision counter, the floor's own count. */
+async function scoredSoFar(who: Who, url: string): Promise<number> {
+  if (who === "service") return sumLines(await metricLines(url, /^fraud_decisions_total\{/));
+  return ((await (await fetch(`${url}/scored`)).json()) as { scored: number }).scored;
+}
+
+/** The world's transactions in the generator's order: where each run must start so no id repeats. */
+const stream = fraudTarget();
+let nextFromMs: number | null = null;
+/** Skips past the transactions a run of `count` requests will send; returns that run's --from-time. */
+function claimTransactions(count: number): string | null {
+  const from = nextFromMs;
+  let last = 0;
+  for (let i = 0; i < count; i++) last = Date.parse((JSON.parse(stream.next().body) as { time: string }).time);
+  // Times are whole seconds: the next run starts a second past this run's last, never on one of its ids.
+  nextFromMs = last + 1_000;
+  return from === null ? null : new Date(from).toISOString();
+}
+
+async function load(url: string, rate: number, reportDir: string, extraS = 0): Promise<RunResult> {
+  // Requests the generator could send beyond its schedule (draining, late ones) stay inside this margin.
+  const count = Math.ceil(rate * (durationS + warmupS + extraS) * 1.05) + 100;
+  const fromTime = claimTransactions(count);
+  const args = ["--target", "fraud", "--url", url, "--rate", String(rate), "--duration", String(durationS + extraS), "--warmup", String(warmupS), "--calibrate", "0", "--report", reportDir];
+  if (fromTime) args.push("--from-time", fromTime);
+  let text = "";
+  const code = await runCommand(args, { out: (t) => (text += t), err: (t) => process.stderr.write(t) });
+  if (code !== 0) throw new Error(`the load generator exited with ${code}: ${text}`);
+  const results = JSON.parse(await readFile(path.join(reportDir, "results.json"), "utf8")) as { runs: RunResult[] };
+  const run = results.runs[0];
+  if (!run) throw new Error(`no run in ${reportDir}/results.json`);
+  return run;
+}
+
+async function measure(who: Who, server: { url: string; pid: number }, pair: number, rate: number): Promise<Measured> {
+  const loadAverage = os.loadavg()[0] as number;
+  const scoredBefore = await scoredSoFar(who, server.url);
+  const before = await cpuSeconds(server.pid);
+  const run = await load(server.url, rate, path.join(work, "runs", `${who}-${pair}-${rate}`));
+  const after = await cpuSeconds(server.pid);
+  if (before === null || after === null) throw new Error(`no /proc/${server.pid}/stat: the ${who} exited during the run`);
+  const scored = (await scoredSoFar(who, server.url)) - scoredBefore;
+  const cpuMsPerRequest = ((after - before) * 1000) / scored;
+  log(`${who} pair ${pair + 1} @ ${rate}/s: CPU ${cpuMsPerRequest.toFixed(3)} ms/request, p50 ${formatMs(run.latency.p50)} ms, p99 ${formatMs(run.latency.p99)} ms, degraded ${(run.fallbackRate * 100).toFixed(2)} %, errors ${(run.errorRate * 100).toFixed(2)} % (load average ${loadAverage.toFixed(2)})`);
+  return { who, pair, rate, loadAverage, cpuMsPerRequest, scored, run };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+async function profileOnce(stack: FraudStack, who: Who): Promise<ProfileSummary | null> {
+  const dir = path.join(work, "cpu-profile", who);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const flags = ["--cpu-prof", "--cpu-prof-dir", dir, "--cpu-prof-interval", "250"];
+  let floor: BenchServer | null = null;
+  let server: { url: string; pid: number };
+  if (who === "service") {
+    await stack.restartService({}, flags);
+    server = { url: stack.url, pid: stack.pid };
+  } else {
+    floor = await stack.startFloor(flags);
+    server = floor;
+  }
+  const fromUs = monotonicUs();
+  await load(server.url, profileRate, path.join(work, "runs", `${who}-profile`));
+  const toUs = monotonicUs();
+  // The profile is written when the process exits.
+  if (floor) await floor.stop();
+  else await stack.stopService();
+  const files = (await readdir(dir)).filter((f) => f.endsWith(".cpuprofile"));
+  const summaries = await Promise.all(files.map((f) => summarizeCpuProfile(path.join(dir, f), { fromUs, toUs }, REPO, 15)));
+  // tsx's loader thread writes a profile of its own; the main thread is the busy one.
+  return summaries.sort((a, b) => b.totalMs - b.idleMs - (a.totalMs - a.idleMs))[0] ?? null;
+}
+
+async function main(): Promise<void> {
+  await mkdir(work, { recursive: true });
+  await rm(path.join(work, "runs"), { recursive: true, force: true });
+  const started = new Date().toISOString();
+  const loadAtStart = os.loadavg()[0] as number;
+
+  // The instrument's own error at the highest rate, once: the generator against its null server.
+  let calibration: RunResult | null = null;
+  if (Number(values.calibrate) > 0) {
+    const dir = path.join(work, "runs", "calibration");
+    const top = Math.max(...rates);
+    const code = await runCommand(["--target", "null", "--rate", String(top), "--duration", values.calibrate, "--warmup", "1", "--report", dir], { out: () => undefined, err: (t) => process.stderr.write(t) });
+    if (code === 0) calibration = (JSON.parse(await readFile(path.join(dir, "results.json"), "utf8")) as { calibration: { run: RunResult } | null }).calibration?.run ?? null;
+  }
+
+  const measured: Measured[] = [];
+  let stack: FraudStack | undefined;
+  const profiles: Partial<Record<Who, ProfileSummary | null>> = {};
+  try {
+    stack = await startFraudStack({ work, skipTrain: values["skip-train"], log });
+    let serviceUp = true;
+    for (let pair = 0; pair < pairs; pair++) {
+      const order: Who[] = pair % 2 === 0 ? ["service", "floor"] : ["floor", "service"];
+      for (const who of order) {
+        if (who === "service") {
+          if (!serviceUp) await stack.restartService({});
+          for (const rate of rates) measured.push(await measure("service", { url: stack.url, pid: stack.pid }, pair, rate));
+          await stack.stopService();
+          serviceUp = false;
+        } else {
+          const floor = await stack.startFloor();
+          try {
+            for (const rate of rates) measured.push(await measure("floor", floor, pair, rate));
+          } finally {
+            await floor.stop();
+          }
+        }
+      }
+    }
+    if (!values["no-profile"]) {
+      profiles.service = await profileOnce(stack, "service");
+      profiles.floor = await profileOnce(stack, "floor");
+    }
+  } finally {
+    await stack?.stop();
+  }
+
+  const md: string[] = [
+    "# Fraud service vs its floor",
+    "",
+    `Made by \`${COMMAND}\` in jobs/loadgen, started ${started}; load average (1 min) ${loadAtStart.toFixed(2)} at the start, ${(median(measured.map((m) => m.loadAverage)) ?? 0).toFixed(2)} median at the start of the runs.`,
+    "",
+    "The service is services/fraud as it runs in production (`node --import tsx src/main.ts`). The floor is",
+    "jobs/loadgen/bench/fraud-floor.ts: `node:http` and JSON.parse, then the same work through the same packages (hard rules,",
+    "the claim and the card and terminal Lua scripts under the same deadline, the GBDT with its fallback and reason codes,",
+    "the decision, the two events through the same producer and journal, the answer stored for retries, the feature store's",
+    "breaker, all with the service's default settings), and nothing else: no service skeleton, zod validation, logger, metrics",
+    "or model arms. Both share one Redis, one Kafka broker and one",
+    "trained model (small preset), and the generator, Redis and Kafka run on the same 2 cores as the server measured.",
+    `Each pair runs the service and the floor back to back (the order alternates) at ${rates.join(" and ")} tx/s, ${warmupS} s warm-up + ${durationS} s measured,`,
+    "each run on transactions no earlier run sent. CPU is the server process's user + system time from /proc over the",
+    "whole run divided by the transactions it scored in it (warm-up included; the service's decision counter, the floor's",
+    "own count); latency is from the scheduled send (open loop); errors are timeouts (2 s), dropped sends and bad statuses.",
+    "",
+  ];
+  if (calibration) {
+    md.push(`Instrument error (the generator against its null server at ${calibration.offeredRate}/s, same run): p50 ${formatMs(calibration.latency.p50)} ms, p99 ${formatMs(calibration.latency.p99)} ms.`, "");
+  }
+  md.push("## Medians over the pairs", "", "| rate | CPU ms/request service | floor | ratio | p50 ms service | floor | p99 ms service | floor | p99 ratio | degraded service | floor | errors service | floor |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  const summary: { rate: number; cpuRatio: number; p99Ratio: number; errors: number }[] = [];
+  for (const rate of rates) {
+    const of = (who: Who) => measured.filter((m) => m.rate === rate && m.who === who);
+    const s = of("service");
+    const f = of("floor");
+    const med = (xs: Measured[], pick: (m: Measured) => number) => median(xs.map(pick));
+    const cpuS = med(s, (m) => m.cpuMsPerRequest);
+    const cpuF = med(f, (m) => m.cpuMsPerRequest);
+    const p99S = med(s, (m) => m.run.latency.p99 ?? Number.NaN);
+    const p99F = med(f, (m) => m.run.latency.p99 ?? Number.NaN);
+    summary.push({ rate, cpuRatio: cpuS / cpuF, p99Ratio: p99S / p99F, errors: Math.max(...[...s, ...f].map((m) => m.run.errorRate)) });
+    const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
+    md.push(
+      `| ${rate} | ${cpuS.toFixed(3)} | ${cpuF.toFixed(3)} | **${(cpuS / cpuF).toFixed(2)}x** | ${formatMs(med(s, (m) => m.run.latency.p50 ?? Number.NaN))} | ${formatMs(med(f, (m) => m.run.latency.p50 ?? Number.NaN))} | ${formatMs(p99S)} | ${formatMs(p99F)} | **${(p99S / p99F).toFixed(2)}x** | ${pct(med(s, (m) => m.run.fallbackRate))} | ${pct(med(f, (m) => m.run.fallbackRate))} | ${pct(med(s, (m) => m.run.errorRate))} | ${pct(med(f, (m) => m.run.errorRate))} |`,
+    );
+  }
+  // A rate where some run timed out or dropped requests measured the machine's queue, not the servers: not judged.
+  const verdict = (r: (typeof summary)[number]) =>
+    r.errors > 0.01
+      ? `not judged (a run there lost ${(r.errors * 100).toFixed(1)} % of its requests to timeouts or drops)`
+      : `CPU ${r.cpuRatio.toFixed(2)}x (${r.cpuRatio <= 1.3 ? "met" : "not met"}), p99 ${r.p99Ratio.toFixed(2)}x (${r.p99Ratio <= 1.3 ? "met" : "not met"})`;
+  md.push("", `Goal (issue 15): service CPU per request and p99 each within 1.3x the floor's. ${summary.map((r) => `At ${r.rate}/s: ${verdict(r)}.`).join(" ")}`, "");
+  md.push("## Every run", "", "| pair | server | rate | load avg | CPU ms/request | scored | p50 ms | p99 ms | degraded | errors |", "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+  for (const m of measured) {
+    md.push(`| ${m.pair + 1} | ${m.who} | ${m.rate} | ${m.loadAverage.toFixed(2)} | ${m.cpuMsPerRequest.toFixed(3)} | ${m.scored} | ${formatMs(m.run.latency.p50)} | ${formatMs(m.run.latency.p99)} | ${(m.run.fallbackRate * 100).toFixed(2)} % | ${(m.run.errorRate * 100).toFixed(2)} % |`);
+  }
+  for (const who of ["service", "floor"] as const) {
+    const p = profiles[who];
+    // Own time only (by area, by function), one heading level down.
+    if (p) md.push("", (profileMarkdown(p, `${who === "service" ? "Service" : "Floor"} CPU profile, one run at ${profileRate}/s under --cpu-prof`).split("## Inclusive time")[0] ?? "").replace(/^#/gm, "##").trimEnd());
+  }
+  const text = `${md.join("\n").trimEnd()}\n`;
+  process.stdout.write(text);
+  if (values.out) {
+    await mkdir(path.dirname(path.resolve(values.out)), { recursive: true });
+    await writeFile(path.resolve(values.out), text);
+    log(`report: ${path.resolve(values.out)}`);
+  }
+}
+
+await main();
