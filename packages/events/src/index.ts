@@ -17,3 +17,5 @@ export { ensureTopics } from "./topics-admin";
 export type { EnsureTopicsOptions } from "./topics-admin";
 export { silentEventLogger } from "./logger";
 export type { EventLogger } from "./logger";
+export { assignedPartitions, describeGroup, spreadOver } from "./group-admin";
+export type { GroupMember, GroupState } from "./group-admin";

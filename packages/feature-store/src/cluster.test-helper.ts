@@ -1,16 +1,4 @@
-import type { RedisClusterHandle } from "@mlsd/testkit";
-import { Cluster } from "ioredis";
-
-/** A cluster client for the integration tests: retries while a failed primary's replica takes over. */
-export function connectCluster(handle: RedisClusterHandle): Cluster {
-  const client = new Cluster(handle.nodes, {
-    clusterRetryStrategy: () => 200,
-    redisOptions: { connectTimeout: 1_000, commandTimeout: 5_000, maxRetriesPerRequest: 1 },
-    slotsRefreshTimeout: 2_000,
-  });
-  client.on("error", () => {});
-  return client;
-}
+import type { Cluster } from "ioredis";
 
 /** Blocks until every primary's writes so far are on its replica: after this, a killed primary loses none of them. */
 export async function replicateAll(client: Cluster): Promise<void> {

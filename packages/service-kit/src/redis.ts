@@ -56,6 +56,10 @@ export function connectRedis(ctx: Pick<ServiceContext, "readiness" | "closers" |
             retryDelayOnMoved: 0,
             retryDelayOnFailover: 100,
             slotsRefreshTimeout: 1_000,
+            // ioredis refreshes the map on a MOVED only for a single command or a pipeline on one
+            // slot; a multi-slot pipeline (the ranker's item fetch) kept hitting the failed node's
+            // old slots for as long as it ran. The timer bounds that to a second.
+            slotsRefreshInterval: 1_000,
             redisOptions: { maxRetriesPerRequest: 0, connectTimeout: 1_000 },
           },
         )

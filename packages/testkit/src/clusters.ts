@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import { requireBinary } from "./binaries";
 import { runCommand } from "./child-command";
 import { KAFKA_VERSION, readTestkitEnv } from "./env";
@@ -145,6 +145,17 @@ async function clusterFormed(ports: readonly number[]): Promise<boolean> {
   const replicas = parseClusterNodes(views[0] as string).filter((n) => n.role === "replica");
   const links = await Promise.all(replicas.map((r) => nodeCommand(r.port, "INFO", "replication")));
   return links.every((l) => l?.includes("master_link_status:up") ?? false);
+}
+
+/** A cluster client for tests: it retries while a failed primary's replica takes over. */
+export function connectRedisCluster(handle: Pick<RedisClusterHandle, "nodes">): Cluster {
+  const client = new Cluster(handle.nodes, {
+    clusterRetryStrategy: () => 200,
+    redisOptions: { connectTimeout: 1_000, commandTimeout: 5_000, maxRetriesPerRequest: 1 },
+    slotsRefreshTimeout: 2_000,
+  });
+  client.on("error", () => {});
+  return client;
 }
 
 export async function startRedisCluster(): Promise<RedisClusterHandle> {

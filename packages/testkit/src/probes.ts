@@ -65,3 +65,19 @@ export async function waitUntil(probe: () => Promise<boolean>, options: WaitOpti
     await sleep(options.intervalMs ?? 200);
   }
 }
+
+/**
+ * Polls `probe` until it returns a value (anything but undefined or false) and returns it; throws
+ * naming `what` after `timeoutMs`. What the integration tests wait on: an event stored, a group
+ * rebalanced, a service ready.
+ */
+export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<T> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(options.intervalMs ?? 100);
+  }
+}

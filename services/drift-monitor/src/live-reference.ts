@@ -30,7 +30,10 @@ export class LiveReferenceBuilder {
     this.rows.push(features);
     this.scores.push(score);
     if (this.rows.length < this.size) return null;
-    const names = [...new Set(this.rows.flatMap((r) => Object.keys(r)))].sort();
+    // A feature null in every row of the window (e.g. a profile field no user of the first answers
+    // had) has no distribution to compare against: it is left out, not allowed to fail the build,
+    // which used to leave the builder full and the model unwatched for good.
+    const names = [...new Set(this.rows.flatMap((r) => Object.keys(r)))].filter((name) => this.rows.some((r) => Number.isFinite(r[name]))).sort();
     const reference = createDriftReference({
       features: names.map((name) => buildReference(name, this.rows.map((r) => r[name] ?? null), { kind: "numeric", bins: 10 })),
       score: buildReference("score", this.scores, { kind: "numeric", bins: 10 }),

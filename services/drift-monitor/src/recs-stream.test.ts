@@ -66,6 +66,14 @@ describe("drift of the recommender's served rankings", () => {
     expect(active.alertingFeatures()).not.toContain("retrieval_score");
   });
 
+  it("builds the baseline when a feature was null in every prediction of the window, leaving that feature out", () => {
+    const builder = new LiveReferenceBuilder("ranker-gbdt", 100);
+    let built = null;
+    for (let i = 0; i < 100; i++) built = builder.add({ retrieval_score: i / 100, user_days_since_signup: null }, i / 100);
+    expect(built?.id).toBe("ranker-gbdt@live");
+    expect(built?.reference.features.map((f) => f.name)).toEqual(["retrieval_score"]);
+  });
+
   it("joins a click to the item it was on, in its answer", () => {
     const [click] = recsStream.observe(makeEvent("recs.click", { requestId: "req-9", userId: "u1", itemId: "i4", position: 2 }, { producer: "recommender", eventTime: "2024-01-10T00:00:00Z" }));
     expect(click).toEqual({ kind: "label", id: "req-9:i4", positive: true, knownAt: Date.parse("2024-01-10T00:00:00Z") });

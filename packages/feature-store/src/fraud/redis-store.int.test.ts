@@ -1,8 +1,8 @@
-import { startRedis, startRedisCluster, type RedisClusterHandle, type RedisHandle } from "@mlsd/testkit";
+import { connectRedisCluster, startRedis, startRedisCluster, type RedisClusterHandle, type RedisHandle } from "@mlsd/testkit";
 import { Rng } from "@mlsd/random";
 import { Redis, type Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectCluster, primaryOf, replicateAll, untilItWorks } from "../cluster.test-helper";
+import { primaryOf, replicateAll, untilItWorks } from "../cluster.test-helper";
 import type { RedisClient } from "../redis-client";
 import { assembleFraudFeatures, DAY_MS, type LabelInput, type TransactionInput } from "./definitions";
 import { MemoryFraudFeatureStore } from "./memory-store";
@@ -19,7 +19,7 @@ let cluster: Cluster;
 beforeAll(async () => {
   [handle, clusterHandle] = await Promise.all([startRedis(), startRedisCluster()]);
   redis = new Redis(handle.url, { maxRetriesPerRequest: 1 });
-  cluster = connectCluster(clusterHandle);
+  cluster = connectRedisCluster(clusterHandle);
 });
 
 afterAll(async () => {

@@ -1,7 +1,7 @@
-import { startRedis, startRedisCluster, type RedisClusterHandle, type RedisHandle } from "@mlsd/testkit";
+import { connectRedisCluster, startRedis, startRedisCluster, type RedisClusterHandle, type RedisHandle } from "@mlsd/testkit";
 import { Redis, type Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectCluster, primaryOf, replicateAll, untilItWorks } from "../cluster.test-helper";
+import { primaryOf, replicateAll, untilItWorks } from "../cluster.test-helper";
 import type { RedisClient } from "../redis-client";
 import { CachedRecsFeatureStore } from "./cached-store";
 import { RedisUserHistory } from "./history";
@@ -23,7 +23,7 @@ let cluster: Cluster;
 beforeAll(async () => {
   [handle, clusterHandle] = await Promise.all([startRedis(), startRedisCluster()]);
   redis = new Redis(handle.url, { maxRetriesPerRequest: 1 });
-  cluster = connectCluster(clusterHandle);
+  cluster = connectRedisCluster(clusterHandle);
 });
 
 afterAll(async () => {
