@@ -5,7 +5,7 @@ import { giniIndex } from "@mlsd/ml-metrics";
 import { Rng } from "@mlsd/random";
 import { createRecWorld, DEFAULT_CLICK_MODEL, REC_WORLD_ORIGIN_MS, recWorldDayToMs, recWorldMsToDay, simulateInteractions, type ImpressionLog, type RecWorld } from "@mlsd/synth";
 import { clickedSlates, DEFAULT_LAMBDARANK_PARAMS, fitRanker, rankerData } from "@mlsd/trainer/src/recs/ranker";
-import { noisyLatentScorer, worldCatalogue, worldSessions, type RetrievalScorer } from "@mlsd/trainer/src/recs/ranker-data";
+import { noisyLatentScorer, worldCatalogue, worldSessions, type TimelessScorer } from "@mlsd/trainer/src/recs/ranker-data";
 import { RecsUsers, servedDcg } from "@mlsd/world";
 
 /**
@@ -138,7 +138,7 @@ export class LogBuilder {
 }
 
 /** Each user's retrieval candidates: the top `n` items of the whole catalogue by retrieval score, released or not (filtered when served). */
-export function candidateLists(world: RecWorld, scorer: RetrievalScorer, n: number): (user: number) => { items: Int32Array; scores: Float64Array } {
+export function candidateLists(world: RecWorld, scorer: TimelessScorer, n: number): (user: number) => { items: Int32Array; scores: Float64Array } {
   const cache = new Map<number, { items: Int32Array; scores: Float64Array }>();
   return (user) => {
     let hit = cache.get(user);
@@ -260,7 +260,7 @@ export function answer(requestId: string, user: number, slate: readonly number[]
  */
 export interface LoopWorld {
   world: RecWorld;
-  scorer: RetrievalScorer;
+  scorer: TimelessScorer;
   candidatesOf: (user: number) => { items: Int32Array; scores: Float64Array };
   catalogue: ReturnType<typeof worldCatalogue>;
   /** The popularity policy's log of the first `bootstrapDays`: the first ranker's training data. */
