@@ -1,4 +1,8 @@
 import path from "node:path";
+import { FRAUD_MODEL_NAME } from "@mlsd/model-formats/fraud";
+import { POPULARITY_MODEL_NAME } from "@mlsd/model-formats/popularity";
+import { RANKER_MODEL_NAME } from "@mlsd/model-formats/ranker";
+import { RETRIEVAL_MODEL_NAME } from "@mlsd/model-formats/retrieval";
 
 /** Everything the demo starts, with the same start command as `npm start` in each service. */
 /** Where the demo's supervisor keeps the services' pids (the service-killed drill reads it). */
@@ -163,7 +167,7 @@ export function servicePlan(s: DemoSettings): ServiceSpec[] {
         ...common,
         EVENT_JOURNAL_DIR: journal("rollout-controller"),
         // By registry model: the services that serve it reload after one of its aliases moves.
-        RELOAD_URLS: reloads([["fraud-gbdt", "fraud"], ["retrieval", "retrieval"], ["ranker-gbdt", "ranker"], ["recs-popularity", "recommender"]]),
+        RELOAD_URLS: reloads([[FRAUD_MODEL_NAME, "fraud"], [RETRIEVAL_MODEL_NAME, "retrieval"], [RANKER_MODEL_NAME, "ranker"], [POPULARITY_MODEL_NAME, "recommender"]]),
       },
       explore: ["GET /v1/rollouts", "POST /v1/rollouts", "GET /v1/models", "POST /v1/models/:model/promote (npm run model)"],
     },
