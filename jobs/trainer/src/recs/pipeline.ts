@@ -197,14 +197,16 @@ async function trainOnWorld(
   const pointInTime = new PointInTimeQueries(world.numUsers, clicks, histories, trainRows);
   const nCat = data.userFeatures.categoricalCardinalities.length;
   const sessionVector = new Float32Array(dim);
-  let sessionKey = "";
+  // The scorer is called once per slate item in slate order: encode once per session.
+  let sessionUser = -1;
+  let sessionAtMs = Number.NaN;
   const vectorAt = (u: number, atMs: number): Float32Array => {
     if (atMs >= cutoffMs) return userVector(u);
-    const beforeRow = clicksBefore(clicks, recWorldMsToDay(atMs));
-    const key = `${u}:${pointInTime.clicksBefore(u, beforeRow)}`;
-    if (key !== sessionKey) {
+    if (u !== sessionUser || atMs !== sessionAtMs) {
+      const beforeRow = clicksBefore(clicks, recWorldMsToDay(atMs));
       trained.encoder.encode(pointInTime.query(u, beforeRow, known[u] === 1, data.userFeatures.categorical.subarray(u * nCat, (u + 1) * nCat)), sessionVector);
-      sessionKey = key;
+      sessionUser = u;
+      sessionAtMs = atMs;
     }
     return sessionVector;
   };
