@@ -8,6 +8,8 @@ export { Journal, JournalLockedError } from "./journal";
 export type { JournalOptions, JournalRecovery, JournalBatch, JournalPosition } from "./journal";
 export { KafkaRecordSender, InMemoryRecordSender } from "./sender";
 export type { RecordSender, KafkaRecordSenderOptions } from "./sender";
+export { PlatformaticRecordSender } from "./platformatic-sender";
+export type { PlatformaticRecordSenderOptions } from "./platformatic-sender";
 export type { OutgoingRecord } from "./record";
 export { runConsumer, startConsumer } from "./consumer";
 export type { RunConsumerOptions, RunningConsumer, StartingConsumer, PartitionLag } from "./consumer";

@@ -1,0 +1,108 @@
+import { compatibilityPartitioner, Producer, stringSerializers } from "@platformatic/kafka";
+import type { CompressionAlgorithmValue } from "@platformatic/kafka";
+import type { OutgoingRecord } from "./record";
+import type { RecordSender } from "./sender";
+
+export interface PlatformaticRecordSenderOptions {
+  brokers: readonly string[];
+  clientId?: string;
+  compression?: CompressionAlgorithmValue;
+  /**
+   * Retries inside one send (connection, metadata, produce), at least 2: the client turns fewer
+   * into unlimited retries for an idempotent producer, which would hold a batch through a whole
+   * outage. Kept short for the same reason as KafkaRecordSender's: the journal takes over after them.
+   */
+  retries?: number;
+  /** First retry delay; it doubles per attempt up to `maxRetryDelayMs`. */
+  retryDelayMs?: number;
+  maxRetryDelayMs?: number;
+  /** Broker-side wait for the in-sync replicas' acknowledgement, per produce request. */
+  ackTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** Client-side wait for any response. */
+  requestTimeoutMs?: number;
+  allowAutoTopicCreation?: boolean;
+}
+
+type StringProducer = Producer<string, string, string, string>;
+
+/**
+ * `@platformatic/kafka` idempotent producer with the same guarantees as KafkaRecordSender: acks from
+ * all in-sync replicas, one request in flight per broker connection (the client forces it for
+ * idempotence), keys partitioned by the Java client's murmur2 (kafkajs' DefaultPartitioner), so a
+ * key keeps its partition whichever sender wrote it. After a failed send the producer is replaced,
+ * so a replay starts from a clean producer id instead of sequence numbers the failure left uncertain.
+ */
+export class PlatformaticRecordSender implements RecordSender {
+  private producer: StringProducer | null = null;
+  private readonly options: Required<Omit<PlatformaticRecordSenderOptions, "compression">> & { compression: CompressionAlgorithmValue };
+
+  constructor(options: PlatformaticRecordSenderOptions) {
+    if (options.brokers.length === 0) throw new Error("PlatformaticRecordSender: at least one broker is required");
+    const retries = options.retries ?? 3;
+    if (!Number.isInteger(retries) || retries < 2) {
+      throw new Error(`PlatformaticRecordSender: retries must be an integer >= 2 (got ${retries})`);
+    }
+    this.options = {
+      brokers: options.brokers,
+      clientId: options.clientId ?? "mlsd-events",
+      compression: options.compression ?? "none",
+      retries,
+      retryDelayMs: options.retryDelayMs ?? 100,
+      maxRetryDelayMs: options.maxRetryDelayMs ?? 1_000,
+      ackTimeoutMs: options.ackTimeoutMs ?? 30_000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+      requestTimeoutMs: options.requestTimeoutMs ?? 35_000,
+      allowAutoTopicCreation: options.allowAutoTopicCreation ?? true,
+    };
+  }
+
+  async send(records: readonly OutgoingRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const producer = this.connected();
+    const messages = new Array<{ topic: string; key: string; value: string }>(records.length);
+    for (let i = 0; i < records.length; i++) {
+      const { topic, key, value } = records[i] as OutgoingRecord;
+      messages[i] = { topic, key, value };
+    }
+    try {
+      await producer.send({ messages });
+    } catch (error) {
+      this.discard(producer);
+      throw error;
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    const producer = this.producer;
+    this.producer = null;
+    if (producer !== null) await producer.close();
+  }
+
+  /** The client connects lazily on the first request; creating it does no I/O. */
+  private connected(): StringProducer {
+    if (this.producer !== null) return this.producer;
+    const { retryDelayMs, maxRetryDelayMs } = this.options;
+    this.producer = new Producer<string, string, string, string>({
+      clientId: this.options.clientId,
+      bootstrapBrokers: [...this.options.brokers],
+      serializers: stringSerializers,
+      idempotent: true,
+      acks: -1,
+      compression: this.options.compression,
+      partitioner: compatibilityPartitioner,
+      retries: this.options.retries,
+      retryDelay: (_client, _operation, attempt) => Math.min(maxRetryDelayMs, retryDelayMs * 2 ** (attempt - 1)),
+      timeout: this.options.ackTimeoutMs,
+      connectTimeout: this.options.connectTimeoutMs,
+      requestTimeout: this.options.requestTimeoutMs,
+      autocreateTopics: this.options.allowAutoTopicCreation,
+    });
+    return this.producer;
+  }
+
+  private discard(producer: StringProducer): void {
+    if (this.producer === producer) this.producer = null;
+    void producer.close().catch(() => undefined);
+  }
+}
