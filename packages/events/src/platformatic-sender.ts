@@ -1,5 +1,5 @@
-import { compatibilityPartitioner, Producer, stringSerializers } from "@platformatic/kafka";
-import type { CompressionAlgorithmValue } from "@platformatic/kafka";
+import { compatibilityPartitioner, Producer, stringSerializer } from "@platformatic/kafka";
+import type { CompressionAlgorithmValue, MessageToProduce } from "@platformatic/kafka";
 import type { OutgoingRecord } from "./record";
 import type { RecordSender } from "./sender";
 
@@ -24,7 +24,8 @@ export interface PlatformaticRecordSenderOptions {
   allowAutoTopicCreation?: boolean;
 }
 
-type StringProducer = Producer<string, string, string, string>;
+/** String keys; values are the records' bytes as they are (no serialiser, no copy). */
+type RecordProducer = Producer<string, Buffer, Buffer, Buffer>;
 
 /**
  * `@platformatic/kafka` idempotent producer with the same guarantees as KafkaRecordSender: acks from
@@ -34,7 +35,7 @@ type StringProducer = Producer<string, string, string, string>;
  * so a replay starts from a clean producer id instead of sequence numbers the failure left uncertain.
  */
 export class PlatformaticRecordSender implements RecordSender {
-  private producer: StringProducer | null = null;
+  private producer: RecordProducer | null = null;
   private readonly options: Required<Omit<PlatformaticRecordSenderOptions, "compression">> & { compression: CompressionAlgorithmValue };
 
   constructor(options: PlatformaticRecordSenderOptions) {
@@ -60,13 +61,9 @@ export class PlatformaticRecordSender implements RecordSender {
   async send(records: readonly OutgoingRecord[]): Promise<void> {
     if (records.length === 0) return;
     const producer = this.connected();
-    const messages = new Array<{ topic: string; key: string; value: string }>(records.length);
-    for (let i = 0; i < records.length; i++) {
-      const { topic, key, value } = records[i] as OutgoingRecord;
-      messages[i] = { topic, key, value };
-    }
     try {
-      await producer.send({ messages });
+      // The client reads topic, key and value of each message and builds its own; records go in as they are.
+      await producer.send({ messages: records as OutgoingRecord[] as MessageToProduce<string, Buffer, Buffer, Buffer>[] });
     } catch (error) {
       this.discard(producer);
       throw error;
@@ -80,13 +77,13 @@ export class PlatformaticRecordSender implements RecordSender {
   }
 
   /** The client connects lazily on the first request; creating it does no I/O. */
-  private connected(): StringProducer {
+  private connected(): RecordProducer {
     if (this.producer !== null) return this.producer;
     const { retryDelayMs, maxRetryDelayMs } = this.options;
-    this.producer = new Producer<string, string, string, string>({
+    this.producer = new Producer<string, Buffer, Buffer, Buffer>({
       clientId: this.options.clientId,
       bootstrapBrokers: [...this.options.brokers],
-      serializers: stringSerializers,
+      serializers: { key: stringSerializer },
       idempotent: true,
       acks: -1,
       compression: this.options.compression,
@@ -101,7 +98,7 @@ export class PlatformaticRecordSender implements RecordSender {
     return this.producer;
   }
 
-  private discard(producer: StringProducer): void {
+  private discard(producer: RecordProducer): void {
     if (this.producer === producer) this.producer = null;
     void producer.close().catch(() => undefined);
   }

@@ -103,6 +103,7 @@ export class KafkaRecordSender implements RecordSender {
 }
 
 function groupByTopic(records: readonly OutgoingRecord[]): TopicMessages[] {
+  // kafkajs reads key and value (and an absent partition, headers, timestamp): the records go in as they are.
   const byTopic = new Map<string, Message[]>();
   for (const record of records) {
     let messages = byTopic.get(record.topic);
@@ -110,16 +111,20 @@ function groupByTopic(records: readonly OutgoingRecord[]): TopicMessages[] {
       messages = [];
       byTopic.set(record.topic, messages);
     }
-    messages.push({ key: record.key, value: record.value });
+    messages.push(record);
   }
   return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }
 
 type Pending = { records: readonly OutgoingRecord[]; resolve: () => void; reject: (error: Error) => void };
 
+/** Kafka's default `message.max.bytes`: the broker refuses a record batch larger than this. */
+const BROKER_MAX_BATCH_BYTES = 1024 * 1024;
+
 /**
  * The in-memory twin of a Kafka sender, for unit tests and the embedded mode: it stores what it is
  * sent, and can be switched down (sends fail) or made to hold sends until released (a slow broker).
+ * Like a broker with default settings, it refuses (stores none of) a send with a record over 1 MiB.
  */
 export class InMemoryRecordSender implements RecordSender {
   readonly delivered: OutgoingRecord[] = [];
@@ -152,6 +157,7 @@ export class InMemoryRecordSender implements RecordSender {
 
   send(records: readonly OutgoingRecord[]): Promise<void> {
     this.sendCalls++;
+    if (records.some((r) => r.value.length > BROKER_MAX_BATCH_BYTES)) return Promise.reject(new Error("record too large"));
     const copy = records.map(({ topic, key, value }) => ({ topic, key, value }));
     if (this.state === "down") return Promise.reject(new Error("broker unavailable"));
     if (this.state === "hold") {
