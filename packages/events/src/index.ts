@@ -9,8 +9,10 @@ export type { JournalOptions, JournalRecovery, JournalBatch, JournalPosition } f
 export { KafkaRecordSender, InMemoryRecordSender } from "./sender";
 export type { RecordSender, KafkaRecordSenderOptions } from "./sender";
 export { PlatformaticRecordSender } from "./platformatic-sender";
-export { createRecordSender, DEFAULT_EVENTS_CLIENT, EVENTS_CLIENTS, isEventsClient } from "./clients";
-export type { EventsClient, KafkaConnection } from "./clients";
+export { createRecordSender } from "./clients";
+export type { KafkaConnection } from "./clients";
+export { DEFAULT_EVENTS_CLIENT, EVENTS_CLIENTS, isEventsClient } from "./client-names";
+export type { EventsClient } from "./client-names";
 export type { PlatformaticRecordSenderOptions } from "./platformatic-sender";
 export type { OutgoingRecord } from "./record";
 export { runConsumer, startConsumer } from "./consumer";

@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runConsumer } from "./consumer";
 import type { ConsumedEvent } from "./dead-letter";
 import { EventProducer } from "./producer";
-import { EVENTS_CLIENTS } from "./clients";
-import type { EventsClient } from "./clients";
+import { EVENTS_CLIENTS } from "./client-names";
+import type { EventsClient } from "./client-names";
 import { PlatformaticRecordSender } from "./platformatic-sender";
 import { KafkaRecordSender } from "./sender";
 import type { RecordSender } from "./sender";
@@ -105,8 +105,8 @@ describe("RecordSenders on one topic", () => {
   });
 });
 
-describe.each(EVENTS_CLIENTS)("EventProducer on %s to runConsumer through Kafka", (client) => {
-  it("delivers every event exactly once per id, each key in publish order", async () => {
+describe("EventProducer to runConsumer through Kafka", () => {
+  it.each(EVENTS_CLIENTS)("on %s: delivers every event exactly once per id, each key in publish order", async (client) => {
     const dir = await mkdtemp(join(tmpdir(), "events-int-"));
     const registry = new Registry();
     const producer = new EventProducer({
