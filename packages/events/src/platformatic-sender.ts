@@ -1,7 +1,7 @@
 import { compatibilityPartitioner, Producer, stringSerializer } from "@platformatic/kafka";
 import type { CompressionAlgorithmValue, MessageToProduce } from "@platformatic/kafka";
 import type { OutgoingRecord } from "./record";
-import type { RecordSender } from "./sender";
+import { ReplacingRecordSender } from "./replacing-sender";
 
 export interface PlatformaticRecordSenderOptions {
   brokers: readonly string[];
@@ -31,14 +31,13 @@ type RecordProducer = Producer<string, Buffer, Buffer, Buffer>;
  * `@platformatic/kafka` idempotent producer with the same guarantees as KafkaRecordSender: acks from
  * all in-sync replicas, one request in flight per broker connection (the client forces it for
  * idempotence), keys partitioned by the Java client's murmur2 (kafkajs' DefaultPartitioner), so a
- * key keeps its partition whichever sender wrote it. After a failed send the producer is replaced,
- * so a replay starts from a clean producer id instead of sequence numbers the failure left uncertain.
+ * key keeps its partition whichever sender wrote it; replaced after a failed send.
  */
-export class PlatformaticRecordSender implements RecordSender {
-  private producer: RecordProducer | null = null;
+export class PlatformaticRecordSender extends ReplacingRecordSender<RecordProducer> {
   private readonly options: Required<Omit<PlatformaticRecordSenderOptions, "compression">> & { compression: CompressionAlgorithmValue };
 
   constructor(options: PlatformaticRecordSenderOptions) {
+    super();
     if (options.brokers.length === 0) throw new Error("PlatformaticRecordSender: at least one broker is required");
     const retries = options.retries ?? 3;
     if (!Number.isInteger(retries) || retries < 2) {
@@ -58,29 +57,10 @@ export class PlatformaticRecordSender implements RecordSender {
     };
   }
 
-  async send(records: readonly OutgoingRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    const producer = this.connected();
-    try {
-      // The client reads topic, key and value of each message and builds its own; records go in as they are.
-      await producer.send({ messages: records as OutgoingRecord[] as MessageToProduce<string, Buffer, Buffer, Buffer>[] });
-    } catch (error) {
-      this.discard(producer);
-      throw error;
-    }
-  }
-
-  async disconnect(): Promise<void> {
-    const producer = this.producer;
-    this.producer = null;
-    if (producer !== null) await producer.close();
-  }
-
-  /** The client connects lazily on the first request; creating it does no I/O. */
-  private connected(): RecordProducer {
-    if (this.producer !== null) return this.producer;
+  /** The client connects lazily, on its first request: creating it does no I/O. */
+  protected async open(): Promise<RecordProducer> {
     const { retryDelayMs, maxRetryDelayMs } = this.options;
-    this.producer = new Producer<string, Buffer, Buffer, Buffer>({
+    return new Producer<string, Buffer, Buffer, Buffer>({
       clientId: this.options.clientId,
       bootstrapBrokers: [...this.options.brokers],
       serializers: { key: stringSerializer },
@@ -95,11 +75,14 @@ export class PlatformaticRecordSender implements RecordSender {
       requestTimeout: this.options.requestTimeoutMs,
       autocreateTopics: this.options.allowAutoTopicCreation,
     });
-    return this.producer;
   }
 
-  private discard(producer: RecordProducer): void {
-    if (this.producer === producer) this.producer = null;
-    void producer.close().catch(() => undefined);
+  protected async sendWith(producer: RecordProducer, records: readonly OutgoingRecord[]): Promise<void> {
+    // The client reads topic, key and value of each message and builds its own; records go in as they are.
+    await producer.send({ messages: records as OutgoingRecord[] as MessageToProduce<string, Buffer, Buffer, Buffer>[] });
+  }
+
+  protected close(producer: RecordProducer): Promise<void> {
+    return producer.close();
   }
 }

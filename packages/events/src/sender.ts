@@ -1,6 +1,7 @@
 import { CompressionTypes, Partitioners } from "kafkajs";
 import type { Kafka, Message, Producer, RetryOptions, TopicMessages } from "kafkajs";
 import type { OutgoingRecord } from "./record";
+import { ReplacingRecordSender } from "./replacing-sender";
 
 /**
  * Where the producer's batches go. `send` resolves once every record is acknowledged and rejects
@@ -26,12 +27,9 @@ export interface KafkaRecordSenderOptions {
 /**
  * kafkajs idempotent producer: acks from all in-sync replicas, one request in flight per broker
  * (which kafkajs requires for idempotence and which keeps a partition's batches in order across
- * retries). After a failed send the producer is replaced, so a replay starts from a clean producer id
- * instead of sequence numbers left uncertain by the failure.
+ * retries), replaced after a failed send.
  */
-export class KafkaRecordSender implements RecordSender {
-  private producer: Producer | null = null;
-  private connecting: Promise<Producer> | null = null;
+export class KafkaRecordSender extends ReplacingRecordSender<Producer> {
   private readonly compression: CompressionTypes;
   private readonly retry: RetryOptions;
   private readonly ackTimeoutMs: number;
@@ -41,64 +39,41 @@ export class KafkaRecordSender implements RecordSender {
     private readonly kafka: Kafka,
     options: KafkaRecordSenderOptions = {},
   ) {
+    super();
     this.compression = options.compression ?? CompressionTypes.None;
     this.retry = options.retry ?? { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 };
     this.ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
     this.allowAutoTopicCreation = options.allowAutoTopicCreation ?? true;
   }
 
-  async send(records: readonly OutgoingRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    const producer = await this.connected();
+  protected async open(): Promise<Producer> {
+    const producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      retry: this.retry,
+      allowAutoTopicCreation: this.allowAutoTopicCreation,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     try {
-      await producer.sendBatch({
-        topicMessages: groupByTopic(records),
-        acks: -1,
-        timeout: this.ackTimeoutMs,
-        compression: this.compression,
-      });
+      await producer.connect();
     } catch (error) {
-      this.discard(producer);
+      void producer.disconnect().catch(() => undefined);
       throw error;
     }
+    return producer;
   }
 
-  async disconnect(): Promise<void> {
-    const producer = this.producer;
-    this.producer = null;
-    this.connecting = null;
-    if (producer !== null) await producer.disconnect();
+  protected async sendWith(producer: Producer, records: readonly OutgoingRecord[]): Promise<void> {
+    await producer.sendBatch({
+      topicMessages: groupByTopic(records),
+      acks: -1,
+      timeout: this.ackTimeoutMs,
+      compression: this.compression,
+    });
   }
 
-  private connected(): Promise<Producer> {
-    if (this.producer !== null) return Promise.resolve(this.producer);
-    if (this.connecting === null) {
-      const producer = this.kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        retry: this.retry,
-        allowAutoTopicCreation: this.allowAutoTopicCreation,
-        createPartitioner: Partitioners.DefaultPartitioner,
-      });
-      this.connecting = producer.connect().then(
-        () => {
-          this.producer = producer;
-          this.connecting = null;
-          return producer;
-        },
-        (error: unknown) => {
-          this.connecting = null;
-          void producer.disconnect().catch(() => undefined);
-          throw error;
-        },
-      );
-    }
-    return this.connecting;
-  }
-
-  private discard(producer: Producer): void {
-    if (this.producer === producer) this.producer = null;
-    void producer.disconnect().catch(() => undefined);
+  protected close(producer: Producer): Promise<void> {
+    return producer.disconnect();
   }
 }
 
