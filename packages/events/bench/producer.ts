@@ -24,6 +24,8 @@ import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { Registry } from "prom-client";
 import { EventProducer, KafkaRecordSender, PlatformaticRecordSender, ensureTopics } from "../src/index";
 import type { RecordSender } from "../src/index";
+import { summariseProfiles } from "./profile-summary";
+import type { CpuProfile } from "./profile-summary";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
@@ -263,11 +265,11 @@ class PathProfiler {
       return await fn();
     } finally {
       const { profile } = await this.session.post("Profiler.stop");
-      this.profiles.push(profile);
+      this.profiles.push(profile as CpuProfile);
     }
   }
 
-  readonly profiles: object[] = [];
+  readonly profiles: CpuProfile[] = [];
 
   async write(dir: string, id: string): Promise<void> {
     await mkdir(dir, { recursive: true });
@@ -321,8 +323,22 @@ async function main(): Promise<void> {
     }
 
     if (PROFILE_DIR !== null) {
+      const owners = new Set<string>();
+      const summaries = paths.map((path) => {
+        const summary = summariseProfiles(profilers.get(path.id)!.profiles);
+        for (const [who, share] of summary.shares) if (share >= 0.02) owners.add(who);
+        return summary;
+      });
+      const columns = [...owners].sort();
+      console.log(`\nwhere this process's CPU went in the measured rounds (share of busy time; profiles in ${PROFILE_DIR}):\n`);
+      console.log(`| path | busy share of wall time | ${columns.join(" | ")} |`);
+      console.log(`| --- | ---: | ${columns.map(() => "---:").join(" | ")} |`);
+      for (const [i, path] of paths.entries()) {
+        const summary = summaries[i]!;
+        const pct = (x: number): string => `${(100 * x).toFixed(0)} %`;
+        console.log(`| ${path.id} | ${pct(summary.busyShare)} | ${columns.map((c) => pct(summary.shares.get(c) ?? 0)).join(" | ")} |`);
+      }
       for (const path of paths) await profilers.get(path.id)!.write(PROFILE_DIR, path.id);
-      console.log(`CPU profiles of the measured rounds in ${PROFILE_DIR}`);
     }
     const raw = results.get("raw-kafkajs");
     const rows: string[] = [];
