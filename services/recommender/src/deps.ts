@@ -39,19 +39,18 @@ export async function createDeps(ctx: ServiceContext<RecommenderConfig>): Promis
   const clock = clockFromConfig(config);
   const breaker = (name: string) => new CircuitBreaker(name, breakerOptions(config, "BREAKER_"));
   const breakers = { redis: breaker("redis"), retrieval: breaker("retrieval"), ranker: breaker("ranker") };
-  let features: RedisRecsFeatureStore | null = null;
   const redis = connectRedis(ctx, {
     url: config.REDIS_URL,
     clusterNodes: config.REDIS_CLUSTER_NODES,
     // In-process, this process reads the candidates' features as the ranker does: with other item buckets every item would look unknown.
-    ...(config.PIPELINE === "in-process" ? { verify: () => features!.checkLayout() } : {}),
+    ...(config.PIPELINE === "in-process" ? { verify: () => features.checkLayout() } : {}),
     onRecovered: () => breakers.redis.success(),
   });
+  const features = new RedisRecsFeatureStore(redis.client, { prefix: config.REDIS_PREFIX, itemBuckets: config.ITEM_BUCKETS });
 
   const kafka = createKafka("recommender", config.KAFKA_BROKERS);
   const events = await startEventPublisher(ctx, { kafka, journalDir: config.EVENT_JOURNAL_DIR });
 
-  features = new RedisRecsFeatureStore(redis.client, { prefix: config.REDIS_PREFIX, itemBuckets: config.ITEM_BUCKETS });
   const stages = config.PIPELINE === "in-process" ? await inProcessStages(ctx, registry, features) : httpStages(ctx);
 
   const counters = createRecommenderMetrics(metrics.registry);
