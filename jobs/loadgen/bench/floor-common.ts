@@ -192,3 +192,29 @@ export function everyRunSection(measured: readonly Measured[], fallbackLabel: st
   }
   return lines;
 }
+
+/** The options both floor benches take; `defaults` are each bench's own. */
+export function floorBenchOptions(defaults: { rates: string; duration: string; warmup: string; profileRate: string; work: string }) {
+  return {
+    rates: { type: "string", default: defaults.rates },
+    pairs: { type: "string", default: "3" },
+    duration: { type: "string", default: defaults.duration },
+    warmup: { type: "string", default: defaults.warmup },
+    calibrate: { type: "string", default: "5" },
+    "profile-rate": { type: "string", default: defaults.profileRate },
+    "no-profile": { type: "boolean", default: false },
+    "skip-train": { type: "boolean", default: false },
+    work: { type: "string", default: defaults.work },
+    out: { type: "string" },
+  } as const;
+}
+
+/** The numbers of those options, checked. */
+export function floorBenchSettings(values: { rates: string; pairs: string; duration: string; warmup: string; "profile-rate": string }) {
+  const settings = { rates: values.rates.split(",").map(Number), pairs: Number(values.pairs), durationS: Number(values.duration), warmupS: Number(values.warmup), profileRate: Number(values["profile-rate"]) };
+  const { rates, pairs, durationS, warmupS, profileRate } = settings;
+  if (rates.some((r) => !(r > 0)) || !(Number.isInteger(pairs) && pairs > 0) || !(durationS > 0) || !(warmupS >= 0) || !(profileRate > 0)) {
+    throw new Error("--rates, --pairs, --duration, --warmup and --profile-rate must be positive numbers");
+  }
+  return settings;
+}

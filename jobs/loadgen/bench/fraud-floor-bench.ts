@@ -18,31 +18,11 @@ import type { ProfileSummary } from "../src/cpu-profile";
 import type { RunResult } from "../src/open-loop";
 import { formatMs } from "../src/report";
 import { fraudTarget } from "../src/targets/fraud";
-import { busiestProfile, cpuProfileFlags, cpuSeconds, everyRunSection, generatorRun, instrumentError, median, mediansSection, metricLines, monotonicUs, profileSection, sumLines, type BenchServer, type Measured } from "./floor-common";
+import { busiestProfile, cpuProfileFlags, cpuSeconds, everyRunSection, floorBenchOptions, floorBenchSettings, generatorRun, instrumentError, median, mediansSection, metricLines, monotonicUs, profileSection, sumLines, type BenchServer, type Measured } from "./floor-common";
 import { startFraudStack, type FraudStack } from "./fraud-stack";
 
-const { values } = parseArgs({
-  options: {
-    rates: { type: "string", default: "500,1000" },
-    pairs: { type: "string", default: "3" },
-    duration: { type: "string", default: "15" },
-    warmup: { type: "string", default: "3" },
-    calibrate: { type: "string", default: "5" },
-    "profile-rate": { type: "string", default: "1000" },
-    "no-profile": { type: "boolean", default: false },
-    "skip-train": { type: "boolean", default: false },
-    work: { type: "string", default: "/tmp/lg-floor" },
-    out: { type: "string" },
-  },
-});
-const rates = values.rates.split(",").map(Number);
-const pairs = Number(values.pairs);
-const durationS = Number(values.duration);
-const warmupS = Number(values.warmup);
-const profileRate = Number(values["profile-rate"]);
-if (rates.some((r) => !(r > 0)) || !(Number.isInteger(pairs) && pairs > 0) || !(durationS > 0) || !(warmupS >= 0) || !(profileRate > 0)) {
-  throw new Error("--rates, --pairs, --duration, --warmup and --profile-rate must be positive numbers");
-}
+const { values } = parseArgs({ options: floorBenchOptions({ rates: "500,1000", duration: "15", warmup: "3", profileRate: "1000", work: "/tmp/lg-floor" }) });
+const { rates, pairs, durationS, warmupS, profileRate } = floorBenchSettings(values);
 const work = path.resolve(values.work);
 const log = (line: string) => process.stderr.write(`[fraud-floor] ${line}\n`);
 const COMMAND = `flock /tmp/mlsd-bench.lock nice -n 0 npx tsx bench/fraud-floor-bench.ts ${process.argv.slice(2).join(" ")}`.trim();

@@ -11,7 +11,7 @@
  * their top self-time entries. Writes --out.
  *
  *   flock /tmp/mlsd-bench.lock nice -n 0 npx tsx bench/recs-floor-bench.ts [--rates 100,300] [--pairs 3]
- *     [--duration 10] [--warmup 3] [--preset demo] [--profile-rate 300] [--no-profile] [--skip-train]
+ *     [--duration 10] [--warmup 5] [--preset demo] [--profile-rate 300] [--no-profile] [--skip-train]
  *     [--work /tmp/lg-recs-floor] [--out ../../docs/reports/recs-floor.md]
  */
 import type { ChildProcess } from "node:child_process";
@@ -29,6 +29,8 @@ import {
   cpuProfileFlags,
   cpuSeconds,
   everyRunSection,
+  floorBenchOptions,
+  floorBenchSettings,
   generatorRun,
   instrumentError,
   median,
@@ -46,29 +48,13 @@ import {
 
 const { values } = parseArgs({
   options: {
-    rates: { type: "string", default: "100,300" },
-    pairs: { type: "string", default: "3" },
-    duration: { type: "string", default: "10" },
-    warmup: { type: "string", default: "3" },
-    calibrate: { type: "string", default: "5" },
+    ...floorBenchOptions({ rates: "100,300", duration: "10", warmup: "5", profileRate: "300", work: "/tmp/lg-recs-floor" }),
     preset: { type: "string", default: "demo" },
     "new-user-share": { type: "string", default: "0.1" },
-    "profile-rate": { type: "string", default: "300" },
-    "no-profile": { type: "boolean", default: false },
-    "skip-train": { type: "boolean", default: false },
-    work: { type: "string", default: "/tmp/lg-recs-floor" },
-    out: { type: "string" },
   },
 });
-const rates = values.rates.split(",").map(Number);
-const pairs = Number(values.pairs);
-const durationS = Number(values.duration);
-const warmupS = Number(values.warmup);
-const profileRate = Number(values["profile-rate"]);
+const { rates, pairs, durationS, warmupS, profileRate } = floorBenchSettings(values);
 const preset = values.preset;
-if (rates.some((r) => !(r > 0)) || !(Number.isInteger(pairs) && pairs > 0) || !(durationS > 0) || !(warmupS >= 0) || !(profileRate > 0)) {
-  throw new Error("--rates, --pairs, --duration, --warmup and --profile-rate must be positive numbers");
-}
 if (!["small", "demo", "benchmark"].includes(preset)) throw new Error(`--preset must be small, demo or benchmark, got ${preset}`);
 const work = path.resolve(values.work);
 const log = (line: string) => process.stderr.write(`[recs-floor] ${line}\n`);

@@ -18,8 +18,6 @@
  * GET /readyz answers 200 once it listens, GET /served how many answers it gave (the bench divides
  * CPU by it); SIGTERM flushes the events and exits.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { parseArgs } from "node:util";
 import { makeEvent, type RankResponse, type RecommendationsRequest, type RecommendationsResponse, type RecsFallback } from "@mlsd/contracts";
 import { EventProducer, KafkaRecordSender, ensureTopics } from "@mlsd/events";
 import { parseAppliedOffsets, RedisRecsFeatureStore, RedisServedImpressions, RedisUserHistory } from "@mlsd/feature-store";
@@ -32,18 +30,9 @@ import { breakerOptions, CircuitBreaker, StageTimer } from "@mlsd/service-kit";
 import { createKafka } from "@mlsd/service-kit/kafka";
 import { Redis } from "ioredis";
 import { Registry } from "prom-client";
+import { floorArgs, serveFloor } from "./floor-server";
 
-const { values } = parseArgs({
-  options: {
-    port: { type: "string" },
-    redis: { type: "string" },
-    kafka: { type: "string" },
-    registry: { type: "string" },
-    journal: { type: "string" },
-  },
-});
-const { port, redis: redisUrl, kafka: brokers, registry: registryDir, journal } = values;
-if (!port || !redisUrl || !brokers || !registryDir || !journal) throw new Error("usage: recs-floor.ts --port P --redis URL --kafka HOST:PORT --registry DIR --journal DIR");
+const { redisUrl, brokers, registryDir, journal, port } = floorArgs("recs-floor.ts");
 const config = RecommenderConfigSchema.parse({ REDIS_URL: redisUrl, KAFKA_BROKERS: brokers, MODEL_REGISTRY_DIR: registryDir, EVENT_JOURNAL_DIR: journal });
 
 const registry = new ModelRegistry(registryDir);
@@ -78,7 +67,6 @@ interface Ranked {
   applied?: RankResponse["userApplied"];
 }
 
-let answered = 0;
 let nextId = 0;
 
 async function recommend(request: RecommendationsRequest): Promise<RecommendationsResponse> {
@@ -153,43 +141,10 @@ async function recommend(request: RecommendationsRequest): Promise<Recommendatio
   return { requestId, userId: request.userId, items, modelVersions, arms: {}, fallback, fallbackReason: null, timings: {} };
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function handle(req: IncomingMessage, res: ServerResponse): void {
-  if (req.method === "GET" && req.url === "/readyz") return send(res, 200, { ready: true });
-  if (req.method === "GET" && req.url === "/served") return send(res, 200, { served: answered });
-  if (req.method !== "POST" || req.url !== "/v1/recommendations") return send(res, 404, { error: { code: "NOT_FOUND" } });
-  const chunks: Buffer[] = [];
-  req.on("data", (chunk: Buffer) => chunks.push(chunk));
-  req.on("end", () => {
-    let body: RecommendationsRequest;
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as RecommendationsRequest;
-    } catch {
-      return send(res, 400, { error: { code: "VALIDATION", message: "body is not JSON" } });
-    }
-    recommend(body).then(
-      (answer) => {
-        answered++;
-        send(res, 200, answer);
-      },
-      (error: Error) => send(res, 500, { error: { code: "FLOOR", message: error.message } }),
-    );
-  });
-}
-
-const server = createServer(handle);
-server.keepAliveTimeout = 65_000;
-server.listen(Number(port), "127.0.0.1");
-process.once("SIGTERM", () => {
-  server.close();
-  server.closeAllConnections();
-  void events.close(3_000).then(
-    () => redis.quit().finally(() => process.exit(0)),
-    () => process.exit(1),
-  );
+serveFloor<RecommendationsRequest>({
+  port,
+  path: "/v1/recommendations",
+  count: "served",
+  answer: recommend,
+  clients: { events, redis },
 });
