@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { runCommand } from "../src/command";
@@ -217,4 +217,19 @@ export function floorBenchSettings(values: { rates: string; pairs: string; durat
     throw new Error("--rates, --pairs, --duration, --warmup and --profile-rate must be positive numbers");
   }
   return settings;
+}
+
+/** The instrument's error as the report states it. */
+export function instrumentLine(calibration: RunResult): string {
+  return `Instrument error (the generator against its null server at ${calibration.offeredRate}/s, same run): p50 ${formatMs(calibration.latency.p50)} ms, p99 ${formatMs(calibration.latency.p99)} ms.`;
+}
+
+/** The report on stdout, and into `out` when given. */
+export async function writeReport(lines: readonly string[], out: string | undefined, log: (line: string) => void): Promise<void> {
+  const text = `${lines.join("\n").trimEnd()}\n`;
+  process.stdout.write(text);
+  if (!out) return;
+  await mkdir(path.dirname(path.resolve(out)), { recursive: true });
+  await writeFile(path.resolve(out), text);
+  log(`report: ${path.resolve(out)}`);
 }

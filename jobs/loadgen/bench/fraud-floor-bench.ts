@@ -10,7 +10,7 @@
  *     [--duration 15] [--warmup 3] [--profile-rate 1000] [--no-profile] [--skip-train] [--work /tmp/lg-floor]
  *     [--out ../../docs/reports/fraud-floor.md]
  */
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -18,7 +18,7 @@ import type { ProfileSummary } from "../src/cpu-profile";
 import type { RunResult } from "../src/open-loop";
 import { formatMs } from "../src/report";
 import { fraudTarget } from "../src/targets/fraud";
-import { busiestProfile, cpuProfileFlags, cpuSeconds, everyRunSection, floorBenchOptions, floorBenchSettings, generatorRun, instrumentError, median, mediansSection, metricLines, monotonicUs, profileSection, sumLines, type BenchServer, type Measured } from "./floor-common";
+import { busiestProfile, cpuProfileFlags, cpuSeconds, everyRunSection, floorBenchOptions, floorBenchSettings, generatorRun, instrumentError, instrumentLine, median, mediansSection, metricLines, monotonicUs, profileSection, sumLines, writeReport, type BenchServer, type Measured } from "./floor-common";
 import { startFraudStack, type FraudStack } from "./fraud-stack";
 
 const { values } = parseArgs({ options: floorBenchOptions({ rates: "500,1000", duration: "15", warmup: "3", profileRate: "1000", work: "/tmp/lg-floor" }) });
@@ -150,9 +150,7 @@ async function main(): Promise<void> {
     "own count); latency is from the scheduled send (open loop); errors are timeouts (2 s), dropped sends and bad statuses.",
     "",
   ];
-  if (calibration) {
-    md.push(`Instrument error (the generator against its null server at ${calibration.offeredRate}/s, same run): p50 ${formatMs(calibration.latency.p50)} ms, p99 ${formatMs(calibration.latency.p99)} ms.`, "");
-  }
+  if (calibration) md.push(instrumentLine(calibration), "");
   const medians = mediansSection(measured, rates, ["service", "floor"], "floor", "degraded");
   md.push("## Medians over the pairs", "", ...medians.lines);
   md.push("", `Goal (issue 15): service CPU per request and p99 each within 1.3x the floor's. ${medians.verdicts.map((v) => `${v.replace(/^service at /, "At ")}.`).join(" ")}`, "");
@@ -161,13 +159,7 @@ async function main(): Promise<void> {
     const p = profiles[who];
     if (p) md.push("", profileSection(p, `${who === "service" ? "Service" : "Floor"} CPU profile, one run at ${profileRate}/s under --cpu-prof`));
   }
-  const text = `${md.join("\n").trimEnd()}\n`;
-  process.stdout.write(text);
-  if (values.out) {
-    await mkdir(path.dirname(path.resolve(values.out)), { recursive: true });
-    await writeFile(path.resolve(values.out), text);
-    log(`report: ${path.resolve(values.out)}`);
-  }
+  await writeReport(md, values.out, log);
 }
 
 await main();

@@ -16,7 +16,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -33,6 +33,7 @@ import {
   floorBenchSettings,
   generatorRun,
   instrumentError,
+  instrumentLine,
   median,
   mediansSection,
   metricLines,
@@ -43,6 +44,7 @@ import {
   spawnReady,
   stopChild,
   sumLines,
+  writeReport,
   type Measured,
 } from "./floor-common";
 
@@ -250,7 +252,7 @@ async function main(): Promise<void> {
     "(a new user's list is the designed answer; packages/budgets/budgets.json); errors are timeouts (2 s), drops and bad statuses.",
     "",
   ];
-  if (calibration) md.push(`Instrument error (the generator against its null server at ${calibration.offeredRate}/s, same run): p50 ${formatMs(calibration.latency.p50)} ms, p99 ${formatMs(calibration.latency.p99)} ms.`, "");
+  if (calibration) md.push(instrumentLine(calibration), "");
   const medians = mediansSection(measured, rates, SERVERS, "floor", "fallbacks");
   md.push("## Medians over the pairs", "", ...medians.lines, "");
   const at = (rate: number, who: Who, pick: (m: Measured<Who>) => number) => median(measured.filter((m) => m.rate === rate && m.who === who).map(pick));
@@ -266,13 +268,7 @@ async function main(): Promise<void> {
     const p = profiles[who];
     if (p) md.push("", profileSection(p, `${who === "floor" ? "Floor" : "In-process recommender"} CPU profile, one run at ${profileRate}/s under --cpu-prof`));
   }
-  const text = `${md.join("\n").trimEnd()}\n`;
-  process.stdout.write(text);
-  if (values.out) {
-    await mkdir(path.dirname(path.resolve(values.out)), { recursive: true });
-    await writeFile(path.resolve(values.out), text);
-    log(`report: ${path.resolve(values.out)}`);
-  }
+  await writeReport(md, values.out, log);
 }
 
 await main();
