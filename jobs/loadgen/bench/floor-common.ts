@@ -1,5 +1,5 @@
 /**
- * What the floor benches share (bench/fraud-floor-bench.ts, bench/recs-floor-bench.ts): starting
+ * What the floor benches share (bench/fraud-floor-bench.ts here, services/recommender/bench/recs-floor-bench.ts): starting
  * and stopping server processes by pid, CPU from /proc, one generator run, medians, the profile
  * summary of the busiest thread, and the report's tables of a service measured beside its floor.
  */

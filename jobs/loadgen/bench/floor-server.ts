@@ -1,5 +1,5 @@
 /**
- * What the floor servers share (bench/fraud-floor.ts, bench/recs-floor.ts): their command line,
+ * What the floor servers share (bench/fraud-floor.ts here, services/recommender/bench/recs-floor.ts): their command line,
  * and `node:http` around one route with no framework: the body parsed with JSON.parse, the answer
  * sent with JSON.stringify, GET /readyz, GET /<count> (how many answers it gave, for the bench to
  * divide CPU by), SIGTERM closes the server, then `close()` (flush events, quit Redis), then exits.

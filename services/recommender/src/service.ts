@@ -13,7 +13,3 @@ export const recommenderService: ServiceDefinition<RecommenderConfig, Recommende
   createDeps,
   createApp,
 };
-
-/** The answer's own steps (the cold-start list, the per-category cap), for the recommendations floor bench. */
-export { capPerCategory } from "./diversity";
-export { blendPopularity } from "./recommend";

@@ -24,13 +24,15 @@ import { parseAppliedOffsets, RedisRecsFeatureStore, RedisServedImpressions, Red
 import { loadPopularity } from "@mlsd/model-formats/popularity";
 import { ModelRegistry } from "@mlsd/model-registry";
 import { loadRankerModel, rankCandidates, type RankingDeps } from "@mlsd/ranking";
-import { blendPopularity, capPerCategory, RecommenderConfigSchema } from "@mlsd/recommender-service";
+import { capPerCategory } from "../src/diversity";
+import { blendPopularity } from "../src/recommend";
+import { RecommenderConfigSchema } from "../src/config";
 import { loadRetriever } from "@mlsd/retrieval";
 import { breakerOptions, CircuitBreaker, StageTimer } from "@mlsd/service-kit";
 import { createKafka } from "@mlsd/service-kit/kafka";
 import { Redis } from "ioredis";
 import { Registry } from "prom-client";
-import { floorArgs, serveFloor } from "./floor-server";
+import { floorArgs, serveFloor } from "@mlsd/loadgen/floor-server";
 
 const { redisUrl, brokers, registryDir, journal, port } = floorArgs("recs-floor.ts");
 const config = RecommenderConfigSchema.parse({ REDIS_URL: redisUrl, KAFKA_BROKERS: brokers, MODEL_REGISTRY_DIR: registryDir, EVENT_JOURNAL_DIR: journal });

@@ -21,9 +21,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { freePort, startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
-import type { ProfileSummary } from "../src/cpu-profile";
-import type { RunResult } from "../src/open-loop";
-import { formatMs } from "../src/report";
+import { formatMs, type ProfileSummary, type RunResult } from "@mlsd/loadgen";
 import {
   busiestProfile,
   cpuProfileFlags,
@@ -46,7 +44,7 @@ import {
   sumLines,
   writeReport,
   type Measured,
-} from "./floor-common";
+} from "@mlsd/loadgen/floor-bench";
 
 const { values } = parseArgs({
   options: {
@@ -115,8 +113,8 @@ async function startServer(infra: Infra, who: Who, nodeFlags: string[] = []): Pr
     const floorJournal = await journal();
     const floor = await startNode(infra, {
       name: "the recommendations floor",
-      cwd: path.join(REPO, "jobs/loadgen"),
-      script: path.join(REPO, "jobs/loadgen/bench/recs-floor.ts"),
+      cwd: path.join(REPO, "services/recommender"),
+      script: path.join(REPO, "services/recommender/bench/recs-floor.ts"),
       args: (port) => ["--port", String(port), "--redis", infra.redis.url, "--kafka", infra.kafka.brokers.join(","), "--registry", infra.registry, "--journal", floorJournal],
       nodeFlags,
     });
@@ -230,7 +228,7 @@ async function main(): Promise<void> {
   const md: string[] = [
     "# Recommendations: the services vs their floor",
     "",
-    `Made by \`${COMMAND}\` in jobs/loadgen, started ${started}; load average (1 min) ${loadAtStart.toFixed(2)} at the start, ${median(loadAverages).toFixed(2)} median (${Math.min(...loadAverages).toFixed(2)}-${Math.max(...loadAverages).toFixed(2)}) at the start of the runs.`,
+    `Made by \`${COMMAND}\` in services/recommender, started ${started}; load average (1 min) ${loadAtStart.toFixed(2)} at the start, ${median(loadAverages).toFixed(2)} median (${Math.min(...loadAverages).toFixed(2)}-${Math.max(...loadAverages).toFixed(2)}) at the start of the runs.`,
     "",
     "Three servers do one recommendation's work on the same Redis, Kafka broker and models (the trainer's",
     `${preset} world), with the generator, Redis and Kafka on the same 2 cores:`,
@@ -239,7 +237,7 @@ async function main(): Promise<void> {
     "  production (`node --import tsx src/main.ts` each), two HTTP hops per request; CPU summed over the three processes.",
     "- **in-process**: services/recommender with `PIPELINE=in-process`: the same retrieval and ranking code",
     "  (@mlsd/retrieval, @mlsd/ranking) as libraries in its own process; one process.",
-    "- **floor**: jobs/loadgen/bench/recs-floor.ts: `node:http` and JSON.parse, then the same work through the same packages",
+    "- **floor**: services/recommender/bench/recs-floor.ts: `node:http` and JSON.parse, then the same work through the same packages",
     "  (user state and clicked items from Redis, the cold-start list, tower encode and HNSW search, the candidates' features",
     "  from Redis under the ranker's deadline, the GBDT, the seen filter and per-category cap, the answer recorded for clicks,",
     "  the impression and served events through the same producer), and nothing else: no service skeleton, zod validation,",
