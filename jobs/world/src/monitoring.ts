@@ -1,5 +1,6 @@
 import type { Clock } from "@mlsd/loadgen";
-import { OfflineStoreReader } from "@mlsd/offline-store";
+import { TOPICS } from "@mlsd/contracts";
+import { HOUR_MS, OfflineStoreReader } from "@mlsd/offline-store";
 import type { Registry } from "prom-client";
 import type { RecsWorldSpec } from "./calendar";
 import type { WorldCounters } from "./counters";
@@ -60,6 +61,7 @@ export async function startWorldMonitoring(options: WorldMonitoringOptions): Pro
     checker = new RecsSkewChecker({
       measure: (window) => measureRecsSkew(reader, { base, ...window, sampleRate: skew.sampleRate, maxAnswers: skew.maxAnswers }),
       worldNow: options.worldNow,
+      logReached: () => newestEventTime(reader, TOPICS.recsServed),
       timer: options.timer,
       everyMs: skew.everyMs,
       fromMs: base.endMs,
@@ -95,4 +97,19 @@ export async function startWorldMonitoring(options: WorldMonitoringOptions): Pro
       await server?.close();
     },
   };
+}
+
+/** The newest event time of a topic in the offline store (world ms; null: none): its latest partition-hour with an event. */
+export async function newestEventTime(reader: OfflineStoreReader, topic: string): Promise<number | null> {
+  const partitions = await reader.partitions(topic);
+  for (let i = partitions.length - 1; i >= 0; i--) {
+    const p = partitions[i] as (typeof partitions)[number];
+    let newest: number | null = null;
+    for await (const e of reader.events(topic, { from: p.startMs, to: p.startMs + HOUR_MS, order: "arrival" })) {
+      const t = Date.parse(e.eventTime);
+      if (newest === null || t > newest) newest = t;
+    }
+    if (newest !== null) return newest;
+  }
+  return null;
 }

@@ -34,7 +34,7 @@ function report(window: SkewWindow, over: { answers?: number; gap?: number; mism
 }
 
 /** A checker on a virtual clock whose measure answers from `script` (one entry per call), recording each call. */
-function setup(script: ((w: SkewWindow) => RecsSkewReport | Error)[]) {
+function setup(script: ((w: SkewWindow) => RecsSkewReport | Error)[], logReached: () => Promise<number | null> = async () => Number.POSITIVE_INFINITY) {
   const clock = new VirtualClock();
   const registry = new Registry();
   const calls: { window: SkewWindow; realMs: number }[] = [];
@@ -51,6 +51,7 @@ function setup(script: ((w: SkewWindow) => RecsSkewReport | Error)[]) {
       return out;
     },
     worldNow: () => START + clock.now() * SPEED,
+    logReached,
     timer: clock,
     everyMs: EVERY,
     fromMs: START,
@@ -88,6 +89,22 @@ describe("the periodic recs skew check", () => {
     expect(await gauge(registry, "recs_skew_checks_total", 'outcome="published"')).toBe(3);
     expect(lines).toHaveLength(3);
     expect(lines[1]).toMatch(/^skew check: world 2024-01-31 06:56 -> 2024-01-31 15:16: 4 answers \(40 item rows\) compared of 6 logged .* 4 mismatching values in 1 answers over 2 features \(worst item_ctr 10\.00 %\); 0 answers past the log/);
+  });
+
+  it("never ends a window past the newest answer the log holds: a lagging event logger delays answers, never skips them", async () => {
+    const reached = [START + 1_000, START + 1_000, null, START + 9_000_000];
+    let call = 0;
+    const { clock, calls, checker, finished } = setup([(w) => report(w), (w) => report(w)], async () => reached[Math.min(call++, reached.length - 1)] ?? null);
+    checker.start();
+    await clock.run(finished);
+    await checker.stop();
+    // The log stood still for two checks (nothing new, no read), then moved on.
+    expect(calls.map((c) => c.window)).toEqual([
+      { from: START, to: START + 1_001 },
+      { from: START + 1_001, to: START + 9_000_001 },
+    ]);
+    expect(calls.map((c) => c.realMs)).toEqual([EVERY, 4 * EVERY]);
+    expect(checker.outcomes).toMatchObject({ published: 2, "nothing-new": 2 });
   });
 
   it("checks a window again, grown, while its answers read events the log does not hold yet; then reports it as it is", async () => {
@@ -132,8 +149,8 @@ describe("the periodic recs skew check", () => {
     await checker.stop();
     await clock.run(new Promise((r) => clock.setTimer(5 * EVERY, () => r(undefined))));
     expect(calls).toHaveLength(0);
-    const early = new RecsSkewChecker({ measure: async (w) => report(w), worldNow: () => START + 1, timer: clock, everyMs: EVERY, fromMs: START, settleMs: SETTLE, registry: null, log: () => undefined });
+    const early = new RecsSkewChecker({ measure: async (w) => report(w), worldNow: () => START + 1, logReached: async () => null, timer: clock, everyMs: EVERY, fromMs: START, settleMs: SETTLE, registry: null, log: () => undefined });
     expect((await early.check()).outcome).toBe("nothing-new");
-    expect(() => new RecsSkewChecker({ measure: async (w) => report(w), worldNow: () => START, timer: clock, everyMs: 0, fromMs: START, settleMs: 0, registry: null, log: () => undefined })).toThrow(/everyMs/);
+    expect(() => new RecsSkewChecker({ measure: async (w) => report(w), worldNow: () => START, logReached: async () => null, timer: clock, everyMs: 0, fromMs: START, settleMs: 0, registry: null, log: () => undefined })).toThrow(/everyMs/);
   });
 });

@@ -6,7 +6,8 @@ import { worldStamp } from "./timeline";
 /**
  * The recommender's skew check, run periodically beside the world's traffic: each check compares
  * the answers logged since the previous one (a world-time window ending `settleMs` before the
- * clock, so the event logger has written them and the events they read), sampled and capped by
+ * clock and at the newest answer the log holds, so the event logger has written them and the
+ * events they read), sampled and capped by
  * `measure`, and sets the gauges. Checks never overlap, and one's cost is bounded by its window
  * and cap, not by how long the world has run.
  */
@@ -21,6 +22,11 @@ export interface RecsSkewCheckerOptions {
   measure(window: SkewWindow): Promise<RecsSkewReport>;
   /** The services' clock, in world ms. */
   worldNow(): number;
+  /**
+   * The newest answer the log holds (world ms; null: none yet): a window never ends past it, so
+   * answers the event logger has not written yet are not skipped as absent, however far it lags.
+   */
+  logReached(): Promise<number | null>;
   /** Real time for the schedule. */
   timer: Clock;
   /** Real ms between the end of one check and the start of the next. */
@@ -116,13 +122,21 @@ export class RecsSkewChecker {
     if (this.stopped) return;
     this.cancel = this.options.timer.setTimer(this.options.everyMs, () => {
       this.cancel = null;
-      void this.check().then(() => this.schedule());
+      void this.check()
+        .catch((error: Error) => this.options.log(`skew check: unexpected error: ${error.stack ?? error.message}`))
+        .finally(() => this.schedule());
     });
   }
 
   private async run(): Promise<SkewCheckResult> {
-    const to = this.options.worldNow() - this.options.settleMs;
-    if (!(to > this.from)) return this.finish("nothing-new", null, null, `skew check: nothing new before ${worldStamp(to)}`);
+    let to = this.options.worldNow() - this.options.settleMs;
+    try {
+      // Past the newest logged answer by a millisecond: the window's end is exclusive.
+      to = Math.min(to, ((await this.options.logReached()) ?? Number.NEGATIVE_INFINITY) + 1);
+    } catch (error) {
+      return this.finish("failed", null, null, `skew check: reading how far the log goes failed: ${(error as Error).message}`);
+    }
+    if (!(to > this.from)) return this.finish("nothing-new", null, null, Number.isFinite(to) ? `skew check: nothing new logged before ${worldStamp(to)}` : "skew check: no answer logged yet");
     const window = { from: this.from, to };
     const span = `world ${worldStamp(window.from)} -> ${worldStamp(window.to)}`;
     let report: RecsSkewReport;
