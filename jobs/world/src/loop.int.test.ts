@@ -53,6 +53,7 @@ let monitoring: WorldMonitoring;
 /** The last scrape of the world's /metrics while it ran that followed a published skew check, and how many checks were published then. */
 let liveScrape: { text: string; published: number; worldMs: number } | null = null;
 let scrapes = 0;
+const liveCheckLines: string[] = [];
 
 async function countEvents(reader: OfflineStoreReader, topic: string, type: Parameters<OfflineStoreReader["eventsOfType"]>[1]): Promise<number> {
   let n = 0;
@@ -80,7 +81,10 @@ beforeAll(async () => {
     skew: { offlineStoreDir: system.offlineStoreDir, spec: RECS, everyMs: 5_000, sampleRate: 0.5, maxAnswers: 200, settleMs: 5_000 * SPEED },
     worldNow: () => system.clock.now(),
     timer,
-    log: (line) => console.info(line),
+    log: (line) => {
+      console.info(line);
+      if (/: \d+ answers \(\d+ item rows\) compared/.test(line)) liveCheckLines.push(line);
+    },
   });
   let running = true;
   const scraper = (async () => {
@@ -131,7 +135,8 @@ beforeAll(async () => {
     ];
     const command = "npm run loop:report -w @mlsd/world   # jobs/world/src/loop.int.test.ts with LOOP_REPORT=docs/reports/loop.md";
     fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-    fs.writeFileSync(path.resolve(out), renderLoopReport({ timeline, command, setup, skew }));
+    const liveChecks = { lines: liveCheckLines, outcomes: { ...(monitoring.checker?.outcomes ?? {}) } };
+    fs.writeFileSync(path.resolve(out), renderLoopReport({ timeline, command, setup, skew, liveChecks }));
   }
 }, 600_000);
 

@@ -61,7 +61,7 @@ export async function startWorldMonitoring(options: WorldMonitoringOptions): Pro
     checker = new RecsSkewChecker({
       measure: (window) => measureRecsSkew(reader, { base, ...window, sampleRate: skew.sampleRate, maxAnswers: skew.maxAnswers }),
       worldNow: options.worldNow,
-      logReached: () => newestEventTime(reader, TOPICS.recsServed),
+      logReached: () => logReached(reader),
       timer: options.timer,
       everyMs: skew.everyMs,
       fromMs: base.endMs,
@@ -112,4 +112,21 @@ export async function newestEventTime(reader: OfflineStoreReader, topic: string)
     if (newest !== null) return newest;
   }
   return null;
+}
+
+/**
+ * How far the log goes for the skew check: the newest logged answer, or less when the event logger
+ * has written the impressions or clicks (the events an answer's reads applied) less far; a topic
+ * with nothing logged yet does not hold the others back (a read with events missing is caught as a
+ * log gap and checked again).
+ */
+export async function logReached(reader: OfflineStoreReader): Promise<number | null> {
+  const served = await newestEventTime(reader, TOPICS.recsServed);
+  if (served === null) return null;
+  let reached = served;
+  for (const topic of [TOPICS.recsImpressions, TOPICS.recsClicks]) {
+    const t = await newestEventTime(reader, topic);
+    if (t !== null && t < reached) reached = t;
+  }
+  return reached;
 }
