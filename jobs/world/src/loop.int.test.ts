@@ -73,12 +73,12 @@ beforeAll(async () => {
   }, 200);
   const timer: Clock = { now: () => Date.now(), setTimer: systemClock.setTimer };
   // The world's own endpoint, as the CLI runs it: its counters and the periodic skew check on the
-  // offline store (every 5 s real, a world day behind the clock), scraped while the world runs.
+  // offline store (every 10 s real, a world day behind the clock), scraped while the world runs.
   const counters = new WorldCounters();
   monitoring = await startWorldMonitoring({
     port: 0,
     counters: () => counters,
-    skew: { offlineStoreDir: system.offlineStoreDir, spec: RECS, everyMs: 5_000, sampleRate: 0.5, maxAnswers: 200, settleMs: 5_000 * SPEED },
+    skew: { offlineStoreDir: system.offlineStoreDir, spec: RECS, everyMs: 10_000, sampleRate: 0.5, maxAnswers: 200, settleMs: 5_000 * SPEED },
     worldNow: () => system.clock.now(),
     timer,
     log: (line) => {
