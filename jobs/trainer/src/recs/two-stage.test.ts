@@ -69,6 +69,31 @@ describe("the two-stage ranker's rows", () => {
       expect(features[r * F + column("user_span_days")]).toBeCloseTo((last - first) / 86_400, 9);
     });
   });
+
+  it("counts the movie's ratings within a day of any of the user's ratings (the session features)", () => {
+    const user = 11;
+    const { items, rows: features } = signals.candidates(user);
+    const times = Array.from(split.train.timestamps.subarray(split.train.indptr[user]!, split.train.indptr[user + 1]!));
+    const nearUser = (t: number) => times.some((s) => t >= s - 86_400 && t < s + 86_400);
+    const nearAll = Array.from(split.train.timestamps).filter(nearUser).length;
+    const F = TWO_STAGE_FEATURES.length;
+    let checked = 0;
+    items.forEach((item, r) => {
+      const itemTimes: number[] = [];
+      for (let u = 0; u < split.train.numUsers; u++) {
+        const p = split.train.itemsOf(u).indexOf(item);
+        if (p >= 0) itemTimes.push(split.train.timestamps[split.train.indptr[u]! + p]!);
+      }
+      if (!itemTimes.length) return;
+      const near = itemTimes.filter(nearUser).length;
+      expect(features[r * F + column("item_share_near_user_1d")]).toBeCloseTo(near / itemTimes.length, 12);
+      expect(features[r * F + column("item_log_near_user_1d")]).toBeCloseTo(Math.log1p(near), 12);
+      expect(features[r * F + column("item_traffic_share_near_user_1d")]).toBeCloseTo((near / nearAll) * dataset.numItems, 9);
+      checked++;
+    });
+    expect(checked).toBeGreaterThan(0);
+    expect(features[column("user_sessions")]).toBeGreaterThanOrEqual(1);
+  });
 });
 
 describe("a ranker boosted from the retrieval prior", () => {
@@ -88,6 +113,20 @@ describe("a ranker boosted from the retrieval prior", () => {
     // Items outside the candidates rank below every candidate.
     const outside = Array.from(scores).filter((s) => s === Number.NEGATIVE_INFINITY).length;
     expect(outside).toBe(dataset.numItems - items.length);
+  });
+
+  it("reads only the features it was trained on, in their order", () => {
+    const features = ["item_log_popularity", "retrieval_score_z", "item_share_near_user_1d"] as const;
+    const ranker = fitRankerOnRows(rows, config.ranker, 0, features);
+    expect(ranker.model.featureNames).toEqual([...features]);
+    const user = 7;
+    const { items, rows: all } = signals.candidates(user);
+    const F = TWO_STAGE_FEATURES.length;
+    const picked = new Float64Array(items.length * features.length);
+    for (let r = 0; r < items.length; r++) features.forEach((f, k) => (picked[r * features.length + k] = all[r * F + column(f)]!));
+    const trees = new Predictor(ranker.model).predictBatchRaw({ data: picked, numRows: items.length, numColumns: features.length });
+    const scores = twoStageRecommender("t", () => signals, ranker).scoreAll(user);
+    items.forEach((item, r) => expect(scores[item]).toBeCloseTo(trees[r]!, 5));
   });
 
   it("rejects a negative or non-finite prior weight", () => {
