@@ -1,7 +1,7 @@
 import type { RatingsDataset } from "@mlsd/datasets";
 import { evaluate, interactionsOf, stratifiedSplit, type EvalSplit, type Recommender } from "@mlsd/rec-eval";
 import { Predictor } from "@mlsd/gbdt";
-import { buildRankerRows, fitRankerOnRows, matrixInteractions, priorMargins, RatingSignals, retrievalRecommender, selectColumns, TWO_STAGE_FEATURES, type RankerRows, type TwoStageConfig, type TwoStageFeature } from "./two-stage";
+import { buildRankerRows, fitRankerOnRows, matrixInteractions, priorMargins, CANDIDATE_COLUMNS, RatingSignals, retrievalRecommender, selectColumns, TWO_STAGE_FEATURES, type RankerRows, type TwoStageConfig, type TwoStageFeature } from "./two-stage";
 
 /** One ranker setting: a feature subset, a prior weight and boosting parameters over the pipeline's. */
 export interface RankerVariant {
@@ -21,20 +21,19 @@ export interface RankerSearchRow {
   trees: number[];
 }
 
-/** The 27 features of feature set /3, before the session (+-1 day) features. */
-export const FEATURES_V3: readonly TwoStageFeature[] = TWO_STAGE_FEATURES.slice(0, 27);
+const WITH_SESSIONS: readonly TwoStageFeature[] = CANDIDATE_COLUMNS;
 
 const SHALLOW = { maxDepth: 3, minChildWeight: 10 } as const;
 
 export const DEFAULT_RANKER_VARIANTS: readonly RankerVariant[] = [
-  { name: "27 features (/3), depth 6, min child weight 0.01 (the /3 ranker)", features: FEATURES_V3, ranker: { maxDepth: 6, minChildWeight: 0.01 } },
-  { name: "32 features (/4), depth 6, min child weight 0.01", ranker: { maxDepth: 6, minChildWeight: 0.01 } },
-  { name: "27 features (/3), depth 3, min child weight 10", features: FEATURES_V3, ranker: SHALLOW },
-  { name: "32 features (/4), depth 3, min child weight 10", ranker: SHALLOW },
-  { name: "32 features, depth 2, min child weight 10", ranker: { maxDepth: 2, minChildWeight: 10 } },
-  { name: "32 features, depth 1 (stumps), min child weight 10", ranker: { maxDepth: 1, minChildWeight: 10 } },
-  { name: "32 features, depth 3, min child weight 10, prior 0", priorWeight: 0, ranker: SHALLOW },
-  { name: "32 features, depth 3, pointwise logistic", priorWeight: 0, ranker: { ...SHALLOW, objective: "binary", evalMetric: "logloss" } },
+  { name: "27 features (/3), depth 6, min child weight 0.01 (the /3 ranker)", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 6, minChildWeight: 0.01 } },
+  { name: "32 features (/3 + session), depth 6, min child weight 0.01", features: WITH_SESSIONS, ranker: { maxDepth: 6, minChildWeight: 0.01 } },
+  { name: "27 features (/3), depth 3, min child weight 10", features: TWO_STAGE_FEATURES, ranker: SHALLOW },
+  { name: "32 features (/3 + session), depth 3, min child weight 10", features: WITH_SESSIONS, ranker: SHALLOW },
+  { name: "32 features, depth 2, min child weight 10", features: WITH_SESSIONS, ranker: { maxDepth: 2, minChildWeight: 10 } },
+  { name: "32 features, depth 1 (stumps), min child weight 10", features: WITH_SESSIONS, ranker: { maxDepth: 1, minChildWeight: 10 } },
+  { name: "32 features, depth 3, min child weight 10, prior 0", features: WITH_SESSIONS, priorWeight: 0, ranker: SHALLOW },
+  { name: "32 features, depth 3, pointwise logistic", features: WITH_SESSIONS, priorWeight: 0, ranker: { ...SHALLOW, objective: "binary", evalMetric: "logloss" } },
 ];
 
 /**

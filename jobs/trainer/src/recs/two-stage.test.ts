@@ -7,7 +7,7 @@ import { interactionsOf, stratifiedSplit, type EvalSplit } from "@mlsd/rec-eval"
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeTinyMovieLens } from "./movielens-fixture";
 import { rankerSettingName } from "./movielens-tune";
-import { buildRankerRows, fitRankerOnRows, MOVIELENS_TWO_STAGE, RatingSignals, TWO_STAGE_FEATURES, twoStageRecommender, type RankerRows, type TwoStageConfig } from "./two-stage";
+import { buildRankerRows, CANDIDATE_COLUMNS, fitRankerOnRows, MOVIELENS_TWO_STAGE, RatingSignals, selectColumns, TWO_STAGE_FEATURES, twoStageRecommender, type RankerRows, type TwoStageConfig, type TwoStageFeature } from "./two-stage";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ml-two-stage-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -19,7 +19,7 @@ const config: TwoStageConfig = {
   folds: 3,
   ranker: { objective: "lambdarank", numRounds: 20, learningRate: 0.1, maxDepth: 3, minChildWeight: 0.01, earlyStoppingRounds: 10, evalMetric: "ndcg", ndcgAt: 10, seed: 7 },
 };
-const column = (name: (typeof TWO_STAGE_FEATURES)[number]) => TWO_STAGE_FEATURES.indexOf(name);
+const column = (name: TwoStageFeature) => CANDIDATE_COLUMNS.indexOf(name);
 
 let dataset: RatingsDataset;
 let split: EvalSplit;
@@ -54,7 +54,7 @@ describe("the two-stage ranker's rows", () => {
     const times = Array.from(split.train.timestamps.subarray(split.train.indptr[user]!, split.train.indptr[user + 1]!));
     const first = Math.min(...times);
     const last = Math.max(...times);
-    const F = TWO_STAGE_FEATURES.length;
+    const F = CANDIDATE_COLUMNS.length;
     items.forEach((item, r) => {
       const itemTimes: number[] = [];
       for (let u = 0; u < split.train.numUsers; u++) {
@@ -76,7 +76,7 @@ describe("the two-stage ranker's rows", () => {
     const times = Array.from(split.train.timestamps.subarray(split.train.indptr[user]!, split.train.indptr[user + 1]!));
     const nearUser = (t: number) => times.some((s) => t >= s - 86_400 && t < s + 86_400);
     const nearAll = Array.from(split.train.timestamps).filter(nearUser).length;
-    const F = TWO_STAGE_FEATURES.length;
+    const F = CANDIDATE_COLUMNS.length;
     let checked = 0;
     items.forEach((item, r) => {
       const itemTimes: number[] = [];
@@ -104,10 +104,12 @@ describe("a ranker boosted from the retrieval prior", () => {
     expect(ranker.model.baseScore).toBe(0);
     const user = 7;
     const { items, rows: features } = signals.candidates(user);
-    const trees = new Predictor(ranker.model).predictBatchRaw({ data: features, numRows: items.length, numColumns: TWO_STAGE_FEATURES.length });
+    // The shipped ranker reads the shipped feature set, not the search-only session columns.
+    expect(ranker.model.featureNames).toEqual([...TWO_STAGE_FEATURES]);
+    const trees = new Predictor(ranker.model).predictBatchRaw(selectColumns(features, items.length, TWO_STAGE_FEATURES));
     const scores = twoStageRecommender("t", () => signals, ranker).scoreAll(user);
     items.forEach((item, r) => {
-      const z = features[r * TWO_STAGE_FEATURES.length + column("retrieval_score_z")]!;
+      const z = features[r * CANDIDATE_COLUMNS.length + column("retrieval_score_z")]!;
       expect(scores[item]).toBeCloseTo(trees[r]! + priorWeight * z, 5);
     });
     // Items outside the candidates rank below every candidate.
@@ -121,7 +123,7 @@ describe("a ranker boosted from the retrieval prior", () => {
     expect(ranker.model.featureNames).toEqual([...features]);
     const user = 7;
     const { items, rows: all } = signals.candidates(user);
-    const F = TWO_STAGE_FEATURES.length;
+    const F = CANDIDATE_COLUMNS.length;
     const picked = new Float64Array(items.length * features.length);
     for (let r = 0; r < items.length; r++) features.forEach((f, k) => (picked[r * features.length + k] = all[r * F + column(f)]!));
     const trees = new Predictor(ranker.model).predictBatchRaw({ data: picked, numRows: items.length, numColumns: features.length });

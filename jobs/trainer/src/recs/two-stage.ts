@@ -39,20 +39,25 @@ export const TWO_STAGE_FEATURES = [
   "user_age",
   "user_gender",
   "user_occupation",
-  "item_share_near_user_1d",
-  "item_log_near_user_1d",
-  "item_traffic_share_near_user_1d",
-  "item_age_at_user_years",
-  "user_sessions",
 ] as const;
-export type TwoStageFeature = (typeof TWO_STAGE_FEATURES)[number];
-const F = TWO_STAGE_FEATURES.length;
+
+/**
+ * Session features (what others rated within a day of the user's ratings): computed on every
+ * candidate row so the ranker search can score them, but not in the shipped set, since they did
+ * not pay on validation (the trainer README's variant table).
+ */
+export const SESSION_FEATURES = ["item_share_near_user_1d", "item_log_near_user_1d", "item_traffic_share_near_user_1d", "item_age_at_user_years", "user_sessions"] as const;
+
+/** The columns of a candidate row: the shipped features, then the session features. */
+export const CANDIDATE_COLUMNS = [...TWO_STAGE_FEATURES, ...SESSION_FEATURES] as const;
+export type TwoStageFeature = (typeof CANDIDATE_COLUMNS)[number];
+const F = CANDIDATE_COLUMNS.length;
 
 /** What a published two-stage ranker was trained on; a service must compute exactly these. */
 export const TWO_STAGE_FEATURE_SET = {
-  name: "movielens-two-stage/4",
+  name: "movielens-two-stage/3",
   names: TWO_STAGE_FEATURES,
-  schemaHash: createHash("sha256").update(JSON.stringify({ version: 4, names: TWO_STAGE_FEATURES })).digest("hex").slice(0, 16),
+  schemaHash: createHash("sha256").update(JSON.stringify({ version: 3, names: TWO_STAGE_FEATURES })).digest("hex").slice(0, 16),
 } as const;
 
 export interface TwoStageConfig {
@@ -68,7 +73,7 @@ export interface TwoStageConfig {
   rp3Beta: number;
   /** The ranker's trees start from priorWeight * retrieval_score_z (0: from nothing). */
   priorWeight: number;
-  /** The features the ranker reads (all of TWO_STAGE_FEATURES unless a search dropped some). */
+  /** The candidate columns the ranker reads (the shipped set: TWO_STAGE_FEATURES). */
   features: readonly TwoStageFeature[];
   ranker: TrainParamsInput;
 }
@@ -92,8 +97,8 @@ export const MOVIELENS_TWO_STAGE: TwoStageConfig = {
     objective: "lambdarank",
     numRounds: 1000,
     learningRate: 0.05,
-    maxDepth: 6,
-    minChildWeight: 0.01,
+    maxDepth: 3,
+    minChildWeight: 10,
     subsample: 0.8,
     colsampleByTree: 0.8,
     earlyStoppingRounds: 60,
@@ -352,18 +357,18 @@ export function matrixInteractions(m: UserItemMatrix): Interactions {
   return { numUsers: m.numUsers, numItems: m.numItems, users, items: m.indices, values: m.values, timestamps: m.timestamps };
 }
 
-const PRIOR_FEATURE = TWO_STAGE_FEATURES.indexOf("retrieval_score_z");
+const PRIOR_FEATURE = CANDIDATE_COLUMNS.indexOf("retrieval_score_z");
 
 /** priorWeight * retrieval_score_z of each row: the score the ranker's trees correct. */
 export function priorMargins(rows: Float64Array, numRows: number, priorWeight: number): Float64Array {
   return Float64Array.from({ length: numRows }, (_, r) => priorWeight * (rows[r * F + PRIOR_FEATURE] as number));
 }
 
-/** Feature rows (numRows x F, in TWO_STAGE_FEATURES order) cut down to `features`, in that order. */
+/** Candidate rows (numRows x F, in CANDIDATE_COLUMNS order) cut down to `features`, in that order. */
 export function selectColumns(rows: Float64Array, numRows: number, features: readonly TwoStageFeature[]): { data: Float64Array; numRows: number; numColumns: number } {
-  if (features.length === F && features.every((f, c) => TWO_STAGE_FEATURES[c] === f)) return { data: rows, numRows, numColumns: F };
+  if (features.length === F && features.every((f, c) => CANDIDATE_COLUMNS[c] === f)) return { data: rows, numRows, numColumns: F };
   const columns = features.map((f) => {
-    const c = TWO_STAGE_FEATURES.indexOf(f);
+    const c = CANDIDATE_COLUMNS.indexOf(f);
     if (c < 0) throw new RecEvalError("features", `unknown two-stage feature ${String(f)}`);
     return c;
   });
@@ -405,7 +410,7 @@ class Rows {
 
 export interface TrainedRanker {
   model: GbdtModel;
-  /** The columns the trees read, in order (a subset of TWO_STAGE_FEATURES). */
+  /** The columns the trees read, in order (of CANDIDATE_COLUMNS). */
   features: readonly TwoStageFeature[];
   /** The ranker scores candidates as priorWeight * retrieval_score_z + the trees' output. */
   priorWeight: number;
