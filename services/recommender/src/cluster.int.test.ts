@@ -121,7 +121,7 @@ async function startPath(name: Path["name"], redis: Record<string, string>, brok
 }
 
 beforeAll(async () => {
-  [redisCluster, kafkaCluster, redisSingle, kafkaSingle] = await Promise.all([startRedisCluster(), startKafkaCluster(), startRedis({ dedicated: true }), startKafka()]);
+  [redisCluster, kafkaCluster, redisSingle, kafkaSingle] = await Promise.all([startRedisCluster(), startKafkaCluster(), startRedis({ dedicated: true }), startKafka({ dedicated: true })]);
   // The trainer as an operator runs it: one small world trained and materialised into one Redis,
   // then the same world (same preset, size and seed) materialised into the cluster.
   await promisify(execFile)(tsx, [...WORLD, "--epochs", "2", "--quiet", "--registry", registryDir, "--reports", path.join(tmp, "reports"), "--redis", redisSingle.url], { cwd: trainer, maxBuffer: 16 * 1024 * 1024 });
