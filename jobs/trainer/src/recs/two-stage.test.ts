@@ -20,6 +20,15 @@ const config: TwoStageConfig = {
   ranker: { objective: "lambdarank", numRounds: 20, learningRate: 0.1, maxDepth: 3, minChildWeight: 0.01, earlyStoppingRounds: 10, evalMetric: "ndcg", ndcgAt: 10, seed: 7 },
 };
 const column = (name: TwoStageFeature) => CANDIDATE_COLUMNS.indexOf(name);
+/** Every training rating time of an item, read the slow way. */
+function trainTimesOf(item: number): number[] {
+  const out: number[] = [];
+  for (let u = 0; u < split.train.numUsers; u++) {
+    const p = split.train.itemsOf(u).indexOf(item);
+    if (p >= 0) out.push(split.train.timestamps[split.train.indptr[u]! + p]!);
+  }
+  return out;
+}
 
 let dataset: RatingsDataset;
 let split: EvalSplit;
@@ -56,11 +65,7 @@ describe("the two-stage ranker's rows", () => {
     const last = Math.max(...times);
     const F = CANDIDATE_COLUMNS.length;
     items.forEach((item, r) => {
-      const itemTimes: number[] = [];
-      for (let u = 0; u < split.train.numUsers; u++) {
-        const p = split.train.itemsOf(u).indexOf(item);
-        if (p >= 0) itemTimes.push(split.train.timestamps[split.train.indptr[u]! + p]!);
-      }
+      const itemTimes = trainTimesOf(item);
       if (!itemTimes.length) return;
       const inSpan = itemTimes.filter((t) => t >= first - 86_400 && t < last + 86_400).length / itemTimes.length;
       expect(features[r * F + column("item_first_after_user_days")]).toBeCloseTo((Math.min(...itemTimes) - last) / 86_400, 9);
@@ -79,11 +84,7 @@ describe("the two-stage ranker's rows", () => {
     const F = CANDIDATE_COLUMNS.length;
     let checked = 0;
     items.forEach((item, r) => {
-      const itemTimes: number[] = [];
-      for (let u = 0; u < split.train.numUsers; u++) {
-        const p = split.train.itemsOf(u).indexOf(item);
-        if (p >= 0) itemTimes.push(split.train.timestamps[split.train.indptr[u]! + p]!);
-      }
+      const itemTimes = trainTimesOf(item);
       if (!itemTimes.length) return;
       const near = itemTimes.filter(nearUser).length;
       expect(features[r * F + column("item_share_near_user_1d")]).toBeCloseTo(near / itemTimes.length, 12);
