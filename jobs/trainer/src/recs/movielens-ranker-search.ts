@@ -34,6 +34,10 @@ export const DEFAULT_RANKER_VARIANTS: readonly RankerVariant[] = [
   { name: "32 features, depth 1 (stumps), min child weight 10", features: WITH_SESSIONS, ranker: { maxDepth: 1, minChildWeight: 10 } },
   { name: "32 features, depth 3, min child weight 10, prior 0", features: WITH_SESSIONS, priorWeight: 0, ranker: SHALLOW },
   { name: "32 features, depth 3, pointwise logistic", features: WITH_SESSIONS, priorWeight: 0, ranker: { ...SHALLOW, objective: "binary", evalMetric: "logloss" } },
+  { name: "27 features, depth 3, min child weight 10, learning rate 0.02", features: TWO_STAGE_FEATURES, ranker: { ...SHALLOW, learningRate: 0.02 } },
+  { name: "27 features, depth 2, min child weight 10", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 2, minChildWeight: 10 } },
+  { name: "27 features, depth 3, min child weight 50", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 3, minChildWeight: 50 } },
+  { name: "27 features, depth 3, min child weight 10, L2 10", features: TWO_STAGE_FEATURES, ranker: { ...SHALLOW, lambda: 10 } },
 ];
 
 /**

@@ -97,7 +97,7 @@ export const MOVIELENS_TWO_STAGE: TwoStageConfig = {
     objective: "lambdarank",
     numRounds: 1000,
     learningRate: 0.05,
-    maxDepth: 3,
+    maxDepth: 2,
     minChildWeight: 10,
     subsample: 0.8,
     colsampleByTree: 0.8,
