@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { mounts, readCompose, readRepoFile, REPO, type ComposeService } from "./stack";
+import { mountOf, mounts, readCompose, readRepoFile, REPO, type ComposeService } from "./stack";
 
 interface ScrapeConfig {
   job_name: string;
@@ -18,6 +18,8 @@ const compose = readCompose();
 const docker = parse(readRepoFile("infra/prometheus/prometheus.yml")) as PrometheusConfig;
 const local = parse(readRepoFile("infra/prometheus/prometheus.local.yml")) as PrometheusConfig;
 const servers = Object.entries(compose.services).filter(([, svc]) => svc.build !== undefined && svc.restart !== "no");
+/** Jobs that run for hours and serve /metrics on a port of their own: the world (WORLD_METRICS_PORT). */
+const metricJobs = Object.entries(compose.services).filter(([, svc]) => svc.restart === "no" && svc.environment?.WORLD_METRICS_PORT !== undefined);
 
 function service(name: string): ComposeService {
   const found = compose.services[name];
@@ -38,10 +40,28 @@ const seconds = (duration: string): number => {
 describe("Prometheus scrape configs", () => {
   it("scrape every long-running service by compose name and container port", () => {
     const jobs = targets(docker);
-    expect([...jobs.keys()].sort()).toEqual(["prometheus", ...servers.map(([n]) => n)].sort());
+    expect([...jobs.keys()].sort()).toEqual(["prometheus", ...servers.map(([n]) => n), ...metricJobs.map(([n]) => n)].sort());
     for (const [name, svc] of servers) expect(jobs.get(name), name).toEqual([`${name}:${svc.build?.args?.PORT}`]);
     expect(jobs.get("prometheus")).toEqual(["localhost:9090"]);
     for (const c of docker.scrape_configs) expect(c.metrics_path ?? "/metrics", c.job_name).toBe("/metrics");
+  });
+
+  it("scrape the world on the metrics port it is given, published on the host's loopback for the local variant", () => {
+    expect(metricJobs.map(([n]) => n)).toEqual(["world"]);
+    for (const [name, svc] of metricJobs) {
+      const port = svc.environment?.WORLD_METRICS_PORT;
+      expect(targets(docker).get(name), name).toEqual([`${name}:${port}`]);
+      expect(svc.ports, name).toEqual([`127.0.0.1:${port}:${port}`]);
+      // The skew check reads the event logger's offline store, from the volume the logger writes.
+      const relative = (svc: ComposeService) => {
+        const dir = svc.environment?.OFFLINE_STORE_DIR ?? "";
+        const mount = mountOf(svc, dir);
+        return { volume: mount?.source, readOnly: mount?.readOnly, path: dir.slice((mount?.target.length ?? 0) + 1) };
+      };
+      const writer = relative(service("event-logger"));
+      expect(writer.volume).toBe("offline-store");
+      expect(relative(svc), name).toEqual({ ...writer, readOnly: true });
+    }
   });
 
   it("has a local variant with the same jobs on the host's loopback ports", () => {

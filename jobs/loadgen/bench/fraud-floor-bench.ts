@@ -10,54 +10,24 @@
  *     [--duration 15] [--warmup 3] [--profile-rate 1000] [--no-profile] [--skip-train] [--work /tmp/lg-floor]
  *     [--out ../../docs/reports/fraud-floor.md]
  */
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { runCommand } from "../src/command";
-import { profileMarkdown, summarizeCpuProfile, type ProfileSummary } from "../src/cpu-profile";
+import type { ProfileSummary } from "../src/cpu-profile";
 import type { RunResult } from "../src/open-loop";
 import { formatMs } from "../src/report";
 import { fraudTarget } from "../src/targets/fraud";
-import { cpuSeconds, metricLines, monotonicUs, REPO, startFraudStack, sumLines, type BenchServer, type FraudStack } from "./fraud-stack";
+import { busiestProfile, cpuProfileFlags, cpuSeconds, everyRunSection, floorBenchOptions, floorBenchSettings, generatorRun, instrumentError, instrumentLine, median, mediansSection, metricLines, monotonicUs, profileSection, sumLines, writeReport, type BenchServer, type Measured } from "./floor-common";
+import { startFraudStack, type FraudStack } from "./fraud-stack";
 
-const { values } = parseArgs({
-  options: {
-    rates: { type: "string", default: "500,1000" },
-    pairs: { type: "string", default: "3" },
-    duration: { type: "string", default: "15" },
-    warmup: { type: "string", default: "3" },
-    calibrate: { type: "string", default: "5" },
-    "profile-rate": { type: "string", default: "1000" },
-    "no-profile": { type: "boolean", default: false },
-    "skip-train": { type: "boolean", default: false },
-    work: { type: "string", default: "/tmp/lg-floor" },
-    out: { type: "string" },
-  },
-});
-const rates = values.rates.split(",").map(Number);
-const pairs = Number(values.pairs);
-const durationS = Number(values.duration);
-const warmupS = Number(values.warmup);
-const profileRate = Number(values["profile-rate"]);
-if (rates.some((r) => !(r > 0)) || !(Number.isInteger(pairs) && pairs > 0) || !(durationS > 0) || !(warmupS >= 0) || !(profileRate > 0)) {
-  throw new Error("--rates, --pairs, --duration, --warmup and --profile-rate must be positive numbers");
-}
+const { values } = parseArgs({ options: floorBenchOptions({ rates: "500,1000", duration: "15", warmup: "3", profileRate: "1000", work: "/tmp/lg-floor" }) });
+const { rates, pairs, durationS, warmupS, profileRate } = floorBenchSettings(values);
 const work = path.resolve(values.work);
 const log = (line: string) => process.stderr.write(`[fraud-floor] ${line}\n`);
 const COMMAND = `flock /tmp/mlsd-bench.lock nice -n 0 npx tsx bench/fraud-floor-bench.ts ${process.argv.slice(2).join(" ")}`.trim();
 
 type Who = "service" | "floor";
-interface Measured {
-  who: Who;
-  pair: number;
-  rate: number;
-  loadAverage: number;
-  cpuMsPerRequest: number;
-  /** Transactions the server scored during the run (warm-up, late and abandoned ones included). */
-  scored: number;
-  run: RunResult;
-}
 
 /** Transactions the server has scored so far: the service's decision counter, the floor's own count. */
 async function scoredSoFar(who: Who, url: string): Promise<number> {
@@ -82,18 +52,12 @@ async function load(url: string, rate: number, reportDir: string, extraS = 0): P
   // Requests the generator could send beyond its schedule (draining, late ones) stay inside this margin.
   const count = Math.ceil(rate * (durationS + warmupS + extraS) * 1.05) + 100;
   const fromTime = claimTransactions(count);
-  const args = ["--target", "fraud", "--url", url, "--rate", String(rate), "--duration", String(durationS + extraS), "--warmup", String(warmupS), "--calibrate", "0", "--report", reportDir];
+  const args = ["--target", "fraud", "--url", url, "--rate", String(rate), "--duration", String(durationS + extraS), "--warmup", String(warmupS), "--calibrate", "0"];
   if (fromTime) args.push("--from-time", fromTime);
-  let text = "";
-  const code = await runCommand(args, { out: (t) => (text += t), err: (t) => process.stderr.write(t) });
-  if (code !== 0) throw new Error(`the load generator exited with ${code}: ${text}`);
-  const results = JSON.parse(await readFile(path.join(reportDir, "results.json"), "utf8")) as { runs: RunResult[] };
-  const run = results.runs[0];
-  if (!run) throw new Error(`no run in ${reportDir}/results.json`);
-  return run;
+  return generatorRun(args, reportDir);
 }
 
-async function measure(who: Who, server: { url: string; pid: number }, pair: number, rate: number): Promise<Measured> {
+async function measure(who: Who, server: { url: string; pid: number }, pair: number, rate: number): Promise<Measured<Who>> {
   const loadAverage = os.loadavg()[0] as number;
   const scoredBefore = await scoredSoFar(who, server.url);
   const before = await cpuSeconds(server.pid);
@@ -103,20 +67,12 @@ async function measure(who: Who, server: { url: string; pid: number }, pair: num
   const scored = (await scoredSoFar(who, server.url)) - scoredBefore;
   const cpuMsPerRequest = ((after - before) * 1000) / scored;
   log(`${who} pair ${pair + 1} @ ${rate}/s: CPU ${cpuMsPerRequest.toFixed(3)} ms/request, p50 ${formatMs(run.latency.p50)} ms, p99 ${formatMs(run.latency.p99)} ms, degraded ${(run.fallbackRate * 100).toFixed(2)} %, errors ${(run.errorRate * 100).toFixed(2)} % (load average ${loadAverage.toFixed(2)})`);
-  return { who, pair, rate, loadAverage, cpuMsPerRequest, scored, run };
+  return { who, pair, rate, loadAverage, cpuMsPerRequest, served: scored, run };
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 async function profileOnce(stack: FraudStack, who: Who): Promise<ProfileSummary | null> {
   const dir = path.join(work, "cpu-profile", who);
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
-  const flags = ["--cpu-prof", "--cpu-prof-dir", dir, "--cpu-prof-interval", "250"];
+  const flags = await cpuProfileFlags(dir);
   let floor: BenchServer | null = null;
   let server: { url: string; pid: number };
   if (who === "service") {
@@ -132,10 +88,7 @@ async function profileOnce(stack: FraudStack, who: Who): Promise<ProfileSummary 
   // The profile is written when the process exits.
   if (floor) await floor.stop();
   else await stack.stopService();
-  const files = (await readdir(dir)).filter((f) => f.endsWith(".cpuprofile"));
-  const summaries = await Promise.all(files.map((f) => summarizeCpuProfile(path.join(dir, f), { fromUs, toUs }, REPO, 15)));
-  // tsx's loader thread writes a profile of its own; the main thread is the busy one.
-  return summaries.sort((a, b) => b.totalMs - b.idleMs - (a.totalMs - a.idleMs))[0] ?? null;
+  return busiestProfile(dir, { fromUs, toUs });
 }
 
 async function main(): Promise<void> {
@@ -145,15 +98,9 @@ async function main(): Promise<void> {
   const loadAtStart = os.loadavg()[0] as number;
 
   // The instrument's own error at the highest rate, once: the generator against its null server.
-  let calibration: RunResult | null = null;
-  if (Number(values.calibrate) > 0) {
-    const dir = path.join(work, "runs", "calibration");
-    const top = Math.max(...rates);
-    const code = await runCommand(["--target", "null", "--rate", String(top), "--duration", values.calibrate, "--warmup", "1", "--report", dir], { out: () => undefined, err: (t) => process.stderr.write(t) });
-    if (code === 0) calibration = (JSON.parse(await readFile(path.join(dir, "results.json"), "utf8")) as { calibration: { run: RunResult } | null }).calibration?.run ?? null;
-  }
+  const calibration = Number(values.calibrate) > 0 ? await instrumentError(Math.max(...rates), Number(values.calibrate), path.join(work, "runs", "calibration")) : null;
 
-  const measured: Measured[] = [];
+  const measured: Measured<Who>[] = [];
   let stack: FraudStack | undefined;
   const profiles: Partial<Record<Who, ProfileSummary | null>> = {};
   try {
@@ -203,48 +150,16 @@ async function main(): Promise<void> {
     "own count); latency is from the scheduled send (open loop); errors are timeouts (2 s), dropped sends and bad statuses.",
     "",
   ];
-  if (calibration) {
-    md.push(`Instrument error (the generator against its null server at ${calibration.offeredRate}/s, same run): p50 ${formatMs(calibration.latency.p50)} ms, p99 ${formatMs(calibration.latency.p99)} ms.`, "");
-  }
-  md.push("## Medians over the pairs", "", "| rate | CPU ms/request service | floor | ratio | p50 ms service | floor | p99 ms service | floor | p99 ratio | degraded service | floor | errors service | floor |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-  const summary: { rate: number; cpuRatio: number; p99Ratio: number; errors: number }[] = [];
-  for (const rate of rates) {
-    const of = (who: Who) => measured.filter((m) => m.rate === rate && m.who === who);
-    const s = of("service");
-    const f = of("floor");
-    const med = (xs: Measured[], pick: (m: Measured) => number) => median(xs.map(pick));
-    const cpuS = med(s, (m) => m.cpuMsPerRequest);
-    const cpuF = med(f, (m) => m.cpuMsPerRequest);
-    const p99S = med(s, (m) => m.run.latency.p99 ?? Number.NaN);
-    const p99F = med(f, (m) => m.run.latency.p99 ?? Number.NaN);
-    summary.push({ rate, cpuRatio: cpuS / cpuF, p99Ratio: p99S / p99F, errors: Math.max(...[...s, ...f].map((m) => m.run.errorRate)) });
-    const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
-    md.push(
-      `| ${rate} | ${cpuS.toFixed(3)} | ${cpuF.toFixed(3)} | **${(cpuS / cpuF).toFixed(2)}x** | ${formatMs(med(s, (m) => m.run.latency.p50 ?? Number.NaN))} | ${formatMs(med(f, (m) => m.run.latency.p50 ?? Number.NaN))} | ${formatMs(p99S)} | ${formatMs(p99F)} | **${(p99S / p99F).toFixed(2)}x** | ${pct(med(s, (m) => m.run.fallbackRate))} | ${pct(med(f, (m) => m.run.fallbackRate))} | ${pct(med(s, (m) => m.run.errorRate))} | ${pct(med(f, (m) => m.run.errorRate))} |`,
-    );
-  }
-  // A rate where some run timed out or dropped requests measured the machine's queue, not the servers: not judged.
-  const verdict = (r: (typeof summary)[number]) =>
-    r.errors > 0.01
-      ? `not judged (a run there lost ${(r.errors * 100).toFixed(1)} % of its requests to timeouts or drops)`
-      : `CPU ${r.cpuRatio.toFixed(2)}x (${r.cpuRatio <= 1.3 ? "met" : "not met"}), p99 ${r.p99Ratio.toFixed(2)}x (${r.p99Ratio <= 1.3 ? "met" : "not met"})`;
-  md.push("", `Goal (issue 15): service CPU per request and p99 each within 1.3x the floor's. ${summary.map((r) => `At ${r.rate}/s: ${verdict(r)}.`).join(" ")}`, "");
-  md.push("## Every run", "", "| pair | server | rate | load avg | CPU ms/request | scored | p50 ms | p99 ms | degraded | errors |", "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-  for (const m of measured) {
-    md.push(`| ${m.pair + 1} | ${m.who} | ${m.rate} | ${m.loadAverage.toFixed(2)} | ${m.cpuMsPerRequest.toFixed(3)} | ${m.scored} | ${formatMs(m.run.latency.p50)} | ${formatMs(m.run.latency.p99)} | ${(m.run.fallbackRate * 100).toFixed(2)} % | ${(m.run.errorRate * 100).toFixed(2)} % |`);
-  }
+  if (calibration) md.push(instrumentLine(calibration), "");
+  const medians = mediansSection(measured, rates, ["service", "floor"], "floor", "degraded");
+  md.push("## Medians over the pairs", "", ...medians.lines);
+  md.push("", `Goal (issue 15): service CPU per request and p99 each within 1.3x the floor's. ${medians.verdicts.map((v) => `${v.replace(/^service at /, "At ")}.`).join(" ")}`, "");
+  md.push("## Every run", "", ...everyRunSection(measured, "degraded", "scored"));
   for (const who of ["service", "floor"] as const) {
     const p = profiles[who];
-    // Own time only (by area, by function), one heading level down.
-    if (p) md.push("", (profileMarkdown(p, `${who === "service" ? "Service" : "Floor"} CPU profile, one run at ${profileRate}/s under --cpu-prof`).split("## Inclusive time")[0] ?? "").replace(/^#/gm, "##").trimEnd());
+    if (p) md.push("", profileSection(p, `${who === "service" ? "Service" : "Floor"} CPU profile, one run at ${profileRate}/s under --cpu-prof`));
   }
-  const text = `${md.join("\n").trimEnd()}\n`;
-  process.stdout.write(text);
-  if (values.out) {
-    await mkdir(path.dirname(path.resolve(values.out)), { recursive: true });
-    await writeFile(path.resolve(values.out), text);
-    log(`report: ${path.resolve(values.out)}`);
-  }
+  await writeReport(md, values.out, log);
 }
 
 await main();

@@ -16,8 +16,6 @@
  * GET /readyz answers 200 once it listens, GET /scored how many transactions it scored (the bench
  * divides CPU by it); SIGTERM flushes the events and exits.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { parseArgs } from "node:util";
 import type { ScoreTransactionRequest, ScoreTransactionResponse } from "@mlsd/contracts";
 import { ensureTopics, EventProducer, KafkaRecordSender } from "@mlsd/events";
 import { assembleFraudFeatures, RedisFraudFeatureStore, toCents, type FraudAggregates, type TransactionInput } from "@mlsd/feature-store";
@@ -28,18 +26,9 @@ import { breakerOptions, CircuitBreaker, withDeadline } from "@mlsd/service-kit"
 import { createKafka } from "@mlsd/service-kit/kafka";
 import { Redis } from "ioredis";
 import { Registry } from "prom-client";
+import { floorArgs, FloorHttpError as HttpError, serveFloor } from "./floor-server";
 
-const { values } = parseArgs({
-  options: {
-    port: { type: "string" },
-    redis: { type: "string" },
-    kafka: { type: "string" },
-    registry: { type: "string" },
-    journal: { type: "string" },
-  },
-});
-const { port, redis: redisUrl, kafka: brokers, registry: registryDir, journal } = values;
-if (!port || !redisUrl || !brokers || !registryDir || !journal) throw new Error("usage: fraud-floor.ts --port P --redis URL --kafka HOST:PORT --registry DIR --journal DIR");
+const { redisUrl, brokers, registryDir, journal, port } = floorArgs("fraud-floor.ts");
 // The service's own settings and defaults (deadline, breaker, rules, reason codes), parsed once at start.
 const config = FraudConfigSchema.parse({ REDIS_URL: redisUrl, KAFKA_BROKERS: brokers, MODEL_REGISTRY_DIR: registryDir, EVENT_JOURNAL_DIR: journal });
 const deadlineMs = config.FEATURE_DEADLINE_MS;
@@ -58,17 +47,6 @@ const events = new EventProducer({ sender: new KafkaRecordSender(kafka), journal
 await events.start();
 await ensureTopics(kafka, { timeoutMs: 30_000 });
 await new Promise<void>((resolve) => (redis.status === "ready" ? resolve() : redis.once("ready", () => resolve())));
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-let scored = 0;
 
 async function score(request: ScoreTransactionRequest): Promise<ScoreTransactionResponse> {
   const t0 = performance.now();
@@ -121,44 +99,10 @@ async function score(request: ScoreTransactionRequest): Promise<ScoreTransaction
   return answer;
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function handle(req: IncomingMessage, res: ServerResponse): void {
-  if (req.method === "GET" && req.url === "/readyz") return send(res, 200, { ready: true });
-  if (req.method === "GET" && req.url === "/scored") return send(res, 200, { scored });
-  if (req.method !== "POST" || req.url !== "/v1/transactions/score") return send(res, 404, { error: { code: "NOT_FOUND" } });
-  const chunks: Buffer[] = [];
-  req.on("data", (chunk: Buffer) => chunks.push(chunk));
-  req.on("end", () => {
-    let body: ScoreTransactionRequest;
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as ScoreTransactionRequest;
-    } catch {
-      return send(res, 400, { error: { code: "VALIDATION", message: "body is not JSON" } });
-    }
-    score(body).then(
-      (answer) => {
-        // Counted as the service's decision counter counts: every answer, replays included.
-        scored++;
-        send(res, 200, answer);
-      },
-      (error: Error) => send(res, error instanceof HttpError ? error.status : 500, { error: { code: "FLOOR", message: error.message } }),
-    );
-  });
-}
-
-const server = createServer(handle);
-server.keepAliveTimeout = 65_000;
-server.listen(Number(port), "127.0.0.1");
-process.once("SIGTERM", () => {
-  server.close();
-  server.closeAllConnections();
-  void events.close(3_000).then(
-    () => redis.quit().finally(() => process.exit(0)),
-    () => process.exit(1),
-  );
+serveFloor<ScoreTransactionRequest>({
+  port,
+  path: "/v1/transactions/score",
+  count: "scored",
+  answer: score,
+  clients: { events, redis },
 });

@@ -5,16 +5,15 @@
  * src/main.ts` so the pid signalled and measured is the service's own. Everything started here is
  * stopped by `stop()`, by pid.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, startKafka, startRedis, type KafkaHandle, type RedisHandle } from "@mlsd/testkit";
+import { REPO, run, spawnReady, stopChild, type BenchServer } from "./floor-common";
 
-export const REPO = fileURLToPath(new URL("../../../", import.meta.url));
-/** util-linux's setpriv, as the testkit uses it for its servers. */
-const SETPRIV = "/usr/bin/setpriv";
+export { cpuSeconds, metricLines, monotonicUs, REPO, sumLines, type BenchServer } from "./floor-common";
 
 export interface FraudStackOptions {
   /** Scratch directory: registry, journal, reports. */
@@ -42,41 +41,6 @@ export interface FraudStack {
   restartService(env: Record<string, string>, nodeFlags?: string[]): Promise<void>;
   /** Starts the fraud floor (bench/fraud-floor.ts) on the same Redis, Kafka and model; the caller stops it. */
   startFloor(nodeFlags?: string[]): Promise<BenchServer>;
-}
-
-function run(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { ...options, stdio: ["ignore", "inherit", "inherit"] });
-    child.once("error", reject);
-    child.once("exit", (code, signal) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(" ")} exited with ${code ?? signal}`))));
-  });
-}
-
-async function waitReady(url: string, child: ChildProcess, timeoutMs: number, name = "the fraud service"): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} before it was ready`);
-    try {
-      const res = await fetch(`${url}/readyz`);
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${name} was not ready within ${timeoutMs} ms`);
-}
-
-async function stopChild(child: ChildProcess, name: string, log: (line: string) => void, graceMs = 20_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  log(`stopping ${name} (pid ${child.pid})`);
-  process.kill(child.pid, "SIGTERM");
-  const timer = setTimeout(() => {
-    if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, "SIGKILL");
-  }, graceMs);
-  await exited;
-  clearTimeout(timer);
 }
 
 async function startService(
@@ -108,26 +72,6 @@ async function startService(
   const child = await spawnReady({ cwd: path.join(REPO, "services/fraud"), nodeArgs, env, url, name: "the fraud service", log: options.log });
   options.log("service ready");
   return { url, child };
-}
-
-/** Starts `node <nodeArgs>` tied to this process's life (setpriv) and waits for its /readyz. */
-async function spawnReady(o: { cwd: string; nodeArgs: string[]; env: NodeJS.ProcessEnv; url: string; name: string; log: (line: string) => void }): Promise<ChildProcess> {
-  const [command, args] = existsSync(SETPRIV) ? [SETPRIV, ["--pdeathsig", "TERM", "--", process.execPath, ...o.nodeArgs]] : [process.execPath, o.nodeArgs];
-  const child = spawn(command, args, { cwd: o.cwd, env: o.env, stdio: ["ignore", "inherit", "inherit"] });
-  try {
-    await waitReady(o.url, child, 90_000, o.name);
-  } catch (error) {
-    await stopChild(child, o.name, o.log);
-    throw error;
-  }
-  return child;
-}
-
-/** A server process of the bench's: its URL and pid, and how to stop it. */
-export interface BenchServer {
-  url: string;
-  pid: number;
-  stop(): Promise<void>;
 }
 
 /**
@@ -193,32 +137,4 @@ export async function startFraudStack(options: FraudStackOptions): Promise<Fraud
     await stopAll();
     throw error;
   }
-}
-
-export const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
-
-/** User + system CPU seconds of a process so far (Linux /proc; clock ticks are 100/s there). */
-export async function cpuSeconds(pid: number): Promise<number | null> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
-}
-
-/** The service's own counters matching `pattern` (its /metrics lines). */
-export async function metricLines(url: string, pattern: RegExp): Promise<string[]> {
-  try {
-    const text = await (await fetch(`${url}/metrics`)).text();
-    return text.split("\n").filter((l) => pattern.test(l));
-  } catch {
-    return [];
-  }
-}
-
-/** Sum of the values of metric lines. */
-export function sumLines(lines: readonly string[]): number {
-  return lines.reduce((n, l) => n + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
 }

@@ -43,6 +43,8 @@ recs options:
   --data DIR           MovieLens folder (default ../shared/datasets/ml-100k beside the repository)
   --epochs N           two-tower epochs (default: the preset's; for MovieLens at most 4, early-stopped on validation)
   --candidates N       retrieval candidates handed to the ranker (default 200; MovieLens 50)
+  --tower-end-day N    synthetic: the two-tower model trains on the clicks before day N and the ranker's
+                       training sessions start there (default: 60 % of the days before the ranker's validation, day 12 of the small world)
   --index KIND         synthetic: the index retrieval serves from, hnsw (default) or ivf (the service's SEARCH
                        must name the same kind); MovieLens always builds HNSW
   --nlist N            ivf: k-means lists (default 4 sqrt(items), at most 1024)
@@ -97,6 +99,7 @@ async function main(): Promise<void> {
       data: { type: "string" },
       epochs: { type: "string" },
       candidates: { type: "string" },
+      "tower-end-day": { type: "string" },
       index: { type: "string" },
       nlist: { type: "string" },
       nprobe: { type: "string" },
@@ -190,6 +193,11 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
   const seed = text("seed") !== undefined ? int(text("seed"), "seed") : undefined;
   const epochs = int(text("epochs"), "epochs");
   const candidates = int(text("candidates"), "candidates");
+  const towerEndDay = int(text("tower-end-day"), "tower-end-day");
+  if (towerEndDay !== undefined && dataset !== "synthetic") {
+    process.stderr.write("--tower-end-day is for synthetic worlds\n");
+    process.exit(2);
+  }
   const indexKind = text("index") ?? "hnsw";
   const nlist = int(text("nlist"), "nlist");
   const nprobe = int(text("nprobe"), "nprobe");
@@ -313,6 +321,7 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
     ...(text("history-prefix") ? { historyPrefix: text("history-prefix") as string } : {}),
     ...(values.quiet ? { quiet: true } : {}),
     ...(candidates ? { candidates } : {}),
+    ...(towerEndDay ? { towerEndDay } : {}),
     ...(epochs && source.kind === "synthetic" ? { twoTower: { epochs } } : {}),
     index,
   });
@@ -321,6 +330,14 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
   for (const r of result.indexSweep.filter((s) => s.effort === shown)) lines.push(`  ${index.kind.toUpperCase()} recall@${r.k} vs exact at ${SEARCH_EFFORT[index.kind]} ${shown}: ${r.recall.toFixed(4)}`);
   for (const m of result.world?.evaluation.methods ?? []) {
     lines.push(`  ${m.description.padEnd(40)} NDCG@10 true relevance ${m.ndcgTrue.toFixed(4)}   held-out clicks ${m.ndcgClicks.toFixed(4)}`);
+  }
+  const ranker = result.world?.ranker;
+  if (ranker) {
+    const split = ranker.split;
+    lines.push(`  ranker on logged slates, days ${split.testStartDay}-${split.endDay} (trained on days ${split.warmupDays}-${split.testStartDay - split.validDays}; validation NDCG@10 vs clicks ${ranker.models.lambdarank.bestValidScore?.toFixed(4) ?? "-"}):`);
+    for (const m of ranker.methods.filter((x) => x.method === "lambdarank" || x.method === "retrieval")) {
+      lines.push(`    ${m.method.padEnd(38)} NDCG@10 true relevance ${m.ndcgTrue.toFixed(4)}   clicks ${m.ndcgClicks.toFixed(4)}`);
+    }
   }
   for (const s of result.movielens?.summary ?? []) {
     const spread = s.values.length > 1 ? ` ± ${s.sd.toFixed(4)} (${s.min.toFixed(4)}-${s.max.toFixed(4)}, ${s.values.length} seeds)` : "";

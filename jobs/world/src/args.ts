@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import type { FraudWorldPreset, RecWorldPreset } from "@mlsd/synth";
 import type { WorldEnv } from "./config";
 import { DRIFT_HELP } from "./drift";
+import { DEFAULT_WORLD_METRICS_PORT } from "./metrics";
 import { parseDuration } from "./timeline";
 
 export const USAGE = `usage: npm run world -- [options]
@@ -47,6 +48,16 @@ the run:
   --timeout-ms N        a request unanswered this long counts as a timeout (default 10000)
   --progress-every D    a progress line this often (default 5s; 0: none)
   --print-calendar      print the clock settings and the fraud start date, then exit
+
+metrics and the skew check:
+  --metrics-port N      GET /metrics: the world's counters and the recommender's skew gauges
+                        [WORLD_METRICS_PORT] (default 8092; 0: a free port; off: no endpoint)
+  --offline-store DIR   the event logger's offline store: with it, the world checks the recommender's
+                        served ranker rows against a replay of the log [OFFLINE_STORE_DIR]
+  --skew-every D        real time between checks (default 30s; 0: no check); each compares the answers
+                        logged since the last one, up to 5 s real behind the clock (the logger's lag)
+  --skew-sample S       share of those answers compared, by request id (default 0.25)
+  --skew-max-answers N  at most this many answers a check (default 200): a check's cost stays bounded
   ${DRIFT_HELP.replace(/\n/g, "\n  ")}
 `;
 
@@ -88,6 +99,13 @@ export interface WorldSettings {
   catchUpFactor: number;
   timeoutMs: number;
   progressEveryMs: number;
+  /** null: no metrics endpoint. */
+  metricsPort: number | null;
+  offlineStoreDir?: string | undefined;
+  /** 0: no skew check. */
+  skewEveryMs: number;
+  skewSample: number;
+  skewMaxAnswers: number;
   printCalendar: boolean;
   help: boolean;
 }
@@ -133,6 +151,11 @@ export function parseWorldArgs(argv: readonly string[], env: WorldEnv): WorldSet
         "catch-up": { type: "string" },
         "timeout-ms": { type: "string" },
         "progress-every": { type: "string" },
+        "metrics-port": { type: "string" },
+        "offline-store": { type: "string" },
+        "skew-every": { type: "string" },
+        "skew-sample": { type: "string" },
+        "skew-max-answers": { type: "string" },
         "print-calendar": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -170,6 +193,8 @@ export function parseWorldArgs(argv: readonly string[], env: WorldEnv): WorldSet
   const startDate = text("fraud-start-date");
   if (startDate !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(startDate)) throw new WorldArgsError(`--fraud-start-date must be YYYY-MM-DD, got "${startDate}"`);
   const speed = number("speed", text("speed") ?? env.CLOCK_SPEED, (v) => v > 0, "positive") ?? 1440;
+  const metricsPortText = text("metrics-port") ?? env.WORLD_METRICS_PORT ?? String(DEFAULT_WORLD_METRICS_PORT);
+  const metricsPort = metricsPortText === "off" ? null : (number("metrics-port", metricsPortText, (v) => Number.isInteger(v) && v >= 0 && v <= 65_535, "a port in [0, 65535] or off") as number);
   const origin = number("clock-origin", text("clock-origin") ?? env.CLOCK_ORIGIN_MS, (v) => Number.isInteger(v) && v > 0, "epoch milliseconds");
   return {
     recommenderUrl: url("recommender", env.RECOMMENDER_URL),
@@ -205,6 +230,11 @@ export function parseWorldArgs(argv: readonly string[], env: WorldEnv): WorldSet
     catchUpFactor: number("catch-up", text("catch-up"), (v) => v > 1, "above 1") ?? 3,
     timeoutMs: positiveInt("timeout-ms") ?? 10_000,
     progressEveryMs: duration("progress-every", "5s"),
+    metricsPort,
+    offlineStoreDir: text("offline-store") ?? env.OFFLINE_STORE_DIR,
+    skewEveryMs: duration("skew-every", "30s"),
+    skewSample: share("skew-sample", 0.25, true),
+    skewMaxAnswers: positiveInt("skew-max-answers") ?? 200,
     printCalendar: values["print-calendar"] === true,
     help: values.help === true,
   };

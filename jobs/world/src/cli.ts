@@ -6,10 +6,14 @@ import { worldEnv } from "./config";
 import { DriftSpecError } from "./drift";
 import { discardOutcomes, kafkaOutcomes, type OutcomeSink } from "./outcomes";
 import { describePlan, planWorld } from "./plan";
+import { WorldCounters } from "./counters";
+import { startWorldMonitoring } from "./monitoring";
 import { httpTransport } from "./transport";
 import { runWorld } from "./world";
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
+/** Real time the skew check stays behind the clock: the event logger's lag behind Kafka on a busy machine. */
+const SKEW_SETTLE_REAL_MS = 5_000;
 /** Real time in epoch ms: the services' clocks count from it. */
 const epochTimer: Clock = { now: () => Date.now(), setTimer: systemClock.setTimer };
 
@@ -25,6 +29,7 @@ async function main(): Promise<number> {
   const cwd = process.env.INIT_CWD ?? process.cwd();
   if (settings.registryDir) settings.registryDir = path.resolve(cwd, settings.registryDir);
   settings.journalDir = path.resolve(cwd, settings.journalDir);
+  if (settings.offlineStoreDir) settings.offlineStoreDir = path.resolve(cwd, settings.offlineStoreDir);
 
   const plan = planWorld(settings);
   for (const line of describePlan(plan, settings)) say(line);
@@ -35,6 +40,14 @@ async function main(): Promise<number> {
 
   const outcomes: OutcomeSink = settings.kafkaBrokers.length > 0 ? await kafkaOutcomes(settings.kafkaBrokers, settings.journalDir, say) : discardOutcomes;
   const transport = httpTransport({ recommenderUrl: settings.recommenderUrl, fraudUrl: settings.fraudUrl, clickToken: settings.clickToken, labelToken: settings.labelToken }, settings.maxInFlight);
+  const counters = new WorldCounters();
+  const skew =
+    plan.specs.recs && settings.offlineStoreDir && settings.skewEveryMs > 0
+      ? { offlineStoreDir: settings.offlineStoreDir, spec: plan.specs.recs, everyMs: settings.skewEveryMs, sampleRate: settings.skewSample, maxAnswers: settings.skewMaxAnswers, settleMs: SKEW_SETTLE_REAL_MS * plan.clock.speed }
+      : null;
+  if (plan.recs && !skew) say(`world: no recs skew check (${settings.skewEveryMs > 0 ? "give --offline-store, the event logger's" : "--skew-every 0"})`);
+  const monitoring = await startWorldMonitoring({ port: settings.metricsPort, counters: () => counters, skew, worldNow: () => plan.clock.now(), timer: epochTimer, log: say });
+  if (monitoring.server) say(`world: metrics at ${monitoring.server.url}${skew ? `; recs skew check every ${settings.skewEveryMs / 1000} s on ${skew.offlineStoreDir} (sample ${skew.sampleRate}, at most ${skew.maxAnswers} answers a check)` : ""}`);
   const stop = new AbortController();
   let signals = 0;
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -62,12 +75,16 @@ async function main(): Promise<number> {
       signal: stop.signal,
       progress: settings.progressEveryMs > 0 ? { everyMs: settings.progressEveryMs, write: say } : null,
       log: say,
+      counters,
     });
+    const skewLine = await monitoring.finish();
     say("");
     say(result.summary);
+    if (skewLine) say(skewLine);
   } finally {
     transport.close();
     say(await outcomes.close());
+    await monitoring.close();
   }
   return 0;
 }

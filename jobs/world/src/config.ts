@@ -14,6 +14,8 @@ export const WorldEnvSchema = z.object({
   CLOCK_ORIGIN_MS: z.string().min(1).optional(),
   CLOCK_SPEED: z.string().min(1).optional(),
   MODEL_REGISTRY_DIR: z.string().min(1).optional(),
+  WORLD_METRICS_PORT: z.string().min(1).optional(),
+  OFFLINE_STORE_DIR: z.string().min(1).optional(),
 });
 export type WorldEnv = z.infer<typeof WorldEnvSchema>;
 

@@ -65,6 +65,8 @@ export interface LoopReportInput {
   /** What ran (sizes, clock, settings), one line each, from the run's own settings. */
   setup: string[];
   skew: RecsSkewReport | null;
+  /** The world's periodic skew check while it ran (its /metrics): one line per check that compared answers, and the checks run by outcome. */
+  liveChecks?: { lines: string[]; outcomes: Record<string, number> } | null;
 }
 
 export function renderLoopReport(input: LoopReportInput): string {
@@ -126,6 +128,17 @@ export function renderLoopReport(input: LoopReportInput): string {
   }
   if (input.skew) {
     out.push("", "## Recommendation features: served vs recomputed from the log", "", renderRecsSkew(input.skew));
+  }
+  if (input.liveChecks) {
+    const runs = Object.entries(input.liveChecks.outcomes).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(", ");
+    out.push(
+      "",
+      "## The same check, live: the world's /metrics while it ran",
+      "",
+      `The world checks the answers logged since its last check every few seconds (sampled, capped, never past the newest answer the event logger has written) and exports the result as \`recs_skew_mismatch_rate{feature}\`. Checks run: ${runs || "none"}. Those that compared answers:`,
+      "",
+      ...(input.liveChecks.lines.length > 0 ? input.liveChecks.lines.map((l) => `- ${l}`) : ["- none"]),
+    );
   }
   return `${out.join("\n")}\n`;
 }

@@ -7,7 +7,10 @@ import { ModelRegistry } from "@mlsd/model-registry";
 import { OfflineStoreReader } from "@mlsd/offline-store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseDrift, type WorldDrift } from "./drift";
+import { RECS_SKEW_ITEM_FEATURES, RECS_SKEW_USER_FEATURES } from "@mlsd/feature-store";
+import { WorldCounters } from "./counters";
 import { readLoopTimeline, renderLoopReport, type LoopTimeline } from "./loop-report";
+import { startWorldMonitoring, type WorldMonitoring } from "./monitoring";
 import { Registry } from "prom-client";
 import { measureRecsSkew, recsHistoryState, recsSkewGauges, renderRecsSkew, type RecsSkewReport } from "./recs-skew";
 import { FRAUD, RECS, SPEED, START, startSystem, type System } from "./system.test-helper";
@@ -46,6 +49,11 @@ let timeline: LoopTimeline;
 let skew: RecsSkewReport;
 let decidedAtWorldMs: number | null = null;
 let loggedServed = 0;
+let monitoring: WorldMonitoring;
+/** The last scrape of the world's /metrics while it ran that followed a published skew check, and how many checks were published then. */
+let liveScrape: { text: string; published: number; worldMs: number } | null = null;
+let scrapes = 0;
+const liveCheckLines: string[] = [];
 
 async function countEvents(reader: OfflineStoreReader, topic: string, type: Parameters<OfflineStoreReader["eventsOfType"]>[1]): Promise<number> {
   let n = 0;
@@ -64,10 +72,37 @@ beforeAll(async () => {
     if (decidedAtWorldMs !== null && system.clock.now() >= decidedAtWorldMs + AFTER_DECISION_MS) stop.abort();
   }, 200);
   const timer: Clock = { now: () => Date.now(), setTimer: systemClock.setTimer };
+  // The world's own endpoint, as the CLI runs it: its counters and the periodic skew check on the
+  // offline store (every 10 s real, a world day behind the clock), scraped while the world runs.
+  const counters = new WorldCounters();
+  monitoring = await startWorldMonitoring({
+    port: 0,
+    counters: () => counters,
+    skew: { offlineStoreDir: system.offlineStoreDir, spec: RECS, everyMs: 10_000, sampleRate: 0.5, maxAnswers: 200, settleMs: 5_000 * SPEED },
+    worldNow: () => system.clock.now(),
+    timer,
+    log: (line) => {
+      console.info(line);
+      if (/: \d+ answers \(\d+ item rows\) compared/.test(line)) liveCheckLines.push(line);
+    },
+  });
+  let running = true;
+  const scraper = (async () => {
+    while (running) {
+      const text = await (await fetch((monitoring.server as NonNullable<WorldMonitoring["server"]>).url)).text();
+      scrapes++;
+      const published = Number(/^recs_skew_checks_total\{[^}]*outcome="published"[^}]*\} (\d+)$/m.exec(text)?.[1] ?? 0);
+      if (running && published > 0) liveScrape = { text, published, worldMs: system.clock.now() };
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+  })();
   try {
-    result = await runWorld({ clock: system.clock, timer, send: system.transport.send, outcomes: system.outcomes.publisher, recs: system.recs, fraud: system.cardHolders, drifts: [drift], startMs: START, endMs: START + LAST_DAY * DAY_MS, maxInFlight: 64, signal: stop.signal });
+    result = await runWorld({ clock: system.clock, timer, send: system.transport.send, outcomes: system.outcomes.publisher, recs: system.recs, fraud: system.cardHolders, drifts: [drift], startMs: START, endMs: START + LAST_DAY * DAY_MS, maxInFlight: 64, signal: stop.signal, counters });
   } finally {
+    running = false;
     clearInterval(watcher);
+    await scraper;
+    await monitoring.close();
     await system.closeWorld();
   }
   await controller.idle();
@@ -100,7 +135,8 @@ beforeAll(async () => {
     ];
     const command = "npm run loop:report -w @mlsd/world   # jobs/world/src/loop.int.test.ts with LOOP_REPORT=docs/reports/loop.md";
     fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-    fs.writeFileSync(path.resolve(out), renderLoopReport({ timeline, command, setup, skew }));
+    const liveChecks = { lines: liveCheckLines, outcomes: { ...(monitoring.checker?.outcomes ?? {}) } };
+    fs.writeFileSync(path.resolve(out), renderLoopReport({ timeline, command, setup, skew, liveChecks }));
   }
 }, 600_000);
 
@@ -155,6 +191,24 @@ describe("the loop: world -> served events -> offline store -> retrain from the 
     const current = registry.resolve(FRAUD_MODEL_NAME, "current");
     expect(current).toBe(decision.decision === "promoted" ? decision.candidateVersion : decision.baselineVersion);
     expect(decision.decision === "promoted").toBe((decision.candidateMetric as number) < (decision.baselineMetric as number));
+  });
+
+  it("exports the world's counters and the periodic skew check at /metrics while the world runs: 0 mismatches on every feature", () => {
+    console.info(`world /metrics: ${scrapes} scrapes; the last after a published check: ${liveScrape?.published ?? 0} checks published, world time ${liveScrape ? new Date(liveScrape.worldMs).toISOString() : "-"}; checks run: ${JSON.stringify(monitoring.checker?.outcomes)}`);
+    expect(liveScrape).not.toBeNull();
+    const text = (liveScrape as NonNullable<typeof liveScrape>).text;
+    const value = (name: string, label: string) => {
+      const line = text.split("\n").find((l) => l.startsWith(`${name}{`) && l.includes(label));
+      return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
+    };
+    for (const feature of [...RECS_SKEW_ITEM_FEATURES, ...RECS_SKEW_USER_FEATURES]) expect([feature, value("recs_skew_mismatch_rate", `feature="${feature}"`)]).toEqual([feature, 0]);
+    // The check compared answers, every one of which the log reached.
+    expect(value("recs_skew_answers", 'kind="compared"')).toBeGreaterThan(0);
+    expect(value("recs_skew_answers", 'kind="log_gap"')).toBe(0);
+    // The world's own counters, live: it was sending and being answered.
+    expect(value("world_requests_total", 'endpoint="recommend",outcome="ok"')).toBeGreaterThan(0);
+    expect(value("world_requests_total", 'endpoint="score",outcome="ok"')).toBeGreaterThan(0);
+    expect(value("world_recs_events_total", 'event="clicks"')).toBeGreaterThan(0);
   });
 
   it("serves recommendation features that an offline recomputation from the log reproduces exactly, every feature", async () => {

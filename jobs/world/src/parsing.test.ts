@@ -108,3 +108,17 @@ describe("calendar", () => {
     expect(() => planWorld(parseWorldArgs(["--fraud", "http://127.0.0.1:2", "--drift", "preference-shift@+1d"], {}))).toThrow(/gets no traffic/);
   });
 });
+
+describe("metrics and skew-check flags", () => {
+  it("serve /metrics on 8092 unless told otherwise, and check skew only with the offline store", () => {
+    const base = parseWorldArgs([], {});
+    expect([base.metricsPort, base.offlineStoreDir, base.skewEveryMs, base.skewSample, base.skewMaxAnswers]).toEqual([8092, undefined, 30_000, 0.25, 200]);
+    expect(parseWorldArgs([], { WORLD_METRICS_PORT: "9400", OFFLINE_STORE_DIR: "/logs/offline-store" })).toMatchObject({ metricsPort: 9400, offlineStoreDir: "/logs/offline-store" });
+    const flags = parseWorldArgs(["--metrics-port", "0", "--offline-store", "x", "--skew-every", "10s", "--skew-sample", "1", "--skew-max-answers", "50"], { WORLD_METRICS_PORT: "9400" });
+    expect([flags.metricsPort, flags.offlineStoreDir, flags.skewEveryMs, flags.skewSample, flags.skewMaxAnswers]).toEqual([0, "x", 10_000, 1, 50]);
+    expect(parseWorldArgs(["--metrics-port", "off"], {}).metricsPort).toBeNull();
+    expect(() => parseWorldArgs(["--metrics-port", "70000"], {})).toThrow(/--metrics-port must be a port in \[0, 65535\] or off/);
+    expect(() => parseWorldArgs(["--skew-sample", "0"], {})).toThrow(/--skew-sample must be in \(0, 1\]/);
+  });
+});
+

@@ -21,6 +21,8 @@ export interface RecsSkewReport extends RecsSkewComparison {
   logged: number;
   ranked: number;
   sampled: number;
+  /** Sampled answers left out by `maxAnswers`. */
+  skipped: number;
 }
 
 /**
@@ -44,6 +46,8 @@ export interface MeasureRecsSkewOptions {
   to: number;
   /** Share of answers compared, by a hash of the request id (stable across runs). Default 1. */
   sampleRate?: number;
+  /** At most this many sampled answers are compared (the first in event time); the rest are counted as skipped. Default: all. */
+  maxAnswers?: number;
 }
 
 export async function measureRecsSkew(reader: OfflineStoreReader, options: MeasureRecsSkewOptions): Promise<RecsSkewReport> {
@@ -51,9 +55,12 @@ export async function measureRecsSkew(reader: OfflineStoreReader, options: Measu
   if (!(rate > 0 && rate <= 1)) throw new RangeError(`sampleRate: must be in (0, 1], got ${rate}`);
   if (!(options.to > options.from)) throw new RangeError("to: must be after from");
   if (options.from < options.base.endMs) throw new RangeError(`from: the log continues the history from ${new Date(options.base.endMs).toISOString()}; nothing before it can be recomputed`);
+  const maxAnswers = options.maxAnswers ?? Number.POSITIVE_INFINITY;
+  if (!(maxAnswers >= 1)) throw new RangeError(`maxAnswers: must be at least 1, got ${maxAnswers}`);
   const served: ServedRecsAnswer[] = [];
   let logged = 0;
   let ranked = 0;
+  let skipped = 0;
   for await (const e of reader.eventsOfType(TOPICS.recsServed, "recs.served", { from: options.from, to: options.to })) {
     logged++;
     const p = e.payload;
@@ -61,6 +68,10 @@ export async function measureRecsSkew(reader: OfflineStoreReader, options: Measu
     if (p.fallback !== null || p.items.length === 0 || p.items.some((i) => Object.keys(i.features).length === 0)) continue;
     ranked++;
     if (sampleKey(p.requestId) >= rate) continue;
+    if (served.length >= maxAnswers) {
+      skipped++;
+      continue;
+    }
     served.push({
       requestId: p.requestId,
       userId: p.userId,
@@ -71,17 +82,21 @@ export async function measureRecsSkew(reader: OfflineStoreReader, options: Measu
       items: p.items.map((i) => ({ itemId: i.itemId, features: i.features, applied: i.applied })),
     });
   }
-  // Every logged event after the history, whatever its time: a state may hold events stamped after the answer.
+  // Every logged event after the history, whatever its time (a state may hold events stamped after
+  // the answer), of the users and items the compared answers read: the replay needs no other.
+  const users = new Set(served.map((a) => a.userId));
+  const items = new Set(served.flatMap((a) => a.items.map((i) => i.itemId)));
   const events: RecsEvent[] = [];
   const range = { from: options.base.endMs };
   for (const [topic, type, kind] of [[TOPICS.recsImpressions, "recs.impression", "impression"], [TOPICS.recsClicks, "recs.click", "click"]] as const) {
     for await (const { event: e, position } of reader.recordsOfType(topic, type, range)) {
       const p = e.payload;
+      if (!users.has(p.userId) && !items.has(p.itemId)) continue;
       events.push({ kind, eventId: e.eventId, userId: p.userId, itemId: p.itemId, position: p.position, timeMs: Date.parse(e.eventTime), ...(position ? { source: position } : {}) });
     }
   }
   const comparison = compareRecsServedWithLog(served, { state: options.base.state, events });
-  return { from: new Date(options.from).toISOString(), to: new Date(options.to).toISOString(), logged, ranked, sampled: served.length, ...comparison };
+  return { from: new Date(options.from).toISOString(), to: new Date(options.to).toISOString(), logged, ranked, sampled: served.length, skipped, ...comparison };
 }
 
 /**
@@ -90,13 +105,14 @@ export async function measureRecsSkew(reader: OfflineStoreReader, options: Measu
  */
 export function recsSkewGauges(registry: Registry): { set(report: RecsSkewReport): void } {
   const rate = new Gauge({ name: "recs_skew_mismatch_rate", help: "Share of served values that differ from the offline replay of the log, per ranker feature", labelNames: ["feature"] as const, registers: [registry] });
-  const answers = new Gauge({ name: "recs_skew_answers", help: "Served answers in the last skew check: compared, with a log gap, logged without offsets", labelNames: ["kind"] as const, registers: [registry] });
+  const answers = new Gauge({ name: "recs_skew_answers", help: "Served answers in the last skew check: compared, with a log gap, logged without offsets, sampled but skipped by the per-check bound", labelNames: ["kind"] as const, registers: [registry] });
   return {
     set(report) {
       for (const f of report.features) rate.set({ feature: f.feature }, f.mismatchRate);
       answers.set({ kind: "compared" }, report.answers);
       answers.set({ kind: "log_gap" }, report.answersWithLogGap);
       answers.set({ kind: "without_offsets" }, report.withoutOffsets);
+      answers.set({ kind: "skipped" }, report.skipped);
     },
   };
 }

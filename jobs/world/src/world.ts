@@ -47,6 +47,8 @@ export interface WorldRunOptions {
   progress?: { everyMs: number; write(line: string): void } | null;
   /** One line per notable event (drift applied, catching up). */
   log?: (line: string) => void;
+  /** Where the run counts (default: new ones); pass them in to read them while it runs (the metrics endpoint). */
+  counters?: WorldCounters;
 }
 
 export interface WorldRunResult {
@@ -77,7 +79,7 @@ export async function runWorld(options: WorldRunOptions): Promise<WorldRunResult
   if (!(catchUp > 1)) throw new RangeError(`catchUpFactor must be > 1, got ${catchUp}`);
   const timeoutMs = options.timeoutMs ?? 10_000;
   const log = options.log ?? (() => undefined);
-  const counters = new WorldCounters();
+  const counters = options.counters ?? new WorldCounters();
   const agenda = new Agenda<Action>();
   const activeDrifts: string[] = [];
   const asked: AskedRates = { recommend: recs ? realRate(recs.sessionsPerDay, clock.speed) : 0, score: fraud ? realRate(fraud.perDay.transactions, clock.speed) : 0 };

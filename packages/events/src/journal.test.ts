@@ -10,13 +10,13 @@ import { withTempDir } from "./testing";
 function records(from: number, count: number): SizedRecord[] {
   return Array.from({ length: count }, (_, i) => {
     // Fixed-width values, so every journal line has the same length (LINE).
-    const value = JSON.stringify({ n: from + i, pad: "x".repeat(44 - String(from + i).length) });
-    return { topic: "fraud.transactions.v1", key: `c-${(from + i) % 5}`, value, bytes: Buffer.byteLength(value) };
+    const value = Buffer.from(JSON.stringify({ n: from + i, pad: "x".repeat(44 - String(from + i).length) }));
+    return { topic: "fraud.transactions.v1", key: `c-${(from + i) % 5}`, value, bytes: value.length };
   });
 }
 
-const LINE = Buffer.byteLength(`{"topic":"fraud.transactions.v1","key":"c-0","event":${records(0, 1)[0]!.value}}\n`);
-const numbers = (rs: SizedRecord[]): number[] => rs.map((r) => (JSON.parse(r.value) as { n: number }).n);
+const LINE = Buffer.byteLength(`{"topic":"fraud.transactions.v1","key":"c-0","event":${records(0, 1)[0]!.value.toString()}}\n`);
+const numbers = (rs: SizedRecord[]): number[] => rs.map((r) => (JSON.parse(r.value.toString()) as { n: number }).n);
 
 function options(dir: string, overrides: Partial<JournalOptions> = {}): JournalOptions {
   return { dir, segmentBytes: 1_000, maxBytes: 1_000_000, fsyncIntervalMs: 0, logger: silentEventLogger, ...overrides };
@@ -99,7 +99,7 @@ describe("Journal", () => {
 
   it("cuts a torn last line and skips a corrupt one, counting it", async () => {
     await withTempDir(async (dir) => {
-      const good = records(0, 3).map((r) => `{"topic":"${r.topic}","key":"${r.key}","event":${r.value}}\n`);
+      const good = records(0, 3).map((r) => `{"topic":"${r.topic}","key":"${r.key}","event":${r.value.toString()}}\n`);
       const content = good[0]! + "{this is not json}\n" + good[1]! + good[2]! + '{"topic":"fraud.trans';
       await writeFile(join(dir, "segment-000000000004.ndjson"), content);
       const { journal, recovery } = await Journal.open(options(dir));
@@ -121,7 +121,7 @@ describe("Journal", () => {
     await withTempDir(async (dir) => {
       const line = (n: number): string => {
         const [r] = records(n, 1);
-        return `{"topic":"${r!.topic}","key":"${r!.key}","event":${r!.value}}\n`;
+        return `{"topic":"${r!.topic}","key":"${r!.key}","event":${r!.value.toString()}}\n`;
       };
       await writeFile(join(dir, "segment-000000000001.ndjson"), line(0) + line(1));
       await writeFile(join(dir, "segment-000000000002.ndjson"), line(2) + line(3));

@@ -96,8 +96,11 @@ async function acquireLock(dir: string): Promise<number | null> {
   return Number.isInteger(owner) ? owner : null;
 }
 
-function encodeLine(record: SizedRecord): string {
-  return `{"topic":${JSON.stringify(record.topic)},"key":${JSON.stringify(record.key)},"event":${record.value}}\n`;
+const LINE_END = Buffer.from("}\n");
+
+/** A record's line, `{"topic","key","event"}` and a newline, as the parts to write (the value is not copied). */
+function encodeLine(record: SizedRecord): Buffer[] {
+  return [Buffer.from(`{"topic":${JSON.stringify(record.topic)},"key":${JSON.stringify(record.key)},"event":`), record.value, LINE_END];
 }
 
 function decodeLine(line: string): SizedRecord | null {
@@ -106,8 +109,8 @@ function decodeLine(line: string): SizedRecord | null {
     if (typeof parsed !== "object" || parsed === null) return null;
     const { topic, key, event } = parsed as Record<string, unknown>;
     if (typeof topic !== "string" || typeof key !== "string" || typeof event !== "object" || event === null) return null;
-    const value = JSON.stringify(event);
-    return { topic, key, value, bytes: Buffer.byteLength(value) };
+    const value = Buffer.from(JSON.stringify(event));
+    return { topic, key, value, bytes: value.length };
   } catch {
     return null;
   }
@@ -268,11 +271,11 @@ export class Journal {
     return this.exclusive(async () => {
       if (this.closed) throw new Error("journal is closed");
       let appended = 0;
-      let chunk: string[] = [];
+      let chunk: Buffer[] = [];
       let chunkBytes = 0;
       for (const record of records) {
         const line = encodeLine(record);
-        const lineBytes = Buffer.byteLength(line);
+        const lineBytes = line.reduce((sum, part) => sum + part.length, 0);
         if (this.totalBytes + chunkBytes + lineBytes > this.options.maxBytes) break;
         const active = this.ensureActiveSegment();
         if (active.size + chunkBytes > 0 && active.size + chunkBytes + lineBytes > this.options.segmentBytes) {
@@ -281,7 +284,7 @@ export class Journal {
           chunkBytes = 0;
           await this.roll();
         }
-        chunk.push(line);
+        chunk.push(...line);
         chunkBytes += lineBytes;
         appended++;
       }
@@ -397,8 +400,8 @@ export class Journal {
     return active;
   }
 
-  private async writeChunk(lines: string[], bytes: number): Promise<void> {
-    if (lines.length === 0) return;
+  private async writeChunk(parts: Buffer[], bytes: number): Promise<void> {
+    if (parts.length === 0) return;
     const active = this.ensureActiveSegment();
     if (this.writer?.index !== active.index) {
       if (this.writer !== null) await this.writer.handle.close();
@@ -406,7 +409,7 @@ export class Journal {
       // A new file's directory entry must reach the disk too, or a power loss can orphan its data.
       if (active.size === 0) await this.syncDirectory();
     }
-    const buffer = Buffer.from(lines.join(""), "utf8");
+    const buffer = Buffer.concat(parts, bytes);
     let written = 0;
     while (written < buffer.length) {
       const { bytesWritten } = await this.writer.handle.write(buffer, written, buffer.length - written);

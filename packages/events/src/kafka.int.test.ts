@@ -11,9 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runConsumer } from "./consumer";
 import type { ConsumedEvent } from "./dead-letter";
 import { EventProducer } from "./producer";
-import type { OutgoingRecord } from "./record";
+import { EVENTS_CLIENTS } from "./client-names";
+import type { EventsClient } from "./client-names";
+import { PlatformaticRecordSender } from "./platformatic-sender";
 import { KafkaRecordSender } from "./sender";
+import type { RecordSender } from "./sender";
 import { describeRecordSenderContract } from "./sender.contract";
+import type { StoredRecord } from "./sender.contract";
 import { transactionEvents, waitUntil } from "./testing";
 import { ensureTopics } from "./topics-admin";
 
@@ -50,33 +54,63 @@ function collector() {
   };
 }
 
-describeRecordSenderContract("Kafka", async () => {
-  const topics: [string, string] = [`test.contract-a-${run}.v1`, `test.contract-b-${run}.v1`];
-  await ensureTopics(kafka, { topics, partitions: 3 });
-  const sender = new KafkaRecordSender(kafka);
-  const readBack = async (topic: string, count: number): Promise<OutgoingRecord[]> => {
-    const consumer = kafka.consumer({ groupId: `contract-${topic}` });
-    const stored: OutgoingRecord[] = [];
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        stored.push({ topic, key: message.key?.toString() ?? "", value: message.value?.toString() ?? "" });
-      },
-    });
-    await waitUntil(() => stored.length >= count, 60_000, `${count} records on ${topic}`);
-    await consumer.disconnect();
-    return stored;
-  };
-  return { sender, topics, readBack, close: () => sender.disconnect() };
+/** Reads every record of `topic` from the beginning, with its partition, until `count` are there. */
+async function readTopic(topic: string, count: number): Promise<StoredRecord[]> {
+  const consumer = kafka.consumer({ groupId: `read-${topic}` });
+  const stored: StoredRecord[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      stored.push({ topic, partition, key: message.key?.toString() ?? "", value: message.value ?? Buffer.alloc(0) });
+    },
+  });
+  await waitUntil(() => stored.length >= count, 60_000, `${count} records on ${topic}`);
+  await consumer.disconnect();
+  return stored;
+}
+
+const SENDERS: Record<EventsClient, () => RecordSender> = {
+  kafkajs: () => new KafkaRecordSender(kafka),
+  platformatic: () => new PlatformaticRecordSender({ brokers: handle.brokers, clientId: "events-int" }),
+};
+
+let harnesses = 0;
+for (const client of EVENTS_CLIENTS) {
+  describeRecordSenderContract(`Kafka via ${client}`, async () => {
+    const n = ++harnesses;
+    const topics: [string, string] = [`test.contract-a-${run}-${n}.v1`, `test.contract-b-${run}-${n}.v1`];
+    await ensureTopics(kafka, { topics, partitions: 3 });
+    const sender = SENDERS[client]();
+    return { sender, topics, readBack: readTopic, close: () => sender.disconnect() };
+  });
+}
+
+describe("RecordSenders on one topic", () => {
+  it("put each key on the same partition whichever client sent it (the Java client's murmur2)", async () => {
+    const topic = `test.partitions-${run}.v1`;
+    await ensureTopics(kafka, { topics: [topic], partitions: 6 });
+    const keys = Array.from({ length: 40 }, (_, i) => `c-${i * 7919}`);
+    for (const client of EVENTS_CLIENTS) {
+      const sender = SENDERS[client]();
+      await sender.send(keys.map((key) => ({ topic, key, value: Buffer.from(JSON.stringify({ client })) })));
+      await sender.disconnect();
+    }
+    const stored = await readTopic(topic, keys.length * EVENTS_CLIENTS.length);
+    const partitionsOf = new Map<string, Set<number>>();
+    for (const r of stored) partitionsOf.set(r.key, (partitionsOf.get(r.key) ?? new Set()).add(r.partition));
+    expect([...partitionsOf.values()].every((p) => p.size === 1)).toBe(true);
+    // The keys spread over the partitions, so agreeing is not the trivial all-on-one-partition case.
+    expect(new Set(stored.map((r) => r.partition)).size).toBeGreaterThan(3);
+  });
 });
 
 describe("EventProducer to runConsumer through Kafka", () => {
-  it("delivers every event exactly once per id, each key in publish order", async () => {
+  it.each(EVENTS_CLIENTS)("on %s: delivers every event exactly once per id, each key in publish order", async (client) => {
     const dir = await mkdtemp(join(tmpdir(), "events-int-"));
     const registry = new Registry();
     const producer = new EventProducer({
-      sender: new KafkaRecordSender(kafka),
+      sender: SENDERS[client](),
       journalDir: dir,
       registry,
       metricsPrefix: "int",
@@ -101,7 +135,7 @@ describe("EventProducer to runConsumer through Kafka", () => {
     const consumerRegistry = new Registry();
     const consumer = await runConsumer({
       kafka,
-      groupId: `e2e-${run}`,
+      groupId: `e2e-${client}-${run}`,
       topics: [TOPICS.fraudTransactions, TOPICS.recsClicks],
       handleBatch: sink.handleBatch,
       registry: consumerRegistry,

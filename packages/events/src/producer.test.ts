@@ -318,7 +318,7 @@ describe("EventProducer, crash recovery", () => {
       for (const event of transactionEvents(50, 7, 250)) producer.publish(event);
       expect((await producer.flush(5_000)).delivered).toBe(true);
       expect(seqs(sender)).toEqual(range(0, 300));
-      expect(new Set(sender.delivered.map((r) => (JSON.parse(r.value) as { eventId: string }).eventId)).size).toBe(300);
+      expect(new Set(sender.delivered.map((r) => (JSON.parse(r.value.toString()) as { eventId: string }).eventId)).size).toBe(300);
       await producer.close();
     });
   });

@@ -210,8 +210,8 @@ export class EventProducer implements EventPublisher {
       if (!isEventType(event.type) || typeof event.key !== "string" || event.key.length === 0) {
         return this.drop("invalid_event", 1);
       }
-      const value = JSON.stringify(event);
-      record = { topic: EVENT_CATALOG[event.type].topic, key: event.key, value, bytes: Buffer.byteLength(value) };
+      const value = Buffer.from(JSON.stringify(event));
+      record = { topic: EVENT_CATALOG[event.type].topic, key: event.key, value, bytes: value.length };
     } catch {
       return this.drop("invalid_event", 1);
     }

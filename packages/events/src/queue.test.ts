@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { RecordQueue } from "./queue";
 import type { SizedRecord } from "./record";
 
-const record = (n: number, bytes = 10): SizedRecord => ({ topic: "t", key: `k${n % 3}`, value: String(n), bytes });
+const record = (n: number, bytes = 10): SizedRecord => ({ topic: "t", key: `k${n % 3}`, value: Buffer.from(String(n)), bytes });
 
 describe("RecordQueue", () => {
   it("refuses a record past the count bound and leaves the queue unchanged", () => {
@@ -11,7 +11,7 @@ describe("RecordQueue", () => {
     expect([1, 2, 3, 4].map((n) => queue.push(record(n)))).toEqual([true, true, true, false]);
     expect(queue.length).toBe(3);
     expect(queue.bytes).toBe(30);
-    expect(queue.peek(10).map((r) => r.value)).toEqual(["1", "2", "3"]);
+    expect(queue.peek(10).map((r) => r.value.toString())).toEqual(["1", "2", "3"]);
   });
 
   it("refuses a record past the byte bound", () => {
@@ -50,7 +50,7 @@ describe("RecordQueue", () => {
       model.splice(0, drops);
       expect(queue.length).toBe(model.length);
     }
-    expect(queue.peek(model.length).map((r) => Number(r.value))).toEqual(model);
+    expect(queue.peek(model.length).map((r) => Number(r.value.toString()))).toEqual(model);
     expect(queue.bytes).toBe(model.reduce((sum, n) => sum + 1 + (n % 7), 0));
   });
 });

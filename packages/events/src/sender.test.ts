@@ -7,7 +7,7 @@ describeRecordSenderContract("in-memory twin", async () => {
   return {
     sender,
     topics: ["a.one.v1", "a.two.v1"],
-    readBack: async (topic) => sender.delivered.filter((r) => r.topic === topic),
+    readBack: async (topic) => sender.delivered.filter((r) => r.topic === topic).map((r) => ({ ...r, partition: 0 })),
     close: () => sender.disconnect(),
   };
 });
@@ -15,7 +15,7 @@ describeRecordSenderContract("in-memory twin", async () => {
 describe("InMemoryRecordSender", () => {
   it("fails sends while down and holds them until released", async () => {
     const sender = new InMemoryRecordSender();
-    const record = { topic: "t", key: "k", value: "{}" };
+    const record = { topic: "t", key: "k", value: Buffer.from("{}") };
     sender.setState("down");
     await expect(sender.send([record])).rejects.toThrow(/unavailable/);
     sender.setState("hold");

@@ -1,6 +1,7 @@
 import { CompressionTypes, Partitioners } from "kafkajs";
 import type { Kafka, Message, Producer, RetryOptions, TopicMessages } from "kafkajs";
 import type { OutgoingRecord } from "./record";
+import { ReplacingRecordSender } from "./replacing-sender";
 
 /**
  * Where the producer's batches go. `send` resolves once every record is acknowledged and rejects
@@ -26,12 +27,9 @@ export interface KafkaRecordSenderOptions {
 /**
  * kafkajs idempotent producer: acks from all in-sync replicas, one request in flight per broker
  * (which kafkajs requires for idempotence and which keeps a partition's batches in order across
- * retries). After a failed send the producer is replaced, so a replay starts from a clean producer id
- * instead of sequence numbers left uncertain by the failure.
+ * retries), replaced after a failed send.
  */
-export class KafkaRecordSender implements RecordSender {
-  private producer: Producer | null = null;
-  private connecting: Promise<Producer> | null = null;
+export class KafkaRecordSender extends ReplacingRecordSender<Producer> {
   private readonly compression: CompressionTypes;
   private readonly retry: RetryOptions;
   private readonly ackTimeoutMs: number;
@@ -41,68 +39,46 @@ export class KafkaRecordSender implements RecordSender {
     private readonly kafka: Kafka,
     options: KafkaRecordSenderOptions = {},
   ) {
+    super();
     this.compression = options.compression ?? CompressionTypes.None;
     this.retry = options.retry ?? { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 };
     this.ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
     this.allowAutoTopicCreation = options.allowAutoTopicCreation ?? true;
   }
 
-  async send(records: readonly OutgoingRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    const producer = await this.connected();
+  protected async open(): Promise<Producer> {
+    const producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      retry: this.retry,
+      allowAutoTopicCreation: this.allowAutoTopicCreation,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     try {
-      await producer.sendBatch({
-        topicMessages: groupByTopic(records),
-        acks: -1,
-        timeout: this.ackTimeoutMs,
-        compression: this.compression,
-      });
+      await producer.connect();
     } catch (error) {
-      this.discard(producer);
+      void producer.disconnect().catch(() => undefined);
       throw error;
     }
+    return producer;
   }
 
-  async disconnect(): Promise<void> {
-    const producer = this.producer;
-    this.producer = null;
-    this.connecting = null;
-    if (producer !== null) await producer.disconnect();
+  protected async sendWith(producer: Producer, records: readonly OutgoingRecord[]): Promise<void> {
+    await producer.sendBatch({
+      topicMessages: groupByTopic(records),
+      acks: -1,
+      timeout: this.ackTimeoutMs,
+      compression: this.compression,
+    });
   }
 
-  private connected(): Promise<Producer> {
-    if (this.producer !== null) return Promise.resolve(this.producer);
-    if (this.connecting === null) {
-      const producer = this.kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        retry: this.retry,
-        allowAutoTopicCreation: this.allowAutoTopicCreation,
-        createPartitioner: Partitioners.DefaultPartitioner,
-      });
-      this.connecting = producer.connect().then(
-        () => {
-          this.producer = producer;
-          this.connecting = null;
-          return producer;
-        },
-        (error: unknown) => {
-          this.connecting = null;
-          void producer.disconnect().catch(() => undefined);
-          throw error;
-        },
-      );
-    }
-    return this.connecting;
-  }
-
-  private discard(producer: Producer): void {
-    if (this.producer === producer) this.producer = null;
-    void producer.disconnect().catch(() => undefined);
+  protected close(producer: Producer): Promise<void> {
+    return producer.disconnect();
   }
 }
 
 function groupByTopic(records: readonly OutgoingRecord[]): TopicMessages[] {
+  // kafkajs reads key and value (and an absent partition, headers, timestamp): the records go in as they are.
   const byTopic = new Map<string, Message[]>();
   for (const record of records) {
     let messages = byTopic.get(record.topic);
@@ -110,16 +86,20 @@ function groupByTopic(records: readonly OutgoingRecord[]): TopicMessages[] {
       messages = [];
       byTopic.set(record.topic, messages);
     }
-    messages.push({ key: record.key, value: record.value });
+    messages.push(record);
   }
   return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }
 
 type Pending = { records: readonly OutgoingRecord[]; resolve: () => void; reject: (error: Error) => void };
 
+/** Kafka's default `message.max.bytes`: the broker refuses a record batch larger than this. */
+const BROKER_MAX_BATCH_BYTES = 1024 * 1024;
+
 /**
  * The in-memory twin of a Kafka sender, for unit tests and the embedded mode: it stores what it is
  * sent, and can be switched down (sends fail) or made to hold sends until released (a slow broker).
+ * Like a broker with default settings, it refuses (stores none of) a send with a record over 1 MiB.
  */
 export class InMemoryRecordSender implements RecordSender {
   readonly delivered: OutgoingRecord[] = [];
@@ -152,6 +132,7 @@ export class InMemoryRecordSender implements RecordSender {
 
   send(records: readonly OutgoingRecord[]): Promise<void> {
     this.sendCalls++;
+    if (records.some((r) => r.value.length > BROKER_MAX_BATCH_BYTES)) return Promise.reject(new Error("record too large"));
     const copy = records.map(({ topic, key, value }) => ({ topic, key, value }));
     if (this.state === "down") return Promise.reject(new Error("broker unavailable"));
     if (this.state === "hold") {

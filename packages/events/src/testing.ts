@@ -29,8 +29,8 @@ export function transactionEvents(count: number, customers: number, firstSeq = 0
 }
 
 /** The transaction sequence number carried in a serialised transaction event. */
-export function seqOf(value: string): number {
-  const parsed = JSON.parse(value) as { payload: { transactionId: string } };
+export function seqOf(value: Buffer): number {
+  const parsed = JSON.parse(value.toString()) as { payload: { transactionId: string } };
   return Number(parsed.payload.transactionId.slice(3));
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { BaseConfigSchema, ConfigError, ensureTopicsConfig, loadConfig, parseKeyedUrls, redisConfig } from "./config";
+import { BaseConfigSchema, ConfigError, ensureTopicsConfig, kafkaConfig, loadConfig, parseKeyedUrls, redisConfig } from "./config";
 
 describe("loadConfig", () => {
   const Schema = BaseConfigSchema.extend({ REDIS_URL: z.string().url(), MODEL_DIR: z.string().min(1) });
@@ -20,6 +20,16 @@ describe("loadConfig", () => {
       const fields = (error as ConfigError).problems.map((p) => p.split(":")[0]);
       expect(fields.sort()).toEqual(["LOG_LEVEL", "MODEL_DIR", "PORT", "REDIS_URL"]);
     }
+  });
+});
+
+describe("kafkaConfig", () => {
+  const Schema = BaseConfigSchema.extend(kafkaConfig);
+
+  it("chooses the event producer's client: platformatic unless EVENTS_CLIENT says kafkajs, and nothing else", () => {
+    expect(loadConfig(Schema, { PORT: "1", KAFKA_BROKERS: "a:9092" }).EVENTS_CLIENT).toBe("platformatic");
+    expect(loadConfig(Schema, { PORT: "1", KAFKA_BROKERS: "a:9092", EVENTS_CLIENT: "kafkajs" }).EVENTS_CLIENT).toBe("kafkajs");
+    expect(() => loadConfig(Schema, { PORT: "1", KAFKA_BROKERS: "a:9092", EVENTS_CLIENT: "librdkafka" })).toThrow(/EVENTS_CLIENT/);
   });
 });
 

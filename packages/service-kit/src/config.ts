@@ -1,3 +1,4 @@
+import { DEFAULT_EVENTS_CLIENT, EVENTS_CLIENTS } from "@mlsd/events/client-names";
 import { z } from "zod";
 import { zodIssues } from "./errors";
 
@@ -45,13 +46,18 @@ export const redisConfig = {
   REDIS_CLUSTER_NODES: csv.pipe(z.array(z.string().regex(/^[^:]+:\d+$/, "host:port"))),
 };
 
+/** The client the event producer sends with; both pass the same contract tests (packages/events). */
+const eventsClient = z.enum(EVENTS_CLIENTS).default(DEFAULT_EVENTS_CLIENT);
+
 export const kafkaConfig = {
   KAFKA_BROKERS: csv.pipe(z.array(z.string().regex(/^[^:]+:\d+$/, "host:port")).min(1, "at least one broker")),
+  EVENTS_CLIENT: eventsClient,
 };
 
 /** For a service that publishes only optionally (shadow predictions): unset, it never connects and logs no events. */
 export const optionalKafkaConfig = {
   KAFKA_BROKERS: csv.pipe(z.array(z.string().regex(/^[^:]+:\d+$/, "host:port"))),
+  EVENTS_CLIENT: eventsClient,
 };
 
 /** For a consuming service: create missing topics at start-up (development; production topics are provisioned). "false" is false. */

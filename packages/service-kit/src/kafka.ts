@@ -1,4 +1,4 @@
-import { ensureTopics, EventProducer, KafkaRecordSender, startConsumer, type ConsumedEvent, type EventPublisher, type PartitionLag, type RunConsumerOptions, type StartingConsumer } from "@mlsd/events";
+import { createRecordSender, DEFAULT_EVENTS_CLIENT, ensureTopics, EventProducer, isEventsClient, startConsumer, type ConsumedEvent, type EventPublisher, type EventsClient, type PartitionLag, type RunConsumerOptions, type StartingConsumer } from "@mlsd/events";
 import type { AnyEvent } from "@mlsd/contracts";
 import { Kafka, logLevel } from "kafkajs";
 import type { ServiceContext } from "./service";
@@ -8,7 +8,18 @@ import type { ServiceContext } from "./service";
  * retries with a backoff capped at 5 s, so a broker that comes back is found again without a restart.
  */
 export function createKafka(clientId: string, brokers: readonly string[]): Kafka {
-  return new Kafka({ clientId, brokers: [...brokers], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 } });
+  const kafka = new Kafka({ clientId, brokers: [...brokers], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 } });
+  connections.set(kafka, { clientId, brokers: [...brokers] });
+  return kafka;
+}
+
+/** What createKafka was given, so an event producer on the other client reaches the same brokers. */
+const connections = new WeakMap<Kafka, { clientId: string; brokers: string[] }>();
+
+/** The client a service's config chose (EVENTS_CLIENT in `kafkaConfig`), else the default. */
+function configuredClient(config: object): EventsClient {
+  const chosen = (config as { EVENTS_CLIENT?: unknown }).EVENTS_CLIENT;
+  return typeof chosen === "string" && isEventsClient(chosen) ? chosen : DEFAULT_EVENTS_CLIENT;
 }
 
 export interface PublisherOptions {
@@ -20,6 +31,8 @@ export interface PublisherOptions {
   topics?: readonly string[];
   /** How long shutdown may spend flushing to Kafka before the rest stays in the journal (default 3 s). */
   flushTimeoutMs?: number;
+  /** The client events are sent with (default: the service config's EVENTS_CLIENT). */
+  client?: EventsClient;
 }
 
 /**
@@ -28,10 +41,13 @@ export interface PublisherOptions {
  * topics are ensured in the background. Shutdown flushes for at most `flushTimeoutMs`; what is
  * left stays in the journal for the next start, so a down Kafka cannot eat the whole shutdown budget.
  */
-export async function startEventPublisher(ctx: Pick<ServiceContext, "name" | "metrics" | "closers" | "logger" | "readiness">, options: PublisherOptions): Promise<EventProducer> {
+export async function startEventPublisher(ctx: Pick<ServiceContext, "name" | "config" | "metrics" | "closers" | "logger" | "readiness">, options: PublisherOptions): Promise<EventProducer> {
   const flushTimeoutMs = options.flushTimeoutMs ?? 3_000;
+  const client = options.client ?? configuredClient(ctx.config);
+  const connection = connections.get(options.kafka);
+  if (client === "platformatic" && connection === undefined) throw new Error("startEventPublisher: the platformatic client needs a Kafka made by createKafka (its brokers)");
   const producer = new EventProducer({
-    sender: new KafkaRecordSender(options.kafka),
+    sender: createRecordSender(client, { kafka: options.kafka, clientId: connection?.clientId ?? ctx.name, brokers: connection?.brokers ?? [] }),
     journalDir: options.journalDir,
     registry: ctx.metrics.registry,
     metricsPrefix: options.metricsPrefix ?? ctx.name.replace(/[^a-zA-Z0-9_]/g, "_"),
@@ -39,6 +55,7 @@ export async function startEventPublisher(ctx: Pick<ServiceContext, "name" | "me
     flushTimeoutMs,
   });
   await producer.start();
+  ctx.logger.info({ client }, "event producer started");
   ctx.closers.add("event producer (flush)", async () => {
     const result = await producer.close(flushTimeoutMs);
     ctx.logger.info({ ...result }, "event producer closed");
@@ -57,7 +74,7 @@ export async function startEventPublisher(ctx: Pick<ServiceContext, "name" | "me
  * service that never publishes never connects. Events published while it opens wait in memory
  * (at most `maxWaiting`; past it they are dropped and the drop is logged).
  */
-export function startEventPublisherOnDemand(ctx: Pick<ServiceContext, "name" | "metrics" | "closers" | "logger" | "readiness">, options: PublisherOptions & { maxWaiting?: number }): EventPublisher {
+export function startEventPublisherOnDemand(ctx: Pick<ServiceContext, "name" | "config" | "metrics" | "closers" | "logger" | "readiness">, options: PublisherOptions & { maxWaiting?: number }): EventPublisher {
   const maxWaiting = options.maxWaiting ?? 10_000;
   let producer: EventProducer | null = null;
   let opening: Promise<void> | null = null;

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RankerAppDeps } from "./app";
 import type { RankerConfig } from "./config";
 import { rankerService } from "./service";
-import { loadRankerModel } from "./model";
+import { loadRankerModel } from "@mlsd/ranking";
 import { publishTinyRanker } from "./test-fixtures";
 
 const T0 = Date.UTC(2024, 0, 10);

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createApp, type RankerAppDeps } from "./app";
 import { createRankerMetrics } from "./metrics";
 import { RANKER_MODEL_NAME } from "@mlsd/model-formats/ranker";
-import { GbdtRankerModel, loadRankerModel, type RankerModel } from "./model";
+import { GbdtRankerModel, loadRankerModel, type RankerModel } from "@mlsd/ranking";
 import { publishTinyRanker, trainTinyRanker } from "./test-fixtures";
 
 const T0 = Date.UTC(2024, 0, 10, 12);

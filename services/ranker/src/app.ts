@@ -2,8 +2,7 @@ import { RankRequestSchema, RankResponseSchema } from "@mlsd/contracts";
 import { RANKER_MODEL_NAME } from "@mlsd/model-formats/ranker";
 import { modelArmsRoutes, type ModelArms } from "@mlsd/model-arms";
 import { createServiceApp, defineRoute, stageTimer, type HttpDeps, type RouteSpec, type ServiceApp } from "@mlsd/service-kit";
-import type { RankerModel } from "./model";
-import { rankCandidates, type RankingDeps } from "./ranking";
+import { rankCandidates, type RankerModel, type RankingDeps } from "@mlsd/ranking";
 
 export interface RankerAppDeps extends RankingDeps, HttpDeps {
   /** The model in service and a challenger (shadow, canary, A/B): admin routes to change them and to reload from the registry. */

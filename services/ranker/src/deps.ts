@@ -9,7 +9,7 @@ import { connectRedis } from "@mlsd/service-kit/redis";
 import type { RankerAppDeps } from "./app";
 import type { RankerConfig } from "./config";
 import { createRankerMetrics } from "./metrics";
-import { loadRankerModel, type RankerModel } from "./model";
+import { loadRankerModel, type RankerModel } from "@mlsd/ranking";
 
 /**
  * Redis (ready once connected and the stored layout is the one this reader expects: with other

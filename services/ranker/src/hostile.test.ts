@@ -4,7 +4,7 @@ import { CircuitBreaker, createLogger, createMetrics, Readiness, TokenAuthentica
 import { runHostileSuite } from "@mlsd/service-kit/testing";
 import { describe, expect, it } from "vitest";
 import { createApp } from "./app";
-import { GbdtRankerModel, type RankerModel } from "./model";
+import { GbdtRankerModel, type RankerModel } from "@mlsd/ranking";
 import { trainTinyRanker } from "./test-fixtures";
 
 describe("hostile input on every ranker route", () => {

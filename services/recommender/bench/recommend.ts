@@ -26,7 +26,7 @@ import { RANKER_MODEL_NAME } from "@mlsd/model-formats/ranker";
 import { ModelRegistry } from "@mlsd/model-registry";
 import { Redis } from "ioredis";
 import { Rng } from "@mlsd/random";
-import { loadRetriever } from "@mlsd/retrieval-service";
+import { loadRetriever } from "@mlsd/retrieval";
 import { StageTimer } from "@mlsd/service-kit";
 import { REC_WORLD_PRESETS, type RecWorldPreset } from "@mlsd/synth";
 

@@ -18,6 +18,12 @@ export const RecommenderConfigSchema = BaseConfigSchema.extend({
   ...clockConfig,
   /** Bearer token of the systems that report clicks (the front end's back end). Unset: POST /v1/events/click answers 403. */
   CLICK_WRITER_TOKEN: tokenSetting,
+  /**
+   * `http`: retrieval and the ranker are services of their own, called at RETRIEVAL_URL and RANKER_URL.
+   * `in-process`: their code runs here as libraries (@mlsd/retrieval, @mlsd/ranking) on the current
+   * models of MODEL_REGISTRY_DIR, without the two HTTP hops; same answers, events and timings keys.
+   */
+  PIPELINE: z.enum(["http", "in-process"]).default("http"),
   RETRIEVAL_URL: z.string().url().default("http://127.0.0.1:8082"),
   RANKER_URL: z.string().url().default("http://127.0.0.1:8083"),
   /** The whole request; each stage gets the smaller of its own cap and what is left of this. */
@@ -25,6 +31,11 @@ export const RecommenderConfigSchema = BaseConfigSchema.extend({
   REDIS_DEADLINE_MS: z.coerce.number().positive().default(20),
   RETRIEVAL_DEADLINE_MS: z.coerce.number().positive().default(50),
   RANKER_DEADLINE_MS: z.coerce.number().positive().default(50),
+  /** In-process only: the retrieval service's SEARCH_EF (HNSW candidate list; default the index's own). */
+  SEARCH_EF: z.coerce.number().int().positive().optional(),
+  /** In-process only: the ranker service's FEATURE_DEADLINE_MS and ITEM_BUCKETS (its Redis read of the candidates' features). */
+  RANKER_FEATURE_DEADLINE_MS: z.coerce.number().positive().default(5),
+  ITEM_BUCKETS: z.coerce.number().int().positive().default(32),
   CANDIDATES: z.coerce.number().int().min(1).max(1000).default(200),
   /** Share of model answers whose ranker feature rows go into recs.served (what training from the log reads). */
   SERVED_FEATURES_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(1),

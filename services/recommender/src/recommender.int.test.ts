@@ -33,6 +33,8 @@ let retrieval: StartedServiceOf<typeof retrievalService>;
 let retrievalPort: number;
 let ranker: StartedServiceOf<typeof rankerService>;
 let recommender: StartedServiceOf<typeof recommenderService>;
+/** The same service with PIPELINE=in-process: retrieval and the ranker as libraries in its process. */
+let inProcess: StartedServiceOf<typeof recommenderService>;
 let client: Redis;
 let consumer: Consumer;
 const seen = new Map<string, AnyEvent[]>();
@@ -67,7 +69,7 @@ beforeAll(async () => {
   retrieval = await startRetrieval(0);
   retrievalPort = retrieval.port;
   ranker = await startService(rankerService, { PORT: "0", LOG_LEVEL: "silent", REDIS_URL: redis.url, REDIS_PREFIX: featurePrefix, MODEL_REGISTRY_DIR: registryDir, FEATURE_DEADLINE_MS: "500" });
-  recommender = await startService(recommenderService, {
+  const recommenderEnv = {
     PORT: "0",
     LOG_LEVEL: "silent",
     REDIS_URL: redis.url,
@@ -89,10 +91,13 @@ beforeAll(async () => {
     BREAKER_WINDOW: "2",
     BREAKER_COOLDOWN_MS: "300",
     CLICK_WRITER_TOKEN: CLICK_TOKEN,
-  });
+  };
+  recommender = await startService(recommenderService, recommenderEnv);
+  inProcess = await startService(recommenderService, { ...recommenderEnv, PIPELINE: "in-process", RANKER_FEATURE_DEADLINE_MS: "500", EVENT_JOURNAL_DIR: path.join(tmp, "journal-in-process") });
   client = new Redis(redis.url);
   await waitFor("recommender ready", async () => (await request(recommender.server).get("/readyz")).status === 200);
   await waitFor("ranker ready", () => ranker.ctx.readiness.isReady);
+  await waitFor("in-process recommender ready", async () => (await request(inProcess.server).get("/readyz")).status === 200);
 
   const kafkaClient = new Kafka({ clientId: `recommender-int-${run}`, brokers: kafka.brokers, logLevel: logLevel.NOTHING });
   // The services create their topics in the background; this test subscribes at once.
@@ -115,6 +120,7 @@ afterAll(async () => {
   await consumer?.disconnect();
   client?.disconnect();
   await recommender?.shutdown("test over");
+  await inProcess?.shutdown("test over");
   await ranker?.shutdown("test over");
   await retrieval?.shutdown("test over");
   await redis?.stop();
@@ -206,6 +212,36 @@ describe("recommender with retrieval, ranker, Redis and Kafka", () => {
       expect(res.status).toBe(400);
       expect(res.body.error.details.map((d: { field: string }) => d.field)).toContain(field);
     }
+  });
+
+  it("answers the same in-process (PIPELINE=in-process) as over the two HTTP hops: items, scores, versions, fallbacks, timings keys and events", async () => {
+    const { active, quiet } = await users();
+    const bodies = [
+      ...active.slice(0, 5).map((userId, i) => ({ userId, k: 10, context: { device: (["mobile", "desktop", "tablet"] as const)[i % 3], hour: (i * 5) % 24 } })),
+      { userId: active[1], k: 7, context: { category: 1 } },
+      { userId: quiet[0], k: 5 },
+      { userId: "999998", k: 5 },
+    ];
+    let modelAnswers = 0;
+    for (const body of bodies) {
+      // One clock for both: item ages follow the request's time.
+      const timed = { ...body, context: { ...body.context, time: new Date().toISOString() } };
+      const [http, local] = await Promise.all([recommend(timed), request(inProcess.server).post("/v1/recommendations").send(timed)]);
+      expect(local.status).toBe(200);
+      expect(http.status).toBe(200);
+      const essence = (b: { items: unknown; modelVersions: unknown; arms: unknown; fallback: unknown; fallbackReason: unknown; userId: unknown }) => ({ userId: b.userId, items: b.items, modelVersions: b.modelVersions, arms: b.arms, fallback: b.fallback, fallbackReason: b.fallbackReason });
+      expect(essence(local.body)).toEqual(essence(http.body));
+      expect(Object.keys(local.body.timings).sort()).toEqual(Object.keys(http.body.timings).sort());
+      if (http.body.fallback === null) modelAnswers++;
+      const n = http.body.items.length;
+      const [httpEvents, localEvents] = await Promise.all([
+        waitFor("the HTTP mode's impressions", () => (seen.get(http.body.requestId)?.length === n ? seen.get(http.body.requestId) : undefined)),
+        waitFor("the in-process mode's impressions", () => (seen.get(local.body.requestId)?.length === n ? seen.get(local.body.requestId) : undefined)),
+      ]);
+      const shown = (events: AnyEvent[]) => events.map((e) => (e.type === "recs.impression" ? `${e.payload.position}:${e.payload.itemId}:${JSON.stringify(e.payload.modelVersions)}` : "")).sort();
+      expect(shown(localEvents)).toEqual(shown(httpEvents));
+    }
+    expect(modelAnswers).toBeGreaterThanOrEqual(5);
   });
 
   it("answers from popularity while retrieval is down, with the reason, and recovers when it returns", async () => {

@@ -1,9 +1,9 @@
-import { CandidatesRequestSchema, CandidatesResponseSchema, RECS_DEVICES, type CandidatesResponse } from "@mlsd/contracts";
+import { CandidatesRequestSchema, CandidatesResponseSchema } from "@mlsd/contracts";
 import { RETRIEVAL_MODEL_NAME } from "@mlsd/model-formats/retrieval";
 import { modelArmsRoutes, type ModelArms, type Routed, type ShadowRunner } from "@mlsd/model-arms";
 import { AppError, createServiceApp, defineRoute, StageTimer, stageTimer, type HttpDeps, type RouteSpec, type ServiceApp } from "@mlsd/service-kit";
 import { z } from "zod";
-import { FeatureValueError, type Retriever, type SearchMode } from "./retriever";
+import { candidateQuery, candidatesAnswer, FeatureValueError, type Retriever, type SearchMode } from "@mlsd/retrieval";
 
 export interface RetrievalAppDeps extends HttpDeps {
   retriever: () => Retriever;
@@ -40,14 +40,7 @@ export function createApp(deps: RetrievalAppDeps): ServiceApp {
         if (mode !== deps.search) ctx.authorize("admin");
         const routed = deps.route ? deps.route(request.userId) : { arm: "current" as const, model: deps.retriever(), shadow: null };
         const retriever = routed.model;
-        const query = {
-          userId: request.userId,
-          k: request.k,
-          ...(request.history ? { history: request.history } : {}),
-          ...(request.features ? { features: request.features } : {}),
-          device: request.context?.device ? RECS_DEVICES.indexOf(request.context.device) : null,
-          ...(request.excludeItemIds ? { exclude: request.excludeItemIds } : {}),
-        };
+        const query = candidateQuery(request);
         let found;
         try {
           found = retriever.candidates(query, mode, timer);
@@ -56,19 +49,7 @@ export function createApp(deps: RetrievalAppDeps): ServiceApp {
           throw error;
         }
         deps.onAnswer?.(found.source, found.degradedReason !== null);
-        const answer: CandidatesResponse = {
-          userId: request.userId,
-          candidates: found.itemIds.map((itemId, j) => ({ itemId, score: found.scores[j] as number, category: found.categories[j] ?? null })),
-          modelVersion: retriever.version,
-          arm: routed.arm,
-          source: found.source,
-          degraded: found.degradedReason !== null,
-          degradedReason: found.degradedReason,
-          userKnown: found.userKnown,
-          historyUsed: found.historyUsed,
-          ignoredFeatures: found.ignoredFeatures,
-          timings: timer.snapshot(),
-        };
+        const answer = candidatesAnswer(request.userId, retriever, routed.arm, found, timer);
         const shadow = routed.shadow;
         if (shadow && deps.shadow && request.requestId) {
           const serving = found.itemIds;

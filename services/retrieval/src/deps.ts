@@ -1,4 +1,4 @@
-import { loadRetrievalModel, RETRIEVAL_MODEL_NAME } from "@mlsd/model-formats/retrieval";
+import { RETRIEVAL_MODEL_NAME } from "@mlsd/model-formats/retrieval";
 import { ModelRegistry } from "@mlsd/model-registry";
 import { TOPICS } from "@mlsd/contracts";
 import { createArmsMetrics, ModelArms, ShadowRunner } from "@mlsd/model-arms";
@@ -7,24 +7,7 @@ import { createKafka, startEventPublisherOnDemand } from "@mlsd/service-kit/kafk
 import { Counter, Gauge } from "prom-client";
 import type { RetrievalAppDeps } from "./app";
 import type { RetrievalConfig } from "./config";
-import { Retriever, type SearchEfforts, type SearchMode } from "./retriever";
-
-/**
- * Loads the version `alias` points at: the user tower, the item embeddings and the index built for
- * them. With `search` `hnsw` or `ivf`, an index of the other kind is refused (exact search serves, degraded).
- */
-export async function loadRetriever(registry: ModelRegistry, alias: string, efforts: SearchEfforts = {}, search: SearchMode = "hnsw"): Promise<Retriever> {
-  return new Retriever(await loadRetrievalModel(registry, alias, search === "exact" ? {} : { indexKind: search }), efforts);
-}
-
-/** The readiness line of a loaded model: its version, and how it searches or why it is degraded. */
-export function describeLoaded(loaded: Retriever, search: SearchMode): string {
-  const indexError = loaded.artifact.indexError;
-  if (indexError) return `${loaded.version}: ${search === "exact" ? "index" : search.toUpperCase() + " index"} refused (${indexError}); exact search answers${search === "exact" ? "" : ", degraded"}`;
-  const s = loaded.search;
-  if (search === "exact" || !s) return `${loaded.version}: exact search`;
-  return `${loaded.version}: ${s.kind} index, ${s.effort} ${s.value}`;
-}
+import { describeLoaded, loadRetriever, type Retriever, type SearchEfforts } from "@mlsd/retrieval";
 
 /**
  * Loads the model; the service stays unready (and answers 503) until one loads. An index that

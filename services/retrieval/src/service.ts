@@ -4,8 +4,6 @@ import { CheckedRetrievalConfig, type RetrievalConfig } from "./config";
 export { RetrievalConfigSchema, type RetrievalConfig } from "./config";
 import { createDeps } from "./deps";
 
-export { loadRetriever } from "./deps";
-export { Retriever, type CandidateQuery, type Candidates, type SearchMode } from "./retriever";
 
 /** The retrieval service as data: main.ts runs it, tests and benches start it in-process. */
 export const retrievalService: ServiceDefinition<RetrievalConfig, RetrievalAppDeps> = {

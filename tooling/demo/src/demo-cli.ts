@@ -13,7 +13,7 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { alignedFraudStartDate, CardHolders, fraudPresetSpec, recsHistoryEndMs, recsPresetSpec, WEEK_MS } from "@mlsd/world";
 import { startLoadBalancer, type LoadBalancerHandle } from "@mlsd/testkit";
-import { pidsFile, REPLICATED, replicas, servicePlan, servicePort, type DemoCluster, type ReplicatedService, type ServiceSpec } from "./plan";
+import { pidsFile, REPLICATED, replicas, servicePlan, servicePort, worldMetricsPort, type DemoCluster, type ReplicatedService, type ServiceSpec } from "./plan";
 import { Supervisor } from "@mlsd/supervisor";
 import { run, waitReady } from "./processes";
 import { loopSummary } from "./loop-summary";
@@ -233,6 +233,10 @@ async function main(): Promise<void> {
       "--clock-origin", String(clock.originMs),
       // Half the users: the recommender's three processes share two cores with everything else.
       "--user-share", "0.5",
+      // Its counters and the recs skew check (served ranker rows against a replay of the event logger's offline store) at /metrics.
+      "--metrics-port", String(worldMetricsPort({ portBase })),
+      "--offline-store", path.join(dataDir, "offline-store"),
+      "--skew-every", values.short ? "5s" : "30s",
   ];
   await run(tsx, [...worldArgs, ...(values.short ? ["--duration", "15s", "--progress-every", "5s"] : ["--duration", "150s", "--progress-every", "10s", "--drift", "card-testing@+9d,cards=60"])], { cwd: path.join(ROOT, "jobs/world") });
 
@@ -256,6 +260,7 @@ async function main(): Promise<void> {
   say(`TensorFlow.js (two-tower training): ${tfjsBackend()}; serving uses a pure-JS user tower`);
   say("ANN: hnswlib-node (HNSW, inner product); ranker and fraud model: @mlsd/gbdt in TypeScript");
   for (const spec of plan) say(`  ${spec.name.padEnd(14)} http://127.0.0.1:${spec.port}  ${spec.explore.join(", ")}, /metrics, /readyz`);
+  say(`  ${"world".padEnd(14)} http://127.0.0.1:${worldMetricsPort({ portBase })}/metrics while it runs: its counters and recs_skew_mismatch_rate{feature} of the last skew check`);
   say(`admin token (model reloads, rollout, drills): ${tokens.admin}`);
   say(`the registry: MLSD_ADMIN_TOKEN=${tokens.admin} npm run model -- list --url ${url("rollout-controller")}  (promote, rollback, pin, history: --help)`);
   say(`label writer token: ${tokens.labels}; click writer token: ${tokens.clicks}`);

@@ -42,6 +42,9 @@ describe("npm run demo -- --short (smoke)", () => {
     expect(row("recommend")[1]).toBeGreaterThan(0);
     expect(row("score")[1]).toBeGreaterThan(0);
     expect(out).not.toMatch(/(score|label|recommend) 4\d\d x/);
+    // The world's skew check on the offline store, printed with its counters: answers compared, none mismatching.
+    expect(out).toMatch(/world: metrics at http:\/\/127\.0\.0\.1:9312\/metrics; recs skew check every 5 s/);
+    expect(out).toMatch(/recs skew, last check \(world [^)]*\): [1-9]\d* answers \(\d+ item rows\) compared .*; 0 mismatching values in 0 answers over 16 features/);
     // The loadgen's measured-vs-budget table for both designs, and the drift report.
     expect(out).toContain("open-loop load: fraud scoring");
     expect(out).toContain("open-loop load: recommendations");

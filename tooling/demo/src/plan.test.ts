@@ -10,7 +10,7 @@ import { RecommenderConfigSchema } from "../../../services/recommender/src/confi
 import { RetrievalConfigSchema } from "../../../services/retrieval/src/config";
 import { RetrainControllerConfigSchema } from "../../../services/retrain-controller/src/config";
 import { RolloutControllerConfigSchema } from "../../../services/rollout-controller/src/config";
-import { replicas, servicePlan } from "./plan";
+import { replicas, servicePlan, worldMetricsPort } from "./plan";
 
 const settings = { root: "/repo", redisUrl: "redis://127.0.0.1:6379", kafkaBrokers: "127.0.0.1:9092", registryDir: "/repo/artifacts/registry", dataDir: "/repo/.data/demo", tokens: { admin: "admin-token-0123456789", labels: "labels-token-0123456789", clicks: "clicks-token-0123456789" } };
 
@@ -49,6 +49,18 @@ describe("demo plan", () => {
     const plan = servicePlan({ ...settings, portBase: 9100 });
     expect(plan.map((s) => s.port).sort()).toEqual(plan.map((_, i) => 9100 + i));
     for (const s of plan) expect(s.env.PORT).toBe(String(s.port));
+  });
+
+  it("gives the world's /metrics a port of its own, after the services' (and the Redis proxy's)", () => {
+    const taken = (base?: number) => {
+      const plan = servicePlan({ ...settings, ...(base ? { portBase: base } : {}) });
+      return new Set([...plan.map((s) => s.port), Number(plan.find((s) => s.name === "fault-proxy")!.env.PROXY_PORT)]);
+    };
+    expect(worldMetricsPort({})).toBe(8092);
+    expect(taken().has(8092)).toBe(false);
+    expect(worldMetricsPort({ portBase: 9100 })).toBe(9112);
+    expect(taken(9100).has(9112)).toBe(false);
+    expect(Math.max(...taken(9100))).toBe(9111);
   });
 
   it("gives every service the same simulated clock, and the drift monitor week-long windows", () => {

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { DEFAULT_WORLD_METRICS_PORT } from "@mlsd/world";
 import { FRAUD_MODEL_NAME } from "@mlsd/model-formats/fraud";
 import { POPULARITY_MODEL_NAME } from "@mlsd/model-formats/popularity";
 import { RANKER_MODEL_NAME } from "@mlsd/model-formats/ranker";
@@ -87,6 +88,13 @@ export const DEFAULT_PORTS = {
   console: 8090,
   "fault-proxy": 8091,
 } as const;
+/**
+ * The world's /metrics (its counters and the recs skew check): its own port after the services'
+ * (8092), or with --port-base after the Redis proxy's.
+ */
+export function worldMetricsPort(s: Pick<DemoSettings, "portBase">): number {
+  return s.portBase ? s.portBase + Object.keys(DEFAULT_PORTS).length + 1 : DEFAULT_WORLD_METRICS_PORT;
+}
 /** Where the services reach Redis: the fault proxy in front of it (the redis-slow drill delays it). */
 export const DEFAULT_REDIS_PROXY_PORT = 6380;
 

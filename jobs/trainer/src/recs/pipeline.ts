@@ -20,7 +20,8 @@ import { trainRanker, type RankerTrainingReport } from "./ranker";
 import { REC_WORLD_ORIGIN_MS, worldCatalogue, worldDayToMs, worldProfiles, worldSessions } from "./ranker-data";
 import { renderMovieLensReport, renderWorldReport, type IndexSweep } from "./report";
 import { buildIndexes, effortName, recallAtDefault, searchIndex, sweepIndexRecall, trainTwoTower, userQuery, type BuiltIndexes, type IndexSpec } from "./retrieval-model";
-import { clicksBefore, clicksOf, latestHistories, PointInTimeQueries, worldTrainingData, worldUserTable } from "./world-data";
+import { clicksBefore, clicksOf, latestHistories, PointInTimeQueries, worldUserFeatures, worldUserTable } from "./world-data";
+import { towerAndRankerWindows } from "./windows";
 
 export type RecsPreset = RecWorldPreset;
 
@@ -59,6 +60,11 @@ export interface TrainRecsOptions {
   index?: IndexSpec;
   /** Candidates retrieval hands the ranker, offline as online. */
   candidates?: number;
+  /**
+   * Synthetic worlds: the two-tower model trains on the clicks before this day and the ranker's
+   * training rows start there (default: recsTrainingWindows' share of the days before validation).
+   */
+  towerEndDay?: number;
   /** MovieLens: overrides of the two-stage settings (tests run it smaller). */
   twoStage?: Partial<TwoStageConfig>;
   /** Registry alias to publish under (default: `current` for synthetic worlds, `movielens` for MovieLens). */
@@ -153,10 +159,13 @@ async function trainOnWorld(
 ): Promise<Omit<TrainRecsResult, "seconds">> {
   const { spec, seed, world, impressions, clicks, sessionsPerUser } = simulateWorld(source);
   const cutoff = world.options.trainCutoffDay;
-  const { data, histories, trainRows } = worldTrainingData(world, clicks, cutoff);
+  // The tower is fitted before the ranker's window; everything before the cut-off is known at serving time.
+  const { windows, tower, cutoffRows } = towerAndRankerWindows(world, clicks, options.towerEndDay);
+  const towerEnd = windows.towerEndDay;
+  const { data, histories, trainRows: towerRows } = tower;
   log(
     `world (${source.preset}, seed ${seed}): ${world.numUsers} users, ${world.numItems} items, ${impressions.sessions} sessions, ${impressions.length} impressions, ` +
-      `${clicks.user.length} clicks (${trainRows} before day ${cutoff} train the two-tower model)`,
+      `${clicks.user.length} clicks (${towerRows} before day ${towerEnd} train the two-tower model; the ranker trains on days ${towerEnd}-${cutoff - windows.ranker.validDays}, validates to day ${cutoff}; days ${cutoff}-${world.options.days} are held out)`,
   );
 
   const version = newVersion();
@@ -166,12 +175,14 @@ async function trainOnWorld(
   const indexes = buildIndexes(trained.embeddings, dim, String, version, options.index, { quiet: options.quiet ?? false });
   log(describeIndex(indexes, world.numItems));
 
-  // The user tower as of the cut-off: training history and features only.
+  // The user tower as of the cut-off, as serving sees it then: the clicks before the cut-off as input;
+  // an own embedding only for users the tower was fitted on.
   const known = new Uint8Array(world.numUsers);
-  for (let r = 0; r < trainRows; r++) known[clicks.user[r] as number] = 1;
-  const historyAtCutoff = latestHistories(world.numUsers, clicks, trainRows);
+  for (let r = 0; r < towerRows; r++) known[clicks.user[r] as number] = 1;
+  const historyAtCutoff = latestHistories(world.numUsers, clicks, cutoffRows);
   const H = historyAtCutoff.length / world.numUsers;
-  const queryAtCutoff = (u: number) => userQuery(data, u, known[u] === 1, historyAtCutoff.subarray(u * H, (u + 1) * H));
+  const featuresAtCutoffForTower = { userFeatures: worldUserFeatures(world, clicks, cutoffRows) };
+  const queryAtCutoff = (u: number) => userQuery(featuresAtCutoffForTower, u, known[u] === 1, historyAtCutoff.subarray(u * H, (u + 1) * H));
   const userVectors = new Float32Array(world.numUsers * dim);
   const encoded = new Uint8Array(world.numUsers);
   const userVector = (u: number): Float32Array => {
@@ -189,12 +200,12 @@ async function trainOnWorld(
   const indexSweep = sweepIndex(indexes, sampleUsers.map((u) => userVector(u).slice()));
 
   const items = trained.embeddings;
-  // The ranker's train and validation sessions lie before the cut-off: each is scored with the user
-  // as they stood at the session (clicks before it), never with the cut-off state that holds the
-  // session's own clicks. Sessions after the cut-off (the ranker's test window) meet the cut-off
-  // state, as serving does. The tower's weights were still fitted on every click before the cut-off.
+  // The ranker's train and validation sessions lie after the tower's window and before the cut-off:
+  // each is scored by a tower that never saw its clicks, with the user as they stood at the session
+  // (clicks before it), never with the cut-off state that holds the session's own clicks. Sessions
+  // after the cut-off (the ranker's test window) meet the cut-off state, as serving does.
   const cutoffMs = worldDayToMs(cutoff);
-  const pointInTime = new PointInTimeQueries(world.numUsers, clicks, histories, trainRows);
+  const pointInTime = new PointInTimeQueries(world.numUsers, clicks, histories, cutoffRows);
   const nCat = data.userFeatures.categoricalCardinalities.length;
   const sessionVector = new Float32Array(dim);
   // The scorer is called once per slate item in slate order: encode once per session.
@@ -219,8 +230,9 @@ async function trainOnWorld(
       for (let j = 0; j < dim; j++) dot += (v[j] as number) * (items[i * dim + j] as number);
       return dot;
     },
-    scorerName: `two-tower ${version} (user tower input as of each session: clicks before it; as of day ${cutoff} from then on)`,
+    scorerName: `two-tower ${version} (fitted on days 0-${towerEnd}; user tower input as of each session: clicks before it; as of day ${cutoff} from then on)`,
     retrievalVersions: [version],
+    split: windows.ranker,
     lambdarank: { numRounds: spec.rankerRounds },
     pointwise: { numRounds: spec.rankerRounds },
     registryDir: options.registryDir,
@@ -230,13 +242,13 @@ async function trainOnWorld(
   const sessions = worldSessions(world, impressions);
   const featuresAtCutoff = recsFeaturesAsOf(sessions, worldDayToMs(cutoff), { catalogue: worldCatalogue(world) });
   const popularCounts = new Float64Array(world.numItems);
-  for (let r = 0; r < trainRows; r++) popularCounts[clicks.item[r] as number]! += 1;
+  for (let r = 0; r < cutoffRows; r++) popularCounts[clicks.item[r] as number]! += 1;
   const popularOrder = Int32Array.from({ length: world.numItems }, (_, i) => i).sort((a, b) => (popularCounts[b] as number) - (popularCounts[a] as number) || a - b);
   let progress: Progress | null = null;
   const evaluation = evaluateWorld({
     world,
     clicks,
-    trainRows,
+    trainRows: cutoffRows,
     cutoffDay: cutoff,
     query: queryAtCutoff,
     encoder: trained.encoder,
@@ -260,7 +272,7 @@ async function trainOnWorld(
   const registry = new ModelRegistry(options.registryDir);
   const alias = options.alias ?? "current";
   const day = (d: number) => new Date(worldDayToMs(d)).toISOString().slice(0, 10);
-  const dataWindow = { dataset: "synthetic recommendation world", preset: source.preset, seed, users: world.numUsers, items: world.numItems, sessionsPerUser, train: [day(0), day(cutoff)], servedAsOf: day(world.options.days), originMs: REC_WORLD_ORIGIN_MS };
+  const dataWindow = { dataset: "synthetic recommendation world", preset: source.preset, seed, users: world.numUsers, items: world.numItems, sessionsPerUser, train: [day(0), day(towerEnd)], rankerTrain: [day(towerEnd), day(cutoff)], servedAsOf: day(world.options.days), originMs: REC_WORLD_ORIGIN_MS };
   const recallAt = (k: number) => recallAtDefault(indexSweep, indexes.ann, k);
   const retrieval = await publishRetrievalModel(registry, {
     version,
@@ -269,7 +281,7 @@ async function trainOnWorld(
     center: indexes.center,
     itemCategories: Int32Array.from(world.items.category),
     // Serving starts where the log ends: every click so far is in the histories and counts.
-    users: worldUserTable(world, clicks, clicks.user.length, trainRows),
+    users: worldUserTable(world, clicks, clicks.user.length, towerRows),
     dataWindow,
     metrics: {
       epochLoss: trained.epochLoss,
@@ -285,7 +297,7 @@ async function trainOnWorld(
   const popularity = await publishPopularity(registry, lists, { version, dataWindow, alias });
   log(`published retrieval@${version}, recs-popularity@${version}, ranker-gbdt@${ranker.registered?.manifest.version ?? "-"} into ${options.registryDir}`);
 
-  const reportPath = writeWorldReport(options.reportDir, { version, source, world: { users: world.numUsers, items: world.numItems, sessions: impressions.sessions, impressions: impressions.length, clicks: clicks.user.length, trainClicks: trainRows, cutoff, days: world.options.days }, trained, indexes, indexSweep, evaluation, ranker: ranker.report, lists });
+  const reportPath = writeWorldReport(options.reportDir, { version, source, world: { users: world.numUsers, items: world.numItems, sessions: impressions.sessions, impressions: impressions.length, clicks: clicks.user.length, trainClicks: towerRows, towerEndDay: towerEnd, cutoff, days: world.options.days }, trained, indexes, indexSweep, evaluation, ranker: ranker.report, lists });
   log(`report: ${reportPath}`);
 
   if (options.redisUrl) {

@@ -56,7 +56,7 @@ function sweepChart(sweep: readonly IndexSweep[], title: string, kind: IndexKind
 export interface WorldReportInput {
   version: string;
   source: { preset: string; seed?: number };
-  world: { users: number; items: number; sessions: number; impressions: number; clicks: number; trainClicks: number; cutoff: number; days: number };
+  world: { users: number; items: number; sessions: number; impressions: number; clicks: number; trainClicks: number; towerEndDay: number; cutoff: number; days: number };
   trained: TrainedTwoTower;
   indexes: BuiltIndexes;
   indexSweep: readonly IndexSweep[];
@@ -79,7 +79,8 @@ export function renderWorldReport(input: WorldReportInput): RenderedReport {
     "",
     `Model version ${input.version}; world preset ${input.source.preset}, seed ${input.source.seed ?? 1}: ${w.users} users, ${w.items} items, ` +
       `${w.sessions} sessions, ${w.impressions} impressions shown by the popularity logging policy, ${w.clicks} clicks. ` +
-      `Clicks before day ${w.cutoff} (${w.trainClicks}) train the two-tower model; days ${w.cutoff}-${w.days} are held out.`,
+      `Clicks before day ${w.towerEndDay} (${w.trainClicks}) train the two-tower model, the ranker trains on the sessions of days ${w.towerEndDay}-${ranker.split.testStartDay - ranker.split.validDays} ` +
+      `and validates on days ${ranker.split.testStartDay - ranker.split.validDays}-${w.cutoff}; days ${w.cutoff}-${w.days} are held out. Retrieval and the two-stage path serve users with every click before day ${w.cutoff} as their history.`,
     "",
     `## NDCG@${k}: retrieval alone vs two-stage vs popularity`,
     "",
@@ -121,10 +122,9 @@ export function renderWorldReport(input: WorldReportInput): RenderedReport {
     ...ranker.methods.map((m) => `| ${m.description} | ${f4(m.ndcgTrue)} | ${f4(m.ndcgClicks)} |`),
     "",
     `Ranker version ${ranker.registered?.version ?? "(not published)"}; top features by gain: ${ranker.importance.slice(0, 5).map((f) => f.feature).join(", ")}.`,
-    "Each training and validation session is scored with the user tower's input as of that session (the clicks before it), " +
-      "as serving sees it, not with the cut-off state that holds the session's own clicks. The tower's weights (its item " +
-      "and user embeddings) were still fitted on every click before the cut-off, the ranker's sessions among them; the " +
-      "held-out rows above are free of both.",
+    `The retrieval score of every training and validation row comes from the tower as served: fitted on the clicks before day ${w.towerEndDay}, ` +
+      "before the ranker's first training session, so its weights never saw the clicks the ranker learns from; and fed the user's input " +
+      "as of that session (the clicks before it), never a later state that holds the session's own clicks.",
     "",
     "## Popularity fallback",
     "",

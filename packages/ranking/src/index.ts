@@ -1,0 +1,2 @@
+export { GbdtRankerModel, loadRankerModel, RankerModelError, type RankerModel } from "./model";
+export { rankCandidates, type DegradedReason, type RankingDeps } from "./ranking";

@@ -1,0 +1,3 @@
+export { candidateQuery, candidatesAnswer, retrieveCandidates } from "./candidates";
+export { describeLoaded, loadRetriever } from "./load";
+export { FeatureValueError, Retriever, type CandidateQuery, type Candidates, type SearchEfforts, type SearchMode } from "./retriever";
