@@ -6,6 +6,7 @@ import { FRAUD_USAGE, runFraudCli } from "./fraud/fraud-cli";
 import { trainFraudFromLog } from "./from-log/fraud";
 import { trainRankerFromLog } from "./from-log/recs";
 import { twoTowerSeeds } from "./recs/movielens-eval";
+import { searchRankerVariants } from "./recs/movielens-ranker-search";
 import { DEFAULT_TUNE_GRID, TUNE_STAGES, tuneMovieLens, type TuneStage } from "./recs/movielens-tune";
 import { materializeWorld, trainRecs, type RecsDataSource, type RecsPreset } from "./recs/pipeline";
 import { MOVIELENS_TWO_STAGE } from "./recs/two-stage";
@@ -36,9 +37,12 @@ recs options:
   --tune               movielens: search the hyper-parameters on a validation split carved from the
                        training half of --seed's split (no test rating is read), print the table, publish nothing
   --tune-stages LIST   with --tune: comma-separated stages to search, of retrieval, ranker, two-tower (default all)
+  --search-ranker      movielens: score the ranker variants (features, objective, boosting) on several
+                       validation splits of --seed's training half, print the per-split and mean NDCG@10
+  --inner-seeds LIST   with --search-ranker: the validation splits' seeds (default 1042,1043,1044)
   --data DIR           MovieLens folder (default ../shared/datasets/ml-100k beside the repository)
   --epochs N           two-tower epochs (default: the preset's; for MovieLens at most 4, early-stopped on validation)
-  --candidates N       retrieval candidates handed to the ranker (default 200)
+  --candidates N       retrieval candidates handed to the ranker (default 200; MovieLens 50)
   --tower-end-day N    synthetic: the two-tower model trains on the clicks before day N and the ranker's
                        training sessions start there (default: 60 % of the days before the ranker's validation, day 12 of the small world)
   --index KIND         synthetic: the index retrieval serves from, hnsw (default) or ivf (the service's SEARCH
@@ -85,6 +89,8 @@ async function main(): Promise<void> {
       "skip-two-tower": { type: "boolean" },
       tune: { type: "boolean" },
       "tune-stages": { type: "string" },
+      "search-ranker": { type: "boolean" },
+      "inner-seeds": { type: "string" },
       "two-tower-only": { type: "boolean" },
       registry: { type: "string", default: "artifacts/registry" },
       reports: { type: "string", default: "reports" },
@@ -255,6 +261,24 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
     for (const key of ["mostPop", "twoTower"] as const) {
       out.push(`| ${rows[0]?.[key].recommender} | ${stats(rows.map((r) => r[key].ndcg))} | ${stats(rows.map((r) => r[key].precision))} | ${stats(rows.map((r) => r[key].recall))} |`);
     }
+    process.stdout.write(out.join("\n") + "\n");
+    return;
+  }
+  if (values["search-ranker"]) {
+    if (source.kind !== "movielens") {
+      process.stderr.write("--search-ranker needs --dataset movielens\n");
+      process.exit(2);
+    }
+    const innerSeeds = (text("inner-seeds") ?? "1042,1043,1044").split(",").map((v) => int(v.trim(), "inner-seeds") as number);
+    const dataset = await loadMovieLens(source.dir);
+    const rows = await searchRankerVariants(dataset, source.seed ?? 42, innerSeeds, MOVIELENS_TWO_STAGE, undefined, (line) => process.stderr.write(line + "\n"));
+    const out = [
+      `\nRanker variants, validation NDCG@10 on splits of seed ${source.seed ?? 42}'s training half (inner seeds ${innerSeeds.join(", ")}; ${source.dir}):`,
+      "",
+      `| variant | ${innerSeeds.map((s) => `inner ${s}`).join(" | ")} | mean | trees |`,
+      `|---|${innerSeeds.map(() => "---:|").join("")}---:|---|`,
+    ];
+    for (const r of rows) out.push(`| ${r.variant} | ${r.ndcg.map((v) => v.toFixed(4)).join(" | ")} | ${r.mean.toFixed(4)} | ${r.trees.join(", ")} |`);
     process.stdout.write(out.join("\n") + "\n");
     return;
   }

@@ -19,7 +19,7 @@ export const MODEL_NAMES = {
   twoTower: "two-tower (exact)",
   retrieval: "low-rank EASE retrieval (exact)",
   retrievalHnsw: "low-rank EASE retrieval (HNSW)",
-  twoStage: "two-stage: retrieval top-200 -> GBDT ranker",
+  twoStage: "two-stage: retrieval top-50 -> GBDT ranker",
 } as const;
 
 export interface SeedRun {

@@ -7,7 +7,7 @@ import { interactionsOf, stratifiedSplit, type EvalSplit } from "@mlsd/rec-eval"
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeTinyMovieLens } from "./movielens-fixture";
 import { rankerSettingName } from "./movielens-tune";
-import { buildRankerRows, fitRankerOnRows, MOVIELENS_TWO_STAGE, RatingSignals, TWO_STAGE_FEATURES, twoStageRecommender, type RankerRows, type TwoStageConfig } from "./two-stage";
+import { buildRankerRows, CANDIDATE_COLUMNS, fitRankerOnRows, MOVIELENS_TWO_STAGE, RatingSignals, selectColumns, TWO_STAGE_FEATURES, twoStageRecommender, type RankerRows, type TwoStageConfig, type TwoStageFeature } from "./two-stage";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ml-two-stage-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -19,7 +19,16 @@ const config: TwoStageConfig = {
   folds: 3,
   ranker: { objective: "lambdarank", numRounds: 20, learningRate: 0.1, maxDepth: 3, minChildWeight: 0.01, earlyStoppingRounds: 10, evalMetric: "ndcg", ndcgAt: 10, seed: 7 },
 };
-const column = (name: (typeof TWO_STAGE_FEATURES)[number]) => TWO_STAGE_FEATURES.indexOf(name);
+const column = (name: TwoStageFeature) => CANDIDATE_COLUMNS.indexOf(name);
+/** Every training rating time of an item, read the slow way. */
+function trainTimesOf(item: number): number[] {
+  const out: number[] = [];
+  for (let u = 0; u < split.train.numUsers; u++) {
+    const p = split.train.itemsOf(u).indexOf(item);
+    if (p >= 0) out.push(split.train.timestamps[split.train.indptr[u]! + p]!);
+  }
+  return out;
+}
 
 let dataset: RatingsDataset;
 let split: EvalSplit;
@@ -54,13 +63,9 @@ describe("the two-stage ranker's rows", () => {
     const times = Array.from(split.train.timestamps.subarray(split.train.indptr[user]!, split.train.indptr[user + 1]!));
     const first = Math.min(...times);
     const last = Math.max(...times);
-    const F = TWO_STAGE_FEATURES.length;
+    const F = CANDIDATE_COLUMNS.length;
     items.forEach((item, r) => {
-      const itemTimes: number[] = [];
-      for (let u = 0; u < split.train.numUsers; u++) {
-        const p = split.train.itemsOf(u).indexOf(item);
-        if (p >= 0) itemTimes.push(split.train.timestamps[split.train.indptr[u]! + p]!);
-      }
+      const itemTimes = trainTimesOf(item);
       if (!itemTimes.length) return;
       const inSpan = itemTimes.filter((t) => t >= first - 86_400 && t < last + 86_400).length / itemTimes.length;
       expect(features[r * F + column("item_first_after_user_days")]).toBeCloseTo((Math.min(...itemTimes) - last) / 86_400, 9);
@@ -68,6 +73,27 @@ describe("the two-stage ranker's rows", () => {
       expect(features[r * F + column("item_share_in_user_span")]).toBeCloseTo(inSpan, 12);
       expect(features[r * F + column("user_span_days")]).toBeCloseTo((last - first) / 86_400, 9);
     });
+  });
+
+  it("counts the movie's ratings within a day of any of the user's ratings (the session features)", () => {
+    const user = 11;
+    const { items, rows: features } = signals.candidates(user);
+    const times = Array.from(split.train.timestamps.subarray(split.train.indptr[user]!, split.train.indptr[user + 1]!));
+    const nearUser = (t: number) => times.some((s) => t >= s - 86_400 && t < s + 86_400);
+    const nearAll = Array.from(split.train.timestamps).filter(nearUser).length;
+    const F = CANDIDATE_COLUMNS.length;
+    let checked = 0;
+    items.forEach((item, r) => {
+      const itemTimes = trainTimesOf(item);
+      if (!itemTimes.length) return;
+      const near = itemTimes.filter(nearUser).length;
+      expect(features[r * F + column("item_share_near_user_1d")]).toBeCloseTo(near / itemTimes.length, 12);
+      expect(features[r * F + column("item_log_near_user_1d")]).toBeCloseTo(Math.log1p(near), 12);
+      expect(features[r * F + column("item_traffic_share_near_user_1d")]).toBeCloseTo((near / nearAll) * dataset.numItems, 9);
+      checked++;
+    });
+    expect(checked).toBeGreaterThan(0);
+    expect(features[column("user_sessions")]).toBeGreaterThanOrEqual(1);
   });
 });
 
@@ -79,15 +105,31 @@ describe("a ranker boosted from the retrieval prior", () => {
     expect(ranker.model.baseScore).toBe(0);
     const user = 7;
     const { items, rows: features } = signals.candidates(user);
-    const trees = new Predictor(ranker.model).predictBatchRaw({ data: features, numRows: items.length, numColumns: TWO_STAGE_FEATURES.length });
+    // The shipped ranker reads the shipped feature set, not the search-only session columns.
+    expect(ranker.model.featureNames).toEqual([...TWO_STAGE_FEATURES]);
+    const trees = new Predictor(ranker.model).predictBatchRaw(selectColumns(features, items.length, TWO_STAGE_FEATURES));
     const scores = twoStageRecommender("t", () => signals, ranker).scoreAll(user);
     items.forEach((item, r) => {
-      const z = features[r * TWO_STAGE_FEATURES.length + column("retrieval_score_z")]!;
+      const z = features[r * CANDIDATE_COLUMNS.length + column("retrieval_score_z")]!;
       expect(scores[item]).toBeCloseTo(trees[r]! + priorWeight * z, 5);
     });
     // Items outside the candidates rank below every candidate.
     const outside = Array.from(scores).filter((s) => s === Number.NEGATIVE_INFINITY).length;
     expect(outside).toBe(dataset.numItems - items.length);
+  });
+
+  it("reads only the features it was trained on, in their order", () => {
+    const features = ["item_log_popularity", "retrieval_score_z", "item_share_near_user_1d"] as const;
+    const ranker = fitRankerOnRows(rows, config.ranker, 0, features);
+    expect(ranker.model.featureNames).toEqual([...features]);
+    const user = 7;
+    const { items, rows: all } = signals.candidates(user);
+    const F = CANDIDATE_COLUMNS.length;
+    const picked = new Float64Array(items.length * features.length);
+    for (let r = 0; r < items.length; r++) features.forEach((f, k) => (picked[r * features.length + k] = all[r * F + column(f)]!));
+    const trees = new Predictor(ranker.model).predictBatchRaw({ data: picked, numRows: items.length, numColumns: features.length });
+    const scores = twoStageRecommender("t", () => signals, ranker).scoreAll(user);
+    items.forEach((item, r) => expect(scores[item]).toBeCloseTo(trees[r]!, 5));
   });
 
   it("rejects a negative or non-finite prior weight", () => {

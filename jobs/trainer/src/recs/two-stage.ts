@@ -40,7 +40,18 @@ export const TWO_STAGE_FEATURES = [
   "user_gender",
   "user_occupation",
 ] as const;
-const F = TWO_STAGE_FEATURES.length;
+
+/**
+ * Session features (what others rated within a day of the user's ratings): computed on every
+ * candidate row so the ranker search can score them, but not in the shipped set, since they did
+ * not pay on validation (the trainer README's variant table).
+ */
+export const SESSION_FEATURES = ["item_share_near_user_1d", "item_log_near_user_1d", "item_traffic_share_near_user_1d", "item_age_at_user_years", "user_sessions"] as const;
+
+/** The columns of a candidate row: the shipped features, then the session features. */
+export const CANDIDATE_COLUMNS = [...TWO_STAGE_FEATURES, ...SESSION_FEATURES] as const;
+export type TwoStageFeature = (typeof CANDIDATE_COLUMNS)[number];
+const F = CANDIDATE_COLUMNS.length;
 
 /** What a published two-stage ranker was trained on; a service must compute exactly these. */
 export const TWO_STAGE_FEATURE_SET = {
@@ -62,6 +73,8 @@ export interface TwoStageConfig {
   rp3Beta: number;
   /** The ranker's trees start from priorWeight * retrieval_score_z (0: from nothing). */
   priorWeight: number;
+  /** The candidate columns the ranker reads (the shipped set: TWO_STAGE_FEATURES). */
+  features: readonly TwoStageFeature[];
   ranker: TrainParamsInput;
 }
 
@@ -73,18 +86,19 @@ export interface TwoStageConfig {
 export const MOVIELENS_TWO_STAGE: TwoStageConfig = {
   retrievalDim: 512,
   retrievalLambda: 500,
-  candidates: 200,
+  candidates: 50,
   folds: 5,
   itemNeighbors: 100,
   userNeighbors: 50,
   rp3Beta: 0.5,
   priorWeight: 0.05,
+  features: TWO_STAGE_FEATURES,
   ranker: {
     objective: "lambdarank",
     numRounds: 1000,
     learningRate: 0.05,
-    maxDepth: 6,
-    minChildWeight: 0.01,
+    maxDepth: 2,
+    minChildWeight: 10,
     subsample: 0.8,
     colsampleByTree: 0.8,
     earlyStoppingRounds: 60,
@@ -223,6 +237,16 @@ export class RatingSignals {
     const window = (t: Float64Array, days: number) => lowerBound(t, tu + days * DAY) - lowerBound(t, tu - days * DAY);
     const all7 = Math.max(1, window(this.allTimes, 7));
     const all30 = Math.max(1, window(this.allTimes, 30));
+    // The days the user was rating (each rating time +-1 day, overlapping windows merged): a
+    // random split hides ratings from those same sessions, so what others rated then is telling.
+    const sessions = activeWindows(m.timestamps.subarray(m.indptr[user] as number, m.indptr[user + 1] as number), DAY);
+    const near = (t: Float64Array) => {
+      let c = 0;
+      for (let w = 0; w < sessions.length; w += 2) c += lowerBound(t, sessions[w + 1] as number) - lowerBound(t, sessions[w] as number);
+      return c;
+    };
+    const nearAll = Math.max(1, near(this.allTimes));
+    const userYear = Number.isFinite(tu) ? new Date(tu * 1000).getUTCFullYear() + new Date(tu * 1000).getUTCMonth() / 12 : Number.NaN;
     const genres = this.dataset.items.genres;
     const genreShare = new Map<number, number>();
     for (const i of history) for (const g of genres[i] ?? []) genreShare.set(g, (genreShare.get(g) ?? 0) + 1 / history.length);
@@ -253,6 +277,7 @@ export class RatingSignals {
       for (const g of genres[j] ?? []) affinity += genreShare.get(g) ?? 0;
       const t = this.itemTimes[j] as Float64Array;
       const year = this.dataset.items.releaseYears[j] as number;
+      const nearCount = near(t);
       const values = [
         ((retrieval[j] as number) - meanRetrieval) / sdRetrieval,
         (retrieval[j] as number) / Math.max(1e-12, Math.abs(maxRetrieval)),
@@ -283,6 +308,11 @@ export class RatingSignals {
         age,
         gender,
         occupation,
+        t.length ? nearCount / t.length : Number.NaN,
+        Math.log1p(nearCount),
+        (nearCount / nearAll) * n,
+        year > 0 ? userYear - year : Number.NaN,
+        sessions.length / 2,
       ];
       rows.set(values, r * F);
     });
@@ -296,6 +326,17 @@ function rankWithin(scores: Float32Array, items: Int32Array): Float64Array {
   const rank = new Float64Array(items.length);
   order.forEach((k, r) => (rank[k] = r));
   return rank;
+}
+
+/** Sorted [start, end) pairs covering every time +-radius, overlapping windows merged. */
+function activeWindows(times: ArrayLike<number>, radius: number): Float64Array {
+  const sorted = Float64Array.from(times).sort();
+  const out: number[] = [];
+  for (const t of sorted) {
+    if (out.length && t - radius <= (out[out.length - 1] as number)) out[out.length - 1] = t + radius;
+    else out.push(t - radius, t + radius);
+  }
+  return Float64Array.from(out);
 }
 
 function lowerBound(sorted: Float64Array, x: number): number {
@@ -316,11 +357,24 @@ export function matrixInteractions(m: UserItemMatrix): Interactions {
   return { numUsers: m.numUsers, numItems: m.numItems, users, items: m.indices, values: m.values, timestamps: m.timestamps };
 }
 
-const PRIOR_FEATURE = TWO_STAGE_FEATURES.indexOf("retrieval_score_z");
+const PRIOR_FEATURE = CANDIDATE_COLUMNS.indexOf("retrieval_score_z");
 
 /** priorWeight * retrieval_score_z of each row: the score the ranker's trees correct. */
 export function priorMargins(rows: Float64Array, numRows: number, priorWeight: number): Float64Array {
   return Float64Array.from({ length: numRows }, (_, r) => priorWeight * (rows[r * F + PRIOR_FEATURE] as number));
+}
+
+/** Candidate rows (numRows x F, in CANDIDATE_COLUMNS order) cut down to `features`, in that order. */
+export function selectColumns(rows: Float64Array, numRows: number, features: readonly TwoStageFeature[]): { data: Float64Array; numRows: number; numColumns: number } {
+  if (features.length === F && features.every((f, c) => CANDIDATE_COLUMNS[c] === f)) return { data: rows, numRows, numColumns: F };
+  const columns = features.map((f) => {
+    const c = CANDIDATE_COLUMNS.indexOf(f);
+    if (c < 0) throw new RecEvalError("features", `unknown two-stage feature ${String(f)}`);
+    return c;
+  });
+  const out = new Float64Array(numRows * columns.length);
+  for (let r = 0; r < numRows; r++) columns.forEach((c, k) => (out[r * columns.length + k] = rows[r * F + c] as number));
+  return { data: out, numRows, numColumns: columns.length };
 }
 
 class Rows {
@@ -341,21 +395,23 @@ class Rows {
     this.groups.push(labels.length);
   }
 
-  dataset(reference: Dataset | undefined, priorWeight: number): Dataset {
+  dataset(reference: Dataset | undefined, priorWeight: number, features: readonly TwoStageFeature[]): Dataset {
     const numRows = this.labels.length;
-    const matrix = { data: this.data.subarray(0, this.length), numRows, numColumns: F };
-    const baseMargin = priorWeight > 0 ? priorMargins(matrix.data, numRows, priorWeight) : undefined;
-    return Dataset.fromRows(matrix, {
+    const all = this.data.subarray(0, this.length);
+    const baseMargin = priorWeight > 0 ? priorMargins(all, numRows, priorWeight) : undefined;
+    return Dataset.fromRows(selectColumns(all, numRows, features), {
       labels: this.labels,
       groups: this.groups,
       ...(baseMargin ? { baseMargin } : {}),
-      ...(reference ? { reference } : { featureNames: [...TWO_STAGE_FEATURES] }),
+      ...(reference ? { reference } : { featureNames: [...features] }),
     });
   }
 }
 
 export interface TrainedRanker {
   model: GbdtModel;
+  /** The columns the trees read, in order (of CANDIDATE_COLUMNS). */
+  features: readonly TwoStageFeature[];
   /** The ranker scores candidates as priorWeight * retrieval_score_z + the trees' output. */
   priorWeight: number;
   bestIteration: number;
@@ -430,15 +486,16 @@ export async function buildRankerRows(
 }
 
 /** Boosts the ranker on built rows; with a prior weight the trees correct priorWeight * retrieval_score_z. */
-export function fitRankerOnRows(rows: RankerRows, ranker: TrainParamsInput, priorWeight: number): TrainedRanker {
+export function fitRankerOnRows(rows: RankerRows, ranker: TrainParamsInput, priorWeight: number, features: readonly TwoStageFeature[] = TWO_STAGE_FEATURES): TrainedRanker {
   if (!Number.isFinite(priorWeight) || priorWeight < 0) throw new RecEvalError("priorWeight", `must be a finite number >= 0, got ${priorWeight}`);
   const t0 = performance.now();
-  const trainSet = rows.fit.dataset(undefined, priorWeight);
-  const validSet = rows.valid.dataset(trainSet, priorWeight);
+  const trainSet = rows.fit.dataset(undefined, priorWeight, features);
+  const validSet = rows.valid.dataset(trainSet, priorWeight, features);
   const result = trainGbdt(trainSet, ranker, { validation: validSet });
   const importance = featureImportance(result.model, "gain");
   return {
     model: result.model,
+    features,
     priorWeight,
     bestIteration: result.bestIteration,
     validNdcg: result.bestScore ?? null,
@@ -458,7 +515,7 @@ export async function trainTwoStageRanker(
   seed: number,
   log: (line: string) => void = () => undefined,
 ): Promise<TrainedRanker> {
-  return fitRankerOnRows(await buildRankerRows(dataset, train, config, seed, log), config.ranker, config.priorWeight);
+  return fitRankerOnRows(await buildRankerRows(dataset, train, config, seed, log), config.ranker, config.priorWeight, config.features);
 }
 
 /** The retrieval stage alone, scored exactly (what HNSW approximates). */
@@ -467,7 +524,7 @@ export function retrievalRecommender(name: string, signals: () => RatingSignals)
 }
 
 /** Retrieval candidates ordered by the ranker; everything outside the candidates ranks below them. */
-export function twoStageRecommender(name: string, signals: () => RatingSignals, ranker: Pick<TrainedRanker, "model" | "priorWeight">): Recommender {
+export function twoStageRecommender(name: string, signals: () => RatingSignals, ranker: Pick<TrainedRanker, "model" | "priorWeight" | "features">): Recommender {
   const predictor = new Predictor(ranker.model);
   let scores = new Float32Array(0);
   return {
@@ -477,7 +534,7 @@ export function twoStageRecommender(name: string, signals: () => RatingSignals, 
       const s = signals();
       if (scores.length !== s.train.numItems) scores = new Float32Array(s.train.numItems);
       const { items, rows } = s.candidates(u);
-      const predicted = predictor.predictBatchRaw({ data: rows, numRows: items.length, numColumns: F });
+      const predicted = predictor.predictBatchRaw(selectColumns(rows, items.length, ranker.features));
       const prior = priorMargins(rows, items.length, ranker.priorWeight);
       scores.fill(Number.NEGATIVE_INFINITY);
       items.forEach((i, k) => (scores[i] = (predicted[k] as number) + (prior[k] as number)));

@@ -1,0 +1,110 @@
+import type { RatingsDataset } from "@mlsd/datasets";
+import { evaluate, interactionsOf, stratifiedSplit, type EvalSplit, type Recommender } from "@mlsd/rec-eval";
+import { Predictor } from "@mlsd/gbdt";
+import { buildRankerRows, fitRankerOnRows, matrixInteractions, priorMargins, CANDIDATE_COLUMNS, RatingSignals, retrievalRecommender, selectColumns, TWO_STAGE_FEATURES, type RankerRows, type TwoStageConfig, type TwoStageFeature } from "./two-stage";
+
+/** One ranker setting: a feature subset, a prior weight and boosting parameters over the pipeline's. */
+export interface RankerVariant {
+  name: string;
+  /** Settings that change the stacked rows (each distinct one builds its own). */
+  rows?: Partial<Pick<TwoStageConfig, "folds" | "candidates">>;
+  features?: readonly TwoStageFeature[];
+  priorWeight?: number;
+  ranker?: Partial<TwoStageConfig["ranker"]>;
+}
+
+export interface RankerSearchRow {
+  variant: string;
+  /** Validation NDCG@10 per inner split, in innerSeeds order, and their mean. */
+  ndcg: number[];
+  mean: number;
+  trees: number[];
+}
+
+const WITH_SESSIONS: readonly TwoStageFeature[] = CANDIDATE_COLUMNS;
+
+const SHALLOW = { maxDepth: 3, minChildWeight: 10 } as const;
+
+export const DEFAULT_RANKER_VARIANTS: readonly RankerVariant[] = [
+  { name: "27 features (/3), depth 6, min child weight 0.01 (the /3 ranker)", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 6, minChildWeight: 0.01 } },
+  { name: "32 features (/3 + session), depth 6, min child weight 0.01", features: WITH_SESSIONS, ranker: { maxDepth: 6, minChildWeight: 0.01 } },
+  { name: "27 features (/3), depth 3, min child weight 10", features: TWO_STAGE_FEATURES, ranker: SHALLOW },
+  { name: "32 features (/3 + session), depth 3, min child weight 10", features: WITH_SESSIONS, ranker: SHALLOW },
+  { name: "32 features, depth 2, min child weight 10", features: WITH_SESSIONS, ranker: { maxDepth: 2, minChildWeight: 10 } },
+  { name: "32 features, depth 1 (stumps), min child weight 10", features: WITH_SESSIONS, ranker: { maxDepth: 1, minChildWeight: 10 } },
+  { name: "32 features, depth 3, min child weight 10, prior 0", features: WITH_SESSIONS, priorWeight: 0, ranker: SHALLOW },
+  { name: "32 features, depth 3, pointwise logistic", features: WITH_SESSIONS, priorWeight: 0, ranker: { ...SHALLOW, objective: "binary", evalMetric: "logloss" } },
+  { name: "27 features, depth 3, min child weight 10, learning rate 0.02", features: TWO_STAGE_FEATURES, ranker: { ...SHALLOW, learningRate: 0.02 } },
+  { name: "27 features, depth 2, min child weight 10", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 2, minChildWeight: 10 } },
+  { name: "27 features, depth 3, min child weight 50", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 3, minChildWeight: 50 } },
+  { name: "27 features, depth 3, min child weight 10, L2 10", features: TWO_STAGE_FEATURES, ranker: { ...SHALLOW, lambda: 10 } },
+];
+
+/**
+ * Ranker variants scored on several validation splits, all carved from one seed's training
+ * half (per user, 75/25 like the test split): a single split cannot separate +-0.003. Each inner
+ * split builds its stacked rows and its validation candidates once; every variant boosts on the
+ * same rows and ranks the same candidates.
+ */
+export async function searchRankerVariants(
+  dataset: RatingsDataset,
+  seed: number,
+  innerSeeds: readonly number[],
+  base: TwoStageConfig,
+  variants: readonly RankerVariant[] = DEFAULT_RANKER_VARIANTS,
+  log: (line: string) => void = () => undefined,
+): Promise<RankerSearchRow[]> {
+  const outer = stratifiedSplit(interactionsOf(dataset), { trainRatio: 0.75, seed });
+  const names = ["retrieval stage alone (no ranker)", ...variants.map((v) => v.name)];
+  const results = names.map((variant) => ({ variant, ndcg: [] as number[], trees: [] as number[] }));
+  for (const innerSeed of innerSeeds) {
+    const inner = stratifiedSplit(matrixInteractions(outer.train), { trainRatio: 0.75, seed: innerSeed });
+    const validation: EvalSplit = { protocol: `validation (inner seed ${innerSeed})`, train: inner.train, test: inner.test };
+    const built = new Map<string, { rows: RankerRows; cached: Map<number, { items: Int32Array; rows: Float64Array }> }>();
+    const rowsFor = async (config: TwoStageConfig) => {
+      const key = `${config.folds}/${config.candidates}`;
+      let entry = built.get(key);
+      if (!entry) {
+        const rows = await buildRankerRows(dataset, inner.train, config, innerSeed, log);
+        const signals = await RatingSignals.fit(dataset, inner.train, config, innerSeed);
+        const cached = new Map<number, { items: Int32Array; rows: Float64Array }>();
+        for (let u = 0; u < inner.test.numUsers; u++) if (inner.test.countOf(u) > 0) cached.set(u, signals.candidates(u));
+        if (!built.size) {
+          const retrieval = await evaluate(retrievalRecommender("retrieval", () => signals), validation, { k: 10 });
+          (results[0] as { ndcg: number[] }).ndcg.push(retrieval.ndcg);
+          log(`inner seed ${innerSeed}: retrieval alone NDCG@10 ${retrieval.ndcg.toFixed(4)}`);
+        }
+        entry = { rows, cached };
+        built.set(key, entry);
+      }
+      return entry;
+    };
+    for (const [v, variant] of variants.entries()) {
+      const config: TwoStageConfig = { ...base, ...variant.rows };
+      const { rows, cached } = await rowsFor(config);
+      const priorWeight = variant.priorWeight ?? base.priorWeight;
+      const ranker = fitRankerOnRows(rows, { ...base.ranker, ...variant.ranker } as TwoStageConfig["ranker"], priorWeight, variant.features ?? base.features);
+      const predictor = new Predictor(ranker.model);
+      const scores = new Float32Array(inner.train.numItems);
+      const recommender: Recommender = {
+        name: variant.name,
+        fit: () => undefined,
+        scoreAll: (u) => {
+          const c = cached.get(u);
+          scores.fill(Number.NEGATIVE_INFINITY);
+          if (!c) return scores;
+          const predicted = predictor.predictBatchRaw(selectColumns(c.rows, c.items.length, ranker.features));
+          const prior = priorMargins(c.rows, c.items.length, priorWeight);
+          c.items.forEach((i, k) => (scores[i] = (predicted[k] as number) + (prior[k] as number)));
+          return scores;
+        },
+      };
+      const ndcg = (await evaluate(recommender, validation, { k: 10 })).ndcg;
+      const row = results[v + 1] as { ndcg: number[]; trees: number[] };
+      row.ndcg.push(ndcg);
+      row.trees.push(ranker.bestIteration + 1);
+      log(`inner seed ${innerSeed}: ${variant.name}: NDCG@10 ${ndcg.toFixed(4)} (${ranker.bestIteration + 1} trees; top ${ranker.topFeatures.slice(0, 4).join(", ")})`);
+    }
+  }
+  return results.map((r) => ({ ...r, mean: r.ndcg.reduce((a, b) => a + b, 0) / Math.max(1, r.ndcg.length) }));
+}
