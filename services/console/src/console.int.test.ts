@@ -122,8 +122,20 @@ beforeAll(async () => {
   const retrieval = await start(retrievalService, { MODEL_REGISTRY_DIR: registryDir, ADMIN_TOKEN: ADMIN });
   // The ranker runs as its own process under a supervisor that restarts it: the service-killed drill kills it.
   const rankerPort = await freePort();
-  supervisor.start("ranker", "services/ranker", { ...common, REDIS_PREFIX: featurePrefix, FEATURE_DEADLINE_MS: "100", PORT: String(rankerPort), HOST: "127.0.0.1", LOG_LEVEL: "warn" });
+  const rankerProcess = supervisor.start("ranker", "services/ranker", { ...common, REDIS_PREFIX: featurePrefix, FEATURE_DEADLINE_MS: "100", PORT: String(rankerPort), HOST: "127.0.0.1", LOG_LEVEL: "warn" });
   const ranker = `http://127.0.0.1:${rankerPort}`;
+  // The ranker binds its port while it starts (a second or two); the services below bind port 0, and
+  // one could take this port meanwhile and answer for the ranker. Wait until the ranker itself answers.
+  await waitFor(
+    "the ranker's process",
+    async () => {
+      const doc = (await (await fetch(`${ranker}/openapi.json`).catch(() => null))?.json().catch(() => null)) as { info?: { title?: string } } | null;
+      if (doc?.info?.title === undefined) return false;
+      if (doc.info.title !== "ranker") throw new Error(`port ${rankerPort} is taken by ${doc.info.title}, not the ranker; its log: ${rankerProcess.logFile}`);
+      return true;
+    },
+    90_000,
+  );
   const recommender = await start(recommenderService, {
     ...common,
     ...kafkaEnv,
