@@ -26,6 +26,12 @@ describe("CLUSTER NODES", () => {
     expect(nodes.reduce((s, n) => s + n.slots, 0)).toBe(16_384);
   });
 
+  it("tells a suspected node (`fail?`, one node's view) from a failed one (`fail`, the cluster's)", () => {
+    const [suspected, failed] = parseClusterNodes("c1 127.0.0.1:1@2 master,fail? - 0 0 1 connected 0-9\nc2 127.0.0.1:3@4 master,fail - 0 0 1 disconnected\n");
+    expect([suspected?.suspected, suspected?.failed, suspected?.slots]).toEqual([true, false, 10]);
+    expect([failed?.suspected, failed?.failed]).toEqual([false, true]);
+  });
+
   it("counts single slots and skips slots being migrated", () => {
     const [node] = parseClusterNodes("b1 127.0.0.1:1@2 myself,master - 0 0 1 connected 0-9 17 [18->-b2]\n");
     expect(node?.slots).toBe(11);

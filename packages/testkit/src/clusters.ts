@@ -37,6 +37,8 @@ export interface RedisClusterNode {
   slots: number;
   /** Flagged `fail` by the cluster. */
   failed: boolean;
+  /** Flagged `fail?` by the answering node: it misses pings but the cluster has not agreed it failed yet. */
+  suspected: boolean;
 }
 
 export interface RedisClusterHandle {
@@ -46,6 +48,12 @@ export interface RedisClusterHandle {
   nodeList: string;
   /** Roles and slots as a node that answers sees them now (`CLUSTER NODES`). */
   topology(): Promise<RedisClusterNode[]>;
+  /**
+   * Waits until every running node sees the same three primaries serving slots, none failed or
+   * suspected, and returns them. After a failover the nodes learn the new roles by gossip, so one
+   * node's view can lag the client that already writes to the promoted replica.
+   */
+  agreedPrimaries(timeoutMs?: number): Promise<RedisClusterNode[]>;
   /** The node's process id while it runs. */
   pid(port: number): number | null;
   /** SIGKILL one node (a crashed host): its replica takes over after the node timeout. */
@@ -89,6 +97,7 @@ export function parseClusterNodes(text: string): RedisClusterNode[] {
       primaryPort: primary === "-" ? null : (portOf.get(primary) ?? null),
       slots,
       failed: flags.includes("fail"),
+      suspected: flags.includes("fail?"),
     };
   });
 }
@@ -202,6 +211,23 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
         if (text !== null) return parseClusterNodes(text);
       }
       throw new TestkitError("START_FAILED", "no node of the Redis Cluster answers");
+    },
+    async agreedPrimaries(timeoutMs = 20_000) {
+      let agreed: RedisClusterNode[] = [];
+      await waitUntil(
+        async () => {
+          const running = nodes.filter((n) => { const p = procs.get(n.port); return p !== undefined && !p.exit; });
+          const views = await Promise.all(running.map((n) => clusterCommand(n.port, "NODES")));
+          if (views.some((v) => v === null)) return false;
+          const serving = views.map((v) => parseClusterNodes(v as string).filter((x) => x.role === "primary" && x.slots > 0 && !x.failed && !x.suspected));
+          const key = (s: RedisClusterNode[]) => s.map((x) => `${x.port}:${x.slots}`).sort().join(",");
+          if (!serving.every((s) => s.length === 3 && key(s) === key(serving[0] as RedisClusterNode[]))) return false;
+          agreed = serving[0] as RedisClusterNode[];
+          return true;
+        },
+        { what: "every running Redis Cluster node to agree on three serving primaries", timeoutMs, intervalMs: 100 },
+      );
+      return agreed;
     },
     pid(port) {
       const p = procs.get(byPort(port).port);
