@@ -6,7 +6,7 @@ import { FRAUD_USAGE, runFraudCli } from "./fraud/fraud-cli";
 import { trainFraudFromLog } from "./from-log/fraud";
 import { trainRankerFromLog } from "./from-log/recs";
 import { twoTowerSeeds } from "./recs/movielens-eval";
-import { searchRankerVariants } from "./recs/movielens-ranker-search";
+import { DEFAULT_RANKER_VARIANTS, searchRankerVariants, type RankerVariant } from "./recs/movielens-ranker-search";
 import { DEFAULT_TUNE_GRID, TUNE_STAGES, tuneMovieLens, type TuneStage } from "./recs/movielens-tune";
 import { materializeWorld, trainRecs, type RecsDataSource, type RecsPreset } from "./recs/pipeline";
 import { MOVIELENS_TWO_STAGE } from "./recs/two-stage";
@@ -40,9 +40,13 @@ recs options:
   --search-ranker      movielens: score the ranker variants (features, objective, boosting) on several
                        validation splits of --seed's training half, print the per-split and mean NDCG@10
   --inner-seeds LIST   with --search-ranker: the validation splits' seeds (default 1042,1043,1044)
+  --variants LIST      with --search-ranker: score only these variants (1-based numbers in the table's order;
+                       default every variant)
   --data DIR           MovieLens folder (default ../shared/datasets/ml-100k beside the repository)
   --epochs N           two-tower epochs (default: the preset's; for MovieLens at most 4, early-stopped on validation)
   --candidates N       retrieval candidates handed to the ranker (default 200; MovieLens 50)
+  --bags N             movielens: rankers averaged into the shipped one, each boosted on rows dealt by its own
+                       seed (default: the pipeline's, MOVIELENS_TWO_STAGE.bags)
   --tower-end-day N    synthetic: the two-tower model trains on the clicks before day N and the ranker's
                        training sessions start there (default: 60 % of the days before the ranker's validation, day 12 of the small world)
   --index KIND         synthetic: the index retrieval serves from, hnsw (default) or ivf (the service's SEARCH
@@ -91,6 +95,7 @@ async function main(): Promise<void> {
       "tune-stages": { type: "string" },
       "search-ranker": { type: "boolean" },
       "inner-seeds": { type: "string" },
+      variants: { type: "string" },
       "two-tower-only": { type: "boolean" },
       registry: { type: "string", default: "artifacts/registry" },
       reports: { type: "string", default: "reports" },
@@ -99,6 +104,7 @@ async function main(): Promise<void> {
       data: { type: "string" },
       epochs: { type: "string" },
       candidates: { type: "string" },
+      bags: { type: "string" },
       "tower-end-day": { type: "string" },
       index: { type: "string" },
       nlist: { type: "string" },
@@ -193,6 +199,11 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
   const seed = text("seed") !== undefined ? int(text("seed"), "seed") : undefined;
   const epochs = int(text("epochs"), "epochs");
   const candidates = int(text("candidates"), "candidates");
+  const bags = int(text("bags"), "bags");
+  if (bags !== undefined && dataset !== "movielens") {
+    process.stderr.write("--bags needs --dataset movielens\n");
+    process.exit(2);
+  }
   const towerEndDay = int(text("tower-end-day"), "tower-end-day");
   if (towerEndDay !== undefined && dataset !== "synthetic") {
     process.stderr.write("--tower-end-day is for synthetic worlds\n");
@@ -271,7 +282,14 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
     }
     const innerSeeds = (text("inner-seeds") ?? "1042,1043,1044").split(",").map((v) => int(v.trim(), "inner-seeds") as number);
     const dataset = await loadMovieLens(source.dir);
-    const rows = await searchRankerVariants(dataset, source.seed ?? 42, innerSeeds, MOVIELENS_TWO_STAGE, undefined, (line) => process.stderr.write(line + "\n"));
+    const chosen = text("variants")?.split(",").map((v) => int(v.trim(), "variants") as number);
+    const outOfRange = chosen?.filter((n) => n < 1 || n > DEFAULT_RANKER_VARIANTS.length) ?? [];
+    if (outOfRange.length) {
+      process.stderr.write(`--variants: ${outOfRange.join(", ")} out of range; the variants are numbered 1-${DEFAULT_RANKER_VARIANTS.length}\n`);
+      process.exit(2);
+    }
+    const variants = chosen ? chosen.map((n) => DEFAULT_RANKER_VARIANTS[n - 1] as RankerVariant) : DEFAULT_RANKER_VARIANTS;
+    const rows = await searchRankerVariants(dataset, source.seed ?? 42, innerSeeds, MOVIELENS_TWO_STAGE, variants, (line) => process.stderr.write(line + "\n"));
     const out = [
       `\nRanker variants, validation NDCG@10 on splits of seed ${source.seed ?? 42}'s training half (inner seeds ${innerSeeds.join(", ")}; ${source.dir}):`,
       "",
@@ -321,6 +339,7 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
     ...(text("history-prefix") ? { historyPrefix: text("history-prefix") as string } : {}),
     ...(values.quiet ? { quiet: true } : {}),
     ...(candidates ? { candidates } : {}),
+    ...(bags ? { twoStage: { bags } } : {}),
     ...(towerEndDay ? { towerEndDay } : {}),
     ...(epochs && source.kind === "synthetic" ? { twoTower: { epochs } } : {}),
     index,

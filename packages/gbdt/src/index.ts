@@ -2,7 +2,7 @@ export { Dataset, BinMapper, type DatasetOptions, type DenseMatrix, type Feature
 export { GbdtInputError, GbdtModelFormatError, type GbdtInputErrorCode, type GbdtModelFormatErrorCode } from "./errors";
 export { PathExplainer } from "./path-explainer";
 export { contributions, featureImportance, topReasons, type FeatureImportance, type ImportanceKind, type Reason } from "./explain";
-export { GbdtModel, MODEL_FORMAT, MODEL_FORMAT_VERSION, type GbdtModelInit, type GbdtModelJson, type TreeJson } from "./model";
+export { averageModels, GbdtModel, MODEL_FORMAT, MODEL_FORMAT_VERSION, type GbdtModelInit, type GbdtModelJson, type TreeJson } from "./model";
 export { sigmoid, transformMargin } from "./objectives";
 export { resolveParams, type EvalMetricName, type ObjectiveName, type TrainParams, type TrainParamsInput } from "./params";
 export { Predictor } from "./predictor";

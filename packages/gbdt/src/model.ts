@@ -217,3 +217,30 @@ function parseTree(json: unknown, path: string, numFeatures: number): Tree {
     count: Float64Array.from(count),
   };
 }
+
+/**
+ * One model whose raw margin is the mean of the given models' raw margins (a bag): every tree of
+ * every model, its leaf values divided by the bag size, and the mean base score. Serving it needs
+ * nothing new: it is an ordinary model with more trees. The margins are averaged, so for a binary
+ * objective the probability is sigmoid(mean margin), not the mean probability.
+ */
+export function averageModels(models: readonly GbdtModel[]): GbdtModel {
+  const first = models[0];
+  if (!first) throw new GbdtInputError("empty_data", "models", "needs at least one model to average");
+  models.forEach((m, k) => {
+    if (m.objective !== first.objective) throw new GbdtInputError("bad_param", `models[${k}].objective`, `is ${m.objective}, models[0] is ${first.objective}`);
+    if (m.featureNames.length !== first.featureNames.length || m.featureNames.some((f, c) => f !== first.featureNames[c])) {
+      throw new GbdtInputError("feature_mismatch", `models[${k}].featureNames`, "differ from models[0]'s (names and order must match)");
+    }
+  });
+  const share = 1 / models.length;
+  return new GbdtModel({
+    objective: first.objective,
+    baseScore: models.reduce((s, m) => s + m.baseScore, 0) * share,
+    featureNames: first.featureNames,
+    trees: models.flatMap((m) => m.trees.map((t) => ({ ...t, value: Float64Array.from(t.value, (v) => v * share) }))),
+    bestIteration: null,
+    params: { ...first.params, bag: models.length },
+  });
+}
+

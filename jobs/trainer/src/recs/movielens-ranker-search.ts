@@ -1,7 +1,7 @@
 import type { RatingsDataset } from "@mlsd/datasets";
 import { evaluate, interactionsOf, stratifiedSplit, type EvalSplit, type Recommender } from "@mlsd/rec-eval";
 import { Predictor } from "@mlsd/gbdt";
-import { buildRankerRows, fitRankerOnRows, matrixInteractions, priorMargins, CANDIDATE_COLUMNS, RatingSignals, retrievalRecommender, selectColumns, TWO_STAGE_FEATURES, type RankerRows, type TwoStageConfig, type TwoStageFeature } from "./two-stage";
+import { bagRankers, bagSeed, buildRankerRows, COSESSION_FEATURES, fitRankerOnRows, matrixInteractions, priorMargins, CANDIDATE_COLUMNS, RatingSignals, retrievalRecommender, selectColumns, TWO_STAGE_FEATURES, type RankerRows, type TwoStageConfig, type TwoStageFeature } from "./two-stage";
 
 /** One ranker setting: a feature subset, a prior weight and boosting parameters over the pipeline's. */
 export interface RankerVariant {
@@ -11,6 +11,8 @@ export interface RankerVariant {
   features?: readonly TwoStageFeature[];
   priorWeight?: number;
   ranker?: Partial<TwoStageConfig["ranker"]>;
+  /** Rankers averaged (each on rows dealt by its own seed); default 1. */
+  bags?: number;
 }
 
 export interface RankerSearchRow {
@@ -21,7 +23,8 @@ export interface RankerSearchRow {
   trees: number[];
 }
 
-const WITH_SESSIONS: readonly TwoStageFeature[] = CANDIDATE_COLUMNS;
+const WITH_SESSIONS: readonly TwoStageFeature[] = CANDIDATE_COLUMNS.filter((f) => !(COSESSION_FEATURES as readonly string[]).includes(f));
+const WITH_COSESSION: readonly TwoStageFeature[] = [...TWO_STAGE_FEATURES, ...COSESSION_FEATURES];
 
 const SHALLOW = { maxDepth: 3, minChildWeight: 10 } as const;
 
@@ -38,6 +41,11 @@ export const DEFAULT_RANKER_VARIANTS: readonly RankerVariant[] = [
   { name: "27 features, depth 2, min child weight 10", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 2, minChildWeight: 10 } },
   { name: "27 features, depth 3, min child weight 50", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 3, minChildWeight: 50 } },
   { name: "27 features, depth 3, min child weight 10, L2 10", features: TWO_STAGE_FEATURES, ranker: { ...SHALLOW, lambda: 10 } },
+  { name: "27 features, depth 2, min child weight 10, bag of 3", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 3 },
+  { name: "27 features, depth 2, min child weight 10, bag of 5", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 5 },
+  { name: "27 features, depth 3, min child weight 10, bag of 5", features: TWO_STAGE_FEATURES, ranker: SHALLOW, bags: 5 },
+  { name: "29 features (27 + co-session kNN), depth 2, min child weight 10", features: WITH_COSESSION, ranker: { maxDepth: 2, minChildWeight: 10 } },
+  { name: "29 features (27 + co-session kNN), depth 2, min child weight 10, bag of 5", features: WITH_COSESSION, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 5 },
 ];
 
 /**
@@ -61,18 +69,23 @@ export async function searchRankerVariants(
     const inner = stratifiedSplit(matrixInteractions(outer.train), { trainRatio: 0.75, seed: innerSeed });
     const validation: EvalSplit = { protocol: `validation (inner seed ${innerSeed})`, train: inner.train, test: inner.test };
     const built = new Map<string, { rows: RankerRows; cached: Map<number, { items: Int32Array; rows: Float64Array }> }>();
-    const rowsFor = async (config: TwoStageConfig) => {
-      const key = `${config.folds}/${config.candidates}`;
+    const candidatesFor = new Map<number, Map<number, { items: Int32Array; rows: Float64Array }>>();
+    const rowsFor = async (config: TwoStageConfig, bag: number) => {
+      const key = `${config.folds}/${config.candidates}/${bag}`;
       let entry = built.get(key);
       if (!entry) {
-        const rows = await buildRankerRows(dataset, inner.train, config, innerSeed, log);
-        const signals = await RatingSignals.fit(dataset, inner.train, config, innerSeed);
-        const cached = new Map<number, { items: Int32Array; rows: Float64Array }>();
-        for (let u = 0; u < inner.test.numUsers; u++) if (inner.test.countOf(u) > 0) cached.set(u, signals.candidates(u));
-        if (!built.size) {
-          const retrieval = await evaluate(retrievalRecommender("retrieval", () => signals), validation, { k: 10 });
-          (results[0] as { ndcg: number[] }).ndcg.push(retrieval.ndcg);
-          log(`inner seed ${innerSeed}: retrieval alone NDCG@10 ${retrieval.ndcg.toFixed(4)}`);
+        const rows = await buildRankerRows(dataset, inner.train, config, bagSeed(innerSeed, bag), log);
+        let cached = candidatesFor.get(config.candidates);
+        if (!cached) {
+          const signals = await RatingSignals.fit(dataset, inner.train, config, innerSeed);
+          cached = new Map();
+          for (let u = 0; u < inner.test.numUsers; u++) if (inner.test.countOf(u) > 0) cached.set(u, signals.candidates(u));
+          candidatesFor.set(config.candidates, cached);
+          if (candidatesFor.size === 1) {
+            const retrieval = await evaluate(retrievalRecommender("retrieval", () => signals), validation, { k: 10 });
+            (results[0] as { ndcg: number[] }).ndcg.push(retrieval.ndcg);
+            log(`inner seed ${innerSeed}: retrieval alone NDCG@10 ${retrieval.ndcg.toFixed(4)}`);
+          }
         }
         entry = { rows, cached };
         built.set(key, entry);
@@ -81,9 +94,16 @@ export async function searchRankerVariants(
     };
     for (const [v, variant] of variants.entries()) {
       const config: TwoStageConfig = { ...base, ...variant.rows };
-      const { rows, cached } = await rowsFor(config);
       const priorWeight = variant.priorWeight ?? base.priorWeight;
-      const ranker = fitRankerOnRows(rows, { ...base.ranker, ...variant.ranker } as TwoStageConfig["ranker"], priorWeight, variant.features ?? base.features);
+      const params = { ...base.ranker, ...variant.ranker } as TwoStageConfig["ranker"];
+      const members = [];
+      let cached = new Map<number, { items: Int32Array; rows: Float64Array }>();
+      for (let b = 0; b < (variant.bags ?? 1); b++) {
+        const entry = await rowsFor(config, b);
+        cached = entry.cached;
+        members.push(fitRankerOnRows(entry.rows, { ...params, seed: bagSeed(params.seed ?? 7, b) }, priorWeight, variant.features ?? base.features));
+      }
+      const ranker = bagRankers(members);
       const predictor = new Predictor(ranker.model);
       const scores = new Float32Array(inner.train.numItems);
       const recommender: Recommender = {

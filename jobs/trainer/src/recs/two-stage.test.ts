@@ -3,11 +3,11 @@ import os from "node:os";
 import path from "node:path";
 import { loadMovieLens, type RatingsDataset } from "@mlsd/datasets";
 import { Predictor } from "@mlsd/gbdt";
-import { interactionsOf, stratifiedSplit, type EvalSplit } from "@mlsd/rec-eval";
+import { interactionsOf, stratifiedSplit, UserItemMatrix, type EvalSplit } from "@mlsd/rec-eval";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeTinyMovieLens } from "./movielens-fixture";
 import { rankerSettingName } from "./movielens-tune";
-import { buildRankerRows, CANDIDATE_COLUMNS, fitRankerOnRows, MOVIELENS_TWO_STAGE, RatingSignals, selectColumns, TWO_STAGE_FEATURES, twoStageRecommender, type RankerRows, type TwoStageConfig, type TwoStageFeature } from "./two-stage";
+import { bagSeed, buildRankerRows, CANDIDATE_COLUMNS, sessionMatrix, fitRankerOnRows, MOVIELENS_TWO_STAGE, trainTwoStageRanker, RatingSignals, selectColumns, TWO_STAGE_FEATURES, twoStageRecommender, type RankerRows, type TwoStageConfig, type TwoStageFeature } from "./two-stage";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ml-two-stage-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -97,6 +97,36 @@ describe("the two-stage ranker's rows", () => {
   });
 });
 
+describe("the co-session item-kNN's sessions", () => {
+  it("start a new row wherever a user paused longer than the gap, whatever order the ratings are stored in", () => {
+    const hour = 3_600;
+    // User 0 rates items 0, 1 within minutes, then 2, 3 a day later; user 1 rates 4 and 0 an hour apart.
+    const m = UserItemMatrix.fromRatings({
+      numUsers: 2,
+      numItems: 5,
+      users: Int32Array.from([0, 0, 0, 0, 1, 1]),
+      items: Int32Array.from([3, 0, 2, 1, 4, 0]),
+      values: Float32Array.from([4, 5, 3, 4, 2, 5]),
+      timestamps: Float64Array.from([24 * hour + 60, 0, 24 * hour, 600, 0, hour]),
+    });
+    const s = sessionMatrix(m, 30 * 60);
+    expect(s.numUsers).toBe(4);
+    expect(Array.from({ length: 4 }, (_, k) => Array.from(s.itemsOf(k)))).toEqual([[0, 1], [2, 3], [4], [0]]);
+    expect(sessionMatrix(m, 2 * hour).numUsers).toBe(3);
+    expect(s.nnz).toBe(m.nnz);
+  });
+
+  it("score a candidate by its co-session similarity to the user's movies, as a share of the best candidate's and a rank", () => {
+    const { items, rows: features } = signals.candidates(7);
+    const rel = Array.from(items, (_, r) => features[r * CANDIDATE_COLUMNS.length + column("cosession_score_rel")]!);
+    const rank = Array.from(items, (_, r) => features[r * CANDIDATE_COLUMNS.length + column("cosession_rank")]!);
+    expect(Math.max(...rel)).toBeCloseTo(1, 9);
+    expect(new Set(rank).size).toBe(items.length);
+    const best = rank.indexOf(0);
+    expect(rel[best]).toBe(Math.max(...rel));
+  });
+});
+
 describe("a ranker boosted from the retrieval prior", () => {
   it("scores a candidate as priorWeight * retrieval_score_z + the trees' raw output", () => {
     const priorWeight = 0.3;
@@ -135,6 +165,24 @@ describe("a ranker boosted from the retrieval prior", () => {
   it("rejects a negative or non-finite prior weight", () => {
     expect(() => fitRankerOnRows(rows, config.ranker, -1)).toThrow(/priorWeight/);
     expect(() => fitRankerOnRows(rows, config.ranker, Number.NaN)).toThrow(/priorWeight/);
+  });
+
+  it("bags rankers boosted on rows dealt by their own seeds into one model whose trees average theirs", async () => {
+    const bagged = await trainTwoStageRanker(dataset, split.train, { ...config, bags: 2 }, 42);
+    const second = fitRankerOnRows(await buildRankerRows(dataset, split.train, config, bagSeed(42, 1)), { ...config.ranker, seed: bagSeed(7, 1) }, config.priorWeight);
+    const first = fitRankerOnRows(rows, config.ranker, config.priorWeight);
+    expect(bagged.model.trees).toHaveLength(first.model.trees.length + second.model.trees.length);
+    expect(bagged.rows).toBe(first.rows + second.rows);
+    const user = 7;
+    const { items, rows: features } = signals.candidates(user);
+    const picked = selectColumns(features, items.length, TWO_STAGE_FEATURES);
+    const [a, b, both] = [first, second, bagged].map((r) => new Predictor(r.model).predictBatchRaw(picked));
+    expect(Array.from(a!).some((v, r) => Math.abs(v - b![r]!) > 1e-9)).toBe(true);
+    items.forEach((_, r) => expect(both![r]).toBeCloseTo((a![r]! + b![r]!) / 2, 9));
+    // The prior is added once, as each member was boosted from it.
+    const scores = twoStageRecommender("t", () => signals, bagged).scoreAll(user);
+    items.forEach((item, r) => expect(scores[item]).toBeCloseTo(both![r]! + config.priorWeight * features[r * CANDIDATE_COLUMNS.length + column("retrieval_score_z")]!, 5));
+    await expect(trainTwoStageRanker(dataset, split.train, { ...config, bags: 0 }, 42)).rejects.toThrow(/bags/);
   });
 
   it("names a tuning setting by what it changes", () => {

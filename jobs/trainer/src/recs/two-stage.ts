@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { RatingsDataset } from "@mlsd/datasets";
-import { Dataset, featureImportance, Predictor, train as trainGbdt, type GbdtModel, type TrainParamsInput } from "@mlsd/gbdt";
+import { averageModels, Dataset, featureImportance, Predictor, train as trainGbdt, type GbdtModel, type TrainParamsInput } from "@mlsd/gbdt";
 import { ItemKnn, RecEvalError, Rp3Beta, topK, UserItemMatrix, UserKnn, type Interactions, type Recommender } from "@mlsd/rec-eval";
 import { Rng } from "@mlsd/random";
 import { fitLowRankEase, linearUserVector, type LinearTowers } from "@mlsd/two-tower";
@@ -48,8 +48,17 @@ export const TWO_STAGE_FEATURES = [
  */
 export const SESSION_FEATURES = ["item_share_near_user_1d", "item_log_near_user_1d", "item_traffic_share_near_user_1d", "item_age_at_user_years", "user_sessions"] as const;
 
-/** The columns of a candidate row: the shipped features, then the session features. */
-export const CANDIDATE_COLUMNS = [...TWO_STAGE_FEATURES, ...SESSION_FEATURES] as const;
+/**
+ * Co-session item-kNN: cosine between movies over rating sessions (a user's ratings split where
+ * they paused longer than `sessionGapMinutes`) instead of over users, so two movies are similar
+ * when people rate them in the same sitting. The candidate's summed similarity to the user's
+ * movies, relative to the best candidate's, and its rank among the candidates. Search-only, like
+ * the session features, until validation says it pays.
+ */
+export const COSESSION_FEATURES = ["cosession_score_rel", "cosession_rank"] as const;
+
+/** The columns of a candidate row: the shipped features, then the search-only ones. */
+export const CANDIDATE_COLUMNS = [...TWO_STAGE_FEATURES, ...SESSION_FEATURES, ...COSESSION_FEATURES] as const;
 export type TwoStageFeature = (typeof CANDIDATE_COLUMNS)[number];
 const F = CANDIDATE_COLUMNS.length;
 
@@ -68,7 +77,14 @@ export interface TwoStageConfig {
   candidates: number;
   /** The ranker learns from K folds of the training ratings: models fit on K-1, labels from the held-out one. */
   folds: number;
+  /**
+   * Rankers in the bag: each is boosted on stacked rows dealt into folds by its own seed, and the
+   * shipped model averages their margins (one model with every tree, `averageModels`). 1: no bag.
+   */
+  bags: number;
   itemNeighbors: number;
+  /** A pause longer than this starts a new rating session (the co-session item-kNN's rows). */
+  sessionGapMinutes: number;
   userNeighbors: number;
   rp3Beta: number;
   /** The ranker's trees start from priorWeight * retrieval_score_z (0: from nothing). */
@@ -88,7 +104,9 @@ export const MOVIELENS_TWO_STAGE: TwoStageConfig = {
   retrievalLambda: 500,
   candidates: 50,
   folds: 5,
+  bags: 5,
   itemNeighbors: 100,
+  sessionGapMinutes: 30,
   userNeighbors: 50,
   rp3Beta: 0.5,
   priorWeight: 0.05,
@@ -123,7 +141,7 @@ export class RatingSignals {
   private readonly userMeanPopularity: Float64Array;
   private readonly meanUserCount: number;
   private readonly occupations: Map<string, number>;
-  private readonly scratch: { retrieval: Float32Array; user: Float32Array; seen: Uint8Array };
+  private readonly scratch: { retrieval: Float32Array; user: Float32Array; seen: Uint8Array; cosession: Float32Array };
 
   private constructor(
     readonly dataset: RatingsDataset,
@@ -133,6 +151,7 @@ export class RatingSignals {
     private readonly itemKnn: ItemKnn,
     private readonly rp3: Rp3Beta,
     private readonly userKnn: UserKnn,
+    private readonly cosessionKnn: ItemKnn,
   ) {
     const m = train;
     const n = m.numItems;
@@ -169,7 +188,7 @@ export class RatingSignals {
       this.userMeanPopularity[u] = m.countOf(u) > 0 ? p / m.countOf(u) : Number.NaN;
     }
     this.occupations = new Map([...new Set(dataset.users?.occupations ?? [])].sort().map((o, k) => [o, k]));
-    this.scratch = { retrieval: new Float32Array(n), user: new Float32Array(towers.dim), seen: new Uint8Array(n) };
+    this.scratch = { retrieval: new Float32Array(n), user: new Float32Array(towers.dim), seen: new Uint8Array(n), cosession: new Float32Array(n) };
   }
 
   static async fit(dataset: RatingsDataset, train: UserItemMatrix, config: TwoStageConfig, seed: number): Promise<RatingSignals> {
@@ -183,7 +202,9 @@ export class RatingSignals {
     rp3.fit(train);
     const userKnn = new UserKnn({ neighbors: config.userNeighbors });
     userKnn.fit(train);
-    return new RatingSignals(dataset, train, config, towers, itemKnn, rp3, userKnn);
+    const cosessionKnn = new ItemKnn({ neighbors: config.itemNeighbors });
+    cosessionKnn.fit(sessionMatrix(train, (config.sessionGapMinutes ?? 30) * 60));
+    return new RatingSignals(dataset, train, config, towers, itemKnn, rp3, userKnn, cosessionKnn);
   }
 
   /** The retrieval stage's exact scores for every item: <user vector, item vector>. */
@@ -214,6 +235,8 @@ export class RatingSignals {
     const uknn = Float32Array.from(this.userKnn.scoreAll(user));
     const rp3Rank = rankWithin(rp3, items);
     const uknnRank = rankWithin(uknn, items);
+    const cosession = this.cosessionKnn.scoreItems(history, this.scratch.cosession);
+    const cosessionRank = rankWithin(cosession, items);
     for (const i of history) seen[i] = 0;
 
     let maxRetrieval = Number.NEGATIVE_INFINITY;
@@ -222,7 +245,9 @@ export class RatingSignals {
     let maxKnn = 1e-12;
     let maxRp3 = 1e-12;
     let maxUknn = 1e-12;
+    let maxCosession = 1e-12;
     for (const j of items) {
+      maxCosession = Math.max(maxCosession, cosession[j] as number);
       maxRetrieval = Math.max(maxRetrieval, retrieval[j] as number);
       sumRetrieval += retrieval[j] as number;
       sumRetrieval2 += (retrieval[j] as number) ** 2;
@@ -313,11 +338,31 @@ export class RatingSignals {
         (nearCount / nearAll) * n,
         year > 0 ? userYear - year : Number.NaN,
         sessions.length / 2,
+        (cosession[j] as number) / maxCosession,
+        cosessionRank[r] as number,
       ];
       rows.set(values, r * F);
     });
     return { items, rows };
   }
+}
+
+/**
+ * The training ratings with one row per rating session instead of per user: a user's ratings in
+ * time order, a new session wherever the pause exceeds `gapSeconds`.
+ */
+export function sessionMatrix(train: UserItemMatrix, gapSeconds: number): UserItemMatrix {
+  const sessions = new Int32Array(train.nnz);
+  let numSessions = 0;
+  for (let u = 0; u < train.numUsers; u++) {
+    const start = train.indptr[u] as number;
+    const order = Array.from({ length: (train.indptr[u + 1] as number) - start }, (_, k) => start + k).sort((a, b) => (train.timestamps[a] as number) - (train.timestamps[b] as number));
+    order.forEach((p, k) => {
+      if (k === 0 || (train.timestamps[p] as number) - (train.timestamps[order[k - 1] as number] as number) > gapSeconds) numSessions++;
+      sessions[p] = numSessions - 1;
+    });
+  }
+  return UserItemMatrix.fromRatings({ ...matrixInteractions(train), numUsers: numSessions, users: sessions });
 }
 
 /** Rank (0 = best) of each listed item among the listed items by `scores`. */
@@ -507,7 +552,35 @@ export function fitRankerOnRows(rows: RankerRows, ranker: TrainParamsInput, prio
   };
 }
 
-/** The ranker of the pipeline: stacked rows from the training ratings, then boosting. */
+/** Bag member b's seed: its fold deal and its boosting's subsamples differ from the other members'. */
+export const bagSeed = (seed: number, b: number): number => seed + 7_919 * b;
+
+/**
+ * Averages bag members into one ranker (their margins averaged; the prior is added once, as each
+ * member was boosted from the same prior). Counts and times are summed, scores averaged.
+ */
+export function bagRankers(members: readonly TrainedRanker[]): TrainedRanker {
+  const first = members[0];
+  if (!first) throw new RecEvalError("bags", "needs at least one ranker");
+  if (members.length === 1) return first;
+  const model = averageModels(members.map((m) => m.model));
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const valid = members.map((m) => m.validNdcg).filter((v): v is number => v !== null);
+  return {
+    model,
+    features: first.features,
+    priorWeight: first.priorWeight,
+    bestIteration: Math.round(mean(members.map((m) => m.bestIteration))),
+    validNdcg: valid.length ? mean(valid) : null,
+    rows: members.reduce((s, m) => s + m.rows, 0),
+    groups: members.reduce((s, m) => s + m.groups, 0),
+    candidateRecall: mean(members.map((m) => m.candidateRecall)),
+    topFeatures: featureImportance(model, "gain").slice(0, 6).map((f) => f.name),
+    seconds: members.reduce((s, m) => s + m.seconds, 0),
+  };
+}
+
+/** The ranker of the pipeline: stacked rows from the training ratings, then boosting; `bags` times, averaged. */
 export async function trainTwoStageRanker(
   dataset: RatingsDataset,
   train: UserItemMatrix,
@@ -515,7 +588,15 @@ export async function trainTwoStageRanker(
   seed: number,
   log: (line: string) => void = () => undefined,
 ): Promise<TrainedRanker> {
-  return fitRankerOnRows(await buildRankerRows(dataset, train, config, seed, log), config.ranker, config.priorWeight, config.features);
+  const bags = config.bags ?? 1;
+  if (!Number.isInteger(bags) || bags < 1) throw new RecEvalError("bags", `must be an integer >= 1, got ${bags}`);
+  const members: TrainedRanker[] = [];
+  for (let b = 0; b < bags; b++) {
+    const rows = await buildRankerRows(dataset, train, config, bagSeed(seed, b), log);
+    members.push(fitRankerOnRows(rows, { ...config.ranker, seed: bagSeed(config.ranker.seed ?? 7, b) }, config.priorWeight, config.features));
+    if (bags > 1) log(`ranker bag ${b + 1}/${bags}: ${(members.at(-1) as TrainedRanker).bestIteration + 1} trees`);
+  }
+  return bagRankers(members);
 }
 
 /** The retrieval stage alone, scored exactly (what HNSW approximates). */

@@ -60,6 +60,17 @@ describe("ItemKnn", () => {
     [0.5, 0.5, Math.SQRT1_2, Math.SQRT1_2].forEach((v, i) => expect(s[i]).toBeCloseTo(v, 6));
   });
 
+  it("scores any item list the way it scores a training user, into the caller's buffer", () => {
+    const knn = new ItemKnn({ neighbors: 10 });
+    knn.fit(toy);
+    const out = new Float32Array(4);
+    expect(Array.from(knn.scoreItems([2, 3], out))).toEqual(Array.from(knn.scoreAll(2)));
+    // A history no training user has, items 0 and 3: item 1 gets cos(1,0) = 1, item 2 cos(2,0) + cos(2,3), items 0 and 3 nothing (cos(0,3) = 0).
+    const s = Array.from(knn.scoreItems([0, 3], out));
+    [0, 1, 0.5 + Math.SQRT1_2, 0].forEach((v, i) => expect(s[i]).toBeCloseTo(v, 6));
+    expect(() => new ItemKnn().scoreItems([0])).toThrow(/^fit: /);
+  });
+
   it("keeps only the most similar neighbours of each item", () => {
     const knn = new ItemKnn({ neighbors: 1 });
     knn.fit(toy);

@@ -50,6 +50,12 @@ export class ItemKnn implements Recommender {
     return this.lists.score(this.train.itemsOf(user), this.buffer);
   }
 
+  /** Scores for any list of items (a history the model was not fitted on, such as one user's across sessions). */
+  scoreItems(items: ArrayLike<number>, out: Float32Array = this.buffer): Float32Array {
+    if (!this.lists) throw new RecEvalError("fit", "ItemKNN.scoreItems called before fit");
+    return this.lists.score(items, out);
+  }
+
   /** The kept neighbours of item i with their similarities (views, most similar first). */
   neighborsOf(i: number): { ids: Int32Array; similarities: Float32Array } {
     if (!this.lists) throw new RecEvalError("fit", "ItemKNN.neighborsOf called before fit");
