@@ -213,11 +213,11 @@ export function renderMovieLensReport(input: MovieLensReportInput): RenderedRepo
     "",
     `Retrieval: low-rank EASE, the ${first.signals.towers.dim} leading eigen-directions of X^T X (lambda ${config.retrievalLambda}), ` +
       "served as a two-tower model with linear towers (user vector = sum of the history items' vectors) over an HNSW index. " +
-      `Ranker: ${config.ranker.objective} GBDT (depth ${config.ranker.maxDepth ?? 6}, ${config.features.length} features) on the top ${config.candidates} candidates with ${first.ranker.topFeatures.length ? "features led by " + first.ranker.topFeatures.join(", ") : "its features"}; ` +
+      `Ranker: ${(config.bags ?? 1) > 1 ? `a bag of ${config.bags} ${config.ranker.objective} GBDTs averaged into one model` : `${config.ranker.objective} GBDT`} (depth ${config.ranker.maxDepth ?? 6}, ${config.features.length} features) on the top ${config.candidates} candidates with ${first.ranker.topFeatures.length ? "features led by " + first.ranker.topFeatures.join(", ") : "its features"}; ` +
       `trained on ${config.folds} folds of each seed's training ratings (signals fitted on ${config.folds - 1} folds, the held-out fold labels the candidates), ` +
-      `early-stopped on a fifth of the users.`,
+      `early-stopped on a fifth of the users${(config.bags ?? 1) > 1 ? `; each member deals the folds by its own seed` : ""}.`,
     "",
-    "| seed | ranker trees | early-stopping NDCG@10 | fold candidate recall | two-tower epochs kept | seconds: two-tower / ranker / signals / evaluation |",
+    `| seed | ranker trees${(config.bags ?? 1) > 1 ? " (mean per member)" : ""} | early-stopping NDCG@10${(config.bags ?? 1) > 1 ? " (mean)" : ""} | fold candidate recall | two-tower epochs kept | seconds: two-tower / ranker / signals / evaluation |`,
     "|---:|---:|---:|---:|---:|---|",
     ...runs.map(
       (r) =>
