@@ -46,6 +46,7 @@ export const DEFAULT_RANKER_VARIANTS: readonly RankerVariant[] = [
   { name: "27 features, depth 3, min child weight 10, bag of 5", features: TWO_STAGE_FEATURES, ranker: SHALLOW, bags: 5 },
   { name: "29 features (27 + co-session kNN), depth 2, min child weight 10", features: WITH_COSESSION, ranker: { maxDepth: 2, minChildWeight: 10 } },
   { name: "29 features (27 + co-session kNN), depth 2, min child weight 10, bag of 5", features: WITH_COSESSION, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 5 },
+  { name: "27 features, depth 2, min child weight 10, bag of 10", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 10 },
 ];
 
 /**
