@@ -1,7 +1,7 @@
 import type { RatingsDataset } from "@mlsd/datasets";
 import { evaluate, interactionsOf, stratifiedSplit, type EvalSplit, type Recommender } from "@mlsd/rec-eval";
 import { Predictor } from "@mlsd/gbdt";
-import { bagRankers, bagSeed, buildRankerRows, COSESSION_FEATURES, fitRankerOnRows, matrixInteractions, priorMargins, CANDIDATE_COLUMNS, RatingSignals, retrievalRecommender, selectColumns, TWO_STAGE_FEATURES, type RankerRows, type TwoStageConfig, type TwoStageFeature } from "./two-stage";
+import { bagRankers, bagSeed, buildRankerRows, COSESSION_FEATURES, SECOND_OPINION_FEATURES, fitBagMember, matrixInteractions, priorMargins, CANDIDATE_COLUMNS, RatingSignals, retrievalRecommender, selectColumns, TWO_STAGE_FEATURES, type RankerRows, type TwoStageConfig, type TwoStageFeature } from "./two-stage";
 
 /** One ranker setting: a feature subset, a prior weight and boosting parameters over the pipeline's. */
 export interface RankerVariant {
@@ -25,6 +25,9 @@ export interface RankerSearchRow {
 
 const WITH_SESSIONS: readonly TwoStageFeature[] = CANDIDATE_COLUMNS.filter((f) => !(COSESSION_FEATURES as readonly string[]).includes(f));
 const WITH_COSESSION: readonly TwoStageFeature[] = [...TWO_STAGE_FEATURES, ...COSESSION_FEATURES];
+const WITH_EASE: readonly TwoStageFeature[] = [...TWO_STAGE_FEATURES, ...SECOND_OPINION_FEATURES.filter((f) => f.startsWith("ease_"))];
+const WITH_RATING_KNN: readonly TwoStageFeature[] = [...TWO_STAGE_FEATURES, "itemknn_rating_dev"];
+const WITH_SECOND_OPINIONS: readonly TwoStageFeature[] = [...TWO_STAGE_FEATURES, ...SECOND_OPINION_FEATURES];
 
 const SHALLOW = { maxDepth: 3, minChildWeight: 10 } as const;
 
@@ -47,6 +50,9 @@ export const DEFAULT_RANKER_VARIANTS: readonly RankerVariant[] = [
   { name: "29 features (27 + co-session kNN), depth 2, min child weight 10", features: WITH_COSESSION, ranker: { maxDepth: 2, minChildWeight: 10 } },
   { name: "29 features (27 + co-session kNN), depth 2, min child weight 10, bag of 5", features: WITH_COSESSION, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 5 },
   { name: "27 features, depth 2, min child weight 10, bag of 10", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 10 },
+  { name: "31 features (27 + EASE at lambda 100 and 2000), depth 2, min child weight 10, bag of 5", features: WITH_EASE, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 5 },
+  { name: "28 features (27 + item-kNN through the user's ratings), depth 2, min child weight 10, bag of 5", features: WITH_RATING_KNN, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 5 },
+  { name: "32 features (27 + both), depth 2, min child weight 10, bag of 5", features: WITH_SECOND_OPINIONS, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 5 },
 ];
 
 /**
@@ -94,7 +100,8 @@ export async function searchRankerVariants(
       return entry;
     };
     for (const [v, variant] of variants.entries()) {
-      const config: TwoStageConfig = { ...base, ...variant.rows };
+      // Every row carries every candidate column, so that all variants boost on the same rows.
+      const config: TwoStageConfig = { ...base, searchColumns: true, ...variant.rows };
       const priorWeight = variant.priorWeight ?? base.priorWeight;
       const params = { ...base.ranker, ...variant.ranker } as TwoStageConfig["ranker"];
       const members = [];
@@ -102,7 +109,7 @@ export async function searchRankerVariants(
       for (let b = 0; b < (variant.bags ?? 1); b++) {
         const entry = await rowsFor(config, b);
         cached = entry.cached;
-        members.push(fitRankerOnRows(entry.rows, { ...params, seed: bagSeed(params.seed ?? 7, b) }, priorWeight, variant.features ?? base.features));
+        members.push(fitBagMember(entry.rows, params, b, priorWeight, variant.features ?? base.features));
       }
       const ranker = bagRankers(members);
       const predictor = new Predictor(ranker.model);

@@ -3,11 +3,11 @@ import os from "node:os";
 import path from "node:path";
 import { loadMovieLens, type RatingsDataset } from "@mlsd/datasets";
 import { Predictor } from "@mlsd/gbdt";
-import { interactionsOf, stratifiedSplit, UserItemMatrix, type EvalSplit } from "@mlsd/rec-eval";
+import { Ease, ItemKnn, interactionsOf, stratifiedSplit, UserItemMatrix, type EvalSplit } from "@mlsd/rec-eval";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeTinyMovieLens } from "./movielens-fixture";
 import { rankerSettingName } from "./movielens-tune";
-import { bagSeed, buildRankerRows, CANDIDATE_COLUMNS, sessionMatrix, fitRankerOnRows, MOVIELENS_TWO_STAGE, trainTwoStageRanker, RatingSignals, selectColumns, TWO_STAGE_FEATURES, twoStageRecommender, type RankerRows, type TwoStageConfig, type TwoStageFeature } from "./two-stage";
+import { bagSeed, buildRankerRows, CANDIDATE_COLUMNS, COSESSION_FEATURES, EASE_LAMBDAS, SECOND_OPINION_FEATURES, sessionMatrix, fitRankerOnRows, MOVIELENS_TWO_STAGE, trainTwoStageRanker, RatingSignals, selectColumns, TWO_STAGE_FEATURES, twoStageRecommender, type RankerRows, type TwoStageConfig, type TwoStageFeature } from "./two-stage";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ml-two-stage-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -34,12 +34,15 @@ let dataset: RatingsDataset;
 let split: EvalSplit;
 let rows: RankerRows;
 let signals: RatingSignals;
+/** The same signals with the search-only columns' models fitted. */
+let searchSignals: RatingSignals;
 beforeAll(async () => {
   writeTinyMovieLens(dir, { users: 40, movies: 45, perUser: 15 });
   dataset = await loadMovieLens(dir);
   split = stratifiedSplit(interactionsOf(dataset), { trainRatio: 0.75, seed: 42 });
   rows = await buildRankerRows(dataset, split.train, config, 42);
   signals = await RatingSignals.fit(dataset, split.train, config, 42);
+  searchSignals = await RatingSignals.fit(dataset, split.train, { ...config, searchColumns: true }, 42);
 }, 120_000);
 
 describe("the two-stage ranker's rows", () => {
@@ -117,13 +120,72 @@ describe("the co-session item-kNN's sessions", () => {
   });
 
   it("score a candidate by its co-session similarity to the user's movies, as a share of the best candidate's and a rank", () => {
-    const { items, rows: features } = signals.candidates(7);
+    const { items, rows: features } = searchSignals.candidates(7);
     const rel = Array.from(items, (_, r) => features[r * CANDIDATE_COLUMNS.length + column("cosession_score_rel")]!);
     const rank = Array.from(items, (_, r) => features[r * CANDIDATE_COLUMNS.length + column("cosession_rank")]!);
     expect(Math.max(...rel)).toBeCloseTo(1, 9);
     expect(new Set(rank).size).toBe(items.length);
     const best = rank.indexOf(0);
     expect(rel[best]).toBe(Math.max(...rel));
+  });
+});
+
+describe("the search-only second opinions", () => {
+  const F = CANDIDATE_COLUMNS.length;
+
+  it("are left out (NaN, no model fitted) unless the search asks for them or the features read them; the other columns do not change", () => {
+    const shipped = signals.candidates(3);
+    const search = searchSignals.candidates(3);
+    expect(Array.from(search.items)).toEqual(Array.from(shipped.items));
+    for (let r = 0; r < shipped.items.length; r++) {
+      for (const f of [...COSESSION_FEATURES, ...SECOND_OPINION_FEATURES]) expect(shipped.rows[r * F + column(f)]).toBeNaN();
+      for (const f of TWO_STAGE_FEATURES) expect(search.rows[r * F + column(f)]).toBe(shipped.rows[r * F + column(f)]);
+    }
+  });
+
+  it("carry full EASE at each penalty as a z-score and a rank among the candidates", async () => {
+    const user = 9;
+    const { items, rows: features } = searchSignals.candidates(user);
+    for (const lambda of EASE_LAMBDAS) {
+      const ease = new Ease({ lambda });
+      await ease.fit(split.train);
+      const scores = Array.from(items, (j) => ease.scoreAll(user)[j]!);
+      const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
+      const sd = Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / scores.length);
+      const order = Array.from(items.keys()).sort((a, b) => scores[b]! - scores[a]! || a - b);
+      items.forEach((_, r) => {
+        expect(features[r * F + column(`ease_lambda${lambda}_z` as TwoStageFeature)]).toBeCloseTo((scores[r]! - mean) / sd, 4);
+        expect(features[r * F + column(`ease_lambda${lambda}_rank` as TwoStageFeature)]).toBe(order.indexOf(r));
+      });
+    }
+  });
+
+  it("read item-kNN through the user's ratings: the similarity-weighted mean of rating minus the user's mean over the candidate's rated neighbours", () => {
+    const user = 4;
+    const knn = new ItemKnn({ neighbors: config.itemNeighbors });
+    knn.fit(split.train);
+    const history = Array.from(split.train.itemsOf(user));
+    const ratings = Array.from(split.train.valuesOf(user));
+    const mean = ratings.reduce((a, b) => a + b, 0) / ratings.length;
+    const { items, rows: features } = searchSignals.candidates(user);
+    let checked = 0;
+    items.forEach((j, r) => {
+      const { ids, similarities } = knn.neighborsOf(j);
+      let num = 0;
+      let den = 0;
+      ids.forEach((i, p) => {
+        const h = history.indexOf(i);
+        if (h < 0) return;
+        num += similarities[p]! * (ratings[h]! - mean);
+        den += similarities[p]!;
+      });
+      const value = features[r * F + column("itemknn_rating_dev")];
+      if (den > 0) {
+        expect(value).toBeCloseTo(num / den, 9);
+        checked++;
+      } else expect(value).toBeNaN();
+    });
+    expect(checked).toBeGreaterThan(0);
   });
 });
 

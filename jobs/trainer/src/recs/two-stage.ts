@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { RatingsDataset } from "@mlsd/datasets";
 import { averageModels, Dataset, featureImportance, Predictor, train as trainGbdt, type GbdtModel, type TrainParamsInput } from "@mlsd/gbdt";
-import { ItemKnn, RecEvalError, Rp3Beta, topK, UserItemMatrix, UserKnn, type Interactions, type Recommender } from "@mlsd/rec-eval";
+import { Ease, ItemKnn, RecEvalError, Rp3Beta, topK, UserItemMatrix, UserKnn, type Interactions, type Recommender } from "@mlsd/rec-eval";
 import { Rng } from "@mlsd/random";
 import { fitLowRankEase, linearUserVector, type LinearTowers } from "@mlsd/two-tower";
 
@@ -57,8 +57,19 @@ export const SESSION_FEATURES = ["item_share_near_user_1d", "item_log_near_user_
  */
 export const COSESSION_FEATURES = ["cosession_score_rel", "cosession_rank"] as const;
 
+/**
+ * Second opinions, search-only: full EASE at a sharper and a smoother penalty than retrieval's
+ * (z-score among the candidates and rank), and item-kNN read through the user's ratings (the
+ * similarity-weighted mean of the user's rating minus their mean rating over the candidate's
+ * neighbours in the history: did they like the movies this one resembles).
+ */
+export const EASE_LAMBDAS = [100, 2000] as const;
+export const SECOND_OPINION_FEATURES = ["ease_lambda100_z", "ease_lambda100_rank", "ease_lambda2000_z", "ease_lambda2000_rank", "itemknn_rating_dev"] as const;
+
 /** The columns of a candidate row: the shipped features, then the search-only ones. */
-export const CANDIDATE_COLUMNS = [...TWO_STAGE_FEATURES, ...SESSION_FEATURES, ...COSESSION_FEATURES] as const;
+export const CANDIDATE_COLUMNS = [...TWO_STAGE_FEATURES, ...SESSION_FEATURES, ...COSESSION_FEATURES, ...SECOND_OPINION_FEATURES] as const;
+/** Columns that need models of their own, fitted only when `searchColumns` is set (else NaN). */
+const FITTED_SEARCH_COLUMNS: readonly TwoStageFeature[] = [...COSESSION_FEATURES, ...SECOND_OPINION_FEATURES];
 export type TwoStageFeature = (typeof CANDIDATE_COLUMNS)[number];
 const F = CANDIDATE_COLUMNS.length;
 
@@ -91,6 +102,11 @@ export interface TwoStageConfig {
   priorWeight: number;
   /** The candidate columns the ranker reads (the shipped set: TWO_STAGE_FEATURES). */
   features: readonly TwoStageFeature[];
+  /**
+   * Fit the models behind the search-only columns (co-session kNN, EASE at other penalties) even
+   * when `features` does not read them: the ranker search scores every column on one set of rows.
+   */
+  searchColumns?: boolean;
   ranker: TrainParamsInput;
 }
 
@@ -151,7 +167,7 @@ export class RatingSignals {
     private readonly itemKnn: ItemKnn,
     private readonly rp3: Rp3Beta,
     private readonly userKnn: UserKnn,
-    private readonly cosessionKnn: ItemKnn,
+    private readonly search: SearchSignals | undefined,
   ) {
     const m = train;
     const n = m.numItems;
@@ -192,6 +208,7 @@ export class RatingSignals {
   }
 
   static async fit(dataset: RatingsDataset, train: UserItemMatrix, config: TwoStageConfig, seed: number): Promise<RatingSignals> {
+    const wantsSearch = config.searchColumns === true || config.features.some((f) => FITTED_SEARCH_COLUMNS.includes(f));
     const towers = await fitLowRankEase(
       { numRows: train.numUsers, numColumns: train.numItems, indptr: train.indptr, indices: train.indices },
       { dim: Math.min(config.retrievalDim, train.numItems), lambda: config.retrievalLambda, seed },
@@ -202,9 +219,7 @@ export class RatingSignals {
     rp3.fit(train);
     const userKnn = new UserKnn({ neighbors: config.userNeighbors });
     userKnn.fit(train);
-    const cosessionKnn = new ItemKnn({ neighbors: config.itemNeighbors });
-    cosessionKnn.fit(sessionMatrix(train, (config.sessionGapMinutes ?? 30) * 60));
-    return new RatingSignals(dataset, train, config, towers, itemKnn, rp3, userKnn, cosessionKnn);
+    return new RatingSignals(dataset, train, config, towers, itemKnn, rp3, userKnn, wantsSearch ? await fitSearchSignals(train, config) : undefined);
   }
 
   /** The retrieval stage's exact scores for every item: <user vector, item vector>. */
@@ -221,22 +236,27 @@ export class RatingSignals {
     return out;
   }
 
-  /** The user's retrieval candidates (unseen items, best first) and their feature rows (candidates x F). */
-  candidates(user: number): { items: Int32Array; rows: Float64Array } {
+  /**
+   * The user's retrieval candidates (unseen items, best first) and their feature rows (candidates x
+   * F); `count` (default: the config's) as many, the whole unseen catalogue when it is that large.
+   */
+  candidates(user: number, count: number = this.config.candidates): { items: Int32Array; rows: Float64Array } {
     const m = this.train;
     const n = m.numItems;
     const seen = this.scratch.seen;
     const history = m.itemsOf(user);
     for (const i of history) seen[i] = 1;
     const retrieval = this.retrievalScores(user);
-    const items = topK(retrieval, Math.min(this.config.candidates, n), seen);
+    const items = topK(retrieval, Math.min(count, n), seen);
     const knn = Float32Array.from(this.itemKnn.scoreAll(user));
     const rp3 = Float32Array.from(this.rp3.scoreAll(user));
     const uknn = Float32Array.from(this.userKnn.scoreAll(user));
     const rp3Rank = rankWithin(rp3, items);
     const uknnRank = rankWithin(uknn, items);
-    const cosession = this.cosessionKnn.scoreItems(history, this.scratch.cosession);
-    const cosessionRank = rankWithin(cosession, items);
+    const search = this.search;
+    const cosession = search ? search.cosessionKnn.scoreItems(history, this.scratch.cosession) : undefined;
+    const cosessionRank = cosession ? rankWithin(cosession, items) : undefined;
+    const ease = search ? search.ease.map((model) => zAndRank(model.scoreAll(user), items)) : [];
     for (const i of history) seen[i] = 0;
 
     let maxRetrieval = Number.NEGATIVE_INFINITY;
@@ -247,7 +267,7 @@ export class RatingSignals {
     let maxUknn = 1e-12;
     let maxCosession = 1e-12;
     for (const j of items) {
-      maxCosession = Math.max(maxCosession, cosession[j] as number);
+      if (cosession) maxCosession = Math.max(maxCosession, cosession[j] as number);
       maxRetrieval = Math.max(maxRetrieval, retrieval[j] as number);
       sumRetrieval += retrieval[j] as number;
       sumRetrieval2 += (retrieval[j] as number) ** 2;
@@ -276,7 +296,12 @@ export class RatingSignals {
     const genreShare = new Map<number, number>();
     for (const i of history) for (const g of genres[i] ?? []) genreShare.set(g, (genreShare.get(g) ?? 0) + 1 / history.length);
     let ratingSum = 0;
-    for (const v of m.valuesOf(user)) ratingSum += v;
+    const ratingOf = new Map<number, number>();
+    const ratings = m.valuesOf(user);
+    history.forEach((i, p) => {
+      ratingSum += ratings[p] as number;
+      ratingOf.set(i, ratings[p] as number);
+    });
     const users = this.dataset.users;
     const age = users ? (users.ages[user] as number) : Number.NaN;
     const gender = users ? (users.genders[user] === "F" ? 1 : 0) : Number.NaN;
@@ -293,6 +318,20 @@ export class RatingSignals {
       return 0;
     });
     const topKnnMax = Math.max(1e-12, ...knnMax);
+    // Item-kNN through the user's ratings: over the candidate's neighbours the user rated, the
+    // similarity-weighted mean of (their rating - their mean rating).
+    const knnRatingDev = Float64Array.from(items, (j) => {
+      const neighbours = this.itemKnn.neighborsOf(j);
+      let num = 0;
+      let den = 0;
+      for (let p = 0; p < neighbours.ids.length; p++) {
+        const r = ratingOf.get(neighbours.ids[p] as number);
+        if (r === undefined) continue;
+        num += (neighbours.similarities[p] as number) * (r - meanRating);
+        den += neighbours.similarities[p] as number;
+      }
+      return den > 0 ? num / den : Number.NaN;
+    });
     const meanRetrieval = sumRetrieval / items.length;
     const sdRetrieval = Math.sqrt(Math.max(0, sumRetrieval2 / items.length - meanRetrieval ** 2)) || 1;
 
@@ -338,8 +377,10 @@ export class RatingSignals {
         (nearCount / nearAll) * n,
         year > 0 ? userYear - year : Number.NaN,
         sessions.length / 2,
-        (cosession[j] as number) / maxCosession,
-        cosessionRank[r] as number,
+        cosession ? (cosession[j] as number) / maxCosession : Number.NaN,
+        cosessionRank ? (cosessionRank[r] as number) : Number.NaN,
+        ...EASE_LAMBDAS.flatMap((_, e) => (ease[e] ? [ease[e].z[r] as number, ease[e].rank[r] as number] : [Number.NaN, Number.NaN])),
+        search ? (knnRatingDev[r] as number) : Number.NaN,
       ];
       rows.set(values, r * F);
     });
@@ -363,6 +404,38 @@ export function sessionMatrix(train: UserItemMatrix, gapSeconds: number): UserIt
     });
   }
   return UserItemMatrix.fromRatings({ ...matrixInteractions(train), numUsers: numSessions, users: sessions });
+}
+
+/** The models behind the search-only columns. */
+interface SearchSignals {
+  cosessionKnn: ItemKnn;
+  /** Full EASE at each of EASE_LAMBDAS. */
+  ease: Ease[];
+}
+
+async function fitSearchSignals(train: UserItemMatrix, config: TwoStageConfig): Promise<SearchSignals> {
+  const cosessionKnn = new ItemKnn({ neighbors: config.itemNeighbors });
+  cosessionKnn.fit(sessionMatrix(train, config.sessionGapMinutes * 60));
+  const ease: Ease[] = [];
+  for (const lambda of EASE_LAMBDAS) {
+    const model = new Ease({ lambda });
+    await model.fit(train);
+    ease.push(model);
+  }
+  return { cosessionKnn, ease };
+}
+
+/** Z-score among the listed items and rank (0 = best) of each listed item by `scores`. */
+function zAndRank(scores: Float32Array, items: Int32Array): { z: Float64Array; rank: Float64Array } {
+  let sum = 0;
+  let sum2 = 0;
+  for (const j of items) {
+    sum += scores[j] as number;
+    sum2 += (scores[j] as number) ** 2;
+  }
+  const mean = sum / Math.max(1, items.length);
+  const sd = Math.sqrt(Math.max(0, sum2 / Math.max(1, items.length) - mean ** 2)) || 1;
+  return { z: Float64Array.from(items, (j) => ((scores[j] as number) - mean) / sd), rank: rankWithin(scores, items) };
 }
 
 /** Rank (0 = best) of each listed item among the listed items by `scores`. */
@@ -555,6 +628,11 @@ export function fitRankerOnRows(rows: RankerRows, ranker: TrainParamsInput, prio
 /** Bag member b's seed: its fold deal and its boosting's subsamples differ from the other members'. */
 export const bagSeed = (seed: number, b: number): number => seed + 7_919 * b;
 
+/** Bag member b boosted on its rows: the boosting's own seed moved by bagSeed, so its subsamples differ too. */
+export function fitBagMember(rows: RankerRows, ranker: TrainParamsInput, b: number, priorWeight: number, features: readonly TwoStageFeature[]): TrainedRanker {
+  return fitRankerOnRows(rows, { ...ranker, seed: bagSeed(ranker.seed ?? 7, b) }, priorWeight, features);
+}
+
 /**
  * Averages bag members into one ranker (their margins averaged; the prior is added once, as each
  * member was boosted from the same prior). Counts and times are summed, scores averaged.
@@ -588,12 +666,12 @@ export async function trainTwoStageRanker(
   seed: number,
   log: (line: string) => void = () => undefined,
 ): Promise<TrainedRanker> {
-  const bags = config.bags ?? 1;
+  const bags = config.bags;
   if (!Number.isInteger(bags) || bags < 1) throw new RecEvalError("bags", `must be an integer >= 1, got ${bags}`);
   const members: TrainedRanker[] = [];
   for (let b = 0; b < bags; b++) {
     const rows = await buildRankerRows(dataset, train, config, bagSeed(seed, b), log);
-    members.push(fitRankerOnRows(rows, { ...config.ranker, seed: bagSeed(config.ranker.seed ?? 7, b) }, config.priorWeight, config.features));
+    members.push(fitBagMember(rows, config.ranker, b, config.priorWeight, config.features));
     if (bags > 1) log(`ranker bag ${b + 1}/${bags}: ${(members.at(-1) as TrainedRanker).bestIteration + 1} trees`);
   }
   return bagRankers(members);
@@ -604,8 +682,11 @@ export function retrievalRecommender(name: string, signals: () => RatingSignals)
   return { name, fit: () => undefined, scoreAll: (u) => signals().retrievalScores(u) };
 }
 
-/** Retrieval candidates ordered by the ranker; everything outside the candidates ranks below them. */
-export function twoStageRecommender(name: string, signals: () => RatingSignals, ranker: Pick<TrainedRanker, "model" | "priorWeight" | "features">): Recommender {
+/**
+ * Retrieval candidates ordered by the ranker; everything outside the candidates ranks below them.
+ * `candidates` overrides how many the retrieval stage hands over (default: the signals' config).
+ */
+export function twoStageRecommender(name: string, signals: () => RatingSignals, ranker: Pick<TrainedRanker, "model" | "priorWeight" | "features">, candidates?: number): Recommender {
   const predictor = new Predictor(ranker.model);
   let scores = new Float32Array(0);
   return {
@@ -614,7 +695,7 @@ export function twoStageRecommender(name: string, signals: () => RatingSignals, 
     scoreAll: (u) => {
       const s = signals();
       if (scores.length !== s.train.numItems) scores = new Float32Array(s.train.numItems);
-      const { items, rows } = s.candidates(u);
+      const { items, rows } = s.candidates(u, candidates);
       const predicted = predictor.predictBatchRaw(selectColumns(rows, items.length, ranker.features));
       const prior = priorMargins(rows, items.length, ranker.priorWeight);
       scores.fill(Number.NEGATIVE_INFINITY);
