@@ -115,9 +115,25 @@ const invariants: Record<string, (o: ClaimOutcome) => void> = {
   },
   "18": (o) => {
     for (const r of o.runs) {
-      const arms = (r.detail as { arms: { candidateRecall: number; ranked: number }[] }).arms;
+      const detail = r.detail as { arms: { candidateRecall: number; ranked: number }[]; movielens: { items: number; splitSeed: number; arms: { name: string; ranked: number; ndcg: number; cpuMicros: number }[] } };
+      const arms = detail.arms;
       expect(arms[0]?.candidateRecall).toBe(1);
       for (const a of arms.slice(1)) expect(a.candidateRecall).toBeLessThanOrEqual(1);
+      // The real-data arm: retrieval alone, the pipeline's top-N then rank, every unseen movie; the split the trainer README uses.
+      const ml = detail.movielens;
+      expect(ml.splitSeed).toBe(41 + r.seed);
+      expect(ml.arms.map((a) => a.name)).toEqual(["retrieval alone (no ranker)", "retrieval top 20 then rank", "rank every unseen movie"]);
+      expect(ml.arms[1]?.ranked).toBe(20);
+      expect(ml.arms[2]?.ranked).toBeGreaterThan(20);
+      expect(ml.arms[2]?.ranked).toBeLessThan(ml.items);
+      for (const a of ml.arms) {
+        expect(a.ndcg).toBeGreaterThan(0);
+        expect(a.ndcg).toBeLessThanOrEqual(1);
+      }
+      // Building candidate rows and walking the trees costs measurable CPU.
+      for (const a of ml.arms.slice(1)) expect(a.cpuMicros).toBeGreaterThan(0);
+      expect(r.metrics.movielensCpuRatio).toBeCloseTo((ml.arms[2]?.cpuMicros ?? 0) / (ml.arms[1]?.cpuMicros ?? 1), 9);
+      expect(r.metrics.movielensNdcgLoss).toBeCloseTo((ml.arms[2]?.ndcg ?? 0) - (ml.arms[1]?.ndcg ?? 0), 12);
     }
   },
   "20": (o) => {
