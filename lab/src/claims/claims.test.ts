@@ -122,7 +122,7 @@ const invariants: Record<string, (o: ClaimOutcome) => void> = {
       // The real-data arm: retrieval alone, the pipeline's top-N then rank, every unseen movie; the split the trainer README uses.
       const ml = detail.movielens;
       expect(ml.splitSeed).toBe(41 + r.seed);
-      expect(ml.arms.map((a) => a.name)).toEqual(["retrieval alone (no ranker)", "retrieval top 20 then rank", "rank every unseen movie"]);
+      expect(ml.arms.map((a) => a.name)).toEqual(["HNSW retrieval alone (no ranker)", "HNSW top 20 then rank", "rank every unseen movie"]);
       expect(ml.arms[1]?.ranked).toBe(20);
       expect(ml.arms[2]?.ranked).toBeGreaterThan(20);
       expect(ml.arms[2]?.ranked).toBeLessThan(ml.items);

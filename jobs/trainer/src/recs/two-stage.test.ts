@@ -130,6 +130,17 @@ describe("the co-session item-kNN's sessions", () => {
   });
 });
 
+describe("candidate rows from another retriever (the served path's ANN answer)", () => {
+  it("equal the exact candidates' rows when given the same items and scores, and read only the candidates' scores", () => {
+    const user = 6;
+    const exact = signals.candidates(user);
+    const scores = Float32Array.from(signals.retrievalScores(user));
+    const only = new Float32Array(scores.length).fill(Number.NaN);
+    for (const j of exact.items) only[j] = scores[j]!;
+    expect(Array.from(signals.rowsFor(user, exact.items, only))).toEqual(Array.from(exact.rows));
+  });
+});
+
 describe("the search-only second opinions", () => {
   const F = CANDIDATE_COLUMNS.length;
 

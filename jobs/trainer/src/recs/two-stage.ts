@@ -241,13 +241,24 @@ export class RatingSignals {
    * F); `count` (default: the config's) as many, the whole unseen catalogue when it is that large.
    */
   candidates(user: number, count: number = this.config.candidates): { items: Int32Array; rows: Float64Array } {
-    const m = this.train;
-    const n = m.numItems;
     const seen = this.scratch.seen;
-    const history = m.itemsOf(user);
+    const history = this.train.itemsOf(user);
     for (const i of history) seen[i] = 1;
     const retrieval = this.retrievalScores(user);
-    const items = topK(retrieval, Math.min(count, n), seen);
+    const items = topK(retrieval, Math.min(count, this.train.numItems), seen);
+    for (const i of history) seen[i] = 0;
+    return { items, rows: this.rowsFor(user, items, retrieval) };
+  }
+
+  /**
+   * Feature rows (items x F) for candidates someone else retrieved, best first, with their retrieval
+   * scores (`retrieval[j]` for each candidate j; nothing else is read): what serving builds from
+   * the ANN index's answer.
+   */
+  rowsFor(user: number, items: Int32Array, retrieval: ArrayLike<number>): Float64Array {
+    const m = this.train;
+    const n = m.numItems;
+    const history = m.itemsOf(user);
     const knn = Float32Array.from(this.itemKnn.scoreAll(user));
     const rp3 = Float32Array.from(this.rp3.scoreAll(user));
     const uknn = Float32Array.from(this.userKnn.scoreAll(user));
@@ -257,7 +268,6 @@ export class RatingSignals {
     const cosession = search ? search.cosessionKnn.scoreItems(history, this.scratch.cosession) : undefined;
     const cosessionRank = cosession ? rankWithin(cosession, items) : undefined;
     const ease = search ? search.ease.map((model) => zAndRank(model.scoreAll(user), items)) : [];
-    for (const i of history) seen[i] = 0;
 
     let maxRetrieval = Number.NEGATIVE_INFINITY;
     let sumRetrieval = 0;
@@ -384,7 +394,7 @@ export class RatingSignals {
       ];
       rows.set(values, r * F);
     });
-    return { items, rows };
+    return rows;
   }
 }
 
@@ -682,11 +692,15 @@ export function retrievalRecommender(name: string, signals: () => RatingSignals)
   return { name, fit: () => undefined, scoreAll: (u) => signals().retrievalScores(u) };
 }
 
+/** A user's candidates (best first) and their feature rows, from somewhere other than exact retrieval (an ANN index). */
+export type CandidateSource = (signals: RatingSignals, user: number) => { items: Int32Array; rows: Float64Array };
+
 /**
  * Retrieval candidates ordered by the ranker; everything outside the candidates ranks below them.
- * `candidates` overrides how many the retrieval stage hands over (default: the signals' config).
+ * `candidates`: how many exact retrieval hands over (default: the signals' config), or a source
+ * of candidates and rows.
  */
-export function twoStageRecommender(name: string, signals: () => RatingSignals, ranker: Pick<TrainedRanker, "model" | "priorWeight" | "features">, candidates?: number): Recommender {
+export function twoStageRecommender(name: string, signals: () => RatingSignals, ranker: Pick<TrainedRanker, "model" | "priorWeight" | "features">, candidates?: number | CandidateSource): Recommender {
   const predictor = new Predictor(ranker.model);
   let scores = new Float32Array(0);
   return {
@@ -695,7 +709,7 @@ export function twoStageRecommender(name: string, signals: () => RatingSignals, 
     scoreAll: (u) => {
       const s = signals();
       if (scores.length !== s.train.numItems) scores = new Float32Array(s.train.numItems);
-      const { items, rows } = s.candidates(u, candidates);
+      const { items, rows } = typeof candidates === "function" ? candidates(s, u) : s.candidates(u, candidates);
       const predicted = predictor.predictBatchRaw(selectColumns(rows, items.length, ranker.features));
       const prior = priorMargins(rows, items.length, ranker.priorWeight);
       scores.fill(Number.NEGATIVE_INFINITY);
