@@ -53,6 +53,10 @@ export const DEFAULT_RANKER_VARIANTS: readonly RankerVariant[] = [
   { name: "31 features (27 + EASE at lambda 100 and 2000), depth 2, min child weight 10, bag of 5", features: WITH_EASE, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 5 },
   { name: "28 features (27 + item-kNN through the user's ratings), depth 2, min child weight 10, bag of 5", features: WITH_RATING_KNN, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 5 },
   { name: "32 features (27 + both), depth 2, min child weight 10, bag of 5", features: WITH_SECOND_OPINIONS, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 5 },
+  // Some members early-stop after 1-3 trees (seed 43's bag in the claims lab): more patience, or none.
+  { name: "27 features, depth 2, min child weight 10, bag of 5, early-stopping patience 200", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 2, minChildWeight: 10, earlyStoppingRounds: 200 }, bags: 5 },
+  { name: "27 features, depth 2, min child weight 10, bag of 5, 150 rounds (no early stop)", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 2, minChildWeight: 10, numRounds: 150, earlyStoppingRounds: undefined }, bags: 5 },
+  { name: "27 features, depth 2, min child weight 10, bag of 5, 300 rounds (no early stop)", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 2, minChildWeight: 10, numRounds: 300, earlyStoppingRounds: undefined }, bags: 5 },
 ];
 
 /**
