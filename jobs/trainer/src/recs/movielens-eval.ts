@@ -35,6 +35,8 @@ export interface SeedRun {
   indexes: BuiltIndexes;
   /** The HNSW norm lift, chosen by agreement with exact search on the training users' vectors. */
   lift: LiftChoice;
+  /** The training users' own retrieval vectors (at most 1000) the lift was chosen on; the report's index sweep reuses them. */
+  userQueries: Float32Array[];
   data: TrainingData;
   seconds: { twoTower: number; ranker: number; signals: number; evaluation: number };
 }
@@ -132,6 +134,7 @@ export async function runSeed(dataset: RatingsDataset, seed: number, options: Se
     signals,
     indexes,
     lift,
+    userQueries: queries,
     data,
     seconds: { twoTower: (t1 - t0) / 1000, ranker: (t2 - t1) / 1000, signals: (t3 - t2) / 1000, evaluation: (t4 - t3) / 1000 },
   };

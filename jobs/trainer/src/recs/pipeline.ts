@@ -12,7 +12,7 @@ import type { TwoTowerConfig } from "@mlsd/two-tower";
 import { evaluateWorld, type WorldEvaluation } from "./evaluate-world";
 import { materializeRecs } from "./materialize";
 import { publishRankerModel } from "@mlsd/model-formats/ranker";
-import { linearUserVector, saveLinearTowers } from "@mlsd/two-tower";
+import { saveLinearTowers } from "@mlsd/two-tower";
 import { movieLensUserTable } from "./movielens";
 import { MODEL_NAMES, runSeed, summarizeSeeds, type SeedRun, type SeedSummary } from "./movielens-eval";
 import { MOVIELENS_TWO_STAGE, TWO_STAGE_FEATURE_SET, type TwoStageConfig } from "./two-stage";
@@ -345,8 +345,7 @@ async function trainOnMovieLens(
   const summary = summarizeSeeds(runs);
   const first = runs[0] as SeedRun;
   const table = movieLensUserTable(first.data);
-  const queries = Array.from({ length: Math.min(dataset.numUsers, 1000) }, (_, u) => linearUserVector(first.signals.towers, first.split.train.itemsOf(u)));
-  const indexSweep = sweepIndex(first.indexes, queries);
+  const indexSweep = sweepIndex(first.indexes, first.userQueries);
 
   // The first seed's models are the ones served; the others only measure the spread.
   const registry = new ModelRegistry(options.registryDir);

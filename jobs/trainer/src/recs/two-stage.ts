@@ -306,12 +306,8 @@ export class RatingSignals {
     const genreShare = new Map<number, number>();
     for (const i of history) for (const g of genres[i] ?? []) genreShare.set(g, (genreShare.get(g) ?? 0) + 1 / history.length);
     let ratingSum = 0;
-    const ratingOf = new Map<number, number>();
     const ratings = m.valuesOf(user);
-    history.forEach((i, p) => {
-      ratingSum += ratings[p] as number;
-      ratingOf.set(i, ratings[p] as number);
-    });
+    for (let p = 0; p < history.length; p++) ratingSum += ratings[p] as number;
     const users = this.dataset.users;
     const age = users ? (users.ages[user] as number) : Number.NaN;
     const gender = users ? (users.genders[user] === "F" ? 1 : 0) : Number.NaN;
@@ -328,20 +324,10 @@ export class RatingSignals {
       return 0;
     });
     const topKnnMax = Math.max(1e-12, ...knnMax);
-    // Item-kNN through the user's ratings: over the candidate's neighbours the user rated, the
-    // similarity-weighted mean of (their rating - their mean rating).
-    const knnRatingDev = Float64Array.from(items, (j) => {
-      const neighbours = this.itemKnn.neighborsOf(j);
-      let num = 0;
-      let den = 0;
-      for (let p = 0; p < neighbours.ids.length; p++) {
-        const r = ratingOf.get(neighbours.ids[p] as number);
-        if (r === undefined) continue;
-        num += (neighbours.similarities[p] as number) * (r - meanRating);
-        den += neighbours.similarities[p] as number;
-      }
-      return den > 0 ? num / den : Number.NaN;
-    });
+    // Search-only (the shipped bag does not read it, so serving skips the work): item-kNN through
+    // the user's ratings, over the candidate's neighbours the user rated, the similarity-weighted
+    // mean of (their rating - their mean rating).
+    const knnRatingDev = search ? this.knnRatingDeviation(history, ratings, meanRating, items) : undefined;
     const meanRetrieval = sumRetrieval / items.length;
     const sdRetrieval = Math.sqrt(Math.max(0, sumRetrieval2 / items.length - meanRetrieval ** 2)) || 1;
 
@@ -390,11 +376,28 @@ export class RatingSignals {
         cosession ? (cosession[j] as number) / maxCosession : Number.NaN,
         cosessionRank ? (cosessionRank[r] as number) : Number.NaN,
         ...EASE_LAMBDAS.flatMap((_, e) => (ease[e] ? [ease[e].z[r] as number, ease[e].rank[r] as number] : [Number.NaN, Number.NaN])),
-        search ? (knnRatingDev[r] as number) : Number.NaN,
+        knnRatingDev ? (knnRatingDev[r] as number) : Number.NaN,
       ];
       rows.set(values, r * F);
     });
     return rows;
+  }
+
+  private knnRatingDeviation(history: ArrayLike<number>, ratings: ArrayLike<number>, meanRating: number, items: Int32Array): Float64Array {
+    const ratingOf = new Map<number, number>();
+    for (let p = 0; p < history.length; p++) ratingOf.set(history[p] as number, ratings[p] as number);
+    return Float64Array.from(items, (j) => {
+      const neighbours = this.itemKnn.neighborsOf(j);
+      let num = 0;
+      let den = 0;
+      for (let p = 0; p < neighbours.ids.length; p++) {
+        const r = ratingOf.get(neighbours.ids[p] as number);
+        if (r === undefined) continue;
+        num += (neighbours.similarities[p] as number) * (r - meanRating);
+        den += neighbours.similarities[p] as number;
+      }
+      return den > 0 ? num / den : Number.NaN;
+    });
   }
 }
 
