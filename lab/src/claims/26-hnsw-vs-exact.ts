@@ -5,8 +5,10 @@ import { openParts, phraseRatio } from "../harness/phrases";
 import { meanInterval } from "../harness/stats";
 import { cell, fmt, fmtInterval } from "../harness/table";
 import { atLeast } from "../harness/verdict";
-import { ExactClock, exactAnswers, meanRecall, searchMicros, splitQueries } from "../recs/ann-sweep";
+import { ExactClock, exactAnswers, fastestReaching, meanRecall, searchMicros, splitQueries } from "../recs/ann-sweep";
 import { worldEmbeddings, type EmbeddingWorldSize } from "../recs/embeddings";
+import { sweepMovieLensHnsw, type MovieLensAnn, type MovieLensAnnPoint } from "../recs/movielens-ann";
+import type { LabMovieLens } from "../recs/movielens-data";
 
 interface Params extends EmbeddingWorldSize {
   ms: number[];
@@ -16,6 +18,10 @@ interface Params extends EmbeddingWorldSize {
   ks: number[];
   /** Recall the chosen setting must reach on the validation queries. */
   targetRecall: number;
+  /** The real-data arm: the project's MovieLens retrieval vectors and the graph as the trainer builds it. */
+  movielens: LabMovieLens;
+  /** Search efforts swept on the MovieLens graph. */
+  movielensEfs: number[];
 }
 
 interface SweepPoint {
@@ -39,12 +45,7 @@ interface Detail {
   exactMicros: Record<string, number>;
   buildSeconds: Record<string, number>;
   chosen: Chosen[];
-}
-
-/** The fastest setting (on the timed test queries) whose validation recall reaches the target. */
-function choose(points: readonly SweepPoint[], k: number, target: number): SweepPoint | null {
-  const ok = points.filter((p) => p.k === k && p.validRecall >= target);
-  return ok.length === 0 ? null : ok.reduce((a, b) => (b.micros < a.micros ? b : a));
+  movielens: MovieLensAnn;
 }
 
 export default defineClaim<Params, Detail>({
@@ -61,19 +62,22 @@ export default defineClaim<Params, Detail>({
     "- **Exact**: @mlsd/ann's `ExactIndex`, the blocked WebAssembly SIMD scan the retrieval service falls back to (measured at 1.8x faiss's flat index in the package's peer bench), not a JavaScript loop.",
     "- **HNSW**: @mlsd/ann's `HnswIndex` (hnswlib with the package's norm lift 0.5) built at each M, searched at each ef.",
     "",
+    "- **On real data, the project's own retrieval vectors** (MovieLens 100K, read from `MOVIELENS_100K_DIR` or `../shared/datasets/ml-100k`; the quick size uses the trainer's miniature MovieLens folder): per seed, the stratified 75/25 split with seed 41 + the claim's seed (the trainer README's 42, 43, 44), the low-rank EASE item vectors fitted on its training half as `npm run train:recs -- --dataset movielens` fits them, and the HNSW graph built as that command builds it (the trainer's default M and ef, the norm lift chosen by agreement with exact search, here on the validation users only). The queries are the users' own vectors from their training ratings; the graph is searched at each ef and at the ef the retrieval service uses when not told otherwise. Its recall is judged; its speedup is reported and not judged, because at a catalogue this size the scan is cheap and the trade the claim is about does not arise.",
+    "",
     "Recall@k is the share of the exact top-k each search returns, averaged over user queries. The users are split in two: the setting judged for each k is the fastest whose recall on the validation half reaches the target; recall and time are reported on the other half. Speedup is the exact scan's median microseconds per query divided by HNSW's, both timed in the same process one after the other (single thread, one query per call); the exact scan is re-timed before each M and its median is used.",
   ].join("\n"),
   sizes: {
-    default: { items: 100_000, queries: 600, dim: 32, ms: [8, 16, 32], efs: [10, 20, 50, 100, 200, 400, 800], efConstruction: 200, ks: [10, 100], targetRecall: 0.95 },
-    quick: { items: 4_000, queries: 60, dim: 16, ms: [8, 16], efs: [10, 50, 200], efConstruction: 100, ks: [10, 100], targetRecall: 0.95 },
+    default: { items: 100_000, queries: 600, dim: 32, ms: [8, 16, 32], efs: [10, 20, 50, 100, 200, 400, 800], efConstruction: 200, ks: [10, 100], targetRecall: 0.95, movielens: "ml-100k", movielensEfs: [10, 20, 50, 100, 200, 400] },
+    quick: { items: 4_000, queries: 60, dim: 16, ms: [8, 16], efs: [10, 50, 200], efConstruction: 100, ks: [10, 100], targetRecall: 0.95, movielens: "tiny", movielensEfs: [10, 50] },
   },
   seeds: { default: 3, quick: 2 },
   checks: [
     { id: "speedup-k100", metric: "speedupK100", description: "speedup over the exact scan of the fastest setting with validation recall@100 >= 0.95 (0 if none reaches it)", rule: atLeast(10), digits: 1 },
     { id: "speedup-k10", metric: "speedupK10", description: "speedup over the exact scan of the fastest setting with validation recall@10 >= 0.95 (0 if none reaches it)", rule: atLeast(10), digits: 1 },
     { id: "recall-k100", metric: "recallK100", description: "test recall@100 of that k=100 setting", rule: atLeast(0.93) },
+    { id: "served-recall-movielens", metric: "movielensServedRecallK100", description: "MovieLens, the project's retrieval vectors: test recall@100 of the graph as the trainer builds it (norm lift chosen on validation users) at the ef the service searches with", rule: atLeast(0.93) },
   ],
-  run(p, ctx) {
+  async run(p, ctx) {
     ctx.log(`world: ${p.items} items, ${p.queries} users, dim ${p.dim}`);
     const w = worldEmbeddings(ctx.seed, p);
     const q = splitQueries(w);
@@ -97,11 +101,20 @@ export default defineClaim<Params, Detail>({
     }
     const exactMicros = Object.fromEntries(p.ks.map((k) => [String(k), (clocks.get(k) as ExactClock).micros]));
     const swept = points.map((pt) => ({ ...pt, speedup: (exactMicros[String(pt.k)] as number) / pt.micros }));
-    const chosen = p.ks.map((k) => ({ k, point: choose(swept, k, p.targetRecall) }));
+    const chosen = p.ks.map((k) => ({ k, point: fastestReaching(swept, k, p.targetRecall) }));
     const at = (k: number) => chosen.find((c) => c.k === k)?.point ?? null;
+    const movielens = await sweepMovieLensHnsw({ data: p.movielens, ks: p.ks, efs: p.movielensEfs, targetRecall: p.targetRecall }, ctx.seed, ctx.log);
+    const servedK100 = movielens.served.at(-1) as { testRecall: number; speedup: number };
     return {
-      metrics: { speedupK100: at(100)?.speedup ?? 0, speedupK10: at(10)?.speedup ?? 0, recallK100: at(100)?.testRecall ?? 0 },
-      detail: { points: swept, exactMicros, buildSeconds, chosen },
+      metrics: {
+        speedupK100: at(100)?.speedup ?? 0,
+        speedupK10: at(10)?.speedup ?? 0,
+        recallK100: at(100)?.testRecall ?? 0,
+        movielensServedRecallK100: servedK100.testRecall,
+        // Reported, not judged: on a catalogue this small the trade the claim is about does not arise.
+        movielensServedSpeedupK100: servedK100.speedup,
+      },
+      detail: { points: swept, exactMicros, buildSeconds, chosen, movielens },
     };
   },
   report({ runs, params }) {
@@ -137,6 +150,15 @@ export default defineClaim<Params, Detail>({
         })),
       }),
     }));
+    const ml = first.movielens;
+    const pickMl = (j: number, f: (x: MovieLensAnnPoint) => number) => runs.map((r) => f(r.detail.movielens.points[j] as MovieLensAnnPoint));
+    const exactMl = (k: number) => runs.map((r) => r.detail.movielens.exactMicros[String(k)] as number);
+    const servedMl = (c: number) => runs.map((r) => r.detail.movielens.served[c] as MovieLensAnn["served"][number]);
+    const movielensRows = ml.ks.flatMap((k, c) => [
+      ...ml.points.flatMap((pt, j) => (pt.k === k ? [[String(k), String(pt.ef), cell(pickMl(j, (x) => x.validRecall), 4), cell(pickMl(j, (x) => x.testRecall), 4), cell(pickMl(j, (x) => x.micros), 0), cell(exactMl(k), 0), cell(pickMl(j, (x) => x.speedup), 2)]] : [])),
+      [String(k), `${ml.servedEf} (served)`, "", cell(servedMl(c).map((x) => x.testRecall), 4), cell(servedMl(c).map((x) => x.micros), 0), cell(exactMl(k), 0), cell(servedMl(c).map((x) => x.speedup), 2)],
+    ]);
+    const lifts = runs.map((r) => `seed ${r.detail.movielens.splitSeed}: lift ${r.detail.movielens.liftFraction} (${r.detail.movielens.liftTried.map((t) => `${t.liftFraction} -> ${fmt(t.recall, 4)}`).join(", ")})`).join("; ");
     const metric = (name: string) => meanInterval(runs.map((r) => r.metrics[name] as number));
     const best = first.points.reduce((a, b, j) => (b.k === 100 && mean(j, (x) => x.speedup) > a.s ? { s: mean(j, (x) => x.speedup), r: mean(j, (x) => x.testRecall) } : a), { s: 0, r: 0 });
     return {
@@ -154,6 +176,12 @@ export default defineClaim<Params, Detail>({
           note: "Timed on the test users; ef below k searches with ef = k (hnswlib needs a candidate list at least as long as the answer).",
         },
         { title: "Build time of the graph", columns: ["M", "seconds"], rows: builds, note: `efConstruction ${params.efConstruction}, one thread, ${params.items.toLocaleString("en-US")} items of dim ${params.dim}.` },
+        {
+          title: `The project's own MovieLens retrieval (${params.movielens === "ml-100k" ? "MovieLens 100K" : "the miniature MovieLens folder"}, ${ml.items.toLocaleString("en-US")} movies, dim ${ml.dim}): the trainer's HNSW graph against the exact scan`,
+          columns: ["k", "ef", "validation recall@k", "test recall@k", "HNSW us per query", "exact us per query", "speedup vs exact"],
+          rows: movielensRows,
+          note: `Queries: the users' own vectors (${ml.users.toLocaleString("en-US")} users, split in two halves). The norm lift chosen per split, recall@${Math.max(...ml.ks)} against exact search on the validation users at each lift tried: ${lifts}. The "served" rows search at the ef the retrieval service uses unless told otherwise. Mean ± half-width of the 95 % interval over seeds.`,
+        },
       ],
       figures,
       facts: {
@@ -163,15 +191,16 @@ export default defineClaim<Params, Detail>({
         bestSpeedup: phraseRatio(best.s),
         bestRecall: fmt(best.r, 3),
         items: params.items.toLocaleString("en-US"),
+        movielens: `On the project's own MovieLens retrieval vectors (${ml.items.toLocaleString("en-US")} movies, dim ${ml.dim}) the graph as the trainer builds it found ${fmtInterval(metric("movielensServedRecallK100"), 3)} of the exact top ${Math.max(...ml.ks)} at the served ef; its speedup over the exact scan there was ${fmtInterval(metric("movielensServedSpeedupK100"), 2)} (below 1: slower than scanning).`,
       },
     };
   },
   interview: {
     holds: ({ facts }) =>
-      `"Yes: on ${facts.items} items HNSW kept recall@100 at ${facts.recall100} while answering ${facts.speedup100} faster than a SIMD exact scan (${facts.speedup10} at k = 10). I tune M and ef on held-out queries to the recall the ranker needs, then take the fastest setting; and I compare against a fast exact scan, not a naive loop, or the speedup is fiction."`,
+      `"Yes: on ${facts.items} items HNSW kept recall@100 at ${facts.recall100} while answering ${facts.speedup100} faster than a SIMD exact scan (${facts.speedup10} at k = 10). I tune M and ef on held-out queries to the recall the ranker needs, then take the fastest setting; and I compare against a fast exact scan, not a naive loop, or the speedup is fiction. ${facts.movielens}"`,
     "does not hold": ({ facts }) =>
-      `"Not at this size, against a good exact scan: on ${facts.items} items the fastest HNSW setting reaching recall 0.95 on held-out users was only ${facts.speedup100} faster than a SIMD exact scan at k = 100 and ${facts.speedup10} at k = 10 (recall@100 ${facts.recall100}). The largest speedup in the sweep was ${facts.bestSpeedup}, at recall@100 ${facts.bestRecall}. A blocked exact scan over 100k vectors of dim 32 takes well under a millisecond, so below a few hundred thousand items I would serve exactly and buy ANN only when the catalogue or the dimension grows; the speedups people quote are usually against a naive loop."`,
+      `"Not at this size, against a good exact scan: on ${facts.items} items the fastest HNSW setting reaching recall 0.95 on held-out users was only ${facts.speedup100} faster than a SIMD exact scan at k = 100 and ${facts.speedup10} at k = 10 (recall@100 ${facts.recall100}). The largest speedup in the sweep was ${facts.bestSpeedup}, at recall@100 ${facts.bestRecall}. A blocked exact scan over 100k vectors of dim 32 takes well under a millisecond, so below a few hundred thousand items I would serve exactly and buy ANN only when the catalogue or the dimension grows; the speedups people quote are usually against a naive loop. ${facts.movielens}"`,
     inconclusive: ({ checks, facts }) =>
-      `"HNSW at recall 0.95 was ${facts.speedup100} faster than a SIMD exact scan at k = 100 and ${facts.speedup10} at k = 10 on ${facts.items} items, recall@100 ${facts.recall100}; not settled (${openParts(checks)}). The speedup grows with catalogue size, so I would measure it at the size I serve."`,
+      `"HNSW at recall 0.95 was ${facts.speedup100} faster than a SIMD exact scan at k = 100 and ${facts.speedup10} at k = 10 on ${facts.items} items, recall@100 ${facts.recall100}; not settled (${openParts(checks)}). The speedup grows with catalogue size, so I would measure it at the size I serve. ${facts.movielens}"`,
   },
 });

@@ -7,6 +7,8 @@ import { meanInterval } from "../harness/stats";
 import { writeClaim } from "../harness/output";
 import { runClaim, type ClaimOutcome } from "../harness/run";
 import { judge, VERDICTS, type Rule } from "../harness/verdict";
+import type { MovieLensAnn } from "../recs/movielens-ann";
+import type { MovieLensObjectives } from "../recs/movielens-objectives";
 import { CLAIMS, findClaim } from "./index";
 
 /** The part-2 claims measured on the live services (Redis, Kafka, the services as processes). */
@@ -105,6 +107,41 @@ const invariants: Record<string, (o: ClaimOutcome) => void> = {
   "26": (o) => {
     // The judged setting is chosen on validation users and must have reached the target there.
     for (const r of o.runs) for (const c of (r.detail as { chosen: { point: { validRecall: number; speedup: number } | null }[] }).chosen) if (c.point) expect(c.point.validRecall).toBeGreaterThanOrEqual(0.95);
+    // The real-data arm: the trainer's split, the trainer's lift rule on validation users, k capped at the catalogue.
+    for (const r of o.runs) {
+      const ml = (r.detail as { movielens: MovieLensAnn }).movielens;
+      expect(ml.splitSeed).toBe(41 + r.seed);
+      expect(ml.dim).toBe(8);
+      expect(ml.ks).toEqual([10, ml.items]);
+      expect(ml.liftTried.map((t) => t.liftFraction)).toEqual([0, 0.25, 0.5]);
+      const bestRecall = Math.max(...ml.liftTried.map((t) => t.recall));
+      expect(ml.liftTried.find((t) => t.recall === bestRecall)?.liftFraction).toBe(ml.liftFraction);
+      expect(ml.points.map((p) => `${p.k}/${p.ef}`)).toEqual([`10/10`, `10/50`, `${ml.items}/10`, `${ml.items}/50`]);
+      for (const p of ml.points) {
+        expect(p.testRecall).toBeGreaterThan(0);
+        expect(p.testRecall).toBeLessThanOrEqual(1);
+        expect(p.speedup).toBeCloseTo((ml.exactMicros[String(p.k)] as number) / p.micros, 9);
+      }
+      expect(r.metrics.movielensServedRecallK100).toBe(ml.served.at(-1)?.testRecall);
+      expect(r.metrics.movielensServedSpeedupK100).toBe(ml.served.at(-1)?.speedup);
+    }
+  },
+  "9": (o) => {
+    // The real-data arm: the trainer's split, one fit per loss on the same rows, gains as differences of the printed NDCGs.
+    for (const r of o.runs) {
+      const ml = (r.detail as { movielens: MovieLensObjectives }).movielens;
+      expect(ml.splitSeed).toBe(41 + r.seed);
+      expect(ml.fits.map((f) => f.objective)).toEqual(["pointwise", "pairwise", "lambdarank"]);
+      expect(ml.trainRows).toBeGreaterThan(0);
+      for (const f of ml.fits) {
+        expect(f.ndcg).toBeGreaterThan(0);
+        expect(f.ndcg).toBeLessThanOrEqual(1);
+        expect(f.trees).toBeGreaterThanOrEqual(1);
+      }
+      const ndcg = (i: number) => ml.fits[i]?.ndcg ?? Number.NaN;
+      expect(r.metrics.movielensPairwiseGain).toBeCloseTo(ndcg(1) - ndcg(0), 12);
+      expect(r.metrics.movielensListwiseGain).toBeCloseTo(ndcg(2) - ndcg(1), 12);
+    }
   },
   "24": (o) => {
     for (const r of o.runs) {

@@ -21,7 +21,10 @@ export function exactAnswers(exact: ExactIndex<number>, queries: readonly Vector
   return queries.map((q) => exact.search(q, k).ids);
 }
 
-export function meanRecall(index: VectorIndex<number>, queries: readonly Vector[], truth: readonly (readonly number[])[], k: number, effort?: number): number {
+/** Anything answering top-k searches the way the retrieval service calls an index. */
+export type Searchable = Pick<VectorIndex<number>, "search">;
+
+export function meanRecall(index: Searchable, queries: readonly Vector[], truth: readonly (readonly number[])[], k: number, effort?: number): number {
   let total = 0;
   queries.forEach((q, i) => {
     total += recallOfIds(index.search(q, k, effort).ids, truth[i] as number[]);
@@ -30,7 +33,7 @@ export function meanRecall(index: VectorIndex<number>, queries: readonly Vector[
 }
 
 /** Median microseconds of one top-k search over the queries, the way the retrieval service calls it. */
-export function searchMicros(index: VectorIndex<number>, queries: readonly Vector[], k: number, effort?: number, repeats = 5): number {
+export function searchMicros(index: Searchable, queries: readonly Vector[], k: number, effort?: number, repeats = 5): number {
   return microsPerCall((i) => index.search(queries[i % queries.length] as Vector, k, effort).ids.length, queries.length, repeats);
 }
 
@@ -56,4 +59,10 @@ export class ExactClock {
     if (this.samples.length === 0) throw new RangeError("the exact clock was never read");
     return median(this.samples);
   }
+}
+
+/** The fastest setting (on the timed test queries) whose validation recall@k reaches the target, or null. */
+export function fastestReaching<P extends { k: number; validRecall: number; micros: number }>(points: readonly P[], k: number, target: number): P | null {
+  const ok = points.filter((p) => p.k === k && p.validRecall >= target);
+  return ok.length === 0 ? null : ok.reduce((a, b) => (b.micros < a.micros ? b : a));
 }

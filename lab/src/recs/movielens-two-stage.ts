@@ -1,22 +1,12 @@
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { loadMovieLens } from "@mlsd/datasets";
-import { evaluate, interactionsOf, stratifiedSplit, type Recommender } from "@mlsd/rec-eval";
-import { writeTinyMovieLens } from "@mlsd/trainer/src/recs/movielens-fixture";
+import { evaluate, type Recommender } from "@mlsd/rec-eval";
 import { buildHnswChoosingLift, searchIndex, type BuiltIndexes } from "@mlsd/trainer/src/recs/retrieval-model";
-import { MOVIELENS_TWO_STAGE, RatingSignals, trainTwoStageRanker, twoStageRecommender, type CandidateSource, type TwoStageConfig } from "@mlsd/trainer/src/recs/two-stage";
+import { RatingSignals, trainTwoStageRanker, twoStageRecommender, type CandidateSource, type TwoStageConfig } from "@mlsd/trainer/src/recs/two-stage";
 import { linearUserVector } from "@mlsd/two-tower";
-import { movieLens100kDir } from "../config";
 import { cpuMicrosPerCall } from "./cpu";
-
+import { labPipelineConfig, labSplit, loadLabMovieLens, type LabMovieLens } from "./movielens-data";
 
 export interface MovieLensRankingOptions {
-  /**
-   * "ml-100k": MovieLens 100K and the trainer's pipeline as published (`MOVIELENS_TWO_STAGE`);
-   * "tiny": the trainer's miniature MovieLens folder and a small pipeline (the CI size).
-   */
-  data: "ml-100k" | "tiny";
+  data: LabMovieLens;
   /** Retrieval top-N handed to the ranker; the first is the pipeline's own (the judged arm). */
   candidates: readonly number[];
   /** Rankers in the bag (the published pipeline has MOVIELENS_TWO_STAGE.bags). */
@@ -45,28 +35,6 @@ export interface MovieLensRanking {
   liftFraction: number;
   /** Retrieval alone, then each top-N then rank, then every unseen movie ranked. */
   arms: MovieLensArm[];
-}
-
-const TINY_CONFIG: Partial<TwoStageConfig> = {
-  retrievalDim: 8,
-  candidates: 20,
-  folds: 3,
-  ranker: { ...MOVIELENS_TWO_STAGE.ranker, numRounds: 40, learningRate: 0.1, earlyStoppingRounds: 10, minChildWeight: 0.01 },
-};
-
-async function datasetOf(data: MovieLensRankingOptions["data"]) {
-  if (data === "tiny") {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lab-movielens-"));
-    try {
-      writeTinyMovieLens(dir, { users: 60, movies: 45, perUser: 15 });
-      return await loadMovieLens(dir);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  }
-  const dir = movieLens100kDir();
-  if (!fs.existsSync(dir)) throw new Error(`the MovieLens arm needs MovieLens 100K unpacked at ${dir} (grouplens.org/datasets/movielens/100k; or set MOVIELENS_100K_DIR)`);
-  return loadMovieLens(dir);
 }
 
 /** The user's top n unseen movies by HNSW over the retrieval vectors, with their inner products. */
@@ -117,10 +85,9 @@ function hnswRecommender(signals: RatingSignals, indexes: BuiltIndexes, k: numbe
  * scored on the held-out half.
  */
 export async function rankMovieLensThreeWays(options: MovieLensRankingOptions, seed: number, log: (line: string) => void): Promise<MovieLensRanking> {
-  const dataset = await datasetOf(options.data);
-  const config: TwoStageConfig = { ...MOVIELENS_TWO_STAGE, ...(options.data === "tiny" ? TINY_CONFIG : {}), bags: options.bags };
-  const splitSeed = 41 + seed;
-  const split = stratifiedSplit(interactionsOf(dataset), { trainRatio: 0.75, seed: splitSeed });
+  const dataset = await loadLabMovieLens(options.data);
+  const config: TwoStageConfig = { ...labPipelineConfig(options.data), bags: options.bags };
+  const { split, splitSeed } = labSplit(dataset, seed);
   log(`MovieLens (${options.data}): ${dataset.numUsers} users, ${dataset.numItems} movies, split seed ${splitSeed}; training the ranker (bag of ${config.bags})`);
   const ranker = await trainTwoStageRanker(dataset, split.train, config, splitSeed, log);
   const signals = await RatingSignals.fit(dataset, split.train, config, splitSeed);

@@ -209,10 +209,7 @@ export class RatingSignals {
 
   static async fit(dataset: RatingsDataset, train: UserItemMatrix, config: TwoStageConfig, seed: number): Promise<RatingSignals> {
     const wantsSearch = config.searchColumns === true || config.features.some((f) => FITTED_SEARCH_COLUMNS.includes(f));
-    const towers = await fitLowRankEase(
-      { numRows: train.numUsers, numColumns: train.numItems, indptr: train.indptr, indices: train.indices },
-      { dim: Math.min(config.retrievalDim, train.numItems), lambda: config.retrievalLambda, seed },
-    );
+    const towers = await fitRetrievalTowers(train, config, seed);
     const itemKnn = new ItemKnn({ neighbors: config.itemNeighbors });
     itemKnn.fit(train);
     const rp3 = new Rp3Beta({ beta: config.rp3Beta, neighbors: 2 * config.itemNeighbors });
@@ -417,6 +414,14 @@ export function sessionMatrix(train: UserItemMatrix, gapSeconds: number): UserIt
     });
   }
   return UserItemMatrix.fromRatings({ ...matrixInteractions(train), numUsers: numSessions, users: sessions });
+}
+
+/** The retrieval stage's towers (low-rank EASE) on the training ratings: what the retrieval service serves. */
+export function fitRetrievalTowers(train: UserItemMatrix, config: Pick<TwoStageConfig, "retrievalDim" | "retrievalLambda">, seed: number): Promise<LinearTowers> {
+  return fitLowRankEase(
+    { numRows: train.numUsers, numColumns: train.numItems, indptr: train.indptr, indices: train.indices },
+    { dim: Math.min(config.retrievalDim, train.numItems), lambda: config.retrievalLambda, seed },
+  );
 }
 
 /** The models behind the search-only columns. */
