@@ -57,6 +57,9 @@ export const DEFAULT_RANKER_VARIANTS: readonly RankerVariant[] = [
   { name: "27 features, depth 2, min child weight 10, bag of 5, early-stopping patience 200", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 2, minChildWeight: 10, earlyStoppingRounds: 200 }, bags: 5 },
   { name: "27 features, depth 2, min child weight 10, bag of 5, 150 rounds (no early stop)", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 2, minChildWeight: 10, numRounds: 150, earlyStoppingRounds: undefined }, bags: 5 },
   { name: "27 features, depth 2, min child weight 10, bag of 5, 300 rounds (no early stop)", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 2, minChildWeight: 10, numRounds: 300, earlyStoppingRounds: undefined }, bags: 5 },
+  // The trees correct priorWeight * retrieval_score_z: a stronger prior leans more on retrieval's order.
+  { name: "27 features, depth 2, min child weight 10, bag of 5, prior 0.2", features: TWO_STAGE_FEATURES, priorWeight: 0.2, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 5 },
+  { name: "27 features, depth 2, min child weight 10, bag of 5, prior 0.5", features: TWO_STAGE_FEATURES, priorWeight: 0.5, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 5 },
 ];
 
 /**
