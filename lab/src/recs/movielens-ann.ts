@@ -1,8 +1,8 @@
 import { defaultEffort, ExactIndex, type SearchResult, type Vector } from "@mlsd/ann";
-import { buildHnswChoosingLift } from "@mlsd/trainer/src/recs/retrieval-model";
+import { buildHnswChoosingLift, trainingUserQueries } from "@mlsd/trainer/src/recs/retrieval-model";
 import { fitRetrievalTowers } from "@mlsd/trainer/src/recs/two-stage";
 import type { UserItemMatrix } from "@mlsd/rec-eval";
-import { linearUserVector, type LinearTowers } from "@mlsd/two-tower";
+import type { LinearTowers } from "@mlsd/two-tower";
 import { ExactClock, exactAnswers, fastestReaching, meanRecall, searchMicros, type Searchable } from "./ann-sweep";
 import { labPipelineConfig, labSplit, loadLabMovieLens, type LabMovieLens } from "./movielens-data";
 
@@ -45,11 +45,7 @@ export interface MovieLensAnn {
 
 /** The user vectors of everyone with training ratings, cut in two: the lift and the setting are chosen on the first half, judged on the second. */
 function userQueryHalves(towers: LinearTowers, train: UserItemMatrix): { valid: Float32Array[]; test: Float32Array[] } {
-  const all: Float32Array[] = [];
-  for (let u = 0; u < train.numUsers; u++) {
-    const history = train.itemsOf(u);
-    if (history.length > 0) all.push(linearUserVector(towers, history));
-  }
+  const all = trainingUserQueries(towers, train);
   const half = Math.floor(all.length / 2);
   if (half < 1) throw new RangeError(`need at least 2 users with training ratings, got ${all.length}`);
   return { valid: all.slice(0, half), test: all.slice(half) };

@@ -1,5 +1,5 @@
 import { evaluate, type Recommender } from "@mlsd/rec-eval";
-import { buildHnswChoosingLift, searchIndex, type BuiltIndexes } from "@mlsd/trainer/src/recs/retrieval-model";
+import { buildHnswChoosingLift, searchIndex, trainingUserQueries, type BuiltIndexes } from "@mlsd/trainer/src/recs/retrieval-model";
 import { RatingSignals, trainTwoStageRanker, twoStageRecommender, type CandidateSource, type TwoStageConfig } from "@mlsd/trainer/src/recs/two-stage";
 import { linearUserVector } from "@mlsd/two-tower";
 import { cpuMicrosPerCall } from "./cpu";
@@ -91,7 +91,7 @@ export async function rankMovieLensThreeWays(options: MovieLensRankingOptions, s
   log(`MovieLens (${options.data}): ${dataset.numUsers} users, ${dataset.numItems} movies, split seed ${splitSeed}; training the ranker (bag of ${config.bags})`);
   const ranker = await trainTwoStageRanker(dataset, split.train, config, splitSeed, log);
   const signals = await RatingSignals.fit(dataset, split.train, config, splitSeed);
-  const queries = Array.from({ length: Math.min(dataset.numUsers, 1000) }, (_, u) => linearUserVector(signals.towers, split.train.itemsOf(u)));
+  const queries = trainingUserQueries(signals.towers, split.train, 1000);
   const { indexes, liftFraction } = buildHnswChoosingLift(signals.towers.itemVectors, signals.towers.dim, String, "lab", queries, Math.max(...options.candidates));
   const testUsers = Array.from({ length: split.test.numUsers }, (_, u) => u).filter((u) => split.test.countOf(u) > 0 && split.train.countOf(u) > 0);
   const timed = testUsers.filter((_, i) => i % Math.max(1, Math.floor(testUsers.length / options.requests)) === 0).slice(0, options.requests);

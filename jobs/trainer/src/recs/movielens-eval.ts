@@ -1,9 +1,9 @@
 import type { SearchResult } from "@mlsd/ann";
 import type { RatingsDataset } from "@mlsd/datasets";
 import { Ease, EASE_MAX_ITEMS, evaluate, interactionsOf, ItemKnn, MostPopular, stratifiedSplit, type EvalSplit, type EvaluationResult, type Recommender } from "@mlsd/rec-eval";
-import { linearUserVector, type TrainingData, type TwoTowerConfig } from "@mlsd/two-tower";
+import type { TrainingData, TwoTowerConfig } from "@mlsd/two-tower";
 import { dotRecommender, fitOnce, movieLensTrainingData, movieLensUserTable } from "./movielens";
-import { buildHnswChoosingLift, searchIndex, trainTwoTower, type BuiltIndexes, type LiftChoice, type TrainedTwoTower } from "./retrieval-model";
+import { buildHnswChoosingLift, searchIndex, trainingUserQueries, trainTwoTower, type BuiltIndexes, type LiftChoice, type TrainedTwoTower } from "./retrieval-model";
 import { matrixInteractions, RatingSignals, retrievalRecommender, trainTwoStageRanker, twoStageRecommender, type TrainedRanker, type TwoStageConfig } from "./two-stage";
 
 /**
@@ -102,7 +102,7 @@ export async function runSeed(dataset: RatingsDataset, seed: number, options: Se
   const signals = await RatingSignals.fit(dataset, split.train, options.config, seed);
   const d = signals.towers.dim;
   // Queries: the training users' own vectors (at most 1000), scored against exact search, no label read.
-  const queries = Array.from({ length: Math.min(dataset.numUsers, 1000) }, (_, u) => linearUserVector(signals.towers, split.train.itemsOf(u)));
+  const queries = trainingUserQueries(signals.towers, split.train, 1000);
   const lift = buildHnswChoosingLift(signals.towers.itemVectors, d, (i) => String(dataset.itemIds[i]), options.version, queries, 200);
   const indexes = lift.indexes;
   log(`seed ${seed}: HNSW norm lift ${lift.liftFraction} (recall@200 against exact search at the default ef: ${lift.tried.map((t) => `${t.liftFraction} -> ${t.recall.toFixed(4)}`).join(", ")})`);

@@ -5,11 +5,10 @@ import { fileURLToPath } from "node:url";
 import { loadMovieLens } from "@mlsd/datasets";
 import { ModelRegistry } from "@mlsd/model-registry";
 import { interactionsOf, stratifiedSplit } from "@mlsd/rec-eval";
-import { linearUserVector } from "@mlsd/two-tower";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MODEL_NAMES } from "./movielens-eval";
 import { trainRecs, type TrainRecsResult } from "./pipeline";
-import { buildHnswChoosingLift } from "./retrieval-model";
+import { buildHnswChoosingLift, trainingUserQueries } from "./retrieval-model";
 import { MOVIELENS_TWO_STAGE, RatingSignals } from "./two-stage";
 
 // The real MovieLens 100K beside the repository (its licence forbids copying it in): the whole
@@ -64,7 +63,7 @@ describe("HNSW over the shipped retrieval vectors (512-dim low-rank EASE, seed 4
     const dataset = await loadMovieLens(ML100K_DIR);
     const split = stratifiedSplit(interactionsOf(dataset), { trainRatio: 0.75, seed: 42 });
     const signals = await RatingSignals.fit(dataset, split.train, MOVIELENS_TWO_STAGE, 42);
-    const queries = Array.from({ length: 300 }, (_, u) => linearUserVector(signals.towers, split.train.itemsOf(u)));
+    const queries = trainingUserQueries(signals.towers, split.train, 300);
     const choice = buildHnswChoosingLift(signals.towers.itemVectors, signals.towers.dim, String, "t", queries, 200);
     const recallAt = (lift: number) => choice.tried.find((t) => t.liftFraction === lift)?.recall ?? Number.NaN;
     // Measured when the choice was added (943 users, the default ef 400): 1.0000 without lift, 0.7293 at 0.5.

@@ -1,6 +1,8 @@
 import { Rng } from "@mlsd/random";
+import { UserItemMatrix } from "@mlsd/rec-eval";
+import type { LinearTowers } from "@mlsd/two-tower";
 import { describe, expect, it } from "vitest";
-import { buildHnswChoosingLift, sweepIndexRecall } from "./retrieval-model";
+import { buildHnswChoosingLift, sweepIndexRecall, trainingUserQueries } from "./retrieval-model";
 
 /** Items with norms spread over two orders of magnitude, like low-rank EASE's item vectors. */
 function spreadEmbeddings(n: number, dim: number, seed: number): Float32Array {
@@ -41,5 +43,44 @@ describe("the HNSW norm lift", () => {
 
   it("refuses an empty list of lifts", () => {
     expect(() => buildHnswChoosingLift(embeddings, dim, String, "v1", queries, 50, [])).toThrow(/lifts/);
+  });
+});
+
+describe("the training users' query vectors", () => {
+  // Two dims, three items: item i adds (i + 1, 10 (i + 1)) to a user's vector.
+  const towers: LinearTowers = {
+    dim: 2,
+    numItems: 3,
+    historyVectors: Float32Array.from([1, 10, 2, 20, 3, 30]),
+    itemVectors: new Float32Array(6),
+    eigenvalues: new Float64Array(2),
+    lambda: 1,
+  };
+  // Users 0 and 2 rated; user 1 did not; user 3 rated item 2 only.
+  const users = [0, 0, 2, 3];
+  const items = [0, 2, 1, 2];
+  const train = UserItemMatrix.fromRatings({
+    numUsers: 4,
+    numItems: 3,
+    users: Int32Array.from(users),
+    items: Int32Array.from(items),
+    values: new Float32Array(users.length).fill(1),
+    timestamps: new Float64Array(users.length),
+  });
+
+  it("sums each rater's history vectors, in user order, skipping users with no training rating", () => {
+    expect(trainingUserQueries(towers, train).map((q) => Array.from(q))).toEqual([
+      [4, 40],
+      [2, 20],
+      [3, 30],
+    ]);
+  });
+
+  it("stops at the limit, counting only users with a query", () => {
+    expect(trainingUserQueries(towers, train, 2).map((q) => Array.from(q))).toEqual([
+      [4, 40],
+      [2, 20],
+    ]);
+    expect(trainingUserQueries(towers, train, 0)).toEqual([]);
   });
 });

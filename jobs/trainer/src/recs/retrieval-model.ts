@@ -4,7 +4,8 @@ import path from "node:path";
 import { defaultEffort, ExactIndex, HnswIndex, IvfIndex, recallOfIds, SEARCH_EFFORT, type HnswParams, type IvfParams, type SavedIndex, type SearchResult, type Vector } from "@mlsd/ann";
 import { centeredEmbeddings, embeddingCenter } from "@mlsd/model-formats/retrieval";
 import { Progress } from "@mlsd/progress";
-import { TwoTowerModel, UserEncoder, type FitReport, type TrainingData, type TwoTowerConfig, type UserQuery } from "@mlsd/two-tower";
+import type { UserItemMatrix } from "@mlsd/rec-eval";
+import { linearUserVector, TwoTowerModel, UserEncoder, type FitReport, type LinearTowers, type TrainingData, type TwoTowerConfig, type UserQuery } from "@mlsd/two-tower";
 
 export interface TrainedTwoTower {
   model: TwoTowerModel;
@@ -147,6 +148,20 @@ export interface LiftChoice {
  * the ann package's 0.5 came from a synthetic benchmark, and on MovieLens's low-rank EASE vectors
  * (norms from 0 to 1.4) it found 73 % of the exact top 200 at the default ef (400), no lift 100 %.
  */
+/**
+ * The query vectors of the first `limit` users with training ratings, in user order: what the
+ * lift choice and the index sweeps score HNSW on (recall against exact search, no held-out
+ * rating read). A user with no training rating has no query and is skipped.
+ */
+export function trainingUserQueries(towers: LinearTowers, train: UserItemMatrix, limit = Number.POSITIVE_INFINITY): Float32Array[] {
+  const queries: Float32Array[] = [];
+  for (let u = 0; u < train.numUsers && queries.length < limit; u++) {
+    const history = train.itemsOf(u);
+    if (history.length > 0) queries.push(linearUserVector(towers, history));
+  }
+  return queries;
+}
+
 export function buildHnswChoosingLift(embeddings: Float32Array, dim: number, itemId: (i: number) => string, version: string, queries: readonly Float32Array[], k: number, lifts: readonly number[] = LIFT_CANDIDATES): LiftChoice {
   if (!lifts.length) throw new RangeError("lifts must name at least one lift fraction");
   const tried: LiftChoice["tried"] = [];
