@@ -14,5 +14,7 @@ export type { UserKnnOptions } from "./baselines/user-knn";
 export { NeighborLists, itemPostings, cooccurrenceRow } from "./baselines/item-item";
 export type { ItemKnnOptions } from "./baselines/item-knn";
 export { Ease, EASE_MAX_ITEMS } from "./baselines/ease";
+export { Ials } from "./baselines/ials";
+export type { IalsOptions } from "./baselines/ials";
 export type { EaseOptions } from "./baselines/ease";
 export { formatResultsTable } from "./report";

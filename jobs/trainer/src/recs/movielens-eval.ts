@@ -1,10 +1,10 @@
 import type { SearchResult } from "@mlsd/ann";
 import type { RatingsDataset } from "@mlsd/datasets";
-import { Ease, EASE_MAX_ITEMS, evaluate, interactionsOf, ItemKnn, MostPopular, stratifiedSplit, type EvalSplit, type EvaluationResult, type Recommender } from "@mlsd/rec-eval";
+import { Ease, EASE_MAX_ITEMS, evaluate, Ials, interactionsOf, ItemKnn, MostPopular, stratifiedSplit, type EvalSplit, type EvaluationResult, type Recommender } from "@mlsd/rec-eval";
 import type { TrainingData, TwoTowerConfig } from "@mlsd/two-tower";
 import { dotRecommender, fitOnce, movieLensTrainingData, movieLensUserTable } from "./movielens";
 import { buildHnswChoosingLift, searchIndex, trainingUserQueries, trainTwoTower, type BuiltIndexes, type LiftChoice, type TrainedTwoTower } from "./retrieval-model";
-import { matrixInteractions, RatingSignals, retrievalRecommender, trainTwoStageRanker, twoStageRecommender, type TrainedRanker, type TwoStageConfig } from "./two-stage";
+import { IALS_SETTINGS, matrixInteractions, RatingSignals, retrievalRecommender, trainTwoStageRanker, twoStageRecommender, type TrainedRanker, type TwoStageConfig } from "./two-stage";
 
 /**
  * Two-tower settings for MovieLens: batch size and learning rate chosen on a validation split
@@ -16,11 +16,19 @@ export const MODEL_NAMES = {
   mostPop: "MostPop",
   itemKnn: "ItemKNN(cosine, k=100)",
   ease: "EASE(lambda=500)",
+  ials: "iALS(d=64, alpha=20, lambda=100)",
   twoTower: "two-tower (exact)",
   retrieval: "low-rank EASE retrieval (exact)",
   retrievalHnsw: "low-rank EASE retrieval (HNSW)",
   twoStage: "two-stage: retrieval top-50 -> GBDT ranker",
 } as const;
+
+/**
+ * iALS's fit costs about d^2 per training rating per sweep (d = 64, 20 half-sweeps): 12 s at
+ * 100K's 56K training ratings on one core, minutes at 1M, half an hour at 10M. Larger releases
+ * leave its row out, so that `train:recs` stays a matter of minutes.
+ */
+export const IALS_MAX_RATINGS = 2_000_000;
 
 export interface SeedRun {
   seed: number;
@@ -112,6 +120,7 @@ export async function runSeed(dataset: RatingsDataset, seed: number, options: Se
   const ease = dataset.numItems <= EASE_MAX_ITEMS ? fitOnce(new Ease({ lambda: 500 })) : null;
   const models: Recommender[] = [new MostPopular(), new ItemKnn({ neighbors: 100 })];
   if (ease) models.push(ease);
+  if (split.train.nnz <= IALS_MAX_RATINGS) models.push(fitOnce(new Ials(IALS_SETTINGS)));
   if (twoTower) models.push(twoTower.recommender);
   models.push(retrievalRecommender(MODEL_NAMES.retrieval, () => signals), twoStageRecommender(MODEL_NAMES.twoStage, () => signals, ranker));
   const results: EvaluationResult[] = [];

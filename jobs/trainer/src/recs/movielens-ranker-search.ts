@@ -1,7 +1,7 @@
 import type { RatingsDataset } from "@mlsd/datasets";
 import { evaluate, interactionsOf, stratifiedSplit, type EvalSplit, type Recommender } from "@mlsd/rec-eval";
 import { Predictor } from "@mlsd/gbdt";
-import { bagRankers, bagSeed, buildRankerRows, COSESSION_FEATURES, SECOND_OPINION_FEATURES, fitBagMember, matrixInteractions, priorMargins, CANDIDATE_COLUMNS, RatingSignals, retrievalRecommender, selectColumns, TWO_STAGE_FEATURES, type RankerRows, type TwoStageConfig, type TwoStageFeature } from "./two-stage";
+import { bagRankers, bagSeed, buildRankerRows, COSESSION_FEATURES, IALS_FEATURES, SECOND_OPINION_FEATURES, fitBagMember, matrixInteractions, priorMargins, CANDIDATE_COLUMNS, RatingSignals, retrievalRecommender, selectColumns, TWO_STAGE_FEATURES, type RankerRows, type TwoStageConfig, type TwoStageFeature } from "./two-stage";
 
 /** One ranker setting: a feature subset, a prior weight and boosting parameters over the pipeline's. */
 export interface RankerVariant {
@@ -28,6 +28,7 @@ const WITH_COSESSION: readonly TwoStageFeature[] = [...TWO_STAGE_FEATURES, ...CO
 const WITH_EASE: readonly TwoStageFeature[] = [...TWO_STAGE_FEATURES, ...SECOND_OPINION_FEATURES.filter((f) => f.startsWith("ease_"))];
 const WITH_RATING_KNN: readonly TwoStageFeature[] = [...TWO_STAGE_FEATURES, "itemknn_rating_dev"];
 const WITH_SECOND_OPINIONS: readonly TwoStageFeature[] = [...TWO_STAGE_FEATURES, ...SECOND_OPINION_FEATURES];
+const WITH_IALS: readonly TwoStageFeature[] = [...TWO_STAGE_FEATURES, ...IALS_FEATURES];
 
 const SHALLOW = { maxDepth: 3, minChildWeight: 10 } as const;
 
@@ -60,6 +61,14 @@ export const DEFAULT_RANKER_VARIANTS: readonly RankerVariant[] = [
   // The trees correct priorWeight * retrieval_score_z: a stronger prior leans more on retrieval's order.
   { name: "27 features, depth 2, min child weight 10, bag of 5, prior 0.2", features: TWO_STAGE_FEATURES, priorWeight: 0.2, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 5 },
   { name: "27 features, depth 2, min child weight 10, bag of 5, prior 0.5", features: TWO_STAGE_FEATURES, priorWeight: 0.5, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 5 },
+  // LambdaRank counts pairs whose better item sits in the top 30 (the package default): the
+  // metric reads only 10, and the 50 candidates hold more pairs than 30 positions see.
+  { name: "27 features, depth 2, min child weight 10, bag of 5, LambdaRank truncation 10", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 2, minChildWeight: 10, lambdarankTruncation: 10 }, bags: 5 },
+  { name: "27 features, depth 2, min child weight 10, bag of 5, LambdaRank truncation 50 (every pair)", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 2, minChildWeight: 10, lambdarankTruncation: 50 }, bags: 5 },
+  // Members that see fewer features per tree differ more from each other, which is what a bag averages.
+  { name: "27 features, depth 2, min child weight 10, bag of 5, colsample 0.5", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 2, minChildWeight: 10, colsampleByTree: 0.5 }, bags: 5 },
+  // A model of another family: implicit ALS's score and rank among the candidates.
+  { name: "29 features (27 + iALS), depth 2, min child weight 10, bag of 5", features: WITH_IALS, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 5 },
 ];
 
 /**

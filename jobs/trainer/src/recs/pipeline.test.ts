@@ -123,7 +123,7 @@ describe("recs training on MovieLens (a miniature folder in the 100K format)", (
   it("compares the two-stage pipeline, its retrieval stage and the two-tower model with rec-eval's baselines under one split", () => {
     const run = movielens.movielens!.runs[0]!;
     const rows = run.results;
-    expect(rows.map((r) => r.recommender)).toEqual(["MostPop", "ItemKNN(cosine, k=100)", "EASE(lambda=500)", "two-tower (exact)", "low-rank EASE retrieval (exact)", "two-stage: retrieval top-50 -> GBDT ranker"]);
+    expect(rows.map((r) => r.recommender)).toEqual(["MostPop", "ItemKNN(cosine, k=100)", "EASE(lambda=500)", "iALS(d=64, alpha=20, lambda=100)", "two-tower (exact)", "low-rank EASE retrieval (exact)", "two-stage: retrieval top-50 -> GBDT ranker"]);
     const ndcg = Object.fromEntries(rows.map((r) => [r.recommender, r.ndcg]));
     // Users keep to their genre; models that learned it beat the genre-blind popularity list.
     expect(ndcg["two-tower (exact)"]).toBeGreaterThan(ndcg["MostPop"]! + 0.05);

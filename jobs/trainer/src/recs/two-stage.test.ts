@@ -3,11 +3,11 @@ import os from "node:os";
 import path from "node:path";
 import { loadMovieLens, type RatingsDataset } from "@mlsd/datasets";
 import { Predictor } from "@mlsd/gbdt";
-import { Ease, ItemKnn, interactionsOf, stratifiedSplit, UserItemMatrix, type EvalSplit } from "@mlsd/rec-eval";
+import { Ease, Ials, ItemKnn, interactionsOf, stratifiedSplit, UserItemMatrix, type EvalSplit } from "@mlsd/rec-eval";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeTinyMovieLens } from "./movielens-fixture";
 import { rankerSettingName } from "./movielens-tune";
-import { bagSeed, buildRankerRows, CANDIDATE_COLUMNS, COSESSION_FEATURES, EASE_LAMBDAS, SECOND_OPINION_FEATURES, sessionMatrix, fitRankerOnRows, MOVIELENS_TWO_STAGE, trainTwoStageRanker, RatingSignals, selectColumns, TWO_STAGE_FEATURES, twoStageRecommender, type RankerRows, type TwoStageConfig, type TwoStageFeature } from "./two-stage";
+import { bagSeed, buildRankerRows, CANDIDATE_COLUMNS, COSESSION_FEATURES, EASE_LAMBDAS, IALS_FEATURES, IALS_SETTINGS, SECOND_OPINION_FEATURES, sessionMatrix, fitRankerOnRows, MOVIELENS_TWO_STAGE, trainTwoStageRanker, RatingSignals, selectColumns, TWO_STAGE_FEATURES, twoStageRecommender, type RankerRows, type TwoStageConfig, type TwoStageFeature } from "./two-stage";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ml-two-stage-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -149,7 +149,7 @@ describe("the search-only second opinions", () => {
     const search = searchSignals.candidates(3);
     expect(Array.from(search.items)).toEqual(Array.from(shipped.items));
     for (let r = 0; r < shipped.items.length; r++) {
-      for (const f of [...COSESSION_FEATURES, ...SECOND_OPINION_FEATURES]) expect(shipped.rows[r * F + column(f)]).toBeNaN();
+      for (const f of [...COSESSION_FEATURES, ...SECOND_OPINION_FEATURES, ...IALS_FEATURES]) expect(shipped.rows[r * F + column(f)]).toBeNaN();
       for (const f of TWO_STAGE_FEATURES) expect(search.rows[r * F + column(f)]).toBe(shipped.rows[r * F + column(f)]);
     }
   });
@@ -169,6 +169,22 @@ describe("the search-only second opinions", () => {
         expect(features[r * F + column(`ease_lambda${lambda}_rank` as TwoStageFeature)]).toBe(order.indexOf(r));
       });
     }
+  });
+
+  it("carry implicit ALS (its settings, fitted on the training half) as a z-score and a rank among the candidates", () => {
+    const user = 9;
+    const ials = new Ials(IALS_SETTINGS);
+    ials.fit(split.train);
+    const { items, rows: features } = searchSignals.candidates(user);
+    const scores = Array.from(items, (j) => ials.scoreAll(user)[j]!);
+    const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
+    const sd = Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / scores.length);
+    const order = Array.from(items.keys()).sort((a, b) => scores[b]! - scores[a]! || a - b);
+    expect(sd).toBeGreaterThan(0);
+    items.forEach((_, r) => {
+      expect(features[r * F + column("ials_z")]).toBeCloseTo((scores[r]! - mean) / sd, 4);
+      expect(features[r * F + column("ials_rank")]).toBe(order.indexOf(r));
+    });
   });
 
   it("read item-kNN through the user's ratings: the similarity-weighted mean of rating minus the user's mean over the candidate's rated neighbours", () => {

@@ -2,6 +2,7 @@ import { Rng } from "@mlsd/random";
 import { describe, expect, it } from "vitest";
 import { UserItemMatrix } from "../matrix";
 import { Ease } from "./ease";
+import { Ials } from "./ials";
 import { ItemKnn } from "./item-knn";
 import { MostPopular, RandomRecommender } from "./simple";
 import { Rp3Beta } from "./rp3beta";
@@ -149,5 +150,53 @@ describe("UserKnn and RP3beta (hand-computed on the toy matrix)", () => {
     penalised.fit(toy);
     const p = Array.from(penalised.scoreAll(2));
     [1 / 12, 1 / 12, 0.25, 0.25].forEach((v, i) => expect(p[i]).toBeCloseTo(v, 6));
+  });
+});
+
+describe("Ials", () => {
+  // Two taste groups: users 0-5 rate from items 0-4, users 6-11 from items 5-9, each missing one.
+  const lists = Array.from({ length: 12 }, (_, u) => {
+    const block = u < 6 ? 0 : 5;
+    return [0, 1, 2, 3, 4].filter((k) => k !== u % 5).map((k) => block + k);
+  });
+  const blocks = matrix(12, 10, lists);
+
+  it("never raises its objective from one sweep to the next", () => {
+    const losses = [1, 2, 3, 5, 8].map((iterations) => {
+      const model = new Ials({ factors: 3, alpha: 10, lambda: 0.5, iterations, seed: 4 });
+      model.fit(blocks);
+      return model.loss(blocks);
+    });
+    for (let k = 1; k < losses.length; k++) expect(losses[k]).toBeLessThanOrEqual((losses[k - 1] as number) * (1 + 1e-9));
+    expect(losses[losses.length - 1]).toBeLessThan((losses[0] as number) * 0.999);
+  });
+
+  it("scores the unseen item of the user's own group above every item of the other group", () => {
+    const model = new Ials({ factors: 2, alpha: 10, lambda: 0.5, iterations: 10, seed: 4 });
+    model.fit(blocks);
+    for (let u = 0; u < 12; u++) {
+      const scores = Array.from(model.scoreAll(u));
+      const own = (u < 6 ? 0 : 5) + (u % 5);
+      const other = u < 6 ? [5, 6, 7, 8, 9] : [0, 1, 2, 3, 4];
+      expect(Math.max(...other.map((i) => scores[i] as number))).toBeLessThan(scores[own] as number);
+    }
+  });
+
+  it("is deterministic for a seed and moves with it", () => {
+    const fitted = (seed: number) => {
+      const model = new Ials({ factors: 2, iterations: 2, seed });
+      model.fit(blocks);
+      return Array.from(model.scoreAll(0));
+    };
+    expect(fitted(1)).toEqual(fitted(1));
+    expect(fitted(2)).not.toEqual(fitted(1));
+  });
+
+  it("refuses bad settings naming the field, and scoring before fit", () => {
+    expect(() => new Ials({ factors: 0 })).toThrow(/^factors: /);
+    expect(() => new Ials({ alpha: -1 })).toThrow(/^alpha: /);
+    expect(() => new Ials({ lambda: 0 })).toThrow(/^lambda: /);
+    expect(() => new Ials({ iterations: 1.5 })).toThrow(/^iterations: /);
+    expect(() => new Ials().scoreAll(0)).toThrow(/^fit: /);
   });
 });
