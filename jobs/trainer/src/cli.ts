@@ -36,7 +36,7 @@ recs options:
   --two-tower-only     movielens: only the two-tower row (and MostPop) for each of --seeds
   --tune               movielens: search the hyper-parameters on a validation split carved from the
                        training half of --seed's split (no test rating is read), print the table, publish nothing
-  --tune-stages LIST   with --tune: comma-separated stages to search, of retrieval, ranker, two-tower (default all)
+  --tune-stages LIST   with --tune: comma-separated stages to search, of retrieval, ranker, two-tower, ials (default all)
   --search-ranker      movielens: score the ranker variants (features, objective, boosting) on several
                        validation splits of --seed's training half, print the per-split and mean NDCG@10
   --inner-seeds LIST   with --search-ranker: the validation splits' seeds (default 1042,1043,1044)

@@ -1,18 +1,18 @@
 import type { RatingsDataset } from "@mlsd/datasets";
-import { evaluate, interactionsOf, stratifiedSplit, type EvalSplit } from "@mlsd/rec-eval";
+import { evaluate, Ials, interactionsOf, stratifiedSplit, type EvalSplit, type IalsOptions } from "@mlsd/rec-eval";
 import type { TwoTowerConfig } from "@mlsd/two-tower";
 import { fitTwoTowerOn } from "./movielens-eval";
 import { buildRankerRows, fitRankerOnRows, matrixInteractions, RatingSignals, retrievalRecommender, twoStageRecommender, type RankerRows, type TwoStageConfig } from "./two-stage";
 
 export interface TuneRow {
-  stage: "retrieval" | "ranker" | "two-tower";
+  stage: "retrieval" | "ranker" | "two-tower" | "ials";
   setting: string;
   metric: string;
   value: number;
 }
 
 export type TuneStage = TuneRow["stage"];
-export const TUNE_STAGES: readonly TuneStage[] = ["retrieval", "ranker", "two-tower"];
+export const TUNE_STAGES: readonly TuneStage[] = ["retrieval", "ranker", "two-tower", "ials"];
 
 export type RankerSetting = Partial<Omit<TwoStageConfig, "ranker">> & { ranker?: Partial<TwoStageConfig["ranker"]> };
 
@@ -20,6 +20,8 @@ export interface TuneGrid {
   retrieval: { retrievalDim: number; retrievalLambda: number }[];
   ranker: RankerSetting[];
   twoTower: Partial<TwoTowerConfig>[];
+  /** The iALS baseline (and its search-only ranker columns), by NDCG@10 alone. */
+  ials: IalsOptions[];
 }
 
 export const DEFAULT_TUNE_GRID: TuneGrid = {
@@ -35,6 +37,7 @@ export const DEFAULT_TUNE_GRID: TuneGrid = {
     { batchSize: 256, learningRate: 0.003 },
     { batchSize: 1024, learningRate: 0.003 },
   ],
+  ials: [5, 10, 20, 30, 50].flatMap((alpha) => [10, 50, 100, 150, 300].map((lambda) => ({ factors: 64, alpha, lambda }))),
 };
 
 /**
@@ -91,6 +94,11 @@ export async function tuneMovieLens(
     const { recommender } = await fitTwoTowerOn(dataset, validation, seed, t, true);
     const result = await evaluate(recommender, validation, { k: 10 });
     add({ stage: "two-tower", setting: `batch ${t.batchSize}, learning rate ${t.learningRate}`, metric: "NDCG@10", value: result.ndcg });
+  }
+  for (const o of stages.includes("ials") ? grid.ials : []) {
+    const model = new Ials(o);
+    model.fit(inner.train);
+    add({ stage: "ials", setting: model.name, metric: "NDCG@10", value: (await evaluate(model, validation, { k: 10 })).ndcg });
   }
   return rows;
 }
