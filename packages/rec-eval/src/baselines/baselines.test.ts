@@ -182,6 +182,16 @@ describe("Ials", () => {
     }
   });
 
+  it("scores listed items exactly as scoreAll does, leaving the rest of the buffer alone", () => {
+    const model = new Ials({ factors: 3, iterations: 3, seed: 4 });
+    model.fit(blocks);
+    const all = Array.from(model.scoreAll(7));
+    const out = new Float32Array(10).fill(-1);
+    model.scoreItems(7, [2, 8, 5], out);
+    expect(Array.from(out)).toEqual(all.map((s, i) => ([2, 5, 8].includes(i) ? s : -1)));
+    expect(() => new Ials().scoreItems(0, [1])).toThrow(/^fit: /);
+  });
+
   it("is deterministic for a seed and moves with it", () => {
     const fitted = (seed: number) => {
       const model = new Ials({ factors: 2, iterations: 2, seed });
