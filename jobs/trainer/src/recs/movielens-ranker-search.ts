@@ -1,7 +1,7 @@
 import type { RatingsDataset } from "@mlsd/datasets";
 import { evaluate, interactionsOf, stratifiedSplit, type EvalSplit, type Recommender } from "@mlsd/rec-eval";
 import { Predictor } from "@mlsd/gbdt";
-import { bagRankers, bagSeed, buildRankerRows, COSESSION_FEATURES, IALS_FEATURES, SECOND_OPINION_FEATURES, fitBagMember, matrixInteractions, priorMargins, CANDIDATE_COLUMNS, RatingSignals, retrievalRecommender, selectColumns, TWO_STAGE_FEATURES, type RankerRows, type TwoStageConfig, type TwoStageFeature } from "./two-stage";
+import { bagRankers, bagSeed, buildRankerRows, COSESSION_FEATURES, IALS_FEATURES, SECOND_OPINION_FEATURES, SESSION_FEATURES, fitBagMember, matrixInteractions, priorMargins, RatingSignals, retrievalRecommender, selectColumns, TWO_STAGE_FEATURES, type RankerRows, type TwoStageConfig, type TwoStageFeature } from "./two-stage";
 
 /** One ranker setting: a feature subset, a prior weight and boosting parameters over the pipeline's. */
 export interface RankerVariant {
@@ -23,7 +23,10 @@ export interface RankerSearchRow {
   trees: number[];
 }
 
-const WITH_SESSIONS: readonly TwoStageFeature[] = CANDIDATE_COLUMNS.filter((f) => !(COSESSION_FEATURES as readonly string[]).includes(f));
+// The 32-feature variants: the shipped 27 and the session features. (Was every candidate column
+// but the co-session ones, which came to include the second opinions and iALS once those joined
+// the rows: 39 features, not the 32 the table's rows were scored with.)
+const WITH_SESSIONS: readonly TwoStageFeature[] = [...TWO_STAGE_FEATURES, ...SESSION_FEATURES];
 const WITH_COSESSION: readonly TwoStageFeature[] = [...TWO_STAGE_FEATURES, ...COSESSION_FEATURES];
 const WITH_EASE: readonly TwoStageFeature[] = [...TWO_STAGE_FEATURES, ...SECOND_OPINION_FEATURES.filter((f) => f.startsWith("ease_"))];
 const WITH_RATING_KNN: readonly TwoStageFeature[] = [...TWO_STAGE_FEATURES, "itemknn_rating_dev"];
