@@ -192,6 +192,13 @@ describe("Ials", () => {
     expect(() => new Ials().scoreItems(0, [1])).toThrow(/^fit: /);
   });
 
+  it("gives a movie nobody rated a zero vector, so every user scores it 0", () => {
+    const withUnrated = matrix(12, 11, lists);
+    const model = new Ials({ factors: 3, iterations: 3, seed: 4 });
+    model.fit(withUnrated);
+    for (let u = 0; u < 12; u++) expect(model.scoreAll(u)[10]).toBe(0);
+  });
+
   it("is deterministic for a seed and moves with it", () => {
     const fitted = (seed: number) => {
       const model = new Ials({ factors: 2, iterations: 2, seed });

@@ -78,6 +78,11 @@ export class Ials implements Recommender {
     const rhs = new Float64Array(d);
     for (let r = 0; r < rows; r++) {
       const seen = observed(r);
+      // No observation: the right-hand side is zero, and so is the solution.
+      if (seen.length === 0) {
+        solved.fill(0, r * d, (r + 1) * d);
+        continue;
+      }
       system.set(gram);
       for (let a = 0; a < d; a++) system[a * d + a] = (system[a * d + a] as number) + this.lambda;
       rhs.fill(0);
