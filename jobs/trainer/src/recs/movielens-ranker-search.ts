@@ -1,7 +1,7 @@
 import type { RatingsDataset } from "@mlsd/datasets";
 import { evaluate, interactionsOf, stratifiedSplit, type EvalSplit, type Recommender } from "@mlsd/rec-eval";
 import { Predictor } from "@mlsd/gbdt";
-import { bagRankers, bagSeed, buildRankerRows, COSESSION_FEATURES, IALS_FEATURES, SECOND_OPINION_FEATURES, SESSION_FEATURES, fitBagMember, matrixInteractions, priorMargins, RatingSignals, retrievalRecommender, selectColumns, TWO_STAGE_FEATURES, type RankerRows, type TwoStageConfig, type TwoStageFeature } from "./two-stage";
+import { bagRankers, bagSeed, buildRankerRows, COSESSION_FEATURES, IALS_FEATURES, SECOND_OPINION_FEATURES, SESSION_FEATURES, fitBagMember, matrixInteractions, priorMargins, RatingSignals, retrievalRecommender, selectColumns, RANKER_FEATURES_V3, type RankerRows, type TwoStageConfig, type TwoStageFeature } from "./two-stage";
 
 /** One ranker setting: a feature subset, a prior weight and boosting parameters over the pipeline's. */
 export interface RankerVariant {
@@ -23,53 +23,53 @@ export interface RankerSearchRow {
   trees: number[];
 }
 
-// The 32-feature variants: the shipped 27 and the session features. (Was every candidate column
+// The 32-feature variants: the 27 of feature set /3 and the session features. (Was every candidate column
 // but the co-session ones, which came to include the second opinions and iALS once those joined
 // the rows: 39 features, not the 32 the table's rows were scored with.)
-const WITH_SESSIONS: readonly TwoStageFeature[] = [...TWO_STAGE_FEATURES, ...SESSION_FEATURES];
-const WITH_COSESSION: readonly TwoStageFeature[] = [...TWO_STAGE_FEATURES, ...COSESSION_FEATURES];
-const WITH_EASE: readonly TwoStageFeature[] = [...TWO_STAGE_FEATURES, ...SECOND_OPINION_FEATURES.filter((f) => f.startsWith("ease_"))];
-const WITH_RATING_KNN: readonly TwoStageFeature[] = [...TWO_STAGE_FEATURES, "itemknn_rating_dev"];
-const WITH_SECOND_OPINIONS: readonly TwoStageFeature[] = [...TWO_STAGE_FEATURES, ...SECOND_OPINION_FEATURES];
-const WITH_IALS: readonly TwoStageFeature[] = [...TWO_STAGE_FEATURES, ...IALS_FEATURES];
+const WITH_SESSIONS: readonly TwoStageFeature[] = [...RANKER_FEATURES_V3, ...SESSION_FEATURES];
+const WITH_COSESSION: readonly TwoStageFeature[] = [...RANKER_FEATURES_V3, ...COSESSION_FEATURES];
+const WITH_EASE: readonly TwoStageFeature[] = [...RANKER_FEATURES_V3, ...SECOND_OPINION_FEATURES.filter((f) => f.startsWith("ease_"))];
+const WITH_RATING_KNN: readonly TwoStageFeature[] = [...RANKER_FEATURES_V3, "itemknn_rating_dev"];
+const WITH_SECOND_OPINIONS: readonly TwoStageFeature[] = [...RANKER_FEATURES_V3, ...SECOND_OPINION_FEATURES];
+const WITH_IALS: readonly TwoStageFeature[] = [...RANKER_FEATURES_V3, ...IALS_FEATURES];
 
 const SHALLOW = { maxDepth: 3, minChildWeight: 10 } as const;
 
 export const DEFAULT_RANKER_VARIANTS: readonly RankerVariant[] = [
-  { name: "27 features (/3), depth 6, min child weight 0.01 (the /3 ranker)", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 6, minChildWeight: 0.01 } },
+  { name: "27 features (/3), depth 6, min child weight 0.01 (the /3 ranker)", features: RANKER_FEATURES_V3, ranker: { maxDepth: 6, minChildWeight: 0.01 } },
   { name: "32 features (/3 + session), depth 6, min child weight 0.01", features: WITH_SESSIONS, ranker: { maxDepth: 6, minChildWeight: 0.01 } },
-  { name: "27 features (/3), depth 3, min child weight 10", features: TWO_STAGE_FEATURES, ranker: SHALLOW },
+  { name: "27 features (/3), depth 3, min child weight 10", features: RANKER_FEATURES_V3, ranker: SHALLOW },
   { name: "32 features (/3 + session), depth 3, min child weight 10", features: WITH_SESSIONS, ranker: SHALLOW },
   { name: "32 features, depth 2, min child weight 10", features: WITH_SESSIONS, ranker: { maxDepth: 2, minChildWeight: 10 } },
   { name: "32 features, depth 1 (stumps), min child weight 10", features: WITH_SESSIONS, ranker: { maxDepth: 1, minChildWeight: 10 } },
   { name: "32 features, depth 3, min child weight 10, prior 0", features: WITH_SESSIONS, priorWeight: 0, ranker: SHALLOW },
   { name: "32 features, depth 3, pointwise logistic", features: WITH_SESSIONS, priorWeight: 0, ranker: { ...SHALLOW, objective: "binary", evalMetric: "logloss" } },
-  { name: "27 features, depth 3, min child weight 10, learning rate 0.02", features: TWO_STAGE_FEATURES, ranker: { ...SHALLOW, learningRate: 0.02 } },
-  { name: "27 features, depth 2, min child weight 10", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 2, minChildWeight: 10 } },
-  { name: "27 features, depth 3, min child weight 50", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 3, minChildWeight: 50 } },
-  { name: "27 features, depth 3, min child weight 10, L2 10", features: TWO_STAGE_FEATURES, ranker: { ...SHALLOW, lambda: 10 } },
-  { name: "27 features, depth 2, min child weight 10, bag of 3", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 3 },
-  { name: "27 features, depth 2, min child weight 10, bag of 5", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 5 },
-  { name: "27 features, depth 3, min child weight 10, bag of 5", features: TWO_STAGE_FEATURES, ranker: SHALLOW, bags: 5 },
+  { name: "27 features, depth 3, min child weight 10, learning rate 0.02", features: RANKER_FEATURES_V3, ranker: { ...SHALLOW, learningRate: 0.02 } },
+  { name: "27 features, depth 2, min child weight 10", features: RANKER_FEATURES_V3, ranker: { maxDepth: 2, minChildWeight: 10 } },
+  { name: "27 features, depth 3, min child weight 50", features: RANKER_FEATURES_V3, ranker: { maxDepth: 3, minChildWeight: 50 } },
+  { name: "27 features, depth 3, min child weight 10, L2 10", features: RANKER_FEATURES_V3, ranker: { ...SHALLOW, lambda: 10 } },
+  { name: "27 features, depth 2, min child weight 10, bag of 3", features: RANKER_FEATURES_V3, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 3 },
+  { name: "27 features, depth 2, min child weight 10, bag of 5", features: RANKER_FEATURES_V3, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 5 },
+  { name: "27 features, depth 3, min child weight 10, bag of 5", features: RANKER_FEATURES_V3, ranker: SHALLOW, bags: 5 },
   { name: "29 features (27 + co-session kNN), depth 2, min child weight 10", features: WITH_COSESSION, ranker: { maxDepth: 2, minChildWeight: 10 } },
   { name: "29 features (27 + co-session kNN), depth 2, min child weight 10, bag of 5", features: WITH_COSESSION, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 5 },
-  { name: "27 features, depth 2, min child weight 10, bag of 10", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 10 },
+  { name: "27 features, depth 2, min child weight 10, bag of 10", features: RANKER_FEATURES_V3, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 10 },
   { name: "31 features (27 + EASE at lambda 100 and 2000), depth 2, min child weight 10, bag of 5", features: WITH_EASE, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 5 },
   { name: "28 features (27 + item-kNN through the user's ratings), depth 2, min child weight 10, bag of 5", features: WITH_RATING_KNN, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 5 },
   { name: "32 features (27 + both), depth 2, min child weight 10, bag of 5", features: WITH_SECOND_OPINIONS, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 5 },
   // Some members early-stop after 1-3 trees (seed 43's bag in the claims lab): more patience, or none.
-  { name: "27 features, depth 2, min child weight 10, bag of 5, early-stopping patience 200", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 2, minChildWeight: 10, earlyStoppingRounds: 200 }, bags: 5 },
-  { name: "27 features, depth 2, min child weight 10, bag of 5, 150 rounds (no early stop)", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 2, minChildWeight: 10, numRounds: 150, earlyStoppingRounds: undefined }, bags: 5 },
-  { name: "27 features, depth 2, min child weight 10, bag of 5, 300 rounds (no early stop)", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 2, minChildWeight: 10, numRounds: 300, earlyStoppingRounds: undefined }, bags: 5 },
+  { name: "27 features, depth 2, min child weight 10, bag of 5, early-stopping patience 200", features: RANKER_FEATURES_V3, ranker: { maxDepth: 2, minChildWeight: 10, earlyStoppingRounds: 200 }, bags: 5 },
+  { name: "27 features, depth 2, min child weight 10, bag of 5, 150 rounds (no early stop)", features: RANKER_FEATURES_V3, ranker: { maxDepth: 2, minChildWeight: 10, numRounds: 150, earlyStoppingRounds: undefined }, bags: 5 },
+  { name: "27 features, depth 2, min child weight 10, bag of 5, 300 rounds (no early stop)", features: RANKER_FEATURES_V3, ranker: { maxDepth: 2, minChildWeight: 10, numRounds: 300, earlyStoppingRounds: undefined }, bags: 5 },
   // The trees correct priorWeight * retrieval_score_z: a stronger prior leans more on retrieval's order.
-  { name: "27 features, depth 2, min child weight 10, bag of 5, prior 0.2", features: TWO_STAGE_FEATURES, priorWeight: 0.2, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 5 },
-  { name: "27 features, depth 2, min child weight 10, bag of 5, prior 0.5", features: TWO_STAGE_FEATURES, priorWeight: 0.5, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 5 },
+  { name: "27 features, depth 2, min child weight 10, bag of 5, prior 0.2", features: RANKER_FEATURES_V3, priorWeight: 0.2, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 5 },
+  { name: "27 features, depth 2, min child weight 10, bag of 5, prior 0.5", features: RANKER_FEATURES_V3, priorWeight: 0.5, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 5 },
   // LambdaRank counts pairs whose better item sits in the top 30 (the package default): the
   // metric reads only 10, and the 50 candidates hold more pairs than 30 positions see.
-  { name: "27 features, depth 2, min child weight 10, bag of 5, LambdaRank truncation 10", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 2, minChildWeight: 10, lambdarankTruncation: 10 }, bags: 5 },
-  { name: "27 features, depth 2, min child weight 10, bag of 5, LambdaRank truncation 50 (every pair)", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 2, minChildWeight: 10, lambdarankTruncation: 50 }, bags: 5 },
+  { name: "27 features, depth 2, min child weight 10, bag of 5, LambdaRank truncation 10", features: RANKER_FEATURES_V3, ranker: { maxDepth: 2, minChildWeight: 10, lambdarankTruncation: 10 }, bags: 5 },
+  { name: "27 features, depth 2, min child weight 10, bag of 5, LambdaRank truncation 50 (every pair)", features: RANKER_FEATURES_V3, ranker: { maxDepth: 2, minChildWeight: 10, lambdarankTruncation: 50 }, bags: 5 },
   // Members that see fewer features per tree differ more from each other, which is what a bag averages.
-  { name: "27 features, depth 2, min child weight 10, bag of 5, colsample 0.5", features: TWO_STAGE_FEATURES, ranker: { maxDepth: 2, minChildWeight: 10, colsampleByTree: 0.5 }, bags: 5 },
+  { name: "27 features, depth 2, min child weight 10, bag of 5, colsample 0.5", features: RANKER_FEATURES_V3, ranker: { maxDepth: 2, minChildWeight: 10, colsampleByTree: 0.5 }, bags: 5 },
   // A model of another family: implicit ALS's score and rank among the candidates.
   { name: "29 features (27 + iALS), depth 2, min child weight 10, bag of 5", features: WITH_IALS, ranker: { maxDepth: 2, minChildWeight: 10 }, bags: 5 },
 ];

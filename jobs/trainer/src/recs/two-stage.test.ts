@@ -149,7 +149,7 @@ describe("the search-only second opinions", () => {
     const search = searchSignals.candidates(3);
     expect(Array.from(search.items)).toEqual(Array.from(shipped.items));
     for (let r = 0; r < shipped.items.length; r++) {
-      for (const f of [...COSESSION_FEATURES, ...SECOND_OPINION_FEATURES, ...IALS_FEATURES]) expect(shipped.rows[r * F + column(f)]).toBeNaN();
+      for (const f of [...COSESSION_FEATURES, ...SECOND_OPINION_FEATURES]) expect(shipped.rows[r * F + column(f)]).toBeNaN();
       for (const f of TWO_STAGE_FEATURES) expect(search.rows[r * F + column(f)]).toBe(shipped.rows[r * F + column(f)]);
     }
   });
@@ -171,11 +171,12 @@ describe("the search-only second opinions", () => {
     }
   });
 
-  it("carry implicit ALS (its settings, fitted on the training half) as a z-score and a rank among the candidates", () => {
+  it("sit beside the shipped iALS columns: its score (its settings, fitted on the training half) as a z-score and a rank among the candidates", () => {
     const user = 9;
     const ials = new Ials(IALS_SETTINGS);
     ials.fit(split.train);
-    const { items, rows: features } = searchSignals.candidates(user);
+    expect(IALS_FEATURES.every((f) => (TWO_STAGE_FEATURES as readonly string[]).includes(f))).toBe(true);
+    const { items, rows: features } = signals.candidates(user);
     const scores = Array.from(items, (j) => ials.scoreAll(user)[j]!);
     const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
     const sd = Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / scores.length);

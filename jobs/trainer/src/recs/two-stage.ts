@@ -11,7 +11,8 @@ import { fitLowRankEase, linearUserVector, type LinearTowers } from "@mlsd/two-t
  * GBDT that sees the retrieval score next to item-item, user-user and random-walk signals,
  * popularity, time, genre and user statistics.
  */
-export const TWO_STAGE_FEATURES = [
+/** The 27 features of feature set /3 (the ranker before iALS joined): the search's older variants read these. */
+export const RANKER_FEATURES_V3 = [
   "retrieval_score_z",
   "retrieval_score_rel",
   "retrieval_rank",
@@ -42,6 +43,16 @@ export const TWO_STAGE_FEATURES = [
 ] as const;
 
 /**
+ * A model of another family: implicit ALS (matrix factorisation), its score as a z-score among
+ * the candidates and its rank. Every other signal is item-item or user-user; the ranker search
+ * scored these on three validation splits before they joined the shipped set.
+ */
+export const IALS_FEATURES = ["ials_z", "ials_rank"] as const;
+
+/** The shipped ranker's features: feature set /3 and iALS. */
+export const TWO_STAGE_FEATURES = [...RANKER_FEATURES_V3, ...IALS_FEATURES] as const;
+
+/**
  * Session features (what others rated within a day of the user's ratings): computed on every
  * candidate row so the ranker search can score them, but not in the shipped set, since they did
  * not pay on validation (the trainer README's variant table).
@@ -67,12 +78,6 @@ export const EASE_LAMBDAS = [100, 2000] as const;
 export const SECOND_OPINION_FEATURES = ["ease_lambda100_z", "ease_lambda100_rank", "ease_lambda2000_z", "ease_lambda2000_rank", "itemknn_rating_dev"] as const;
 
 /**
- * A model of another family, search-only: implicit ALS (matrix factorisation), its score as a
- * z-score among the candidates and its rank. Every other signal is item-item or user-user.
- */
-export const IALS_FEATURES = ["ials_z", "ials_rank"] as const;
-
-/**
  * iALS's settings, chosen alone by validation NDCG@10 on the inner split of seed 42's training
  * half (`--tune --tune-stages ials`: alpha {5, 10, 20, 30, 50} x lambda {10, 50, 100, 150, 300}
  * at 64 factors; 0.2775, the best of 25, on a ridge where the best lambda grows with alpha).
@@ -80,17 +85,17 @@ export const IALS_FEATURES = ["ials_z", "ials_rank"] as const;
 export const IALS_SETTINGS = { factors: 64, alpha: 20, lambda: 100, iterations: 10 } as const;
 
 /** The columns of a candidate row: the shipped features, then the search-only ones. */
-export const CANDIDATE_COLUMNS = [...TWO_STAGE_FEATURES, ...SESSION_FEATURES, ...COSESSION_FEATURES, ...SECOND_OPINION_FEATURES, ...IALS_FEATURES] as const;
+export const CANDIDATE_COLUMNS = [...TWO_STAGE_FEATURES, ...SESSION_FEATURES, ...COSESSION_FEATURES, ...SECOND_OPINION_FEATURES] as const;
 /** Columns that need models of their own, fitted only when `searchColumns` is set (else NaN). */
-const FITTED_SEARCH_COLUMNS: readonly TwoStageFeature[] = [...COSESSION_FEATURES, ...SECOND_OPINION_FEATURES, ...IALS_FEATURES];
+const FITTED_SEARCH_COLUMNS: readonly TwoStageFeature[] = [...COSESSION_FEATURES, ...SECOND_OPINION_FEATURES];
 export type TwoStageFeature = (typeof CANDIDATE_COLUMNS)[number];
 const F = CANDIDATE_COLUMNS.length;
 
 /** What a published two-stage ranker was trained on; a service must compute exactly these. */
 export const TWO_STAGE_FEATURE_SET = {
-  name: "movielens-two-stage/3",
+  name: "movielens-two-stage/4",
   names: TWO_STAGE_FEATURES,
-  schemaHash: createHash("sha256").update(JSON.stringify({ version: 3, names: TWO_STAGE_FEATURES })).digest("hex").slice(0, 16),
+  schemaHash: createHash("sha256").update(JSON.stringify({ version: 4, names: TWO_STAGE_FEATURES })).digest("hex").slice(0, 16),
 } as const;
 
 export interface TwoStageConfig {
@@ -170,7 +175,7 @@ export class RatingSignals {
   private readonly userMeanPopularity: Float64Array;
   private readonly meanUserCount: number;
   private readonly occupations: Map<string, number>;
-  private readonly scratch: { retrieval: Float32Array; user: Float32Array; seen: Uint8Array; cosession: Float32Array };
+  private readonly scratch: { retrieval: Float32Array; user: Float32Array; seen: Uint8Array; cosession: Float32Array; ials: Float32Array };
 
   private constructor(
     readonly dataset: RatingsDataset,
@@ -180,6 +185,7 @@ export class RatingSignals {
     private readonly itemKnn: ItemKnn,
     private readonly rp3: Rp3Beta,
     private readonly userKnn: UserKnn,
+    private readonly ials: Ials,
     private readonly search: SearchSignals | undefined,
   ) {
     const m = train;
@@ -217,7 +223,7 @@ export class RatingSignals {
       this.userMeanPopularity[u] = m.countOf(u) > 0 ? p / m.countOf(u) : Number.NaN;
     }
     this.occupations = new Map([...new Set(dataset.users?.occupations ?? [])].sort().map((o, k) => [o, k]));
-    this.scratch = { retrieval: new Float32Array(n), user: new Float32Array(towers.dim), seen: new Uint8Array(n), cosession: new Float32Array(n) };
+    this.scratch = { retrieval: new Float32Array(n), user: new Float32Array(towers.dim), seen: new Uint8Array(n), cosession: new Float32Array(n), ials: new Float32Array(n) };
   }
 
   static async fit(dataset: RatingsDataset, train: UserItemMatrix, config: TwoStageConfig, seed: number): Promise<RatingSignals> {
@@ -229,7 +235,9 @@ export class RatingSignals {
     rp3.fit(train);
     const userKnn = new UserKnn({ neighbors: config.userNeighbors });
     userKnn.fit(train);
-    return new RatingSignals(dataset, train, config, towers, itemKnn, rp3, userKnn, wantsSearch ? await fitSearchSignals(train, config) : undefined);
+    const ials = new Ials(IALS_SETTINGS);
+    ials.fit(train);
+    return new RatingSignals(dataset, train, config, towers, itemKnn, rp3, userKnn, ials, wantsSearch ? await fitSearchSignals(train, config) : undefined);
   }
 
   /** The retrieval stage's exact scores for every item: <user vector, item vector>. */
@@ -278,7 +286,7 @@ export class RatingSignals {
     const cosession = search ? search.cosessionKnn.scoreItems(history, this.scratch.cosession) : undefined;
     const cosessionRank = cosession ? rankWithin(cosession, items) : undefined;
     const ease = search ? search.ease.map((model) => zAndRank(model.scoreAll(user), items)) : [];
-    const ials = search ? zAndRank(search.ials.scoreAll(user), items) : undefined;
+    const ials = zAndRank(this.ials.scoreItems(user, items, this.scratch.ials), items);
 
     let maxRetrieval = Number.NEGATIVE_INFINITY;
     let sumRetrieval = 0;
@@ -379,6 +387,8 @@ export class RatingSignals {
         age,
         gender,
         occupation,
+        ials.z[r] as number,
+        ials.rank[r] as number,
         t.length ? nearCount / t.length : Number.NaN,
         Math.log1p(nearCount),
         (nearCount / nearAll) * n,
@@ -388,8 +398,6 @@ export class RatingSignals {
         cosessionRank ? (cosessionRank[r] as number) : Number.NaN,
         ...EASE_LAMBDAS.flatMap((_, e) => (ease[e] ? [ease[e].z[r] as number, ease[e].rank[r] as number] : [Number.NaN, Number.NaN])),
         knnRatingDev ? (knnRatingDev[r] as number) : Number.NaN,
-        ials ? (ials.z[r] as number) : Number.NaN,
-        ials ? (ials.rank[r] as number) : Number.NaN,
       ];
       rows.set(values, r * F);
     });
@@ -445,7 +453,6 @@ interface SearchSignals {
   cosessionKnn: ItemKnn;
   /** Full EASE at each of EASE_LAMBDAS. */
   ease: Ease[];
-  ials: Ials;
 }
 
 async function fitSearchSignals(train: UserItemMatrix, config: TwoStageConfig): Promise<SearchSignals> {
@@ -457,9 +464,7 @@ async function fitSearchSignals(train: UserItemMatrix, config: TwoStageConfig): 
     await model.fit(train);
     ease.push(model);
   }
-  const ials = new Ials(IALS_SETTINGS);
-  ials.fit(train);
-  return { cosessionKnn, ease, ials };
+  return { cosessionKnn, ease };
 }
 
 /** Z-score among the listed items and rank (0 = best) of each listed item by `scores`. */
