@@ -77,7 +77,7 @@ function hnswRecommender(signals: RatingSignals, indexes: BuiltIndexes, k: numbe
 
 /**
  * The project's own MovieLens pipeline (low-rank EASE retrieval served through HNSW, the bag of
- * LambdaRank GBDTs on the trainer's 27 candidate features) asked to rank three ways: retrieval
+ * LambdaRank GBDTs on the trainer's candidate features, `TWO_STAGE_FEATURES`) asked to rank three ways: retrieval
  * alone, HNSW's top-N then the ranker, and the ranker over every movie the user has not rated
  * (exact retrieval scores, since each is a feature). The ranker is trained exactly as
  * `npm run train:recs -- --dataset movielens` trains it, on the split's training half; the HNSW
