@@ -2,4 +2,5 @@ export { LinalgError } from "./errors";
 export { orthonormalizeRows, symmetricEigen, topEigenGram } from "./eigen";
 export type { SparseRows, SymmetricEigen, TopEigen, TopEigenOptions } from "./eigen";
 export { spdInverse, SymmetricWorkspace } from "./spd-inverse";
+export { choleskyFactorInPlace, choleskySolveInPlace } from "./cholesky";
 export { matmul } from "./matmul";

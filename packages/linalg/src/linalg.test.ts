@@ -1,6 +1,6 @@
 import { Rng } from "@mlsd/random";
 import { describe, expect, it } from "vitest";
-import { LinalgError, matmul, spdInverse, symmetricEigen, topEigenGram } from "./index";
+import { choleskySolveInPlace, LinalgError, matmul, spdInverse, symmetricEigen, topEigenGram } from "./index";
 
 /** X^T X + ridge I of a random binary users x n matrix, and X as sparse rows. */
 function gram(users: number, n: number, p: number, ridge: number, seed: number) {
@@ -106,5 +106,26 @@ describe("topEigenGram", () => {
       for (let j = 0; j < n; j++) dot += (top.vectors[j * 6 + r] as number) * (exact.vectors[r * n + j] as number);
       expect(Math.abs(dot)).toBeCloseTo(1, 4);
     }
+  });
+});
+
+describe("choleskySolveInPlace", () => {
+  it("solves G x = b for a positive definite G, reading only its lower triangle", () => {
+    const n = 24;
+    const { a } = gram(40, n, 0.3, 2, 11);
+    const rng = new Rng(12);
+    const x = Float64Array.from({ length: n }, () => rng.normal());
+    const b = new Float64Array(n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) b[i] = (b[i] as number) + (a[i * n + j] as number) * (x[j] as number);
+    const lower = Float64Array.from(a, (v, p) => (p % n <= Math.floor(p / n) ? v : Number.NaN));
+    expect(choleskySolveInPlace(lower, b, n)).toBe(true);
+    for (let i = 0; i < n; i++) expect(b[i]).toBeCloseTo(x[i] as number, 9);
+  });
+
+  it("refuses a matrix that is not positive definite and leaves b alone", () => {
+    const g = Float64Array.from([1, 0, 2, 1]); // [[1, 2], [2, 1]]: eigenvalues 3 and -1
+    const b = Float64Array.from([1, 1]);
+    expect(choleskySolveInPlace(g, b, 2)).toBe(false);
+    expect(Array.from(b)).toEqual([1, 1]);
   });
 });

@@ -1,3 +1,4 @@
+import { choleskySolveInPlace } from "@mlsd/linalg";
 import { Rng } from "@mlsd/random";
 import type { Recommender } from "../evaluate";
 import type { UserItemMatrix } from "../matrix";
@@ -95,6 +96,7 @@ export class Ials implements Recommender {
           for (let b = 0; b <= a; b++) system[a * d + b] = (system[a * d + b] as number) + scaled * (fixed[base + b] as number);
         }
       }
+      // lambda > 0 on the diagonal keeps the system positive definite.
       choleskySolveInPlace(system, rhs, d);
       solved.set(rhs, r * d);
     }
@@ -160,32 +162,4 @@ function transpose(train: UserItemMatrix): { indptr: Int32Array; indices: Int32A
     }
   }
   return { indptr, indices };
-}
-
-/**
- * Solves A x = b for a symmetric positive definite d x d A (lower triangle read, overwritten by
- * its Cholesky factor); x replaces b. The lambda on the diagonal keeps A positive definite.
- */
-function choleskySolveInPlace(a: Float64Array, b: Float64Array, d: number): void {
-  for (let j = 0; j < d; j++) {
-    let diag = a[j * d + j] as number;
-    for (let t = 0; t < j; t++) diag -= (a[j * d + t] as number) ** 2;
-    const ljj = Math.sqrt(diag);
-    a[j * d + j] = ljj;
-    for (let i = j + 1; i < d; i++) {
-      let v = a[i * d + j] as number;
-      for (let t = 0; t < j; t++) v -= (a[i * d + t] as number) * (a[j * d + t] as number);
-      a[i * d + j] = v / ljj;
-    }
-  }
-  for (let i = 0; i < d; i++) {
-    let v = b[i] as number;
-    for (let t = 0; t < i; t++) v -= (a[i * d + t] as number) * (b[t] as number);
-    b[i] = v / (a[i * d + i] as number);
-  }
-  for (let i = d - 1; i >= 0; i--) {
-    let v = b[i] as number;
-    for (let t = i + 1; t < d; t++) v -= (a[t * d + i] as number) * (b[t] as number);
-    b[i] = v / (a[i * d + i] as number);
-  }
 }
