@@ -24,9 +24,9 @@ export const MODEL_NAMES = {
 } as const;
 
 /**
- * iALS's fit costs about d^2 per training rating per sweep (d = 64, 20 half-sweeps): 12 s at
- * 100K's 56K training ratings on one core, minutes at 1M, half an hour at 10M. Larger releases
- * leave its row out, so that `train:recs` stays a matter of minutes.
+ * iALS's fit costs about d^2 per training rating per half-sweep (d = 64, 20 half-sweeps): about
+ * 12 s at 100K's 75K training ratings on one core, growing with the ratings. Releases above this
+ * many training ratings leave the baseline row out (the ranker's iALS columns are fitted anyway).
  */
 export const IALS_MAX_RATINGS = 2_000_000;
 
