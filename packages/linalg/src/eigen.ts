@@ -1,7 +1,7 @@
 import { Rng } from "@mlsd/random";
 import { choleskyInverse } from "./cholesky";
 import { LinalgError } from "./errors";
-import { matmul } from "./matmul";
+import { gram as gramOf, matmul } from "./matmul";
 
 export interface SymmetricEigen {
   /** Descending. */
@@ -246,13 +246,13 @@ async function orthonormalizeRowsFast(m: Float64Array, k: number, n: number): Pr
     for (let j = 0; j < n; j++) m[a * n + j] = (m[a * n + j] as number) * inv;
   }
   for (let pass = 0; pass < 2; pass++) {
-    const gram = await matmul(m, transpose(m, k, n), k, n, k);
-    const factor = choleskyInverse(gram, k, 1e-12);
+    const factor = choleskyInverse(await gramOf(m, k, n), k, 1e-12);
     if (!factor) {
       orthonormalizeRows(m, k, n);
       return;
     }
-    m.set(await matmul(factor, m, k, k, n));
+    // The factor is L^-1, lower triangular.
+    m.set(await matmul(factor, m, k, k, n, { lowerTriangularA: true }));
   }
 }
 
@@ -265,7 +265,16 @@ function gramTimes(x: SparseRows, q: Float64Array, k: number): Float64Array {
     const end = x.indptr[r + 1] as number;
     if (start === end) continue;
     y.fill(0);
-    for (let p = start; p < end; p++) {
+    // Four rows of Q per pass over y: each y[c] still adds them one at a time in order.
+    let p = start;
+    for (; p + 3 < end; p += 4) {
+      const b1 = (x.indices[p] as number) * k;
+      const b2 = (x.indices[p + 1] as number) * k;
+      const b3 = (x.indices[p + 2] as number) * k;
+      const b4 = (x.indices[p + 3] as number) * k;
+      for (let c = 0; c < k; c++) y[c] = (y[c] as number) + (q[b1 + c] as number) + (q[b2 + c] as number) + (q[b3 + c] as number) + (q[b4 + c] as number);
+    }
+    for (; p < end; p++) {
       const base = (x.indices[p] as number) * k;
       for (let c = 0; c < k; c++) y[c] = (y[c] as number) + (q[base + c] as number);
     }

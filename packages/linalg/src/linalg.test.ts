@@ -1,6 +1,9 @@
 import { Rng } from "@mlsd/random";
 import { describe, expect, it } from "vitest";
-import { choleskySolveInPlace, LinalgError, matmul, spdInverse, symmetricEigen, topEigenGram } from "./index";
+import { choleskyFactorInPlace, choleskySolveInPlace, gram as gramMatrix, LinalgError, matmul, spdInverse, symmetricEigen, topEigenGram } from "./index";
+
+/** Bit for bit: Object.is tells -0 from +0 and compares NaN to itself. */
+const sameBits = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]));
 
 /** X^T X + ridge I of a random binary users x n matrix, and X as sparse rows. */
 function gram(users: number, n: number, p: number, ridge: number, seed: number) {
@@ -65,6 +68,62 @@ describe("matmul", () => {
   });
 });
 
+describe("matmul: packed panels, triangular skip and the lower-triangle Gram matrix", () => {
+  // Each entry of the kernel's product is one sum over t in order, however B is laid out: the
+  // sequential scalar loop gives the same bits (nonzero entries; the kernel negates twice, which is
+  // exact). The bit-identity is what lets the trainer's numbers survive a faster kernel.
+  const sequential = (a: Float64Array, b: Float64Array, m: number, kd: number, n: number) => {
+    const c = new Float64Array(m * n);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let t = 0; t < kd; t++) s += (a[i * kd + t] as number) * (b[t * n + j] as number);
+        c[i * n + j] = s;
+      }
+    }
+    return c;
+  };
+  const random = (length: number, rng: Rng) => Float64Array.from({ length }, () => rng.normal());
+
+  it("equals the sequential sum bit for bit across shapes that are and are not multiples of 4 (B read in panels)", async () => {
+    const rng = new Rng(11);
+    for (const [m, kd, n] of [[5, 7, 9], [8, 33, 12], [13, 3, 30], [1, 1, 1], [40, 64, 7]] as const) {
+      const a = random(m * kd, rng);
+      const b = random(kd * n, rng);
+      expect(sameBits(await matmul(a, b, m, kd, n), sequential(a, b, m, kd, n))).toBe(true);
+    }
+  });
+
+  it("lowerTriangularA skips the zeros above A's diagonal and still gives the full product's bits", async () => {
+    const rng = new Rng(12);
+    for (const [k, n] of [[6, 10], [17, 9], [32, 33]] as const) {
+      const a = random(k * k, rng);
+      for (let i = 0; i < k; i++) for (let t = i + 1; t < k; t++) a[i * k + t] = 0;
+      const b = random(k * n, rng);
+      const full = await matmul(a, b, k, k, n);
+      expect(sameBits(await matmul(a, b, k, k, n, { lowerTriangularA: true }), full)).toBe(true);
+      expect(sameBits(full, sequential(a, b, k, k, n))).toBe(true);
+    }
+    // Not triangular: the skip reads only the lower part, so it is not the product any more.
+    const a = random(8 * 8, rng);
+    const b = random(8 * 3, rng);
+    expect(sameBits(await matmul(a, b, 8, 8, 3, { lowerTriangularA: true }), await matmul(a, b, 8, 8, 3))).toBe(false);
+  });
+
+  it("gram(A) is A A^T bit for bit and exactly symmetric, computing only the lower tiles", async () => {
+    const rng = new Rng(13);
+    for (const [m, kd] of [[7, 50], [12, 5], [33, 20]] as const) {
+      const a = random(m * kd, rng);
+      const at = new Float64Array(kd * m);
+      for (let i = 0; i < m; i++) for (let t = 0; t < kd; t++) at[t * m + i] = a[i * kd + t] as number;
+      const g = await gramMatrix(a, m, kd);
+      expect(sameBits(g, await matmul(a, at, m, kd, m))).toBe(true);
+      for (let i = 0; i < m; i++) for (let j = 0; j < i; j++) expect(Object.is(g[i * m + j], g[j * m + i])).toBe(true);
+    }
+    await expect(gramMatrix(new Float64Array(5), 2, 3)).rejects.toThrow(/^a: expected 6 entries/);
+  });
+});
+
 describe("symmetricEigen", () => {
   it("reconstructs A = V diag(values) V^T with orthonormal rows, values descending", () => {
     const { a } = gram(30, 12, 0.3, 0.5, 3);
@@ -110,6 +169,39 @@ describe("topEigenGram", () => {
 });
 
 describe("choleskySolveInPlace", () => {
+  it("factors bit for bit as the one-row-at-a-time loop does (the four-row loop only shares loads)", () => {
+    const rng = new Rng(14);
+    const reference = (a: Float64Array, k: number) => {
+      for (let j = 0; j < k; j++) {
+        let dj = a[j * k + j] as number;
+        for (let t = 0; t < j; t++) dj -= (a[j * k + t] as number) * (a[j * k + t] as number);
+        const ljj = Math.sqrt(dj);
+        a[j * k + j] = ljj;
+        for (let i = j + 1; i < k; i++) {
+          let v = a[i * k + j] as number;
+          for (let t = 0; t < j; t++) v -= (a[i * k + t] as number) * (a[j * k + t] as number);
+          a[i * k + j] = v / ljj;
+        }
+      }
+    };
+    for (const k of [1, 3, 4, 5, 9, 64, 67]) {
+      const x = Float64Array.from({ length: k * (k + 3) }, () => rng.normal());
+      const g = new Float64Array(k * k);
+      for (let i = 0; i < k; i++) {
+        for (let j = 0; j <= i; j++) {
+          let s = i === j ? 0.5 : 0;
+          for (let t = 0; t < k + 3; t++) s += (x[i * (k + 3) + t] as number) * (x[j * (k + 3) + t] as number);
+          g[i * k + j] = s;
+        }
+      }
+      const ours = g.slice();
+      const theirs = g.slice();
+      expect(choleskyFactorInPlace(ours, k)).toBe(true);
+      reference(theirs, k);
+      expect(sameBits(ours, theirs)).toBe(true);
+    }
+  });
+
   it("solves G x = b for a positive definite G, reading only its lower triangle", () => {
     const n = 24;
     const { a } = gram(40, n, 0.3, 2, 11);
