@@ -182,6 +182,38 @@ describe("Ials", () => {
     }
   });
 
+  it("leaves every item's factors solving its normal equations exactly (rows of 0 to 13 ratings, so every unrolled path)", () => {
+    // (U'U + alpha sum_u u u' + lambda I) v = (1 + alpha) sum_u u over the item's raters u: the
+    // last half-sweep solved the items against the final user factors.
+    const rng = new Rng(21);
+    const numUsers = 25;
+    const numItems = 14;
+    const raters: number[][] = Array.from({ length: numItems }, (_, i) => Array.from({ length: numUsers }, (_, u) => u).filter(() => rng.next() < i / 26));
+    const lists = Array.from({ length: numUsers }, (_, u) => raters.flatMap((r, i) => (r.includes(u) ? [i] : [])));
+    const d = 3;
+    const alpha = 7;
+    const lambda = 0.3;
+    const model = new Ials({ factors: d, alpha, lambda, iterations: 4, seed: 2 });
+    model.fit(matrix(numUsers, numItems, lists));
+    const { userFactors: U, itemFactors: V } = model as unknown as { userFactors: Float64Array; itemFactors: Float64Array };
+    expect(raters.map((r) => r.length)).toContain(0);
+    expect(Math.max(...raters.map((r) => r.length))).toBeGreaterThanOrEqual(9);
+    for (let i = 0; i < numItems; i++) {
+      for (let a = 0; a < d; a++) {
+        let lhs = lambda * (V[i * d + a] as number);
+        let rhs = 0;
+        for (let u = 0; u < numUsers; u++) {
+          const rated = (raters[i] as number[]).includes(u);
+          let uv = 0;
+          for (let b = 0; b < d; b++) uv += (U[u * d + b] as number) * (V[i * d + b] as number);
+          lhs += (rated ? 1 + alpha : 1) * (U[u * d + a] as number) * uv;
+          if (rated) rhs += (1 + alpha) * (U[u * d + a] as number);
+        }
+        expect(lhs).toBeCloseTo(rhs, 10);
+      }
+    }
+  });
+
   it("scores listed items exactly as scoreAll does, leaving the rest of the buffer alone", () => {
     const model = new Ials({ factors: 3, iterations: 3, seed: 4 });
     model.fit(blocks);
