@@ -12,11 +12,16 @@ import { IALS_SETTINGS, matrixInteractions, RatingSignals, retrievalRecommender,
  */
 export const MOVIELENS_TWO_TOWER: Partial<TwoTowerConfig> = { batchSize: 512, learningRate: 0.001, epochs: 4 };
 
+/** The baselines' settings, fixed beforehand (EASE, item-kNN) or tuned on validation (iALS, `--tune-stages ials`). */
+const EASE_SETTINGS = { lambda: 500 } as const;
+const ITEM_KNN_SETTINGS = { neighbors: 100 } as const;
+
+/** The models' names in the report; the baselines' come from the models, so a settings change cannot leave them stale. */
 export const MODEL_NAMES = {
-  mostPop: "MostPop",
-  itemKnn: "ItemKNN(cosine, k=100)",
-  ease: "EASE(lambda=500)",
-  ials: "iALS(d=64, alpha=20, lambda=100)",
+  mostPop: new MostPopular().name,
+  itemKnn: new ItemKnn(ITEM_KNN_SETTINGS).name,
+  ease: new Ease(EASE_SETTINGS).name,
+  ials: new Ials(IALS_SETTINGS).name,
   twoTower: "two-tower (exact)",
   retrieval: "low-rank EASE retrieval (exact)",
   retrievalHnsw: "low-rank EASE retrieval (HNSW)",
@@ -117,8 +122,8 @@ export async function runSeed(dataset: RatingsDataset, seed: number, options: Se
   const data = movieLensTrainingData(dataset, split.train);
   const t3 = performance.now();
 
-  const ease = dataset.numItems <= EASE_MAX_ITEMS ? fitOnce(new Ease({ lambda: 500 })) : null;
-  const models: Recommender[] = [new MostPopular(), new ItemKnn({ neighbors: 100 })];
+  const ease = dataset.numItems <= EASE_MAX_ITEMS ? fitOnce(new Ease(EASE_SETTINGS)) : null;
+  const models: Recommender[] = [new MostPopular(), new ItemKnn(ITEM_KNN_SETTINGS)];
   if (ease) models.push(ease);
   if (split.train.nnz <= IALS_MAX_RATINGS) models.push(fitOnce(new Ials(IALS_SETTINGS)));
   if (twoTower) models.push(twoTower.recommender);

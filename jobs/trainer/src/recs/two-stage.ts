@@ -5,12 +5,11 @@ import { Ease, Ials, ItemKnn, RecEvalError, Rp3Beta, topK, UserItemMatrix, UserK
 import { Rng } from "@mlsd/random";
 import { fitLowRankEase, linearUserVector, type LinearTowers } from "@mlsd/two-tower";
 
-/**
- * The project's own recommender for rating logs (MovieLens): low-rank EASE retrieval (a
- * two-tower model with linear towers, served by HNSW) hands its top candidates to a LambdaRank
- * GBDT that sees the retrieval score next to item-item, user-user and random-walk signals,
- * popularity, time, genre and user statistics.
- */
+// The project's own recommender for rating logs (MovieLens): low-rank EASE retrieval (a
+// two-tower model with linear towers, served by HNSW) hands its top candidates to a LambdaRank
+// GBDT that sees the retrieval score next to item-item, user-user, random-walk and
+// matrix-factorisation signals, popularity, time, genre and user statistics.
+
 /** The 27 features of feature set /3 (the ranker before iALS joined): the search's older variants read these. */
 export const RANKER_FEATURES_V3 = [
   "retrieval_score_z",
