@@ -16,7 +16,7 @@ export function choleskyFactorInPlace(a: Float64Array, k: number, tolerance = 0)
     const ljj = Math.sqrt(dj);
     a[rj + j] = ljj;
     // Four rows at a time share each load of row j; every entry is still its own sum over t in
-    // order, so the factor is bit for bit the one-row loop's (about 1.5x faster at k = 64).
+    // order, so the factor is bit for bit the one-row loop's (about 1.4x faster at k = 64).
     let i = j + 1;
     for (; i + 3 < k; i += 4) {
       const r0 = i * k;

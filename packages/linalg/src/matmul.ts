@@ -1,5 +1,5 @@
 import { LinalgError } from "./errors";
-import { gemmKernel, type GemmKernel } from "./kernels";
+import { gemmKernel } from "./kernels";
 
 const pad4 = (x: number) => (x + 3) & ~3;
 
@@ -53,7 +53,7 @@ async function loadOperands(a: Float64Array, b: Float64Array | { transposed: Flo
   }
   const cOffset = aBytes + bBytes;
   /** Rows [i0, i1) of C's column panel p, summing over t < depth. */
-  const panel = (p: number, i0: number, i1: number, depth: number) => (kernel as GemmKernel).gemmSub(cOffset + p * 32, np, i0, i1, 0, 4, 0, kd, aBytes + p * kd * 32, 4, depth, false);
+  const panel = (p: number, i0: number, i1: number, depth: number) => kernel.gemmSub(cOffset + p * 32, np, i0, i1, 0, 4, 0, kd, aBytes + p * kd * 32, 4, depth, false);
   return { mp, np, panel, C: new Float64Array(buffer, cOffset, mp * np) };
 }
 
