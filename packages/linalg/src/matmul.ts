@@ -33,7 +33,7 @@ async function loadOperands(a: Float64Array, b: Float64Array | { transposed: Flo
   const B = new Float64Array(buffer, aBytes, kd * np);
   for (let i = 0; i < m * kd; i++) A[i] = -(a[i] as number);
   if (b instanceof Float64Array) {
-    // Sixteen rows of B at a time: the reads run along B's rows and each panel gets 128
+    // Sixteen rows of B at a time: the reads run along B's rows and each panel gets 64
     // contiguous doubles, instead of one side of the copy striding a row or a panel per element.
     for (let t0 = 0; t0 < kd; t0 += 16) {
       const t1 = Math.min(kd, t0 + 16);
