@@ -1,6 +1,6 @@
 import { Rng } from "@mlsd/random";
 import { describe, expect, it } from "vitest";
-import { choleskyFactorInPlace, choleskySolveInPlace, gram as gramMatrix, LinalgError, matmul, spdInverse, symmetricEigen, topEigenGram } from "./index";
+import { choleskyFactorInPlace, choleskySolveInPlace, gram as gramMatrix, LinalgError, matmul, matmulTransposedB, spdInverse, symmetricEigen, topEigenGram } from "./index";
 
 /** Bit for bit: Object.is tells -0 from +0 and compares NaN to itself. */
 const sameBits = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]));
@@ -108,6 +108,19 @@ describe("matmul: packed panels, triangular skip and the lower-triangle Gram mat
     const a = random(8 * 8, rng);
     const b = random(8 * 3, rng);
     expect(sameBits(await matmul(a, b, 8, 8, 3, { lowerTriangularA: true }), await matmul(a, b, 8, 8, 3))).toBe(false);
+  });
+
+  it("matmulTransposedB(A, B) is A B^T bit for bit: each entry the sequential dot product of two rows", async () => {
+    const rng = new Rng(14);
+    for (const [m, kd, n] of [[5, 7, 9], [12, 64, 30], [1, 3, 1], [9, 16, 4]] as const) {
+      const a = random(m * kd, rng);
+      const b = random(n * kd, rng);
+      const bt = new Float64Array(kd * n);
+      for (let j = 0; j < n; j++) for (let t = 0; t < kd; t++) bt[t * n + j] = b[j * kd + t] as number;
+      expect(sameBits(await matmulTransposedB(a, b, m, kd, n), sequential(a, bt, m, kd, n))).toBe(true);
+    }
+    await expect(matmulTransposedB(new Float64Array(6), new Float64Array(5), 2, 3, 2)).rejects.toThrow(/^b: expected 6 entries for 2 x 3/);
+    await expect(matmulTransposedB(new Float64Array(5), new Float64Array(6), 2, 3, 2)).rejects.toThrow(/^a: expected 6 entries/);
   });
 
   it("gram(A) is A A^T bit for bit and exactly symmetric, computing only the lower tiles", async () => {

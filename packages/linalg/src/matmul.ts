@@ -57,17 +57,12 @@ async function loadOperands(a: Float64Array, b: Float64Array | { transposed: Flo
   return { mp, np, panel, C: new Float64Array(buffer, cOffset, mp * np) };
 }
 
-function checkShapes(a: Float64Array, b: Float64Array, m: number, kd: number, n: number): void {
+function checkA(a: Float64Array, m: number, kd: number): void {
   if (a.length !== m * kd) throw new LinalgError("a", `expected ${m * kd} entries for ${m} x ${kd}, got ${a.length}`);
-  if (b.length !== kd * n) throw new LinalgError("b", `expected ${kd * n} entries for ${kd} x ${n}, got ${b.length}`);
 }
 
-/**
- * C = A B for row-major A (m x kd) and B (kd x n), on the SIMD kernel: operands are copied into
- * one WebAssembly memory, padded to multiples of 4, and the product comes back as a fresh m x n.
- */
-export async function matmul(a: Float64Array, b: Float64Array, m: number, kd: number, n: number, options: MatmulOptions = {}): Promise<Float64Array> {
-  checkShapes(a, b, m, kd, n);
+/** C (m x n) from loaded operands: every 4-column panel, or only what a lower-triangular A needs. */
+async function multiply(a: Float64Array, b: Float64Array | { transposed: Float64Array }, m: number, kd: number, n: number, options: MatmulOptions): Promise<Float64Array> {
   const { mp, np, panel, C } = await loadOperands(a, b, m, kd, n);
   for (let p = 0; p < np / 4; p++) {
     if (options.lowerTriangularA) {
@@ -82,12 +77,33 @@ export async function matmul(a: Float64Array, b: Float64Array, m: number, kd: nu
 }
 
 /**
+ * C = A B for row-major A (m x kd) and B (kd x n), on the SIMD kernel: operands are copied into
+ * one WebAssembly memory, padded to multiples of 4, and the product comes back as a fresh m x n.
+ */
+export async function matmul(a: Float64Array, b: Float64Array, m: number, kd: number, n: number, options: MatmulOptions = {}): Promise<Float64Array> {
+  checkA(a, m, kd);
+  if (b.length !== kd * n) throw new LinalgError("b", `expected ${kd * n} entries for ${kd} x ${n}, got ${b.length}`);
+  return multiply(a, b, m, kd, n, options);
+}
+
+/**
+ * C = A B^T for row-major A (m x kd) and B (n x kd): entry (i, j) is the dot product of row i of
+ * A and row j of B, its products summed over t from 0 in order, as a scalar loop sums them (and
+ * as `matmul(a, transpose(b))` does). What scoring many queries against row-major vectors needs.
+ */
+export async function matmulTransposedB(a: Float64Array, b: Float64Array, m: number, kd: number, n: number, options: MatmulOptions = {}): Promise<Float64Array> {
+  checkA(a, m, kd);
+  if (b.length !== n * kd) throw new LinalgError("b", `expected ${n * kd} entries for ${n} x ${kd}, got ${b.length}`);
+  return multiply(a, { transposed: b }, m, kd, n, options);
+}
+
+/**
  * G = A A^T for row-major A (m x kd). Only the tiles on and below the diagonal are computed and
  * mirrored: each entry is the same sequence of products summed in the same order as in
  * `matmul(a, transpose(a))`, so the result is bit for bit that one at about half the work.
  */
 export async function gram(a: Float64Array, m: number, kd: number): Promise<Float64Array> {
-  if (a.length !== m * kd) throw new LinalgError("a", `expected ${m * kd} entries for ${m} x ${kd}, got ${a.length}`);
+  checkA(a, m, kd);
   const { mp, panel, C } = await loadOperands(a, { transposed: a }, m, kd, m);
   for (let p = 0; p < mp / 4; p++) panel(p, 4 * p, mp, kd);
   const out = new Float64Array(m * m);

@@ -4,7 +4,7 @@ import path from "node:path";
 import { spdInverse } from "@mlsd/linalg";
 import { Rng } from "@mlsd/random";
 import { afterAll, describe, expect, it } from "vitest";
-import { fitLowRankEase, linearUserVector, saveLinearTowers } from "./closed-form";
+import { fitLowRankEase, linearScores, linearUserVector, saveLinearTowers } from "./closed-form";
 import { loadItemEmbeddings, loadUserEncoder } from "./serving";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "linear-towers-"));
@@ -19,6 +19,24 @@ histories.forEach((h, u) => (indptr[u + 1] = (indptr[u] as number) + h.length));
 const x = { numRows: numUsers, numColumns: numItems, indptr, indices: Int32Array.from(histories.flat()) };
 
 describe("low-rank EASE", () => {
+  it("scores many users in one product with the same bits as the dot-product loop per user", async () => {
+    const towers = await fitLowRankEase(x, { dim: 6, lambda: 3, seed: 4 });
+    const users = [0, 7, 23, 39, 12];
+    const scores = await linearScores(towers, users.map((u) => histories[u] as number[]));
+    expect(scores).toHaveLength(users.length * numItems);
+    let same = 0;
+    users.forEach((u, k) => {
+      const q = linearUserVector(towers, histories[u] as number[]);
+      for (let j = 0; j < numItems; j++) {
+        let dot = 0;
+        for (let r = 0; r < towers.dim; r++) dot += (q[r] as number) * (towers.itemVectors[j * towers.dim + r] as number);
+        if (Object.is(scores[k * numItems + j], dot)) same++;
+      }
+    });
+    expect(same).toBe(users.length * numItems);
+    expect(await linearScores(towers, [])).toHaveLength(0);
+  });
+
   it("with every direction kept, scores unseen items exactly as dense EASE", async () => {
     const lambda = 3;
     const g = new Float64Array(numItems * numItems);

@@ -1,4 +1,4 @@
-import { topEigenGram, type SparseRows } from "@mlsd/linalg";
+import { matmulTransposedB, topEigenGram, type SparseRows } from "@mlsd/linalg";
 import { writeArtifact, type ArtifactManifest } from "./artifact";
 import type { FeatureSchema } from "./data";
 import { TwoTowerInputError } from "./errors";
@@ -75,6 +75,20 @@ export function linearUserVector(towers: LinearTowers, history: ArrayLike<number
     for (let r = 0; r < d; r++) out[r] = (out[r] as number) + (towers.historyVectors[i * d + r] as number);
   }
   return out;
+}
+
+/**
+ * Exact scores <user vector, item vector> of several users (one history each) over every item,
+ * users x numItems row-major: one matrix product on linalg's kernel instead of a dot-product loop
+ * per user. Each score is the same sum over the dimensions, in the same order, as the scalar loop
+ * `for r: s += q[r] * item[r]` from s = 0, so the two give the same bits.
+ */
+export async function linearScores(towers: LinearTowers, histories: readonly ArrayLike<number>[]): Promise<Float64Array> {
+  const d = towers.dim;
+  const queries = new Float64Array(histories.length * d);
+  const q = new Float32Array(d);
+  histories.forEach((history, u) => queries.set(linearUserVector(towers, history, q), u * d));
+  return matmulTransposedB(queries, Float64Array.from(towers.itemVectors), histories.length, d, towers.numItems);
 }
 
 export interface LinearTowersArtifactInput {

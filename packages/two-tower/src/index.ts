@@ -22,7 +22,7 @@ export { TwoTowerModel, type FitOptions, type FitReport } from "./model";
 export type { ItemRows, UserRows } from "./features";
 export type { Architecture, DenseLayer, TwoTowerWeights, UserTowerWeights } from "./weights";
 export { UserEncoder, loadUserEncoder, loadItemEmbeddings } from "./serving";
-export { fitLowRankEase, linearUserVector, saveLinearTowers, type LinearTowers, type LinearTowersArtifactInput, type LowRankEaseOptions } from "./closed-form";
+export { fitLowRankEase, linearScores, linearUserVector, saveLinearTowers, type LinearTowers, type LinearTowersArtifactInput, type LowRankEaseOptions } from "./closed-form";
 export { ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION, readArtifact, type ArtifactManifest } from "./artifact";
 export {
   recallAtK,

@@ -1,8 +1,10 @@
 import { Rng } from "@mlsd/random";
 import { describe, expect, it } from "vitest";
 import { UserItemMatrix } from "../matrix";
+import { topK } from "../top-k";
 import { Ease } from "./ease";
 import { Ials } from "./ials";
+import { NeighborLists } from "./item-item";
 import { ItemKnn } from "./item-knn";
 import { MostPopular, RandomRecommender } from "./simple";
 import { Rp3Beta } from "./rp3beta";
@@ -79,6 +81,35 @@ describe("ItemKnn", () => {
     expect(Array.from(knn.scoreAll(0))).toEqual([1, 1, 0, 0]);
     expect(Array.from(knn.scoreAll(2)).map((v) => +v.toFixed(6))).toEqual([0, 0, 0.707107, 0.707107]);
     expect(() => new ItemKnn({ neighbors: 0 })).toThrow(/^neighbors: /);
+  });
+});
+
+describe("NeighborLists.build", () => {
+  it("keeps the same neighbours in the same order as a heap over the whole row (zeros, negatives, NaN and ties)", () => {
+    const rng = new Rng(21);
+    const n = 300;
+    const rows = Array.from({ length: n }, () =>
+      Float64Array.from({ length: n }, () => {
+        const x = rng.next();
+        if (x < 0.7) return 0;
+        if (x < 0.75) return -rng.next();
+        if (x < 0.77) return Number.NaN;
+        // Few distinct values, so many ties.
+        return 1 + rng.int(6);
+      }),
+    );
+    rows[5]!.fill(0);
+    for (const keep of [1, 10, 400]) {
+      const lists = NeighborLists.build(n, keep, (i, out) => out.set(rows[i] as Float64Array));
+      for (let i = 0; i < n; i++) {
+        const row = Float64Array.from(rows[i] as Float64Array);
+        row[i] = 0;
+        const expected = Array.from(topK(row, Math.min(keep, n))).filter((j) => (row[j] as number) > 0);
+        const got = lists.neighborsOf(i);
+        expect(Array.from(got.ids)).toEqual(expected);
+        expect(Array.from(got.weights)).toEqual(expected.map((j) => Math.fround(row[j] as number)));
+      }
+    }
   });
 });
 

@@ -64,6 +64,11 @@ export class NeighborLists {
   static build(numItems: number, keep: number, row: (item: number, out: Float64Array) => void): NeighborLists {
     const k = Math.min(keep, numItems);
     const scratch = new Float64Array(numItems);
+    // A row is mostly zeros on a large catalogue (items no one rated with i), and only positive
+    // values are kept, so the heap runs over the positive ones alone, in index order: the same
+    // neighbours in the same order (ties still go to the lower index), without heaping the zeros.
+    const positiveIds = new Int32Array(numItems);
+    const positive = new Float64Array(numItems);
     const indptr = new Int32Array(numItems + 1);
     let ids = new Int32Array(Math.min(numItems * k, 1 << 20));
     let weights = new Float32Array(ids.length);
@@ -71,9 +76,18 @@ export class NeighborLists {
     for (let i = 0; i < numItems; i++) {
       row(i, scratch);
       scratch[i] = 0;
-      for (const j of topK(scratch, k)) {
+      let m = 0;
+      for (let j = 0; j < numItems; j++) {
         const w = scratch[j] as number;
-        if (!(w > 0)) break;
+        if (w > 0) {
+          positiveIds[m] = j;
+          positive[m++] = w;
+        }
+      }
+      const kept = m > 0 ? topK(positive.subarray(0, m), Math.min(k, m)) : new Int32Array(0);
+      for (const c of kept) {
+        const j = positiveIds[c] as number;
+        const w = positive[c] as number;
         if (nnz === ids.length) {
           const grownIds = new Int32Array(Math.min(numItems * k, 2 * ids.length));
           grownIds.set(ids);
