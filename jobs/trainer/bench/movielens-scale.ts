@@ -1,9 +1,10 @@
 // How long `train:recs --dataset movielens` takes on a 10K-item release. Only 100K is on disk, so
 // this writes a synthetic release in the 1M ('::') or CSV format (Zipf popularity, genre-driven
 // users, session timestamps), then runs the trainer on it in-process, one seed.
-// Run: npx tsx jobs/trainer/bench/movielens-scale.ts [--items 10000 --users 610 --ratings 100000 --format dat|csv --skip-two-tower]
+// Run: npx tsx jobs/trainer/bench/movielens-scale.ts [--items 10000 --users 610 --ratings 100000 --format dat|csv --skip-two-tower --workers N]
+// (--workers: threads for the ranker's fold signals, default the machine's cores; the results do not change with it)
 import fs from "node:fs";
-import os from "node:os";
+import os, { availableParallelism } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { Rng } from "@mlsd/random";
@@ -17,11 +18,14 @@ const { values } = parseArgs({
     format: { type: "string", default: "dat" },
     "skip-two-tower": { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
+    workers: { type: "string" },
   },
 });
 const numItems = Number(values.items);
 const numUsers = Number(values.users);
 const numRatings = Number(values.ratings);
+const workers = values.workers === undefined ? undefined : Number(values.workers);
+if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) throw new Error(`--workers must be a positive integer, got ${values.workers}`);
 const GENRES = ["Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western"];
 
 function writeRelease(dir: string): void {
@@ -93,13 +97,14 @@ try {
     registryDir: path.join(tmp, "registry"),
     reportDir: path.join(tmp, "reports"),
     quiet: true,
+    ...(workers ? { twoStage: { workers } } : {}),
     log: (line) => {
       phases.push(`${((performance.now() - t0) / 1000).toFixed(0).padStart(5)} s  ${line}`);
       console.error(phases.at(-1));
     },
   });
   const run = result.movielens?.runs[0];
-  console.log(`\nsynthetic release: ${numItems} items, ${numUsers} users, ${numRatings} ratings, ${values.format} format`);
+  console.log(`\nsynthetic release: ${numItems} items, ${numUsers} users, ${numRatings} ratings, ${values.format} format; ${workers ?? `${availableParallelism()} (the cores)`} workers for the ranker's folds`);
   console.log(`train:recs --dataset movielens: ${result.seconds.toFixed(0)} s in all`);
   if (run) {
     const s = run.seconds;

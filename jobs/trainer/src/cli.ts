@@ -47,6 +47,8 @@ recs options:
   --candidates N       retrieval candidates handed to the ranker (default 200; MovieLens 50)
   --bags N             movielens: rankers averaged into the shipped one, each boosted on rows dealt by its own
                        seed (default: the pipeline's, MOVIELENS_TWO_STAGE.bags)
+  --workers N          movielens: threads that fit the ranker's fold signals at once (default: the machine's
+                       cores; 1 = none); the rows and the model are the same for any N
   --tower-end-day N    synthetic: the two-tower model trains on the clicks before day N and the ranker's
                        training sessions start there (default: 60 % of the days before the ranker's validation, day 12 of the small world)
   --index KIND         synthetic: the index retrieval serves from, hnsw (default) or ivf (the service's SEARCH
@@ -105,6 +107,7 @@ async function main(): Promise<void> {
       epochs: { type: "string" },
       candidates: { type: "string" },
       bags: { type: "string" },
+      workers: { type: "string" },
       "tower-end-day": { type: "string" },
       index: { type: "string" },
       nlist: { type: "string" },
@@ -204,6 +207,12 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
     process.stderr.write("--bags needs --dataset movielens\n");
     process.exit(2);
   }
+  const workers = int(text("workers"), "workers");
+  if (workers !== undefined && dataset !== "movielens") {
+    process.stderr.write("--workers needs --dataset movielens\n");
+    process.exit(2);
+  }
+  const twoStage = { ...MOVIELENS_TWO_STAGE, ...(workers ? { workers } : {}) };
   const towerEndDay = int(text("tower-end-day"), "tower-end-day");
   if (towerEndDay !== undefined && dataset !== "synthetic") {
     process.stderr.write("--tower-end-day is for synthetic worlds\n");
@@ -289,7 +298,7 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
       process.exit(2);
     }
     const variants = chosen ? chosen.map((n) => DEFAULT_RANKER_VARIANTS[n - 1] as RankerVariant) : DEFAULT_RANKER_VARIANTS;
-    const rows = await searchRankerVariants(dataset, source.seed ?? 42, innerSeeds, MOVIELENS_TWO_STAGE, variants, (line) => process.stderr.write(line + "\n"));
+    const rows = await searchRankerVariants(dataset, source.seed ?? 42, innerSeeds, twoStage, variants, (line) => process.stderr.write(line + "\n"));
     const out = [
       `\nRanker variants, validation NDCG@10 on splits of seed ${source.seed ?? 42}'s training half (inner seeds ${innerSeeds.join(", ")}; ${source.dir}):`,
       "",
@@ -312,7 +321,7 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
       process.exit(2);
     }
     const dataset = await loadMovieLens(source.dir);
-    const rows = await tuneMovieLens(dataset, source.seed ?? 42, MOVIELENS_TWO_STAGE, DEFAULT_TUNE_GRID, (line) => process.stderr.write(line + "\n"), stages as TuneStage[]);
+    const rows = await tuneMovieLens(dataset, source.seed ?? 42, twoStage, DEFAULT_TUNE_GRID, (line) => process.stderr.write(line + "\n"), stages as TuneStage[]);
     const out = [`\nValidation search, seed ${source.seed ?? 42} (${source.dir}):`, "", "| stage | setting | metric | value |", "|---|---|---|---:|"];
     for (const r of rows) out.push(`| ${r.stage} | ${r.setting} | ${r.metric} | ${r.value.toFixed(4)} |`);
     process.stdout.write(out.join("\n") + "\n");
@@ -339,7 +348,7 @@ async function recs(values: Record<string, string | boolean | undefined>): Promi
     ...(text("history-prefix") ? { historyPrefix: text("history-prefix") as string } : {}),
     ...(values.quiet ? { quiet: true } : {}),
     ...(candidates ? { candidates } : {}),
-    ...(bags ? { twoStage: { bags } } : {}),
+    ...(bags || workers ? { twoStage: { ...(bags ? { bags } : {}), ...(workers ? { workers } : {}) } } : {}),
     ...(towerEndDay ? { towerEndDay } : {}),
     ...(epochs && source.kind === "synthetic" ? { twoTower: { epochs } } : {}),
     index,

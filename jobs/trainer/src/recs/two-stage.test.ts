@@ -60,6 +60,23 @@ describe("the two-stage ranker's rows", () => {
     expect(rows.candidateRecall).toBeLessThanOrEqual(1);
   });
 
+  it("builds the same rows, bit for bit, on this thread and on worker threads", async () => {
+    const inline = await buildRankerRows(dataset, split.train, { ...config, workers: 1 }, 42);
+    const threaded = await buildRankerRows(dataset, split.train, { ...config, workers: 3 }, 42);
+    for (const side of ["fit", "valid"] as const) {
+      const [a, b] = [inline[side], threaded[side]];
+      expect(b.groups).toEqual(a.groups);
+      expect(b.labels).toEqual(a.labels);
+      expect(b.length).toBe(a.length);
+      expect(a.length).toBeGreaterThan(0);
+      let same = 0;
+      for (let p = 0; p < a.length; p++) if (Object.is(a.data[p], b.data[p])) same++;
+      expect(same).toBe(a.length);
+    }
+    expect(threaded.candidateRecall).toBe(inline.candidateRecall);
+    await expect(buildRankerRows(dataset, split.train, { ...config, workers: 0 }, 42)).rejects.toThrow(/workers/);
+  });
+
   it("computes the time-span features from the user's and the movie's training ratings", () => {
     const user = 5;
     const { items, rows: features } = signals.candidates(user);
