@@ -113,6 +113,8 @@ export async function runSeed(dataset: RatingsDataset, seed: number, options: Se
   log(`seed ${seed}: ranker ${ranker.bestIteration + 1} trees on ${ranker.rows} rows / ${ranker.groups} users-folds, early-stopping NDCG@10 ${ranker.validNdcg?.toFixed(4)}, fold candidate recall ${ranker.candidateRecall.toFixed(4)} (${ranker.seconds.toFixed(0)} s)`);
   const t2 = performance.now();
   const signals = await RatingSignals.fit(dataset, split.train, options.config, seed);
+  // Retrieval ranks every user three times below (k = 10, the ranker's candidates, k = 200).
+  await signals.precomputeRetrieval();
   const d = signals.towers.dim;
   // Queries: the training users' own vectors (at most 1000), scored against exact search, no label read.
   const queries = trainingUserQueries(signals.towers, split.train, 1000);

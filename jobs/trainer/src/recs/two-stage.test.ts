@@ -77,6 +77,24 @@ describe("the two-stage ranker's rows", () => {
     await expect(buildRankerRows(dataset, split.train, { ...config, workers: 0 }, 42)).rejects.toThrow(/workers/);
   });
 
+  it("scores retrieval for every user at once with the same bits as one user at a time", async () => {
+    const fresh = await RatingSignals.fit(dataset, split.train, config, 42);
+    const users = Array.from({ length: split.train.numUsers }, (_, u) => u);
+    const perUser = users.map((u) => Float32Array.from(fresh.retrievalScores(u)));
+    const block = await fresh.retrievalScoresOf([3, 0, 17]);
+    const n = split.train.numItems;
+    [3, 0, 17].forEach((u, k) => expect(Array.from(block.subarray(k * n, (k + 1) * n))).toEqual(Array.from(perUser[u]!)));
+    expect(await fresh.precomputeRetrieval(users.length * n * 4 - 1)).toBe(false);
+    expect(await fresh.precomputeRetrieval()).toBe(true);
+    let same = 0;
+    for (const u of users) {
+      const row = fresh.retrievalScores(u);
+      for (let j = 0; j < n; j++) if (Object.is(row[j], perUser[u]![j])) same++;
+    }
+    expect(same).toBe(users.length * n);
+    expect(fresh.candidates(4)).toEqual(signals.candidates(4));
+  });
+
   it("computes the time-span features from the user's and the movie's training ratings", () => {
     const user = 5;
     const { items, rows: features } = signals.candidates(user);

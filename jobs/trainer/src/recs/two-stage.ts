@@ -181,6 +181,8 @@ export class RatingSignals {
   private readonly meanUserCount: number;
   private readonly occupations: Map<string, number>;
   private readonly scratch: { retrieval: Float32Array; user: Float32Array; seen: Uint8Array; cosession: Float32Array; ials: Float32Array };
+  /** Every user's retrieval scores (users x items), once precomputeRetrieval has run. */
+  private everyUsersRetrieval: Float32Array | undefined;
 
   private constructor(
     readonly dataset: RatingsDataset,
@@ -247,6 +249,11 @@ export class RatingSignals {
 
   /** The retrieval stage's exact scores for every item: <user vector, item vector>. */
   retrievalScores(user: number, out: Float32Array = this.scratch.retrieval): Float32Array {
+    const n = this.towers.numItems;
+    if (this.everyUsersRetrieval) {
+      out.set(this.everyUsersRetrieval.subarray(user * n, (user + 1) * n));
+      return out;
+    }
     const d = this.towers.dim;
     const q = linearUserVector(this.towers, this.train.itemsOf(user), this.scratch.user);
     const items = this.towers.itemVectors;
@@ -265,6 +272,17 @@ export class RatingSignals {
    */
   async retrievalScoresOf(users: readonly number[]): Promise<Float32Array> {
     return Float32Array.from(await linearScores(this.towers, users.map((u) => this.train.itemsOf(u))));
+  }
+
+  /**
+   * Scores every user's retrieval now, in one product, when users x items float32 fit in
+   * `budgetBytes`; later retrievalScores calls copy their row (the same bits) instead of looping
+   * over the catalogue. For evaluations that rank every user several times. Returns whether it did.
+   */
+  async precomputeRetrieval(budgetBytes = 256 << 20): Promise<boolean> {
+    if (this.train.numUsers * this.towers.numItems * 4 > budgetBytes) return false;
+    this.everyUsersRetrieval = await this.retrievalScoresOf(Array.from({ length: this.train.numUsers }, (_, u) => u));
+    return true;
   }
 
   /**
