@@ -310,6 +310,14 @@ describe("a ranker boosted from the retrieval prior", () => {
     await expect(trainTwoStageRanker(dataset, split.train, { ...config, bags: 0 }, 42)).rejects.toThrow(/bags/);
   });
 
+  it("trains the same bag on this thread and on worker threads (folds and boostings), tree for tree", async () => {
+    const inline = await trainTwoStageRanker(dataset, split.train, { ...config, bags: 3, workers: 1 }, 42);
+    const threaded = await trainTwoStageRanker(dataset, split.train, { ...config, bags: 3, workers: 2 }, 42);
+    expect(threaded.model.trees.length).toBeGreaterThan(3);
+    expect(threaded.model.toJSON()).toEqual(inline.model.toJSON());
+    expect([threaded.bestIteration, threaded.validNdcg, threaded.rows, threaded.groups, threaded.candidateRecall]).toEqual([inline.bestIteration, inline.validNdcg, inline.rows, inline.groups, inline.candidateRecall]);
+  });
+
   it("names a tuning setting by what it changes", () => {
     expect(rankerSettingName({})).toBe("pipeline settings");
     expect(rankerSettingName({ priorWeight: 0.2, ranker: { maxDepth: 4 } })).toBe("priorWeight 0.2, maxDepth 4");

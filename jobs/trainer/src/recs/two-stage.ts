@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { RatingsDataset } from "@mlsd/datasets";
-import { averageModels, Dataset, featureImportance, Predictor, train as trainGbdt, type GbdtModel, type TrainParamsInput } from "@mlsd/gbdt";
+import { averageModels, Dataset, featureImportance, GbdtModel, Predictor, train as trainGbdt, type GbdtModelJson, type TrainParamsInput } from "@mlsd/gbdt";
 import { Ease, Ials, ItemKnn, RecEvalError, Rp3Beta, topK, UserItemMatrix, UserKnn, type Interactions, type Recommender } from "@mlsd/rec-eval";
 import { Rng } from "@mlsd/random";
 import { fitLowRankEase, linearScores, linearUserVector, type LinearTowers } from "@mlsd/two-tower";
@@ -568,11 +568,32 @@ export function selectColumns(rows: Float64Array, numRows: number, features: rea
   return { data: out, numRows, numColumns: columns.length };
 }
 
+/** Stacked rows as plain data, to hand to a worker thread. */
+export interface RowsData {
+  data: Float64Array<ArrayBuffer>;
+  labels: number[];
+  groups: number[];
+}
+
 class Rows {
   data = new Float64Array(1 << 16);
   labels: number[] = [];
   groups: number[] = [];
   length = 0;
+
+  static fromData(rows: RowsData): Rows {
+    const out = new Rows();
+    out.data = rows.data;
+    out.length = rows.data.length;
+    out.labels = rows.labels;
+    out.groups = rows.groups;
+    return out;
+  }
+
+  /** The filled part of the rows, copied, and the labels and groups. */
+  toData(): RowsData {
+    return { data: this.data.slice(0, this.length), labels: this.labels, groups: this.groups };
+  }
 
   add(rows: Float64Array, labels: number[]): void {
     while (this.length + rows.length > this.data.length) {
@@ -701,7 +722,10 @@ export async function buildFoldRows(task: FoldTask): Promise<FoldRows> {
 // The folds' signal fits are independent and take nearly all of the ranker's time (26 fits at 5
 // folds and a bag of 5), so they run on worker threads, one per core by default. Each fold's rows
 // are added in fold order afterwards: the rows, and so the ranker, do not depend on the thread count.
-const foldPools = new Map<number, WorkerPool<FoldTask, FoldRows>>();
+/** A task for the ranker's worker threads: one fold's rows, or one bag member's boosting. */
+export type RankerWorkerTask = { kind: "fold"; fold: FoldTask } | { kind: "boost"; boost: BoostTask };
+export type RankerWorkerResult = { kind: "fold"; rows: FoldRows } | { kind: "boost"; ranker: TrainedRankerData };
+const rankerPools = new Map<number, WorkerPool<RankerWorkerTask, RankerWorkerResult>>();
 
 function foldWorkers(config: TwoStageConfig): number {
   const workers = config.workers ?? defaultWorkers();
@@ -709,15 +733,21 @@ function foldWorkers(config: TwoStageConfig): number {
   return workers;
 }
 
-function runFold(task: FoldTask): Promise<FoldRows> {
+function rankerPool(workers: number): WorkerPool<RankerWorkerTask, RankerWorkerResult> {
+  let pool = rankerPools.get(workers);
+  if (!pool) {
+    pool = new WorkerPool<RankerWorkerTask, RankerWorkerResult>(new URL("./ranker-worker.ts", import.meta.url), workers);
+    rankerPools.set(workers, pool);
+  }
+  return pool;
+}
+
+async function runFold(task: FoldTask): Promise<FoldRows> {
   const workers = foldWorkers(task.config);
   if (workers === 1) return buildFoldRows(task);
-  let pool = foldPools.get(workers);
-  if (!pool) {
-    pool = new WorkerPool<FoldTask, FoldRows>(new URL("./fold-worker.ts", import.meta.url), workers);
-    foldPools.set(workers, pool);
-  }
-  return pool.run(task);
+  const result = await rankerPool(workers).run({ kind: "fold", fold: task });
+  if (result.kind !== "fold") throw new Error(`a ranker worker answered a fold task with ${result.kind}`);
+  return result.rows;
 }
 
 /**
@@ -760,7 +790,7 @@ export async function buildRankerRows(
   let done = 0;
   const folds = await allJobs(k, foldWorkers(config) > 1, async (f) => {
     const rows = await runFold({ dataset, ratings, fold, heldOut: f, isValid, config, seed: seed + f });
-    log(`ranker rows of seed ${seed}: ${++done}/${k} folds (fold ${f + 1}: signals fitted on ${rows.fitRatings} ratings, ${rows.groupSizes.length} query groups)`);
+    log(`ranker rows dealt by seed ${seed}: ${++done}/${k} folds (fold ${f + 1}: signals fitted on ${rows.fitRatings} ratings, ${rows.groupSizes.length} query groups)`);
     return rows;
   });
   const fitRows = new Rows();
@@ -801,6 +831,38 @@ export function fitRankerOnRows(rows: RankerRows, ranker: TrainParamsInput, prio
     topFeatures: importance.slice(0, 6).map((f) => f.name),
     seconds: rows.seconds + (performance.now() - t0) / 1000,
   };
+}
+
+/** What a worker thread needs to boost one bag member. */
+export interface BoostTask {
+  fit: RowsData;
+  valid: RowsData;
+  candidateRecall: number;
+  rowSeconds: number;
+  ranker: TrainParamsInput;
+  member: number;
+  priorWeight: number;
+  features: readonly TwoStageFeature[];
+}
+
+/** A trained ranker with its model as JSON (what crosses between threads; the trees' numbers are exact). */
+export type TrainedRankerData = Omit<TrainedRanker, "model"> & { model: GbdtModelJson };
+
+/** Boosts one bag member from plain data: the worker-thread side of boostBagMember. */
+export function boostFromTask(task: BoostTask): TrainedRankerData {
+  const rows: RankerRows = { fit: Rows.fromData(task.fit), valid: Rows.fromData(task.valid), candidateRecall: task.candidateRecall, seconds: task.rowSeconds };
+  const trained = fitBagMember(rows, task.ranker, task.member, task.priorWeight, task.features);
+  return { ...trained, model: trained.model.toJSON() };
+}
+
+/** fitBagMember on a worker thread when there are several (the same model: the trees cross as exact JSON numbers). */
+async function boostBagMember(rows: RankerRows, config: TwoStageConfig, b: number): Promise<TrainedRanker> {
+  const workers = foldWorkers(config);
+  if (workers === 1) return fitBagMember(rows, config.ranker, b, config.priorWeight, config.features);
+  const task: BoostTask = { fit: rows.fit.toData(), valid: rows.valid.toData(), candidateRecall: rows.candidateRecall, rowSeconds: rows.seconds, ranker: config.ranker, member: b, priorWeight: config.priorWeight, features: config.features };
+  const result = await rankerPool(workers).run({ kind: "boost", boost: task }, [task.fit.data.buffer, task.valid.data.buffer]);
+  if (result.kind !== "boost") throw new Error(`a ranker worker answered a boosting task with ${result.kind}`);
+  return { ...result.ranker, model: GbdtModel.fromJSON(result.ranker.model) };
 }
 
 /** Bag member b's seed: its fold deal and its boosting's subsamples differ from the other members'. */
@@ -847,11 +909,11 @@ export async function trainTwoStageRanker(
   const bags = config.bags;
   if (!Number.isInteger(bags) || bags < 1) throw new RecEvalError("bags", `must be an integer >= 1, got ${bags}`);
   const t0 = performance.now();
-  // Every member's folds are queued at once, so the worker threads stay busy across members.
-  const rows = await allJobs(bags, foldWorkers(config) > 1, (b) => buildRankerRows(dataset, train, config, bagSeed(seed, b), log));
-  const members = rows.map((r, b) => {
-    const member = fitBagMember(r, config.ranker, b, config.priorWeight, config.features);
-    if (bags > 1) log(`ranker bag ${b + 1}/${bags}: ${member.bestIteration + 1} trees`);
+  // Every member's folds are queued at once, and each member's boosting as soon as its rows are
+  // stacked, so the worker threads stay busy across members.
+  const members = await allJobs(bags, foldWorkers(config) > 1, async (b) => {
+    const member = await boostBagMember(await buildRankerRows(dataset, train, config, bagSeed(seed, b), log), config, b);
+    if (bags > 1) log(`ranker bag member ${b + 1}/${bags}: ${member.bestIteration + 1} trees`);
     return member;
   });
   // Members' row building overlaps, so the bag's time is the wall clock, not their sum.
