@@ -47,7 +47,7 @@ recs options:
   --candidates N       retrieval candidates handed to the ranker (default 200; MovieLens 50)
   --bags N             movielens: rankers averaged into the shipped one, each boosted on rows dealt by its own
                        seed (default: the pipeline's, MOVIELENS_TWO_STAGE.bags)
-  --workers N          movielens: threads that fit the ranker's fold signals at once (default: the machine's
+  --workers N          movielens: threads for the ranker's fold signal fits and boostings (default: the machine's
                        cores; 1 = none); the rows and the model are the same for any N
   --tower-end-day N    synthetic: the two-tower model trains on the clicks before day N and the ranker's
                        training sessions start there (default: 60 % of the days before the ranker's validation, day 12 of the small world)
