@@ -127,8 +127,8 @@ export interface TwoStageConfig {
   searchColumns?: boolean;
   ranker: TrainParamsInput;
   /**
-   * Threads that build the ranker's fold rows at once (default: the machine's cores; 1: on this
-   * thread). Any value gives the same rows and the same ranker.
+   * Threads that fit the ranker's folds and boost its bag members at once (default: the machine's
+   * cores; 1: everything on this thread). Any value gives the same rows and the same ranker.
    */
   workers?: number;
 }
@@ -719,15 +719,17 @@ export async function buildFoldRows(task: FoldTask): Promise<FoldRows> {
   return { data, labels: Uint8Array.from(labels), groupSizes: Int32Array.from(groupSizes), groupValid: Uint8Array.from(groupValid), found, heldOutRatings, fitRatings: fitM.nnz };
 }
 
-// The folds' signal fits are independent and take nearly all of the ranker's time (26 fits at 5
-// folds and a bag of 5), so they run on worker threads, one per core by default. Each fold's rows
-// are added in fold order afterwards: the rows, and so the ranker, do not depend on the thread count.
+// The folds' signal fits are independent and take nearly all of the ranker's time (25 of a run's
+// 26 fits at 5 folds and a bag of 5), so they run on worker threads, one per core by default, and
+// so do the bag members' boostings. Each fold's rows are stacked in fold order afterwards: the
+// rows, and so the ranker, do not depend on the thread count.
+
 /** A task for the ranker's worker threads: one fold's rows, or one bag member's boosting. */
 export type RankerWorkerTask = { kind: "fold"; fold: FoldTask } | { kind: "boost"; boost: BoostTask };
 export type RankerWorkerResult = { kind: "fold"; rows: FoldRows } | { kind: "boost"; ranker: TrainedRankerData };
 const rankerPools = new Map<number, WorkerPool<RankerWorkerTask, RankerWorkerResult>>();
 
-function foldWorkers(config: TwoStageConfig): number {
+function rankerWorkers(config: TwoStageConfig): number {
   const workers = config.workers ?? defaultWorkers();
   if (!Number.isInteger(workers) || workers < 1) throw new RecEvalError("workers", `must be an integer >= 1, got ${workers}`);
   return workers;
@@ -743,7 +745,7 @@ function rankerPool(workers: number): WorkerPool<RankerWorkerTask, RankerWorkerR
 }
 
 async function runFold(task: FoldTask): Promise<FoldRows> {
-  const workers = foldWorkers(task.config);
+  const workers = rankerWorkers(task.config);
   if (workers === 1) return buildFoldRows(task);
   const result = await rankerPool(workers).run({ kind: "fold", fold: task });
   if (result.kind !== "fold") throw new Error(`a ranker worker answered a fold task with ${result.kind}`);
@@ -788,7 +790,7 @@ export async function buildRankerRows(
   const isValid = Uint8Array.from({ length: train.numUsers }, () => (rng.next() < 0.2 ? 1 : 0));
   const ratings = matrixInteractions(train);
   let done = 0;
-  const folds = await allJobs(k, foldWorkers(config) > 1, async (f) => {
+  const folds = await allJobs(k, rankerWorkers(config) > 1, async (f) => {
     const rows = await runFold({ dataset, ratings, fold, heldOut: f, isValid, config, seed: seed + f });
     log(`ranker rows dealt by seed ${seed}: ${++done}/${k} folds (fold ${f + 1}: signals fitted on ${rows.fitRatings} ratings, ${rows.groupSizes.length} query groups)`);
     return rows;
@@ -857,7 +859,7 @@ export function boostFromTask(task: BoostTask): TrainedRankerData {
 
 /** fitBagMember on a worker thread when there are several (the same model: the trees cross as exact JSON numbers). */
 async function boostBagMember(rows: RankerRows, config: TwoStageConfig, b: number): Promise<TrainedRanker> {
-  const workers = foldWorkers(config);
+  const workers = rankerWorkers(config);
   if (workers === 1) return fitBagMember(rows, config.ranker, b, config.priorWeight, config.features);
   const task: BoostTask = { fit: rows.fit.toData(), valid: rows.valid.toData(), candidateRecall: rows.candidateRecall, rowSeconds: rows.seconds, ranker: config.ranker, member: b, priorWeight: config.priorWeight, features: config.features };
   const result = await rankerPool(workers).run({ kind: "boost", boost: task }, [task.fit.data.buffer, task.valid.data.buffer]);
@@ -911,7 +913,7 @@ export async function trainTwoStageRanker(
   const t0 = performance.now();
   // Every member's folds are queued at once, and each member's boosting as soon as its rows are
   // stacked, so the worker threads stay busy across members.
-  const members = await allJobs(bags, foldWorkers(config) > 1, async (b) => {
+  const members = await allJobs(bags, rankerWorkers(config) > 1, async (b) => {
     const member = await boostBagMember(await buildRankerRows(dataset, train, config, bagSeed(seed, b), log), config, b);
     if (bags > 1) log(`ranker bag member ${b + 1}/${bags}: ${member.bestIteration + 1} trees`);
     return member;
