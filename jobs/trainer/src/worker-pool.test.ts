@@ -29,6 +29,13 @@ describe("the worker pool", () => {
     expect((await pool.run({ op: "square", value: 3 })).value).toBe(9);
   });
 
+  it("fails a task that cannot be copied to a thread, alone", async () => {
+    pool = new WorkerPool<FixtureTask, Answer>(fixture, 1);
+    const uncloneable = { op: "square", value: 2, delayMs: () => 1 } as unknown as FixtureTask;
+    await expect(pool.run(uncloneable)).rejects.toThrow(/could not be cloned/);
+    expect((await pool.run({ op: "square", value: 4 })).value).toBe(16);
+  });
+
   it("fails the task of a thread that dies and replaces the thread", async () => {
     pool = new WorkerPool<FixtureTask, Answer>(fixture, 1);
     const first = (await pool.run({ op: "square", value: 2 })).threadId;

@@ -16,6 +16,8 @@ interface TaskMessage<T> {
 }
 type ReplyMessage<R> = { id: number; ok: true; result: R } | { id: number; ok: false; message: string; stack?: string };
 
+const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
+
 /** A task's answer and the buffers to move to the caller instead of copying. */
 export interface Reply<R> {
   result: R;
@@ -35,7 +37,7 @@ export function serveTasks<T, R>(handle: (task: T) => Promise<Reply<R>> | Reply<
         const { result, transfer } = await handle(message.task);
         port.postMessage({ id: message.id, ok: true, result } satisfies ReplyMessage<R>, transfer ?? []);
       } catch (error) {
-        const e = error instanceof Error ? error : new Error(String(error));
+        const e = asError(error);
         port.postMessage({ id: message.id, ok: false, message: e.message, ...(e.stack ? { stack: e.stack } : {}) } satisfies ReplyMessage<R>);
       }
     })();
@@ -108,12 +110,26 @@ export class WorkerPool<T, R> {
   private dispatch(): void {
     while (this.queue.length > 0) {
       let slot = this.slots.find((s) => s.running === null);
-      if (!slot && this.slots.length < this.size) slot = this.spawn();
+      if (!slot && this.slots.length < this.size) {
+        try {
+          slot = this.spawn();
+        } catch (error) {
+          // No thread can start (tsx not found, say): every queued task fails with the reason.
+          for (const p of this.queue.splice(0)) p.reject(asError(error));
+          return;
+        }
+      }
       if (!slot) return;
       const next = this.queue.shift() as Pending<T, R>;
+      try {
+        slot.worker.postMessage({ id: next.id, task: next.task } satisfies TaskMessage<T>, next.transfer);
+      } catch (error) {
+        // A task that cannot be copied to a thread (a function in it, say) fails alone.
+        next.reject(asError(error));
+        continue;
+      }
       slot.running = next;
       slot.worker.ref();
-      slot.worker.postMessage({ id: next.id, task: next.task } satisfies TaskMessage<T>, next.transfer);
     }
   }
 
