@@ -117,7 +117,8 @@ describe("the fraud path on a Redis Cluster and a three-node Kafka", () => {
     for (const [i, tx] of transactions.entries()) {
       if (i === 300) await kafkaCluster.kill(1);
       const [a, b] = await Promise.all([request(onCluster.app).post("/v1/transactions/score").send(tx), request(onSingle.app).post("/v1/transactions/score").send(tx)]);
-      expect([a.status, b.status]).toEqual([200, 200]);
+      // Status, degradation and its reason in one comparison, so a failure says why.
+      expect([a.status, b.status, a.body.degradedReason ?? null, b.body.degradedReason ?? null]).toEqual([200, 200, null, null]);
       expect(a.body.degraded).toBe(false);
       expect(a.body.score).toBe(b.body.score);
       ids.push(tx.transactionId);
@@ -155,26 +156,35 @@ describe("the fraud path on a Redis Cluster and a three-node Kafka", () => {
   it("answers every request while a Redis primary dies, degraded only for a bounded, measured window", async () => {
     const topology = await redisCluster.topology();
     const victim = topology.find((n) => n.role === "primary" && n.slots > 0) as { port: number };
-    const answers: { at: number; status: number; degraded: boolean }[] = [];
+    const answers: { at: number; status: number; degraded: boolean; reason: string | null }[] = [];
     const t0 = Date.now();
     let killedAt = 0;
-    for (let i = 0; i < 400; i++) {
+    // 60 answers before the kill, then until 50 answers in a row are whole again (the failover is
+    // over) or 30 s have passed since the kill: the window is measured, not assumed to fit a count.
+    const recovered = (): boolean => answers.length >= 110 && answers.slice(-50).every((a) => !a.degraded);
+    for (let i = 0; killedAt === 0 || (!recovered() && Date.now() - t0 - killedAt < 30_000); i++) {
       if (i === 60) {
         await redisCluster.kill(victim.port);
         killedAt = Date.now() - t0;
       }
       const tx = { ...transactions[i % transactions.length]!, transactionId: `${run}-failover-${i}`, time: new Date(Date.parse("2018-05-04T00:00:00Z") + i * 60_000).toISOString() };
       const res = await request(onCluster.app).post("/v1/transactions/score").send(tx);
-      answers.push({ at: Date.now() - t0, status: res.status, degraded: res.body.degraded === true });
+      answers.push({ at: Date.now() - t0, status: res.status, degraded: res.body.degraded === true, reason: res.body.degradedReason ?? null });
       await new Promise((r) => setTimeout(r, 25));
     }
-    expect(answers.filter((a) => a.status >= 500)).toEqual([]);
-    expect(answers.every((a) => a.status === 200)).toBe(true);
+    expect(answers.filter((a) => a.status !== 200)).toEqual([]);
+    expect(answers.slice(0, 60).filter((a) => a.degraded)).toEqual([]);
     const degraded = answers.filter((a) => a.degraded);
     const windowMs = degraded.length > 0 ? (degraded.at(-1) as { at: number }).at - killedAt : 0;
-    console.info(`fraud on the Redis Cluster: primary ${victim.port} killed at ${killedAt} ms; ${degraded.length} of ${answers.length} answers degraded, the last ${windowMs} ms after the kill`);
+    console.info(
+      `fraud on the Redis Cluster: primary ${victim.port} killed at ${killedAt} ms; ${degraded.length} of ${answers.length} answers degraded, the last ${windowMs} ms after the kill; ` +
+        `the run lasted ${answers.at(-1)?.at} ms`,
+    );
+    const reasons = new Map<string, number[]>();
+    for (const a of degraded) reasons.set(a.reason ?? "", [...(reasons.get(a.reason ?? "") ?? []), a.at - killedAt]);
+    for (const [reason, at] of reasons) console.info(`  ${at.length} x ${reason}: ${at[0]}..${at.at(-1)} ms after the kill`);
     // Bounded: the replica takes over after the 1 s node timeout plus an election; every answer after it is whole again.
     expect(windowMs).toBeLessThan(10_000);
-    expect(answers.slice(-50).every((a) => !a.degraded)).toBe(true);
+    expect(recovered()).toBe(true);
   }, 200_000);
 });
