@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Dataset } from "./dataset";
+import { train } from "./train";
 import { GbdtInputError } from "./errors";
 
 function inputError(fn: () => unknown): GbdtInputError {
@@ -92,5 +93,72 @@ describe("Dataset input errors", () => {
     const train = Dataset.fromRows([[1, 2]]);
     expect(inputError(() => Dataset.fromRows([[1]], { reference: train })).code).toBe("feature_mismatch");
     expect(inputError(() => Dataset.fromRows([[1, 2]], { featureNames: ["a"] })).field).toBe("featureNames");
+  });
+});
+
+describe("Dataset edges placed by the labels (labelEdges)", () => {
+  // 1,000 distinct values; the label steps at 950, inside the top tenth that one quantile bin holds.
+  const rows = Array.from({ length: 1000 }, (_, i) => [i]);
+  const labels = rows.map(([x]) => ((x as number) > 950 ? 1 : 0));
+  const edgesOf = (data: Dataset): number[] => Array.from(data.binMapper.edges[0] as Float64Array);
+
+  it("puts an edge at the label's step that the quantile edges miss, within the same bin budget", () => {
+    const quantiles = edgesOf(Dataset.fromRows(rows, { labels, maxBins: 10 }));
+    expect(quantiles).toHaveLength(9);
+    expect(quantiles.some((e) => e > 940 && e < 960)).toBe(false);
+    const data = Dataset.fromRows(rows, { labels, maxBins: 10, labelEdges: 2 });
+    const edges = edgesOf(data);
+    expect(edges).toHaveLength(9);
+    expect(edges).toContain(950.5);
+    expect([...edges].sort((a, b) => a - b)).toEqual(edges);
+    // No bin holds rows of both labels any more.
+    const labelsInBin = new Map<number, Set<number>>();
+    data.bins.forEach((b, r) => labelsInBin.set(b, (labelsInBin.get(b) ?? new Set()).add(labels[r] as number)));
+    expect([...labelsInBin.values()].every((s) => s.size === 1)).toBe(true);
+    // Only one bin has labels to separate, so the second edge reserved for the labels goes back to
+    // the quantiles: 8 edges from 9 quantile bins, and one from the labels.
+    expect(edges.filter((e) => !quantilesOf(9).includes(e))).toEqual([950.5]);
+    expect(edges).toHaveLength(9);
+  });
+
+  function quantilesOf(bins: number): number[] {
+    return edgesOf(Dataset.fromRows(rows, { maxBins: bins }));
+  }
+
+  it("weighs the rows: rows of weight 0 place no edge, and the reserved edge goes back to the quantiles", () => {
+    const weights = rows.map(([x]) => ((x as number) > 950 ? 0 : 1));
+    expect(edgesOf(Dataset.fromRows(rows, { labels, weights, maxBins: 10, labelEdges: 1 }))).toEqual(quantilesOf(10));
+  });
+
+  it("leaves features with no more distinct values than bins, and the default, as the quantiles made them", () => {
+    const few = Array.from({ length: 1000 }, (_, i) => [i % 7]);
+    const fewLabels = few.map(([x]) => (x === 6 ? 1 : 0));
+    expect(edgesOf(Dataset.fromRows(few, { labels: fewLabels, maxBins: 10, labelEdges: 3 }))).toEqual(edgesOf(Dataset.fromRows(few, { maxBins: 10 })));
+    expect(edgesOf(Dataset.fromRows(rows, { labels, maxBins: 10, labelEdges: 0 }))).toEqual(quantilesOf(10));
+  });
+
+  it("lets a model split at the step, where quantile bins give both sides one prediction", () => {
+    const params = { objective: "binary", numRounds: 20, maxDepth: 2, learningRate: 0.3, minChildWeight: 0, seed: 1 } as const;
+    const plain = train(Dataset.fromRows(rows, { labels, maxBins: 10 }), params).model;
+    expect(plain.predict([955])).toBe(plain.predict([945]));
+    const byLabel = train(Dataset.fromRows(rows, { labels, maxBins: 10, labelEdges: 1 }), params).model;
+    expect(byLabel.predict([955])).toBeGreaterThan(0.9);
+    expect(byLabel.predict([945])).toBeLessThan(0.1);
+  });
+
+  it("finds the step from a sample of the rows, with the sampled rows' own labels", () => {
+    const many = Array.from({ length: 20_000 }, (_, i) => [i / 20]);
+    const manyLabels = many.map(([x]) => ((x as number) > 950 ? 1 : 0));
+    const edges = edgesOf(Dataset.fromRows(many, { labels: manyLabels, maxBins: 10, labelEdges: 1, binSampleSize: 2_000, seed: 3 }));
+    const step = edges.filter((e) => e > 900);
+    expect(step).toHaveLength(1);
+    expect(Math.abs((step[0] as number) - 950)).toBeLessThan(1);
+  });
+
+  it("refuses a bad labelEdges, naming the field", () => {
+    expect(inputError(() => Dataset.fromRows(rows, { maxBins: 10, labelEdges: 1 })).message).toMatch(/labelEdges.*needs labels/);
+    expect(inputError(() => Dataset.fromRows(rows, { labels, maxBins: 10, labelEdges: 9 })).field).toBe("labelEdges");
+    expect(inputError(() => Dataset.fromRows(rows, { labels, maxBins: 10, labelEdges: 1.5 })).field).toBe("labelEdges");
+    expect(inputError(() => Dataset.fromRows(rows, { labels, maxBins: 10, labelEdges: -1 })).field).toBe("labelEdges");
   });
 });

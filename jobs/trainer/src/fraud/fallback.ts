@@ -26,6 +26,8 @@ export interface FallbackInput {
   costs: DecisionCosts;
   main: GbdtModel;
   params: TrainParamsInput;
+  /** As the main model's training data: bin edges the labels place (`@mlsd/gbdt`'s `labelEdges`). */
+  labelEdges?: number;
 }
 
 /**
@@ -51,7 +53,7 @@ export function trainFallback(input: FallbackInput): { fallback: FraudFallback; 
     }
     return { data, numRows: selected.length, numColumns: columns.length };
   };
-  const trainData = Dataset.fromRows(project(rows.train), { labels: labels.train, featureNames: [...REQUEST_FEATURES], seed: 7 });
+  const trainData = Dataset.fromRows(project(rows.train), { labels: labels.train, featureNames: [...REQUEST_FEATURES], seed: 7, labelEdges: input.labelEdges ?? 0 });
   const validData = Dataset.fromRows(project(rows.valid), { labels: labels.valid, reference: trainData });
   // Three features need few, shallow trees.
   const result = train(trainData, { ...input.params, numRounds: 150, maxDepth: 4, colsampleByTree: 1 }, { validation: validData });

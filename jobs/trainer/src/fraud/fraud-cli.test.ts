@@ -44,6 +44,9 @@ describe("fraud CLI: windows of the handbook protocol", () => {
     expect(FRAUD_WORLD_PRESETS.small).toMatchObject({ customers: 1000, terminals: 2000, days: 60 });
     expect(p.options.grid).toEqual({ maxDepth: [3, 6], numRounds: [50], positiveWeight: [1, "sqrt-balance"], learningRate: [0.2] });
     expect(p.options.selectBy).toBe("cp100");
+    expect(p.options.labelEdges).toBeUndefined();
+    expect(plan("--label-edges", "0").options.labelEdges).toBe(0);
+    expect(plan("--label-edges", "253").options.labelEdges).toBe(253);
   });
 
   it("moves the world's day 0 with --start-date (npm run world aligns the history's end)", () => {
@@ -64,6 +67,8 @@ describe("fraud CLI: windows of the handbook protocol", () => {
     [["--preset", "huge"], /--preset must be handbook or small or demo/],
     [["--export-format", "ndjson"], /--export-format needs --export/],
     [["--fraud-weights", "0"], /--fraud-weights must list numbers > 0/],
+    [["--label-edges", "254"], /--label-edges must be an integer in 0-253, got "254"/],
+    [["--label-edges", "1.5"], /--label-edges must be an integer >= 0/],
     [["--label-delay-days=-2"], /--label-delay-days must be a number >= 0/],
     [["--no-such-flag"], /Unknown option '--no-such-flag'/],
   ])("refuses %j", (argv, message) => {

@@ -5,7 +5,7 @@ import { FRAUD_WORLD_PRESETS, type FraudWorldInput, type FraudWorldPreset } from
 import type { ExportFormat } from "./export";
 import { trainFraud, type FraudDataSource, type TrainFraudOptions } from "./pipeline";
 import { DEFAULT_PROTOCOL, HANDBOOK_TEST_START, type KnownCompromisedMode, type ProtocolInput } from "./protocol";
-import { DEFAULT_GRID, type SelectionMetric } from "./selection";
+import { DEFAULT_GRID, DEFAULT_LABEL_EDGES, type SelectionMetric } from "./selection";
 
 export const FRAUD_USAGE = `fraud options:
   data
@@ -46,6 +46,8 @@ export const FRAUD_USAGE = `fraud options:
   --learning-rates LIST  (default ${DEFAULT_GRID.learningRate.join(",")})
   --rounds LIST        numbers of trees to try (default ${DEFAULT_GRID.numRounds.join(",")})
   --fraud-weights LIST weights of fraud rows: numbers or sqrt-balance (default ${DEFAULT_GRID.positiveWeight.join(",")})
+  --label-edges N      of each feature's 254 bin edges, how many the training labels place where they
+                       best separate frauds inside a quantile bin (0-253, default ${DEFAULT_LABEL_EDGES})
 
   output (relative paths are taken from where the command was typed)
   --registry DIR       model registry (default artifacts/registry in the repository)
@@ -86,6 +88,7 @@ const OPTIONS = {
   "learning-rates": { type: "string" },
   rounds: { type: "string" },
   "fraud-weights": { type: "string" },
+  "label-edges": { type: "string" },
   registry: { type: "string" },
   reports: { type: "string" },
   export: { type: "string" },
@@ -206,12 +209,15 @@ export function planFraudCli(argv: readonly string[], invokedFrom: string): Frau
   const exportFormat = oneOf(values["export-format"], "export-format", ["csv", "ndjson"] as const) as ExportFormat | undefined;
   if (exportFormat && values.export === undefined) throw new UsageError("--export-format needs --export DIR");
   const selectBy = oneOf(values["select-by"], "select-by", ["ap", "auc", "cp100"] as const) as SelectionMetric | undefined;
+  const labelEdges = integer(values["label-edges"], "label-edges", 0);
+  if (labelEdges !== undefined && labelEdges > 253) throw new UsageError(`--label-edges must be an integer in 0-253, got "${values["label-edges"]}"`);
   return {
     source,
     options: {
       protocol,
       ...(grid && Object.keys(grid).length ? { grid } : {}),
       ...(selectBy ? { selectBy } : {}),
+      ...(labelEdges !== undefined ? { labelEdges } : {}),
       registryDir: values.registry !== undefined ? resolveUserPath(values.registry, invokedFrom) : path.join(REPO_ROOT, "artifacts", "registry"),
       reportDir: values.reports !== undefined ? resolveUserPath(values.reports, invokedFrom) : path.join(REPO_ROOT, "reports"),
       ...(values.export !== undefined ? { export: { dir: resolveUserPath(values.export, invokedFrom), format: exportFormat ?? "csv" } } : {}),

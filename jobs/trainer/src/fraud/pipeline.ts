@@ -37,7 +37,7 @@ import {
 } from "./protocol";
 import { renderFraudReport } from "./report";
 import { trainFallback, type DegradedQuality } from "./fallback";
-import { DEFAULT_GBDT_PARAMS, DEFAULT_GRID, describeParams, expandGrid, fitFold, prequentialSearch, scoreRows, type FittedFold, type FraudData, type FraudModelParams, type GridAxes, type SelectionMetric, type SelectionResult } from "./selection";
+import { DEFAULT_GBDT_PARAMS, DEFAULT_GRID, DEFAULT_LABEL_EDGES, describeParams, expandGrid, fitFold, prequentialSearch, scoreRows, type FittedFold, type FraudData, type FraudModelParams, type GridAxes, type SelectionMetric, type SelectionResult } from "./selection";
 
 export type FraudDataSource =
   | {
@@ -57,6 +57,8 @@ export interface TrainFraudOptions {
   gbdt?: Partial<FraudModelParams>;
   /** Validation metric that picks the candidate (default ap). */
   selectBy?: SelectionMetric;
+  /** Bin edges per feature placed by the training labels instead of the quantiles (default DEFAULT_LABEL_EDGES). */
+  labelEdges?: number;
   costs?: DecisionCosts;
   registryDir: string;
   reportDir: string;
@@ -200,7 +202,7 @@ function runProtocol(loaded: LoadedData, options: TrainFraudOptions, log: (l: st
   const txs = fraudTransactionInputs(table);
   const labels = fraudLabelInputs(table, txs);
   const matrix: FraudFeatureMatrix = buildFeatures(txs, labels, quiet);
-  const data: FraudData = { table, matrix };
+  const data: FraudData = { table, matrix, labelEdges: options.labelEdges ?? DEFAULT_LABEL_EDGES };
   const starts = dayStarts(table);
   const validation = validationFolds(spec).map((w) => foldRows(table, w, spec.knownCompromised, starts));
   const test = testFolds(spec).map((w) => foldRows(table, w, spec.knownCompromised, starts));
@@ -333,6 +335,7 @@ async function publish(full: FullRun, options: TrainFraudOptions, costs: Decisio
     costs,
     main: fit.model,
     params: { ...DEFAULT_GBDT_PARAMS, scalePosWeight: fit.scalePosWeight },
+    labelEdges: data.labelEdges,
   });
   const q = degraded.quality;
   log(

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { buildFeatures } from "./data";
 import { rankingMetrics } from "./evaluate";
 import { dayStarts, foldRows, resolveProtocol, testFolds, validationFolds } from "./protocol";
-import { expandGrid, fitFold, prequentialSearch, scoreRows, truncateModel, type FraudData } from "./selection";
+import { expandGrid, fitFold, foldTrainingSet, prequentialSearch, scoreRows, truncateModel, type FraudData } from "./selection";
 
 function smallWorld(): FraudData {
   const table = simulateTransactions(createFraudWorld({ customers: 400, terminals: 800, days: 45, seed: 5 }));
@@ -36,6 +36,32 @@ describe("prequential selection", () => {
   const spec = resolveProtocol({ folds: 2 }, { originEpochSeconds: data.table.originEpochSeconds, days });
   const starts = dayStarts(data.table);
   const folds = validationFolds(spec).map((w) => foldRows(data.table, w, spec.knownCompromised, starts));
+
+  it("bins a fold's training rows with edges placed by its labels when the data asks for them", () => {
+    const amount = data.matrix.names.indexOf("TX_AMOUNT");
+    const binned = (labelEdges: number | undefined) => foldTrainingSet({ ...data, labelEdges }, folds[0]!).dataset;
+    const quantiles = binned(undefined);
+    expect(Array.from(binned(0).binMapper.edges[amount]!)).toEqual(Array.from(quantiles.binMapper.edges[amount]!));
+    // The labels' squared error left inside the amount's bins (sum over bins of S - S^2 / N for
+    // 0/1 labels): what no split of this feature can remove. Edges placed by the labels shrink it.
+    const withinBins = (d: typeof quantiles) => {
+      const sums = new Map<number, [number, number]>();
+      for (let r = 0; r < d.numRows; r++) {
+        const b = d.bins[amount * d.numRows + r] as number;
+        const [s, n] = sums.get(b) ?? [0, 0];
+        sums.set(b, [s + (d.labels![r] as number), n + 1]);
+      }
+      return [...sums.values()].reduce((e, [s, n]) => e + s - (s * s) / n, 0);
+    };
+    const byLabel = binned(16);
+    expect(byLabel.binMapper.edges[amount]!.length).toBe(quantiles.binMapper.edges[amount]!.length);
+    expect(withinBins(byLabel)).toBeLessThan(withinBins(quantiles));
+    // The world marks every amount above 220 as fraud (the handbook's first scenario): the labels
+    // put an edge there, where the quantiles' nearest edge was 10 away.
+    const nearest220 = (d: typeof quantiles) => Math.min(...Array.from(d.binMapper.edges[amount]!, (e) => Math.abs(e - 220)));
+    expect(nearest220(byLabel)).toBeLessThan(1);
+    expect(nearest220(quantiles)).toBeGreaterThan(5);
+  });
 
   it("the first n trees of a longer model are the n-round model", () => {
     const fold = folds[0]!;

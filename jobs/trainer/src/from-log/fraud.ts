@@ -8,7 +8,7 @@ import { OfflineStoreReader, readLabelledDecisions, type LabelledDecision } from
 import { chooseThresholds, DEFAULT_DECISION_COSTS, policyCost, type CostedRows, type DecisionCosts } from "@mlsd/decisions";
 import { selectFeatureRows as selectRows } from "@mlsd/feature-store";
 import { trainFallback } from "../fraud/fallback";
-import { DEFAULT_GBDT_PARAMS } from "../fraud/selection";
+import { DEFAULT_GBDT_PARAMS, DEFAULT_LABEL_EDGES } from "../fraud/selection";
 import { dayMs, describeWindows, logWindows, type LogWindowOptions } from "./windows";
 
 export interface FraudFromLogOptions extends LogWindowOptions {
@@ -81,7 +81,7 @@ export async function trainFraudFromLog(options: FraudFromLogOptions): Promise<F
   const labels = (ds: LabelledDecision[]) => Float64Array.from(ds, (d) => d.label ?? 0);
   const negatives = fit.length - positives;
   const params: TrainParamsInput = { ...DEFAULT_GBDT_PARAMS, ...options.gbdt, scalePosWeight: Math.sqrt(negatives / positives) };
-  const trainData = Dataset.fromRows(selectRows(matrix, rows.train), { labels: labels(fit), featureNames: names, seed: 7 });
+  const trainData = Dataset.fromRows(selectRows(matrix, rows.train), { labels: labels(fit), featureNames: names, seed: 7, labelEdges: DEFAULT_LABEL_EDGES });
   const validData = Dataset.fromRows(selectRows(matrix, rows.valid), { labels: labels(valid), reference: trainData });
   const result = train(trainData, params, { validation: validData });
   const predictor = new Predictor(result.model);
@@ -118,6 +118,7 @@ export async function trainFraudFromLog(options: FraudFromLogOptions): Promise<F
     costs,
     main: result.model,
     params,
+    labelEdges: DEFAULT_LABEL_EDGES,
   });
   const reference = createDriftReference({
     features: names.map((name, j) => buildReference(name, Float64Array.from(rows.train, (i) => matrix.values[i * names.length + j] as number), { kind: "numeric", bins: 10 })),
