@@ -13,7 +13,7 @@ import { spread } from "./evaluate";
 import { REQUEST_FEATURES } from "./fallback";
 import { trainFraud, type TrainFraudOptions } from "./pipeline";
 import { rowsOfDays, testFolds } from "./protocol";
-import { scoreRows } from "./selection";
+import { DEFAULT_LABEL_EDGES, scoreRows } from "./selection";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fraud-pipeline-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -85,6 +85,8 @@ describe("trainFraud on the handbook's protocol", async () => {
     for (const name of ["ROC-AUC**:", "Average precision (AP)**:", "Card precision@100 (CP@100)**:", "ECE (expected calibration error", "Costs**:"]) expect(report).toContain(name);
     // The grid: 4 candidates, each with its per-fold values, the chosen one in bold.
     expect(report).toContain("= 4 candidates");
+    expect(first.selection.labelEdges).toBe(DEFAULT_LABEL_EDGES);
+    expect(report).toContain(`Bins: at most 255 per feature, ${DEFAULT_LABEL_EDGES} of the edges placed by the training labels`);
     expect(report).toContain(`| **${first.selection.best.candidate.id}** |`);
   });
 

@@ -106,7 +106,8 @@ function selectionSection(run: SeedRun): string[] {
   const lines = [
     `Grid: depth {${axes.depth.join(", ")}} x learning rate {${axes.lr.join(", ")}} x fraud-row weight {${axes.weight.join(", ")}} x trees {${axes.trees.join(", ")}} = ${sel.results.length} candidates, ` +
       `each trained on the ${folds} validation folds (${f3(sel.seconds)} s); chosen by the mean validation ${metricName}. ` +
-      `Fixed settings: ${Object.entries(BASE_GBDT_PARAMS).map(([k, v]) => `${k} ${String(v)}`).join(", ")}; sqrt-balance weights fraud rows by sqrt(legitimate / fraud) of the fold's training rows.`,
+      `Fixed settings: ${Object.entries(BASE_GBDT_PARAMS).map(([k, v]) => `${k} ${String(v)}`).join(", ")}; sqrt-balance weights fraud rows by sqrt(legitimate / fraud) of the fold's training rows. ` +
+      `Bins: at most 255 per feature, ${sel.labelEdges > 0 ? `${sel.labelEdges} of the edges placed by the training labels where they best separate frauds inside a quantile bin (--label-edges), the others at quantiles` : "every edge at a quantile (--label-edges 0)"}.`,
     "",
     `| # | candidate | ${Array.from({ length: folds }, (_, k) => `${sel.selectBy} fold ${k}`).join(" | ")} | mean AUC | mean AP | mean CP@100 |`,
     `|---|---|${"---|".repeat(folds)}---|---|---|`,

@@ -150,6 +150,8 @@ export interface CandidateResult {
 
 export interface SelectionResult {
   selectBy: SelectionMetric;
+  /** Bin edges per feature that the training labels placed (`FraudData.labelEdges`). */
+  labelEdges: number;
   results: CandidateResult[];
   best: CandidateResult;
   /** Scores of the chosen candidate on each validation fold's assessed rows. */
@@ -199,5 +201,5 @@ export function prequentialSearch(data: FraudData, folds: FoldRows[], candidates
   });
   let best = results[0] as CandidateResult;
   for (const r of results) if (r.mean[selectBy] > best.mean[selectBy]) best = r;
-  return { selectBy, results, best, bestScores: scores.get(best.candidate.id) as Float64Array[], seconds: (performance.now() - t0) / 1000 };
+  return { selectBy, labelEdges: data.labelEdges ?? 0, results, best, bestScores: scores.get(best.candidate.id) as Float64Array[], seconds: (performance.now() - t0) / 1000 };
 }
