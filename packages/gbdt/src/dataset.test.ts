@@ -155,6 +155,18 @@ describe("Dataset edges placed by the labels (labelEdges)", () => {
     expect(Math.abs((step[0] as number) - 950)).toBeLessThan(1);
   });
 
+  it("keeps within maxBins when heavy tied values leave the quantiles short of their edges", () => {
+    // Distinct values with a few values repeated hundreds of times: the quantiles find fewer edges
+    // than bins, and the labels change inside the wide bins.
+    for (const [heavy, maxBins, labelEdges] of [[700, 10, 4], [400, 16, 8], [900, 32, 20], [600, 64, 40]] as const) {
+      const tied = [...Array.from({ length: 1000 - heavy }, (_, i) => [i + 1]), ...Array.from({ length: heavy }, (_, i) => [2000 + (i % 3) * 1000])];
+      const tiedLabels = tied.map(([x], i) => ((x as number) % 7 === 0 || (x as number) === 3000 || i % 11 === 0 ? 1 : 0));
+      const data = Dataset.fromRows(tied, { labels: tiedLabels, maxBins, labelEdges });
+      expect(edgesOf(data).length).toBeLessThanOrEqual(maxBins - 1);
+      expect(Math.max(...data.bins)).toBeLessThanOrEqual(maxBins);
+    }
+  });
+
   it("refuses a bad labelEdges, naming the field", () => {
     expect(inputError(() => Dataset.fromRows(rows, { maxBins: 10, labelEdges: 1 })).message).toMatch(/labelEdges.*needs labels/);
     expect(inputError(() => Dataset.fromRows(rows, { labels, maxBins: 10, labelEdges: 9 })).field).toBe("labelEdges");

@@ -154,10 +154,10 @@ function sampleEdges(access: RowAccess, sample: Int32Array | undefined, maxBins:
     if (!byLabel || !targets) return quantileEdges(column, maxBins);
     // Few distinct values: every boundary between them is an edge already.
     if (distinctCount(column) <= maxBins) return quantileEdges(column, maxBins);
-    const edges = withLabelEdges(column, targets.y, targets.w, quantileEdges(column, maxBins - byLabel.count), byLabel.count);
+    const first = withLabelEdges(column, targets.y, targets.w, quantileEdges(column, maxBins - byLabel.count), byLabel.count);
     // Fewer bins with labels to separate than edges reserved for them: the quantiles get the rest back.
-    const placed = edges.length - (maxBins - byLabel.count - 1);
-    return placed < byLabel.count ? withLabelEdges(column, targets.y, targets.w, quantileEdges(column, maxBins - placed), placed) : edges;
+    if (first.added >= byLabel.count) return first.edges;
+    return withLabelEdges(column, targets.y, targets.w, quantileEdges(column, maxBins - first.added), first.added).edges;
   });
 }
 
@@ -173,7 +173,7 @@ function distinctCount(column: Float64Array): number {
  * distinct values that most reduces the weighted squared error of the labels (sum over sides of
  * S^2 / W, less the bin's S^2 / W); the `count` bins with the largest reductions each get theirs.
  */
-function withLabelEdges(column: Float64Array, labels: Float64Array, weights: Float64Array | undefined, edges: Float64Array, count: number): Float64Array {
+function withLabelEdges(column: Float64Array, labels: Float64Array, weights: Float64Array | undefined, edges: Float64Array, count: number): { edges: Float64Array; added: number } {
   const order: number[] = [];
   for (let i = 0; i < column.length; i++) if (column[i] === column[i]) order.push(i);
   order.sort((a, b) => (column[a] as number) - (column[b] as number) || a - b);
@@ -211,7 +211,7 @@ function withLabelEdges(column: Float64Array, labels: Float64Array, weights: Flo
   }
   candidates.sort((a, b) => b.gain - a.gain || a.edge - b.edge);
   const added = candidates.slice(0, count).map((c) => c.edge);
-  return Float64Array.from([...edges, ...added]).sort();
+  return { edges: Float64Array.from([...edges, ...added]).sort(), added: added.length };
 }
 
 const BIN_BLOCK_ROWS = 1024;
