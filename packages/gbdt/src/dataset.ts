@@ -24,8 +24,8 @@ export interface DatasetOptions {
   /**
    * How many of a feature's `maxBins - 1` edges the labels place instead of the quantiles (default
    * 0: quantile edges only). Equal-frequency bins are wide where values are sparse: on the fraud
-   * data the top amount bin ran from 194 to 1,033 and held every fraud above 220 with the
-   * legitimate amounts just below it, so no split could separate them. With `labelEdges` k, the
+   * data the top amount bin held every fraud above 220 together with legitimate amounts below
+   * 220, so no split could separate them. With `labelEdges` k, the
    * quantiles place `maxBins - 1 - k` edges, and the k bins whose best inner split most reduces
    * the (weighted) squared error of the labels get an edge at that split. Needs `labels`; only
    * features with more distinct values than bins are affected (the others keep every boundary).
