@@ -133,16 +133,20 @@ describe("fraud service under faults", () => {
 
   it("answers within seconds of a restart after kill -9", async () => {
     const port = await freePort();
-    const tsx = path.resolve(import.meta.dirname, "../../../node_modules/.bin/tsx");
     const main = path.resolve(import.meta.dirname, "main.ts");
     const childEnv = { ...process.env, ...env({ PORT: String(port), EVENT_JOURNAL_DIR: path.join(tmp, "journal-restart") }) };
-    const start = (): ChildProcess => spawn(tsx, [main], { env: childEnv, stdio: "ignore" });
+    // The service itself is the child (node with tsx's loader), so SIGKILL reaches it. Through the
+    // tsx binary, the kill went to tsx's wrapper process: the service lived on, orphaned, holding
+    // the port, and answered the "restarted" requests itself.
+    const start = (): ChildProcess => spawn(process.execPath, ["--import", "tsx", main], { cwd: path.resolve(import.meta.dirname, ".."), env: childEnv, stdio: "ignore" });
     let child = start();
     try {
       await until("first start", async () => (await ready(port)).status === 200, 60_000);
       expect((await score(port)).status).toBe(200);
       child.kill("SIGKILL");
       await new Promise((r) => child.once("exit", r));
+      // Dead: nothing answers on its port until the restart.
+      await expect(score(port)).rejects.toThrow();
       const restartedAt = Date.now();
       child = start();
       await until("an answer after the restart", async () => (await score(port)).status === 200, 30_000);
