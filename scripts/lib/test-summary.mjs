@@ -20,7 +20,7 @@ for (const root of roots) {
     for (const f of fs.readdirSync(reports)) if (f.endsWith(".json")) files.push(path.join(reports, f));
   }
 }
-const MESSAGE_LINES = 8;
+const MESSAGE_LINES = 12;
 // eslint-disable-next-line no-control-regex
 const plain = (text) => String(text ?? "").replace(/\u001b\[[0-9;]*m/g, "");
 // The message and the test's own stack frames; vitest's and Node's frames say nothing here.

@@ -111,6 +111,28 @@ export async function readRollout(stack: LiveStack): Promise<RolloutView> {
   return (await res.json()) as RolloutView;
 }
 
+/** How long a rollout gets to decide on the visits already made once they run out. */
+export const SETTLE_MS = 20_000;
+
+/** Polls the rollout until it is no longer running (its view), or null after `ms`. */
+async function awaitEnd(stack: LiveStack, ms: number): Promise<RolloutView | null> {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    const r = await readRollout(stack);
+    if (r.status !== "running") return r;
+    await new Promise((res) => setTimeout(res, 250));
+  }
+  return null;
+}
+
+/** An operator's stop: the challenger withdrawn, current keeps serving. Returns the ended rollout's view. */
+export async function abortRollout(client: TimedJsonClient, stack: LiveStack, reason: string): Promise<RolloutView> {
+  const a = await client.post<{ error?: { message: string } }>(`${stack.url("rollout-controller")}/v1/rollouts/${RANKER_MODEL_NAME}/abort`, { reason }, { authorization: `Bearer ${LIVE_TOKENS.admin}` });
+  // 404: it ended between the last look and the stop.
+  if (a.status !== 200 && a.status !== 404) throw new Error(`the rollout controller refused the abort (${a.status}): ${a.body?.error?.message ?? a.error ?? ""}`);
+  return readRollout(stack);
+}
+
 export interface RolloutRunOptions {
   stages: readonly ("shadow" | "canary" | "ab")[];
   users: readonly string[];
@@ -119,14 +141,16 @@ export interface RolloutRunOptions {
   workers: number;
   /** Visits before the rollout starts (the controller plans its first stage from them). */
   before: number;
-  /** Give up (and report the rollout as still running) after this many visits. */
+  /** Stop visiting after this many visits; a rollout still undecided `settleMs` later is aborted. */
   maxVisits: number;
+  /** How long the controller gets to decide on the visits already made once they run out (default SETTLE_MS). */
+  settleMs?: number;
   rng: Rng;
   log: (line: string) => void;
 }
 
 export interface RolloutRun {
-  /** How the rollout ended: rolled-back, promoted, held... or "running" when the visits ran out. */
+  /** How the rollout ended: rolled-back, promoted, held... or "aborted" when the lab stopped it (the visits ran out and the controller had not decided). */
   status: string;
   /** The stage and action of its last decision. */
   stage: string;
@@ -192,8 +216,19 @@ export async function runRollout(client: TimedJsonClient, stack: LiveStack, o: R
     }
   };
   await Promise.all([watch(), ...Array.from({ length: o.workers }, worker)]);
-  const final = done ?? (await readRollout(stack));
-  if (!done) seconds = (performance.now() - t0) / 1000;
+  // The visits ran out first. The controller may still decide on the answers already made (its
+  // consumer lags behind the visitors on a loaded machine), so give it a few ticks; a rollout it
+  // has still not ended is aborted, so the stack is left with none running for the next one.
+  let final: RolloutView | null = done;
+  if (!final) {
+    const settleMs = o.settleMs ?? SETTLE_MS;
+    final = await awaitEnd(stack, settleMs);
+    seconds = (performance.now() - t0) / 1000;
+    if (!final) {
+      o.log(`${o.stages.join("+")}: no decision ${(settleMs / 1000).toFixed(0)} s after the last of ${visits} visits; the lab aborts the rollout`);
+      final = await abortRollout(client, stack, `lab: no decision ${(settleMs / 1000).toFixed(0)} s after the last of ${visits} visits`);
+    }
+  }
   const cpuMs = (stack.cpuSeconds("ranker") - cpu0) * 1000;
   const last = final.decisions.at(-1);
   const run: RolloutRun = {
