@@ -1,4 +1,4 @@
-import { fraudFeatureNames, fraudFeatureSchemaHash } from "@mlsd/feature-store";
+import { FraudColumnPlan, fraudFeatureNames, fraudFeatureSchemaHash, ratioFeatureName } from "@mlsd/feature-store";
 import { Dataset, Predictor, train } from "@mlsd/gbdt";
 import { describe, expect, it } from "vitest";
 import { applyRules, decide, fraudEvents, GbdtFraudModel, requestOnlyFeatures, toFeatureVector } from "./index";
@@ -65,6 +65,56 @@ describe("GbdtFraudModel", () => {
     expect(scored.modelVersion).toBe("v1/fallback");
     expect(scored.thresholds).toEqual({ review: 0.2, decline: 0.6 });
     expect(scored.probability).toBeGreaterThan(0.6);
+  });
+});
+
+describe("GbdtFraudModel with ratio columns", () => {
+  const AVG_1D = names.indexOf("CUSTOMER_ID_AVG_AMOUNT_1DAY_WINDOW");
+  const RATIO = ratioFeatureName("TX_AMOUNT", "CUSTOMER_ID_AVG_AMOUNT_1DAY_WINDOW");
+  /** Fraud when the amount is over three times the customer's 1-day average: only the ratio column can say it in one split. */
+  function ratioModel() {
+    const columns = [...names, RATIO];
+    const plan = FraudColumnPlan.compile(names, columns);
+    const rows: Float64Array[] = [];
+    const labels: number[] = [];
+    for (let i = 0; i < 800; i++) {
+      const served = new Float64Array(names.length).fill(1);
+      served[AMOUNT] = 10 + ((i * 7919) % 400);
+      served[AVG_1D] = 10 + ((i * 104729) % 200);
+      rows.push(plan.row(served));
+      labels.push((served[AMOUNT] as number) > 3 * (served[AVG_1D] as number) ? 1 : 0);
+    }
+    return train(Dataset.fromRows(rows, { labels, featureNames: columns, seed: 1 }), { objective: "binary", numRounds: 20, maxDepth: 2, learningRate: 0.3, seed: 1 }).model;
+  }
+  const gbdt = ratioModel();
+  const model = new GbdtFraudModel(gbdt, "v2", { review: 0.3, decline: 0.7 }, fraudFeatureSchemaHash());
+  const served = (amount: number, avg: number) => {
+    const r = row(amount);
+    r[AVG_1D] = avg;
+    return r;
+  };
+
+  it("takes the served features, computes the ratio, scores and names it as a reason with its value", () => {
+    expect(model.featureNames).toEqual(names);
+    expect(model.columns).toEqual([...names, RATIO]);
+    const high = model.score(served(300, 50), 3);
+    const low = model.score(served(300, 150), 3);
+    const expected = new Predictor(gbdt).predictRow(Float64Array.from([...served(300, 50), 6]));
+    expect(high.probability).toBeCloseTo(expected, 12);
+    expect(high.probability).toBeGreaterThan(0.7);
+    expect(low.probability).toBeLessThan(0.3);
+    expect(high.reasons[0]).toMatchObject({ feature: RATIO, value: 6 });
+  });
+
+  it("leaves the ratio missing when the store's features are", () => {
+    const degraded = requestOnlyFeatures({ transactionId: "1", customerId: "c", terminalId: "t", timeMs: Date.UTC(2018, 5, 1, 10), amount: 300 }, names.length);
+    const missing = Float64Array.from([...degraded, Number.NaN]);
+    expect(model.scoreDegraded(degraded, 0).probability).toBeCloseTo(new Predictor(gbdt).predictRow(missing), 12);
+  });
+
+  it("refuses at load a model reading a column the served features cannot give", () => {
+    const other = train(Dataset.fromRows([new Float64Array([1]), new Float64Array([2])], { labels: [0, 1], featureNames: ["TX_AMOUNT/UNKNOWN"], seed: 1 }), { objective: "binary", numRounds: 1, maxDepth: 1, seed: 1 }).model;
+    expect(() => new GbdtFraudModel(other, "v3", { review: 0.3, decline: 0.7 }, fraudFeatureSchemaHash())).toThrow(/model column TX_AMOUNT\/UNKNOWN is neither/);
   });
 });
 

@@ -1,4 +1,5 @@
 import type { ReasonCode } from "@mlsd/contracts";
+import { FraudColumnPlan, fraudFeatureNames } from "@mlsd/feature-store";
 import { PathExplainer, Predictor, topReasons, type GbdtModel } from "@mlsd/gbdt";
 import { loadFraudModel, type FraudFallback } from "@mlsd/model-formats/fraud";
 import type { ModelRegistry } from "@mlsd/model-registry";
@@ -23,7 +24,10 @@ export interface ScoredTransaction {
 /** What the scoring path needs from a model; the GBDT adapter and test doubles implement it. */
 export interface FraudModel {
   readonly version: string;
+  /** The served features the scoring path passes in, in order. */
   readonly featureNames: readonly string[];
+  /** The columns the model reads: served features and any it computes from them (ratios `A/B`). */
+  readonly columns: readonly string[];
   readonly featureSchemaHash: string;
   readonly thresholds: DecisionThresholds;
   score(features: Float64Array, reasonCount: number): ScoredTransaction;
@@ -42,24 +46,34 @@ export function decide(probability: number, thresholds: DecisionThresholds): "ap
 
 /**
  * The GBDT behind the FraudModel interface, with the version's fallback model (trained on the
- * request's own features) for answers the feature store could not serve.
+ * request's own features) for answers the feature store could not serve. It is given the served
+ * features and computes the columns its trees read from them (ratios among them, see
+ * `FraudColumnPlan`); a model whose columns cannot be computed so is refused here, at load.
  */
 export class GbdtFraudModel implements FraudModel {
   private readonly scorer: TreeScorer;
+  private readonly plan: FraudColumnPlan;
+  /** The model's columns for the row being scored (unused when they are the served features). */
+  private readonly row: Float64Array;
   private readonly fallback: { scorer: TreeScorer; thresholds: DecisionThresholds; row: Float64Array; columns: number[] } | null;
+  readonly featureNames: readonly string[] = fraudFeatureNames();
+  readonly columns: readonly string[];
 
   constructor(
-    private readonly gbdt: GbdtModel,
+    gbdt: GbdtModel,
     readonly version: string,
     readonly thresholds: DecisionThresholds,
     readonly featureSchemaHash: string,
     fallback: FraudFallback | null = null,
   ) {
     this.scorer = new TreeScorer(gbdt);
+    this.plan = FraudColumnPlan.compile(this.featureNames, gbdt.featureNames);
+    this.columns = [...gbdt.featureNames];
+    this.row = new Float64Array(gbdt.featureNames.length);
     if (fallback) {
       const columns = fallback.gbdt.featureNames.map((name) => {
-        const i = gbdt.featureNames.indexOf(name);
-        if (i < 0) throw new RangeError(`fallback model uses ${name}, which the model does not compute`);
+        const i = this.featureNames.indexOf(name);
+        if (i < 0) throw new RangeError(`fallback model uses ${name}, which is not a served feature`);
         return i;
       });
       this.fallback = { scorer: new TreeScorer(fallback.gbdt), thresholds: fallback.thresholds, row: new Float64Array(columns.length), columns };
@@ -68,12 +82,9 @@ export class GbdtFraudModel implements FraudModel {
     }
   }
 
-  get featureNames(): readonly string[] {
-    return this.gbdt.featureNames;
-  }
-
   score(features: Float64Array, reasonCount: number): ScoredTransaction {
-    return this.scorer.score(features, features, reasonCount, this.thresholds, this.version);
+    const row = this.plan.identity ? features : this.plan.row(features, this.row);
+    return this.scorer.score(row, row, reasonCount, this.thresholds, this.version);
   }
 
   scoreDegraded(features: Float64Array, reasonCount: number): ScoredTransaction {

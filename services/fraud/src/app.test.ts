@@ -1,4 +1,4 @@
-import { DAY_MS, MemoryFraudFeatureStore, type FraudFeatureStore } from "@mlsd/feature-store";
+import { DAY_MS, fraudFeatureNames, MemoryFraudFeatureStore, type FraudFeatureStore } from "@mlsd/feature-store";
 import request from "supertest";
 import { describe, expect, it } from "vitest";
 import { LABEL_TOKEN, setup, T0, trainTestModel } from "./test-fixtures";
@@ -162,7 +162,9 @@ describe("labels and model", () => {
     const { app } = setup();
     const res = await request(app).get("/v1/model");
     expect(res.body).toMatchObject({ version: "test-model-1", thresholds: { review: 0.3, decline: 0.7 } });
-    expect(res.body.features).toHaveLength(19);
+    expect(res.body.features).toEqual(fraudFeatureNames());
+    // The test model reads the served features alone: no ratio columns.
+    expect(res.body.columns).toEqual(fraudFeatureNames());
   });
 });
 

@@ -13,7 +13,7 @@ export interface FraudAppDeps extends ScoringDeps, LabelDeps, HttpDeps {
 }
 
 const LabelAcceptedSchema = z.object({ accepted: z.literal(true), eventId: z.string() });
-const ModelInfoSchema = z.object({ version: z.string(), featureSchemaHash: z.string(), thresholds: z.object({ review: z.number(), decline: z.number() }), features: z.array(z.string()) });
+const ModelInfoSchema = z.object({ version: z.string(), featureSchemaHash: z.string(), thresholds: z.object({ review: z.number(), decline: z.number() }), features: z.array(z.string()), columns: z.array(z.string()) });
 
 export function createApp(deps: FraudAppDeps): ServiceApp {
   const routes = [
@@ -44,11 +44,11 @@ export function createApp(deps: FraudAppDeps): ServiceApp {
     defineRoute({
       method: "GET",
       path: "/v1/model",
-      summary: "The model in service: version, feature schema, thresholds, features",
+      summary: "The model in service: version, feature schema, thresholds, the served features it takes and the columns it reads (those and the ratios it computes from them)",
       response: ModelInfoSchema,
       handler: () => {
         const model = deps.model();
-        return { version: model.version, featureSchemaHash: model.featureSchemaHash, thresholds: model.thresholds, features: [...model.featureNames] };
+        return { version: model.version, featureSchemaHash: model.featureSchemaHash, thresholds: model.thresholds, features: [...model.featureNames], columns: [...model.columns] };
       },
     }),
   ];

@@ -32,7 +32,7 @@ export interface FallbackInput {
 
 /**
  * The degraded mode's model, and the measure of what degrading costs. When Redis is down the
- * service knows only the request: scoring it with the main model leaves 16 of 19 features missing
+ * service knows only the request: scoring it with the main model leaves every other feature missing
  * (a vector the trees never saw in training, routed by default directions); a small GBDT trained
  * on exactly the request features is the alternative. Both are measured on the test window next
  * to the full model, and the fallback's thresholds are chosen on validation like the main model's.

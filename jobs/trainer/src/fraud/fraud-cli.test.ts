@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { FRAUD_WORLD_PRESETS } from "@mlsd/synth";
+import { CUSTOMER_RATIO_FEATURES } from "@mlsd/feature-store";
 import { describe, expect, it } from "vitest";
 import { FRAUD_USAGE, planFraudCli, REPO_ROOT, resolveUserPath, runFraudCli, UsageError, type FraudCliPlan } from "./fraud-cli";
 
@@ -47,6 +48,9 @@ describe("fraud CLI: windows of the handbook protocol", () => {
     expect(p.options.labelEdges).toBeUndefined();
     expect(plan("--label-edges", "0").options.labelEdges).toBe(0);
     expect(plan("--label-edges", "253").options.labelEdges).toBe(253);
+    expect(p.options.ratioFeatures).toBeUndefined();
+    expect(plan("--ratio-features", "none").options.ratioFeatures).toEqual([]);
+    expect(plan("--ratio-features", "customer").options.ratioFeatures).toEqual([...CUSTOMER_RATIO_FEATURES]);
   });
 
   it("moves the world's day 0 with --start-date (npm run world aligns the history's end)", () => {
@@ -70,6 +74,7 @@ describe("fraud CLI: windows of the handbook protocol", () => {
     [["--label-edges", "254"], /--label-edges must be an integer in 0-253, got "254"/],
     [["--label-edges", "1.5"], /--label-edges must be an integer >= 0/],
     [["--label-delay-days=-2"], /--label-delay-days must be a number >= 0/],
+    [["--ratio-features", "all"], /--ratio-features must be customer or none, got "all"/],
     [["--no-such-flag"], /Unknown option '--no-such-flag'/],
   ])("refuses %j", (argv, message) => {
     expect(() => planFraudCli(argv, HERE)).toThrow(UsageError);

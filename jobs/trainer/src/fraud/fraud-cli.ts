@@ -1,6 +1,7 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { importTransactionsCsv } from "@mlsd/datasets";
+import { CUSTOMER_RATIO_FEATURES } from "@mlsd/feature-store";
 import { FRAUD_WORLD_PRESETS, type FraudWorldInput, type FraudWorldPreset } from "@mlsd/synth";
 import type { ExportFormat } from "./export";
 import { trainFraud, type FraudDataSource, type TrainFraudOptions } from "./pipeline";
@@ -48,6 +49,10 @@ export const FRAUD_USAGE = `fraud options:
   --fraud-weights LIST weights of fraud rows: numbers or sqrt-balance (default ${DEFAULT_GRID.positiveWeight.join(",")})
   --label-edges N      of each feature's 254 bin edges, how many the training labels place where they
                        best separate frauds inside a quantile bin (0-253, default ${DEFAULT_LABEL_EDGES})
+  --ratio-features customer|none
+                       columns the model computes from the served features: customer (default) adds the
+                       amount over the customer's 1-, 7- and 30-day average amounts and the 1- and 7-day
+                       averages over the 30-day one; none trains on the served features alone
 
   output (relative paths are taken from where the command was typed)
   --registry DIR       model registry (default artifacts/registry in the repository)
@@ -89,6 +94,7 @@ const OPTIONS = {
   rounds: { type: "string" },
   "fraud-weights": { type: "string" },
   "label-edges": { type: "string" },
+  "ratio-features": { type: "string" },
   registry: { type: "string" },
   reports: { type: "string" },
   export: { type: "string" },
@@ -211,6 +217,7 @@ export function planFraudCli(argv: readonly string[], invokedFrom: string): Frau
   const selectBy = oneOf(values["select-by"], "select-by", ["ap", "auc", "cp100"] as const) as SelectionMetric | undefined;
   const labelEdges = integer(values["label-edges"], "label-edges", 0);
   if (labelEdges !== undefined && labelEdges > 253) throw new UsageError(`--label-edges must be an integer in 0-253, got "${values["label-edges"]}"`);
+  const ratios = oneOf(values["ratio-features"], "ratio-features", ["customer", "none"] as const);
   return {
     source,
     options: {
@@ -218,6 +225,7 @@ export function planFraudCli(argv: readonly string[], invokedFrom: string): Frau
       ...(grid && Object.keys(grid).length ? { grid } : {}),
       ...(selectBy ? { selectBy } : {}),
       ...(labelEdges !== undefined ? { labelEdges } : {}),
+      ...(ratios !== undefined ? { ratioFeatures: ratios === "none" ? [] : CUSTOMER_RATIO_FEATURES } : {}),
       registryDir: values.registry !== undefined ? resolveUserPath(values.registry, invokedFrom) : path.join(REPO_ROOT, "artifacts", "registry"),
       reportDir: values.reports !== undefined ? resolveUserPath(values.reports, invokedFrom) : path.join(REPO_ROOT, "reports"),
       ...(values.export !== undefined ? { export: { dir: resolveUserPath(values.export, invokedFrom), format: exportFormat ?? "csv" } } : {}),

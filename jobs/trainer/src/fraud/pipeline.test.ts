@@ -5,7 +5,7 @@ import { loadFraudModel } from "@mlsd/model-formats/fraud";
 import { ModelRegistry } from "@mlsd/model-registry";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildReference, parseDriftReference } from "@mlsd/drift";
-import { fraudLabelInputs, fraudTransactionInputs } from "@mlsd/feature-store";
+import { FraudColumnPlan, fraudFeatureNames, fraudLabelInputs, fraudTransactionInputs } from "@mlsd/feature-store";
 import { DRIFT_REFERENCE_FILE } from "@mlsd/model-formats/drift-reference";
 import { createFraudWorld, simulateTransactions } from "@mlsd/synth";
 import { buildFeatures } from "./data";
@@ -13,7 +13,7 @@ import { spread } from "./evaluate";
 import { REQUEST_FEATURES } from "./fallback";
 import { trainFraud, type TrainFraudOptions } from "./pipeline";
 import { rowsOfDays, testFolds } from "./protocol";
-import { DEFAULT_LABEL_EDGES, scoreRows } from "./selection";
+import { DEFAULT_LABEL_EDGES, DEFAULT_RATIO_FEATURES, scoreRows } from "./selection";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fraud-pipeline-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -66,9 +66,22 @@ describe("trainFraud on the handbook's protocol", async () => {
     const delay = rowsOfDays(table, testFolds(result.runs[0]!.spec)[0]!.delay);
     const model = loadFraudModel(new ModelRegistry(path.join(dir, "drop", "registry")), "current");
     const txs = fraudTransactionInputs(table);
-    const scores = scoreRows(model.gbdt, buildFeatures(txs, fraudLabelInputs(table, txs), true), delay);
+    const served = buildFeatures(txs, fraudLabelInputs(table, txs), true);
+    const scores = scoreRows(model.gbdt, FraudColumnPlan.compile(served.names, model.gbdt.featureNames).matrix(served), delay);
     expect(reference.score?.count).toBe(delay.length);
     expect(reference.score).toEqual(buildReference("score", scores, { kind: "numeric", bins: 10 }));
+    // The features' references are the served features' (what the decision events carry), not the ratios the model computes.
+    expect(reference.features.map((f) => f.name)).toEqual(fraudFeatureNames());
+  });
+
+  it("trains on the served features and the ratios it computes from them, and says so in the report", () => {
+    const model = loadFraudModel(new ModelRegistry(path.join(dir, "drop", "registry")), "current");
+    expect(model.gbdt.featureNames).toEqual([...fraudFeatureNames(), ...DEFAULT_RATIO_FEATURES]);
+    expect(result.runs[0]!.selection.computedColumns).toEqual([...DEFAULT_RATIO_FEATURES]);
+    expect(report).toContain(`Columns: the 19 served features and 5 ratios of them the model computes (--ratio-features): ${DEFAULT_RATIO_FEATURES.join(", ")}.`);
+    // The exported rows carry the model's columns, ratios included.
+    const header = fs.readFileSync(path.join(dir, "drop", "export", "fraud-test.csv"), "utf8").split("\n")[0]!;
+    expect(header).toContain("TX_AMOUNT/CUSTOMER_ID_AVG_AMOUNT_30DAY_WINDOW");
   });
 
   it("writes a report with the command, rows, frauds, fraud rate and dates of every window, and only computed numbers", () => {
@@ -111,11 +124,15 @@ describe("trainFraud on the handbook's protocol", async () => {
   });
 
   it("keeps known-compromised cards when asked, and says so", async () => {
-    const keep = await trainFraud({ ...base("keep"), source: { kind: "synthetic", world: { customers: 300, terminals: 600, days: 50 }, seeds: [3] }, protocol: { folds: 2, knownCompromised: "keep" } });
+    const keep = await trainFraud({ ...base("keep"), source: { kind: "synthetic", world: { customers: 300, terminals: 600, days: 50 }, seeds: [3] }, protocol: { folds: 2, knownCompromised: "keep" }, ratioFeatures: [] });
     const t = keep.runs[0]!.tests[0]!;
     const dropped = result.runs[0]!.tests[0]!;
     expect(t.dropped).toBe(0);
     expect(t.assess.rows).toBe(dropped.assess.rows + dropped.dropped);
-    expect(fs.readFileSync(keep.reportPath, "utf8")).toContain("Known-compromised cards: **kept**");
+    const keptReport = fs.readFileSync(keep.reportPath, "utf8");
+    expect(keptReport).toContain("Known-compromised cards: **kept**");
+    // Without ratios (ratioFeatures: []) the model reads the served features alone.
+    expect(loadFraudModel(new ModelRegistry(path.join(dir, "keep", "registry")), "current").gbdt.featureNames).toEqual(fraudFeatureNames());
+    expect(keptReport).toContain("Columns: the 19 served features (--ratio-features none).");
   });
 });

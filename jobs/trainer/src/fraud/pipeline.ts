@@ -3,6 +3,7 @@ import path from "node:path";
 import { buildReference, createDriftReference } from "@mlsd/drift";
 import { chooseThresholds, DEFAULT_DECISION_COSTS, policyCost, type DecisionCosts, type PolicyCost } from "@mlsd/decisions";
 import {
+  FraudColumnPlan,
   fraudLabelInputs,
   fraudTransactionInputs,
   RedisFraudFeatureStore,
@@ -37,7 +38,7 @@ import {
 } from "./protocol";
 import { renderFraudReport } from "./report";
 import { trainFallback, type DegradedQuality } from "./fallback";
-import { DEFAULT_GBDT_PARAMS, DEFAULT_GRID, DEFAULT_LABEL_EDGES, describeParams, expandGrid, fitFold, prequentialSearch, scoreRows, type FittedFold, type FraudData, type FraudModelParams, type GridAxes, type SelectionMetric, type SelectionResult } from "./selection";
+import { DEFAULT_GBDT_PARAMS, DEFAULT_GRID, DEFAULT_LABEL_EDGES, DEFAULT_RATIO_FEATURES, describeParams, expandGrid, fitFold, prequentialSearch, scoreRows, type FittedFold, type FraudData, type FraudModelParams, type GridAxes, type SelectionMetric, type SelectionResult } from "./selection";
 
 export type FraudDataSource =
   | {
@@ -59,6 +60,8 @@ export interface TrainFraudOptions {
   selectBy?: SelectionMetric;
   /** Bin edges per feature placed by the training labels instead of the quantiles (default DEFAULT_LABEL_EDGES). */
   labelEdges?: number;
+  /** Columns the model computes from the served features, ratios `A/B` (default DEFAULT_RATIO_FEATURES; [] for none). */
+  ratioFeatures?: readonly string[];
   costs?: DecisionCosts;
   registryDir: string;
   reportDir: string;
@@ -192,6 +195,8 @@ interface FullRun {
   bestScores: Float64Array[];
   fitted: FittedFold[];
   testScores: Float64Array[];
+  /** The served features (the model's first columns): what the drift monitor sees in decision events. */
+  served: FraudFeatureMatrix;
 }
 
 function runProtocol(loaded: LoadedData, options: TrainFraudOptions, log: (l: string) => void): FullRun {
@@ -201,7 +206,8 @@ function runProtocol(loaded: LoadedData, options: TrainFraudOptions, log: (l: st
   const spec = resolveProtocol(options.protocol ?? {}, { originEpochSeconds: table.originEpochSeconds, days });
   const txs = fraudTransactionInputs(table);
   const labels = fraudLabelInputs(table, txs);
-  const matrix: FraudFeatureMatrix = buildFeatures(txs, labels, quiet);
+  const served: FraudFeatureMatrix = buildFeatures(txs, labels, quiet);
+  const matrix = FraudColumnPlan.compile(served.names, [...served.names, ...(options.ratioFeatures ?? DEFAULT_RATIO_FEATURES)]).matrix(served);
   const data: FraudData = { table, matrix, labelEdges: options.labelEdges ?? DEFAULT_LABEL_EDGES };
   const starts = dayStarts(table);
   const validation = validationFolds(spec).map((w) => foldRows(table, w, spec.knownCompromised, starts));
@@ -248,6 +254,7 @@ function runProtocol(loaded: LoadedData, options: TrainFraudOptions, log: (l: st
       testMean,
     },
     data,
+    served,
     txs,
     labels,
     validation,
@@ -348,10 +355,12 @@ async function publish(full: FullRun, options: TrainFraudOptions, costs: Decisio
   // Validation fold 0's scores are another model's and would read as drift from the start.
   const delayRows = rowsOfDays(table, testFold.windows.delay);
   const referenceScores = delayRows.length > 0 ? scoreRows(fit.model, matrix, delayRows) : testScores;
-  const width = matrix.names.length;
+  // Of the served features only: the decision events carry those, not the columns the model computes.
+  const { served } = full;
+  const width = served.names.length;
   const reference = createDriftReference({
-    features: matrix.names.map((name, f) => {
-      const column = Float64Array.from(testFold.train, (i) => matrix.values[i * width + f] as number);
+    features: served.names.map((name, f) => {
+      const column = Float64Array.from(testFold.train, (i) => served.values[i * width + f] as number);
       return buildReference(name, column, { kind: "numeric", bins: 10 });
     }),
     score: buildReference("score", referenceScores, { kind: "numeric", bins: 10 }),

@@ -1,3 +1,4 @@
+import { fraudFeatureNames } from "@mlsd/feature-store";
 import type { FeatureImportance } from "@mlsd/gbdt";
 import { lineChart } from "@mlsd/plot";
 import type { DecisionCosts, PolicyCost } from "@mlsd/decisions";
@@ -107,6 +108,7 @@ function selectionSection(run: SeedRun): string[] {
     `Grid: depth {${axes.depth.join(", ")}} x learning rate {${axes.lr.join(", ")}} x fraud-row weight {${axes.weight.join(", ")}} x trees {${axes.trees.join(", ")}} = ${sel.results.length} candidates, ` +
       `each trained on the ${folds} validation folds (${f3(sel.seconds)} s); chosen by the mean validation ${metricName}. ` +
       `Fixed settings: ${Object.entries(BASE_GBDT_PARAMS).map(([k, v]) => `${k} ${String(v)}`).join(", ")}; sqrt-balance weights fraud rows by sqrt(legitimate / fraud) of the fold's training rows. ` +
+      `Columns: the ${fraudFeatureNames().length} served features${sel.computedColumns.length > 0 ? ` and ${sel.computedColumns.length} ratios of them the model computes (--ratio-features): ${sel.computedColumns.join(", ")}` : " (--ratio-features none)"}. ` +
       `Bins: at most 255 per feature, ${sel.labelEdges > 0 ? `${sel.labelEdges} of the edges placed by the training labels where they best separate frauds inside a quantile bin (--label-edges), the others at quantiles` : "every edge at a quantile (--label-edges 0)"}.`,
     "",
     `| # | candidate | ${Array.from({ length: folds }, (_, k) => `${sel.selectBy} fold ${k}`).join(" | ")} | mean AUC | mean AP | mean CP@100 |`,

@@ -1,5 +1,5 @@
 import { buildReference, createDriftReference } from "@mlsd/drift";
-import { fraudFeatureNames, type FraudFeatureMatrix } from "@mlsd/feature-store";
+import { FraudColumnPlan, fraudFeatureNames, type FraudFeatureMatrix } from "@mlsd/feature-store";
 import { Dataset, Predictor, train, type TrainParamsInput } from "@mlsd/gbdt";
 import { averagePrecision, rocAuc } from "@mlsd/ml-metrics";
 import { loadFraudModel, publishFraudModel } from "@mlsd/model-formats/fraud";
@@ -8,7 +8,7 @@ import { OfflineStoreReader, readLabelledDecisions, type LabelledDecision } from
 import { chooseThresholds, DEFAULT_DECISION_COSTS, policyCost, type CostedRows, type DecisionCosts } from "@mlsd/decisions";
 import { selectFeatureRows as selectRows } from "@mlsd/feature-store";
 import { trainFallback } from "../fraud/fallback";
-import { DEFAULT_GBDT_PARAMS, DEFAULT_LABEL_EDGES } from "../fraud/selection";
+import { DEFAULT_GBDT_PARAMS, DEFAULT_LABEL_EDGES, DEFAULT_RATIO_FEATURES } from "../fraud/selection";
 import { dayMs, describeWindows, logWindows, type LogWindowOptions } from "./windows";
 
 export interface FraudFromLogOptions extends LogWindowOptions {
@@ -74,14 +74,16 @@ export async function trainFraudFromLog(options: FraudFromLogOptions): Promise<F
     throw new RangeError(`not enough logged decisions with known labels in the windows (${describeWindows(w)}): ${fit.length} training (${positives} frauds), ${valid.length} validation, ${evaluation.length} evaluation`);
   }
 
+  // The logged (served) features, and the model's columns computed from them as the trainer's main run does.
   const names = fraudFeatureNames();
-  const matrix = toMatrix([...fit, ...valid, ...evaluation], names);
+  const served = toMatrix([...fit, ...valid, ...evaluation], names);
+  const matrix = FraudColumnPlan.compile(names, [...names, ...DEFAULT_RATIO_FEATURES]).matrix(served);
   const rowsOf = (from: number, count: number) => Int32Array.from({ length: count }, (_, i) => from + i);
   const rows = { train: rowsOf(0, fit.length), valid: rowsOf(fit.length, valid.length), test: rowsOf(fit.length + valid.length, evaluation.length) };
   const labels = (ds: LabelledDecision[]) => Float64Array.from(ds, (d) => d.label ?? 0);
   const negatives = fit.length - positives;
   const params: TrainParamsInput = { ...DEFAULT_GBDT_PARAMS, ...options.gbdt, scalePosWeight: Math.sqrt(negatives / positives) };
-  const trainData = Dataset.fromRows(selectRows(matrix, rows.train), { labels: labels(fit), featureNames: names, seed: 7, labelEdges: DEFAULT_LABEL_EDGES });
+  const trainData = Dataset.fromRows(selectRows(matrix, rows.train), { labels: labels(fit), featureNames: matrix.names, seed: 7, labelEdges: DEFAULT_LABEL_EDGES });
   const validData = Dataset.fromRows(selectRows(matrix, rows.valid), { labels: labels(valid), reference: trainData });
   const result = train(trainData, params, { validation: validData });
   const predictor = new Predictor(result.model);
@@ -105,7 +107,9 @@ export async function trainFraudFromLog(options: FraudFromLogOptions): Promise<F
   let baseline: ModelScore | null = null;
   try {
     const current = loadFraudModel(registry, options.baselineAlias ?? "current");
-    baseline = score(current.version, new Predictor(current.gbdt).predictBatch(selectRows(matrix, rows.test)), current.thresholds);
+    // The model in service reads its own columns, which may differ from the candidate's.
+    const columns = FraudColumnPlan.compile(names, current.gbdt.featureNames).matrix(served);
+    baseline = score(current.version, new Predictor(current.gbdt).predictBatch(selectRows(columns, rows.test)), current.thresholds);
   } catch (error) {
     log(`no baseline to compare with (${(error as Error).message}): the candidate is judged alone`);
   }
@@ -121,7 +125,7 @@ export async function trainFraudFromLog(options: FraudFromLogOptions): Promise<F
     labelEdges: DEFAULT_LABEL_EDGES,
   });
   const reference = createDriftReference({
-    features: names.map((name, j) => buildReference(name, Float64Array.from(rows.train, (i) => matrix.values[i * names.length + j] as number), { kind: "numeric", bins: 10 })),
+    features: names.map((name, j) => buildReference(name, Float64Array.from(rows.train, (i) => served.values[i * names.length + j] as number), { kind: "numeric", bins: 10 })),
     score: buildReference("score", predictor.predictBatch(selectRows(matrix, rows.valid)), { kind: "numeric", bins: 10 }),
   });
   const iso = (ms: number) => new Date(ms).toISOString();

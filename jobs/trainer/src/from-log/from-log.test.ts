@@ -4,11 +4,13 @@ import path from "node:path";
 import { makeEvent, topicFor, type AnyEvent } from "@mlsd/contracts";
 import { fraudFeatureNames, RANKER_FEATURE_NAMES } from "@mlsd/feature-store";
 import { loadFraudModel } from "@mlsd/model-formats/fraud";
+import { loadDriftReference } from "@mlsd/model-formats/drift-reference";
 import { loadRankerModel } from "@mlsd/model-formats/ranker";
 import { ModelRegistry } from "@mlsd/model-registry";
 import { OfflineStoreWriter } from "@mlsd/offline-store";
 import { Rng } from "@mlsd/random";
 import { afterAll, describe, expect, it } from "vitest";
+import { DEFAULT_RATIO_FEATURES } from "../fraud/selection";
 import { trainFraudFromLog } from "./fraud";
 import { trainRankerFromLog } from "./recs";
 import { logWindows } from "./windows";
@@ -74,6 +76,9 @@ describe("fraud from the log", () => {
     const registry = new ModelRegistry(registryDir);
     expect(registry.aliases("fraud-gbdt")).toMatchObject({ current: first.registered.manifest.version, candidate: second.registered.manifest.version });
     expect(loadFraudModel(registry, "candidate").fallback).not.toBeNull();
+    // Trained on the logged features and the ratios it computes from them; the drift reference on the logged ones only.
+    expect(loadFraudModel(registry, "candidate").gbdt.featureNames).toEqual([...names, ...DEFAULT_RATIO_FEATURES]);
+    expect(loadDriftReference(registry, "fraud-gbdt", second.registered.manifest.version).reference.features.map((f) => f.name)).toEqual(names);
     expect(registry.open("fraud-gbdt", "candidate").manifest.metrics.comparison).toMatchObject({ candidate: { version: second.registered.manifest.version } });
   });
 
