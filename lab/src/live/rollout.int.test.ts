@@ -26,11 +26,15 @@ describe("runRollout on the live stack", () => {
       await publishCandidateRanker(stack.registryDir, "copy");
       const rng = new Rng(7);
       const options = { stages: ["canary"] as const, users, k: params.k, workers: params.workers, before: 0, maxVisits: params.maxVisits, settleMs: 1_500, rng, log };
+      const t0 = performance.now();
       const first = await runRollout(client, stack, options);
+      const elapsed = (performance.now() - t0) / 1000;
       expect(first.status, lines.join("\n")).toBe("aborted");
       expect(first.visits).toBe(params.maxVisits);
       expect(first.action).toBe("aborted");
-      expect(first.seconds).toBeGreaterThanOrEqual(1.5);
+      // Its time ends with the visits, not with the 1.5 s wait for a decision after them.
+      expect(first.seconds).toBeGreaterThan(0);
+      expect(first.seconds).toBeLessThanOrEqual(elapsed - 1.5);
       expect(lines.some((l) => l.includes("no decision 2 s after the last of 30 visits; the lab aborts the rollout"))).toBe(true);
       // The controller agrees, and a second rollout is accepted rather than refused with 409.
       expect((await readRollout(stack)).status).toBe("aborted");

@@ -158,7 +158,7 @@ export interface RolloutRun {
   reasons: string[];
   /** Guardrails breached at the last decision. */
   breached: string[];
-  /** Real seconds from the start to the decision that ended it (to the give-up otherwise). */
+  /** Real seconds from the start to the decision that ended it (to the last visit when the lab aborted it). */
   seconds: number;
   /** Service-clock ms the deciding stage had run. */
   stageClockMs: number;
@@ -222,9 +222,11 @@ export async function runRollout(client: TimedJsonClient, stack: LiveStack, o: R
   let final: RolloutView | null = done;
   if (!final) {
     const settleMs = o.settleMs ?? SETTLE_MS;
-    final = await awaitEnd(stack, settleMs);
+    // An aborted rollout's seconds end with the visits: the wait after them would only add to a time that found nothing.
     seconds = (performance.now() - t0) / 1000;
-    if (!final) {
+    final = await awaitEnd(stack, settleMs);
+    if (final) seconds = (performance.now() - t0) / 1000;
+    else {
       o.log(`${o.stages.join("+")}: no decision ${(settleMs / 1000).toFixed(0)} s after the last of ${visits} visits; the lab aborts the rollout`);
       final = await abortRollout(client, stack, `lab: no decision ${(settleMs / 1000).toFixed(0)} s after the last of ${visits} visits`);
     }
