@@ -10,16 +10,30 @@ export function recommend(client: TimedJsonClient, stack: LiveStack, userId: str
 
 /**
  * Users the live recommender answers from its models (no fallback): one request each, which also
- * warms every service's connections and caches the way traffic would.
+ * warms every service's connections and caches the way traffic would. A stack just started may
+ * answer every user from a fallback for a moment (a stage still loading, a breaker opened on the
+ * first calls): the pass is repeated until some user is answered by the models, for up to `waitMs`.
  */
-export async function warmUsers(client: TimedJsonClient, stack: LiveStack, k: number, limit: number): Promise<string[]> {
-  const warm: string[] = [];
-  for (let u = 0; u < stack.world.numUsers && warm.length < limit; u++) {
-    const a = await recommend(client, stack, String(u), k);
-    if (a.status === 200 && a.body?.fallback === null) warm.push(String(u));
+export async function warmUsers(client: TimedJsonClient, stack: LiveStack, k: number, limit: number, waitMs = 20_000): Promise<string[]> {
+  const until = performance.now() + waitMs;
+  const reasons = new Map<string, number>();
+  for (;;) {
+    const warm: string[] = [];
+    for (let u = 0; u < stack.world.numUsers && warm.length < limit; u++) {
+      const a = await recommend(client, stack, String(u), k);
+      if (a.status === 200 && a.body?.fallback === null) warm.push(String(u));
+      else {
+        const why = a.status === 200 ? `${a.body?.fallback}: ${a.body?.fallbackReason}` : `status ${a.status}`;
+        reasons.set(why, (reasons.get(why) ?? 0) + 1);
+      }
+    }
+    if (warm.length > 0) return warm;
+    if (performance.now() >= until) {
+      const seen = [...reasons].map(([why, n]) => `${n} x ${why}`).join("; ");
+      throw new Error(`the live recommender answered no user from its models for ${(waitMs / 1000).toFixed(0)} s: every answer was a fallback (${seen})`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
   }
-  if (warm.length === 0) throw new Error("the live recommender answered no user from its models: every answer was a fallback");
-  return warm;
 }
 
 /** Mean true click probability of a slate's items for the user, by the world's own relevance. */
