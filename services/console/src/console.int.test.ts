@@ -402,6 +402,8 @@ describe("the console in a browser, against the running services", () => {
     const decisions = /fraud\.decisions\.v1: (\d+) acknowledged, (\d+) stored/.exec(once?.observed ?? "");
     expect(Number(decisions?.[1])).toBeGreaterThan(50);
     expect(decisions?.[2]).toBe(decisions?.[1]);
+    // The outage was long enough to exercise the journal: the stored events include replayed ones.
+    expect(Number(/(\d+) went through the producers' disk journals/.exec(once?.observed ?? "")?.[1])).toBeGreaterThan(0);
     expect(done.report.timeToRecoverMs).not.toBeNull();
     expect(await report.locator("[data-verdict]").getAttribute("data-verdict")).toBe(done.report.pass ? "pass" : "fail");
     expect(pageErrors, pageErrors.join("\n")).toEqual([]);

@@ -69,6 +69,20 @@ describe("GET /v1/stats", () => {
     });
   });
 
+  it("counts every batch the lag shows as committed: a batch finishing while the broker is asked is in the counts", async () => {
+    const metrics = createMetrics("event-logger", { defaultMetrics: false });
+    const sink = new StoreSink(writer, null);
+    await sink.handleBatch([consumed(0)]);
+    // While the broker is asked, the consumer writes (and then commits) its last batch: lag 0 after.
+    const lag = async () => {
+      await sink.handleBatch([consumed(1), consumed(2)]);
+      return [{ topic: TOPICS.fraudTransactions, partition: 0, highWatermark: 3, committed: 3, lag: 0 }];
+    };
+    const app = createApp({ logger: silentLogger, metrics, readiness: new Readiness(), writer, lag });
+    const res = await request(app).get("/v1/stats").expect(200);
+    expect(res.body).toMatchObject({ written: 3, topics: { [TOPICS.fraudTransactions]: { written: 3, lag: 0 } }, lag: { total: 0 } });
+  });
+
   it("answers without lag when the broker cannot be asked", async () => {
     const metrics = createMetrics("event-logger", { defaultMetrics: false });
     const app = createApp({

@@ -18,6 +18,8 @@ interface ProducerCounts {
   sent: Record<string, number>;
   dropped: number;
   pending: number;
+  /** Events moved to the producer's disk journal (to be replayed from it) instead of sent from memory. */
+  spilled: number;
 }
 
 interface LoggerStats {
@@ -30,7 +32,7 @@ async function producerCounts(name: KnownService, url: string): Promise<Producer
   const prefix = name.replace(/-/g, "_");
   const sent = sumBy(families, `${prefix}_events_sent_total`, "topic");
   const pending = sumOf(families, `${prefix}_events_journal_pending`) + sumOf(families, `${prefix}_events_queue_depth`);
-  return { sent, dropped: sumOf(families, `${prefix}_events_dropped_total`), pending };
+  return { sent, dropped: sumOf(families, `${prefix}_events_dropped_total`), pending, spilled: sumOf(families, `${prefix}_events_spilled_total`) };
 }
 
 async function loggerStats(url: string): Promise<LoggerStats> {
@@ -117,6 +119,7 @@ export const kafkaDown: Drill = {
       return { topic, produced, stored, duplicates };
     });
     const dropped = countsAfter.reduce((n, c, i) => n + c.dropped - (countsBefore[i]?.dropped ?? 0), 0);
+    const spilled = countsAfter.reduce((n, c, i) => n + c.spilled - (countsBefore[i]?.spilled ?? 0), 0);
     const phases = statsByPhase(prober.results);
     const outage = (target: "fraud" | "recommender"): PhaseStats | undefined => phases[target].outage;
     const [t0, t1, t2, t3] = this.expectations(options) as [string, string, string, string];
@@ -129,7 +132,7 @@ export const kafkaDown: Drill = {
       {
         text: t3,
         pass: drained !== null && rows.length > 0 && off.length === 0 && dropped === 0,
-        observed: `${rows.map((r) => `${r.topic}: ${r.produced} acknowledged, ${r.stored} stored, ${r.duplicates} duplicate deliveries skipped`).join("; ")}; ${dropped} dropped`,
+        observed: `${rows.map((r) => `${r.topic}: ${r.produced} acknowledged, ${r.stored} stored, ${r.duplicates} duplicate deliveries skipped`).join("; ")}; ${dropped} dropped; ${spilled} went through the producers' disk journals`,
       },
     ];
     return {
@@ -146,6 +149,7 @@ export const kafkaDown: Drill = {
       pass: expectations.every((e) => e.pass === true),
       notes: [
         "Time to recover: from the broker's resumption until every producer's journal and queue were empty and the event logger had no lag on the producers' topics.",
+        "Went through the journals: events the producers spilled to disk (Kafka slow or down) and sent from there once it answered, instead of from memory.",
         "Produced counts what Kafka acknowledged to the producers (their *_events_sent_total), stored what the event logger wrote (its /v1/stats): a send retried after a lost acknowledgement reaches the log twice and is stored once, counted under duplicate deliveries.",
       ],
     };
