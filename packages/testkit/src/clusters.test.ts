@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseClusterNodes } from "./clusters";
+import { nodeExitedWhileStarting, parseClusterNodes } from "./clusters";
+import { TestkitError } from "./errors";
 
 describe("CLUSTER NODES", () => {
   // As redis-server 7.0 prints it after a failover: 30001 failed, 30004 promoted in its place.
@@ -35,5 +36,16 @@ describe("CLUSTER NODES", () => {
   it("counts single slots and skips slots being migrated", () => {
     const [node] = parseClusterNodes("b1 127.0.0.1:1@2 myself,master - 0 0 1 connected 0-9 17 [18->-b2]\n");
     expect(node?.slots).toBe(11);
+  });
+});
+
+describe("nodeExitedWhileStarting", () => {
+  it("retries only a node process that exited before the cluster answered", () => {
+    const exited = new TestkitError("START_FAILED", 'kafka broker on 127.0.0.1:43792 failed to start: exited ({"code":1,"signal":null}). Its first errors: ...');
+    const neverFormed = new TestkitError("START_FAILED", "the Kafka cluster to list 3 brokers did not happen within 120000 ms");
+    expect(nodeExitedWhileStarting(exited)).toBe(true);
+    expect(nodeExitedWhileStarting(neverFormed)).toBe(false);
+    expect(nodeExitedWhileStarting(new TestkitError("MISSING_DEPENDENCY", "kafka broker failed to start: exited ("))).toBe(false);
+    expect(nodeExitedWhileStarting(new Error('kafka broker failed to start: exited ({"code":1})'))).toBe(false);
   });
 });

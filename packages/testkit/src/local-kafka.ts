@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TestkitError } from "./errors";
 import { brokerJvmArgs, newClusterId, renderLog4jProperties, renderServerProperties } from "./kafka-config";
-import { tailFile } from "./log-tail";
+import { firstErrorLines, tailFile } from "./log-tail";
 import { KAFKA_LIBS_SCRIPT } from "./paths";
 import { kafkaMetadataAnswers, waitUntil } from "./probes";
 import { spawnManaged, type Lifetime, type ManagedProcess } from "./process-guard";
@@ -108,7 +108,7 @@ export async function launchKafkaBroker(options: KafkaBrokerOptions): Promise<Ma
       intervalMs: 250,
       failure: () =>
         proc.exit
-          ? `exited (${JSON.stringify(proc.exit)}):\n${tailFile(logFile)}\n${tailFile(join(options.dir, "broker.stdout.log"), 5)}`
+          ? `exited (${JSON.stringify(proc.exit)}). Its first errors:\n${firstErrorLines(logFile)}\nIts last lines:\n${tailFile(logFile, 8)}\n${tailFile(join(options.dir, "broker.stdout.log"), 5)}`
           : undefined,
     });
   } catch (error) {
