@@ -57,7 +57,6 @@ export class GbdtFraudModel implements FraudModel {
   private readonly row: Float64Array;
   private readonly fallback: { scorer: TreeScorer; thresholds: DecisionThresholds; row: Float64Array; columns: number[] } | null;
   readonly featureNames: readonly string[] = fraudFeatureNames();
-  readonly columns: readonly string[];
 
   constructor(
     gbdt: GbdtModel,
@@ -68,7 +67,6 @@ export class GbdtFraudModel implements FraudModel {
   ) {
     this.scorer = new TreeScorer(gbdt);
     this.plan = FraudColumnPlan.compile(this.featureNames, gbdt.featureNames);
-    this.columns = [...gbdt.featureNames];
     this.row = new Float64Array(gbdt.featureNames.length);
     if (fallback) {
       const columns = fallback.gbdt.featureNames.map((name) => {
@@ -80,6 +78,11 @@ export class GbdtFraudModel implements FraudModel {
     } else {
       this.fallback = null;
     }
+  }
+
+  /** The columns the trees read, computed from `featureNames` (the served vector). */
+  get columns(): readonly string[] {
+    return this.plan.columns;
   }
 
   score(features: Float64Array, reasonCount: number): ScoredTransaction {
