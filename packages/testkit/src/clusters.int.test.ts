@@ -82,6 +82,30 @@ describe("a Redis Cluster of three primaries and three replicas", () => {
   }, 90_000);
 });
 
+type TopicView = Awaited<ReturnType<ReturnType<Kafka["admin"]>["fetchTopicMetadata"]>>["topics"][number];
+
+/**
+ * The topic as each broker itself sees it. KRaft brokers replay the controller's metadata log each
+ * at their own pace, so right after creation one broker can list the topic while another still
+ * answers UNKNOWN_TOPIC_OR_PARTITION (CI once asked the lagging one). A client with a single seed
+ * asks that seed.
+ */
+async function viewFromEveryBroker(brokers: string[], topic: string): Promise<TopicView[]> {
+  return Promise.all(
+    brokers.map(async (broker) => {
+      const admin = new Kafka({ clientId: "cluster-test-view", brokers: [broker], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+      await admin.connect();
+      try {
+        const [meta] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+        if (!meta) throw new Error(`${broker} does not list ${topic}`);
+        return meta;
+      } finally {
+        await admin.disconnect();
+      }
+    }),
+  );
+}
+
 describe("a three-node KRaft Kafka with replication 3 and min.insync.replicas 2", () => {
   let cluster: KafkaClusterHandle;
   let kafka: Kafka;
@@ -94,12 +118,13 @@ describe("a three-node KRaft Kafka with replication 3 and min.insync.replicas 2"
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: false });
-    // A new topic's metadata reaches every broker a moment after the controller creates it.
-    await untilItWorks(async () => {
-      const [meta] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
-      if (meta?.partitions.length !== 3 || !meta.partitions.every((p) => p.leader >= 0 && p.isr.length === 3)) throw new Error("partitions without a leader or full ISR");
-    }, 60_000);
     await admin.disconnect();
+    // A new topic's metadata reaches each broker a moment after the controller creates it.
+    await untilItWorks(async () => {
+      for (const meta of await viewFromEveryBroker(cluster.brokers, topic)) {
+        if (meta.partitions.length !== 3 || !meta.partitions.every((p) => p.leader >= 0 && p.isr.length === 3)) throw new Error("partitions without a leader or full ISR");
+      }
+    }, 60_000);
     producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
   }, 240_000);
@@ -110,15 +135,17 @@ describe("a three-node KRaft Kafka with replication 3 and min.insync.replicas 2"
   });
 
   it("creates topics on three brokers with every replica in sync", async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    const [meta] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
-    await admin.disconnect();
-    expect(meta?.partitions).toHaveLength(3);
-    for (const p of meta?.partitions ?? []) {
-      expect(p.replicas).toHaveLength(3);
-      expect(p.isr).toHaveLength(3);
+    const views = await viewFromEveryBroker(cluster.brokers, topic);
+    expect(views).toHaveLength(3);
+    for (const meta of views) {
+      expect(meta.partitions).toHaveLength(3);
+      for (const p of meta.partitions) {
+        expect(p.replicas).toHaveLength(3);
+        expect(p.isr).toHaveLength(3);
+      }
     }
+    // Every partition's leadership is spread over the brokers, not all on one.
+    expect(new Set(views[0]?.partitions.map((p) => p.leader)).size).toBeGreaterThan(1);
   });
 
   it("takes acks=all writes through a broker's death, and a consumer reads each exactly once", async () => {
