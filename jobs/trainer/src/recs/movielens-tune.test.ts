@@ -5,7 +5,7 @@ import { loadMovieLens } from "@mlsd/datasets";
 import { evaluate, Ials, interactionsOf, stratifiedSplit } from "@mlsd/rec-eval";
 import { afterAll, describe, expect, it } from "vitest";
 import { writeTinyMovieLens } from "./movielens-fixture";
-import { DEFAULT_TUNE_GRID, tuneMovieLens } from "./movielens-tune";
+import { DEFAULT_TUNE_GRID, tuneMovieLens, twoTowerSettingName } from "./movielens-tune";
 import { matrixInteractions, MOVIELENS_TWO_STAGE } from "./two-stage";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "recs-tune-"));
@@ -35,4 +35,15 @@ describe("the iALS stage of the validation search", () => {
       expect(expected).toBeGreaterThan(0);
     }
   }, 120_000);
+});
+
+describe("the two-tower stage's settings", () => {
+  it("names every field a grid entry sets, so rows with other embedding sizes are told apart", () => {
+    expect(twoTowerSettingName({ batchSize: 512, learningRate: 0.001, idDim: 128, outputDim: 128 })).toBe("batch 512, learning rate 0.001, id dim 128, output dim 128");
+    expect(twoTowerSettingName({ temperature: 0.05 })).toBe("temperature 0.05");
+    const names = DEFAULT_TUNE_GRID.twoTower.map(twoTowerSettingName);
+    expect(new Set(names).size).toBe(names.length);
+    // Each entry sets its dims, so its row does not move when the shipped dims change.
+    for (const t of DEFAULT_TUNE_GRID.twoTower) expect([t.idDim, t.outputDim].every((d) => typeof d === "number")).toBe(true);
+  });
 });
