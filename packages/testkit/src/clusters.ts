@@ -250,7 +250,7 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
   };
 }
 
-/** A node that exits while the cluster starts is retried this many times in all, on fresh ports and directories. */
+/** How many times in all the cluster is started when a node exits while starting, each on fresh ports and directories. */
 const KAFKA_CLUSTER_STARTS = 2;
 
 /** A node process exited before the cluster answered (as opposed to a cluster that never formed). */
