@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildHistories, itemCounts, itemsSeenByUser, validateTrainingData, type TrainingData } from "./data";
+import { buildHistories, itemCounts, itemsSeenByUser, sampleHistories, validateTrainingData, type TrainingData } from "./data";
 import { TwoTowerInputError } from "./errors";
 import { makeClusteredWorld } from "./testing/clustered-world";
 
@@ -23,6 +23,49 @@ describe("buildHistories", () => {
 
   it("rejects a non-positive length", () => {
     expect(() => buildHistories({ user: new Int32Array(1), item: new Int32Array(1), time: [0] }, 0)).toThrow(TwoTowerInputError);
+  });
+});
+
+describe("sampleHistories", () => {
+  // User 0 rated items 10..15 (rows interleaved with user 1's), user 1 rated 20 and 21, user 2 only 30.
+  const log = {
+    user: Int32Array.from([0, 1, 0, 0, 2, 0, 1, 0, 0]),
+    item: Int32Array.from([10, 20, 11, 12, 30, 13, 21, 14, 15]),
+  };
+  const rowOf = (h: { length: number; items: Int32Array }, r: number) => Array.from(h.items.subarray(r * h.length, (r + 1) * h.length));
+
+  it("gives each row distinct other items of the same user, never its own, padded with -1", () => {
+    const h = sampleHistories(log, 3, 1);
+    expect(h.length).toBe(3);
+    for (let r = 0; r < log.user.length; r++) {
+      const own = log.item[r] as number;
+      const sameUser = [...log.item].filter((_, s) => log.user[s] === log.user[r] && s !== r);
+      const drawn = rowOf(h, r).filter((i) => i >= 0);
+      expect(drawn.length).toBe(Math.min(3, sameUser.length));
+      expect(new Set(drawn).size).toBe(drawn.length);
+      expect(drawn).not.toContain(own);
+      for (const i of drawn) expect(sameUser).toContain(i);
+    }
+    expect(rowOf(h, 1)).toEqual([21, -1, -1]);
+    expect(rowOf(h, 4)).toEqual([-1, -1, -1]);
+  });
+
+  it("is reproducible for a seed and draws every other item about equally often", () => {
+    expect(Array.from(sampleHistories(log, 2, 7).items)).toEqual(Array.from(sampleHistories(log, 2, 7).items));
+    const counts = new Map<number, number>();
+    const seeds = 3000;
+    for (let seed = 0; seed < seeds; seed++) {
+      const first = sampleHistories(log, 1, seed).items[0] as number;
+      counts.set(first, (counts.get(first) ?? 0) + 1);
+    }
+    // Row 0 (item 10) draws one of user 0's five other items, each with chance 1/5.
+    expect([...counts.keys()].sort()).toEqual([11, 12, 13, 14, 15]);
+    for (const c of counts.values()) expect(c / seeds).toBeCloseTo(0.2, 1);
+  });
+
+  it("names a bad length or seed", () => {
+    expect(() => sampleHistories(log, 0, 1)).toThrow(/length/);
+    expect(() => sampleHistories(log, 2, 0.5)).toThrow(/seed/);
   });
 });
 

@@ -1,3 +1,4 @@
+import { Rng } from "@mlsd/random";
 import { TwoTowerInputError } from "./errors";
 
 /** One row per interaction (a click, a watch, a purchase). */
@@ -186,6 +187,59 @@ export function buildHistories(log: Pick<InteractionLog, "user" | "item" | "time
     for (let k = 0; k < recent.length; k++) items[r * length + k] = recent[k] as number;
     recent.unshift(log.item[r] as number);
     if (recent.length > length) recent.pop();
+  }
+  return { length, items };
+}
+
+/**
+ * Set histories for every row of a log: up to `length` of the same user's other rows' items,
+ * drawn uniformly without replacement (seeded), never the row's own item. For data whose
+ * held-out items are a random subset of each user's set rather than the next ones in time (a
+ * per-user random split such as rec-eval's): point-in-time histories would teach "predict the
+ * next item from the few before it", while such a test asks "predict a missing item from the
+ * rest". Each row costs O(length): a partial Fisher-Yates on the user's rows, undone afterwards.
+ */
+export function sampleHistories(log: Pick<InteractionLog, "user" | "item">, length: number, seed: number): Histories {
+  positiveInt("length", length);
+  if (!Number.isInteger(seed)) throw new TwoTowerInputError("seed", `must be an integer, got ${seed}`);
+  const rows = log.user.length;
+  const rng = new Rng(seed);
+  // The log's rows grouped by user (counting sort), so each user's items are one contiguous run.
+  let numUsers = 0;
+  for (let r = 0; r < rows; r++) numUsers = Math.max(numUsers, (log.user[r] as number) + 1);
+  const start = new Int32Array(numUsers + 1);
+  for (let r = 0; r < rows; r++) start[(log.user[r] as number) + 1]! += 1;
+  for (let u = 0; u < numUsers; u++) start[u + 1]! += start[u] as number;
+  const fill = start.slice(0, numUsers);
+  const pool = new Int32Array(rows);
+  const slotOf = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const u = log.user[r] as number;
+    slotOf[r] = fill[u] as number;
+    pool[fill[u]!++] = log.item[r] as number;
+  }
+  const items = new Int32Array(rows * length).fill(-1);
+  const swaps = new Int32Array(length + 1);
+  const swap = (a: number, b: number) => {
+    const t = pool[a] as number;
+    pool[a] = pool[b] as number;
+    pool[b] = t;
+  };
+  for (let r = 0; r < rows; r++) {
+    const u = log.user[r] as number;
+    const lo = start[u] as number;
+    const last = (start[u + 1] as number) - 1;
+    // Park the row's own slot at the end of the run; draw from the slots before it.
+    swap(slotOf[r] as number, last);
+    const take = Math.min(length, last - lo);
+    for (let k = 0; k < take; k++) {
+      const j = lo + k + rng.int(last - lo - k);
+      swaps[k] = j;
+      swap(lo + k, j);
+      items[r * length + k] = pool[lo + k] as number;
+    }
+    for (let k = take - 1; k >= 0; k--) swap(lo + k, swaps[k] as number);
+    swap(slotOf[r] as number, last);
   }
   return { length, items };
 }

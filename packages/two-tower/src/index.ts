@@ -4,6 +4,7 @@ export {
   buildHistories,
   itemCounts,
   itemsSeenByUser,
+  sampleHistories,
   schemaOf,
   validateTrainingData,
   type EvalSet,

@@ -2,17 +2,22 @@ import type { SearchResult } from "@mlsd/ann";
 import type { RatingsDataset } from "@mlsd/datasets";
 import { Ease, EASE_MAX_ITEMS, evaluate, Ials, interactionsOf, ItemKnn, MostPopular, stratifiedSplit, type EvalSplit, type EvaluationResult, type Recommender } from "@mlsd/rec-eval";
 import type { TrainingData, TwoTowerConfig } from "@mlsd/two-tower";
-import { dotRecommender, fitOnce, movieLensTrainingData, movieLensUserTable } from "./movielens";
+import { dotRecommender, fitOnce, movieLensTrainingData, movieLensUserTable, TIME_HISTORIES, type HistorySetting } from "./movielens";
 import { buildHnswChoosingLift, searchIndex, trainingUserQueries, trainTwoTower, type BuiltIndexes, type LiftChoice, type TrainedTwoTower } from "./retrieval-model";
 import { IALS_SETTINGS, matrixInteractions, RatingSignals, retrievalRecommender, trainTwoStageRanker, twoStageRecommender, type TrainedRanker, type TwoStageConfig } from "./two-stage";
+
+/** A two-tower setting on MovieLens: the model's config plus how its training rows get their histories. */
+export type TwoTowerSetting = Partial<TwoTowerConfig> & { readonly histories?: HistorySetting };
 
 /**
  * Two-tower settings for MovieLens, chosen on a validation split carved from the training half
  * (`--tune --tune-stages two-tower`): batch size and learning rate at 32-dim embeddings, then
  * 128-dim id embeddings and output (four times the package default), which scored above 32 and 64
- * on both ml-100k and ml-latest-small; the epoch count by early stopping on a further 10 %.
+ * on both ml-100k and ml-latest-small, then histories sampled from the user's other training
+ * items instead of the ones just before in time, which scored above those on both; the epoch count
+ * by early stopping on a further 10 %.
  */
-export const MOVIELENS_TWO_TOWER: Partial<TwoTowerConfig> = { batchSize: 512, learningRate: 0.001, epochs: 4, idDim: 128, outputDim: 128 };
+export const MOVIELENS_TWO_TOWER: TwoTowerSetting = { batchSize: 512, learningRate: 0.001, epochs: 4, idDim: 128, outputDim: 128, histories: { kind: "sampled", length: 50 } };
 
 /** The baselines' settings, fixed beforehand (EASE, item-kNN) or tuned on validation (iALS, `--tune-stages ials`). */
 const EASE_SETTINGS = { lambda: 500 } as const;
@@ -45,6 +50,8 @@ export interface SeedRun {
   /** recall@200 of EASE and of the retrieval stage (exact and through HNSW). */
   recallAt200: { model: string; recall: number }[];
   twoTower: TrainedTwoTower | null;
+  /** How the two-tower model's training rows got their histories. */
+  twoTowerHistories: HistorySetting | null;
   ranker: TrainedRanker;
   signals: RatingSignals;
   indexes: BuiltIndexes;
@@ -59,22 +66,24 @@ export interface SeedRun {
 export interface SeedRunOptions {
   config: TwoStageConfig;
   version: string;
-  twoTower?: Partial<TwoTowerConfig> | false;
+  twoTower?: TwoTowerSetting | false;
   quiet?: boolean;
   log?: (line: string) => void;
 }
 
 /** The two-tower model on a split, epochs early-stopped on 10 % of the training half. */
-export async function fitTwoTowerOn(dataset: RatingsDataset, split: EvalSplit, seed: number, config: Partial<TwoTowerConfig>, quiet: boolean): Promise<{ trained: TrainedTwoTower; recommender: Recommender }> {
+export async function fitTwoTowerOn(dataset: RatingsDataset, split: EvalSplit, seed: number, setting: TwoTowerSetting, quiet: boolean): Promise<{ trained: TrainedTwoTower; recommender: Recommender; histories: HistorySetting }> {
+  const { histories = TIME_HISTORIES, ...config } = { ...MOVIELENS_TWO_TOWER, ...setting };
   const inner = stratifiedSplit(matrixInteractions(split.train), { trainRatio: 0.9, seed: seed + 1 });
-  const fitData = movieLensTrainingData(dataset, inner.train);
+  const fitData = movieLensTrainingData(dataset, inner.train, { ...histories, seed });
   const validTable = movieLensUserTable(fitData);
-  const trained = await trainTwoTower(fitData, { ...MOVIELENS_TWO_TOWER, ...config }, {
+  const trained = await trainTwoTower(fitData, config, {
     quiet,
     validate: async (encoder, embeddings) => (await evaluate(dotRecommender(encoder, validTable, embeddings), { protocol: "validation", train: inner.train, test: inner.test }, { k: 10 })).ndcg,
   });
-  const table = movieLensUserTable(movieLensTrainingData(dataset, split.train));
-  return { trained, recommender: { ...dotRecommender(trained.encoder, table, trained.embeddings), name: MODEL_NAMES.twoTower } };
+  // Serving pools each user's latest items from the whole training half (history kind aside, same length).
+  const table = movieLensUserTable(movieLensTrainingData(dataset, split.train, { ...TIME_HISTORIES, length: histories.length, seed }));
+  return { trained, recommender: { ...dotRecommender(trained.encoder, table, trained.embeddings), name: MODEL_NAMES.twoTower }, histories };
 }
 
 /** The retrieval stage through HNSW: its top (k + seen) items keep their scores, the rest rank below. */
@@ -105,7 +114,7 @@ export async function runSeed(dataset: RatingsDataset, seed: number, options: Se
   const log = options.log ?? (() => undefined);
   const split = stratifiedSplit(interactionsOf(dataset), { trainRatio: 0.75, seed });
   const t0 = performance.now();
-  let twoTower: { trained: TrainedTwoTower; recommender: Recommender } | null = null;
+  let twoTower: Awaited<ReturnType<typeof fitTwoTowerOn>> | null = null;
   if (options.twoTower !== false) {
     twoTower = await fitTwoTowerOn(dataset, split, seed, options.twoTower ?? {}, options.quiet ?? true);
     log(`seed ${seed}: two-tower ${twoTower.trained.epochLoss.length} epochs (kept ${twoTower.trained.keptEpoch}), validation NDCG@10 ${twoTower.trained.validation.map((v) => v.toFixed(4)).join(" -> ")}`);
@@ -148,6 +157,7 @@ export async function runSeed(dataset: RatingsDataset, seed: number, options: Se
     results,
     recallAt200,
     twoTower: twoTower?.trained ?? null,
+    twoTowerHistories: twoTower?.histories ?? null,
     ranker,
     signals,
     indexes,
@@ -193,7 +203,7 @@ export function summarizeSeeds(runs: readonly SeedRun[]): SeedSummary[] {
  * slowest part of a full run, so its seeds can be measured on their own with the same split
  * and the same early stopping.
  */
-export async function twoTowerSeeds(dataset: RatingsDataset, seeds: readonly number[], config: Partial<TwoTowerConfig>, log: (line: string) => void = () => undefined): Promise<{ seed: number; mostPop: EvaluationResult; twoTower: EvaluationResult; keptEpoch: number }[]> {
+export async function twoTowerSeeds(dataset: RatingsDataset, seeds: readonly number[], config: TwoTowerSetting, log: (line: string) => void = () => undefined): Promise<{ seed: number; mostPop: EvaluationResult; twoTower: EvaluationResult; keptEpoch: number }[]> {
   const out = [];
   for (const seed of seeds) {
     const split = stratifiedSplit(interactionsOf(dataset), { trainRatio: 0.75, seed });

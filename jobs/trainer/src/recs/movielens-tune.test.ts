@@ -41,9 +41,11 @@ describe("the two-tower stage's settings", () => {
   it("names every field a grid entry sets, so rows with other embedding sizes are told apart", () => {
     expect(twoTowerSettingName({ batchSize: 512, learningRate: 0.001, idDim: 128, outputDim: 128 })).toBe("batch 512, learning rate 0.001, id dim 128, output dim 128");
     expect(twoTowerSettingName({ temperature: 0.05 })).toBe("temperature 0.05");
+    expect(twoTowerSettingName({ idDim: 128, histories: { kind: "sampled", length: 50 } })).toBe("id dim 128, sampled histories of 50");
+    expect(twoTowerSettingName({ histories: { kind: "time", length: 20 } })).toBe("point-in-time histories of 20");
     const names = DEFAULT_TUNE_GRID.twoTower.map(twoTowerSettingName);
     expect(new Set(names).size).toBe(names.length);
-    // Each entry sets its dims, so its row does not move when the shipped dims change.
-    for (const t of DEFAULT_TUNE_GRID.twoTower) expect([t.idDim, t.outputDim].every((d) => typeof d === "number")).toBe(true);
+    // Each entry sets its dims and histories, so its row does not move when the shipped ones change.
+    for (const t of DEFAULT_TUNE_GRID.twoTower) expect([t.idDim, t.outputDim, t.histories?.length].every((d) => typeof d === "number")).toBe(true);
   });
 });

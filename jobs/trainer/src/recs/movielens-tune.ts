@@ -1,7 +1,8 @@
 import type { RatingsDataset } from "@mlsd/datasets";
 import { evaluate, Ials, interactionsOf, stratifiedSplit, type EvalSplit, type IalsOptions } from "@mlsd/rec-eval";
 import type { TwoTowerConfig } from "@mlsd/two-tower";
-import { fitTwoTowerOn } from "./movielens-eval";
+import { fitTwoTowerOn, type TwoTowerSetting } from "./movielens-eval";
+import { TIME_HISTORIES } from "./movielens";
 import { buildRankerRows, fitRankerOnRows, matrixInteractions, RatingSignals, retrievalRecommender, twoStageRecommender, type RankerRows, type TwoStageConfig } from "./two-stage";
 
 export interface TuneRow {
@@ -19,7 +20,7 @@ export type RankerSetting = Partial<Omit<TwoStageConfig, "ranker">> & { ranker?:
 export interface TuneGrid {
   retrieval: { retrievalDim: number; retrievalLambda: number }[];
   ranker: RankerSetting[];
-  twoTower: Partial<TwoTowerConfig>[];
+  twoTower: TwoTowerSetting[];
   /** The iALS baseline (and its search-only ranker columns), by NDCG@10 alone. */
   ials: IalsOptions[];
 }
@@ -32,14 +33,17 @@ export const DEFAULT_TUNE_GRID: TuneGrid = {
     { priorWeight: 0.2 },
     { ranker: { objective: "binary", evalMetric: "logloss" } },
   ],
-  // Batch and learning rate were searched at 32-dim embeddings; the dims on ml-100k and
-  // ml-latest-small at the chosen (512, 0.001): 128 was the best on both (trainer README).
+  // Batch and learning rate were searched at 32-dim embeddings with point-in-time histories; the
+  // dims at the chosen (512, 0.001): 128 was the best on ml-100k and ml-latest-small; then the
+  // histories at 128 dims: sampled ones above point-in-time ones on both (trainer README).
   twoTower: [
-    { batchSize: 512, learningRate: 0.001, idDim: 32, outputDim: 32 },
-    { batchSize: 256, learningRate: 0.003, idDim: 32, outputDim: 32 },
-    { batchSize: 1024, learningRate: 0.003, idDim: 32, outputDim: 32 },
-    { batchSize: 512, learningRate: 0.001, idDim: 64, outputDim: 64 },
-    { batchSize: 512, learningRate: 0.001, idDim: 128, outputDim: 128 },
+    { batchSize: 512, learningRate: 0.001, idDim: 32, outputDim: 32, histories: TIME_HISTORIES },
+    { batchSize: 256, learningRate: 0.003, idDim: 32, outputDim: 32, histories: TIME_HISTORIES },
+    { batchSize: 1024, learningRate: 0.003, idDim: 32, outputDim: 32, histories: TIME_HISTORIES },
+    { batchSize: 512, learningRate: 0.001, idDim: 64, outputDim: 64, histories: TIME_HISTORIES },
+    { batchSize: 512, learningRate: 0.001, idDim: 128, outputDim: 128, histories: TIME_HISTORIES },
+    { batchSize: 512, learningRate: 0.001, idDim: 128, outputDim: 128, histories: { kind: "sampled", length: 20 } },
+    { batchSize: 512, learningRate: 0.001, idDim: 128, outputDim: 128, histories: { kind: "sampled", length: 50 } },
   ],
   ials: [5, 10, 20, 30, 50].flatMap((alpha) => [10, 50, 100, 150, 300].map((lambda) => ({ factors: 64, alpha, lambda }))),
 };
@@ -108,11 +112,13 @@ export async function tuneMovieLens(
 }
 
 /** A two-tower grid entry as the table shows it: what it sets on top of `MOVIELENS_TWO_TOWER`. */
-export function twoTowerSettingName(setting: Partial<TwoTowerConfig>): string {
+export function twoTowerSettingName(setting: TwoTowerSetting): string {
+  const { histories, ...config } = setting;
   const names: Partial<Record<keyof TwoTowerConfig, string>> = { batchSize: "batch", learningRate: "learning rate", idDim: "id dim", outputDim: "output dim" };
-  return Object.entries(setting)
-    .map(([k, v]) => `${names[k as keyof TwoTowerConfig] ?? k} ${String(v)}`)
-    .join(", ");
+  return [
+    ...Object.entries(config).map(([k, v]) => `${names[k as keyof TwoTowerConfig] ?? k} ${String(v)}`),
+    ...(histories ? [`${histories.kind === "time" ? "point-in-time" : "sampled"} histories of ${histories.length}`] : []),
+  ].join(", ");
 }
 
 /** A ranker grid entry as the table shows it: what it changes from the pipeline's settings. */

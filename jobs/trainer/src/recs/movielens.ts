@@ -1,6 +1,6 @@
 import type { RatingsDataset } from "@mlsd/datasets";
 import type { Recommender, UserItemMatrix } from "@mlsd/rec-eval";
-import { buildHistories, type TrainingData, type UserEncoder, type UserQuery } from "@mlsd/two-tower";
+import { buildHistories, sampleHistories, type TrainingData, type UserEncoder, type UserQuery } from "@mlsd/two-tower";
 import type { UserTable } from "@mlsd/model-formats/retrieval";
 import { HISTORY_LENGTH } from "./world-data";
 
@@ -17,11 +17,26 @@ export const MOVIELENS_USER_NUMERIC = ["log_ratings"] as const;
 export const MOVIELENS_USER_CATEGORICAL = ["age_bucket", "gender", "occupation"] as const;
 
 /**
- * Two-tower training data from the training half of a split: every training rating is a
- * positive, in time order per user. Items: first genre as the category, all genres as tags,
- * log of training ratings as the popularity scalar, release year as freshness.
+ * How each training row gets the history the user tower pools: "time" = the items the user rated
+ * just before it (point in time), "sampled" = a seeded draw from the user's other training items
+ * (two-tower's `sampleHistories`), which matches a per-user random split. Serving pools the
+ * user's latest `length` items either way.
  */
-export function movieLensTrainingData(dataset: RatingsDataset, train: UserItemMatrix): TrainingData {
+export interface HistorySetting {
+  readonly kind: "time" | "sampled";
+  readonly length: number;
+}
+
+/** Point-in-time histories of the synthetic world's length: what the model trained on before the sampled ones. */
+export const TIME_HISTORIES: HistorySetting = { kind: "time", length: HISTORY_LENGTH };
+
+/**
+ * Two-tower training data from the training half of a split: every training rating is a
+ * positive, in time order per user, with histories as `histories` says. Items: first genre as
+ * the category, all genres as tags, log of training ratings as the popularity scalar, release
+ * year as freshness.
+ */
+export function movieLensTrainingData(dataset: RatingsDataset, train: UserItemMatrix, histories: HistorySetting & { readonly seed: number } = { ...TIME_HISTORIES, seed: 0 }): TrainingData {
   const nU = dataset.numUsers;
   const nI = dataset.numItems;
   const rows: { u: number; i: number; t: number }[] = [];
@@ -79,12 +94,13 @@ export function movieLensTrainingData(dataset: RatingsDataset, train: UserItemMa
       freshness: Float32Array.from(years, (y) => (y > 0 ? y : meanYear) - 1900),
     },
     interactions: { user, item, time },
-    histories: buildHistories({ user, item, time }, HISTORY_LENGTH),
+    histories: histories.kind === "sampled" ? sampleHistories({ user, item }, histories.length, histories.seed) : buildHistories({ user, item, time }, histories.length),
   };
 }
 
+
 /** Each user's latest `length` training items by time, most recent first. */
-export function movieLensHistories(data: TrainingData, length = HISTORY_LENGTH): Int32Array {
+export function movieLensHistories(data: TrainingData, length = data.histories.length): Int32Array {
   const out = new Int32Array(data.numUsers * length).fill(-1);
   const filled = new Int32Array(data.numUsers);
   const { user, item } = data.interactions;
@@ -109,7 +125,7 @@ export function movieLensUserTable(data: TrainingData): UserTable {
     categoricalNames: [...MOVIELENS_USER_CATEGORICAL],
     cardinalities: [...data.userFeatures.categoricalCardinalities],
     history: movieLensHistories(data),
-    historyLength: HISTORY_LENGTH,
+    historyLength: data.histories.length,
     known,
   };
 }

@@ -161,6 +161,10 @@ describe("recs training on MovieLens (a miniature folder in the 100K format)", (
     expect(dot / Math.sqrt(norm)).toBeCloseTo(1, 4);
     const report = fs.readFileSync(path.join(reportDir, "recs-movielens-report.md"), "utf8");
     expect(report).toContain(`| two-stage: retrieval top-50 -> GBDT ranker | ${ndcgOf(run, "two-stage: retrieval top-50 -> GBDT ranker")} |`);
+    // The two-tower model trained on sampled histories (MOVIELENS_TWO_TOWER) and the report says so.
+    expect(run.twoTowerHistories).toEqual({ kind: "sampled", length: 50 });
+    expect(run.twoTower!.model.schema.historyLength).toBe(50);
+    expect(report).toContain("Each training rating's user-tower history: up to 50 of the user's other training ratings, drawn at random");
   });
 });
 

@@ -7,6 +7,7 @@ import type { RankerTrainingReport } from "./ranker";
 import type { IndexKind } from "@mlsd/ann";
 import { effortName, type BuiltIndexes, type IndexRecall, type TrainedTwoTower } from "./retrieval-model";
 import type { TwoStageConfig } from "./two-stage";
+import type { HistorySetting } from "./movielens";
 
 export type IndexSweep = IndexRecall;
 
@@ -17,6 +18,12 @@ export interface RenderedReport {
 }
 
 const f4 = (x: number) => x.toFixed(4);
+
+function historiesLine(h: HistorySetting): string {
+  return h.kind === "sampled"
+    ? `Each training rating's user-tower history: up to ${h.length} of the user's other training ratings, drawn at random (a random per-user split holds out random ratings, not the next ones in time); scoring pools the user's latest ${h.length}.`
+    : `Each training rating's user-tower history: the user's ${h.length} ratings just before it in time; scoring pools the user's latest ${h.length}.`;
+}
 
 function twoTowerLines(trained: TrainedTwoTower, examples: number): string[] {
   const c = trained.model.config;
@@ -225,7 +232,7 @@ export function renderMovieLensReport(input: MovieLensReportInput): RenderedRepo
         `${r.seconds.twoTower.toFixed(0)} / ${r.seconds.ranker.toFixed(0)} / ${r.seconds.signals.toFixed(0)} / ${r.seconds.evaluation.toFixed(0)} |`,
     ),
     "",
-    ...(first.twoTower ? [...twoTowerLines(first.twoTower, first.split.train.nnz), ""] : []),
+    ...(first.twoTower ? [...twoTowerLines(first.twoTower, first.split.train.nnz), ...(first.twoTowerHistories ? [historiesLine(first.twoTowerHistories)] : []), ""] : []),
     `HNSW's norm lift (the extra coordinate that turns inner-product search into a nearest-neighbour one; the ann package's default is 0.5) is chosen per seed by recall@${first.lift.k} against exact search on ${first.lift.queries} training users' vectors at the default ef, no rating read:`,
     "",
     `| seed | ${first.lift.tried.map((t) => `lift ${t.liftFraction}`).join(" | ")} | chosen |`,
