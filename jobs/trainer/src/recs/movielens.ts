@@ -98,7 +98,6 @@ export function movieLensTrainingData(dataset: RatingsDataset, train: UserItemMa
   };
 }
 
-
 /** Each user's latest `length` training items by time, most recent first. */
 export function movieLensHistories(data: TrainingData, length = data.histories.length): Int32Array {
   const out = new Int32Array(data.numUsers * length).fill(-1);
